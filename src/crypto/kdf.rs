@@ -1,0 +1,97 @@
+//! HKDF-SHA256 and HMAC-SHA256, used the ways kinseal uses them.
+
+use hkdf::Hkdf;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::labels;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Two 32-byte secrets derived together.
+pub(crate) type KeyPair32 = (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>);
+
+/// The handshake KDF: HKDF-SHA256 with a zero salt over `ikm`, info =
+/// label ‖ transcript hash, 64 bytes out, split into root key ‖ chain key.
+pub(crate) fn handshake(ikm: &[u8], transcript_hash: &[u8; 32]) -> KeyPair32 {
+    let hk = Hkdf::<Sha256>::new(Some(&[0u8; 32]), ikm);
+    let mut okm = Zeroizing::new([0u8; 64]);
+    // 64 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
+    let _ = hk.expand_multi_info(&[labels::HANDSHAKE_INFO, transcript_hash], &mut okm[..]);
+    split64(&okm)
+}
+
+/// The root KDF: HKDF-SHA256 with salt = root key, ikm = DH output,
+/// info = the root label; 64 bytes out, split into new root key ‖ chain key.
+pub(crate) fn root_step(root_key: &[u8; 32], dh_output: &[u8; 32]) -> KeyPair32 {
+    let hk = Hkdf::<Sha256>::new(Some(root_key), dh_output);
+    let mut okm = Zeroizing::new([0u8; 64]);
+    let _ = hk.expand(labels::ROOT_INFO, &mut okm[..]);
+    split64(&okm)
+}
+
+fn split64(okm: &[u8; 64]) -> KeyPair32 {
+    let mut a = Zeroizing::new([0u8; 32]);
+    let mut b = Zeroizing::new([0u8; 32]);
+    a.copy_from_slice(&okm[..32]);
+    b.copy_from_slice(&okm[32..]);
+    (a, b)
+}
+
+/// The chain KDF: message-key seed = HMAC(ck, 0x01), next chain key =
+/// HMAC(ck, 0x02). The keyed HMAC state is computed once and cloned.
+pub(crate) fn chain_step(chain_key: &[u8; 32]) -> KeyPair32 {
+    let keyed = keyed_hmac(chain_key);
+    let mut seed_mac = keyed.clone();
+    seed_mac.update(&[0x01]);
+    let mut next_mac = keyed;
+    next_mac.update(&[0x02]);
+    (finish(seed_mac), finish(next_mac))
+}
+
+/// Only the next chain key: for indices whose message key is not kept.
+pub(crate) fn chain_advance(chain_key: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+    let mut mac = keyed_hmac(chain_key);
+    mac.update(&[0x02]);
+    finish(mac)
+}
+
+fn keyed_hmac(key: &[u8; 32]) -> HmacSha256 {
+    // HMAC accepts keys of any length; a 32-byte key never fails.
+    match <HmacSha256 as KeyInit>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => unreachable_hmac(),
+    }
+}
+
+#[cold]
+fn unreachable_hmac() -> HmacSha256 {
+    // new_from_slice is infallible for HMAC; this arm exists only to avoid a panic path.
+    <HmacSha256 as KeyInit>::new(&Default::default())
+}
+
+fn finish(mac: HmacSha256) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
+}
+
+/// Expands a message-key seed (a uniformly random 32-byte PRK) with
+/// HKDF-Expand into a 32-byte AEAD key and a 12-byte nonce.
+pub(crate) fn message_key(seed: &[u8; 32]) -> Zeroizing<[u8; 44]> {
+    let mut okm = Zeroizing::new([0u8; 44]);
+    if let Ok(hk) = Hkdf::<Sha256>::from_prk(seed) {
+        let _ = hk.expand(labels::MESSAGE_KEY_INFO, &mut okm[..]);
+    }
+    okm
+}
+
+/// SHA-256 over the concatenation of `parts`.
+pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}

@@ -1,0 +1,20 @@
+//! Domain-separation labels. Each ends in a NUL byte and contains no other,
+//! so no label is a prefix of another and no signed or hashed input of one
+//! role can be read as an input of another.
+
+/// Prefix of the bytes an identity key signs for a signed X25519 prekey.
+pub(crate) const SIG_SIGNED_PREKEY: &[u8] = b"KINSEAL-v1 signed prekey\0";
+/// Prefix of the bytes an identity key signs for an ML-KEM prekey.
+pub(crate) const SIG_KEM_PREKEY: &[u8] = b"KINSEAL-v1 KEM prekey\0";
+/// Prefix of the handshake transcript hash input.
+pub(crate) const TRANSCRIPT: &[u8] = b"KINSEAL-v1 transcript\0";
+/// HKDF info prefix of the handshake key derivation (followed by the transcript hash).
+pub(crate) const HANDSHAKE_INFO: &[u8] = b"KINSEAL-v1 X25519 ML-KEM-768 SHA-256\0";
+/// Prefix of the session associated-data digest input.
+pub(crate) const SESSION_AD: &[u8] = b"KINSEAL-v1 session AD\0";
+/// HKDF info of the root-key step.
+pub(crate) const ROOT_INFO: &[u8] = b"KINSEAL-v1 root\0";
+/// HKDF info that expands a message-key seed into an AEAD key and nonce.
+pub(crate) const MESSAGE_KEY_INFO: &[u8] = b"KINSEAL-v1 message key\0";
+/// Prefix of the replay-detection handshake id hash input.
+pub(crate) const HANDSHAKE_ID: &[u8] = b"KINSEAL-v1 handshake id\0";

@@ -1,0 +1,10 @@
+//! Thin wrappers over the primitive crates, so that the rest of kinseal
+//! calls each primitive in exactly one way: DH that refuses non-contributory
+//! outputs, HKDF/HMAC with kinseal's labels, the AEAD with full tags, and
+//! ML-KEM-768 with seeds drawn from the caller's RNG.
+
+pub(crate) mod aead;
+pub(crate) mod dh;
+pub(crate) mod kdf;
+pub(crate) mod kem;
+pub(crate) mod labels;

@@ -1,0 +1,194 @@
+//! The identity key: one Ed25519 key that signs, and whose birationally
+//! mapped X25519 form takes part in key agreement.
+
+use core::fmt;
+
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+use x25519_dalek::StaticSecret;
+use zeroize::Zeroizing;
+
+use super::Hex;
+use crate::error::{DecodeError, KeyKind, ProtocolError, SignedObject};
+use crate::wire::{KEY_LEN, SIGNATURE_LEN};
+
+/// A public identity key: 32 bytes, an Ed25519 public key.
+///
+/// Parsing accepts only canonical encodings of points that are not of
+/// small order; the X25519 form used in key agreement is derived once, with
+/// the standard birational map from Edwards to Montgomery form.
+#[derive(Clone)]
+pub struct IdentityKey {
+    ed: VerifyingKey,
+    x25519: [u8; KEY_LEN],
+}
+
+impl IdentityKey {
+    /// Length of the encoding.
+    pub const LENGTH: usize = KEY_LEN;
+
+    /// Parses and validates an identity key.
+    ///
+    /// # Errors
+    /// [`DecodeError::InvalidKey`] when the bytes are not a point, not its
+    /// canonical encoding, or a point of small order (a "weak" key, under
+    /// which signatures can be forged).
+    pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> crate::Result<Self> {
+        let invalid = DecodeError::InvalidKey {
+            kind: KeyKind::Identity,
+        };
+        let ed = VerifyingKey::from_bytes(bytes).map_err(|_| invalid.clone())?;
+        // ed25519-dalek decompresses under ZIP-215, which also accepts
+        // non-canonical encodings; insist on the one canonical encoding.
+        if ed.to_edwards().compress().as_bytes() != bytes || ed.is_weak() {
+            return Err(invalid.into());
+        }
+        Ok(Self::from_verifying_key(ed))
+    }
+
+    fn from_verifying_key(ed: VerifyingKey) -> Self {
+        let x25519 = ed.to_montgomery().to_bytes();
+        IdentityKey { ed, x25519 }
+    }
+
+    /// The 32-byte encoding.
+    pub fn to_bytes(&self) -> [u8; KEY_LEN] {
+        self.ed.to_bytes()
+    }
+
+    /// The 32-byte encoding, borrowed.
+    pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
+        self.ed.as_bytes()
+    }
+
+    /// The X25519 public key this identity uses in key agreement
+    /// (the Montgomery u-coordinate of the Edwards point).
+    pub fn x25519_public(&self) -> &[u8; KEY_LEN] {
+        &self.x25519
+    }
+
+    /// Verifies `signature` over `label ‖ parts…`, strictly: non-canonical
+    /// and small-order `R` values are rejected.
+    pub(crate) fn verify(
+        &self,
+        object: SignedObject,
+        label: &[u8],
+        parts: &[&[u8]],
+        signature: &[u8; SIGNATURE_LEN],
+    ) -> Result<(), ProtocolError> {
+        let message = signed_message(label, parts);
+        self.ed
+            .verify_strict(&message, &Signature::from_bytes(signature))
+            .map_err(|_| ProtocolError::InvalidSignature { object })
+    }
+}
+
+impl PartialEq for IdentityKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for IdentityKey {}
+
+impl core::hash::Hash for IdentityKey {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl fmt::Debug for IdentityKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("IdentityKey")
+            .field(&Hex(self.as_bytes()))
+            .finish()
+    }
+}
+
+/// An identity key pair. The private half never leaves except through
+/// [`IdentityKeyPair::to_secret_bytes`], is zeroized on drop, and is never printed.
+pub struct IdentityKeyPair {
+    signing: SigningKey,
+    dh: StaticSecret,
+    public: IdentityKey,
+}
+
+impl IdentityKeyPair {
+    /// Generates a new identity from `rng`.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut secret = Zeroizing::new([0u8; KEY_LEN]);
+        rng.fill_bytes(&mut secret[..]);
+        Self::from_secret_bytes(&secret)
+    }
+
+    /// Rebuilds an identity from its 32-byte Ed25519 secret key.
+    pub fn from_secret_bytes(secret: &[u8; KEY_LEN]) -> Self {
+        let signing = SigningKey::from_bytes(secret);
+        let dh = StaticSecret::from(*Zeroizing::new(signing.to_scalar_bytes()));
+        let public = IdentityKey::from_verifying_key(signing.verifying_key());
+        IdentityKeyPair {
+            signing,
+            dh,
+            public,
+        }
+    }
+
+    /// The 32-byte Ed25519 secret key, for the caller to store.
+    ///
+    /// # Security
+    /// This is the device's long-term secret: store it encrypted, and let
+    /// the returned buffer drop (it zeroizes itself) as soon as possible.
+    pub fn to_secret_bytes(&self) -> Zeroizing<[u8; KEY_LEN]> {
+        Zeroizing::new(self.signing.to_bytes())
+    }
+
+    /// The public identity key.
+    pub fn public_key(&self) -> &IdentityKey {
+        &self.public
+    }
+
+    pub(crate) fn sign(&self, label: &[u8], parts: &[&[u8]]) -> [u8; SIGNATURE_LEN] {
+        use ed25519_dalek::Signer;
+        let message = signed_message(label, parts);
+        self.signing.sign(&message).to_bytes()
+    }
+
+    /// The X25519 secret: the Ed25519 secret scalar, unreduced, which
+    /// X25519 clamps.
+    pub(crate) fn dh_secret(&self) -> &StaticSecret {
+        &self.dh
+    }
+}
+
+impl Clone for IdentityKeyPair {
+    fn clone(&self) -> Self {
+        Self::from_secret_bytes(&self.to_secret_bytes())
+    }
+}
+
+impl PartialEq for IdentityKeyPair {
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(self.signing.as_bytes().ct_eq(other.signing.as_bytes()))
+    }
+}
+
+impl Eq for IdentityKeyPair {}
+
+impl fmt::Debug for IdentityKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityKeyPair")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
+fn signed_message(label: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let len = label.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut m = Vec::with_capacity(len);
+    m.extend_from_slice(label);
+    for p in parts {
+        m.extend_from_slice(p);
+    }
+    m
+}

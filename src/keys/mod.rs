@@ -1,0 +1,49 @@
+//! Long-term and medium-term keys: the identity key, signed and one-time
+//! X25519 prekeys, ML-KEM-768 prekeys, and the bundle a server hands out.
+
+mod bundle;
+mod identity;
+mod kem;
+mod prekey;
+
+pub use bundle::{PreKeyBundle, VerifiedBundle};
+pub use identity::{IdentityKey, IdentityKeyPair};
+pub use kem::{KemPreKey, KemPreKeyPair};
+pub use prekey::{OneTimePreKey, OneTimePreKeyPair, SignedPreKey, SignedPreKeyPair};
+
+/// The most prekeys one `generate_batch` call produces.
+pub const MAX_PREKEY_BATCH: usize = 10_000;
+
+/// Checks that `count` ids starting at `first_id` fit in a u32 and in one batch.
+pub(crate) fn check_batch(first_id: u32, count: usize) -> crate::Result<()> {
+    let room = (u32::MAX - first_id) as usize + 1;
+    let max = MAX_PREKEY_BATCH.min(room);
+    if count > max {
+        return Err(crate::MisuseError::BatchTooLarge { max, found: count }.into());
+    }
+    Ok(())
+}
+
+/// Lower-case hex of public bytes, for `Debug` output.
+pub(crate) struct Hex<'a>(pub(crate) &'a [u8]);
+
+impl core::fmt::Debug for Hex<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A short fingerprint of a long public value (its first 8 bytes), for `Debug`.
+pub(crate) struct Short<'a>(pub(crate) &'a [u8]);
+
+impl core::fmt::Debug for Short<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let head = self.0.get(..8).unwrap_or(self.0);
+        write!(f, "{:?}…", Hex(head))
+    }
+}
+
+pub(crate) use prekey::x25519_public as prekey_x25519;

@@ -1,0 +1,239 @@
+//! The two messages on the wire, as typed values.
+
+use core::fmt;
+
+use crate::crypto::kdf;
+use crate::crypto::labels;
+use crate::keys::{Hex, IdentityKey, prekey_x25519};
+use crate::wire::{self, MessageFrame, MessageKind, PreKeyMessageFrame};
+
+/// A ratchet message: a header (the sender's ratchet key, the length of its
+/// previous chain, this message's index) and a ChaCha20-Poly1305 ciphertext.
+///
+/// Wire layout (46 + L bytes):
+///
+/// ```text
+/// offset  size  field
+///      0     1  version            = 0x01
+///      1     1  type               = 0x01 (Message)
+///      2    32  ratchet_key        sender's X25519 ratchet public key
+///     34     4  previous_length    u32, big-endian
+///     38     4  index              u32, big-endian
+///     42     4  ciphertext_length  u32, L, 16 ..= MAX_CIPHERTEXT_LEN
+///     46     L  ciphertext         ciphertext ‖ 16-byte tag
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    pub(crate) frame: MessageFrame,
+}
+
+impl Message {
+    /// Decodes a message and checks its ratchet key is a canonical X25519 key.
+    ///
+    /// # Errors
+    /// [`Error::Decode`](crate::Error::Decode) for anything malformed.
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        Self::from_frame(MessageFrame::decode(bytes)?)
+    }
+
+    pub(crate) fn from_frame(frame: MessageFrame) -> crate::Result<Self> {
+        prekey_x25519(&frame.ratchet_key)?;
+        Ok(Message { frame })
+    }
+
+    /// Encodes the message.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(MessageFrame::HEADER_LEN + self.frame.ciphertext.len());
+        self.frame.encode(&mut out);
+        out
+    }
+
+    /// The sender's ratchet public key.
+    pub fn ratchet_key(&self) -> &[u8; 32] {
+        &self.frame.ratchet_key
+    }
+
+    /// This message's index in its sending chain.
+    pub fn index(&self) -> u32 {
+        self.frame.index
+    }
+
+    /// How many messages the sender sent on its previous chain.
+    pub fn previous_length(&self) -> u32 {
+        self.frame.previous_length
+    }
+
+    /// Length of the ciphertext, tag included.
+    pub fn ciphertext_len(&self) -> usize {
+        self.frame.ciphertext.len()
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("ratchet_key", &Hex(&self.frame.ratchet_key))
+            .field("previous_length", &self.frame.previous_length)
+            .field("index", &self.frame.index)
+            .field("ciphertext_len", &self.frame.ciphertext.len())
+            .finish()
+    }
+}
+
+/// A message that sets up a session: the initiator's identity key, which of
+/// the responder's prekeys it used, the ML-KEM ciphertext, and a first
+/// [`Message`] whose ratchet key is the initiator's base key.
+///
+/// Wire layout:
+///
+/// ```text
+/// offset  size  field
+///      0     1  version            = 0x01
+///      1     1  type               = 0x02 (PreKeyMessage)
+///      2     1  suite              = 0x01
+///      3    32  identity_key       initiator's Ed25519 identity key
+///     35     4  signed_prekey_id   u32, big-endian
+///     39     1  one_time_present   0x00 or 0x01
+///     40   0|4  one_time_prekey_id u32, only when one_time_present = 0x01
+///      …     4  kem_prekey_id      u32
+///      …  1088  kem_ciphertext     ML-KEM-768 ciphertext
+///      …     …  message            a complete Message, to the end of the input
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct PreKeyMessage {
+    pub(crate) frame: PreKeyMessageFrame,
+    pub(crate) identity_key: IdentityKey,
+}
+
+impl PreKeyMessage {
+    /// Decodes a `PreKeyMessage` and validates its keys.
+    ///
+    /// # Errors
+    /// [`Error::Decode`](crate::Error::Decode) for anything malformed.
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        let frame = PreKeyMessageFrame::decode(bytes)?;
+        let identity_key = IdentityKey::from_bytes(&frame.identity_key)?;
+        prekey_x25519(&frame.message.ratchet_key)?;
+        Ok(PreKeyMessage {
+            frame,
+            identity_key,
+        })
+    }
+
+    /// Encodes the message.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1300 + self.frame.message.ciphertext.len());
+        self.frame.encode(&mut out);
+        out
+    }
+
+    /// The initiator's identity key.
+    ///
+    /// # Security
+    /// Check it against the identity you expect for the sender before
+    /// trusting the session.
+    pub fn identity_key(&self) -> &IdentityKey {
+        &self.identity_key
+    }
+
+    /// The initiator's base (ephemeral) public key, which identifies the session.
+    pub fn base_key(&self) -> &[u8; 32] {
+        &self.frame.message.ratchet_key
+    }
+
+    /// Id of the responder's signed prekey the initiator used.
+    pub fn signed_prekey_id(&self) -> u32 {
+        self.frame.prekeys.signed_prekey_id
+    }
+
+    /// Id of the responder's one-time prekey the initiator used, if any.
+    pub fn one_time_prekey_id(&self) -> Option<u32> {
+        self.frame.prekeys.one_time_prekey_id
+    }
+
+    /// Id of the responder's ML-KEM prekey the initiator encapsulated to.
+    pub fn kem_prekey_id(&self) -> u32 {
+        self.frame.prekeys.kem_prekey_id
+    }
+
+    /// The embedded first message.
+    pub fn message(&self) -> Message {
+        Message {
+            frame: self.frame.message.clone(),
+        }
+    }
+
+    /// A 32-byte id of this handshake: a hash of the initiator's identity and
+    /// base key, the prekey ids, and the KEM ciphertext.
+    ///
+    /// Every copy of the first messages of one session has the same id, and
+    /// two different handshakes never do. A responder that accepts a
+    /// handshake on its last-resort KEM prekey (which is not consumed)
+    /// records this id and refuses to set up a second session with it:
+    /// that is how a replayed first message is detected.
+    pub fn handshake_id(&self) -> [u8; 32] {
+        let p = &self.frame.prekeys;
+        let (flag, opk) = match p.one_time_prekey_id {
+            Some(id) => (1u8, id),
+            None => (0u8, 0),
+        };
+        kdf::sha256(&[
+            labels::HANDSHAKE_ID,
+            &[self.frame.suite],
+            &self.frame.identity_key,
+            &self.frame.message.ratchet_key,
+            &p.signed_prekey_id.to_be_bytes(),
+            &[flag],
+            &opk.to_be_bytes(),
+            &p.kem_prekey_id.to_be_bytes(),
+            &self.frame.kem_ciphertext[..],
+        ])
+    }
+}
+
+impl fmt::Debug for PreKeyMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreKeyMessage")
+            .field("identity_key", &self.identity_key)
+            .field("base_key", &Hex(self.base_key()))
+            .field("signed_prekey_id", &self.signed_prekey_id())
+            .field("one_time_prekey_id", &self.one_time_prekey_id())
+            .field("kem_prekey_id", &self.kem_prekey_id())
+            .field("message", &self.message())
+            .finish()
+    }
+}
+
+/// Either kind of incoming message.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum IncomingMessage {
+    /// A message that sets up a session.
+    PreKey(PreKeyMessage),
+    /// A ratchet message.
+    Message(Message),
+}
+
+impl IncomingMessage {
+    /// Decodes either kind, by its type byte.
+    ///
+    /// # Errors
+    /// [`Error::Decode`](crate::Error::Decode) for anything malformed.
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        match message_kind(bytes)? {
+            MessageKind::Message => Ok(IncomingMessage::Message(Message::from_bytes(bytes)?)),
+            MessageKind::PreKeyMessage => {
+                Ok(IncomingMessage::PreKey(PreKeyMessage::from_bytes(bytes)?))
+            }
+        }
+    }
+}
+
+/// The kind of message some bytes hold, from their first two bytes only.
+///
+/// # Errors
+/// [`DecodeError::UnsupportedVersion`](crate::DecodeError::UnsupportedVersion),
+/// [`DecodeError::UnexpectedType`](crate::DecodeError::UnexpectedType) or
+/// [`DecodeError::Truncated`](crate::DecodeError::Truncated).
+pub fn message_kind(bytes: &[u8]) -> crate::Result<MessageKind> {
+    Ok(wire::peek_kind(bytes)?)
+}

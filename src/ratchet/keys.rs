@@ -1,0 +1,174 @@
+//! The ratchet's secrets, each its own type: the root key, our sending
+//! chain key, a receiving chain key, a message-key seed and a message key.
+//! None is `Copy`, none prints, all zeroize on drop.
+
+use core::fmt;
+
+use zeroize::Zeroizing;
+
+use crate::crypto::dh::SharedSecret;
+use crate::crypto::{aead, kdf};
+use crate::error::ProtocolError;
+use crate::wire::TAG_LEN;
+
+/// The root key, stepped with every new ratchet key.
+pub(crate) struct RootKey(Zeroizing<[u8; 32]>);
+
+impl RootKey {
+    pub(crate) fn new(key: Zeroizing<[u8; 32]>) -> Self {
+        RootKey(key)
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// KDF_RK: the next root key and the new chain's key.
+    pub(crate) fn step(&self, dh_output: &SharedSecret) -> (RootKey, Zeroizing<[u8; 32]>) {
+        let (root, chain) = kdf::root_step(&self.0, dh_output);
+        (RootKey(root), chain)
+    }
+}
+
+/// Our sending chain: the key for the next message and its index.
+pub(crate) struct ChainKey {
+    key: Zeroizing<[u8; 32]>,
+    index: u32,
+}
+
+impl ChainKey {
+    pub(crate) fn new(key: Zeroizing<[u8; 32]>, index: u32) -> Self {
+        ChainKey { key, index }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.key
+    }
+
+    pub(crate) fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The message key for the next index and the chain one step on,
+    /// without changing `self`.
+    pub(crate) fn peek(&self) -> Result<(u32, MessageKey, ChainKey), ProtocolError> {
+        let next_index = self
+            .index
+            .checked_add(1)
+            .ok_or(ProtocolError::ChainExhausted)?;
+        let (seed, next) = kdf::chain_step(&self.key);
+        let key = MessageKeySeed(seed).expand();
+        Ok((self.index, key, ChainKey::new(next, next_index)))
+    }
+}
+
+/// A receiving chain: the key for the next expected index.
+pub(crate) struct RemoteChainKey {
+    key: Zeroizing<[u8; 32]>,
+    next_index: u32,
+}
+
+/// What following a receiving chain forward produced.
+pub(crate) struct Followed {
+    /// The chain positioned after the target.
+    pub(crate) chain: RemoteChainKey,
+    /// Seeds of skipped indices that are kept, oldest first.
+    pub(crate) kept: Vec<(u32, MessageKeySeed)>,
+    /// When some skipped indices were passed over without keeping their
+    /// key, the index just above them; otherwise 0.
+    pub(crate) passed_below: u32,
+    /// The message key at the target, when one was asked for.
+    pub(crate) target: Option<MessageKeySeed>,
+}
+
+impl RemoteChainKey {
+    pub(crate) fn new(key: Zeroizing<[u8; 32]>, next_index: u32) -> Self {
+        RemoteChainKey { key, next_index }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.key
+    }
+
+    pub(crate) fn next_index(&self) -> u32 {
+        self.next_index
+    }
+
+    /// Follows the chain from its next index up to `until` (exclusive),
+    /// keeping the seeds of at most the last `keep` indices, then (when
+    /// `with_target`) takes the message key at `until` too. Does not change
+    /// `self`. The caller has checked `until >= self.next_index` and the
+    /// jump bound; one HMAC per passed index, two per kept one.
+    pub(crate) fn follow(&self, until: u32, keep: u32, with_target: bool) -> Followed {
+        let kept_from = until.saturating_sub(keep).max(self.next_index);
+        let mut kept = Vec::with_capacity((until - kept_from) as usize);
+        let mut key = Zeroizing::new(*self.key);
+        for index in self.next_index..until {
+            if index >= kept_from {
+                let (seed, next) = kdf::chain_step(&key);
+                kept.push((index, MessageKeySeed(seed)));
+                key = next;
+            } else {
+                key = kdf::chain_advance(&key);
+            }
+        }
+        let (target, next_index) = if with_target {
+            let (seed, next) = kdf::chain_step(&key);
+            key = next;
+            (Some(MessageKeySeed(seed)), until.saturating_add(1))
+        } else {
+            (None, until)
+        };
+        Followed {
+            chain: RemoteChainKey { key, next_index },
+            kept,
+            passed_below: if kept_from > self.next_index {
+                kept_from
+            } else {
+                0
+            },
+            target,
+        }
+    }
+}
+
+/// A message-key seed: what the chain KDF yields, and what the skipped-key
+/// store keeps (32 bytes instead of the expanded 44).
+pub(crate) struct MessageKeySeed(pub(crate) Zeroizing<[u8; 32]>);
+
+impl MessageKeySeed {
+    pub(crate) fn expand(&self) -> MessageKey {
+        MessageKey(kdf::message_key(&self.0))
+    }
+}
+
+/// An AEAD key and nonce for exactly one message.
+pub(crate) struct MessageKey(Zeroizing<[u8; 44]>);
+
+impl MessageKey {
+    pub(crate) fn seal(&self, ad: &[u8], body: &mut [u8]) -> Result<[u8; TAG_LEN], ()> {
+        aead::seal(&self.0, ad, body)
+    }
+
+    pub(crate) fn open(&self, ad: &[u8], body: &mut [u8], tag: &[u8; TAG_LEN]) -> Result<(), ()> {
+        aead::open(&self.0, ad, body, tag)
+    }
+}
+
+macro_rules! redacted_debug {
+    ($($t:ty),*) => {$(
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($t), "(<redacted>)"))
+            }
+        }
+    )*};
+}
+
+redacted_debug!(
+    RootKey,
+    ChainKey,
+    RemoteChainKey,
+    MessageKeySeed,
+    MessageKey
+);

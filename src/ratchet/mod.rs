@@ -1,0 +1,20 @@
+//! The Double Ratchet (Signal specification, with kinseal's KDF labels).
+//!
+//! ```text
+//! KDF_RK(rk, dh)  = HKDF-SHA256(salt = rk, ikm = dh, info = "KINSEAL-v1 root\0") → rk' ‖ ck  (64 B)
+//! KDF_CK(ck)      = HMAC-SHA256(ck, 0x01) → seed,  HMAC-SHA256(ck, 0x02) → ck'
+//! message key     = HKDF-Expand(prk = seed, info = "KINSEAL-v1 message key\0", 44) → key ‖ nonce
+//! ENCRYPT         = ChaCha20-Poly1305(key, nonce, ad = session_ad ‖ header, plaintext), 16-byte tag
+//! ```
+//!
+//! Every step that can fail is computed on the side and committed only
+//! when the message authenticates, so a failed decryption leaves the state
+//! exactly as it was.
+
+mod keys;
+mod skipped;
+mod state;
+
+pub(crate) use keys::{ChainKey, MessageKeySeed, RemoteChainKey, RootKey};
+pub(crate) use skipped::SkippedKeys;
+pub(crate) use state::{Bounds, DoubleRatchet, OurRatchetKey, ReceivingChain};

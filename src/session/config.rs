@@ -1,0 +1,148 @@
+//! Per-session settings, each checked against its safe range.
+
+use crate::error::MisuseError;
+use crate::limits::{
+    DEFAULT_MAX_FORWARD_JUMP, DEFAULT_MAX_OLD_CHAINS, DEFAULT_MAX_SKIPPED_KEYS, MAX_CONTEXT_LEN,
+    MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
+};
+use crate::ratchet::Bounds;
+
+/// How a session tolerates loss and reordering, and what context it binds.
+///
+/// ```
+/// use kinseal::SessionConfig;
+/// let config = SessionConfig::default()
+///     .with_max_forward_jump(5_000)?
+///     .with_context(b"app:chat.example/alice:1 -> app:mail.example/bob:3")?;
+/// # Ok::<(), kinseal::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    bounds: Bounds,
+    context: Vec<u8>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            bounds: Bounds {
+                max_forward_jump: DEFAULT_MAX_FORWARD_JUMP,
+                max_skipped_keys: DEFAULT_MAX_SKIPPED_KEYS,
+                max_old_chains: DEFAULT_MAX_OLD_CHAINS,
+            },
+            context: Vec::new(),
+        }
+    }
+}
+
+fn in_range(parameter: &'static str, value: u32, min: u32, max: u32) -> Result<u32, MisuseError> {
+    if value < min || value > max {
+        return Err(MisuseError::ConfigOutOfRange {
+            parameter,
+            min: min.into(),
+            max: max.into(),
+            found: value.into(),
+        });
+    }
+    Ok(value)
+}
+
+impl SessionConfig {
+    /// The largest number of messages one incoming message may skip in its
+    /// chain, `1 ..=` [`MAX_FORWARD_JUMP_LIMIT`](crate::MAX_FORWARD_JUMP_LIMIT).
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`].
+    pub fn with_max_forward_jump(mut self, value: u32) -> crate::Result<Self> {
+        self.bounds.max_forward_jump =
+            in_range("max_forward_jump", value, 1, MAX_FORWARD_JUMP_LIMIT)?;
+        Ok(self)
+    }
+
+    /// The most skipped message keys kept for late messages,
+    /// `0 ..=` [`MAX_SKIPPED_KEYS_LIMIT`](crate::MAX_SKIPPED_KEYS_LIMIT).
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`].
+    pub fn with_max_skipped_keys(mut self, value: u32) -> crate::Result<Self> {
+        self.bounds.max_skipped_keys =
+            in_range("max_skipped_keys", value, 0, MAX_SKIPPED_KEYS_LIMIT)?;
+        Ok(self)
+    }
+
+    /// How many previous receiving chains are kept besides the current one,
+    /// `0 ..=` [`MAX_OLD_CHAINS_LIMIT`](crate::MAX_OLD_CHAINS_LIMIT).
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`].
+    pub fn with_max_old_chains(mut self, value: u32) -> crate::Result<Self> {
+        self.bounds.max_old_chains = in_range("max_old_chains", value, 0, MAX_OLD_CHAINS_LIMIT)?;
+        Ok(self)
+    }
+
+    /// Context both sides must agree on — for example both parties' app
+    /// ids and addresses. It is bound into every message's associated data:
+    /// if the two sides set different contexts, every message fails to
+    /// decrypt. At most [`MAX_CONTEXT_LEN`](crate::MAX_CONTEXT_LEN) bytes.
+    ///
+    /// # Errors
+    /// [`MisuseError::ContextTooLong`].
+    pub fn with_context(mut self, context: &[u8]) -> crate::Result<Self> {
+        if context.len() > MAX_CONTEXT_LEN {
+            return Err(MisuseError::ContextTooLong {
+                max: MAX_CONTEXT_LEN,
+                found: context.len(),
+            }
+            .into());
+        }
+        self.context = context.to_vec();
+        Ok(self)
+    }
+
+    /// The maximum forward jump.
+    pub fn max_forward_jump(&self) -> u32 {
+        self.bounds.max_forward_jump
+    }
+
+    /// The maximum number of stored skipped keys.
+    pub fn max_skipped_keys(&self) -> u32 {
+        self.bounds.max_skipped_keys
+    }
+
+    /// The number of previous receiving chains kept.
+    pub fn max_old_chains(&self) -> u32 {
+        self.bounds.max_old_chains
+    }
+
+    /// The context.
+    pub fn context(&self) -> &[u8] {
+        &self.context
+    }
+
+    pub(crate) fn bounds(&self) -> Bounds {
+        self.bounds
+    }
+
+    /// Validates bounds read back from a stored session.
+    pub(crate) fn check_bounds(bounds: Bounds) -> Result<Bounds, MisuseError> {
+        in_range(
+            "max_forward_jump",
+            bounds.max_forward_jump,
+            1,
+            MAX_FORWARD_JUMP_LIMIT,
+        )?;
+        in_range(
+            "max_skipped_keys",
+            bounds.max_skipped_keys,
+            0,
+            MAX_SKIPPED_KEYS_LIMIT,
+        )?;
+        in_range(
+            "max_old_chains",
+            bounds.max_old_chains,
+            0,
+            MAX_OLD_CHAINS_LIMIT,
+        )?;
+        Ok(bounds)
+    }
+}

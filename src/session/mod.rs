@@ -1,0 +1,341 @@
+//! A session between two devices: the handshake, the ratchet, and the
+//! setup data the initiator repeats until it hears back.
+//!
+//! ```
+//! use kinseal::{
+//!     IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, OsRng, PreKeyBundle, PreKeyMessage,
+//!     Session, SessionConfig, SignedPreKeyPair,
+//! };
+//!
+//! let mut rng = OsRng;
+//! // Bob publishes a bundle.
+//! let bob = IdentityKeyPair::generate(&mut rng);
+//! let spk = SignedPreKeyPair::generate(&mut rng, &bob, 1, 1_700_000_000);
+//! let opk = OneTimePreKeyPair::generate(&mut rng, 7);
+//! let kem = KemPreKeyPair::generate(&mut rng, &bob, 9, false, 1_700_000_000);
+//! let bundle = PreKeyBundle::new(
+//!     bob.public_key().clone(),
+//!     spk.public().clone(),
+//!     Some(*opk.public()),
+//!     kem.public().clone(),
+//! );
+//! let published = bundle.to_bytes();
+//!
+//! // Alice fetches it, verifies it and starts a session.
+//! let alice = IdentityKeyPair::generate(&mut rng);
+//! let verified = PreKeyBundle::from_bytes(&published)?.verify()?;
+//! let mut to_bob = Session::initiate(&mut rng, &alice, &verified, SessionConfig::default())?;
+//! let first = to_bob.encrypt(&mut rng, b"hi Bob")?;
+//!
+//! // Bob answers from the PreKeyMessage.
+//! let prekey_message = PreKeyMessage::from_bytes(&first)?;
+//! let inbound = Session::respond(&bob, &spk, Some(&opk), &kem, &prekey_message, SessionConfig::default())?;
+//! assert_eq!(inbound.plaintext, b"hi Bob");
+//! let mut to_alice = inbound.session;
+//!
+//! let reply = to_alice.encrypt(&mut rng, b"hi Alice")?;
+//! assert_eq!(to_bob.decrypt(&reply)?, b"hi Alice");
+//! # Ok::<(), kinseal::Error>(())
+//! ```
+
+mod config;
+mod record;
+#[cfg(test)]
+mod tests;
+
+use core::fmt;
+
+use rand_core::CryptoRng;
+
+pub use config::SessionConfig;
+
+use crate::error::{MisuseError, ProtocolError};
+use crate::handshake;
+use crate::keys::{
+    Hex, IdentityKey, IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair,
+    VerifiedBundle,
+};
+use crate::message::{IncomingMessage, Message, PreKeyMessage};
+use crate::ratchet::{ChainKey, DoubleRatchet, OurRatchetKey, RemoteChainKey, RootKey};
+use crate::wire::{
+    KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, PreKeyFrame, encode_prekey_prefix,
+};
+
+/// The setup data an initiator sends with every message until it has
+/// received one from the responder.
+#[derive(Clone)]
+pub(crate) struct PendingPreKey {
+    pub(crate) prekeys: PreKeyFrame,
+    pub(crate) kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
+}
+
+/// An end-to-end encrypted session with one peer device.
+///
+/// Build one with [`Session::initiate`] (you start) or
+/// [`Session::respond`] (they started), then [`encrypt`](Session::encrypt)
+/// and [`decrypt`](Session::decrypt). Persist it with
+/// [`to_bytes`](Session::to_bytes) after every call that changed it.
+pub struct Session {
+    initiator: bool,
+    local_identity: IdentityKey,
+    remote_identity: IdentityKey,
+    session_ad: [u8; 32],
+    base_key: [u8; 32],
+    ratchet: DoubleRatchet,
+    pending: Option<PendingPreKey>,
+}
+
+/// What [`Session::respond`] returns: the new session, the first plaintext,
+/// and the handshake's id for replay detection.
+#[derive(Debug)]
+pub struct InboundSession {
+    /// The session, ready to encrypt replies.
+    pub session: Session,
+    /// The plaintext of the first message.
+    pub plaintext: Vec<u8>,
+    /// The handshake id ([`PreKeyMessage::handshake_id`]).
+    pub handshake_id: [u8; 32],
+}
+
+impl Session {
+    /// Starts a session with the owner of a verified bundle.
+    ///
+    /// Messages from this session are [`PreKeyMessage`]s until the first
+    /// reply has been decrypted.
+    ///
+    /// # Errors
+    /// [`ProtocolError::NonContributoryKey`] if a key in the bundle is of
+    /// small order.
+    ///
+    /// # Security
+    /// The bundle's signatures prove its prekeys belong to its identity
+    /// key; the caller must still decide that the identity key is the
+    /// person it means to talk to.
+    pub fn initiate<R: CryptoRng + ?Sized>(
+        rng: &mut R,
+        our_identity: &IdentityKeyPair,
+        bundle: &VerifiedBundle,
+        config: SessionConfig,
+    ) -> crate::Result<Session> {
+        let init = handshake::initiate(rng, our_identity, bundle, config.context())?;
+        let base = OurRatchetKey {
+            secret: init.base_secret,
+            public: init.base_public,
+        };
+        let ratchet = DoubleRatchet::initiator(
+            RootKey::new(init.secrets.root_key),
+            ChainKey::new(init.secrets.chain_key, 0),
+            base,
+            config.bounds(),
+        );
+        Ok(Session {
+            initiator: true,
+            local_identity: our_identity.public_key().clone(),
+            remote_identity: init.remote_identity,
+            session_ad: init.secrets.session_ad,
+            base_key: init.base_public,
+            ratchet,
+            pending: Some(PendingPreKey {
+                prekeys: init.prekeys,
+                kem_ciphertext: init.kem_ciphertext,
+            }),
+        })
+    }
+
+    /// Answers a [`PreKeyMessage`]: derives the session from our prekeys and
+    /// decrypts the first message. Nothing random is needed on this side.
+    ///
+    /// The prekeys given must be those the message names
+    /// ([`PreKeyMessage::signed_prekey_id`] and friends).
+    ///
+    /// # Errors
+    /// [`MisuseError::PreKeyMismatch`] if a prekey does not match the
+    /// message; [`Error::DecryptionFailed`] if the first message does not
+    /// authenticate (a tampered KEM ciphertext, a wrong context, a forgery);
+    /// [`ProtocolError::TooFarAhead`] past the jump bound.
+    ///
+    /// # Security
+    /// After success the caller must delete the one-time EC and KEM prekeys
+    /// used, in the same transaction that stores the session, and for a
+    /// last-resort KEM prekey remember [`InboundSession::handshake_id`] and
+    /// refuse it next time. [`PreKeyMessage::identity_key`] is whoever
+    /// claims to be sending; check it against the identity you trust.
+    pub fn respond(
+        our_identity: &IdentityKeyPair,
+        signed_prekey: &SignedPreKeyPair,
+        one_time_prekey: Option<&OneTimePreKeyPair>,
+        kem_prekey: &KemPreKeyPair,
+        message: &PreKeyMessage,
+        config: SessionConfig,
+    ) -> crate::Result<InboundSession> {
+        let secrets = handshake::respond(
+            our_identity,
+            signed_prekey,
+            one_time_prekey,
+            kem_prekey,
+            message,
+            config.context(),
+        )?;
+        let base_key = *message.base_key();
+        let ratchet = DoubleRatchet::responder(
+            RootKey::new(secrets.root_key),
+            RemoteChainKey::new(secrets.chain_key, 0),
+            base_key,
+            config.bounds(),
+        );
+        let mut session = Session {
+            initiator: false,
+            local_identity: our_identity.public_key().clone(),
+            remote_identity: message.identity_key().clone(),
+            session_ad: secrets.session_ad,
+            base_key,
+            ratchet,
+            pending: None,
+        };
+        let plaintext = session
+            .ratchet
+            .decrypt(&session.session_ad, message.frame.message.clone())?;
+        Ok(InboundSession {
+            session,
+            plaintext,
+            handshake_id: message.handshake_id(),
+        })
+    }
+
+    /// Encrypts a message to the peer, returning its wire bytes: a
+    /// [`PreKeyMessage`] until the peer has been heard from, then a [`Message`].
+    ///
+    /// `rng` is drawn from only when the message starts a new ratchet step.
+    ///
+    /// # Errors
+    /// [`MisuseError::PlaintextTooLong`] beyond [`MAX_PLAINTEXT_LEN`];
+    /// [`ProtocolError::ChainExhausted`] after 2³² − 1 messages on one chain.
+    /// On error the session is unchanged.
+    pub fn encrypt<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        plaintext: &[u8],
+    ) -> crate::Result<Vec<u8>> {
+        if plaintext.len() > MAX_PLAINTEXT_LEN {
+            return Err(MisuseError::PlaintextTooLong {
+                max: MAX_PLAINTEXT_LEN,
+                found: plaintext.len(),
+            }
+            .into());
+        }
+        let prefix = if self.pending.is_some() { 1300 } else { 0 };
+        let mut out = Vec::with_capacity(prefix + MessageFrame::HEADER_LEN + plaintext.len() + 16);
+        if let Some(p) = &self.pending {
+            encode_prekey_prefix(
+                &mut out,
+                crate::SUITE_V1,
+                self.local_identity.as_bytes(),
+                &p.prekeys,
+                &p.kem_ciphertext,
+            );
+        }
+        self.ratchet
+            .encrypt(rng, &self.session_ad, plaintext, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decrypts a message from the peer: a [`Message`], or a copy of the
+    /// [`PreKeyMessage`] that set this session up (the initiator repeats it
+    /// until it hears back).
+    ///
+    /// Transactional: on any error the session is exactly as before.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] for malformed bytes;
+    /// [`Error::DecryptionFailed`] for anything that does not authenticate;
+    /// [`ProtocolError::Duplicate`] for a second copy of a decrypted message;
+    /// [`ProtocolError::MessageKeyExpired`] for one older than the kept keys;
+    /// [`ProtocolError::TooFarAhead`] past the jump bound;
+    /// [`ProtocolError::UnexpectedPreKeyMessage`] for a `PreKeyMessage` of
+    /// another session.
+    pub fn decrypt(&mut self, bytes: &[u8]) -> crate::Result<Vec<u8>> {
+        match IncomingMessage::from_bytes(bytes)? {
+            IncomingMessage::Message(m) => self.decrypt_message(m),
+            IncomingMessage::PreKey(p) => self.decrypt_prekey_message(&p),
+        }
+    }
+
+    /// Decrypts an already-decoded [`Message`].
+    ///
+    /// # Errors
+    /// As [`Session::decrypt`].
+    pub fn decrypt_message(&mut self, message: Message) -> crate::Result<Vec<u8>> {
+        let plaintext = self.ratchet.decrypt(&self.session_ad, message.frame)?;
+        self.pending = None;
+        Ok(plaintext)
+    }
+
+    /// Decrypts another copy of the `PreKeyMessage` that set this session up.
+    ///
+    /// # Errors
+    /// As [`Session::decrypt`].
+    pub fn decrypt_prekey_message(&mut self, message: &PreKeyMessage) -> crate::Result<Vec<u8>> {
+        if self.initiator
+            || message.base_key() != &self.base_key
+            || message.identity_key() != &self.remote_identity
+        {
+            return Err(ProtocolError::UnexpectedPreKeyMessage.into());
+        }
+        self.ratchet
+            .decrypt(&self.session_ad, message.frame.message.clone())
+    }
+
+    /// Whether this side started the session.
+    pub fn is_initiator(&self) -> bool {
+        self.initiator
+    }
+
+    /// Whether outgoing messages still carry the setup data (the initiator
+    /// has not yet decrypted a reply).
+    pub fn sends_prekey_messages(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Our identity key.
+    pub fn local_identity(&self) -> &IdentityKey {
+        &self.local_identity
+    }
+
+    /// The peer's identity key.
+    pub fn remote_identity(&self) -> &IdentityKey {
+        &self.remote_identity
+    }
+
+    /// The initiator's base key, which names this session in `PreKeyMessage`s.
+    pub fn base_key(&self) -> &[u8; 32] {
+        &self.base_key
+    }
+
+    /// How many skipped message keys the session holds for late messages.
+    pub fn stored_skipped_keys(&self) -> usize {
+        self.ratchet.skipped.len()
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Session {
+            initiator,
+            local_identity,
+            remote_identity,
+            session_ad: _,
+            base_key,
+            ratchet,
+            pending,
+        } = self;
+        f.debug_struct("Session")
+            .field("initiator", initiator)
+            .field("local_identity", local_identity)
+            .field("remote_identity", remote_identity)
+            .field("base_key", &Hex(base_key))
+            .field("receiving_chains", &ratchet.receiving.len())
+            .field("skipped_keys", &ratchet.skipped.len())
+            .field("sends_prekey_messages", &pending.is_some())
+            .finish_non_exhaustive()
+    }
+}

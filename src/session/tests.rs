@@ -1,0 +1,79 @@
+//! Unit tests of the session glue; the behavioural suite is in `tests/`.
+
+use chacha20::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use super::*;
+use crate::Error;
+use crate::keys::PreKeyBundle;
+
+fn setup(rng: &mut ChaCha20Rng, with_opk: bool) -> (Session, Session, Vec<u8>) {
+    let bob = IdentityKeyPair::generate(rng);
+    let opk = OneTimePreKeyPair::generate(rng, 5);
+    let spk = SignedPreKeyPair::generate(rng, &bob, 1, 100);
+    let kem = KemPreKeyPair::generate(rng, &bob, 2, false, 100);
+    let bundle = PreKeyBundle::new(
+        bob.public_key().clone(),
+        spk.public().clone(),
+        with_opk.then(|| *opk.public()),
+        kem.public().clone(),
+    )
+    .verify()
+    .unwrap();
+    let alice = IdentityKeyPair::generate(rng);
+    let mut a = Session::initiate(rng, &alice, &bundle, SessionConfig::default()).unwrap();
+    let first = a.encrypt(rng, b"first").unwrap();
+    let pkm = PreKeyMessage::from_bytes(&first).unwrap();
+    let inbound = Session::respond(
+        &bob,
+        &spk,
+        with_opk.then_some(&opk),
+        &kem,
+        &pkm,
+        SessionConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(inbound.plaintext, b"first");
+    (a, inbound.session, first)
+}
+
+#[test]
+fn round_trip_with_and_without_one_time_prekey() {
+    for with_opk in [true, false] {
+        let mut rng = ChaCha20Rng::from_seed([7; 32]);
+        let (mut a, mut b, first) = setup(&mut rng, with_opk);
+        // A copy of the first message is a duplicate now.
+        assert_eq!(
+            b.decrypt(&first),
+            Err(Error::Protocol(ProtocolError::Duplicate { index: 0 }))
+        );
+        let m = b.encrypt(&mut rng, b"reply").unwrap();
+        assert_eq!(a.decrypt(&m).unwrap(), b"reply");
+        assert!(!a.sends_prekey_messages());
+        let m = a.encrypt(&mut rng, b"again").unwrap();
+        assert_eq!(
+            crate::message_kind(&m).unwrap(),
+            crate::MessageKind::Message
+        );
+        assert_eq!(b.decrypt(&m).unwrap(), b"again");
+    }
+}
+
+#[test]
+fn record_round_trips_byte_for_byte() {
+    let mut rng = ChaCha20Rng::from_seed([8; 32]);
+    let (mut a, mut b, _) = setup(&mut rng, true);
+    let mut late = Vec::new();
+    for i in 0..5u8 {
+        late.push(b.encrypt(&mut rng, &[i]).unwrap());
+    }
+    assert_eq!(a.decrypt(&late[4]).unwrap(), [4]);
+    for s in [&a, &b] {
+        let bytes = s.to_bytes();
+        let restored = Session::from_bytes(&bytes).unwrap();
+        assert_eq!(restored.to_bytes(), bytes);
+    }
+    let mut a2 = Session::from_bytes(&a.to_bytes()).unwrap();
+    assert_eq!(a2.decrypt(&late[1]).unwrap(), [1]);
+    assert_eq!(a2.stored_skipped_keys(), 3);
+}

@@ -1,0 +1,238 @@
+//! The serialized-session frame.
+
+use zeroize::Zeroizing;
+
+use super::{KEM_CIPHERTEXT_LEN, KEY_LEN, PreKeyFrame, Reader, TYPE_SESSION_RECORD, Writer};
+use crate::error::{DecodeError, WireType};
+use crate::limits::{MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT};
+
+type Secret32 = Zeroizing<[u8; KEY_LEN]>;
+
+/// Our ratchet private key.
+pub(crate) struct RatchetKeyFrame {
+    pub(crate) secret: Secret32,
+}
+
+/// A receiving chain.
+pub(crate) struct ChainFrame {
+    pub(crate) ratchet_key: [u8; KEY_LEN],
+    pub(crate) seq: u32,
+    pub(crate) chain_key: Secret32,
+    pub(crate) next_index: u32,
+    pub(crate) expired_below: u32,
+}
+
+/// A stored skipped message key.
+pub(crate) struct SkippedFrame {
+    pub(crate) seq: u32,
+    pub(crate) index: u32,
+    pub(crate) seed: Secret32,
+}
+
+/// The setup data an initiator repeats until it hears back.
+pub(crate) struct PendingPreKeyFrame {
+    pub(crate) prekeys: PreKeyFrame,
+    pub(crate) kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
+}
+
+/// A session, serialized.
+///
+/// ```text
+/// field                    size   notes
+/// version                     1   = 0x01
+/// type                        1   = 0x10 (SessionRecord)
+/// suite                       1   = 0x01
+/// role                        1   0x00 initiator, 0x01 responder
+/// local_identity             32   Ed25519 public key
+/// remote_identity            32   Ed25519 public key
+/// session_ad                 32   associated-data digest
+/// base_key                   32   the initiator's base (ephemeral) public key
+/// root_key                   32   secret
+/// max_forward_jump            4   u32
+/// max_skipped_keys            4   u32
+/// max_old_chains              4   u32
+/// ratchet_present             1   0x00 or 0x01
+///   ratchet_secret           32   secret, when present
+/// sending_present             1   0x00 or 0x01
+///   sending_chain_key        32   secret, when present
+///   sending_index             4   u32, when present
+/// previous_sending_length     4   u32
+/// next_chain_seq              4   u32
+/// chain_count                 4   u32, 0 ..= MAX_OLD_CHAINS_LIMIT + 1, oldest first
+///   per chain: ratchet_key 32, seq 4, chain_key 32 (secret), next_index 4, expired_below 4
+/// skipped_count               4   u32, 0 ..= MAX_SKIPPED_KEYS_LIMIT, oldest first
+///   per key: seq 4, index 4, seed 32 (secret)
+/// pending_present             1   0x00 or 0x01
+///   signed_prekey_id          4   when present
+///   one_time_present          1   when present
+///   one_time_prekey_id        4   when present and one_time_present = 0x01
+///   kem_prekey_id             4   when present
+///   kem_ciphertext         1088   when present
+/// ```
+pub(crate) struct SessionFrame {
+    pub(crate) suite: u8,
+    pub(crate) initiator: bool,
+    pub(crate) local_identity: [u8; KEY_LEN],
+    pub(crate) remote_identity: [u8; KEY_LEN],
+    pub(crate) session_ad: [u8; KEY_LEN],
+    pub(crate) base_key: [u8; KEY_LEN],
+    pub(crate) root_key: Secret32,
+    pub(crate) max_forward_jump: u32,
+    pub(crate) max_skipped_keys: u32,
+    pub(crate) max_old_chains: u32,
+    pub(crate) ratchet: Option<RatchetKeyFrame>,
+    pub(crate) sending: Option<(Secret32, u32)>,
+    pub(crate) previous_sending_length: u32,
+    pub(crate) next_chain_seq: u32,
+    pub(crate) chains: Vec<ChainFrame>,
+    pub(crate) skipped: Vec<SkippedFrame>,
+    pub(crate) pending: Option<PendingPreKeyFrame>,
+}
+
+impl SessionFrame {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        let mut w = Writer::new(out);
+        w.header(TYPE_SESSION_RECORD)
+            .u8(self.suite)
+            .flag(!self.initiator)
+            .bytes(&self.local_identity)
+            .bytes(&self.remote_identity)
+            .bytes(&self.session_ad)
+            .bytes(&self.base_key)
+            .bytes(&self.root_key[..])
+            .u32(self.max_forward_jump)
+            .u32(self.max_skipped_keys)
+            .u32(self.max_old_chains)
+            .flag(self.ratchet.is_some());
+        if let Some(r) = &self.ratchet {
+            w.bytes(&r.secret[..]);
+        }
+        w.flag(self.sending.is_some());
+        if let Some((ck, index)) = &self.sending {
+            w.bytes(&ck[..]).u32(*index);
+        }
+        w.u32(self.previous_sending_length)
+            .u32(self.next_chain_seq)
+            .length(self.chains.len());
+        for c in &self.chains {
+            w.bytes(&c.ratchet_key)
+                .u32(c.seq)
+                .bytes(&c.chain_key[..])
+                .u32(c.next_index)
+                .u32(c.expired_below);
+        }
+        w.length(self.skipped.len());
+        for s in &self.skipped {
+            w.u32(s.seq).u32(s.index).bytes(&s.seed[..]);
+        }
+        w.flag(self.pending.is_some());
+        if let Some(p) = &self.pending {
+            w.u32(p.prekeys.signed_prekey_id)
+                .flag(p.prekeys.one_time_prekey_id.is_some());
+            if let Some(id) = p.prekeys.one_time_prekey_id {
+                w.u32(id);
+            }
+            w.u32(p.prekeys.kem_prekey_id).bytes(&p.kem_ciphertext[..]);
+        }
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, WireType::SessionRecord);
+        r.header(TYPE_SESSION_RECORD)?;
+        let suite = r.suite()?;
+        let initiator = !r.flag("role")?;
+        let local_identity = r.array()?;
+        let remote_identity = r.array()?;
+        let session_ad = r.array()?;
+        let base_key = r.array()?;
+        let root_key = secret(&mut r)?;
+        let max_forward_jump = r.u32()?;
+        let max_skipped_keys = r.u32()?;
+        let max_old_chains = r.u32()?;
+        let ratchet = if r.flag("ratchet_present")? {
+            Some(RatchetKeyFrame {
+                secret: secret(&mut r)?,
+            })
+        } else {
+            None
+        };
+        let sending = if r.flag("sending_present")? {
+            Some((secret(&mut r)?, r.u32()?))
+        } else {
+            None
+        };
+        let previous_sending_length = r.u32()?;
+        let next_chain_seq = r.u32()?;
+        let chain_count = r.length(0, MAX_OLD_CHAINS_LIMIT as usize + 1)?;
+        let mut chains = Vec::with_capacity(chain_count);
+        for _ in 0..chain_count {
+            chains.push(ChainFrame {
+                ratchet_key: r.array()?,
+                seq: r.u32()?,
+                chain_key: secret(&mut r)?,
+                next_index: r.u32()?,
+                expired_below: r.u32()?,
+            });
+        }
+        let skipped_count = r.length(0, MAX_SKIPPED_KEYS_LIMIT as usize)?;
+        let mut skipped = Vec::with_capacity(skipped_count.min(r_len_hint(bytes)));
+        for _ in 0..skipped_count {
+            skipped.push(SkippedFrame {
+                seq: r.u32()?,
+                index: r.u32()?,
+                seed: secret(&mut r)?,
+            });
+        }
+        let pending = if r.flag("pending_present")? {
+            let signed_prekey_id = r.u32()?;
+            let one_time_prekey_id = if r.flag("one_time_present")? {
+                Some(r.u32()?)
+            } else {
+                None
+            };
+            let kem_prekey_id = r.u32()?;
+            Some(PendingPreKeyFrame {
+                prekeys: PreKeyFrame {
+                    signed_prekey_id,
+                    one_time_prekey_id,
+                    kem_prekey_id,
+                },
+                kem_ciphertext: r.boxed_array()?,
+            })
+        } else {
+            None
+        };
+        r.finish()?;
+        Ok(SessionFrame {
+            suite,
+            initiator,
+            local_identity,
+            remote_identity,
+            session_ad,
+            base_key,
+            root_key,
+            max_forward_jump,
+            max_skipped_keys,
+            max_old_chains,
+            ratchet,
+            sending,
+            previous_sending_length,
+            next_chain_seq,
+            chains,
+            skipped,
+            pending,
+        })
+    }
+}
+
+/// An upper bound on how many skipped entries `bytes` could hold, so a
+/// forged count cannot make the decoder pre-allocate more than the input.
+fn r_len_hint(bytes: &[u8]) -> usize {
+    bytes.len() / 40
+}
+
+fn secret(r: &mut Reader<'_>) -> Result<Secret32, DecodeError> {
+    let mut out = Zeroizing::new([0u8; KEY_LEN]);
+    out.copy_from_slice(r.take(KEY_LEN)?);
+    Ok(out)
+}
