@@ -222,6 +222,12 @@ impl DoubleRatchet {
                     None => Err(ProtocolError::Duplicate { index }.into()),
                 };
             }
+            // Only the current chain moves forward. An old chain ended
+            // where the peer's next chain said it did (its previous length),
+            // so an index past that end was never sent on it.
+            if position + 1 != self.receiving.len() {
+                return Err(Error::DecryptionFailed);
+            }
             self.check_jump(next, index)?;
             let followed = chain
                 .chain
@@ -230,7 +236,11 @@ impl DoubleRatchet {
             return Ok((Commit::Forward { position, followed }, key));
         }
 
-        // A new ratchet key from the peer.
+        // A new ratchet key from the peer. Chain sequence numbers order the
+        // skipped-key store, so they must never wrap.
+        if self.next_chain_seq == u32::MAX {
+            return Err(ProtocolError::ChainExhausted.into());
+        }
         let ours = self
             .ours
             .as_ref()
@@ -297,7 +307,7 @@ impl DoubleRatchet {
                     self.note_evictions(&evicted);
                 }
                 let seq = self.next_chain_seq;
-                self.next_chain_seq = seq.wrapping_add(1);
+                self.next_chain_seq = seq.saturating_add(1);
                 self.receiving.push_back(ReceivingChain {
                     ratchet_key,
                     seq,
