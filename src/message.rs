@@ -207,8 +207,8 @@ impl fmt::Debug for PreKeyMessage {
 /// Either kind of incoming message.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum IncomingMessage {
-    /// A message that sets up a session.
-    PreKey(PreKeyMessage),
+    /// A message that sets up a session (boxed: it is over a kilobyte).
+    PreKey(Box<PreKeyMessage>),
     /// A ratchet message.
     Message(Message),
 }
@@ -221,9 +221,9 @@ impl IncomingMessage {
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
         match message_kind(bytes)? {
             MessageKind::Message => Ok(IncomingMessage::Message(Message::from_bytes(bytes)?)),
-            MessageKind::PreKeyMessage => {
-                Ok(IncomingMessage::PreKey(PreKeyMessage::from_bytes(bytes)?))
-            }
+            MessageKind::PreKeyMessage => Ok(IncomingMessage::PreKey(Box::new(
+                PreKeyMessage::from_bytes(bytes)?,
+            ))),
         }
     }
 }

@@ -49,10 +49,10 @@ impl SkippedKeys {
         let Some(pos) = self.position(seq, index) else {
             return;
         };
-        if let Some(e) = self.entries.get_mut(pos) {
-            if e.seed.take().is_some() {
-                self.live -= 1;
-            }
+        if let Some(e) = self.entries.get_mut(pos)
+            && e.seed.take().is_some()
+        {
+            self.live -= 1;
         }
         self.trim_ends();
         if self.entries.len() > 2 * self.live + 32 {
@@ -100,10 +100,10 @@ impl SkippedKeys {
             if e.seq >= min_seq {
                 break;
             }
-            if let Some(e) = self.entries.pop_front() {
-                if e.seed.is_some() {
-                    self.live -= 1;
-                }
+            if let Some(e) = self.entries.pop_front()
+                && e.seed.is_some()
+            {
+                self.live -= 1;
             }
         }
     }
@@ -129,10 +129,10 @@ impl SkippedKeys {
     pub(crate) fn from_sorted(items: Vec<(u32, u32, MessageKeySeed)>) -> Option<Self> {
         let mut store = SkippedKeys::default();
         for (seq, index, seed) in items {
-            if let Some(last) = store.entries.back() {
-                if (last.seq, last.index) >= (seq, index) {
-                    return None;
-                }
+            if let Some(last) = store.entries.back()
+                && (last.seq, last.index) >= (seq, index)
+            {
+                return None;
             }
             store.entries.push_back(Entry {
                 seq,
