@@ -17,6 +17,7 @@ mod limits;
 mod message;
 mod ratchet;
 mod rng;
+mod secret;
 mod session;
 pub mod wire;
 
@@ -34,6 +35,7 @@ pub use limits::{
 };
 pub use message::{IncomingMessage, Message, PreKeyMessage, message_kind};
 pub use rng::OsRng;
+pub use secret::SecretBytes;
 pub use session::{InboundSession, Session, SessionConfig};
 pub use wire::{MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageKind, PROTOCOL_VERSION};
 

@@ -119,11 +119,28 @@ impl IdentityKeyPair {
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut secret = Zeroizing::new([0u8; KEY_LEN]);
         rng.fill_bytes(&mut secret[..]);
-        Self::from_secret_bytes(&secret)
+        Self::from_secret_array(&secret)
     }
 
-    /// Rebuilds an identity from its 32-byte Ed25519 secret key.
-    pub fn from_secret_bytes(secret: &[u8; KEY_LEN]) -> Self {
+    /// Rebuilds an identity from the 32-byte Ed25519 secret key that
+    /// [`IdentityKeyPair::to_secret_bytes`] returned.
+    ///
+    /// # Errors
+    /// [`DecodeError::LengthOutOfRange`] unless `secret` is 32 bytes long.
+    pub fn from_secret_bytes(secret: &[u8]) -> crate::Result<Self> {
+        let array: &[u8; KEY_LEN] =
+            secret
+                .try_into()
+                .map_err(|_| DecodeError::LengthOutOfRange {
+                    wire_type: crate::WireType::KeyRecord,
+                    min: KEY_LEN,
+                    max: KEY_LEN,
+                    found: secret.len(),
+                })?;
+        Ok(Self::from_secret_array(array))
+    }
+
+    fn from_secret_array(secret: &[u8; KEY_LEN]) -> Self {
         let signing = SigningKey::from_bytes(secret);
         let dh = StaticSecret::from(*Zeroizing::new(signing.to_scalar_bytes()));
         let public = IdentityKey::from_verifying_key(signing.verifying_key());
@@ -139,8 +156,8 @@ impl IdentityKeyPair {
     /// # Security
     /// This is the device's long-term secret: store it encrypted, and let
     /// the returned buffer drop (it zeroizes itself) as soon as possible.
-    pub fn to_secret_bytes(&self) -> Zeroizing<[u8; KEY_LEN]> {
-        Zeroizing::new(self.signing.to_bytes())
+    pub fn to_secret_bytes(&self) -> crate::SecretBytes {
+        crate::SecretBytes::new(Zeroizing::new(self.signing.as_bytes().to_vec()))
     }
 
     /// The public identity key.
@@ -163,7 +180,7 @@ impl IdentityKeyPair {
 
 impl Clone for IdentityKeyPair {
     fn clone(&self) -> Self {
-        Self::from_secret_bytes(&self.to_secret_bytes())
+        Self::from_secret_array(self.signing.as_bytes())
     }
 }
 

@@ -6,6 +6,7 @@ use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
 use super::{PendingPreKey, Session, SessionConfig};
+use crate::SecretBytes;
 use crate::error::{DecodeError, Error, WireType};
 use crate::keys::{IdentityKey, prekey_x25519};
 use crate::ratchet::{
@@ -32,7 +33,7 @@ impl Session {
     /// The record holds the session's secrets: store it encrypted at rest,
     /// and store it after every `encrypt` and `decrypt`, or a restart will
     /// roll the session back.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+    pub fn to_bytes(&self) -> SecretBytes {
         let r = &self.ratchet;
         let frame = SessionFrame {
             suite: crate::SUITE_V1,
@@ -83,7 +84,7 @@ impl Session {
             400 + frame.chains.len() * 76 + frame.skipped.len() * 40,
         ));
         frame.encode(&mut out);
-        out
+        SecretBytes::new(out)
     }
 
     /// Restores a session from [`Session::to_bytes`].
