@@ -19,6 +19,8 @@ mod ratchet;
 mod rng;
 mod secret;
 mod session;
+#[cfg(test)]
+mod vectors;
 pub mod wire;
 
 pub use error::{

@@ -23,6 +23,14 @@ pub(crate) struct KemSecret {
     expanded: Box<[u8; PRIVATE_KEY_LEN]>,
 }
 
+impl KemSecret {
+    /// The 64-byte seed `d ‖ z` the key was generated from.
+    #[cfg(test)]
+    pub(crate) fn seed(&self) -> &[u8; SEED_LEN] {
+        &self.seed
+    }
+}
+
 impl Drop for KemSecret {
     fn drop(&mut self) {
         self.seed.zeroize();

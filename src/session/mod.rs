@@ -76,13 +76,13 @@ pub(crate) struct PendingPreKey {
 /// and [`decrypt`](Session::decrypt). Persist it with
 /// [`to_bytes`](Session::to_bytes) after every call that changed it.
 pub struct Session {
-    initiator: bool,
-    local_identity: IdentityKey,
-    remote_identity: IdentityKey,
-    session_ad: [u8; 32],
-    base_key: [u8; 32],
-    ratchet: DoubleRatchet,
-    pending: Option<PendingPreKey>,
+    pub(crate) initiator: bool,
+    pub(crate) local_identity: IdentityKey,
+    pub(crate) remote_identity: IdentityKey,
+    pub(crate) session_ad: [u8; 32],
+    pub(crate) base_key: [u8; 32],
+    pub(crate) ratchet: DoubleRatchet,
+    pub(crate) pending: Option<PendingPreKey>,
 }
 
 /// What [`Session::respond`] returns: the new session, the first plaintext,

@@ -1,0 +1,310 @@
+//! `conversation.json`: scripted conversations with loss, reordering,
+//! duplicates and bound violations, every message's keys and bytes, every
+//! delivery's outcome, and session records at checkpoints.
+
+use chacha20::ChaCha20Rng;
+use serde_json::{Value, json};
+use x25519_dalek::StaticSecret;
+
+use super::handshake::{self, Case};
+use super::{hex, seeded};
+use crate::crypto::{dh, kdf};
+use crate::error::{DecodeError, Error, ProtocolError};
+use crate::ratchet::RootKey;
+use crate::session::{Session, SessionConfig};
+use zeroize::Zeroizing;
+
+#[derive(Clone, Copy)]
+enum Party {
+    Alice,
+    Bob,
+}
+
+enum Step {
+    /// The party sends the text.
+    Send(Party, &'static str),
+    /// The message with this number (0 = the handshake's first message) is
+    /// delivered to its recipient.
+    Deliver(usize),
+    /// Both parties' session records are captured.
+    Snapshot,
+}
+
+use Party::{Alice, Bob};
+use Step::{Deliver, Send, Snapshot};
+
+/// The name of an error kind, as the vectors spell it.
+pub(super) fn error_name(e: &Error) -> &'static str {
+    match e {
+        Error::Decode(d) => match d {
+            DecodeError::UnsupportedVersion { .. } => "UnsupportedVersion",
+            DecodeError::UnsupportedSuite { .. } => "UnsupportedSuite",
+            DecodeError::UnexpectedType { .. } => "UnexpectedType",
+            DecodeError::Truncated { .. } => "Truncated",
+            DecodeError::TrailingBytes { .. } => "TrailingBytes",
+            DecodeError::LengthOutOfRange { .. } => "LengthOutOfRange",
+            DecodeError::InvalidField { .. } => "InvalidField",
+            DecodeError::InvalidKey { .. } => "InvalidKey",
+        },
+        Error::Protocol(p) => match p {
+            ProtocolError::InvalidSignature { .. } => "InvalidSignature",
+            ProtocolError::NonContributoryKey => "NonContributoryKey",
+            ProtocolError::Duplicate { .. } => "Duplicate",
+            ProtocolError::MessageKeyExpired { .. } => "MessageKeyExpired",
+            ProtocolError::TooFarAhead { .. } => "TooFarAhead",
+            ProtocolError::UnexpectedPreKeyMessage => "UnexpectedPreKeyMessage",
+            ProtocolError::UnexpectedRatchetKey => "UnexpectedRatchetKey",
+            ProtocolError::ChainExhausted => "ChainExhausted",
+        },
+        Error::Misuse(_) => "Misuse",
+        Error::DecryptionFailed => "DecryptionFailed",
+    }
+}
+
+pub(super) fn conversation_file() -> Value {
+    let mut rng = seeded("conversation");
+    // Message numbers: 0 is the handshake's first message; each Send adds one.
+    let default_script = [
+        Send(Alice, "second, still a PreKeyMessage"), // 1
+        Send(Alice, "third, still a PreKeyMessage"),  // 2
+        Deliver(2),
+        Deliver(1),
+        Deliver(1),               // Duplicate
+        Send(Bob, "reply one"),   // 3
+        Send(Bob, "reply two"),   // 4
+        Send(Bob, "reply three"), // 5
+        Deliver(5),
+        Deliver(3),
+        Snapshot,
+        Send(Alice, "new ratchet key"),         // 6
+        Send(Alice, "same chain"),              // 7
+        Send(Bob, "Bob's old chain continues"), // 8
+        Deliver(7),
+        Deliver(6),
+        Deliver(8),
+        Deliver(4),
+        Deliver(4),                  // Duplicate
+        Send(Bob, "Bob ratchets"),   // 9
+        Send(Alice, "lost forever"), // 10, never delivered
+        Send(Alice, "after a loss"), // 11
+        Deliver(9),
+        Deliver(11),
+        Snapshot,
+        Send(Bob, "round trip"), // 12
+        Send(Alice, "and back"), // 13
+        Deliver(12),
+        Deliver(13),
+        Deliver(0), // Duplicate of the first PreKeyMessage
+        Snapshot,
+    ];
+    let small = SessionConfig::default()
+        .with_max_forward_jump(8)
+        .and_then(|c| c.with_max_skipped_keys(4))
+        .and_then(|c| c.with_max_old_chains(1))
+        .unwrap();
+    let small_script = [
+        Send(Alice, "a1"), // 1
+        Send(Alice, "a2"),
+        Send(Alice, "a3"),
+        Send(Alice, "a4"),
+        Send(Alice, "a5"),
+        Send(Alice, "a6"),
+        Send(Alice, "a7"),
+        Send(Alice, "a8"),
+        Send(Alice, "a9"),
+        Send(Alice, "a10"), // 10
+        Deliver(10),        // TooFarAhead: a jump of 9
+        Deliver(8),         // skips 1..7, keeps 4..7
+        Deliver(2),         // MessageKeyExpired
+        Deliver(5),
+        Deliver(5),  // Duplicate
+        Deliver(10), // now a jump of 1
+        Snapshot,
+        Send(Bob, "b1"), // 11
+        Deliver(11),
+        Send(Alice, "a11"), // 12, new ratchet key
+        Send(Bob, "b2"),    // 13
+        Deliver(12),
+        Deliver(13),
+        Send(Alice, "a12"), // 14
+        Send(Bob, "b3"),    // 15, new ratchet key
+        Deliver(14),
+        Deliver(15),
+        Deliver(7), // from the oldest chain Bob still keeps
+        Deliver(4),
+        Snapshot,
+        Send(Alice, "a13"), // 16, new ratchet key: Bob drops the first chain
+        Deliver(16),
+        Deliver(6), // its chain is gone: treated as a new key, fails
+        Snapshot,
+    ];
+    let conversations = vec![
+        script(
+            &mut rng,
+            Case::new("default bounds: loss, reordering, duplicates", true, false),
+            &default_script,
+        ),
+        script(
+            &mut rng,
+            Case {
+                config: small,
+                ..Case::new(
+                    "small bounds (jump 8, 4 skipped keys, 1 old chain): too far ahead, \
+                     eviction, expiry",
+                    false,
+                    true,
+                )
+            },
+            &small_script,
+        ),
+    ];
+    json!({
+        "description": "Scripted conversations continuing from a handshake (same schema as \
+                        handshake.json cases). messages[i] is the i-th message sent (0 = the \
+                        handshake's first message). deliveries list, in order, which message \
+                        reached its recipient and the outcome: the plaintext or an error kind. \
+                        Failed deliveries leave the recipient's state unchanged. records are \
+                        both parties' session records (PROTOCOL.md 4.4) at checkpoints.",
+        "conversations": conversations,
+    })
+}
+
+struct Sent {
+    from: Party,
+    bytes: Vec<u8>,
+    plaintext: Vec<u8>,
+}
+
+fn party(p: Party) -> &'static str {
+    match p {
+        Alice => "alice",
+        Bob => "bob",
+    }
+}
+
+fn script(rng: &mut ChaCha20Rng, case: Case, steps: &[Step]) -> Value {
+    let first = b"first";
+    let setup = handshake::run(rng, &case, first);
+    let (mut alice, mut bob) = (setup.alice, setup.bob);
+    let first_bytes = hex_decode(setup.json["prekey_message"].as_str().unwrap_or_default());
+    let mut sent = vec![Sent {
+        from: Alice,
+        bytes: first_bytes,
+        plaintext: first.to_vec(),
+    }];
+    let mut messages = vec![json!({"from": "alice", "plaintext": hex(first), "note": "handshake"})];
+    let mut deliveries =
+        vec![json!({"message": 0, "to": "bob", "outcome": "ok", "plaintext": hex(first)})];
+    let mut records = Vec::new();
+    for step in steps {
+        match step {
+            Send(from, text) => {
+                let session = match from {
+                    Alice => &mut alice,
+                    Bob => &mut bob,
+                };
+                let (value, bytes) = send(rng, session, text.as_bytes(), *from);
+                messages.push(value);
+                sent.push(Sent {
+                    from: *from,
+                    bytes,
+                    plaintext: text.as_bytes().to_vec(),
+                });
+            }
+            Deliver(n) => {
+                let m = &sent[*n];
+                let (to, session) = match m.from {
+                    Alice => (Bob, &mut bob),
+                    Bob => (Alice, &mut alice),
+                };
+                let before = session.to_bytes();
+                let outcome = match session.decrypt(&m.bytes) {
+                    Ok(p) => {
+                        assert_eq!(p, m.plaintext);
+                        json!({"message": n, "to": party(to), "outcome": "ok", "plaintext": hex(&p)})
+                    }
+                    Err(e) => {
+                        assert_eq!(
+                            session.to_bytes(),
+                            before,
+                            "a failed delivery changed state"
+                        );
+                        json!({"message": n, "to": party(to), "outcome": error_name(&e)})
+                    }
+                };
+                deliveries.push(outcome);
+            }
+            Snapshot => records.push(json!({
+                "after_delivery": deliveries.len() - 1,
+                "alice": hex(&alice.to_bytes()),
+                "bob": hex(&bob.to_bytes()),
+            })),
+        }
+    }
+    json!({
+        "description": case.description,
+        "bounds": {
+            "max_forward_jump": case.config.max_forward_jump(),
+            "max_skipped_keys": case.config.max_skipped_keys(),
+            "max_old_chains": case.config.max_old_chains(),
+        },
+        "handshake": setup.json,
+        "messages": messages,
+        "deliveries": deliveries,
+        "records": records,
+    })
+}
+
+/// Encrypts, and recomputes from the spec the ratchet step (if any) and the
+/// message key.
+fn send(
+    rng: &mut ChaCha20Rng,
+    session: &mut Session,
+    plaintext: &[u8],
+    from: Party,
+) -> (Value, Vec<u8>) {
+    let r = &session.ratchet;
+    let (new_ratchet, chain_key) = match &r.sending {
+        Some(chain) => (None, Zeroizing::new(*chain.bytes())),
+        None => {
+            // PROTOCOL.md 7.3 step 1, with the same draw the library makes.
+            let secret = StaticSecret::random_from_rng(&mut super::fork(rng));
+            let theirs = r
+                .receiving
+                .back()
+                .map(|c| c.ratchet_key)
+                .unwrap_or_default();
+            let shared = dh::agree(&secret, &theirs).unwrap();
+            let (root, chain) = RootKey::new(Zeroizing::new(*r.root.bytes())).step(&shared);
+            (Some((secret.to_bytes(), root)), chain)
+        }
+    };
+    let (seed, _) = kdf::chain_step(&chain_key);
+    let key = kdf::message_key(&seed);
+    let bytes = session.encrypt(rng, plaintext).unwrap();
+    let r = &session.ratchet;
+    let ours = r.ours.as_ref().unwrap();
+    if let Some((private, root)) = &new_ratchet {
+        assert_eq!(&ours.secret.to_bytes(), private);
+        assert_eq!(root.bytes(), r.root.bytes());
+    }
+    let value = json!({
+        "from": party(from),
+        "plaintext": hex(plaintext),
+        "new_ratchet_private": new_ratchet.as_ref().map_or(Value::Null, |(p, _)| Value::String(hex(p))),
+        "ratchet_public": hex(&ours.public),
+        "chain_key": hex(&chain_key[..]),
+        "message_key_seed": hex(&seed[..]),
+        "message_key": hex(&key[..32]),
+        "nonce": hex(&key[32..]),
+        "bytes": hex(&bytes),
+    });
+    (value, bytes)
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| s.get(2 * i..2 * i + 2))
+        .filter_map(|b| u8::from_str_radix(b, 16).ok())
+        .collect()
+}

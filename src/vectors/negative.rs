@@ -1,0 +1,379 @@
+//! `negative.json`: inputs that MUST be rejected, each with its reason and
+//! the error kind kinseal reports.
+
+use curve25519_dalek::constants::EIGHT_TORSION;
+use ed25519_dalek::VerifyingKey;
+use serde_json::{Value, json};
+
+use super::conversation::error_name;
+use super::handshake::{self, Case};
+use super::{hex, seeded};
+use crate::error::Error;
+use crate::keys::{IdentityKey, IdentityKeyPair, KemPreKey, PreKeyBundle};
+use crate::message::IncomingMessage;
+use crate::session::{Session, SessionConfig};
+
+/// One negative case: decode (and for bundles, verify) `input` as `kind`.
+fn case(kind: &str, reason: &str, input: &[u8], result: Result<(), Error>) -> Value {
+    let Err(e) = result else {
+        panic!("negative vector was accepted: {reason}");
+    };
+    json!({"kind": kind, "reason": reason, "input": hex(input), "error": error_name(&e)})
+}
+
+fn bundle_result(bytes: &[u8]) -> Result<(), Error> {
+    PreKeyBundle::from_bytes(bytes)
+        .and_then(|b| b.verify())
+        .map(|_| ())
+}
+
+fn message_result(bytes: &[u8]) -> Result<(), Error> {
+    IncomingMessage::from_bytes(bytes).map(|_| ())
+}
+
+fn record_result(bytes: &[u8]) -> Result<(), Error> {
+    Session::from_bytes(bytes).map(|_| ())
+}
+
+fn edit(bytes: &[u8], f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    f(&mut b);
+    b
+}
+
+fn unhex(v: &Value) -> Vec<u8> {
+    let s = v.as_str().unwrap_or_default();
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+/// A valid Ed25519 point whose encoding is not canonical (y ≥ p) and that is
+/// not of small order, found by search over y = p + k.
+fn non_canonical_identity() -> [u8; 32] {
+    for k in 0u8..19 {
+        for sign in [0u8, 0x80] {
+            let mut b = [0xffu8; 32];
+            b[0] = 0xed + k;
+            b[31] = 0x7f | sign;
+            if let Ok(vk) = VerifyingKey::from_bytes(&b)
+                && !vk.is_weak()
+            {
+                return b;
+            }
+        }
+    }
+    panic!("no non-canonical point of large order found");
+}
+
+pub(super) fn negative_file() -> Value {
+    let mut rng = seeded("negative");
+    let setup = handshake::run(
+        &mut rng,
+        &Case::new("setup for negative vectors", true, false),
+        b"first",
+    );
+    let bundle = unhex(&setup.json["bundle"]);
+    let prekey = unhex(&setup.json["prekey_message"]);
+    let mut bob = setup.bob;
+    let reply = bob.encrypt(&mut rng, b"reply").unwrap();
+    let record = bob.to_bytes().to_vec();
+
+    let small_order = EIGHT_TORSION[1].compress().to_bytes();
+    let non_canonical = non_canonical_identity();
+    assert!(IdentityKey::from_bytes(&non_canonical).is_err());
+    // Bundle offsets (PROTOCOL.md 4.1); this bundle has a one-time prekey.
+    let (ik, spk, spk_sig, opk_flag) = (3, 47, 79, 143);
+    let kem_id = 144 + 4 + 32;
+    let (kem_kind, kem_pk) = (kem_id + 4, kem_id + 4 + 1 + 8);
+    let kem_sig = kem_pk + 1184;
+    // Ed25519 group order L, little-endian, to make S non-canonical.
+    let l: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+
+    let other = IdentityKeyPair::generate(&mut rng);
+    let kem_signed_by_other = {
+        let b = PreKeyBundle::from_bytes(&bundle).unwrap();
+        let k = b.kem_prekey();
+        let body = [
+            &[crate::SUITE_V1][..],
+            &k.id().to_be_bytes(),
+            &[u8::from(k.is_last_resort())],
+            &k.created_at().to_be_bytes(),
+            &k.public_key()[..],
+        ];
+        let sig = other.sign(crate::crypto::labels::SIG_KEM_PREKEY, &body);
+        let forged = KemPreKey::from_parts(
+            k.id(),
+            k.is_last_resort(),
+            k.created_at(),
+            k.public_key(),
+            &sig,
+        )
+        .unwrap();
+        PreKeyBundle::new(
+            b.identity_key().clone(),
+            b.signed_prekey().clone(),
+            b.one_time_prekey().copied(),
+            forged,
+        )
+        .to_bytes()
+    };
+    let kem_with_spk_label = {
+        let b = PreKeyBundle::from_bytes(&bundle).unwrap();
+        let k = b.kem_prekey();
+        let sig = crate::keys::IdentityKeyPair::from_secret_bytes(&unhex(
+            &setup.json["responder"]["identity_secret"],
+        ))
+        .unwrap()
+        .sign(
+            crate::crypto::labels::SIG_SIGNED_PREKEY,
+            &[&unhex(
+                &setup.json["responder"]["kem_prekey"]["signed_body"],
+            )],
+        );
+        let forged = KemPreKey::from_parts(
+            k.id(),
+            k.is_last_resort(),
+            k.created_at(),
+            k.public_key(),
+            &sig,
+        )
+        .unwrap();
+        PreKeyBundle::new(
+            b.identity_key().clone(),
+            b.signed_prekey().clone(),
+            b.one_time_prekey().copied(),
+            forged,
+        )
+        .to_bytes()
+    };
+
+    let mut cases = Vec::new();
+    let mut add_bundle = |reason: &str, input: Vec<u8>| {
+        let r = bundle_result(&input);
+        cases.push(case("bundle", reason, &input, r));
+    };
+    add_bundle("version byte 0x02", edit(&bundle, |b| b[0] = 2));
+    add_bundle("type byte of a Message", edit(&bundle, |b| b[1] = 1));
+    add_bundle("unknown suite 0x02", edit(&bundle, |b| b[2] = 2));
+    add_bundle("truncated by one byte", bundle[..bundle.len() - 1].to_vec());
+    add_bundle("one trailing byte", edit(&bundle, |b| b.push(0)));
+    add_bundle(
+        "one-time prekey flag 0x02",
+        edit(&bundle, |b| b[opk_flag] = 2),
+    );
+    add_bundle("KEM kind flag 0x02", edit(&bundle, |b| b[kem_kind] = 2));
+    add_bundle(
+        "identity key of small order",
+        edit(&bundle, |b| b[ik..ik + 32].copy_from_slice(&small_order)),
+    );
+    add_bundle(
+        "identity key encoded non-canonically (y >= p)",
+        edit(&bundle, |b| b[ik..ik + 32].copy_from_slice(&non_canonical)),
+    );
+    add_bundle(
+        "identity key not on the curve",
+        edit(&bundle, |b| {
+            // y = 2 has no x on edwards25519.
+            let mut y = [0u8; 32];
+            y[0] = 2;
+            b[ik..ik + 32].copy_from_slice(&y)
+        }),
+    );
+    add_bundle(
+        "signed prekey with the top bit set",
+        edit(&bundle, |b| b[spk + 31] |= 0x80),
+    );
+    add_bundle(
+        "signed prekey equal to p",
+        edit(&bundle, |b| {
+            b[spk..spk + 32].copy_from_slice(&[0xff; 32]);
+            b[spk] = 0xed;
+            b[spk + 31] = 0x7f;
+        }),
+    );
+    add_bundle(
+        "KEM key with a coefficient >= q",
+        edit(&bundle, |b| {
+            b[kem_pk] = 0xff;
+            b[kem_pk + 1] |= 0x0f;
+        }),
+    );
+    add_bundle(
+        "signed prekey signature with one bit flipped",
+        edit(&bundle, |b| b[spk_sig + 5] ^= 1),
+    );
+    add_bundle(
+        "signed prekey signature with S + L (non-canonical S)",
+        edit(&bundle, |b| {
+            let s = &mut b[spk_sig + 32..spk_sig + 64];
+            let mut carry = 0u16;
+            for (x, y) in s.iter_mut().zip(l.iter()) {
+                let t = u16::from(*x) + u16::from(*y) + carry;
+                *x = t as u8;
+                carry = t >> 8;
+            }
+        }),
+    );
+    add_bundle(
+        "signed prekey id changed after signing",
+        edit(&bundle, |b| b[35] ^= 1),
+    );
+    add_bundle(
+        "signed prekey created_at changed after signing",
+        edit(&bundle, |b| b[46] ^= 1),
+    );
+    add_bundle(
+        "KEM prekey id changed after signing",
+        edit(&bundle, |b| b[kem_id + 3] ^= 1),
+    );
+    add_bundle(
+        "KEM kind changed after signing",
+        edit(&bundle, |b| b[kem_kind] ^= 1),
+    );
+    add_bundle(
+        "KEM signature with one bit flipped",
+        edit(&bundle, |b| b[kem_sig] ^= 1),
+    );
+    add_bundle("KEM prekey signed by another identity", kem_signed_by_other);
+    add_bundle(
+        "KEM prekey signed under the signed-prekey label",
+        kem_with_spk_label,
+    );
+
+    let mut add_message = |reason: &str, input: Vec<u8>| {
+        let r = message_result(&input);
+        cases.push(case("message", reason, &input, r));
+    };
+    add_message("empty input", Vec::new());
+    add_message("version byte 0x00", edit(&reply, |b| b[0] = 0));
+    add_message("unknown type byte 0x05", edit(&reply, |b| b[1] = 5));
+    add_message(
+        "ratchet key with the top bit set",
+        edit(&reply, |b| b[2 + 31] |= 0x80),
+    );
+    add_message(
+        "ciphertext length 15",
+        edit(&reply, |b| {
+            b[42..46].copy_from_slice(&15u32.to_be_bytes());
+            b.truncate(46 + 15);
+        }),
+    );
+    add_message(
+        "ciphertext length above the maximum",
+        edit(&reply, |b| {
+            b[42..46].copy_from_slice(&((crate::MAX_CIPHERTEXT_LEN + 1) as u32).to_be_bytes())
+        }),
+    );
+    add_message(
+        "ciphertext length longer than the input",
+        edit(&reply, |b| {
+            let n = u32::from_be_bytes([b[42], b[43], b[44], b[45]]) + 1;
+            b[42..46].copy_from_slice(&n.to_be_bytes());
+        }),
+    );
+    add_message("one trailing byte", edit(&reply, |b| b.push(0)));
+    add_message(
+        "PreKeyMessage with unknown suite",
+        edit(&prekey, |b| b[2] = 0),
+    );
+    add_message(
+        "PreKeyMessage with a small-order identity key",
+        edit(&prekey, |b| b[3..35].copy_from_slice(&small_order)),
+    );
+    add_message(
+        "PreKeyMessage with one-time flag 0x02",
+        edit(&prekey, |b| b[39] = 2),
+    );
+    add_message(
+        "PreKeyMessage truncated inside the KEM ciphertext",
+        prekey[..600].to_vec(),
+    );
+    add_message(
+        "PreKeyMessage whose embedded message has a trailing byte",
+        edit(&prekey, |b| b.push(0)),
+    );
+    add_message(
+        "PreKeyMessage whose embedded message has version 0x02",
+        edit(&prekey, |b| b[44 + 4 + 1088] = 2),
+    );
+
+    let mut add_record = |reason: &str, input: Vec<u8>| {
+        let r = record_result(&input);
+        cases.push(case("session_record", reason, &input, r));
+    };
+    add_record(
+        "max_forward_jump 0",
+        edit(&record, |b| {
+            b[164..168].copy_from_slice(&0u32.to_be_bytes())
+        }),
+    );
+    add_record(
+        "max_skipped_keys above the limit",
+        edit(&record, |b| {
+            b[168..172].copy_from_slice(&50_001u32.to_be_bytes())
+        }),
+    );
+    add_record("role flag 0x02", edit(&record, |b| b[3] = 2));
+    add_record(
+        "responder record relabelled as initiator, with its ratchet key removed",
+        edit(&record, |b| {
+            // Bob has sent, so he has a ratchet key; drop the ratchet key flag and key.
+            b[3] = 0;
+            b[176] = 0;
+            b.drain(177..209);
+        }),
+    );
+    add_record("one trailing byte", edit(&record, |b| b.push(0)));
+    add_record("truncated", record[..record.len() - 2].to_vec());
+
+    // Decryption failures, against the setup's responder keys.
+    let mut tampered_ct = prekey.clone();
+    tampered_ct[44 + 100] ^= 1;
+    let decrypt_cases = vec![
+        json!({"operation": "respond", "reason": "KEM ciphertext with one bit flipped (implicit rejection, then the AEAD fails)",
+               "context": "", "input": hex(&tampered_ct), "error": "DecryptionFailed"}),
+        json!({"operation": "respond", "reason": "responder uses a different context",
+               "context": hex(b"another context"), "input": hex(&prekey), "error": "DecryptionFailed"}),
+        json!({"operation": "respond", "reason": "tag with one bit flipped",
+               "context": "", "input": hex(&edit(&prekey, |b| { let n = b.len(); b[n - 1] ^= 1 })), "error": "DecryptionFailed"}),
+        json!({"operation": "respond", "reason": "message index changed (header is authenticated)",
+               "context": "", "input": hex(&edit(&prekey, |b| { let n = b.len(); b[n - 16 - "first".len() - 5] ^= 1 })), "error": "DecryptionFailed"}),
+    ];
+    let r = &setup.responder;
+    for d in &decrypt_cases {
+        let input = unhex(&d["input"]);
+        let config = SessionConfig::default()
+            .with_context(&unhex(&d["context"]))
+            .unwrap();
+        let result = crate::message::PreKeyMessage::from_bytes(&input).and_then(|m| {
+            Session::respond(
+                &r.identity,
+                &r.signed_prekey,
+                r.one_time_prekey.as_ref(),
+                &r.kem_prekey,
+                &m,
+                config,
+            )
+        });
+        match result {
+            Err(e) => assert_eq!(error_name(&e), d["error"], "{}", d["reason"]),
+            Ok(_) => panic!("decrypt case accepted: {}", d["reason"]),
+        }
+    }
+
+    json!({
+        "description": "Inputs that MUST be rejected (PROTOCOL.md 9). kind bundle: decode then \
+                        verify; message: decode as either message kind; session_record: restore. \
+                        decrypt cases: run the responder (PROTOCOL.md 6.4) of `setup` on input \
+                        with the given context; it MUST fail with the error given. error names \
+                        the kind kinseal reports; another implementation may report a \
+                        different kind but MUST reject.",
+        "setup": setup.json,
+        "cases": cases,
+        "decrypt_cases": decrypt_cases,
+    })
+}
