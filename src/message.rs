@@ -172,23 +172,37 @@ impl PreKeyMessage {
     /// records this id and refuses to set up a second session with it:
     /// that is how a replayed first message is detected.
     pub fn handshake_id(&self) -> [u8; 32] {
-        let p = &self.frame.prekeys;
-        let (flag, opk) = match p.one_time_prekey_id {
-            Some(id) => (1u8, id),
-            None => (0u8, 0),
-        };
-        kdf::sha256(&[
-            labels::HANDSHAKE_ID,
-            &[self.frame.suite],
+        handshake_id(
             &self.frame.identity_key,
             &self.frame.message.ratchet_key,
-            &p.signed_prekey_id.to_be_bytes(),
-            &[flag],
-            &opk.to_be_bytes(),
-            &p.kem_prekey_id.to_be_bytes(),
-            &self.frame.kem_ciphertext[..],
-        ])
+            &self.frame.prekeys,
+            &self.frame.kem_ciphertext,
+        )
     }
+}
+
+/// `HID = SHA256(label ‖ suite ‖ IK_A ‖ EK_A ‖ spk_id ‖ opk flag ‖ opk_id or 0 ‖ kem_id ‖ CT)`.
+pub(crate) fn handshake_id(
+    identity_key: &[u8; 32],
+    base_key: &[u8; 32],
+    prekeys: &wire::PreKeyFrame,
+    kem_ciphertext: &[u8; wire::KEM_CIPHERTEXT_LEN],
+) -> [u8; 32] {
+    let (flag, opk) = match prekeys.one_time_prekey_id {
+        Some(id) => (1u8, id),
+        None => (0u8, 0),
+    };
+    kdf::sha256(&[
+        labels::HANDSHAKE_ID,
+        &[crate::SUITE_V1],
+        identity_key,
+        base_key,
+        &prekeys.signed_prekey_id.to_be_bytes(),
+        &[flag],
+        &opk.to_be_bytes(),
+        &prekeys.kem_prekey_id.to_be_bytes(),
+        &kem_ciphertext[..],
+    ])
 }
 
 impl fmt::Debug for PreKeyMessage {

@@ -13,7 +13,7 @@ use crate::wire::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyF
 /// A bundle straight off the network is unverified; session setup accepts
 /// only the [`VerifiedBundle`] that [`PreKeyBundle::verify`] returns.
 ///
-/// Wire layout (1440 bytes, or 1476 with a one-time prekey):
+/// Wire layout (1405 bytes, or 1441 with a one-time prekey):
 ///
 /// ```text
 /// offset  size  field
@@ -107,7 +107,7 @@ impl PreKeyBundle {
                 signature: self.kem_prekey.signature,
             },
         };
-        let mut out = Vec::with_capacity(1476);
+        let mut out = Vec::with_capacity(1441);
         frame.encode(&mut out);
         out
     }

@@ -81,6 +81,8 @@ pub struct Session {
     pub(crate) remote_identity: IdentityKey,
     pub(crate) session_ad: [u8; 32],
     pub(crate) base_key: [u8; 32],
+    /// [`PreKeyMessage::handshake_id`] of the handshake that made this session.
+    pub(crate) handshake_id: [u8; 32],
     pub(crate) ratchet: DoubleRatchet,
     pub(crate) pending: Option<PendingPreKey>,
 }
@@ -128,12 +130,19 @@ impl Session {
             base,
             config.bounds(),
         );
+        let handshake_id = crate::message::handshake_id(
+            our_identity.public_key().as_bytes(),
+            &init.base_public,
+            &init.prekeys,
+            &init.kem_ciphertext,
+        );
         Ok(Session {
             initiator: true,
             local_identity: our_identity.public_key().clone(),
             remote_identity: init.remote_identity,
             session_ad: init.secrets.session_ad,
             base_key: init.base_public,
+            handshake_id,
             ratchet,
             pending: Some(PendingPreKey {
                 prekeys: init.prekeys,
@@ -189,6 +198,7 @@ impl Session {
             remote_identity: message.identity_key().clone(),
             session_ad: secrets.session_ad,
             base_key,
+            handshake_id: message.handshake_id(),
             ratchet,
             pending: None,
         };
@@ -196,9 +206,9 @@ impl Session {
             .ratchet
             .decrypt(&session.session_ad, message.frame.message.clone())?;
         Ok(InboundSession {
+            handshake_id: session.handshake_id,
             session,
             plaintext,
-            handshake_id: message.handshake_id(),
         })
     }
 
@@ -275,10 +285,10 @@ impl Session {
     /// # Errors
     /// As [`Session::decrypt`].
     pub fn decrypt_prekey_message(&mut self, message: &PreKeyMessage) -> crate::Result<Vec<u8>> {
-        if self.initiator
-            || message.base_key() != &self.base_key
-            || message.identity_key() != &self.remote_identity
-        {
+        // The handshake id covers the initiator's identity, its base key,
+        // the prekey ids and the KEM ciphertext: a repeat whose setup data
+        // was altered in transit is refused, not silently accepted.
+        if self.initiator || message.handshake_id() != self.handshake_id {
             return Err(ProtocolError::UnexpectedPreKeyMessage.into());
         }
         self.ratchet
@@ -311,6 +321,12 @@ impl Session {
         &self.base_key
     }
 
+    /// The id of the handshake that set this session up
+    /// ([`PreKeyMessage::handshake_id`]).
+    pub fn handshake_id(&self) -> &[u8; 32] {
+        &self.handshake_id
+    }
+
     /// How many skipped message keys the session holds for late messages.
     pub fn stored_skipped_keys(&self) -> usize {
         self.ratchet.skipped.len()
@@ -325,6 +341,7 @@ impl fmt::Debug for Session {
             remote_identity,
             session_ad: _,
             base_key,
+            handshake_id: _,
             ratchet,
             pending,
         } = self;

@@ -42,6 +42,7 @@ impl Session {
             remote_identity: self.remote_identity.to_bytes(),
             session_ad: self.session_ad,
             base_key: self.base_key,
+            handshake_id: self.handshake_id,
             root_key: Zeroizing::new(*r.root.bytes()),
             max_forward_jump: r.bounds.max_forward_jump,
             max_skipped_keys: r.bounds.max_skipped_keys,
@@ -171,6 +172,7 @@ impl Session {
             remote_identity,
             session_ad: f.session_ad,
             base_key: f.base_key,
+            handshake_id: f.handshake_id,
             ratchet: DoubleRatchet {
                 root: RootKey::new(f.root_key),
                 ours,

@@ -28,10 +28,15 @@ enum Step {
     Deliver(usize),
     /// Both parties' session records are captured.
     Snapshot,
+    /// The party's state is saved (no event).
+    Save(Party),
+    /// The party's state is replaced by its last saved copy, modelling a
+    /// device restored from an old backup.
+    Restore(Party),
 }
 
 use Party::{Alice, Bob};
-use Step::{Deliver, Send, Snapshot};
+use Step::{Deliver, Restore, Save, Send, Snapshot};
 
 /// The name of an error kind, as the vectors spell it.
 pub(super) fn error_name(e: &Error) -> &'static str {
@@ -138,6 +143,57 @@ pub(super) fn conversation_file() -> Value {
         Deliver(6), // its chain is gone: treated as a new key, fails
         Snapshot,
     ];
+    let catch_up_script = [
+        Send(Bob, "b1"), // 1: Bob's first chain, index 0
+        Send(Bob, "b2"),
+        Send(Bob, "b3"),
+        Send(Bob, "b4"), // 4: index 3
+        Deliver(1),
+        Send(Alice, "a1"), // 5: Alice's new ratchet key
+        Deliver(5),
+        Send(Bob, "b5"), // 6: Bob's second chain, previous length 4
+        Deliver(6),      // Alice catches up: keeps indices 1..3 of the first chain
+        Deliver(3),
+        Send(Bob, "b6"), // 7: index 1
+        Send(Bob, "b7"),
+        Send(Bob, "b8"),
+        Send(Bob, "b9"),
+        Send(Bob, "b10"),
+        Send(Bob, "b11"),
+        Send(Bob, "b12"), // 13: index 7
+        Deliver(13),      // keeps 3..6, passes 1..2; evicts the first chain's keys
+        Deliver(2),       // MessageKeyExpired: evicted
+        Deliver(4),       // MessageKeyExpired: evicted
+        Deliver(8),       // MessageKeyExpired: passed over
+        Deliver(9),
+        Deliver(9), // Duplicate
+        Snapshot,
+        Save(Bob),
+        Send(Bob, "b13"), // 14: index 8
+        Deliver(14),
+        Send(Alice, "a2"), // 15
+        Deliver(15),
+        Send(Bob, "b14"), // 16: Bob's third chain
+        Deliver(16),
+        Restore(Bob),
+        Send(Bob, "rolled back: index 8 again"), // 17
+        Send(Bob, "rolled back: index 9"),       // 18
+        Deliver(17),                             // Duplicate: Alice used index 8
+        Deliver(18),                             // past the end of an old chain: DecryptionFailed
+        Send(Alice, "c0"),                       // 19: Alice's third chain, index 0
+        Send(Alice, "c1"),
+        Send(Alice, "c2"),
+        Send(Alice, "c3"),
+        Send(Alice, "c4"),
+        Send(Alice, "c5"),
+        Send(Alice, "c6"),
+        Send(Alice, "c7"),
+        Send(Alice, "c8"),
+        Send(Alice, "c9"), // 28: index 9
+        Deliver(28),       // a new ratchet key, 9 ahead: TooFarAhead
+        Deliver(20), // the restored Bob lost his third chain: DecryptionFailed
+        Snapshot,
+    ];
     let conversations = vec![
         script(
             &mut rng,
@@ -147,7 +203,7 @@ pub(super) fn conversation_file() -> Value {
         script(
             &mut rng,
             Case {
-                config: small,
+                config: small.clone(),
                 ..Case::new(
                     "small bounds (jump 8, 4 skipped keys, 1 old chain): too far ahead, \
                      eviction, expiry",
@@ -157,14 +213,27 @@ pub(super) fn conversation_file() -> Value {
             },
             &small_script,
         ),
+        script(
+            &mut rng,
+            Case {
+                config: small.clone(),
+                ..Case::new(
+                    "small bounds: catching up a previous chain, eviction across chains, \
+                     a sender restored from an old backup, a new chain too far ahead",
+                    true,
+                    false,
+                )
+            },
+            &catch_up_script,
+        ),
     ];
     json!({
         "description": "Scripted conversations continuing from a handshake (same schema as \
-                        handshake.json cases). messages[i] is the i-th message sent (0 = the \
-                        handshake's first message). deliveries list, in order, which message \
-                        reached its recipient and the outcome: the plaintext or an error kind. \
-                        Failed deliveries leave the recipient's state unchanged. records are \
-                        both parties' session records (PROTOCOL.md 4.4) at checkpoints.",
+                        handshake.json cases). events lists, in order, every send, delivery, \
+                        record checkpoint and restore. messages[i] is the i-th message sent \
+                        (0 = the handshake's first message). A delivery's outcome is the \
+                        plaintext or an error kind; failed deliveries leave the recipient's \
+                        state unchanged.",
         "conversations": conversations,
     })
 }
@@ -193,9 +262,11 @@ fn script(rng: &mut ChaCha20Rng, case: Case, steps: &[Step]) -> Value {
         plaintext: first.to_vec(),
     }];
     let mut messages = vec![json!({"from": "alice", "plaintext": hex(first), "note": "handshake"})];
-    let mut deliveries =
-        vec![json!({"message": 0, "to": "bob", "outcome": "ok", "plaintext": hex(first)})];
-    let mut records = Vec::new();
+    let mut events = vec![
+        json!({"event": "send", "message": 0}),
+        json!({"event": "deliver", "message": 0, "to": "bob", "outcome": "ok", "plaintext": hex(first)}),
+    ];
+    let mut saved = Vec::new();
     for step in steps {
         match step {
             Send(from, text) => {
@@ -204,6 +275,7 @@ fn script(rng: &mut ChaCha20Rng, case: Case, steps: &[Step]) -> Value {
                     Bob => &mut bob,
                 };
                 let (value, bytes) = send(rng, session, text.as_bytes(), *from);
+                events.push(json!({"event": "send", "message": messages.len()}));
                 messages.push(value);
                 sent.push(Sent {
                     from: *from,
@@ -221,7 +293,7 @@ fn script(rng: &mut ChaCha20Rng, case: Case, steps: &[Step]) -> Value {
                 let outcome = match session.decrypt(&m.bytes) {
                     Ok(p) => {
                         assert_eq!(p, m.plaintext);
-                        json!({"message": n, "to": party(to), "outcome": "ok", "plaintext": hex(&p)})
+                        json!({"event": "deliver", "message": n, "to": party(to), "outcome": "ok", "plaintext": hex(&p)})
                     }
                     Err(e) => {
                         assert_eq!(
@@ -229,16 +301,39 @@ fn script(rng: &mut ChaCha20Rng, case: Case, steps: &[Step]) -> Value {
                             before,
                             "a failed delivery changed state"
                         );
-                        json!({"message": n, "to": party(to), "outcome": error_name(&e)})
+                        json!({"event": "deliver", "message": n, "to": party(to), "outcome": error_name(&e)})
                     }
                 };
-                deliveries.push(outcome);
+                events.push(outcome);
             }
-            Snapshot => records.push(json!({
-                "after_delivery": deliveries.len() - 1,
+            Snapshot => events.push(json!({
+                "event": "records",
                 "alice": hex(&alice.to_bytes()),
                 "bob": hex(&bob.to_bytes()),
             })),
+            Save(who) => saved.push((
+                *who,
+                match who {
+                    Alice => alice.to_bytes(),
+                    Bob => bob.to_bytes(),
+                },
+            )),
+            Restore(who) => {
+                let record = saved
+                    .iter()
+                    .rev()
+                    .find(|(p, _)| party(*p) == party(*who))
+                    .map(|(_, r)| r.clone())
+                    .unwrap();
+                let restored = Session::from_bytes(&record).unwrap();
+                match who {
+                    Alice => alice = restored,
+                    Bob => bob = restored,
+                }
+                events.push(
+                    json!({"event": "restore", "party": party(*who), "record": hex(&record)}),
+                );
+            }
         }
     }
     json!({
@@ -250,8 +345,7 @@ fn script(rng: &mut ChaCha20Rng, case: Case, steps: &[Step]) -> Value {
         },
         "handshake": setup.json,
         "messages": messages,
-        "deliveries": deliveries,
-        "records": records,
+        "events": events,
     })
 }
 

@@ -10,8 +10,9 @@ use super::handshake::{self, Case};
 use super::{hex, seeded};
 use crate::error::Error;
 use crate::keys::{IdentityKey, IdentityKeyPair, KemPreKey, PreKeyBundle};
-use crate::message::IncomingMessage;
+use crate::message::{IncomingMessage, PreKeyMessage};
 use crate::session::{Session, SessionConfig};
+use crate::wire::TAG_LEN;
 
 /// One negative case: decode (and for bundles, verify) `input` as `kind`.
 fn case(kind: &str, reason: &str, input: &[u8], result: Result<(), Error>) -> Value {
@@ -75,6 +76,7 @@ pub(super) fn negative_file() -> Value {
     );
     let bundle = unhex(&setup.json["bundle"]);
     let prekey = unhex(&setup.json["prekey_message"]);
+    let setup_bob = Session::from_bytes(&setup.bob.to_bytes()).unwrap();
     let mut bob = setup.bob;
     let reply = bob.encrypt(&mut rng, b"reply").unwrap();
     let record = bob.to_bytes().to_vec();
@@ -165,7 +167,10 @@ pub(super) fn negative_file() -> Value {
         "one-time prekey flag 0x02",
         edit(&bundle, |b| b[opk_flag] = 2),
     );
-    add_bundle("KEM kind flag 0x02", edit(&bundle, |b| b[kem_kind] = 2));
+    add_bundle(
+        "KEM last-resort flag 0x02",
+        edit(&bundle, |b| b[kem_kind] = 2),
+    );
     add_bundle(
         "identity key of small order",
         edit(&bundle, |b| b[ik..ik + 32].copy_from_slice(&small_order)),
@@ -301,6 +306,10 @@ pub(super) fn negative_file() -> Value {
         edit(&prekey, |b| b[44 + 4 + 1088] = 2),
     );
 
+    // Record offsets (PROTOCOL.md 4.4): 4 header bytes, five 32-byte public
+    // fields, the root key, then the three bounds and the ratchet flag.
+    let bounds_at = 4 + 5 * 32 + 32;
+    let ratchet_flag = bounds_at + 12;
     let mut add_record = |reason: &str, input: Vec<u8>| {
         let r = record_result(&input);
         cases.push(case("session_record", reason, &input, r));
@@ -308,23 +317,22 @@ pub(super) fn negative_file() -> Value {
     add_record(
         "max_forward_jump 0",
         edit(&record, |b| {
-            b[164..168].copy_from_slice(&0u32.to_be_bytes())
+            b[bounds_at..bounds_at + 4].copy_from_slice(&0u32.to_be_bytes())
         }),
     );
     add_record(
         "max_skipped_keys above the limit",
         edit(&record, |b| {
-            b[168..172].copy_from_slice(&50_001u32.to_be_bytes())
+            b[bounds_at + 4..bounds_at + 8].copy_from_slice(&50_001u32.to_be_bytes())
         }),
     );
     add_record("role flag 0x02", edit(&record, |b| b[3] = 2));
     add_record(
         "responder record relabelled as initiator, with its ratchet key removed",
         edit(&record, |b| {
-            // Bob has sent, so he has a ratchet key; drop the ratchet key flag and key.
             b[3] = 0;
-            b[176] = 0;
-            b.drain(177..209);
+            b[ratchet_flag] = 0;
+            b.drain(ratchet_flag + 1..ratchet_flag + 33);
         }),
     );
     add_record("one trailing byte", edit(&record, |b| b.push(0)));
@@ -333,23 +341,49 @@ pub(super) fn negative_file() -> Value {
     // Decryption failures, against the setup's responder keys.
     let mut tampered_ct = prekey.clone();
     tampered_ct[44 + 100] ^= 1;
-    let decrypt_cases = vec![
-        json!({"operation": "respond", "reason": "KEM ciphertext with one bit flipped (implicit rejection, then the AEAD fails)",
-               "context": "", "input": hex(&tampered_ct), "error": "DecryptionFailed"}),
-        json!({"operation": "respond", "reason": "responder uses a different context",
-               "context": hex(b"another context"), "input": hex(&prekey), "error": "DecryptionFailed"}),
-        json!({"operation": "respond", "reason": "tag with one bit flipped",
-               "context": "", "input": hex(&edit(&prekey, |b| { let n = b.len(); b[n - 1] ^= 1 })), "error": "DecryptionFailed"}),
-        json!({"operation": "respond", "reason": "message index changed (header is authenticated)",
-               "context": "", "input": hex(&edit(&prekey, |b| { let n = b.len(); b[n - 16 - "first".len() - 5] ^= 1 })), "error": "DecryptionFailed"}),
+    let first_len = "first".len();
+    let index_byte = prekey.len() - TAG_LEN - first_len - 5;
+    let zero_base_key = edit(&prekey, |b| {
+        let at = b.len() - TAG_LEN - first_len - 44;
+        b[at..at + 32].copy_from_slice(&[0; 32]);
+    });
+    let respond_cases = [
+        (
+            "KEM ciphertext with one bit flipped (implicit rejection, then the AEAD fails)",
+            "",
+            tampered_ct.clone(),
+        ),
+        (
+            "responder uses a different context",
+            "another context",
+            prekey.clone(),
+        ),
+        (
+            "tag with one bit flipped",
+            "",
+            edit(&prekey, |b| {
+                let n = b.len();
+                b[n - 1] ^= 1
+            }),
+        ),
+        (
+            "message index changed (the header is authenticated)",
+            "",
+            edit(&prekey, |b| b[index_byte] ^= 1),
+        ),
+        (
+            "base key of small order (all-zero DH output)",
+            "",
+            zero_base_key,
+        ),
     ];
     let r = &setup.responder;
-    for d in &decrypt_cases {
-        let input = unhex(&d["input"]);
+    let mut decrypt_cases = Vec::new();
+    for (reason, context, input) in respond_cases {
         let config = SessionConfig::default()
-            .with_context(&unhex(&d["context"]))
+            .with_context(context.as_bytes())
             .unwrap();
-        let result = crate::message::PreKeyMessage::from_bytes(&input).and_then(|m| {
+        let result = PreKeyMessage::from_bytes(&input).and_then(|m| {
             Session::respond(
                 &r.identity,
                 &r.signed_prekey,
@@ -359,20 +393,104 @@ pub(super) fn negative_file() -> Value {
                 config,
             )
         });
-        match result {
-            Err(e) => assert_eq!(error_name(&e), d["error"], "{}", d["reason"]),
-            Ok(_) => panic!("decrypt case accepted: {}", d["reason"]),
-        }
+        let Err(e) = result else {
+            panic!("respond case accepted: {reason}")
+        };
+        decrypt_cases.push(
+            json!({"operation": "respond", "reason": reason, "context": hex(context.as_bytes()),
+                                  "input": hex(&input), "error": error_name(&e)}),
+        );
     }
 
+    // Deliveries to the setup's sessions right after the handshake (Alice
+    // has sent the first message, Bob has answered it but not sent).
+    let other = handshake::run(&mut rng, &Case::new("another session", false, false), b"x");
+    let mut other_bob = other.bob;
+    let foreign = other_bob
+        .encrypt(&mut rng, b"from another session")
+        .unwrap();
+    let other_identity = IdentityKeyPair::generate(&mut rng);
+    let deliver_cases = [
+        (
+            "alice",
+            "the initiator receives a PreKeyMessage",
+            prekey.clone(),
+        ),
+        (
+            "bob",
+            "a repeated PreKeyMessage whose KEM ciphertext was altered",
+            tampered_ct,
+        ),
+        (
+            "bob",
+            "a repeated PreKeyMessage under another identity key",
+            edit(&prekey, |b| {
+                b[3..35].copy_from_slice(other_identity.public_key().as_bytes())
+            }),
+        ),
+        (
+            "bob",
+            "a new ratchet key before the responder has sent",
+            foreign,
+        ),
+        (
+            "bob",
+            "message index 2^32 - 1",
+            edit(&prekey, |b| {
+                b[index_byte - 3..=index_byte].copy_from_slice(&[0xff; 4])
+            }),
+        ),
+    ];
+    let (mut alice, mut bob) = (setup.alice, setup_bob);
+    for (to, reason, input) in deliver_cases {
+        let session = if to == "alice" { &mut alice } else { &mut bob };
+        let before = session.to_bytes();
+        let Err(e) = session.decrypt(&input) else {
+            panic!("delivery accepted: {reason}")
+        };
+        assert_eq!(session.to_bytes(), before);
+        decrypt_cases.push(json!({"operation": "deliver", "to": to, "reason": reason,
+                                  "input": hex(&input), "error": error_name(&e)}));
+    }
+
+    // An initiator given a verified bundle whose signed prekey is of small order.
+    let bad_spk = {
+        let b = PreKeyBundle::from_bytes(&bundle).unwrap();
+        let s = b.signed_prekey();
+        let zero = [0u8; 32];
+        let sig = r.identity.sign(
+            crate::crypto::labels::SIG_SIGNED_PREKEY,
+            &[
+                &[crate::SUITE_V1],
+                &s.id().to_be_bytes(),
+                &s.created_at().to_be_bytes(),
+                &zero,
+            ],
+        );
+        let spk =
+            crate::keys::SignedPreKey::from_parts(s.id(), s.created_at(), &zero, &sig).unwrap();
+        PreKeyBundle::new(
+            b.identity_key().clone(),
+            spk,
+            b.one_time_prekey().copied(),
+            b.kem_prekey().clone(),
+        )
+    };
+    let initiator =
+        IdentityKeyPair::from_secret_bytes(&unhex(&setup.json["initiator"]["identity_secret"]))
+            .unwrap();
+    let verified = bad_spk.clone().verify().unwrap();
+    let Err(e) = Session::initiate(&mut rng, &initiator, &verified, SessionConfig::default())
+    else {
+        panic!("initiated against a small-order signed prekey");
+    };
+    decrypt_cases.push(json!({"operation": "initiate", "reason": "a correctly signed bundle whose signed prekey is of small order (all-zero DH1)",
+                              "input": hex(&bad_spk.to_bytes()), "error": error_name(&e)}));
+
     json!({
-        "description": "Inputs that MUST be rejected (PROTOCOL.md 9). kind bundle: decode then \
-                        verify; message: decode as either message kind; session_record: restore. \
-                        decrypt cases: run the responder (PROTOCOL.md 6.4) of `setup` on input \
-                        with the given context; it MUST fail with the error given. error names \
-                        the kind kinseal reports; another implementation may report a \
-                        different kind but MUST reject.",
+        "description": "Inputs that MUST be rejected (PROTOCOL.md 9); see test-vectors/README.md.",
         "setup": setup.json,
+        "record": hex(&record),
         "cases": cases,
         "decrypt_cases": decrypt_cases,
     })

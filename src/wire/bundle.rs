@@ -52,7 +52,7 @@ pub(crate) struct KemPreKeyFrame {
 ///      …    64  kem_signature       Ed25519 signature
 /// ```
 ///
-/// The encoding is 1440 bytes without a one-time prekey and 1476 with one.
+/// The encoding is 1405 bytes without a one-time prekey and 1441 with one.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct BundleFrame {
     pub(crate) suite: u8,

@@ -47,6 +47,7 @@ pub(crate) struct PendingPreKeyFrame {
 /// remote_identity            32   Ed25519 public key
 /// session_ad                 32   associated-data digest
 /// base_key                   32   the initiator's base (ephemeral) public key
+/// handshake_id               32   the handshake's id
 /// root_key                   32   secret
 /// max_forward_jump            4   u32
 /// max_skipped_keys            4   u32
@@ -76,6 +77,7 @@ pub(crate) struct SessionFrame {
     pub(crate) remote_identity: [u8; KEY_LEN],
     pub(crate) session_ad: [u8; KEY_LEN],
     pub(crate) base_key: [u8; KEY_LEN],
+    pub(crate) handshake_id: [u8; KEY_LEN],
     pub(crate) root_key: Secret32,
     pub(crate) max_forward_jump: u32,
     pub(crate) max_skipped_keys: u32,
@@ -99,6 +101,7 @@ impl SessionFrame {
             .bytes(&self.remote_identity)
             .bytes(&self.session_ad)
             .bytes(&self.base_key)
+            .bytes(&self.handshake_id)
             .bytes(&self.root_key[..])
             .u32(self.max_forward_jump)
             .u32(self.max_skipped_keys)
@@ -145,6 +148,7 @@ impl SessionFrame {
         let remote_identity = r.array()?;
         let session_ad = r.array()?;
         let base_key = r.array()?;
+        let handshake_id = r.array()?;
         let root_key = secret(&mut r)?;
         let max_forward_jump = r.u32()?;
         let max_skipped_keys = r.u32()?;
@@ -210,6 +214,7 @@ impl SessionFrame {
             remote_identity,
             session_ad,
             base_key,
+            handshake_id,
             root_key,
             max_forward_jump,
             max_skipped_keys,
