@@ -17,10 +17,10 @@ HKDF is written from RFC 5869 on top of `hmac`/`hashlib`.
 
 Each function is labelled with the PROTOCOL.md section it implements.
 
-conversation.json does not record when each message was sent relative to the
-deliveries; check_conversation() sends lazily (see the comment there), which
-reproduces every message and every record checkpoint.  negative.json does not
-include the unmutated responder record; check_negative() rebuilds it.
+conversation.json lists every send, delivery, record checkpoint and restore
+as an event; check_conversation() replays them in order.  Error kinds follow
+the PROTOCOL.md §9 table and the §4 order of checks; a rejection with another
+kind than a vector names is a failure.
 """
 
 from __future__ import annotations
@@ -82,9 +82,10 @@ def flag(b: bool) -> bytes:
 
 
 class ProtocolError(Exception):
-    """A rejection; `kind` uses the error names of test-vectors/README.md
-    (plus ChainExhausted / UnexpectedRatchetKey from §7.4 and
-    UnknownPrekey / Replay for §6.4 step 2, which the README does not name)."""
+    """A rejection; `kind` is an error kind of the PROTOCOL.md §9 table.  Names
+    outside it are this script's own: UnknownPrekey / Replay for the account
+    layer's §6.4 step 2 errors, and NoSession / OtherSession for input the
+    one-session-per-party conversation model cannot route (§8.2)."""
 
     def __init__(self, kind: str, detail: str = ""):
         super().__init__(f"{kind}: {detail}" if detail else kind)
@@ -141,10 +142,10 @@ def x25519_base(k: bytes) -> bytes:
 
 
 def dh(a: bytes, B: bytes) -> bytes:
-    """§3.4: X25519, rejecting the all-zero output."""
+    """§3.4: X25519, rejecting the all-zero output (§9: NonContributoryKey)."""
     out = x25519(a, B)
     if out == bytes(32):
-        raise ProtocolError("InvalidKey", "all-zero DH output")
+        raise ProtocolError("NonContributoryKey", "all-zero DH output")
     return out
 
 
@@ -231,9 +232,9 @@ def _recover_x(y: int, sign: int, lenient: bool) -> Optional[int]:
 
 
 def ed_decode(b: bytes, reduce_y: bool = False):
-    """RFC 8032 §5.1.3.  With reduce_y (§3.1 item 1) the y-coordinate is
-    taken modulo p and x = 0 with the sign bit set decodes to x = 0, so that
-    the re-encoding test of §3.1 item 2 is what rejects both."""
+    """RFC 8032 §5.1.3, strict by default (§3.1 item 1: y < p, and no sign
+    bit when x = 0).  With reduce_y it behaves like the lenient libraries of
+    the §3.1 note (y taken modulo p, x = 0 with the sign bit accepted)."""
     if len(b) != 32:
         return None
     n = int.from_bytes(b, "little")
@@ -271,11 +272,11 @@ def identity_x25519_private(sk: bytes) -> bytes:
 
 
 def validate_identity_key(ik: bytes):
-    """§3.1 items 1-3; returns the decoded point."""
-    Pt = ed_decode(ik, reduce_y=True)
+    """§3.1 items 1-2; returns the decoded point."""
+    Pt = ed_decode(ik)  # item 1: strict decoding, canonical encodings only
     if Pt is None:
-        raise ProtocolError("InvalidKey", "identity key not on the curve")
-    if ed_encode(Pt) != ik:
+        raise ProtocolError("InvalidKey", "identity key not a canonical point encoding")
+    if ed_encode(Pt) != ik:  # the §3.1 note's re-encoding check (redundant here)
         raise ProtocolError("InvalidKey", "identity key encoding not canonical")
     if ed_small_order(Pt):
         raise ProtocolError("InvalidKey", "identity key of small order")
@@ -549,7 +550,7 @@ def verify_strict(A_bytes: bytes, label: bytes, body: bytes, sig: bytes) -> None
     if S >= L:
         raise ProtocolError("InvalidSignature", "S >= L")
     R = ed_decode(R_bytes)
-    A = ed_decode(A_bytes, reduce_y=True)
+    A = ed_decode(A_bytes)
     if R is None or A is None:
         raise ProtocolError("InvalidSignature", "R or A does not decode")
     if ed_small_order(R) or ed_small_order(A):
@@ -693,9 +694,11 @@ class Message:
 
 
 def read_message(r: Reader) -> Message:
+    """§4.2 fields to the end of the input, without key validation (§4 order
+    of checks: the length is checked before the bytes it counts are read;
+    keys only once the whole encoding has decoded)."""
     read_prefix(r, T_MESSAGE, False)
     rk = r.take(32)
-    validate_x25519_public(rk)
     pn, n, ln = r.u32(), r.u32(), r.u32()
     if not 16 <= ln <= MAX_CIPHERTEXT_LEN:
         raise ProtocolError("LengthOutOfRange", f"ciphertext length {ln}")
@@ -705,7 +708,9 @@ def read_message(r: Reader) -> Message:
 
 
 def decode_message(data: bytes) -> Message:
-    return read_message(Reader(data))
+    msg = read_message(Reader(data))
+    validate_x25519_public(msg.ratchet_key)
+    return msg
 
 
 # §4.3 PreKeyMessage ---------------------------------------------------------
@@ -743,11 +748,13 @@ def decode_prekey_message(data: bytes) -> PreKeyMessage:
     r = Reader(data)
     read_prefix(r, T_PREKEY_MESSAGE, True)
     ik_a = r.take(32)
-    validate_identity_key(ik_a)
     spk_id = r.u32()
     opk_id = r.u32() if r.flag() else None
     kem_id, ct = r.u32(), r.take(CT_LEN)
-    msg = read_message(r)
+    msg = read_message(r)  # the embedded Message in full, to the end
+    # §4 order of checks: keys after the whole encoding, in field order
+    validate_identity_key(ik_a)
+    validate_x25519_public(msg.ratchet_key)
     return PreKeyMessage(ik_a, SetupData(spk_id, opk_id, kem_id, ct), msg)
 
 
@@ -827,6 +834,7 @@ class Session:
     remote_ik: bytes
     ad: bytes
     base_key: bytes
+    hid: bytes  # §6.5, stored since the record change (§4.4, §8.2)
     rk: bytes
     bounds: Bounds
     dhs: Optional[bytes]  # our ratchet private key
@@ -859,12 +867,12 @@ def initiator_setup(ik_a_sk, bundle_bytes, ek_a_priv, m, ctx, bounds, trace=None
     rk0, ck0 = derive_root(dhs, ss, th)
     ad = session_ad(ik_a, b.ik, ctx)
     setup = SetupData(b.spk_id, b.opk[0] if b.opk else None, b.kem_id, ct)
+    hid = handshake_id(ik_a, ek_a, setup)
     if trace is not None:
-        trace.update(dhs=dhs, ct=ct, ss=ss, th=th, rk0=rk0, ck0=ck0, ad=ad,
-                     hid=handshake_id(ik_a, ek_a, setup))
+        trace.update(dhs=dhs, ct=ct, ss=ss, th=th, rk0=rk0, ck0=ck0, ad=ad, hid=hid)
     bounds.validate()
-    # §7.2 initiator
-    return Session(False, ik_a, b.ik, ad, ek_a, rk0, bounds, ek_a_priv, [ck0, 0], 0, 0, [], [], setup)
+    # §7.2 initiator; the private key is stored as generated (unclamped, §4.4)
+    return Session(False, ik_a, b.ik, ad, ek_a, hid, rk0, bounds, ek_a_priv, [ck0, 0], 0, 0, [], [], setup)
 
 
 @dataclass
@@ -912,7 +920,7 @@ def responder_setup(keys: ResponderKeys, data: bytes, ctx: bytes, bounds: Bounds
         trace.update(dhs=dhs, ss=ss, th=th, rk0=rk0, ck0=ck0, ad=ad, hid=hid)
     bounds.validate()
     # §7.2 responder
-    sess = Session(True, ik_b, ik_a, ad, ek_a, rk0, bounds, None, None, 0, 1,
+    sess = Session(True, ik_b, ik_a, ad, ek_a, hid, rk0, bounds, None, None, 0, 1,
                    [Chain(ek_a, 0, ck0, 0, 0)], [], None)
     pt = ratchet_decrypt(sess, msg)  # mutates only on success
     return sess, pt, hid
@@ -940,12 +948,12 @@ def message_key(seed: bytes):
 def ratchet_encrypt(s: Session, pt: bytes, new_ratchet_priv: Callable[[], bytes], trace=None) -> bytes:
     """§7.3; new_ratchet_priv plays the CSPRNG for step 1."""
     if len(pt) > MAX_PLAINTEXT_LEN:
-        raise ProtocolError("LengthOutOfRange", "plaintext too long")
+        raise ProtocolError("Misuse", "plaintext too long")  # §9 senders
     new_priv = None
     rk, dhs, send = s.rk, s.dhs, s.send
     if send is None:
-        if not s.chains:
-            raise ProtocolError("Misuse", "no receiving chain to ratchet from")
+        if not s.chains:  # §9 senders
+            raise ProtocolError("UnexpectedRatchetKey", "no receiving chain to ratchet from")
         new_priv = new_ratchet_priv()
         rk, cks = kdf_rk(s.rk, dh(new_priv, s.chains[-1].ratchet_key))
         dhs, send = new_priv, [cks, 0]
@@ -1074,7 +1082,7 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
 
 def encode_record(s: Session) -> bytes:
     out = u8(VERSION) + u8(T_RECORD) + u8(SUITE) + flag(s.responder)
-    out += s.local_ik + s.remote_ik + s.ad + s.base_key + s.rk
+    out += s.local_ik + s.remote_ik + s.ad + s.base_key + s.hid + s.rk
     out += u32(s.bounds.max_forward_jump) + u32(s.bounds.max_skipped_keys) + u32(s.bounds.max_old_chains)
     out += flag(s.dhs is not None) + (s.dhs or b"")
     out += flag(s.send is not None)
@@ -1101,7 +1109,7 @@ def decode_record(data: bytes) -> Session:
     r = Reader(data)
     read_prefix(r, T_RECORD, True)
     responder = r.flag()
-    local_ik, remote_ik, ad, base_key, rk = (r.take(32) for _ in range(5))
+    local_ik, remote_ik, ad, base_key, hid, rk = (r.take(32) for _ in range(6))
     bounds = Bounds(r.u32(), r.u32(), r.u32())
     bounds.validate()
     dhs = r.take(32) if r.flag() else None
@@ -1155,7 +1163,7 @@ def decode_record(data: bytes) -> Session:
         raise bad("responder with sending chain but no ratchet key")
     if send is None and not chains:
         raise bad("neither sending nor receiving chain")
-    return Session(responder, local_ik, remote_ik, ad, base_key, rk, bounds, dhs, send, pn,
+    return Session(responder, local_ik, remote_ik, ad, base_key, hid, rk, bounds, dhs, send, pn,
                    next_seq, chains, skipped, pending)
 
 
@@ -1175,6 +1183,11 @@ class Checker:
             self.passed += 1
             return True
         self.failed += 1
+        if isinstance(got, bytes) and isinstance(want, bytes):
+            at = next((i for i, (x, y) in enumerate(zip(got, want)) if x != y), min(len(got), len(want)))
+            print(f"  FAIL {what}: {len(got)} vs {len(want)} bytes, first difference at offset {at}: "
+                  f"got {got[at:at + 32].hex()}, want {want[at:at + 32].hex()}")
+            return False
         g = got.hex() if isinstance(got, bytes) else got
         w = want.hex() if isinstance(want, bytes) else want
         print(f"  FAIL {what}: got {str(g)[:80]}, want {str(w)[:80]}")
@@ -1187,9 +1200,13 @@ class Checker:
         try:
             fn()
         except ProtocolError as e:
-            self.passed += 1
             if want_kind is not None and e.kind != want_kind:
+                # §4 / §9: the kinds are to match (SHOULD); a mismatch fails
+                self.failed += 1
                 self.notes.append(f"{what}: rejected as {e.kind}, vector says {want_kind}")
+                print(f"  FAIL {what}: rejected as {e.kind} ({e}), want {want_kind}")
+            else:
+                self.passed += 1
             return e.kind
         self.failed += 1
         print(f"  FAIL {what}: accepted, want rejection ({want_kind})")
@@ -1279,6 +1296,7 @@ def check_handshake_case(c: Checker, hs, tag: str, bounds: Bounds):
     verify_bundle(db)
     c.eq(f"{tag} bundle decode/re-encode", encode_bundle(db), H(hs["bundle"]))
     c.eq(f"{tag} bundle length", len(H(hs["bundle"])), 3 + 32 + 4 + 8 + 32 + 64 + 1 + (36 if opk else 0) + 4 + 1 + 8 + 1184 + 64)
+    c.eq(f"{tag} bundle length (§4.1 heading)", len(H(hs["bundle"])), 1441 if opk else 1405)
     # initiator (§6.1, §6.2, §6.3, §6.5)
     t = {}
     alice = initiator_setup(a_sk, H(hs["bundle"]), ek_a_priv, H(ini["kem_encaps_m"]), ctx, bounds, t)
@@ -1354,13 +1372,18 @@ def deliver(s: Optional[Session], data: bytes, keys: ResponderKeys, ctx: bytes, 
             sess, pt, _ = responder_setup(keys, data, ctx, bounds)
             return sess, pt
         pkm = decode_prekey_message(data)
-        # §8.1: an initiator rejects a PreKeyMessage; §8.2: a responder
-        # routes it to the session with the same EK_A (and IK_A)
-        if not s.responder or pkm.message.ratchet_key != s.base_key or pkm.ik_a != s.remote_ik:
-            raise ProtocolError("InvalidField", "PreKeyMessage not for this session")
+        if not s.responder:  # §8.1
+            raise ProtocolError("UnexpectedPreKeyMessage", "PreKeyMessage at an initiator")
+        if pkm.message.ratchet_key != s.base_key:
+            # §8.2: an unknown EK_A starts another session, which this
+            # one-session-per-party model does not hold
+            raise ProtocolError("OtherSession", "PreKeyMessage for another session")
+        # §8.2: a repeat must carry the session's handshake id
+        if handshake_id(pkm.ik_a, pkm.message.ratchet_key, pkm.setup) != s.hid:
+            raise ProtocolError("UnexpectedPreKeyMessage", "handshake id differs from the session's")
         return s, ratchet_decrypt(s, pkm.message)
     if s is None:
-        raise ProtocolError("InvalidField", "no session")
+        raise ProtocolError("NoSession", "no session")
     return s, ratchet_decrypt(s, decode_message(data))
 
 
@@ -1368,17 +1391,18 @@ def check_conversation(c: Checker, conv, tag: str) -> None:
     bounds = Bounds(**conv["bounds"])
     hs = conv["handshake"]
     ctx = H(hs["context"])
-    msgs, deliveries = conv["messages"], conv["deliveries"]
+    msgs, events = conv["messages"], conv["events"]
     c.eq(f"{tag} messages[0] is the handshake message", msgs[0]["plaintext"], hs["first_plaintext"])
+    c.eq(f"{tag} messages[0] is from alice", msgs[0]["from"], "alice")
+    # check_handshake_case() builds alice's session and sends messages[0]
+    # from it, so the events must begin with that send.
+    c.eq(f"{tag} events begin with sending messages[0]", (events[0]["event"], events[0].get("message")), ("send", 0))
     alice, keys = check_handshake_case(c, hs, f"{tag} handshake", bounds)
-    wire = {0: H(hs["prekey_message"])}
+    wire: dict = {}
     parties: dict = {"alice": alice, "bob": None}
-    sent = 1
-    records = {r["after_delivery"]: r for r in conv["records"]}
+    next_send = 0
 
-    def send_next():
-        nonlocal sent
-        k = sent
+    def send(k: int) -> None:
         m = msgs[k]
         s = parties[m["from"]]
         t = {}
@@ -1398,61 +1422,53 @@ def check_conversation(c: Checker, conv, tag: str) -> None:
         c.eq(f"{tag} msg {k} nonce", t["nonce"], H(m["nonce"]))
         c.eq(f"{tag} msg {k} bytes", b, H(m["bytes"]))
         wire[k] = b
-        sent += 1
 
-    for di, d in enumerate(deliveries):
-        # Interleave the sends (the vectors do not record when each message
-        # was sent; see the report): lazily, in index order, a message is
-        # sent just before the first delivery that needs it -- its own (or a
-        # later message's), or a delivery to its sender that would end the
-        # sending chain it was sent on or clear the pending setup data it was
-        # sent with.
-        while sent <= d["message"]:
-            send_next()
-        x = parties[d["to"]]
-        if x is not None and sent < len(msgs):
-            trial = x.clone()
+    for ei, e in enumerate(events):
+        ev = e["event"]
+        where = f"{tag} event {ei} ({ev}"
+        if ev == "send":
+            k = e["message"]
+            c.eq(f"{where} {k}) in index order", k, next_send)
+            if k == 0:
+                wire[0] = H(hs["prekey_message"])  # sent by check_handshake_case
+            else:
+                send(k)
+            next_send = k + 1
+        elif ev == "deliver":
+            k, to = e["message"], e["to"]
+            where += f" {k} to {to})"
+            if not c.ok(f"{where}: message was sent before", k in wire):
+                continue
+            c.ok(f"{where}: not to its sender", to != msgs[k]["from"])
+            s = parties[to]
+            before = encode_record(s) if s is not None else None
             try:
-                deliver(trial, wire[d["message"]], keys, ctx, bounds)
-            except ProtocolError:
-                pass
-            ends_chain = x.send is not None and trial.send is None
-            ends_pending = x.pending is not None and trial.pending is None
-            cur = x25519_base(x.dhs) if x.dhs else None
-            last = None
-            for j in range(sent, len(msgs)):
-                m = msgs[j]
-                if m["from"] != d["to"]:
-                    continue
-                if (ends_chain and m["new_ratchet_private"] is None and H(m["ratchet_public"]) == cur) or (
-                    ends_pending and H(m["bytes"])[1] == T_PREKEY_MESSAGE
-                ):
-                    last = j
-            while last is not None and sent <= last:
-                send_next()
-        s = parties[d["to"]]
-        before = encode_record(s) if s is not None else None
-        try:
-            s2, pt = deliver(s, wire[d["message"]], keys, ctx, bounds)
-            parties[d["to"]] = s2
-            outcome = "ok"
-        except ProtocolError as e:
-            outcome, pt = e.kind, None
-            c.eq(f"{tag} delivery {di} left the state unchanged",
-                 encode_record(s) if s is not None else None, before)
-        c.eq(f"{tag} delivery {di} outcome", outcome, d["outcome"])
-        if outcome == "ok":
-            c.eq(f"{tag} delivery {di} plaintext", pt, H(d["plaintext"]))
-        if di in records:
-            r = records[di]
+                s2, pt = deliver(s, wire[k], keys, ctx, bounds)
+                parties[to] = s2
+                outcome = "ok"
+            except ProtocolError as err:
+                outcome, pt = err.kind, None
+                c.eq(f"{where} left the state unchanged",
+                     encode_record(s) if s is not None else None, before)
+            c.eq(f"{where} outcome", outcome, e["outcome"])
+            if outcome == "ok" and e["outcome"] == "ok":
+                c.eq(f"{where} plaintext", pt, H(e["plaintext"]))
+                c.eq(f"{where} plaintext is the message's", pt, H(msgs[k]["plaintext"]))
+        elif ev == "records":
             for who in ("alice", "bob"):
-                rec = encode_record(parties[who])
-                c.eq(f"{tag} record after delivery {di} ({who})", rec, H(r[who]))
-                c.eq(f"{tag} record after delivery {di} ({who}) decode/re-encode",
-                     encode_record(decode_record(H(r[who]))), H(r[who]))
-    while sent < len(msgs):
-        send_next()
-    c.ok(f"{tag} every record checkpoint names a delivery", set(records) <= set(range(len(deliveries))))
+                got = encode_record(parties[who]) if parties[who] is not None else None
+                c.eq(f"{where}) {who} record", got, H(e[who]))
+                c.eq(f"{where}) {who} record decode/re-encode",
+                     encode_record(decode_record(H(e[who]))), H(e[who]))
+        elif ev == "restore":
+            who, rec = e["party"], H(e["record"])
+            restored = decode_record(rec)
+            c.eq(f"{where} {who}) record decode/re-encode", encode_record(restored), rec)
+            c.eq(f"{where} {who}) record role", restored.responder, who == "bob")
+            parties[who] = restored
+        else:
+            c.ok(f"{where}) known event", False)
+    c.eq(f"{tag} every message was sent", next_send, len(msgs))
 
 
 def check_conversations(c: Checker) -> int:
@@ -1468,22 +1484,22 @@ def check_conversations(c: Checker) -> int:
 def check_negative(c: Checker) -> int:
     doc = load("negative.json")
     setup = doc["setup"]
-    check_handshake_case(c, setup, "negative setup", Bounds())
-    # The unmutated inputs the cases are derived from.  The responder record
-    # is not in the file (see the report): it is rebuilt here as the
-    # responder after setup that has sent once, using the ratchet private
-    # key found in the mutated records themselves.
+    ctx0 = H(setup["context"])
+    # alice: the initiator right after sending the first message
+    alice, _ = check_handshake_case(c, setup, "negative setup", Bounds())
     base_pkm = H(setup["prekey_message"])
-    bob, _, _ = responder_setup(responder_keys(setup), base_pkm, H(setup["context"]), Bounds())
-    rec_cases = [H(x["input"]) for x in doc["cases"] if x["kind"] == "session_record"]
-    # ratchet private key: offset 177 of any record with the ratchet flag set
-    ratchet_priv = next(r[177:209] for r in rec_cases if len(r) > 209 and r[176] == 1)
-    ratchet_encrypt(bob, b"", lambda: ratchet_priv)
-    base_record = encode_record(bob)
-    decode_record(base_record)
-    c.ok("negative base record (rebuilt) decodes", True)
-    c.ok("negative base record (rebuilt) is the trailing-byte case less its last byte",
-         any(len(r) == len(base_record) + 1 and r.startswith(base_record) for r in rec_cases))
+    # bob: the responder that has answered the first message and sent nothing
+    bob, _, _ = responder_setup(responder_keys(setup), base_pkm, ctx0, Bounds())
+    # `record` (README): the responder after setup and one sent message.
+    # Rebuild it, taking the one CSPRNG output (the new ratchet private key,
+    # stored unclamped, §4.4) from the record itself.
+    base_record = H(doc["record"])
+    rec = decode_record(base_record)
+    c.eq("negative record decode/re-encode", encode_record(rec), base_record)
+    c.ok("negative record has a ratchet key", rec.dhs is not None)
+    sent_once = bob.clone()
+    ratchet_encrypt(sent_once, b"", lambda: rec.dhs)
+    c.eq("negative record is the responder after setup and one send", encode_record(sent_once), base_record)
     bases = {
         "bundle": [H(setup["bundle"])],
         "message": [base_pkm, decode_prekey_message(base_pkm).message.encode()],
@@ -1508,11 +1524,31 @@ def check_negative(c: Checker) -> int:
             continue
         c.rejects(what, fn, case["error"])
         n += 1
+    ini = setup["initiator"]
     for i, case in enumerate(doc["decrypt_cases"]):
-        what = f"negative decrypt[{i}]: {case['reason']}"
-        c.eq(f"{what} operation", case["operation"], "respond")
-        keys = responder_keys(setup)
-        c.rejects(what, lambda: responder_setup(keys, H(case["input"]), H(case["context"]), Bounds()), case["error"])
+        what = f"negative decrypt[{i}] {case['operation']}: {case['reason']}"
+        data = H(case["input"])
+        op = case["operation"]
+        if op == "respond":
+            keys = responder_keys(setup)
+            c.rejects(what, lambda: responder_setup(keys, data, H(case["context"]), Bounds()), case["error"])
+        elif op == "deliver":
+            who = case["to"]
+            if not c.ok(f"{what}: to alice or bob", who in ("alice", "bob")):
+                continue
+            state = (alice if who == "alice" else bob).clone()
+            before = encode_record(state)
+            c.rejects(what, lambda: deliver(state, data, responder_keys(setup), ctx0, Bounds()), case["error"])
+            c.eq(f"{what}: {who}'s state unchanged", encode_record(state), before)
+        elif op == "initiate":
+            b = decode_bundle(data)
+            verify_bundle(b)
+            c.ok(f"{what}: the bundle verifies", True)
+            c.rejects(what, lambda: initiator_setup(H(ini["identity_secret"]), data, H(ini["base_private"]),
+                                                    H(ini["kem_encaps_m"]), ctx0, Bounds()), case["error"])
+        else:
+            c.ok(f"{what}: known operation", False)
+            continue
         n += 1
     return n
 
@@ -1527,10 +1563,14 @@ def check_edge_cases(c: Checker) -> int:
     t8 = ed_decode(H("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"))
     torsion = {ed_encode(ed_mul(i, t8)) for i in range(8)}
     c.eq("edge: eight distinct small-order points", len(torsion), 8)
-    for enc in sorted(torsion):  # §3.1 item 3
+    for enc in sorted(torsion):  # §3.1 item 2
         c.rejects(f"edge: small-order identity key {enc.hex()[:8]}", lambda: validate_identity_key(enc), "InvalidKey")
         n += 1
-    # x = 0 with the sign bit set (§3.1 item 2)
+    # x = 0 with the sign bit set, and y = p + 1 (§3.1 item 1; no vector has either)
+    c.rejects("edge: identity key y = p + 1", lambda: validate_identity_key((P + 1).to_bytes(32, "little")), "InvalidKey")
+    c.ok("edge: lenient decoding accepts y = p + 1 (why the §3.1 note's re-encode check exists)",
+         ed_decode((P + 1).to_bytes(32, "little"), reduce_y=True) is not None)
+    n += 1
     c.rejects("edge: identity key x=0 with sign bit", lambda: validate_identity_key(bytes([1] + [0] * 30 + [0x80])), "InvalidKey")
     # §3.5 item 2: small-order R, with S chosen so that the equation holds
     sk = bytes(range(32))
@@ -1546,12 +1586,108 @@ def check_edge_cases(c: Checker) -> int:
         n += 1
     # §3.4 all-zero DH output
     for u_ in (bytes(32), (1).to_bytes(32, "little")):
-        c.rejects(f"edge: DH with u = {u_[0]}", lambda: dh(bytes(range(32)), u_), "InvalidKey")
+        c.rejects(f"edge: DH with u = {u_[0]}", lambda: dh(bytes(range(32)), u_), "NonContributoryKey")
         n += 1
     # §3.2: p - 1 is the largest accepted key; §4.2 / §7.4 step 1
     validate_x25519_public((P - 1).to_bytes(32, "little"))
     c.ok("edge: X25519 key p - 1 accepted", True)
-    return n + 1
+    n += 1
+
+    # §4 "Order of checks", on inputs with two faults (the vectors have one
+    # fault per input, so they do not pin this order)
+    neg = load("negative.json")
+    good_key = x25519_base(bytes(range(32)))
+    bad_key = bytes(31) + b"\x80"  # top bit set (§3.2)
+    small_ik = bytes([1] + [0] * 31)  # the identity point: small order (§3.1)
+
+    def msg_bytes(rk, pn, n_, ln, body_len):
+        return u8(1) + u8(T_MESSAGE) + rk + u32(pn) + u32(n_) + u32(ln) + bytes(body_len)
+
+    order = [
+        ("bad ratchet key and ciphertext length 15", msg_bytes(bad_key, 0, 0, 15, 15), "LengthOutOfRange"),
+        ("bad ratchet key and input shorter than its length", msg_bytes(bad_key, 0, 0, 16, 15), "Truncated"),
+        ("bad ratchet key and a trailing byte", msg_bytes(bad_key, 0, 0, 16, 17), "TrailingBytes"),
+        ("length above the maximum and input too short", msg_bytes(good_key, 0, 0, MAX_CIPHERTEXT_LEN + 1, 16),
+         "LengthOutOfRange"),
+    ]
+    pk_prefix = u8(1) + u8(T_PREKEY_MESSAGE) + u8(SUITE) + small_ik + u32(1) + flag(False) + u32(2) + bytes(CT_LEN)
+    order += [
+        ("PreKeyMessage: small-order IK_A and embedded trailing byte",
+         pk_prefix + msg_bytes(good_key, 0, 0, 16, 17), "TrailingBytes"),
+        ("PreKeyMessage: small-order IK_A and embedded length 15",
+         pk_prefix + msg_bytes(good_key, 0, 0, 15, 15), "LengthOutOfRange"),
+        ("PreKeyMessage: small-order IK_A and embedded version 0x02",
+         pk_prefix + b"\x02" + msg_bytes(good_key, 0, 0, 16, 16)[1:], "UnsupportedVersion"),
+        ("PreKeyMessage: bad EK_A and embedded truncated",
+         pk_prefix.replace(small_ik, identity_public(bytes(32))) + msg_bytes(bad_key, 0, 0, 16, 15), "Truncated"),
+    ]
+    for what, data, kind in order:
+        c.rejects(f"edge: order of checks: {what}", lambda: decode_any_message(data), kind)
+        n += 1
+    bundle = bytearray(H(neg["setup"]["bundle"]))
+    b_small_ik = bytes(bundle[:3]) + small_ik + bytes(bundle[35:])
+    b_bad_spk = bytes(bundle[:47]) + bad_key + bytes(bundle[79:])
+    b_bad_spk_sig = bytearray(b_bad_spk)
+    b_bad_spk_sig[79] ^= 1
+    b_bad_flag = bytearray(b_small_ik)
+    b_bad_flag[143] = 2
+    for what, data, kind in (
+        ("bundle: small-order identity and a bad flag", bytes(b_bad_flag), "InvalidField"),
+        ("bundle: small-order identity and truncated", b_small_ik[:-1], "Truncated"),
+        ("bundle: bad signed prekey and a bad signature", bytes(b_bad_spk_sig), "InvalidKey"),
+    ):
+        c.rejects(f"edge: order of checks: {what}", lambda: verify_bundle(decode_bundle(data)), kind)
+        n += 1
+    rec = H(neg["record"])
+    # offset of the chain count: 4 + 6*32 + 12 + (1 + 32) + (1 + 32 + 4) + 4 + 4 (§4.4)
+    cc = 4 + 6 * 32 + 12 + 33 + 37 + 8
+    c.eq("edge: chain count offset in the negative record", rec[cc:cc + 4], u32(1))
+    rec_34 = rec[:cc] + u32(34) + rec[cc + 4:]
+    c.rejects("edge: order of checks: record chain count 34 and input too short", lambda: decode_record(rec_34),
+              "LengthOutOfRange")
+    n += 1
+
+    # Rules no vector pins (README): TooFarAhead on the previous chain's
+    # catch-up (§7.4 step 3.4) and chain-sequence exhaustion (step 3.1).
+    # `neg["record"]` is a responder that has sent once (so it has DHs) and
+    # whose one receiving chain has Nr = 1.
+    bob = decode_record(rec)
+    nr = bob.chains[-1].nr
+    mfj = bob.bounds.max_forward_jump
+    other = x25519_base(bytes(range(1, 33)))
+
+    def try_deliver(state, pn, n_):
+        m = Message(other, pn, n_, bytes(16)).encode()
+        before = encode_record(state)
+        try:
+            deliver(state, m, ResponderKeys(b"", {}, {}, {}), b"", state.bounds)
+            kind = "ok"
+        except ProtocolError as e:
+            kind = e.kind
+        c.eq(f"edge: state unchanged after PN={pn} N={n_}", encode_record(state), before)
+        return kind
+
+    c.eq("edge: catch-up PN - Nr = max_forward_jump + 1 is TooFarAhead",
+         try_deliver(bob.clone(), nr + mfj + 1, 0), "TooFarAhead")
+    c.eq("edge: catch-up PN - Nr = max_forward_jump passes the check (then the AEAD fails)",
+         try_deliver(bob.clone(), nr + mfj, 0), "DecryptionFailed")
+    c.eq("edge: new chain N = max_forward_jump + 1 is TooFarAhead", try_deliver(bob.clone(), 0, mfj + 1), "TooFarAhead")
+    ns = 4 + 6 * 32 + 12 + 33 + 37 + 4  # next chain sequence number
+    exhausted = decode_record(rec[:ns] + u32(U32_MAX) + rec[ns + 4:])
+    c.eq("edge: next chain seq 2^32 - 1 is ChainExhausted", try_deliver(exhausted, 0, 0), "ChainExhausted")
+    almost = decode_record(rec[:ns] + u32(U32_MAX - 1) + rec[ns + 4:])
+    c.eq("edge: next chain seq 2^32 - 2 passes the check", try_deliver(almost, 0, 0), "DecryptionFailed")
+    c.eq("edge: index 2^32 - 1 is ChainExhausted (before the chain lookup)",
+         try_deliver(bob.clone(), 0, U32_MAX), "ChainExhausted")
+    n += 6
+    # §9 senders
+    c.rejects("edge: plaintext over MAX_PLAINTEXT_LEN", lambda: ratchet_encrypt(bob.clone(), bytes(MAX_PLAINTEXT_LEN + 1), lambda: None), "Misuse")
+    c.rejects("edge: context over 1024 bytes", lambda: session_ad(bytes(32), bytes(32), bytes(1025)), "Misuse")
+    full = bob.clone()
+    full.send = [full.send[0], U32_MAX]
+    c.rejects("edge: send at Ns = 2^32 - 1", lambda: ratchet_encrypt(full, b"", lambda: None), "ChainExhausted")
+    n += 3
+    return n
 
 
 def main() -> int:
