@@ -8,3 +8,5 @@ pub(crate) mod dh;
 pub(crate) mod kdf;
 pub(crate) mod kem;
 pub(crate) mod labels;
+#[cfg(test)]
+mod wycheproof_tests;
