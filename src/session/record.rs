@@ -90,9 +90,10 @@ impl Session {
 
     /// Restores a session from [`Session::to_bytes`].
     ///
-    /// Every field is checked, including the consistency of the chains and
-    /// the skipped-key store with each other, so a corrupted or forged
-    /// record is an error, never a panic or a session that misbehaves later.
+    /// Every field is checked — structure first, then the bounds, then every
+    /// key, then the consistency of the chains, the skipped-key store and the
+    /// role with each other — so a corrupted or forged record is an error,
+    /// never a panic or a session that misbehaves later.
     ///
     /// # Errors
     /// [`Error::Decode`] for any malformed or inconsistent record;
@@ -107,6 +108,9 @@ impl Session {
         let local_identity = IdentityKey::from_bytes(&f.local_identity)?;
         let remote_identity = IdentityKey::from_bytes(&f.remote_identity)?;
         prekey_x25519(&f.base_key)?;
+        for c in &f.chains {
+            prekey_x25519(&c.ratchet_key)?;
+        }
 
         if f.chains.len() > bounds.max_old_chains as usize + 1 {
             return Err(invalid("chain_count", f.chains.len() as u32));
@@ -114,7 +118,6 @@ impl Session {
         let mut receiving = VecDeque::with_capacity(f.chains.len());
         let mut last_seq: Option<u32> = None;
         for c in f.chains {
-            prekey_x25519(&c.ratchet_key)?;
             if last_seq.is_some_and(|s| s >= c.seq) || c.seq >= f.next_chain_seq {
                 return Err(invalid("seq", c.seq));
             }

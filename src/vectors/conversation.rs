@@ -191,7 +191,7 @@ pub(super) fn conversation_file() -> Value {
         Send(Alice, "c8"),
         Send(Alice, "c9"), // 28: index 9
         Deliver(28),       // a new ratchet key, 9 ahead: TooFarAhead
-        Deliver(20), // the restored Bob lost his third chain: DecryptionFailed
+        Deliver(20),       // the restored Bob lost his third chain: DecryptionFailed
         Snapshot,
     ];
     let conversations = vec![
