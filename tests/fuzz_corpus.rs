@@ -1,0 +1,65 @@
+//! Replays every committed fuzz corpus (`fuzz/corpus/<target>/`) through the
+//! same target functions the fuzzers run, so each input that ever found a
+//! path keeps being checked by `cargo test`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[allow(unreachable_pub)]
+#[path = "../fuzz/src/targets.rs"]
+mod targets;
+
+use std::path::PathBuf;
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        run(&data);
+        count += 1;
+    }
+    assert!(count > 0, "the {target} corpus is empty");
+}
+
+#[test]
+fn parse_bundle_corpus() {
+    replay("parse_bundle", targets::parse_bundle);
+}
+
+#[test]
+fn parse_prekey_message_corpus() {
+    replay("parse_prekey_message", targets::parse_prekey_message);
+}
+
+#[test]
+fn parse_message_corpus() {
+    replay("parse_message", targets::parse_message);
+}
+
+#[test]
+fn parse_session_record_corpus() {
+    replay("parse_session_record", targets::parse_session_record);
+}
+
+#[test]
+fn decrypt_corpus() {
+    replay("decrypt", targets::decrypt);
+}
+
+#[test]
+fn respond_corpus() {
+    replay("respond", targets::respond);
+}
+
+#[test]
+fn two_party_corpus() {
+    replay("two_party", targets::two_party);
+}
