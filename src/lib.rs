@@ -20,6 +20,7 @@
 mod crypto;
 mod error;
 mod handshake;
+mod hygiene;
 mod keys;
 mod limits;
 mod message;

@@ -4,7 +4,7 @@ use core::fmt;
 use core::ops::Deref;
 
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 /// Secret bytes kinseal hands out for the caller to store: a serialized
 /// session, a private key. The buffer is wiped when dropped, compares in
@@ -49,4 +49,13 @@ impl fmt::Debug for SecretBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SecretBytes(<{} bytes redacted>)", self.0.len())
     }
+}
+
+impl ZeroizeOnDrop for SecretBytes {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(bytes: &SecretBytes) {
+    let SecretBytes(inner) = bytes;
+    crate::hygiene::zod(inner);
 }

@@ -40,6 +40,23 @@ impl Drop for KemSecret {
 
 impl ZeroizeOnDrop for KemSecret {}
 
+impl core::fmt::Debug for KemSecret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("KemSecret(<redacted>)")
+    }
+}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(secret: &KemSecret) {
+    // Both fields are boxed arrays (not zeroizing types themselves): the
+    // `Drop` impl above wipes each. A new field must be added there too.
+    let KemSecret {
+        seed: _,
+        expanded: _,
+    } = secret;
+}
+
 impl Clone for KemSecret {
     fn clone(&self) -> Self {
         KemSecret {

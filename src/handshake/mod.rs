@@ -23,4 +23,4 @@
 
 mod pqxdh;
 
-pub(crate) use pqxdh::{initiate, respond};
+pub(crate) use pqxdh::{Initiation, SessionSecrets, initiate, respond};

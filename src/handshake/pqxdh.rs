@@ -2,7 +2,7 @@
 
 use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::{dh, kdf, kem, labels};
 use crate::error::{MisuseError, PreKeyRole};
@@ -29,6 +29,34 @@ pub(crate) struct Initiation {
     pub(crate) prekeys: PreKeyFrame,
     pub(crate) kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
     pub(crate) remote_identity: IdentityKey,
+}
+
+impl ZeroizeOnDrop for SessionSecrets {}
+impl ZeroizeOnDrop for Initiation {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(secrets: &SessionSecrets, init: &Initiation) {
+    use crate::hygiene::zod;
+    // The session AD is a hash of public values (identities and context).
+    let SessionSecrets {
+        root_key,
+        chain_key,
+        session_ad: _,
+    } = secrets;
+    zod(root_key);
+    zod(chain_key);
+    // Everything but the base secret is sent in the clear.
+    let Initiation {
+        secrets,
+        base_secret,
+        base_public: _,
+        prekeys: _,
+        kem_ciphertext: _,
+        remote_identity: _,
+    } = init;
+    zod(secrets);
+    zod(base_secret);
 }
 
 /// The public inputs of the transcript hash.

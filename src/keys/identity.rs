@@ -7,7 +7,7 @@ use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use x25519_dalek::StaticSecret;
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::Hex;
 use crate::error::{DecodeError, KeyKind, ProtocolError, SignedObject};
@@ -191,6 +191,21 @@ impl PartialEq for IdentityKeyPair {
 }
 
 impl Eq for IdentityKeyPair {}
+
+impl ZeroizeOnDrop for IdentityKeyPair {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(pair: &IdentityKeyPair) {
+    use crate::hygiene::zod;
+    let IdentityKeyPair {
+        signing,
+        dh,
+        public: _,
+    } = pair;
+    zod(signing);
+    zod(dh);
+}
 
 impl fmt::Debug for IdentityKeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

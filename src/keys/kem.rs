@@ -3,6 +3,7 @@
 use core::fmt;
 
 use rand_core::CryptoRng;
+use zeroize::ZeroizeOnDrop;
 
 use super::{IdentityKey, IdentityKeyPair, Short, check_batch};
 use crate::crypto::kem::{self, KemSecret};
@@ -227,4 +228,13 @@ impl fmt::Debug for KemPreKeyPair {
             .field("public", &self.public)
             .finish_non_exhaustive()
     }
+}
+
+impl ZeroizeOnDrop for KemPreKeyPair {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(pair: &KemPreKeyPair) {
+    let KemPreKeyPair { secret, public: _ } = pair;
+    crate::hygiene::zod(secret);
 }

@@ -4,6 +4,7 @@ use core::fmt;
 
 use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
+use zeroize::ZeroizeOnDrop;
 
 use super::{Hex, IdentityKey, IdentityKeyPair, check_batch};
 use crate::crypto::{dh, labels};
@@ -259,4 +260,17 @@ impl fmt::Debug for OneTimePreKeyPair {
             .field("public", &self.public)
             .finish_non_exhaustive()
     }
+}
+
+impl ZeroizeOnDrop for SignedPreKeyPair {}
+impl ZeroizeOnDrop for OneTimePreKeyPair {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(signed: &SignedPreKeyPair, one_time: &OneTimePreKeyPair) {
+    use crate::hygiene::zod;
+    let SignedPreKeyPair { secret, public: _ } = signed;
+    zod(secret);
+    let OneTimePreKeyPair { secret, public: _ } = one_time;
+    zod(secret);
 }

@@ -4,7 +4,7 @@
 
 use core::fmt;
 
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::dh::SharedSecret;
 use crate::crypto::{aead, kdf};
@@ -172,3 +172,42 @@ redacted_debug!(
     MessageKeySeed,
     MessageKey
 );
+
+impl ZeroizeOnDrop for RootKey {}
+impl ZeroizeOnDrop for ChainKey {}
+impl ZeroizeOnDrop for RemoteChainKey {}
+impl ZeroizeOnDrop for Followed {}
+impl ZeroizeOnDrop for MessageKeySeed {}
+impl ZeroizeOnDrop for MessageKey {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(
+    root: &RootKey,
+    chain: &ChainKey,
+    remote: &RemoteChainKey,
+    followed: &Followed,
+    seed: &MessageKeySeed,
+    message_key: &MessageKey,
+) {
+    use crate::hygiene::{zod, zod_all};
+    let RootKey(key) = root;
+    zod(key);
+    let ChainKey { key, index: _ } = chain;
+    zod(key);
+    let RemoteChainKey { key, next_index: _ } = remote;
+    zod(key);
+    let Followed {
+        chain,
+        kept,
+        passed_below: _,
+        target,
+    } = followed;
+    zod(chain);
+    zod_all(kept.iter().map(|(_index, seed)| seed));
+    zod(target);
+    let MessageKeySeed(key) = seed;
+    zod(key);
+    let MessageKey(key) = message_key;
+    zod(key);
+}

@@ -15,6 +15,6 @@ mod keys;
 mod skipped;
 mod state;
 
-pub(crate) use keys::{ChainKey, MessageKeySeed, RemoteChainKey, RootKey};
+pub(crate) use keys::{ChainKey, Followed, MessageKey, MessageKeySeed, RemoteChainKey, RootKey};
 pub(crate) use skipped::SkippedKeys;
 pub(crate) use state::{Bounds, DoubleRatchet, OurRatchetKey, ReceivingChain};

@@ -12,6 +12,8 @@
 
 use std::collections::VecDeque;
 
+use zeroize::ZeroizeOnDrop;
+
 use super::keys::MessageKeySeed;
 
 struct Entry {
@@ -143,6 +145,24 @@ impl SkippedKeys {
         }
         Some(store)
     }
+}
+
+impl ZeroizeOnDrop for Entry {}
+impl ZeroizeOnDrop for SkippedKeys {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(entry: &Entry, store: &SkippedKeys) {
+    use crate::hygiene::{zod, zod_all};
+    // Chain sequence numbers and indices are public (message headers).
+    let Entry {
+        seq: _,
+        index: _,
+        seed,
+    } = entry;
+    zod(seed);
+    let SkippedKeys { entries, live: _ } = store;
+    zod_all(entries);
 }
 
 impl core::fmt::Debug for SkippedKeys {

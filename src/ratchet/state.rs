@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
+use zeroize::ZeroizeOnDrop;
 
 use super::keys::{ChainKey, Followed, MessageKey, RemoteChainKey, RootKey};
 use super::skipped::SkippedKeys;
@@ -29,6 +30,14 @@ impl OurRatchetKey {
     pub(crate) fn from_secret(secret: StaticSecret) -> Self {
         let public = dh::public_of(&secret);
         OurRatchetKey { secret, public }
+    }
+}
+
+impl core::fmt::Debug for OurRatchetKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OurRatchetKey")
+            .field("public", &crate::keys::Hex(&self.public))
+            .finish_non_exhaustive()
     }
 }
 
@@ -363,4 +372,64 @@ fn ad(
     a.copy_from_slice(session_ad);
     b.copy_from_slice(header);
     out
+}
+
+impl ZeroizeOnDrop for OurRatchetKey {}
+impl ZeroizeOnDrop for ReceivingChain {}
+impl ZeroizeOnDrop for DoubleRatchet {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(ours: &OurRatchetKey, chain: &ReceivingChain, ratchet: &DoubleRatchet) {
+    use crate::hygiene::{zod, zod_all};
+    // The public key is public.
+    let OurRatchetKey { secret, public: _ } = ours;
+    zod(secret);
+    // The peer's ratchet key and the counters are public (message headers).
+    let ReceivingChain {
+        ratchet_key: _,
+        seq: _,
+        chain,
+        expired_below: _,
+    } = chain;
+    zod(chain);
+    let DoubleRatchet {
+        root,
+        ours,
+        sending,
+        previous_sending_length: _,
+        receiving,
+        next_chain_seq: _,
+        skipped,
+        bounds: _,
+    } = ratchet;
+    zod(root);
+    zod(ours);
+    zod(sending);
+    zod_all(receiving);
+    zod(skipped);
+}
+
+/// A pending commit holds secrets too (it is dropped unapplied when the
+/// message does not authenticate).
+#[allow(dead_code)]
+fn zeroize_audit_commit(commit: &Commit) {
+    use crate::hygiene::zod;
+    match commit {
+        Commit::Skipped { seq: _, index: _ } => {}
+        Commit::Forward {
+            position: _,
+            followed,
+        } => zod(followed),
+        Commit::NewChain {
+            root,
+            previous,
+            ratchet_key: _,
+            followed,
+        } => {
+            zod(root);
+            zod(previous);
+            zod(followed);
+        }
+    }
 }

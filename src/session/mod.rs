@@ -89,7 +89,9 @@ pub struct Session {
 
 /// What [`Session::respond`] returns: the new session, the first plaintext,
 /// and the handshake's id for replay detection.
-#[derive(Debug)]
+///
+/// Its `Debug` output shows the session (redacted), the plaintext's length
+/// (not its bytes) and the handshake id.
 pub struct InboundSession {
     /// The session, ready to encrypt replies.
     pub session: Session,
@@ -331,6 +333,50 @@ impl Session {
     pub fn stored_skipped_keys(&self) -> usize {
         self.ratchet.skipped.len()
     }
+}
+
+impl fmt::Debug for InboundSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let InboundSession {
+            session,
+            plaintext,
+            handshake_id,
+        } = self;
+        f.debug_struct("InboundSession")
+            .field("session", session)
+            .field("plaintext_len", &plaintext.len())
+            .field("handshake_id", &Hex(handshake_id))
+            .finish()
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Session {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+/// `InboundSession` is not marked: its plaintext is the caller's output, an
+/// ordinary `Vec<u8>` like the one [`Session::decrypt`] returns.
+#[allow(dead_code)]
+fn zeroize_audit(session: &Session, inbound: &InboundSession) {
+    use crate::hygiene::zod;
+    // Identities, the session AD (a hash of public values), the base key,
+    // the handshake id and the pending setup data are all public.
+    let Session {
+        initiator: _,
+        local_identity: _,
+        remote_identity: _,
+        session_ad: _,
+        base_key: _,
+        handshake_id: _,
+        ratchet,
+        pending: _,
+    } = session;
+    zod(ratchet);
+    let InboundSession {
+        session,
+        plaintext: _,
+        handshake_id: _,
+    } = inbound;
+    zod(session);
 }
 
 impl fmt::Debug for Session {

@@ -1,6 +1,6 @@
 //! The serialized-session frame.
 
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::{KEM_CIPHERTEXT_LEN, KEY_LEN, PreKeyFrame, Reader, TYPE_SESSION_RECORD, Writer};
 use crate::error::{DecodeError, WireType};
@@ -89,6 +89,66 @@ pub(crate) struct SessionFrame {
     pub(crate) chains: Vec<ChainFrame>,
     pub(crate) skipped: Vec<SkippedFrame>,
     pub(crate) pending: Option<PendingPreKeyFrame>,
+}
+
+impl ZeroizeOnDrop for RatchetKeyFrame {}
+impl ZeroizeOnDrop for ChainFrame {}
+impl ZeroizeOnDrop for SkippedFrame {}
+impl ZeroizeOnDrop for SessionFrame {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+/// Public fields: identities, the session AD (a hash of public values),
+/// keys and counters that travel in message headers, bounds, and the
+/// pending setup data (sent in the clear with every `PreKeyMessage`).
+#[allow(dead_code)]
+fn zeroize_audit(
+    ratchet: &RatchetKeyFrame,
+    chain: &ChainFrame,
+    skipped: &SkippedFrame,
+    session: &SessionFrame,
+) {
+    use crate::hygiene::{zod, zod_all};
+    let RatchetKeyFrame { secret } = ratchet;
+    zod(secret);
+    let ChainFrame {
+        ratchet_key: _,
+        seq: _,
+        chain_key,
+        next_index: _,
+        expired_below: _,
+    } = chain;
+    zod(chain_key);
+    let SkippedFrame {
+        seq: _,
+        index: _,
+        seed,
+    } = skipped;
+    zod(seed);
+    let SessionFrame {
+        suite: _,
+        initiator: _,
+        local_identity: _,
+        remote_identity: _,
+        session_ad: _,
+        base_key: _,
+        handshake_id: _,
+        root_key,
+        max_forward_jump: _,
+        max_skipped_keys: _,
+        max_old_chains: _,
+        ratchet,
+        sending,
+        previous_sending_length: _,
+        next_chain_seq: _,
+        chains,
+        skipped,
+        pending: _,
+    } = session;
+    zod(root_key);
+    zod(ratchet);
+    zod_all(sending.iter().map(|(key, _index)| key));
+    zod(chains);
+    zod(skipped);
 }
 
 impl SessionFrame {
