@@ -7,24 +7,23 @@ use chacha20::ChaCha20Rng;
 use kinseal::{
     Error, IdentityKeyPair, IncomingMessage, KemPreKeyPair, Message, OneTimePreKeyPair,
     PreKeyBundle, PreKeyMessage, ProtocolError, Session, SessionConfig, SignedPreKeyPair,
-    VerifiedBundle,
 };
 use rand_core::SeedableRng;
 
 /// Long-lived material built once per process.
 pub struct Fixture {
-    alice: IdentityKeyPair,
     bob: IdentityKeyPair,
     spk: SignedPreKeyPair,
     opk: OneTimePreKeyPair,
     kem: KemPreKeyPair,
-    verified: VerifiedBundle,
     /// Alice's session record, with skipped keys and an old chain.
     alice_record: Vec<u8>,
     /// Messages for Alice's session and what decrypting each must give.
     to_alice: Vec<(Vec<u8>, Result<Vec<u8>, ()>)>,
     /// A valid first message for the responder keys.
     prekey_message: Vec<u8>,
+    /// Alice's session right after `Session::initiate` with roomy bounds.
+    alice_initial: Vec<u8>,
 }
 
 fn rng(seed: u8) -> ChaCha20Rng {
@@ -80,14 +79,17 @@ pub fn fixture() -> &'static Fixture {
             (b3, Ok(b"b3".to_vec())),
             (b4, Ok(b"b4".to_vec())),
         ];
+        let alice_initial = Session::initiate(&mut r, &alice, &verified, roomy_config())
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         Fixture {
+            alice_initial,
             alice_record: a.to_bytes().to_vec(),
-            alice,
             bob,
             spk,
             opk,
             kem,
-            verified,
             to_alice,
             prekey_message,
         }
@@ -244,9 +246,7 @@ pub fn two_party(data: &[u8]) {
     let mut r = rng(3);
     let mut parties = [
         Party {
-            session: Some(
-                Session::initiate(&mut r, &f.alice, &f.verified, config.clone()).unwrap(),
-            ),
+            session: Some(Session::from_bytes(&f.alice_initial).unwrap()),
             decrypted: HashSet::new(),
             peer_keys: HashSet::new(),
         },
