@@ -344,3 +344,130 @@ pub fn prekey_setup_data(bytes: &[u8]) -> core::ops::Range<usize> {
     let embedded = m.message().to_bytes().len();
     35..bytes.len() - embedded
 }
+
+/// A session record (PROTOCOL.md §4.4) read field by field, for tests that
+/// look at the key material a stolen state holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordView {
+    pub initiator: bool,
+    pub local_identity: [u8; 32],
+    pub remote_identity: [u8; 32],
+    pub session_ad: [u8; 32],
+    pub base_key: [u8; 32],
+    pub handshake_id: [u8; 32],
+    pub root_key: [u8; 32],
+    /// Our ratchet private key, as stored (unclamped).
+    pub ratchet_secret: Option<[u8; 32]>,
+    /// Sending chain key and the index of the next message on it.
+    pub sending: Option<([u8; 32], u32)>,
+    pub previous_sending_length: u32,
+    pub next_chain_seq: u32,
+    pub chains: Vec<RecordChain>,
+    /// (chain seq, index, seed).
+    pub skipped: Vec<(u32, u32, [u8; 32])>,
+    pub pending: bool,
+}
+
+/// A receiving chain in a session record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordChain {
+    pub ratchet_key: [u8; 32],
+    pub seq: u32,
+    pub chain_key: [u8; 32],
+    pub next_index: u32,
+    pub expired_below: u32,
+}
+
+/// Offset of the session AD in a record.
+pub const RECORD_SESSION_AD_OFFSET: usize = 68;
+
+impl RecordView {
+    /// Reads a record by the offsets of PROTOCOL.md §4.4 (independently of
+    /// kinseal's decoder), checking that it reads to the end.
+    pub fn parse(bytes: &[u8]) -> RecordView {
+        struct R<'a>(&'a [u8], usize);
+        impl R<'_> {
+            fn take(&mut self, n: usize) -> &[u8] {
+                let s = &self.0[self.1..self.1 + n];
+                self.1 += n;
+                s
+            }
+            fn k(&mut self) -> [u8; 32] {
+                self.take(32).try_into().unwrap()
+            }
+            fn u32(&mut self) -> u32 {
+                u32::from_be_bytes(self.take(4).try_into().unwrap())
+            }
+            fn flag(&mut self) -> bool {
+                match self.take(1)[0] {
+                    0 => false,
+                    1 => true,
+                    f => panic!("bad flag {f}"),
+                }
+            }
+        }
+        let mut r = R(bytes, 0);
+        assert_eq!(r.take(3), [0x01, 0x10, 0x01], "version, type, suite");
+        let initiator = !r.flag();
+        let local_identity = r.k();
+        let remote_identity = r.k();
+        assert_eq!(r.1, RECORD_SESSION_AD_OFFSET);
+        let session_ad = r.k();
+        let base_key = r.k();
+        let handshake_id = r.k();
+        let root_key = r.k();
+        let _bounds = (r.u32(), r.u32(), r.u32());
+        let ratchet_secret = r.flag().then(|| r.k());
+        let sending = r.flag().then(|| (r.k(), r.u32()));
+        let previous_sending_length = r.u32();
+        let next_chain_seq = r.u32();
+        let chains = (0..r.u32())
+            .map(|_| RecordChain {
+                ratchet_key: r.k(),
+                seq: r.u32(),
+                chain_key: r.k(),
+                next_index: r.u32(),
+                expired_below: r.u32(),
+            })
+            .collect();
+        let skipped = (0..r.u32()).map(|_| (r.u32(), r.u32(), r.k())).collect();
+        let pending = r.flag();
+        if pending {
+            r.u32();
+            if r.flag() {
+                r.u32();
+            }
+            r.u32();
+            r.take(1088);
+        }
+        assert_eq!(r.1, bytes.len(), "record not read to its end");
+        RecordView {
+            initiator,
+            local_identity,
+            remote_identity,
+            session_ad,
+            base_key,
+            handshake_id,
+            root_key,
+            ratchet_secret,
+            sending,
+            previous_sending_length,
+            next_chain_seq,
+            chains,
+            skipped,
+            pending,
+        }
+    }
+
+    /// Every secret 32-byte value in the record: the root key, our ratchet
+    /// private key, the sending chain key, every receiving chain key and
+    /// every skipped seed.
+    pub fn secrets(&self) -> Vec<[u8; 32]> {
+        let mut out = vec![self.root_key];
+        out.extend(self.ratchet_secret);
+        out.extend(self.sending.map(|(k, _)| k));
+        out.extend(self.chains.iter().map(|c| c.chain_key));
+        out.extend(self.skipped.iter().map(|s| s.2));
+        out
+    }
+}
