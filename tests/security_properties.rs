@@ -316,23 +316,12 @@ fn post_compromise_security_after_one_round_trip() {
     let x3 = alice.encrypt(&mut rng, b"x3").unwrap();
     assert_eq!(bob.decrypt(&x3).unwrap(), b"x3");
 
-    // Healed: new messages in either direction are out of reach of the
-    // stolen state and of the attacker's up-to-date copy.
+    // Healed. Forgeries: from the state as stolen (its old chain, at the
+    // next index and further on), and from the followed copy (which starts
+    // a new chain with its own ratchet key): Bob refuses them all.
     let y1 = bob.encrypt(&mut rng, b"y1").unwrap();
     let x4 = alice.encrypt(&mut rng, b"x4").unwrap();
-    let eve_now = eve.to_bytes();
-    for (record, who) in [(&stolen, "stolen state"), (&eve_now, "followed copy")] {
-        stolen_state_cannot_open(record, &y1, &format!("{who}: Bob's next message"));
-        for m in [&x3, &x4] {
-            assert_eq!(decrypt_with_record(record, m), None, "{who}");
-        }
-    }
-    assert_eq!(alice.decrypt(&y1).unwrap(), b"y1");
-    assert_eq!(bob.decrypt(&x4).unwrap(), b"x4");
-
-    // Forgeries: from the state as stolen (its old chain, at the next
-    // index and further on), and from the followed copy (which starts a new
-    // chain with its own ratchet key): Bob refuses them all, unchanged.
+    let eve_before_sending = eve.to_bytes();
     let mut as_stolen = Session::from_bytes(&stolen).unwrap();
     for i in 0..3 {
         let f = as_stolen.encrypt(&mut rng, &text("forged", i)).unwrap();
@@ -352,6 +341,23 @@ fn post_compromise_security_after_one_round_trip() {
             Error::DecryptionFailed
         );
     }
+    // Reads: new messages in either direction are out of reach of the
+    // stolen state and of the attacker's copy, whether or not that copy
+    // has run the sending half of the ratchet itself (which would give it
+    // Alice's new ratchet key, were that key computable from the state).
+    let eve_after_sending = eve.to_bytes();
+    for (record, who) in [
+        (&stolen, "stolen state"),
+        (&eve_before_sending, "followed copy"),
+        (&eve_after_sending, "followed copy after sending"),
+    ] {
+        stolen_state_cannot_open(record, &y1, &format!("{who}: Bob's next message"));
+        for m in [&x3, &x4] {
+            assert_eq!(decrypt_with_record(record, m), None, "{who}");
+        }
+    }
+    assert_eq!(alice.decrypt(&y1).unwrap(), b"y1");
+    assert_eq!(bob.decrypt(&x4).unwrap(), b"x4");
 
     // The conversation goes on, healed, both ways.
     let y2 = bob.encrypt(&mut rng, b"y2").unwrap();
