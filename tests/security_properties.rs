@@ -6,7 +6,8 @@
 //!   keys of a compromised chain);
 //! - harvest-now-decrypt-later resistance: the ML-KEM secret is in the keys;
 //! - replayed `PreKeyMessage`s, against a modelled responder key store;
-//! - identity misbinding (unknown-key-share) attempts by a third party;
+//! - identity misbinding (unknown-key-share) attempts by a third party, and
+//!   the limit of implicit authentication (key-compromise impersonation);
 //! - binding of the session context and identities into every message.
 //!
 //! "The attacker" below is an independent implementation of the KDFs of
@@ -124,6 +125,100 @@ mod attacker {
             .decrypt_inout_detached(&nonce, &ad, body.as_mut_slice().into(), &tag)
             .ok()
             .map(|()| body)
+    }
+
+    /// TH of PROTOCOL.md §6.2 for a handshake by the holder of `ik_a` with
+    /// `bundle`, base key `base_key` and KEM ciphertext `ct`.
+    pub(crate) fn transcript_hash(
+        ik_a: &[u8; 32],
+        bundle: &PreKeyBundle,
+        base_key: &[u8; 32],
+        ct: &[u8],
+    ) -> [u8; 32] {
+        let spk = bundle.signed_prekey();
+        let mut parts: Vec<Vec<u8>> = vec![
+            TRANSCRIPT.to_vec(),
+            vec![1, 1],
+            ik_a.to_vec(),
+            bundle.identity_key().to_bytes().to_vec(),
+            spk.id().to_be_bytes().to_vec(),
+            spk.public_key().to_vec(),
+        ];
+        match bundle.one_time_prekey() {
+            Some(o) => {
+                parts.push(vec![1]);
+                parts.push(o.id().to_be_bytes().to_vec());
+                parts.push(o.public_key().to_vec());
+            }
+            None => parts.push(vec![0]),
+        }
+        let kem = bundle.kem_prekey();
+        parts.push(kem.id().to_be_bytes().to_vec());
+        parts.push(kem.public_key().to_vec());
+        parts.push(base_key.to_vec());
+        parts.push(ct.to_vec());
+        sha256(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>())
+    }
+
+    /// CK0 of PROTOCOL.md §6.2 from the DH outputs, the KEM secret (if the
+    /// attacker has one) and TH.
+    pub(crate) fn first_chain_key(dhs: &[[u8; 32]], ss: Option<&[u8]>, th: &[u8; 32]) -> [u8; 32] {
+        let mut ikm = vec![0xFF; 32];
+        for d in dhs {
+            ikm.extend_from_slice(d);
+        }
+        if let Some(ss) = ss {
+            ikm.extend_from_slice(ss);
+        }
+        let mut okm = [0u8; 64];
+        Hkdf::<Sha256>::new(Some(&[0u8; 32]), &ikm)
+            .expand_multi_info(&[HANDSHAKE_INFO, th], &mut okm)
+            .unwrap();
+        okm[32..].try_into().unwrap()
+    }
+
+    /// AD_s of PROTOCOL.md §6.3.
+    pub(crate) fn session_ad(initiator: &[u8; 32], responder: &[u8; 32], ctx: &[u8]) -> [u8; 32] {
+        sha256(&[
+            SESSION_AD,
+            &[1, 1],
+            initiator,
+            responder,
+            &(ctx.len() as u32).to_be_bytes(),
+            ctx,
+        ])
+    }
+
+    /// A complete `Message` (PROTOCOL.md §4.2, §7.3) sealed with the key of
+    /// `seed`.
+    pub(crate) fn seal(
+        seed: &[u8; 32],
+        session_ad: &[u8; 32],
+        ratchet_key: &[u8; 32],
+        pn: u32,
+        n: u32,
+        plaintext: &[u8],
+    ) -> Vec<u8> {
+        let mut m = vec![1, 1];
+        m.extend_from_slice(ratchet_key);
+        m.extend_from_slice(&pn.to_be_bytes());
+        m.extend_from_slice(&n.to_be_bytes());
+        m.extend_from_slice(&(plaintext.len() as u32 + 16).to_be_bytes());
+        let mut key_nonce = [0u8; 44];
+        Hkdf::<Sha256>::from_prk(seed)
+            .unwrap()
+            .expand(MESSAGE_KEY_INFO, &mut key_nonce)
+            .unwrap();
+        let cipher = ChaCha20Poly1305::new((&key_nonce[..32]).try_into().unwrap());
+        let nonce = Nonce::from(<[u8; 12]>::try_from(&key_nonce[32..]).unwrap());
+        let ad = [&session_ad[..], &m].concat();
+        let mut body = plaintext.to_vec();
+        let tag = cipher
+            .encrypt_inout_detached(&nonce, &ad, body.as_mut_slice().into())
+            .unwrap();
+        m.extend_from_slice(&body);
+        m.extend_from_slice(&tag);
+        m
     }
 
     /// Every message-key seed reachable from a session record: the stored
@@ -405,7 +500,7 @@ fn healing_does_not_cover_kept_skipped_keys_of_a_compromised_chain() {
 /// which also checks PROTOCOL.md §6.2 independently.
 #[test]
 fn harvest_now_decrypt_later_needs_the_ml_kem_secret() {
-    use attacker::{dh, sha256};
+    use attacker::dh;
 
     for (n, choice) in BundleChoice::ALL.into_iter().enumerate() {
         let mut rng = rng(930 + n as u64 * 10);
@@ -438,51 +533,21 @@ fn harvest_now_decrypt_later_needs_the_ml_kem_secret() {
             dh(&ek, b.identity_key().x25519_public()),
             dh(&ek, spk),
         ];
-        let mut th_parts: Vec<Vec<u8>> = vec![
-            attacker::TRANSCRIPT.to_vec(),
-            vec![1, 1],
-            alice.public_key().to_bytes().to_vec(),
-            b.identity_key().to_bytes().to_vec(),
-            b.signed_prekey().id().to_be_bytes().to_vec(),
-            spk.to_vec(),
-        ];
-        match b.one_time_prekey() {
-            Some(o) => {
-                dhs.push(dh(&ek, o.public_key()));
-                th_parts.push(vec![1]);
-                th_parts.push(o.id().to_be_bytes().to_vec());
-                th_parts.push(o.public_key().to_vec());
-            }
-            None => th_parts.push(vec![0]),
+        if let Some(o) = b.one_time_prekey() {
+            dhs.push(dh(&ek, o.public_key()));
         }
-        let kem = b.kem_prekey();
-        th_parts.push(kem.id().to_be_bytes().to_vec());
-        th_parts.push(kem.public_key().to_vec());
-        th_parts.push(session.base_key().to_vec());
-        th_parts.push(ct.to_vec());
-        let th = sha256(&th_parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
-        let ad = sha256(&[
-            attacker::SESSION_AD,
-            &[1, 1],
+        let th =
+            attacker::transcript_hash(alice.public_key().as_bytes(), b, session.base_key(), ct);
+        let ad = attacker::session_ad(
             alice.public_key().as_bytes(),
             b.identity_key().as_bytes(),
-            &0u32.to_be_bytes(),
-        ]);
+            b"",
+        );
         let try_open = |ss: Option<&[u8]>| {
-            let mut ikm = vec![0xFF; 32];
-            for d in &dhs {
-                ikm.extend_from_slice(d);
-            }
-            if let Some(ss) = ss {
-                ikm.extend_from_slice(ss);
-            }
-            let mut okm = [0u8; 64];
-            hkdf::Hkdf::<sha2::Sha256>::new(Some(&[0u8; 32]), &ikm)
-                .expand_multi_info(&[attacker::HANDSHAKE_INFO, &th], &mut okm)
-                .unwrap();
-            let ck0: [u8; 32] = okm[32..].try_into().unwrap();
+            let ck0 = attacker::first_chain_key(&dhs, ss, &th);
             attacker::open(&attacker::kdf_ck(&ck0).0, &ad, &first)
         };
+        let kem = b.kem_prekey();
 
         // Control: the real shared secret (re-encapsulating with m).
         let pk = libcrux_ml_kem::mlkem768::MlKem768PublicKey::from(kem.public_key());
@@ -500,6 +565,86 @@ fn harvest_now_decrypt_later_needs_the_ml_kem_secret() {
         other[0] ^= 1;
         let (_, wrong) = libcrux_ml_kem::mlkem768::encapsulate(&pk, other);
         assert_eq!(try_open(Some(&wrong)), None, "{choice:?}");
+    }
+}
+
+/// The limit of implicit authentication (as in X3DH): whoever holds Bob's
+/// signed prekey secret can set up a session to Bob claiming any identity,
+/// here Alice's, without any of Alice's secrets (key-compromise
+/// impersonation). The first message is built from PROTOCOL.md alone.
+/// Control: with a wrong signed prekey secret, Bob refuses it.
+#[test]
+fn a_stolen_signed_prekey_lets_the_thief_claim_any_identity_to_its_owner() {
+    use attacker::dh;
+
+    for (n, choice) in BundleChoice::ALL.into_iter().enumerate() {
+        let seed = 970 + n as u64;
+        // `Bob::new` draws the identity seed, then the signed prekey secret.
+        let mut probe = common::rng(seed);
+        let mut spk_secret = [0u8; 32];
+        probe.fill_bytes(&mut spk_secret);
+        probe.fill_bytes(&mut spk_secret);
+        let mut rng = common::rng(seed);
+        let bob = Bob::new(&mut rng);
+        assert_eq!(
+            &dh(&spk_secret, &basepoint()),
+            bob.spk.public().public_key()
+        );
+        let alice = IdentityKeyPair::generate(&mut rng).public_key().clone();
+        let bundle = bob.verified_bundle(choice);
+        let b = bundle.bundle();
+
+        // The thief's own base key and KEM encapsulation.
+        let mut ek = [0u8; 32];
+        rng.fill_bytes(&mut ek);
+        let ek_public = dh(&ek, &basepoint());
+        let mut m = [0u8; 32];
+        rng.fill_bytes(&mut m);
+        let pk = libcrux_ml_kem::mlkem768::MlKem768PublicKey::from(b.kem_prekey().public_key());
+        let (ct, ss) = libcrux_ml_kem::mlkem768::encapsulate(&pk, m);
+        let ct = ct.as_slice().to_vec();
+
+        let forge = |spk_secret: &[u8; 32]| -> Vec<u8> {
+            let spk = b.signed_prekey().public_key();
+            let mut dhs = vec![
+                // DH1 = DH(IK_A, SPK_B), computed from the other side.
+                dh(spk_secret, alice.x25519_public()),
+                dh(&ek, b.identity_key().x25519_public()),
+                dh(&ek, spk),
+            ];
+            let mut prefix = vec![1, 2, 1];
+            prefix.extend_from_slice(alice.as_bytes());
+            prefix.extend_from_slice(&b.signed_prekey().id().to_be_bytes());
+            match b.one_time_prekey() {
+                Some(o) => {
+                    dhs.push(dh(&ek, o.public_key()));
+                    prefix.push(1);
+                    prefix.extend_from_slice(&o.id().to_be_bytes());
+                }
+                None => prefix.push(0),
+            }
+            prefix.extend_from_slice(&b.kem_prekey().id().to_be_bytes());
+            prefix.extend_from_slice(&ct);
+            let th = attacker::transcript_hash(alice.as_bytes(), b, &ek_public, &ct);
+            let ck0 = attacker::first_chain_key(&dhs, Some(&ss), &th);
+            let ad = attacker::session_ad(alice.as_bytes(), b.identity_key().as_bytes(), b"");
+            let seed = attacker::kdf_ck(&ck0).0;
+            let message = attacker::seal(&seed, &ad, &ek_public, 0, 0, b"this is alice");
+            [prefix, message].concat()
+        };
+
+        let guessed = forge(&[7u8; 32]);
+        assert_eq!(
+            bob.respond_bytes(&guessed, SessionConfig::default())
+                .unwrap_err(),
+            Error::DecryptionFailed,
+            "{choice:?}"
+        );
+        let inbound = bob
+            .respond_bytes(&forge(&spk_secret), SessionConfig::default())
+            .unwrap();
+        assert_eq!(inbound.session.remote_identity(), &alice, "{choice:?}");
+        assert_eq!(inbound.plaintext, b"this is alice");
     }
 }
 
@@ -871,14 +1016,7 @@ fn a_message_resent_on_another_session_fails() {
 // ------------------------------------------------------------ AD binding
 
 fn session_ad(initiator: &IdentityKey, responder: &IdentityKey, context: &[u8]) -> [u8; 32] {
-    attacker::sha256(&[
-        attacker::SESSION_AD,
-        &[1, 1],
-        initiator.as_bytes(),
-        responder.as_bytes(),
-        &(context.len() as u32).to_be_bytes(),
-        context,
-    ])
+    attacker::session_ad(initiator.as_bytes(), responder.as_bytes(), context)
 }
 
 #[test]
