@@ -19,12 +19,16 @@ pub struct Fixture {
     /// Alice's session record, with skipped keys and an old chain.
     alice_record: Vec<u8>,
     /// Messages for Alice's session and what decrypting each must give.
-    to_alice: Vec<(Vec<u8>, Result<Vec<u8>, ()>)>,
+    to_alice: Vec<(Vec<u8>, Expected)>,
     /// A valid first message for the responder keys.
     prekey_message: Vec<u8>,
     /// Alice's session right after `Session::initiate` with roomy bounds.
     alice_initial: Vec<u8>,
 }
+
+/// What decrypting a fixture message must give: its plaintext, or a
+/// `Duplicate` error (`Err(())`) for one that was already decrypted.
+type Expected = Result<Vec<u8>, ()>;
 
 fn rng(seed: u8) -> ChaCha20Rng {
     ChaCha20Rng::from_seed([seed; 32])
@@ -276,7 +280,7 @@ pub fn two_party(data: &[u8]) {
                 sent.push((from, plaintext));
                 flight.push((from, bytes, id));
             }
-            2 | 3 | 4 | 5 | 6 if flight.is_empty() => {}
+            2..=6 if flight.is_empty() => {}
             2 => {
                 let (from, bytes, id) = flight.remove(arg % flight.len());
                 deliver(
