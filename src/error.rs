@@ -6,6 +6,8 @@
 
 use core::fmt;
 
+pub use crate::server::{DirectoryError, StorageError, UploadError};
+
 /// Everything that can go wrong in kinseal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -21,6 +23,12 @@ pub enum Error {
     /// Deliberately carries no detail: a wrong key, a tampered byte, a
     /// mismatched context and a forged message all look the same.
     DecryptionFailed,
+    /// A prekey upload was refused (see [`server`](crate::server)).
+    Upload(UploadError),
+    /// A prekey directory refused a request (see [`server`](crate::server)).
+    Directory(DirectoryError),
+    /// A prekey directory's storage failed (see [`server`](crate::server)).
+    Storage(StorageError),
 }
 
 /// Which kind of value a decoder was reading.
@@ -37,6 +45,8 @@ pub enum WireType {
     SessionRecord,
     /// A serialized private key record.
     KeyRecord,
+    /// A [`PreKeyUpload`](crate::server::PreKeyUpload).
+    PreKeyUpload,
 }
 
 /// Which key a validation failure is about.
@@ -246,6 +256,24 @@ impl From<MisuseError> for Error {
     }
 }
 
+impl From<UploadError> for Error {
+    fn from(e: UploadError) -> Self {
+        Error::Upload(e)
+    }
+}
+
+impl From<DirectoryError> for Error {
+    fn from(e: DirectoryError) -> Self {
+        Error::Directory(e)
+    }
+}
+
+impl From<StorageError> for Error {
+    fn from(e: StorageError) -> Self {
+        Error::Storage(e)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -253,6 +281,9 @@ impl fmt::Display for Error {
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Misuse(e) => write!(f, "API misuse: {e}"),
             Error::DecryptionFailed => f.write_str("decryption failed"),
+            Error::Upload(e) => write!(f, "upload refused: {e}"),
+            Error::Directory(e) => write!(f, "directory error: {e}"),
+            Error::Storage(e) => write!(f, "storage error: {e}"),
         }
     }
 }

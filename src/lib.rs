@@ -27,14 +27,15 @@ mod message;
 mod ratchet;
 mod rng;
 mod secret;
+pub mod server;
 mod session;
 #[cfg(test)]
 mod vectors;
 pub mod wire;
 
 pub use error::{
-    DecodeError, Error, KeyKind, MisuseError, PreKeyRole, ProtocolError, Result, SignedObject,
-    WireType,
+    DecodeError, DirectoryError, Error, KeyKind, MisuseError, PreKeyRole, ProtocolError, Result,
+    SignedObject, StorageError, UploadError, WireType,
 };
 pub use keys::{
     IdentityKey, IdentityKeyPair, KemPreKey, KemPreKeyPair, MAX_PREKEY_BATCH, OneTimePreKey,

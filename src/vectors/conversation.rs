@@ -63,6 +63,9 @@ pub(super) fn error_name(e: &Error) -> &'static str {
         },
         Error::Misuse(_) => "Misuse",
         Error::DecryptionFailed => "DecryptionFailed",
+        Error::Upload(_) => "Upload",
+        Error::Directory(_) => "Directory",
+        Error::Storage(_) => "Storage",
     }
 }
 

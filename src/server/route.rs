@@ -1,0 +1,116 @@
+//! Routing without decryption: what a server may read from message bytes.
+
+use super::limits::{MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
+use crate::error::{DecodeError, WireType};
+use crate::wire::{self, MessageFrame, MessageKind, PreKeyMessageFrame};
+
+/// The ids of the three prekeys a session was set up with: those a
+/// [`PreKeyMessage`](crate::PreKeyMessage) names, and those a
+/// [`TakenBundle`](super::TakenBundle) handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PreKeyIds {
+    pub(crate) signed_prekey_id: u32,
+    pub(crate) one_time_prekey_id: Option<u32>,
+    pub(crate) kem_prekey_id: u32,
+}
+
+impl PreKeyIds {
+    /// The signed prekey's id.
+    pub fn signed_prekey_id(&self) -> u32 {
+        self.signed_prekey_id
+    }
+
+    /// The one-time X25519 prekey's id, if one was used.
+    pub fn one_time_prekey_id(&self) -> Option<u32> {
+        self.one_time_prekey_id
+    }
+
+    /// The ML-KEM prekey's id (one-time or last-resort: they share one id space).
+    pub fn kem_prekey_id(&self) -> u32 {
+        self.kem_prekey_id
+    }
+}
+
+/// What [`route`] tells a server about a message: what delivery needs, and
+/// nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RouteInfo {
+    kind: MessageKind,
+    version: u8,
+    size: usize,
+    prekeys: Option<PreKeyIds>,
+}
+
+impl RouteInfo {
+    /// Whether the message is a `PreKeyMessage` (it sets up a session) or a
+    /// ratchet `Message`.
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// The protocol version (the first byte).
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
+    /// The message's size in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// For a `PreKeyMessage`, the ids of the recipient's prekeys it used,
+    /// so the server can account for them; `None` for a `Message`.
+    pub fn prekeys(&self) -> Option<PreKeyIds> {
+        self.prekeys
+    }
+}
+
+/// Reads what a server needs to deliver a message, without decrypting
+/// anything and without any key: the kind, the version, the size and,
+/// for a `PreKeyMessage`, the prekey ids it used.
+///
+/// Input longer than [`MAX_MESSAGE_LEN`] is refused before a byte of it is
+/// read. Then the whole encoding is checked with the wire layer alone —
+/// version, type, suite, flags, the ciphertext length against its bound,
+/// no trailing bytes — so a server can drop malformed messages instead of
+/// storing and forwarding them. Keys are not validated (that needs no
+/// secret, but costs field arithmetic the recipient does anyway), and the
+/// ciphertext is not authenticated: only the recipient can tell whether a
+/// message is genuine. See `docs/SERVER.md` for everything else a server
+/// can and cannot learn from message bytes.
+///
+/// # Errors
+/// [`Error::Decode`](crate::Error::Decode): `LengthOutOfRange` (with
+/// [`WireType::Message`]) for oversize input, then as the message decoders.
+pub fn route(bytes: &[u8]) -> crate::Result<RouteInfo> {
+    if bytes.len() > MAX_MESSAGE_LEN {
+        return Err(DecodeError::LengthOutOfRange {
+            wire_type: WireType::Message,
+            min: MIN_MESSAGE_LEN,
+            max: MAX_MESSAGE_LEN,
+            found: bytes.len(),
+        }
+        .into());
+    }
+    let kind = wire::peek_kind(bytes)?;
+    let prekeys = match kind {
+        MessageKind::Message => {
+            MessageFrame::decode(bytes)?;
+            None
+        }
+        MessageKind::PreKeyMessage => {
+            let p = PreKeyMessageFrame::decode(bytes)?.prekeys;
+            Some(PreKeyIds {
+                signed_prekey_id: p.signed_prekey_id,
+                one_time_prekey_id: p.one_time_prekey_id,
+                kem_prekey_id: p.kem_prekey_id,
+            })
+        }
+    };
+    Ok(RouteInfo {
+        kind,
+        version: wire::PROTOCOL_VERSION,
+        size: bytes.len(),
+        prekeys,
+    })
+}

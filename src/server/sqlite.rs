@@ -1,0 +1,628 @@
+//! A prekey directory in SQLite (feature `sqlite`).
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+
+use super::address::{DeviceAddress, UserAddress};
+use super::directory::{
+    DeviceInfo, HighestIds, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle, check_store,
+};
+use super::error::{DirectoryError, StorageError};
+use super::limits::MAX_DEVICES_PER_USER;
+use super::upload::VerifiedUpload;
+use crate::error::PreKeyRole;
+use crate::keys::{IdentityKey, KemPreKey, OneTimePreKey, PreKeyBundle, SignedPreKey};
+
+/// How long, in milliseconds, a [`SqliteDirectory`] waits for another
+/// connection's write transaction to finish before it gives up with
+/// [`StorageError::Busy`]: 10 seconds.
+///
+/// Transactions here are short (one device's rows), so waiting means heavy
+/// contention; 10 s rides out a burst without letting requests hang.
+/// This is SQLite's lock wait, not a clock the directory reads.
+pub const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
+
+/// The schema version a [`SqliteDirectory`] writes into `PRAGMA
+/// user_version` and accepts when it opens a database.
+pub const SQLITE_SCHEMA_VERSION: u32 = 1;
+
+/// One table per record kind. Ids and device ids are `u32`; times are `u64`
+/// stored in SQLite's signed 64-bit integers bit for bit; keys and
+/// signatures are BLOBs of their fixed lengths. The one-time tables are
+/// keyed by (device, id), so the oldest key of a device is the first entry
+/// of its range.
+const SCHEMA: &str = "
+CREATE TABLE devices (
+    device              INTEGER PRIMARY KEY,
+    app_id              BLOB NOT NULL,
+    user_id             BLOB NOT NULL,
+    device_id           INTEGER NOT NULL,
+    identity_key        BLOB NOT NULL,
+    highest_signed_id   INTEGER,
+    highest_one_time_id INTEGER,
+    highest_kem_id      INTEGER,
+    UNIQUE (app_id, user_id, device_id)
+);
+CREATE TABLE signed_prekeys (
+    device      INTEGER PRIMARY KEY REFERENCES devices (device) ON DELETE CASCADE,
+    key_id      INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    public      BLOB NOT NULL,
+    signature   BLOB NOT NULL
+);
+CREATE TABLE last_resort_prekeys (
+    device      INTEGER PRIMARY KEY REFERENCES devices (device) ON DELETE CASCADE,
+    key_id      INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    public      BLOB NOT NULL,
+    signature   BLOB NOT NULL
+);
+CREATE TABLE one_time_prekeys (
+    device      INTEGER NOT NULL REFERENCES devices (device) ON DELETE CASCADE,
+    key_id      INTEGER NOT NULL,
+    public      BLOB NOT NULL,
+    PRIMARY KEY (device, key_id)
+) WITHOUT ROWID;
+CREATE TABLE kem_prekeys (
+    device      INTEGER NOT NULL REFERENCES devices (device) ON DELETE CASCADE,
+    key_id      INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    public      BLOB NOT NULL,
+    signature   BLOB NOT NULL,
+    PRIMARY KEY (device, key_id)
+) WITHOUT ROWID;
+";
+
+/// The tables that hold a device's keys.
+const KEY_TABLES: [&str; 4] = [
+    "signed_prekeys",
+    "last_resort_prekeys",
+    "one_time_prekeys",
+    "kem_prekeys",
+];
+
+/// A [`PreKeyDirectory`] stored in SQLite, through rusqlite with SQLite
+/// bundled (no system library needed).
+///
+/// Every operation is one SQLite transaction; those that write begin with
+/// `BEGIN IMMEDIATE`, which takes the database's write lock before reading
+/// anything, so two connections can never both read the same oldest
+/// one-time key and both hand it out. Taking a bundle deletes the one-time
+/// keys it returns (`DELETE … RETURNING`) in the same transaction that reads
+/// the rest of the bundle. This holds across connections and processes:
+/// several servers may open the same database file.
+///
+/// A file database is put in WAL mode with `synchronous = FULL`: a bundle
+/// is returned only after the deletion of its one-time keys is durable, so
+/// a power loss cannot bring back a key that was handed out. Each
+/// `SqliteDirectory` holds one connection behind a [`Mutex`]; open one per
+/// thread (or per process) for parallel reads.
+///
+/// Failures are [`StorageError`]s; no rusqlite type leaves this module.
+#[derive(Debug)]
+pub struct SqliteDirectory {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteDirectory {
+    /// Opens (creating it if needed) a directory in the SQLite database at
+    /// `path`.
+    ///
+    /// # Errors
+    /// [`StorageError::UnsupportedSchema`] for a database of another schema
+    /// version; other [`StorageError`]s if the file cannot be opened or
+    /// initialized.
+    pub fn open(path: impl AsRef<Path>) -> crate::Result<Self> {
+        let conn = Connection::open(path).map_err(db("open"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db("open"))?;
+        Self::init(conn)
+    }
+
+    /// A directory in a private in-memory database, gone when dropped.
+    ///
+    /// # Errors
+    /// A [`StorageError`] if SQLite cannot allocate it.
+    pub fn open_in_memory() -> crate::Result<Self> {
+        Self::init(Connection::open_in_memory().map_err(db("open"))?)
+    }
+
+    fn init(mut conn: Connection) -> crate::Result<Self> {
+        conn.busy_timeout(Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS))
+            .map_err(db("open"))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db("open"))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(db("open"))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("open"))?;
+        let found: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db("open"))?;
+        match u32::try_from(found) {
+            Ok(0) => {
+                tx.execute_batch(SCHEMA).map_err(db("open"))?;
+                tx.pragma_update(None, "user_version", SQLITE_SCHEMA_VERSION)
+                    .map_err(db("open"))?;
+            }
+            Ok(SQLITE_SCHEMA_VERSION) => {}
+            other => {
+                return Err(StorageError::UnsupportedSchema {
+                    expected: SQLITE_SCHEMA_VERSION,
+                    found: other.unwrap_or(u32::MAX),
+                }
+                .into());
+            }
+        }
+        tx.commit().map_err(db("open"))?;
+        Ok(SqliteDirectory {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> crate::Result<MutexGuard<'_, Connection>> {
+        self.conn.lock().map_err(|_| StorageError::Poisoned.into())
+    }
+
+    /// Runs `f` in one transaction and commits it if `f` succeeds; rolls it
+    /// back otherwise. `Immediate` for anything that writes.
+    fn transaction<T>(
+        &self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction<'_>) -> crate::Result<T>,
+    ) -> crate::Result<T> {
+        let mut conn = self.lock()?;
+        let tx = conn
+            .transaction_with_behavior(behavior)
+            .map_err(db("begin"))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db("commit"))?;
+        Ok(out)
+    }
+}
+
+/// A `devices` row.
+struct DeviceRow {
+    rowid: i64,
+    identity: IdentityKey,
+    highest: HighestIds,
+}
+
+fn find_device(tx: &Transaction<'_>, device: &DeviceAddress) -> crate::Result<Option<DeviceRow>> {
+    let row = tx
+        .query_row(
+            "SELECT device, identity_key, highest_signed_id, highest_one_time_id, highest_kem_id
+             FROM devices WHERE app_id = ?1 AND user_id = ?2 AND device_id = ?3",
+            params![device.app_id(), device.user_id(), device.device_id()],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(db("devices"))?;
+    let Some((rowid, identity, signed, one_time, kem)) = row else {
+        return Ok(None);
+    };
+    let id = |v: Option<i64>| v.map(|v| key_id(v, "devices")).transpose();
+    Ok(Some(DeviceRow {
+        rowid,
+        identity: IdentityKey::from_bytes(&blob(identity, "devices")?)
+            .map_err(|_| invalid("devices"))?,
+        highest: HighestIds {
+            signed: id(signed)?,
+            one_time: id(one_time)?,
+            kem: id(kem)?,
+        },
+    }))
+}
+
+fn known_device(tx: &Transaction<'_>, device: &DeviceAddress) -> crate::Result<DeviceRow> {
+    find_device(tx, device)?.ok_or_else(|| DirectoryError::UnknownDevice.into())
+}
+
+fn counts(tx: &Transaction<'_>, rowid: i64) -> crate::Result<PreKeyCounts> {
+    let count = |table: &'static str| -> crate::Result<usize> {
+        let n: i64 = tx
+            .query_row(
+                &format!("SELECT COUNT(*) FROM {table} WHERE device = ?1"),
+                [rowid],
+                |r| r.get(0),
+            )
+            .map_err(db(table))?;
+        usize::try_from(n).map_err(|_| invalid(table))
+    };
+    Ok(PreKeyCounts {
+        one_time: count("one_time_prekeys")?,
+        kem: count("kem_prekeys")?,
+    })
+}
+
+fn info(
+    tx: &Transaction<'_>,
+    address: &DeviceAddress,
+    row: DeviceRow,
+) -> crate::Result<DeviceInfo> {
+    let signed = tx
+        .query_row(
+            "SELECT key_id, created_at FROM signed_prekeys WHERE device = ?1",
+            [row.rowid],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .optional()
+        .map_err(db("signed_prekeys"))?;
+    let last_resort = tx
+        .query_row(
+            "SELECT key_id FROM last_resort_prekeys WHERE device = ?1",
+            [row.rowid],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
+        .map_err(db("last_resort_prekeys"))?;
+    Ok(DeviceInfo {
+        address: address.clone(),
+        counts: counts(tx, row.rowid)?,
+        identity_key: row.identity,
+        signed_prekey: signed
+            .map(|(id, at)| Ok::<_, crate::Error>((key_id(id, "signed_prekeys")?, time(at))))
+            .transpose()?,
+        last_resort_id: last_resort
+            .map(|id| key_id(id, "last_resort_prekeys"))
+            .transpose()?,
+    })
+}
+
+/// The columns of a signed prekey or KEM prekey row, as read:
+/// id, created_at, public, signature.
+type KeyColumns = (i64, i64, Vec<u8>, Vec<u8>);
+
+fn key_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyColumns> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn kem_prekey(c: KeyColumns, last_resort: bool, table: &'static str) -> crate::Result<KemPreKey> {
+    let (id, created_at, public, signature) = c;
+    let public = public
+        .into_boxed_slice()
+        .try_into()
+        .map_err(|_| invalid(table))?;
+    KemPreKey::from_boxed(
+        key_id(id, table)?,
+        last_resort,
+        time(created_at),
+        public,
+        blob(signature, table)?,
+    )
+    .map_err(|_| invalid(table))
+}
+
+fn insert_kem(
+    tx: &Transaction<'_>,
+    sql: &str,
+    rowid: i64,
+    k: &KemPreKey,
+) -> rusqlite::Result<usize> {
+    tx.execute(
+        sql,
+        params![
+            rowid,
+            k.id(),
+            stored_time(k.created_at()),
+            &k.public_key()[..],
+            &k.signature()[..]
+        ],
+    )
+}
+
+impl PreKeyDirectory for SqliteDirectory {
+    fn register(
+        &self,
+        device: &DeviceAddress,
+        identity: &IdentityKey,
+    ) -> crate::Result<Registration> {
+        self.transaction(TransactionBehavior::Immediate, |tx| {
+            if let Some(row) = find_device(tx, device)? {
+                if row.identity == *identity {
+                    return Ok(Registration::Unchanged);
+                }
+                for table in KEY_TABLES {
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE device = ?1"),
+                        [row.rowid],
+                    )
+                    .map_err(db(table))?;
+                }
+                tx.execute(
+                    "UPDATE devices SET identity_key = ?1, highest_signed_id = NULL,
+                     highest_one_time_id = NULL, highest_kem_id = NULL WHERE device = ?2",
+                    params![&identity.as_bytes()[..], row.rowid],
+                )
+                .map_err(db("devices"))?;
+                return Ok(Registration::Replaced);
+            }
+            let count: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM devices WHERE app_id = ?1 AND user_id = ?2",
+                    params![device.app_id(), device.user_id()],
+                    |r| r.get(0),
+                )
+                .map_err(db("devices"))?;
+            let count = usize::try_from(count).map_err(|_| invalid("devices"))?;
+            if count >= MAX_DEVICES_PER_USER {
+                return Err(DirectoryError::TooManyDevices {
+                    max: MAX_DEVICES_PER_USER,
+                    found: count + 1,
+                }
+                .into());
+            }
+            tx.execute(
+                "INSERT INTO devices (app_id, user_id, device_id, identity_key)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    device.app_id(),
+                    device.user_id(),
+                    device.device_id(),
+                    &identity.as_bytes()[..]
+                ],
+            )
+            .map_err(db("devices"))?;
+            Ok(Registration::New)
+        })
+    }
+
+    fn remove(&self, device: &DeviceAddress) -> crate::Result<bool> {
+        self.transaction(TransactionBehavior::Immediate, |tx| {
+            let Some(row) = find_device(tx, device)? else {
+                return Ok(false);
+            };
+            for table in KEY_TABLES {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE device = ?1"),
+                    [row.rowid],
+                )
+                .map_err(db(table))?;
+            }
+            tx.execute("DELETE FROM devices WHERE device = ?1", [row.rowid])
+                .map_err(db("devices"))?;
+            Ok(true)
+        })
+    }
+
+    fn store(
+        &self,
+        device: &DeviceAddress,
+        upload: &VerifiedUpload,
+    ) -> crate::Result<PreKeyCounts> {
+        let upload = upload.upload();
+        self.transaction(TransactionBehavior::Immediate, |tx| {
+            let row = known_device(tx, device)?;
+            let (highest, after) =
+                check_store(&row.identity, row.highest, counts(tx, row.rowid)?, upload)?;
+            if let Some(k) = upload.signed_prekey() {
+                tx.execute(
+                    "INSERT OR REPLACE INTO signed_prekeys
+                     (device, key_id, created_at, public, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        row.rowid,
+                        k.id(),
+                        stored_time(k.created_at()),
+                        &k.public_key()[..],
+                        &k.signature()[..]
+                    ],
+                )
+                .map_err(db("signed_prekeys"))?;
+            }
+            if let Some(k) = upload.last_resort_prekey() {
+                insert_kem(
+                    tx,
+                    "INSERT OR REPLACE INTO last_resort_prekeys
+                     (device, key_id, created_at, public, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    row.rowid,
+                    k,
+                )
+                .map_err(db("last_resort_prekeys"))?;
+            }
+            {
+                let mut insert = tx
+                    .prepare(
+                        "INSERT INTO one_time_prekeys (device, key_id, public) VALUES (?1, ?2, ?3)",
+                    )
+                    .map_err(db("one_time_prekeys"))?;
+                for k in upload.one_time_prekeys() {
+                    insert
+                        .execute(params![row.rowid, k.id(), &k.public_key()[..]])
+                        .map_err(db("one_time_prekeys"))?;
+                }
+            }
+            for k in upload.kem_prekeys() {
+                insert_kem(
+                    tx,
+                    "INSERT INTO kem_prekeys (device, key_id, created_at, public, signature)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    row.rowid,
+                    k,
+                )
+                .map_err(db("kem_prekeys"))?;
+            }
+            tx.execute(
+                "UPDATE devices SET highest_signed_id = ?1, highest_one_time_id = ?2,
+                 highest_kem_id = ?3 WHERE device = ?4",
+                params![highest.signed, highest.one_time, highest.kem, row.rowid],
+            )
+            .map_err(db("devices"))?;
+            Ok(after)
+        })
+    }
+
+    fn take_bundle(&self, device: &DeviceAddress) -> crate::Result<TakenBundle> {
+        self.transaction(TransactionBehavior::Immediate, |tx| {
+            let row = known_device(tx, device)?;
+            let signed = tx
+                .query_row(
+                    "SELECT key_id, created_at, public, signature FROM signed_prekeys
+                     WHERE device = ?1",
+                    [row.rowid],
+                    key_columns,
+                )
+                .optional()
+                .map_err(db("signed_prekeys"))?
+                .ok_or(DirectoryError::NotReady {
+                    missing: PreKeyRole::Signed,
+                })?;
+            let (id, created_at, public, signature) = signed;
+            let signed_prekey = SignedPreKey::from_parts(
+                key_id(id, "signed_prekeys")?,
+                time(created_at),
+                &blob(public, "signed_prekeys")?,
+                &blob(signature, "signed_prekeys")?,
+            )
+            .map_err(|_| invalid("signed_prekeys"))?;
+            // The oldest one-time KEM key, taken; else the last-resort key.
+            // If neither exists the error rolls the transaction back, so
+            // nothing is taken.
+            let kem_prekey = match tx
+                .query_row(
+                    "DELETE FROM kem_prekeys WHERE device = ?1 AND key_id =
+                     (SELECT MIN(key_id) FROM kem_prekeys WHERE device = ?1)
+                     RETURNING key_id, created_at, public, signature",
+                    [row.rowid],
+                    key_columns,
+                )
+                .optional()
+                .map_err(db("kem_prekeys"))?
+            {
+                Some(c) => kem_prekey(c, false, "kem_prekeys")?,
+                None => {
+                    let c = tx
+                        .query_row(
+                            "SELECT key_id, created_at, public, signature
+                             FROM last_resort_prekeys WHERE device = ?1",
+                            [row.rowid],
+                            key_columns,
+                        )
+                        .optional()
+                        .map_err(db("last_resort_prekeys"))?
+                        .ok_or(DirectoryError::NotReady {
+                            missing: PreKeyRole::Kem,
+                        })?;
+                    kem_prekey(c, true, "last_resort_prekeys")?
+                }
+            };
+            let one_time_prekey = tx
+                .query_row(
+                    "DELETE FROM one_time_prekeys WHERE device = ?1 AND key_id =
+                     (SELECT MIN(key_id) FROM one_time_prekeys WHERE device = ?1)
+                     RETURNING key_id, public",
+                    [row.rowid],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+                )
+                .optional()
+                .map_err(db("one_time_prekeys"))?
+                .map(|(id, public)| {
+                    OneTimePreKey::from_parts(
+                        key_id(id, "one_time_prekeys")?,
+                        &blob(public, "one_time_prekeys")?,
+                    )
+                    .map_err(|_| invalid("one_time_prekeys"))
+                })
+                .transpose()?;
+            Ok(TakenBundle {
+                remaining: counts(tx, row.rowid)?,
+                bundle: PreKeyBundle::new(row.identity, signed_prekey, one_time_prekey, kem_prekey),
+            })
+        })
+    }
+
+    fn device(&self, device: &DeviceAddress) -> crate::Result<DeviceInfo> {
+        self.transaction(TransactionBehavior::Deferred, |tx| {
+            let row = known_device(tx, device)?;
+            info(tx, device, row)
+        })
+    }
+
+    fn devices(&self, user: &UserAddress) -> crate::Result<Vec<DeviceInfo>> {
+        self.transaction(TransactionBehavior::Deferred, |tx| {
+            let ids = {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT device_id FROM devices WHERE app_id = ?1 AND user_id = ?2
+                         ORDER BY device_id",
+                    )
+                    .map_err(db("devices"))?;
+                let rows = stmt
+                    .query_map(params![user.app_id(), user.user_id()], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .map_err(db("devices"))?;
+                rows.collect::<rusqlite::Result<Vec<i64>>>()
+                    .map_err(db("devices"))?
+            };
+            ids.into_iter()
+                .map(|id| {
+                    let address = user.device(key_id(id, "devices")?);
+                    let row = known_device(tx, &address)?;
+                    info(tx, &address, row)
+                })
+                .collect()
+        })
+    }
+}
+
+/// Maps a rusqlite error, keeping no rusqlite type: engine failures by
+/// their result code, unreadable columns as an invalid record of `table`.
+fn db(table: &'static str) -> impl Fn(rusqlite::Error) -> crate::Error {
+    move |e| {
+        let kind = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StorageError::Busy,
+                ErrorCode::DiskFull => StorageError::Full,
+                ErrorCode::SystemIoFailure
+                | ErrorCode::CannotOpen
+                | ErrorCode::PermissionDenied
+                | ErrorCode::ReadOnly => StorageError::Io,
+                ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StorageError::Corrupt,
+                _ => StorageError::Backend {
+                    code: f.extended_code,
+                },
+            },
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..) => StorageError::InvalidRecord { table },
+            _ => StorageError::Backend { code: -1 },
+        };
+        kind.into()
+    }
+}
+
+fn invalid(table: &'static str) -> crate::Error {
+    StorageError::InvalidRecord { table }.into()
+}
+
+fn blob<const N: usize>(bytes: Vec<u8>, table: &'static str) -> crate::Result<[u8; N]> {
+    bytes.try_into().map_err(|_| invalid(table))
+}
+
+fn key_id(value: i64, table: &'static str) -> crate::Result<u32> {
+    u32::try_from(value).map_err(|_| invalid(table))
+}
+
+/// A `u64` time as SQLite stores it: the same 64 bits, as a signed integer.
+fn stored_time(t: u64) -> i64 {
+    i64::from_be_bytes(t.to_be_bytes())
+}
+
+/// The inverse of [`stored_time`].
+fn time(stored: i64) -> u64 {
+    u64::from_be_bytes(stored.to_be_bytes())
+}

@@ -1,0 +1,564 @@
+//! Prekey uploads: what a device sends its server, their canonical
+//! encoding, and the checks a server makes before it stores anything.
+
+use core::fmt;
+use std::collections::BTreeSet;
+
+use super::error::UploadError;
+use super::limits::{
+    KEM_PREKEY_ENTRY_LEN, MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
+    MAX_UPLOAD_LEN, MIN_UPLOAD_LEN, ONE_TIME_PREKEY_ENTRY_LEN, SIGNED_PREKEY_ENTRY_LEN,
+};
+use crate::error::{DecodeError, PreKeyRole, SignedObject, WireType};
+use crate::keys::{IdentityKey, IdentityKeyPair, KemPreKey, OneTimePreKey, SignedPreKey};
+use crate::wire::{
+    KemPreKeyFrame, OneTimePreKeyFrame, Reader, SIGNATURE_LEN, SignedPreKeyFrame, Writer,
+};
+
+/// The type byte of a [`PreKeyUpload`].
+pub const TYPE_PREKEY_UPLOAD: u8 = 0x20;
+
+/// Prefix of the bytes an identity key signs for a whole upload. Like every
+/// kinseal label it ends in its only NUL byte, so it is no prefix of
+/// another label and an upload signature never verifies as anything else.
+const SIG_UPLOAD: &[u8] = b"KINSEAL-v1 prekey upload\0";
+
+/// What a device uploads to its server: any of a new signed prekey, a new
+/// last-resort ML-KEM prekey, a batch of one-time X25519 prekeys and a
+/// batch of one-time ML-KEM prekeys, signed as a whole by the device's
+/// identity key.
+///
+/// The whole-upload signature is what ties the one-time X25519 prekeys,
+/// which carry no signature of their own, to the device: a server can
+/// check that every key it stores for a device came from that device.
+/// Each signed prekey and ML-KEM prekey also carries its own signature,
+/// which the server checks too, so it never hands out a bundle that
+/// senders would refuse.
+///
+/// A device builds an upload with [`PreKeyUpload::builder`]; a server
+/// decodes it with [`PreKeyUpload::from_bytes`] (structure, key validity,
+/// consistency) and checks it against the device's identity key with
+/// [`PreKeyUpload::verify`] (identity, signatures). Only the
+/// [`VerifiedUpload`] that returns can be stored in a
+/// [`PreKeyDirectory`](super::PreKeyDirectory), which adds the checks that
+/// need its state (fresh ids, storage limits).
+///
+/// Wire layout (109 to 131 178 bytes; all integers big-endian):
+///
+/// ```text
+/// offset  size  field
+///      0     1  version               = 0x01
+///      1     1  type                  = 0x20 (PreKeyUpload)
+///      2     1  suite                 = 0x01
+///      3    32  identity_key          the device's Ed25519 identity key
+///     35     1  spk_present           0x00 or 0x01
+///      …  0|108 signed prekey         only when spk_present = 0x01:
+///                 4  id               u32
+///                 8  created_at       u64, seconds since the Unix epoch
+///                32  public           X25519 public key
+///                64  signature        Ed25519, as in a bundle
+///      …     1  last_resort_present   0x00 or 0x01
+///      … 0|1261 last-resort KEM key   only when last_resort_present = 0x01;
+///                                     a KEM entry (below) with kind = 0x01
+///      …     4  opk_count             u32, 0 ..= MAX_ONE_TIME_PREKEYS_PER_UPLOAD (100)
+///      …  36·n  one-time prekeys      opk_count entries of
+///                 4  id               u32
+///                32  public           X25519 public key
+///      …     4  kem_count             u32, 0 ..= MAX_KEM_PREKEYS_PER_UPLOAD (100)
+///      … 1261·m one-time KEM keys     kem_count KEM entries with kind = 0x00
+///      …    64  upload_signature      Ed25519 by identity_key over
+///                                     "KINSEAL-v1 prekey upload\0" ‖ every byte before it
+///
+/// KEM entry (1261 bytes), the same fields as in a bundle:
+///                 4  id               u32
+///                 1  kind             0x00 one-time, 0x01 last-resort
+///                 8  created_at       u64
+///              1184  public           ML-KEM-768 encapsulation key
+///                64  signature        Ed25519, as in a bundle
+/// ```
+///
+/// Decoding checks, in this order: the length against [`MAX_UPLOAD_LEN`]
+/// before reading anything; then the structure front to back (version,
+/// type, suite, flags, each count against its maximum before the entries
+/// it counts, no trailing bytes); then every key, in field order; then
+/// consistency (not empty, last-resort flags matching their place, no id
+/// twice within a kind, the last-resort key sharing the one-time KEM keys'
+/// id space). [`PreKeyUpload::verify`] then checks the identity key, the
+/// upload signature, and every prekey signature in field order. For every
+/// accepted input `b`, `PreKeyUpload::from_bytes(b)?.to_bytes() == b`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PreKeyUpload {
+    contents: Contents,
+    signature: [u8; SIGNATURE_LEN],
+}
+
+/// The keys of an upload, without its signature.
+#[derive(Clone, PartialEq, Eq)]
+struct Contents {
+    identity_key: IdentityKey,
+    signed_prekey: Option<SignedPreKey>,
+    last_resort: Option<KemPreKey>,
+    one_time_prekeys: Vec<OneTimePreKey>,
+    kem_prekeys: Vec<KemPreKey>,
+}
+
+impl PreKeyUpload {
+    /// Starts an upload signed by `identity`. Add keys, then call
+    /// [`PreKeyUploadBuilder::to_bytes`].
+    pub fn builder(identity: &IdentityKeyPair) -> PreKeyUploadBuilder<'_> {
+        PreKeyUploadBuilder {
+            identity,
+            signed_prekey: None,
+            last_resort: None,
+            one_time_prekeys: Vec::new(),
+            kem_prekeys: Vec::new(),
+        }
+    }
+
+    /// Decodes an upload, validates every key in it and checks its
+    /// consistency. Signatures are checked by [`PreKeyUpload::verify`].
+    ///
+    /// # Errors
+    /// - [`Error::Decode`](crate::Error::Decode) for malformed bytes
+    ///   (with [`WireType::PreKeyUpload`]), input longer than
+    ///   [`MAX_UPLOAD_LEN`] (`LengthOutOfRange`, before anything is read),
+    ///   or an invalid identity key;
+    /// - [`UploadError::TooMany`] for a count above its maximum (read before
+    ///   the entries it counts);
+    /// - [`UploadError::InvalidKey`] naming the first invalid prekey;
+    /// - [`UploadError::Empty`], [`UploadError::LastResortMismatch`],
+    ///   [`UploadError::DuplicateId`].
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        if bytes.len() > MAX_UPLOAD_LEN {
+            return Err(DecodeError::LengthOutOfRange {
+                wire_type: WireType::PreKeyUpload,
+                min: MIN_UPLOAD_LEN,
+                max: MAX_UPLOAD_LEN,
+                found: bytes.len(),
+            }
+            .into());
+        }
+        let frame = UploadFrame::decode(bytes)?;
+        let contents = Contents {
+            identity_key: IdentityKey::from_bytes(&frame.identity_key)?,
+            signed_prekey: frame.signed_prekey.map(signed_prekey).transpose()?,
+            last_resort: frame.last_resort.map(kem_prekey).transpose()?,
+            one_time_prekeys: frame
+                .one_time_prekeys
+                .into_iter()
+                .map(one_time_prekey)
+                .collect::<Result<_, _>>()?,
+            kem_prekeys: frame
+                .kem_prekeys
+                .into_iter()
+                .map(kem_prekey)
+                .collect::<Result<_, _>>()?,
+        };
+        contents.check()?;
+        Ok(PreKeyUpload {
+            contents,
+            signature: frame.signature,
+        })
+    }
+
+    /// Encodes the upload, exactly as it was decoded or built.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.contents.encode();
+        out.extend_from_slice(&self.signature);
+        out
+    }
+
+    /// Checks the upload against the identity key the directory holds for
+    /// the device: that the upload names it, that it signed the whole
+    /// upload, and that it signed every signed prekey and ML-KEM prekey in
+    /// it.
+    ///
+    /// # Errors
+    /// [`UploadError::IdentityMismatch`],
+    /// [`UploadError::InvalidUploadSignature`], or
+    /// [`UploadError::InvalidSignature`] naming the first prekey whose
+    /// signature fails (signed prekey, last-resort key, one-time KEM keys in
+    /// order).
+    pub fn verify(self, identity: &IdentityKey) -> crate::Result<VerifiedUpload> {
+        let c = &self.contents;
+        if c.identity_key != *identity {
+            return Err(UploadError::IdentityMismatch.into());
+        }
+        // The object passed only labels the error, which is replaced here.
+        identity
+            .verify(
+                SignedObject::SignedPreKey,
+                SIG_UPLOAD,
+                &[&c.encode()],
+                &self.signature,
+            )
+            .map_err(|_| UploadError::InvalidUploadSignature)?;
+        if let Some(spk) = &c.signed_prekey {
+            spk.verify(identity)
+                .map_err(|_| UploadError::InvalidSignature {
+                    prekey: PreKeyRole::Signed,
+                    id: spk.id(),
+                })?;
+        }
+        for kem in c.last_resort.iter().chain(&c.kem_prekeys) {
+            kem.verify(identity)
+                .map_err(|_| UploadError::InvalidSignature {
+                    prekey: PreKeyRole::Kem,
+                    id: kem.id(),
+                })?;
+        }
+        Ok(VerifiedUpload(self))
+    }
+
+    /// The identity key the upload names.
+    pub fn identity_key(&self) -> &IdentityKey {
+        &self.contents.identity_key
+    }
+
+    /// The new signed prekey, if the upload carries one.
+    pub fn signed_prekey(&self) -> Option<&SignedPreKey> {
+        self.contents.signed_prekey.as_ref()
+    }
+
+    /// The new last-resort ML-KEM prekey, if the upload carries one.
+    pub fn last_resort_prekey(&self) -> Option<&KemPreKey> {
+        self.contents.last_resort.as_ref()
+    }
+
+    /// The one-time X25519 prekeys, in upload order.
+    pub fn one_time_prekeys(&self) -> &[OneTimePreKey] {
+        &self.contents.one_time_prekeys
+    }
+
+    /// The one-time ML-KEM prekeys, in upload order.
+    pub fn kem_prekeys(&self) -> &[KemPreKey] {
+        &self.contents.kem_prekeys
+    }
+}
+
+impl fmt::Debug for PreKeyUpload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.contents;
+        f.debug_struct("PreKeyUpload")
+            .field("identity_key", &c.identity_key)
+            .field("signed_prekey", &c.signed_prekey)
+            .field("last_resort", &c.last_resort)
+            .field("one_time_prekeys", &c.one_time_prekeys.len())
+            .field("kem_prekeys", &c.kem_prekeys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An upload whose identity key and signatures have been checked against
+/// the device's identity key. The only way to get one is
+/// [`PreKeyUpload::verify`]; a [`PreKeyDirectory`](super::PreKeyDirectory)
+/// stores nothing else.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct VerifiedUpload(PreKeyUpload);
+
+impl VerifiedUpload {
+    /// The verified upload.
+    pub fn upload(&self) -> &PreKeyUpload {
+        &self.0
+    }
+
+    /// Gives the upload back.
+    pub fn into_upload(self) -> PreKeyUpload {
+        self.0
+    }
+}
+
+/// Builds a [`PreKeyUpload`] on a device, from the public halves of its
+/// keys. Made by [`PreKeyUpload::builder`].
+///
+/// ```
+/// # fn main() -> kinseal::Result<()> {
+/// use kinseal::server::PreKeyUpload;
+/// use kinseal::{IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, OsRng, SignedPreKeyPair};
+///
+/// let mut rng = OsRng;
+/// let now = 1_767_225_600;
+/// let identity = IdentityKeyPair::generate(&mut rng);
+/// let spk = SignedPreKeyPair::generate(&mut rng, &identity, 1, now);
+/// let last_resort = KemPreKeyPair::generate(&mut rng, &identity, 1, true, now);
+/// let one_time = OneTimePreKeyPair::generate_batch(&mut rng, 1, 100)?;
+/// let kem = KemPreKeyPair::generate_batch(&mut rng, &identity, 2, 10, now)?;
+///
+/// let bytes = PreKeyUpload::builder(&identity)
+///     .signed_prekey(spk.public())
+///     .last_resort_prekey(last_resort.public())
+///     .one_time_prekeys(one_time.iter().map(OneTimePreKeyPair::public))
+///     .kem_prekeys(kem.iter().map(KemPreKeyPair::public))
+///     .to_bytes()?;
+/// // …sent to the server, which checks it:
+/// let upload = PreKeyUpload::from_bytes(&bytes)?.verify(identity.public_key())?;
+/// assert_eq!(upload.upload().one_time_prekeys().len(), 100);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct PreKeyUploadBuilder<'a> {
+    identity: &'a IdentityKeyPair,
+    signed_prekey: Option<SignedPreKey>,
+    last_resort: Option<KemPreKey>,
+    one_time_prekeys: Vec<OneTimePreKey>,
+    kem_prekeys: Vec<KemPreKey>,
+}
+
+impl PreKeyUploadBuilder<'_> {
+    /// Sets the signed prekey to publish (replacing the current one).
+    pub fn signed_prekey(mut self, key: &SignedPreKey) -> Self {
+        self.signed_prekey = Some(key.clone());
+        self
+    }
+
+    /// Sets the last-resort ML-KEM prekey to publish (replacing the current one).
+    pub fn last_resort_prekey(mut self, key: &KemPreKey) -> Self {
+        self.last_resort = Some(key.clone());
+        self
+    }
+
+    /// Adds one-time X25519 prekeys.
+    pub fn one_time_prekeys<'k>(
+        mut self,
+        keys: impl IntoIterator<Item = &'k OneTimePreKey>,
+    ) -> Self {
+        self.one_time_prekeys.extend(keys.into_iter().copied());
+        self
+    }
+
+    /// Adds one-time ML-KEM prekeys.
+    pub fn kem_prekeys<'k>(mut self, keys: impl IntoIterator<Item = &'k KemPreKey>) -> Self {
+        self.kem_prekeys.extend(keys.into_iter().cloned());
+        self
+    }
+
+    /// Checks the upload as a server would before it checks signatures, and
+    /// encodes and signs it.
+    ///
+    /// # Errors
+    /// [`UploadError::Empty`], [`UploadError::TooMany`],
+    /// [`UploadError::LastResortMismatch`] or [`UploadError::DuplicateId`].
+    /// (Whether each prekey was signed by this identity is not checked
+    /// here; a server refuses one that was not.)
+    pub fn to_bytes(&self) -> crate::Result<Vec<u8>> {
+        let contents = Contents {
+            identity_key: self.identity.public_key().clone(),
+            signed_prekey: self.signed_prekey.clone(),
+            last_resort: self.last_resort.clone(),
+            one_time_prekeys: self.one_time_prekeys.clone(),
+            kem_prekeys: self.kem_prekeys.clone(),
+        };
+        contents.check()?;
+        let mut out = contents.encode();
+        let signature = self.identity.sign(SIG_UPLOAD, &[&out]);
+        out.extend_from_slice(&signature);
+        Ok(out)
+    }
+}
+
+impl Contents {
+    /// The checks that need no identity and no directory state.
+    fn check(&self) -> Result<(), UploadError> {
+        if self.signed_prekey.is_none()
+            && self.last_resort.is_none()
+            && self.one_time_prekeys.is_empty()
+            && self.kem_prekeys.is_empty()
+        {
+            return Err(UploadError::Empty);
+        }
+        check_count(
+            PreKeyRole::OneTime,
+            self.one_time_prekeys.len(),
+            MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
+        )?;
+        check_count(
+            PreKeyRole::Kem,
+            self.kem_prekeys.len(),
+            MAX_KEM_PREKEYS_PER_UPLOAD,
+        )?;
+        let last_resort = self.last_resort.iter().map(|k| (k, true));
+        let one_time = self.kem_prekeys.iter().map(|k| (k, false));
+        for (key, expected) in last_resort.clone().chain(one_time.clone()) {
+            if key.is_last_resort() != expected {
+                return Err(UploadError::LastResortMismatch {
+                    id: key.id(),
+                    expected,
+                    found: key.is_last_resort(),
+                });
+            }
+        }
+        unique(
+            PreKeyRole::OneTime,
+            self.one_time_prekeys.iter().map(OneTimePreKey::id),
+        )?;
+        unique(
+            PreKeyRole::Kem,
+            last_resort.chain(one_time).map(|(k, _)| k.id()),
+        )?;
+        Ok(())
+    }
+
+    /// Everything before the upload signature.
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            MIN_UPLOAD_LEN
+                + SIGNED_PREKEY_ENTRY_LEN
+                + ONE_TIME_PREKEY_ENTRY_LEN * self.one_time_prekeys.len()
+                + KEM_PREKEY_ENTRY_LEN * (self.kem_prekeys.len() + 1),
+        );
+        let mut w = Writer::new(&mut out);
+        w.header(TYPE_PREKEY_UPLOAD)
+            .u8(crate::SUITE_V1)
+            .bytes(self.identity_key.as_bytes())
+            .flag(self.signed_prekey.is_some());
+        if let Some(s) = &self.signed_prekey {
+            w.u32(s.id())
+                .u64(s.created_at())
+                .bytes(s.public_key())
+                .bytes(s.signature());
+        }
+        w.flag(self.last_resort.is_some());
+        if let Some(k) = &self.last_resort {
+            write_kem(&mut w, k);
+        }
+        w.length(self.one_time_prekeys.len());
+        for k in &self.one_time_prekeys {
+            w.u32(k.id()).bytes(k.public_key());
+        }
+        w.length(self.kem_prekeys.len());
+        for k in &self.kem_prekeys {
+            write_kem(&mut w, k);
+        }
+        out
+    }
+}
+
+fn write_kem(w: &mut Writer<'_>, k: &KemPreKey) {
+    w.u32(k.id())
+        .flag(k.is_last_resort())
+        .u64(k.created_at())
+        .bytes(&k.public_key()[..])
+        .bytes(k.signature());
+}
+
+fn check_count(prekey: PreKeyRole, found: usize, max: usize) -> Result<(), UploadError> {
+    if found > max {
+        return Err(UploadError::TooMany { prekey, max, found });
+    }
+    Ok(())
+}
+
+fn unique(prekey: PreKeyRole, ids: impl Iterator<Item = u32>) -> Result<(), UploadError> {
+    let mut seen = BTreeSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(UploadError::DuplicateId { prekey, id });
+        }
+    }
+    Ok(())
+}
+
+fn signed_prekey(f: SignedPreKeyFrame) -> crate::Result<SignedPreKey> {
+    SignedPreKey::from_parts(f.id, f.created_at, &f.public, &f.signature).map_err(|_| {
+        UploadError::InvalidKey {
+            prekey: PreKeyRole::Signed,
+            id: f.id,
+        }
+        .into()
+    })
+}
+
+fn one_time_prekey(f: OneTimePreKeyFrame) -> crate::Result<OneTimePreKey> {
+    OneTimePreKey::from_parts(f.id, &f.public).map_err(|_| {
+        UploadError::InvalidKey {
+            prekey: PreKeyRole::OneTime,
+            id: f.id,
+        }
+        .into()
+    })
+}
+
+fn kem_prekey(f: KemPreKeyFrame) -> crate::Result<KemPreKey> {
+    let id = f.id;
+    KemPreKey::from_boxed(f.id, f.last_resort, f.created_at, f.public, f.signature).map_err(|_| {
+        UploadError::InvalidKey {
+            prekey: PreKeyRole::Kem,
+            id,
+        }
+        .into()
+    })
+}
+
+/// An upload as bytes, before any key is validated.
+struct UploadFrame {
+    identity_key: [u8; 32],
+    signed_prekey: Option<SignedPreKeyFrame>,
+    last_resort: Option<KemPreKeyFrame>,
+    one_time_prekeys: Vec<OneTimePreKeyFrame>,
+    kem_prekeys: Vec<KemPreKeyFrame>,
+    signature: [u8; SIGNATURE_LEN],
+}
+
+impl UploadFrame {
+    fn decode(bytes: &[u8]) -> crate::Result<Self> {
+        let mut r = Reader::new(bytes, WireType::PreKeyUpload);
+        r.header(TYPE_PREKEY_UPLOAD)?;
+        r.suite()?;
+        let identity_key = r.array()?;
+        let signed_prekey = if r.flag("spk_present")? {
+            Some(SignedPreKeyFrame {
+                id: r.u32()?,
+                created_at: r.u64()?,
+                public: r.array()?,
+                signature: r.array()?,
+            })
+        } else {
+            None
+        };
+        let last_resort = if r.flag("last_resort_present")? {
+            Some(read_kem(&mut r)?)
+        } else {
+            None
+        };
+        let count = read_count(&mut r, PreKeyRole::OneTime, MAX_ONE_TIME_PREKEYS_PER_UPLOAD)?;
+        let mut one_time_prekeys = Vec::with_capacity(count);
+        for _ in 0..count {
+            one_time_prekeys.push(OneTimePreKeyFrame {
+                id: r.u32()?,
+                public: r.array()?,
+            });
+        }
+        let count = read_count(&mut r, PreKeyRole::Kem, MAX_KEM_PREKEYS_PER_UPLOAD)?;
+        let mut kem_prekeys = Vec::with_capacity(count);
+        for _ in 0..count {
+            kem_prekeys.push(read_kem(&mut r)?);
+        }
+        let signature = r.array()?;
+        r.finish()?;
+        Ok(UploadFrame {
+            identity_key,
+            signed_prekey,
+            last_resort,
+            one_time_prekeys,
+            kem_prekeys,
+            signature,
+        })
+    }
+}
+
+fn read_kem(r: &mut Reader<'_>) -> Result<KemPreKeyFrame, DecodeError> {
+    Ok(KemPreKeyFrame {
+        id: r.u32()?,
+        last_resort: r.flag("kem_kind")?,
+        created_at: r.u64()?,
+        public: r.boxed_array()?,
+        signature: r.array()?,
+    })
+}
+
+fn read_count(r: &mut Reader<'_>, prekey: PreKeyRole, max: usize) -> crate::Result<usize> {
+    let found = r.u32()? as usize;
+    check_count(prekey, found, max)?;
+    Ok(found)
+}
