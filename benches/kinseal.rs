@@ -223,9 +223,7 @@ fn floor(c: &mut Criterion) {
     let pk_bytes: [u8; 1184] = pk.into();
     g.bench_function("mlkem768_validate_public_key", |b| {
         b.iter(|| {
-            mlkem768::validate_public_key(&mlkem768::MlKem768PublicKey::from(black_box(
-                &pk_bytes,
-            )))
+            mlkem768::validate_public_key(&mlkem768::MlKem768PublicKey::from(black_box(&pk_bytes)))
         })
     });
     let m = [7u8; 32];
@@ -342,8 +340,10 @@ fn floor(c: &mut Criterion) {
         });
         let mut ct = vec![0u8; size];
         let mut tag = [0u8; 16];
-        libcrux_chacha20poly1305::encrypt_detached(&key, &plaintext, &mut ct, &mut tag, &ad, &nonce)
-            .unwrap();
+        libcrux_chacha20poly1305::encrypt_detached(
+            &key, &plaintext, &mut ct, &mut tag, &ad, &nonce,
+        )
+        .unwrap();
         g.bench_function(BenchmarkId::new("aead_open_rustcrypto", size), |b| {
             b.iter(|| {
                 let cipher = chacha20poly1305::ChaCha20Poly1305::new(black_box(&key).into());
@@ -420,8 +420,8 @@ fn bundle_and_parse(c: &mut Criterion, p: &Parties) {
 
     // Decoding each wire type (keys validated; bundle signatures are
     // `bundle/verify`; the session record is `record/deserialize`).
-    let mut alice = Session::initiate(&mut r, &p.alice, &p.verified, SessionConfig::default())
-        .unwrap();
+    let mut alice =
+        Session::initiate(&mut r, &p.alice, &p.verified, SessionConfig::default()).unwrap();
     let first = alice.encrypt(&mut r, &[0x5a; SMALL]).unwrap();
     let mut bob = respond(p, &first, SessionConfig::default()).session;
     let reply = bob.encrypt(&mut r, &[0x5a; SMALL]).unwrap();
@@ -491,7 +491,8 @@ fn chain(c: &mut Criterion, p: &Parties) {
     let (mut alice, mut bob) = established(&mut r, p, &config);
     // Start both sending chains, so every timed call is a same-chain step.
     sender.encrypt(&mut r, b"start").unwrap();
-    bob.decrypt(&alice.encrypt(&mut r, b"start").unwrap()).unwrap();
+    bob.decrypt(&alice.encrypt(&mut r, b"start").unwrap())
+        .unwrap();
     let mut g = c.benchmark_group("chain");
     for size in SIZES {
         let plaintext = vec![0x5a; size];
@@ -510,7 +511,11 @@ fn chain(c: &mut Criterion, p: &Parties) {
         });
     }
     g.finish();
-    assert_eq!(bob.stored_skipped_keys(), 0, "the receiver fell out of step");
+    assert_eq!(
+        bob.stored_skipped_keys(),
+        0,
+        "the receiver fell out of step"
+    );
 }
 
 fn ratchet(c: &mut Criterion, p: &Parties) {
@@ -575,7 +580,8 @@ fn jumps(c: &mut Criterion, p: &Parties) {
     let mut late = None;
     for jump in JUMPS {
         let (mut alice, mut bob) = established(&mut r, p, &config);
-        bob.decrypt(&alice.encrypt(&mut r, b"start").unwrap()).unwrap();
+        bob.decrypt(&alice.encrypt(&mut r, b"start").unwrap())
+            .unwrap();
         let bob_ready = record(&bob);
         let mut skipped = Vec::new();
         for _ in 0..jump {
@@ -623,12 +629,17 @@ fn persistence(c: &mut Criterion, p: &Parties) {
     // A session with some history: a few turns and two messages still in
     // flight, so the record holds old chains and skipped keys.
     for _ in 0..3 {
-        bob.decrypt(&alice.encrypt(&mut r, b"ping").unwrap()).unwrap();
-        alice.decrypt(&bob.encrypt(&mut r, b"pong").unwrap()).unwrap();
+        bob.decrypt(&alice.encrypt(&mut r, b"ping").unwrap())
+            .unwrap();
+        alice
+            .decrypt(&bob.encrypt(&mut r, b"pong").unwrap())
+            .unwrap();
     }
     let _late_1 = bob.encrypt(&mut r, b"late 1").unwrap();
     let _late_2 = bob.encrypt(&mut r, b"late 2").unwrap();
-    alice.decrypt(&bob.encrypt(&mut r, b"on time").unwrap()).unwrap();
+    alice
+        .decrypt(&bob.encrypt(&mut r, b"on time").unwrap())
+        .unwrap();
     let bytes = record(&alice);
 
     let mut g = c.benchmark_group("record");

@@ -502,8 +502,19 @@ fn ed25519_through_identity_key_parsing_and_verify() {
     );
 }
 
+type Seal = fn(&[u8; 44], &[u8], &[u8], &mut [u8]) -> Result<[u8; crate::wire::TAG_LEN], ()>;
+type Open = fn(&[u8; 44], &[u8], &mut [u8], &[u8; crate::wire::TAG_LEN]) -> Result<(), ()>;
+
+/// kinseal's AEAD entry points and the two implementations they dispatch to.
+const AEADS: [(&str, Seal, Open); 3] = [
+    ("aead", super::aead::seal, super::aead::open),
+    ("aead::short", super::aead::short::seal, super::aead::short::open),
+    ("aead::long", super::aead::long::seal, super::aead::long::open),
+];
+
 /// ChaCha20-Poly1305 through [`super::aead::seal`] and [`super::aead::open`],
-/// which take the 32-byte key and 12-byte nonce as one 44-byte array.
+/// which take the 32-byte key and 12-byte nonce as one 44-byte array, and
+/// through each implementation behind them.
 #[test]
 fn chacha20_poly1305_through_seal_and_open() {
     use crate::wire::TAG_LEN;
@@ -532,22 +543,29 @@ fn chacha20_poly1305_through_seal_and_open() {
             continue;
         };
         let tag: [u8; TAG_LEN] = array(&hex_field(test, "tag")).unwrap();
-        // Opening: the original ciphertext and tag, or a modified tag.
-        let mut body = ct.clone();
-        let opened = super::aead::open(&key_nonce, &aad, &mut body, &tag);
+        // The dispatching functions kinseal calls, and each implementation
+        // behind them (see `aead`): every case through all three.
+        for (name, seal, open) in AEADS {
+            // Opening: the original ciphertext and tag, or a modified tag.
+            let mut body = ct.clone();
+            let opened = open(&key_nonce, &aad, &mut body, &tag);
+            if valid {
+                assert_eq!(opened, Ok(()), "{tc} ({name}): a valid ciphertext did not open");
+                assert_eq!(body, msg, "{tc} ({name}): wrong plaintext");
+                // Sealing: exactly the expected ciphertext and tag.
+                let mut body = vec![0u8; msg.len()];
+                let got_tag = seal(&key_nonce, &aad, &msg, &mut body).unwrap();
+                assert_eq!(body, ct, "{tc} ({name}): wrong ciphertext");
+                assert_eq!(got_tag, tag, "{tc} ({name}): wrong tag");
+            } else {
+                assert!(has_flag(test, "ModifiedTag"), "{tc}");
+                assert_eq!(opened, Err(()), "{tc} ({name}): a modified tag was accepted");
+                assert_eq!(body, ct, "{tc} ({name}): a failed open changed the buffer");
+            }
+        }
         if valid {
-            assert_eq!(opened, Ok(()), "{tc}: a valid ciphertext did not open");
-            assert_eq!(body, msg, "{tc}: wrong plaintext");
-            // Sealing: exactly the expected ciphertext and tag.
-            let mut body = msg.clone();
-            let got_tag = super::aead::seal(&key_nonce, &aad, &mut body).unwrap();
-            assert_eq!(body, ct, "{tc}: wrong ciphertext");
-            assert_eq!(got_tag, tag, "{tc}: wrong tag");
             sealed_exact += 1;
         } else {
-            assert!(has_flag(test, "ModifiedTag"), "{tc}");
-            assert_eq!(opened, Err(()), "{tc}: a modified tag was accepted");
-            assert_eq!(body, ct, "{tc}: a failed open changed the buffer");
             tag_rejected += 1;
         }
     }

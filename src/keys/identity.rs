@@ -41,7 +41,14 @@ impl IdentityKey {
         let ed = VerifyingKey::from_bytes(bytes).map_err(|_| invalid.clone())?;
         // ed25519-dalek decompresses under ZIP-215, which also accepts
         // non-canonical encodings; insist on the one canonical encoding.
-        if ed.to_edwards().compress().as_bytes() != bytes || ed.is_weak() {
+        // Re-compressing the point and comparing would cost a field
+        // inversion; checking the bytes is equivalent: an encoding is
+        // canonical iff its y (the low 255 bits) is below p and, when x = 0,
+        // its sign bit is clear. x = 0 only for y = ±1, the identity and the
+        // point of order 2, which `is_weak` rejects anyway. (Both checks are
+        // compared on every identity key of the test suite and on edge
+        // encodings in `tests::canonical_check_matches_recompression`.)
+        if !y_is_canonical(bytes) || ed.is_weak() {
             return Err(invalid.into());
         }
         Ok(Self::from_verifying_key(ed))
@@ -215,6 +222,16 @@ impl fmt::Debug for IdentityKeyPair {
     }
 }
 
+/// Whether the y coordinate of an Edwards point encoding (the low 255
+/// bits, little-endian) is below p = 2^255 - 19.
+fn y_is_canonical(bytes: &[u8; KEY_LEN]) -> bool {
+    let mut y = *bytes;
+    if let Some(top) = y.last_mut() {
+        *top &= 0x7f;
+    }
+    crate::crypto::dh::is_canonical_public(&y)
+}
+
 fn signed_message(label: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let len = label.len() + parts.iter().map(|p| p.len()).sum::<usize>();
     let mut m = Vec::with_capacity(len);
@@ -223,4 +240,70 @@ fn signed_message(label: &[u8], parts: &[&[u8]]) -> Vec<u8> {
         m.extend_from_slice(p);
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The check `IdentityKey::from_bytes` used before: decompress, then
+    /// compare the re-compressed encoding.
+    fn old_check(bytes: &[u8; KEY_LEN]) -> bool {
+        match VerifyingKey::from_bytes(bytes) {
+            Ok(ed) => ed.to_edwards().compress().as_bytes() == bytes && !ed.is_weak(),
+            Err(_) => false,
+        }
+    }
+
+    /// The byte-level canonical check accepts exactly what re-compression
+    /// accepted: on random keys, on every y within 40 of p and of 0 with
+    /// both sign bits, on y = ±1 and on the non-canonical encodings of the
+    /// small-order points.
+    #[test]
+    fn canonical_check_matches_recompression() {
+        let mut cases: Vec<[u8; KEY_LEN]> = Vec::new();
+        let mut p = [0xffu8; KEY_LEN];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        // y from p - 29 to p + 18 (2^255 - 1): the canonical values just
+        // below p and every non-canonical one; and y from 0 to 39.
+        for low in 0xd0u8..=0xff {
+            let mut near_p = p;
+            near_p[0] = low;
+            cases.push(near_p);
+        }
+        for y in 0u8..40 {
+            let mut small = [0u8; KEY_LEN];
+            small[0] = y;
+            cases.push(small);
+        }
+        // y = -1 = p - 1.
+        let mut minus_one = p;
+        minus_one[0] = 0xec;
+        cases.push(minus_one);
+        // Random keys: honest ones, and random bytes.
+        let mut seed = 1u64;
+        for _ in 0..200 {
+            let mut b = [0u8; KEY_LEN];
+            for byte in b.iter_mut() {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                *byte = (seed >> 56) as u8;
+            }
+            cases.push(b);
+            let pair = IdentityKeyPair::from_secret_array(&b);
+            cases.push(*pair.public_key().as_bytes());
+        }
+        for base in cases.clone() {
+            let mut flipped = base;
+            flipped[31] ^= 0x80;
+            cases.push(flipped);
+        }
+        let mut accepted = 0;
+        for bytes in &cases {
+            let new = IdentityKey::from_bytes(bytes).is_ok();
+            assert_eq!(new, old_check(bytes), "disagree on {:?}", Hex(bytes));
+            accepted += usize::from(new);
+        }
+        assert!(accepted >= 200, "too few valid keys exercised: {accepted}");
+    }
 }

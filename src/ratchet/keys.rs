@@ -146,8 +146,13 @@ impl MessageKeySeed {
 pub(crate) struct MessageKey(Zeroizing<[u8; 44]>);
 
 impl MessageKey {
-    pub(crate) fn seal(&self, ad: &[u8], body: &mut [u8]) -> Result<[u8; TAG_LEN], ()> {
-        aead::seal(&self.0, ad, body)
+    pub(crate) fn seal(
+        &self,
+        ad: &[u8],
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], ()> {
+        aead::seal(&self.0, ad, plaintext, out)
     }
 
     pub(crate) fn open(&self, ad: &[u8], body: &mut [u8], tag: &[u8; TAG_LEN]) -> Result<(), ()> {

@@ -156,7 +156,7 @@ impl DoubleRatchet {
             self.previous_sending_length,
             index,
             plaintext,
-            |header, body| key.seal(&ad(session_ad, header), body),
+            |header, plaintext, body| key.seal(&ad(session_ad, header), plaintext, body),
         );
         if sealed.is_err() {
             out.truncate(start);

@@ -71,16 +71,17 @@ impl MessageFrame {
         })
     }
 
-    /// Writes a complete message to `out`: the header, then `plaintext`
-    /// sealed in place by `seal`, which is given the header bytes and the
-    /// plaintext buffer and returns the tag.
+    /// Writes a complete message to `out`: the header, then the sealed
+    /// `plaintext`, then the tag. `seal` is given the header bytes, the
+    /// plaintext and the (zeroed) place for the ciphertext, and returns the
+    /// tag; the plaintext is never copied into `out`.
     pub(crate) fn seal_into<E>(
         out: &mut Vec<u8>,
         ratchet_key: &[u8; KEY_LEN],
         previous_length: u32,
         index: u32,
         plaintext: &[u8],
-        seal: impl FnOnce(&[u8; Self::HEADER_LEN], &mut [u8]) -> Result<[u8; TAG_LEN], E>,
+        seal: impl FnOnce(&[u8; Self::HEADER_LEN], &[u8], &mut [u8]) -> Result<[u8; TAG_LEN], E>,
     ) -> Result<(), E> {
         let header = encode_header(
             ratchet_key,
@@ -88,12 +89,13 @@ impl MessageFrame {
             index,
             plaintext.len() + TAG_LEN,
         );
+        out.reserve(Self::HEADER_LEN + plaintext.len() + TAG_LEN);
         out.extend_from_slice(&header);
         let start = out.len();
-        out.extend_from_slice(plaintext);
+        out.resize(start + plaintext.len(), 0);
         let tag = match out.get_mut(start..) {
-            Some(body) => seal(&header, body)?,
-            None => seal(&header, &mut [])?,
+            Some(body) => seal(&header, plaintext, body)?,
+            None => seal(&header, plaintext, &mut [])?,
         };
         out.extend_from_slice(&tag);
         Ok(())
@@ -115,15 +117,18 @@ fn encode_header(
     index: u32,
     ciphertext_len: usize,
 ) -> [u8; MessageFrame::HEADER_LEN] {
-    let mut h = Vec::with_capacity(MessageFrame::HEADER_LEN);
-    Writer::new(&mut h)
-        .header(TYPE_MESSAGE)
-        .bytes(ratchet_key)
-        .u32(previous_length)
-        .u32(index)
-        .length(ciphertext_len);
+    // The layout above, written straight into the array (no allocation:
+    // this runs twice per message, once each side).
     let mut out = [0u8; MessageFrame::HEADER_LEN];
-    out.copy_from_slice(&h);
+    let (head, rest) = out.split_at_mut(2);
+    head.copy_from_slice(&[super::PROTOCOL_VERSION, TYPE_MESSAGE]);
+    let (key, rest) = rest.split_at_mut(KEY_LEN);
+    key.copy_from_slice(ratchet_key);
+    let (pn, rest) = rest.split_at_mut(4);
+    pn.copy_from_slice(&previous_length.to_be_bytes());
+    let (n, len) = rest.split_at_mut(4);
+    n.copy_from_slice(&index.to_be_bytes());
+    len.copy_from_slice(&u32::try_from(ciphertext_len).unwrap_or(u32::MAX).to_be_bytes());
     out
 }
 
