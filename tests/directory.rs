@@ -576,6 +576,9 @@ macro_rules! on_every_directory {
         mod memory {
             $(#[test] fn $check() { super::$check(&super::MemoryDirectory::new()); })*
         }
+        mod external {
+            $(#[test] fn $check() { super::$check(&super::outside::Tiny::default()); })*
+        }
         #[cfg(feature = "sqlite")]
         mod sqlite {
             $(#[test] fn $check() {
@@ -619,6 +622,150 @@ on_every_directory!(
     listing_devices,
     sessions_from_handed_out_bundles,
 );
+
+/// A directory written outside kinseal with only its public API, as a
+/// server with its own database would: the same checks must pass.
+mod outside {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use kinseal::server::{
+        DeviceAddress, DeviceInfo, HighestIds, MAX_DEVICES_PER_USER, PreKeyCounts, PreKeyDirectory,
+        Registration, TakenBundle, UserAddress, VerifiedUpload,
+    };
+    use kinseal::{
+        DirectoryError, IdentityKey, KemPreKey, OneTimePreKey, PreKeyBundle, PreKeyRole,
+        SignedPreKey,
+    };
+
+    #[derive(Default)]
+    pub(super) struct Tiny(Mutex<BTreeMap<DeviceAddress, Device>>);
+
+    struct Device {
+        identity: IdentityKey,
+        spk: Option<SignedPreKey>,
+        last_resort: Option<KemPreKey>,
+        one_time: BTreeMap<u32, OneTimePreKey>,
+        kem: BTreeMap<u32, KemPreKey>,
+        highest: HighestIds,
+    }
+
+    impl Device {
+        fn new(identity: &IdentityKey) -> Device {
+            Device {
+                identity: identity.clone(),
+                spk: None,
+                last_resort: None,
+                one_time: BTreeMap::new(),
+                kem: BTreeMap::new(),
+                highest: HighestIds::default(),
+            }
+        }
+
+        fn counts(&self) -> PreKeyCounts {
+            PreKeyCounts::new(self.one_time.len(), self.kem.len())
+        }
+
+        fn info(&self, address: &DeviceAddress) -> DeviceInfo {
+            DeviceInfo::new(
+                address.clone(),
+                self.identity.clone(),
+                self.spk.as_ref().map(|k| (k.id(), k.created_at())),
+                self.last_resort.as_ref().map(KemPreKey::id),
+                self.counts(),
+            )
+        }
+    }
+
+    impl PreKeyDirectory for Tiny {
+        fn register(
+            &self,
+            device: &DeviceAddress,
+            identity: &IdentityKey,
+        ) -> kinseal::Result<Registration> {
+            let mut devices = self.0.lock().unwrap();
+            if let Some(d) = devices.get_mut(device) {
+                if d.identity == *identity {
+                    return Ok(Registration::Unchanged);
+                }
+                *d = Device::new(identity);
+                return Ok(Registration::Replaced);
+            }
+            let count = devices.keys().filter(|a| a.user() == device.user()).count();
+            if count >= MAX_DEVICES_PER_USER {
+                return Err(DirectoryError::TooManyDevices {
+                    max: MAX_DEVICES_PER_USER,
+                    found: count + 1,
+                }
+                .into());
+            }
+            devices.insert(device.clone(), Device::new(identity));
+            Ok(Registration::New)
+        }
+
+        fn remove(&self, device: &DeviceAddress) -> kinseal::Result<bool> {
+            Ok(self.0.lock().unwrap().remove(device).is_some())
+        }
+
+        fn store(
+            &self,
+            device: &DeviceAddress,
+            upload: &VerifiedUpload,
+        ) -> kinseal::Result<PreKeyCounts> {
+            let mut devices = self.0.lock().unwrap();
+            let d = devices
+                .get_mut(device)
+                .ok_or(DirectoryError::UnknownDevice)?;
+            let (highest, counts) = upload.check_store(&d.identity, d.highest, d.counts())?;
+            let upload = upload.upload();
+            if let Some(k) = upload.signed_prekey() {
+                d.spk = Some(k.clone());
+            }
+            if let Some(k) = upload.last_resort_prekey() {
+                d.last_resort = Some(k.clone());
+            }
+            for k in upload.one_time_prekeys() {
+                d.one_time.insert(k.id(), *k);
+            }
+            for k in upload.kem_prekeys() {
+                d.kem.insert(k.id(), k.clone());
+            }
+            d.highest = highest;
+            Ok(counts)
+        }
+
+        fn take_bundle(&self, device: &DeviceAddress) -> kinseal::Result<TakenBundle> {
+            let mut devices = self.0.lock().unwrap();
+            let d = devices
+                .get_mut(device)
+                .ok_or(DirectoryError::UnknownDevice)?;
+            let not_ready = |missing| DirectoryError::NotReady { missing };
+            let spk = d.spk.clone().ok_or(not_ready(PreKeyRole::Signed))?;
+            let kem = match d.kem.pop_first() {
+                Some((_, k)) => k,
+                None => d.last_resort.clone().ok_or(not_ready(PreKeyRole::Kem))?,
+            };
+            let one_time = d.one_time.pop_first().map(|(_, k)| k);
+            let bundle = PreKeyBundle::new(d.identity.clone(), spk, one_time, kem);
+            Ok(TakenBundle::new(bundle, d.counts()))
+        }
+
+        fn device(&self, device: &DeviceAddress) -> kinseal::Result<DeviceInfo> {
+            let devices = self.0.lock().unwrap();
+            let d = devices.get(device).ok_or(DirectoryError::UnknownDevice)?;
+            Ok(d.info(device))
+        }
+
+        fn devices(&self, user: &UserAddress) -> kinseal::Result<Vec<DeviceInfo>> {
+            let devices = self.0.lock().unwrap();
+            Ok(devices
+                .iter()
+                .filter(|(a, _)| a.user() == user)
+                .map(|(a, d)| d.info(a))
+                .collect())
+        }
+    }
+}
 
 fn addr(app: &str, user: &str, device: u32) -> DeviceAddress {
     DeviceAddress::new(app.as_bytes(), user.as_bytes(), device).unwrap()

@@ -25,6 +25,19 @@ use crate::keys::{IdentityKey, PreKeyBundle};
 ///
 /// Implementations: [`MemoryDirectory`](super::MemoryDirectory), and
 /// `SqliteDirectory` with the `sqlite` feature.
+///
+/// # Implementing it
+/// A server can keep its directory in its own database. The rules that
+/// need the device's state are one call,
+/// [`VerifiedUpload::check_store`], to make inside the transaction that
+/// stores; the rest is the atomicity above: `take_bundle` must delete the
+/// one-time keys it returns in the same transaction that reads them, with
+/// the write lock held from the start (as `SELECT … FOR UPDATE` or
+/// SQLite's `BEGIN IMMEDIATE` give), or two callers can read the same key.
+/// [`TakenBundle::new`], [`DeviceInfo::new`] and [`PreKeyCounts::new`]
+/// build the results; `tests/directory.rs` and
+/// `tests/directory_concurrency.rs` in the repository are the checks to
+/// run against it.
 pub trait PreKeyDirectory {
     /// Registers a device with its identity key.
     ///
@@ -135,6 +148,11 @@ pub struct PreKeyCounts {
 }
 
 impl PreKeyCounts {
+    /// Counts of one-time X25519 and one-time ML-KEM prekeys.
+    pub fn new(one_time: usize, kem: usize) -> Self {
+        PreKeyCounts { one_time, kem }
+    }
+
     /// One-time X25519 prekeys.
     pub fn one_time(&self) -> usize {
         self.one_time
@@ -161,6 +179,11 @@ pub struct TakenBundle {
 }
 
 impl TakenBundle {
+    /// A bundle just taken, and the counts left after taking it.
+    pub fn new(bundle: PreKeyBundle, remaining: PreKeyCounts) -> Self {
+        TakenBundle { bundle, remaining }
+    }
+
     /// The bundle, to send to the requester.
     pub fn bundle(&self) -> &PreKeyBundle {
         &self.bundle
@@ -209,6 +232,25 @@ pub struct DeviceInfo {
 }
 
 impl DeviceInfo {
+    /// What a directory holds for a device: its address and identity key,
+    /// its signed prekey's id and creation time and its last-resort ML-KEM
+    /// prekey's id if it uploaded them, and its one-time key counts.
+    pub fn new(
+        address: DeviceAddress,
+        identity_key: IdentityKey,
+        signed_prekey: Option<(u32, u64)>,
+        last_resort_id: Option<u32>,
+        counts: PreKeyCounts,
+    ) -> Self {
+        DeviceInfo {
+            address,
+            identity_key,
+            signed_prekey,
+            last_resort_id,
+            counts,
+        }
+    }
+
     /// The device's address.
     pub fn address(&self) -> &DeviceAddress {
         &self.address
@@ -259,54 +301,94 @@ impl DeviceInfo {
     }
 }
 
-/// The highest id of each kind a directory has accepted for a device.
-/// One-time and last-resort ML-KEM prekeys share one id space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct HighestIds {
+/// The highest id of each kind a directory has accepted for a device, or
+/// `None` before the first. One-time and last-resort ML-KEM prekeys share
+/// one id space. A new id must be above the highest of its kind (see
+/// [`UploadError::StaleId`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct HighestIds {
     pub(crate) signed: Option<u32>,
     pub(crate) one_time: Option<u32>,
     pub(crate) kem: Option<u32>,
 }
 
-/// The checks of [`PreKeyDirectory::store`] that need the device's state,
-/// the same for every implementation: the identity, fresh ids, storage
-/// limits. Returns the highest ids and the counts after storing.
-pub(crate) fn check_store(
-    identity: &IdentityKey,
-    highest: HighestIds,
-    counts: PreKeyCounts,
-    upload: &PreKeyUpload,
-) -> crate::Result<(HighestIds, PreKeyCounts)> {
-    if upload.identity_key() != identity {
-        return Err(UploadError::IdentityMismatch.into());
+impl HighestIds {
+    /// The highest signed prekey id, one-time X25519 prekey id and ML-KEM
+    /// prekey id accepted so far.
+    pub fn new(signed: Option<u32>, one_time: Option<u32>, kem: Option<u32>) -> Self {
+        HighestIds {
+            signed,
+            one_time,
+            kem,
+        }
     }
-    let mut next = highest;
-    let spk = upload.signed_prekey().map(|k| k.id()).into_iter();
-    let one_time = upload.one_time_prekeys().iter().map(|k| k.id());
-    let kem = upload
-        .last_resort_prekey()
-        .into_iter()
-        .chain(upload.kem_prekeys())
-        .map(|k| k.id());
-    fresh(PreKeyRole::Signed, highest.signed, &mut next.signed, spk)?;
-    fresh(
-        PreKeyRole::OneTime,
-        highest.one_time,
-        &mut next.one_time,
-        one_time,
-    )?;
-    fresh(PreKeyRole::Kem, highest.kem, &mut next.kem, kem)?;
-    let after = PreKeyCounts {
-        one_time: counts.one_time + upload.one_time_prekeys().len(),
-        kem: counts.kem + upload.kem_prekeys().len(),
-    };
-    limit(
-        PreKeyRole::OneTime,
-        after.one_time,
-        MAX_STORED_ONE_TIME_PREKEYS,
-    )?;
-    limit(PreKeyRole::Kem, after.kem, MAX_STORED_KEM_PREKEYS)?;
-    Ok((next, after))
+
+    /// The highest signed prekey id accepted.
+    pub fn signed(&self) -> Option<u32> {
+        self.signed
+    }
+
+    /// The highest one-time X25519 prekey id accepted.
+    pub fn one_time(&self) -> Option<u32> {
+        self.one_time
+    }
+
+    /// The highest ML-KEM prekey id (one-time or last-resort) accepted.
+    pub fn kem(&self) -> Option<u32> {
+        self.kem
+    }
+}
+
+impl VerifiedUpload {
+    /// The checks of [`PreKeyDirectory::store`] that need the device's
+    /// state, the same for every implementation: that `identity` (the one
+    /// registered now) is the one the upload was verified against, that
+    /// every id is above the highest of its kind, and that the device would
+    /// not hold more one-time keys than the directory keeps. `held` is what
+    /// the directory holds now. Returns the highest ids and the counts after
+    /// storing, to record with the keys.
+    ///
+    /// # Errors
+    /// [`UploadError::IdentityMismatch`], [`UploadError::StaleId`] (the
+    /// first stale id in upload order), [`UploadError::StoreFull`].
+    pub fn check_store(
+        &self,
+        identity: &IdentityKey,
+        highest: HighestIds,
+        held: PreKeyCounts,
+    ) -> crate::Result<(HighestIds, PreKeyCounts)> {
+        let upload = self.upload();
+        if upload.identity_key() != identity {
+            return Err(UploadError::IdentityMismatch.into());
+        }
+        let mut next = highest;
+        let spk = upload.signed_prekey().map(|k| k.id()).into_iter();
+        let one_time = upload.one_time_prekeys().iter().map(|k| k.id());
+        let kem = upload
+            .last_resort_prekey()
+            .into_iter()
+            .chain(upload.kem_prekeys())
+            .map(|k| k.id());
+        fresh(PreKeyRole::Signed, highest.signed, &mut next.signed, spk)?;
+        fresh(
+            PreKeyRole::OneTime,
+            highest.one_time,
+            &mut next.one_time,
+            one_time,
+        )?;
+        fresh(PreKeyRole::Kem, highest.kem, &mut next.kem, kem)?;
+        let after = PreKeyCounts {
+            one_time: held.one_time + upload.one_time_prekeys().len(),
+            kem: held.kem + upload.kem_prekeys().len(),
+        };
+        limit(
+            PreKeyRole::OneTime,
+            after.one_time,
+            MAX_STORED_ONE_TIME_PREKEYS,
+        )?;
+        limit(PreKeyRole::Kem, after.kem, MAX_STORED_KEM_PREKEYS)?;
+        Ok((next, after))
+    }
 }
 
 fn fresh(
@@ -357,11 +439,14 @@ mod tests {
                 .to_bytes()
                 .unwrap(),
         )
+        .unwrap()
+        .verify(identity.public_key())
         .unwrap();
         let ik = identity.public_key();
         let counts = |one_time, kem| PreKeyCounts { one_time, kem };
-        let (highest, after) =
-            check_store(ik, HighestIds::default(), counts(4_999, 999), &upload).unwrap();
+        let (highest, after) = upload
+            .check_store(ik, HighestIds::default(), counts(4_999, 999))
+            .unwrap();
         assert_eq!(after, counts(5_000, 1_000));
         assert_eq!(
             highest,
@@ -372,7 +457,9 @@ mod tests {
             }
         );
         assert_eq!(
-            check_store(ik, HighestIds::default(), counts(0, 1_000), &upload).unwrap_err(),
+            upload
+                .check_store(ik, HighestIds::default(), counts(0, 1_000))
+                .unwrap_err(),
             crate::Error::Upload(UploadError::StoreFull {
                 prekey: PreKeyRole::Kem,
                 max: MAX_STORED_KEM_PREKEYS,
@@ -380,7 +467,9 @@ mod tests {
             })
         );
         assert_eq!(
-            check_store(ik, HighestIds::default(), counts(5_000, 0), &upload).unwrap_err(),
+            upload
+                .check_store(ik, HighestIds::default(), counts(5_000, 0))
+                .unwrap_err(),
             crate::Error::Upload(UploadError::StoreFull {
                 prekey: PreKeyRole::OneTime,
                 max: MAX_STORED_ONE_TIME_PREKEYS,

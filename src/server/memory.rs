@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::address::{DeviceAddress, UserAddress};
 use super::directory::{
-    DeviceInfo, HighestIds, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle, check_store,
+    DeviceInfo, HighestIds, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle,
 };
 use super::error::{DirectoryError, StorageError};
 use super::limits::MAX_DEVICES_PER_USER;
@@ -128,8 +128,8 @@ impl PreKeyDirectory for MemoryDirectory {
         let d = devices
             .get_mut(device)
             .ok_or(DirectoryError::UnknownDevice)?;
+        let (highest, counts) = upload.check_store(&d.identity, d.highest, d.counts())?;
         let upload = upload.upload();
-        let (highest, counts) = check_store(&d.identity, d.highest, d.counts(), upload)?;
         if let Some(k) = upload.signed_prekey() {
             d.signed_prekey = Some(k.clone());
         }

@@ -80,7 +80,9 @@ mod sqlite;
 mod upload;
 
 pub use address::{DeviceAddress, UserAddress};
-pub use directory::{DeviceInfo, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle};
+pub use directory::{
+    DeviceInfo, HighestIds, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle,
+};
 pub use error::{AddressField, DirectoryError, StorageError, UploadError};
 pub use limits::{
     DEFAULT_REPLENISH_THRESHOLD, MAX_APP_ID_LEN, MAX_BUNDLE_LEN, MAX_DEVICES_PER_USER,

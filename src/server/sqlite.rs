@@ -10,7 +10,7 @@ use rusqlite::{
 
 use super::address::{DeviceAddress, UserAddress};
 use super::directory::{
-    DeviceInfo, HighestIds, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle, check_store,
+    DeviceInfo, HighestIds, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle,
 };
 use super::error::{DirectoryError, StorageError};
 use super::limits::MAX_DEVICES_PER_USER;
@@ -404,11 +404,11 @@ impl PreKeyDirectory for SqliteDirectory {
         device: &DeviceAddress,
         upload: &VerifiedUpload,
     ) -> crate::Result<PreKeyCounts> {
-        let upload = upload.upload();
         self.transaction(TransactionBehavior::Immediate, |tx| {
             let row = known_device(tx, device)?;
             let (highest, after) =
-                check_store(&row.identity, row.highest, counts(tx, row.rowid)?, upload)?;
+                upload.check_store(&row.identity, row.highest, counts(tx, row.rowid)?)?;
+            let upload = upload.upload();
             if let Some(k) = upload.signed_prekey() {
                 tx.execute(
                     "INSERT OR REPLACE INTO signed_prekeys
