@@ -15,7 +15,8 @@ use crate::keys::{IdentityKey, PreKeyBundle};
 /// Every method is one atomic step: it changes everything it reports, or
 /// nothing. In particular [`take_bundle`](PreKeyDirectory::take_bundle)
 /// hands each one-time prekey to exactly one caller, however many call at
-/// once, and a key it handed out never comes back (ids only go up; see
+/// once, and a key it handed out never comes back while the device stays
+/// registered with the same identity key (ids only go up; see
 /// [`UploadError::StaleId`]).
 ///
 /// The trait is synchronous and takes `&self`: implementations do their own
@@ -62,6 +63,10 @@ pub trait PreKeyDirectory {
 
     /// Removes a device and every key stored for it. Returns whether it
     /// was registered.
+    ///
+    /// Its id counters go too, so a device registered again later must use
+    /// a new identity key (a reinstall makes one): under the old one, an
+    /// old upload replayed would be accepted again.
     ///
     /// # Errors
     /// [`Error::Storage`](crate::Error::Storage).
