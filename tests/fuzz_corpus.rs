@@ -63,3 +63,25 @@ fn respond_corpus() {
 fn two_party_corpus() {
     replay("two_party", targets::two_party);
 }
+
+#[test]
+fn parse_upload_corpus() {
+    replay("parse_upload", targets::parse_upload);
+}
+
+#[test]
+fn route_corpus() {
+    replay("route", targets::route);
+}
+
+/// The upload seed is Bob's upload from the fixture and must stay in step
+/// with it; `KINSEAL_WRITE_FUZZ_SEEDS=1` rewrites it.
+#[test]
+fn upload_seed_is_current() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/parse_upload/fixture-upload");
+    if std::env::var_os("KINSEAL_WRITE_FUZZ_SEEDS").is_some() {
+        std::fs::write(&path, &targets::fixture().upload).unwrap();
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), targets::fixture().upload);
+}

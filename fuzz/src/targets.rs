@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use chacha20::ChaCha20Rng;
+use kinseal::server::{PreKeyUpload, route as route_message};
 use kinseal::{
     Error, IdentityKeyPair, IncomingMessage, KemPreKeyPair, Message, OneTimePreKeyPair,
     PreKeyBundle, PreKeyMessage, ProtocolError, Session, SessionConfig, SignedPreKeyPair,
@@ -24,6 +25,8 @@ pub struct Fixture {
     prekey_message: Vec<u8>,
     /// Alice's session right after `Session::initiate` with roomy bounds.
     alice_initial: Vec<u8>,
+    /// A valid prekey upload of Bob's keys.
+    pub upload: Vec<u8>,
 }
 
 /// What decrypting a fixture message must give: its plaintext, or a
@@ -87,7 +90,14 @@ pub fn fixture() -> &'static Fixture {
             .unwrap()
             .to_bytes()
             .to_vec();
+        let upload = PreKeyUpload::builder(&bob)
+            .signed_prekey(spk.public())
+            .last_resort_prekey(kem.public())
+            .one_time_prekeys([opk.public()])
+            .to_bytes()
+            .unwrap();
         Fixture {
+            upload,
             alice_initial,
             alice_record: a.to_bytes().to_vec(),
             bob,
@@ -168,6 +178,37 @@ pub fn parse_session_record(data: &[u8]) {
         }
     }
     let _ = s.encrypt(&mut rng(2), b"x");
+}
+
+/// Prekey-upload parsing (what a server decodes from a device): accepted
+/// bytes re-encode identically; verification never panics.
+pub fn parse_upload(data: &[u8]) {
+    if let Ok(u) = PreKeyUpload::from_bytes(data) {
+        assert_eq!(u.to_bytes(), data);
+        let _ = u.verify(fixture().bob.public_key());
+    }
+}
+
+/// Routing without decryption: anything the recipient's decoder accepts,
+/// the router accepts too, with the same kind and prekey ids.
+pub fn route(data: &[u8]) {
+    let routed = route_message(data);
+    match IncomingMessage::from_bytes(data) {
+        Ok(IncomingMessage::Message(_)) => {
+            let r = routed.unwrap();
+            assert_eq!(r.kind(), kinseal::MessageKind::Message);
+            assert!(r.prekeys().is_none());
+        }
+        Ok(IncomingMessage::PreKey(m)) => {
+            let r = routed.unwrap();
+            assert_eq!(r.kind(), kinseal::MessageKind::PreKeyMessage);
+            let ids = r.prekeys().unwrap();
+            assert_eq!(ids.signed_prekey_id(), m.signed_prekey_id());
+            assert_eq!(ids.one_time_prekey_id(), m.one_time_prekey_id());
+            assert_eq!(ids.kem_prekey_id(), m.kem_prekey_id());
+        }
+        Err(_) => {}
+    }
 }
 
 /// Decryption on a fixed session of (possibly) modified genuine messages:

@@ -161,7 +161,7 @@ impl Session {
     ///
     /// # Errors
     /// [`MisuseError::PreKeyMismatch`] if a prekey does not match the
-    /// message; [`Error::DecryptionFailed`] if the first message does not
+    /// message; [`Error::DecryptionFailed`](crate::Error::DecryptionFailed) if the first message does not
     /// authenticate (a tampered KEM ciphertext, a wrong context, a forgery);
     /// [`ProtocolError::TooFarAhead`] past the jump bound.
     ///
@@ -258,8 +258,8 @@ impl Session {
     /// Transactional: on any error the session is exactly as before.
     ///
     /// # Errors
-    /// [`Error::Decode`] for malformed bytes;
-    /// [`Error::DecryptionFailed`] for anything that does not authenticate;
+    /// [`Error::Decode`](crate::Error::Decode) for malformed bytes;
+    /// [`Error::DecryptionFailed`](crate::Error::DecryptionFailed) for anything that does not authenticate;
     /// [`ProtocolError::Duplicate`] for a second copy of a decrypted message;
     /// [`ProtocolError::MessageKeyExpired`] for one older than the kept keys;
     /// [`ProtocolError::TooFarAhead`] past the jump bound;
