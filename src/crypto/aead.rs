@@ -27,7 +27,10 @@ use crate::wire::TAG_LEN;
 pub(crate) const SHORT_MAX: usize = 768;
 
 /// Encrypts `plaintext` into `out` (of the same length) under the 44-byte
-/// key ‖ nonce, returning the tag.
+/// key ‖ nonce, returning the tag. Neither function works in place: the
+/// ratchet seals from the caller's plaintext into the message it builds
+/// and opens from the received bytes into the plaintext it returns, so
+/// nothing is copied before it is encrypted or decrypted.
 pub(crate) fn seal(
     key_nonce: &[u8; 44],
     ad: &[u8],
@@ -41,18 +44,20 @@ pub(crate) fn seal(
     }
 }
 
-/// Checks the tag and decrypts `body` in place. On failure `body` is left
-/// as it was given (the tag is verified before any byte is decrypted).
+/// Checks the tag, then decrypts `ciphertext` into `out` (of the same
+/// length). On failure nothing is written to `out`: the tag is verified
+/// before any byte is decrypted.
 pub(crate) fn open(
     key_nonce: &[u8; 44],
     ad: &[u8],
-    body: &mut [u8],
+    ciphertext: &[u8],
     tag: &[u8; TAG_LEN],
+    out: &mut [u8],
 ) -> Result<(), ()> {
-    if body.len() <= SHORT_MAX {
-        short::open(key_nonce, ad, body, tag)
+    if ciphertext.len() <= SHORT_MAX {
+        short::open(key_nonce, ad, ciphertext, tag, out)
     } else {
-        long::open(key_nonce, ad, body, tag)
+        long::open(key_nonce, ad, ciphertext, tag, out)
     }
 }
 
@@ -66,7 +71,7 @@ fn split(key_nonce: &[u8; 44]) -> (&[u8; 32], &[u8; 12]) {
 
 /// libcrux-chacha20poly1305 (HACL*), for short messages.
 pub(crate) mod short {
-    use super::{SHORT_MAX, TAG_LEN, split};
+    use super::{TAG_LEN, split};
 
     pub(crate) fn seal(
         key_nonce: &[u8; 44],
@@ -84,28 +89,19 @@ pub(crate) mod short {
         Ok(tag)
     }
 
-    /// The implementation decrypts from one buffer into another and writes
-    /// nothing unless the tag verifies, so the ciphertext (public) is
-    /// copied aside first: on the stack up to `SHORT_MAX` bytes (the only
-    /// lengths the dispatcher sends here), on the heap beyond.
+    /// HACL* computes and compares the tag, and decrypts only if it matches.
     pub(crate) fn open(
         key_nonce: &[u8; 44],
         ad: &[u8],
-        body: &mut [u8],
+        ciphertext: &[u8],
         tag: &[u8; TAG_LEN],
+        out: &mut [u8],
     ) -> Result<(), ()> {
         let (key, nonce) = split(key_nonce);
-        let mut stack = [0u8; SHORT_MAX];
-        let mut heap = Vec::new();
-        let ciphertext = match stack.get_mut(..body.len()) {
-            Some(c) => c,
-            None => {
-                heap.resize(body.len(), 0);
-                &mut heap[..]
-            }
-        };
-        ciphertext.copy_from_slice(body);
-        libcrux_chacha20poly1305::decrypt_detached(key, body, ciphertext, tag, ad, nonce)
+        if out.len() != ciphertext.len() {
+            return Err(());
+        }
+        libcrux_chacha20poly1305::decrypt_detached(key, out, ciphertext, tag, ad, nonce)
             .map(|_| ())
             .map_err(|_| ())
     }
@@ -129,15 +125,19 @@ pub(crate) mod long {
         Ok(tag.into())
     }
 
+    /// The MAC over the ciphertext is checked before the keystream is
+    /// applied to `out`.
     pub(crate) fn open(
         key_nonce: &[u8; 44],
         ad: &[u8],
-        body: &mut [u8],
+        ciphertext: &[u8],
         tag: &[u8; TAG_LEN],
+        out: &mut [u8],
     ) -> Result<(), ()> {
         let (key, nonce) = split(key_nonce);
+        let buffer = InOutBuf::new(ciphertext, out).map_err(|_| ())?;
         ChaCha20Poly1305::new(key.into())
-            .decrypt_inout_detached(&Nonce::from(*nonce), ad, body.into(), &Tag::from(*tag))
+            .decrypt_inout_detached(&Nonce::from(*nonce), ad, buffer, &Tag::from(*tag))
             .map_err(|_| ())
     }
 }
@@ -156,7 +156,7 @@ mod tests {
     /// Both implementations compute the same function at every length
     /// around the switch-over (and at a few far from it), open each other's
     /// output, and reject a flipped bit in the tag, the ciphertext or the
-    /// AD without touching the buffer.
+    /// AD without writing anything to the output.
     #[test]
     fn implementations_agree_and_verify_before_decrypting() {
         let lengths = (0..=SHORT_MAX + 80).chain([1024, 4096, 65536 + 7]);
@@ -178,26 +178,35 @@ mod tests {
             assert_eq!(dispatched, long_ct);
 
             for open in [short::open, long::open, super::open] {
-                let mut body = long_ct.clone();
-                assert_eq!(open(&key_nonce, &ad, &mut body, &long_tag), Ok(()));
-                assert_eq!(body, plaintext, "wrong plaintext at {n} bytes");
+                let mut out = vec![0u8; n];
+                assert_eq!(open(&key_nonce, &ad, &long_ct, &long_tag, &mut out), Ok(()));
+                assert_eq!(out, plaintext, "wrong plaintext at {n} bytes");
 
+                // Failures write nothing.
+                let untouched = vec![0xa5u8; n];
                 let mut bad_tag = long_tag;
                 bad_tag[n % TAG_LEN] ^= 1;
-                let mut body = long_ct.clone();
-                assert_eq!(open(&key_nonce, &ad, &mut body, &bad_tag), Err(()));
-                assert_eq!(body, long_ct, "a failed open changed the buffer");
+                let mut out = untouched.clone();
+                assert_eq!(open(&key_nonce, &ad, &long_ct, &bad_tag, &mut out), Err(()));
+                assert_eq!(out, untouched, "a failed open wrote its output");
                 if n > 0 {
-                    let mut body = long_ct.clone();
-                    body[n / 2] ^= 0x80;
-                    let tampered = body.clone();
-                    assert_eq!(open(&key_nonce, &ad, &mut body, &long_tag), Err(()));
-                    assert_eq!(body, tampered, "a failed open changed the buffer");
+                    let mut tampered = long_ct.clone();
+                    tampered[n / 2] ^= 0x80;
+                    let mut out = untouched.clone();
+                    assert_eq!(
+                        open(&key_nonce, &ad, &tampered, &long_tag, &mut out),
+                        Err(())
+                    );
+                    assert_eq!(out, untouched, "a failed open wrote its output");
                 }
                 let mut longer_ad = ad.clone();
                 longer_ad.push(0);
-                let mut body = long_ct.clone();
-                assert_eq!(open(&key_nonce, &longer_ad, &mut body, &long_tag), Err(()));
+                let mut out = untouched.clone();
+                assert_eq!(
+                    open(&key_nonce, &longer_ad, &long_ct, &long_tag, &mut out),
+                    Err(())
+                );
+                assert_eq!(out, untouched, "a failed open wrote its output");
             }
         }
     }
@@ -207,6 +216,10 @@ mod tests {
         let key_nonce = [1u8; 44];
         for seal in [short::seal, long::seal, super::seal] {
             assert_eq!(seal(&key_nonce, b"", b"abc", &mut [0u8; 2]), Err(()));
+        }
+        for open in [short::open, long::open, super::open] {
+            let tag = [0u8; TAG_LEN];
+            assert_eq!(open(&key_nonce, b"", b"abc", &tag, &mut [0u8; 4]), Err(()));
         }
     }
 }

@@ -286,7 +286,9 @@ mod tests {
         for _ in 0..200 {
             let mut b = [0u8; KEY_LEN];
             for byte in b.iter_mut() {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 *byte = (seed >> 56) as u8;
             }
             cases.push(b);

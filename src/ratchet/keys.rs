@@ -155,8 +155,14 @@ impl MessageKey {
         aead::seal(&self.0, ad, plaintext, out)
     }
 
-    pub(crate) fn open(&self, ad: &[u8], body: &mut [u8], tag: &[u8; TAG_LEN]) -> Result<(), ()> {
-        aead::open(&self.0, ad, body, tag)
+    pub(crate) fn open(
+        &self,
+        ad: &[u8],
+        ciphertext: &[u8],
+        tag: &[u8; TAG_LEN],
+        out: &mut [u8],
+    ) -> Result<(), ()> {
+        aead::open(&self.0, ad, ciphertext, tag, out)
     }
 }
 

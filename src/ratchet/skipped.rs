@@ -71,6 +71,10 @@ impl SkippedKeys {
         seeds: Vec<(u32, MessageKeySeed)>,
         max: usize,
     ) -> Vec<(u32, u32)> {
+        // The common case, a message in order: nothing to add or evict.
+        if seeds.is_empty() && self.live <= max {
+            return Vec::new();
+        }
         for (index, seed) in seeds {
             self.entries.push_back(Entry {
                 seq,

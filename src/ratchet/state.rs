@@ -10,7 +10,7 @@ use super::keys::{ChainKey, Followed, MessageKey, RemoteChainKey, RootKey};
 use super::skipped::SkippedKeys;
 use crate::crypto::dh;
 use crate::error::{Error, ProtocolError};
-use crate::wire::{KEY_LEN, MessageFrame};
+use crate::wire::{KEY_LEN, MessageFrame, MessageView};
 
 /// The bounds a ratchet enforces (validated by `SessionConfig`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,23 +186,25 @@ impl DoubleRatchet {
         Ok((ours, ChainKey::new(chain, 0), root))
     }
 
-    /// Decrypts a message; on any error the state is unchanged.
+    /// Decrypts a message into a new buffer; on any error the state is
+    /// unchanged.
     pub(crate) fn decrypt(
         &mut self,
         session_ad: &[u8; 32],
-        frame: MessageFrame,
+        frame: &MessageView<'_>,
     ) -> Result<Vec<u8>, Error> {
         let ad = ad(session_ad, &frame.header());
-        let (commit, key) = self.plan(&frame)?;
-        let (mut body, tag) = frame.into_body_and_tag();
-        key.open(&ad, &mut body, &tag)
+        let (commit, key) = self.plan(frame)?;
+        let (body, tag) = frame.body_and_tag();
+        let mut plaintext = vec![0u8; body.len()];
+        key.open(&ad, body, &tag, &mut plaintext)
             .map_err(|_| Error::DecryptionFailed)?;
         self.apply(commit);
-        Ok(body)
+        Ok(plaintext)
     }
 
     /// Works out which key decrypts `frame` and what would change.
-    fn plan(&self, frame: &MessageFrame) -> Result<(Commit, MessageKey), Error> {
+    fn plan(&self, frame: &MessageView<'_>) -> Result<(Commit, MessageKey), Error> {
         let index = frame.index;
         if index == u32::MAX {
             return Err(ProtocolError::ChainExhausted.into());

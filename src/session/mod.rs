@@ -51,14 +51,16 @@ pub use config::SessionConfig;
 
 use crate::error::{MisuseError, ProtocolError};
 use crate::handshake;
+use crate::keys::prekey_x25519;
 use crate::keys::{
     Hex, IdentityKey, IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair,
     VerifiedBundle,
 };
-use crate::message::{IncomingMessage, Message, PreKeyMessage};
+use crate::message::{Message, PreKeyMessage, message_kind};
 use crate::ratchet::{ChainKey, DoubleRatchet, OurRatchetKey, RemoteChainKey, RootKey};
 use crate::wire::{
-    KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, PreKeyFrame, encode_prekey_prefix,
+    KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, MessageKind, MessageView, PreKeyFrame,
+    encode_prekey_prefix,
 };
 
 /// The setup data an initiator sends with every message until it has
@@ -206,7 +208,7 @@ impl Session {
         };
         let plaintext = session
             .ratchet
-            .decrypt(&session.session_ad, message.frame.message.clone())?;
+            .decrypt(&session.session_ad, &message.frame.message.view())?;
         Ok(InboundSession {
             handshake_id: session.handshake_id,
             session,
@@ -266,10 +268,26 @@ impl Session {
     /// [`ProtocolError::UnexpectedPreKeyMessage`] for a `PreKeyMessage` of
     /// another session.
     pub fn decrypt(&mut self, bytes: &[u8]) -> crate::Result<Vec<u8>> {
-        match IncomingMessage::from_bytes(bytes)? {
-            IncomingMessage::Message(m) => self.decrypt_message(m),
-            IncomingMessage::PreKey(p) => self.decrypt_prekey_message(&p),
+        // As `IncomingMessage::from_bytes` then `decrypt_message` or
+        // `decrypt_prekey_message`, with the same checks in the same order,
+        // but a `Message` is decrypted straight from `bytes`: its
+        // ciphertext is not copied into a decoded value first.
+        match message_kind(bytes)? {
+            MessageKind::Message => {
+                let frame = MessageFrame::decode_view(bytes)?;
+                prekey_x25519(&frame.ratchet_key)?;
+                self.decrypt_view(&frame)
+            }
+            MessageKind::PreKeyMessage => {
+                self.decrypt_prekey_message(&PreKeyMessage::from_bytes(bytes)?)
+            }
         }
+    }
+
+    fn decrypt_view(&mut self, frame: &MessageView<'_>) -> crate::Result<Vec<u8>> {
+        let plaintext = self.ratchet.decrypt(&self.session_ad, frame)?;
+        self.pending = None;
+        Ok(plaintext)
     }
 
     /// Decrypts an already-decoded [`Message`].
@@ -277,9 +295,7 @@ impl Session {
     /// # Errors
     /// As [`Session::decrypt`].
     pub fn decrypt_message(&mut self, message: Message) -> crate::Result<Vec<u8>> {
-        let plaintext = self.ratchet.decrypt(&self.session_ad, message.frame)?;
-        self.pending = None;
-        Ok(plaintext)
+        self.decrypt_view(&message.frame.view())
     }
 
     /// Decrypts another copy of the `PreKeyMessage` that set this session up.
@@ -294,7 +310,7 @@ impl Session {
             return Err(ProtocolError::UnexpectedPreKeyMessage.into());
         }
         self.ratchet
-            .decrypt(&self.session_ad, message.frame.message.clone())
+            .decrypt(&self.session_ad, &message.frame.message.view())
     }
 
     /// Whether this side started the session.

@@ -36,12 +36,17 @@ impl MessageFrame {
 
     /// The header bytes, as on the wire.
     pub(crate) fn header(&self) -> [u8; Self::HEADER_LEN] {
-        encode_header(
-            &self.ratchet_key,
-            self.previous_length,
-            self.index,
-            self.ciphertext.len(),
-        )
+        self.view().header()
+    }
+
+    /// The frame as a view, for decryption.
+    pub(crate) fn view(&self) -> MessageView<'_> {
+        MessageView {
+            ratchet_key: self.ratchet_key,
+            previous_length: self.previous_length,
+            index: self.index,
+            ciphertext: &self.ciphertext,
+        }
     }
 
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
@@ -50,20 +55,28 @@ impl MessageFrame {
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes, WireType::Message);
-        r.header(TYPE_MESSAGE)?;
-        let frame = Self::decode_body(&mut r)?;
-        r.finish()?;
-        Ok(frame)
+        let v = Self::decode_view(bytes)?;
+        Ok(MessageFrame {
+            ratchet_key: v.ratchet_key,
+            previous_length: v.previous_length,
+            index: v.index,
+            ciphertext: v.ciphertext.to_vec(),
+        })
     }
 
-    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    /// Decodes with exactly the checks of [`MessageFrame::decode`], leaving
+    /// the ciphertext where it is (decryption writes the plaintext straight
+    /// from it into its output; nothing is copied first).
+    pub(crate) fn decode_view(bytes: &[u8]) -> Result<MessageView<'_>, DecodeError> {
+        let mut r = Reader::new(bytes, WireType::Message);
+        r.header(TYPE_MESSAGE)?;
         let ratchet_key = r.array()?;
         let previous_length = r.u32()?;
         let index = r.u32()?;
         let len = r.length(TAG_LEN, MAX_CIPHERTEXT_LEN)?;
-        let ciphertext = r.take(len)?.to_vec();
-        Ok(MessageFrame {
+        let ciphertext = r.take(len)?;
+        r.finish()?;
+        Ok(MessageView {
             ratchet_key,
             previous_length,
             index,
@@ -100,14 +113,38 @@ impl MessageFrame {
         out.extend_from_slice(&tag);
         Ok(())
     }
+}
 
-    /// Splits the ciphertext field into the sealed body and the tag.
-    pub(crate) fn into_body_and_tag(mut self) -> (Vec<u8>, [u8; TAG_LEN]) {
+/// A `Message` to decrypt: the header fields, and the ciphertext (with its
+/// tag) borrowed from wherever it is, a received buffer or a decoded frame.
+pub(crate) struct MessageView<'a> {
+    pub(crate) ratchet_key: [u8; KEY_LEN],
+    pub(crate) previous_length: u32,
+    pub(crate) index: u32,
+    /// Ciphertext followed by the tag.
+    pub(crate) ciphertext: &'a [u8],
+}
+
+impl MessageView<'_> {
+    /// The header bytes, as on the wire.
+    pub(crate) fn header(&self) -> [u8; MessageFrame::HEADER_LEN] {
+        encode_header(
+            &self.ratchet_key,
+            self.previous_length,
+            self.index,
+            self.ciphertext.len(),
+        )
+    }
+
+    /// The sealed body and the tag.
+    pub(crate) fn body_and_tag(&self) -> (&[u8], [u8; TAG_LEN]) {
         let split = self.ciphertext.len().saturating_sub(TAG_LEN);
-        let mut tag = [0u8; TAG_LEN];
-        tag.copy_from_slice(self.ciphertext.get(split..).unwrap_or(&[0u8; TAG_LEN]));
-        self.ciphertext.truncate(split);
-        (self.ciphertext, tag)
+        let (body, tag) = self.ciphertext.split_at(split);
+        let mut out = [0u8; TAG_LEN];
+        if let Ok(t) = <&[u8; TAG_LEN]>::try_from(tag) {
+            out = *t;
+        }
+        (body, out)
     }
 }
 
@@ -128,7 +165,11 @@ fn encode_header(
     pn.copy_from_slice(&previous_length.to_be_bytes());
     let (n, len) = rest.split_at_mut(4);
     n.copy_from_slice(&index.to_be_bytes());
-    len.copy_from_slice(&u32::try_from(ciphertext_len).unwrap_or(u32::MAX).to_be_bytes());
+    len.copy_from_slice(
+        &u32::try_from(ciphertext_len)
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
     out
 }
 

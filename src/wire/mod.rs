@@ -17,7 +17,7 @@ mod record;
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 pub(crate) use codec::{Reader, Writer};
 pub(crate) use message::{
-    MessageFrame, PreKeyFrame, PreKeyMessageFrame, encode_prekey_prefix, peek_kind,
+    MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame, encode_prekey_prefix, peek_kind,
 };
 pub(crate) use record::{
     ChainFrame, PendingPreKeyFrame, RatchetKeyFrame, SessionFrame, SkippedFrame,

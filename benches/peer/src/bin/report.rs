@@ -1,0 +1,1035 @@
+//! Runs kinseal's benchmarks (with their primitive floor) and vodozemac's
+//! in one go, measures session memory, and writes `docs/PERFORMANCE.md`.
+//!
+//! ```text
+//! cargo run --release -p kinseal-bench-peer --bin report            # measure and write
+//! cargo run --release -p kinseal-bench-peer --bin report -- --no-run # rewrite from the last results
+//! ```
+//!
+//! Anything after `--criterion` is passed to both benchmark runs (for
+//! example `--criterion --measurement-time 5`). Results are read from
+//! criterion's `target/criterion/<group>/<id>/new/estimates.json`; the
+//! median is used throughout.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use chacha20::ChaCha20Rng;
+use kinseal::{
+    IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, PreKeyBundle, PreKeyMessage, Session,
+    SessionConfig, SignedPreKeyPair,
+};
+use rand_core::SeedableRng;
+
+// ---------------------------------------------------------------------------
+// What to report
+// ---------------------------------------------------------------------------
+
+/// A kinseal operation: its benchmark id, a label, the primitives its floor
+/// is made of (benchmark id under `floor/`, count), and the vodozemac
+/// benchmark doing the same job, if any.
+struct Op {
+    id: &'static str,
+    label: &'static str,
+    floor: &'static [(&'static str, f64)],
+    peer: Option<&'static str>,
+    note: &'static str,
+}
+
+/// Primitive names, as benchmark ids under `floor/`.
+mod p {
+    pub(crate) const KEYGEN: &str = "x25519_keygen";
+    pub(crate) const DH: &str = "x25519_dh";
+    pub(crate) const ED_KEYGEN: &str = "ed25519_keygen";
+    pub(crate) const ED_SCALAR: &str = "ed25519_scalar_bytes";
+    pub(crate) const SIGN_SPK: &str = "ed25519_sign_spk";
+    pub(crate) const SIGN_KEM: &str = "ed25519_sign_kem";
+    pub(crate) const VERIFY_SPK: &str = "ed25519_verify_strict_spk";
+    pub(crate) const VERIFY_KEM: &str = "ed25519_verify_strict_kem";
+    pub(crate) const DECOMPRESS: &str = "ed25519_decompress";
+    pub(crate) const IS_WEAK: &str = "ed25519_is_weak";
+    pub(crate) const TO_MONT: &str = "ed25519_to_montgomery";
+    pub(crate) const KEM_KEYGEN: &str = "mlkem768_keygen";
+    pub(crate) const KEM_VALIDATE: &str = "mlkem768_validate_public_key";
+    pub(crate) const ENCAPS: &str = "mlkem768_encapsulate";
+    pub(crate) const DECAPS: &str = "mlkem768_decapsulate";
+    pub(crate) const SHA_TH: &str = "sha256_transcript";
+    pub(crate) const SHA_AD: &str = "sha256_session_ad";
+    pub(crate) const SHA_HID: &str = "sha256_handshake_id";
+    pub(crate) const HKDF_HS: &str = "hkdf_handshake";
+    pub(crate) const HKDF_ROOT: &str = "hkdf_root";
+    pub(crate) const EXPAND: &str = "hkdf_expand_44";
+    pub(crate) const STEP: &str = "hmac_chain_step";
+    pub(crate) const SEAL_100: &str = "aead_seal_libcrux/100";
+    pub(crate) const OPEN_100: &str = "aead_open_libcrux/100";
+    pub(crate) const SEAL_1K: &str = "aead_seal_rustcrypto/1024";
+    pub(crate) const OPEN_1K: &str = "aead_open_rustcrypto/1024";
+    pub(crate) const SEAL_64K: &str = "aead_seal_rustcrypto/65536";
+    pub(crate) const OPEN_64K: &str = "aead_open_rustcrypto/65536";
+}
+
+/// Every operation, with its floor derived from the code (see the notes).
+/// The AEAD in each floor is the implementation `crypto::aead` calls at
+/// that size: libcrux up to 768 bytes, RustCrypto above.
+const OPS: &[Op] = &[
+    Op {
+        id: "keys/identity_generate",
+        label: "identity key generation",
+        floor: &[(p::ED_KEYGEN, 1.0), (p::ED_SCALAR, 1.0), (p::TO_MONT, 1.0)],
+        peer: None,
+        note: "Ed25519 key (SHA-512 + base-point mult), its X25519 scalar (SHA-512), the public key mapped to X25519",
+    },
+    Op {
+        id: "keys/signed_prekey_generate",
+        label: "signed prekey generation",
+        floor: &[(p::KEYGEN, 1.0), (p::SIGN_SPK, 1.0)],
+        peer: None,
+        note: "X25519 key pair + one signature",
+    },
+    Op {
+        id: "keys/one_time_prekey_generate",
+        label: "one-time prekey generation",
+        floor: &[(p::KEYGEN, 1.0)],
+        peer: None,
+        note: "X25519 key pair",
+    },
+    Op {
+        id: "keys/kem_prekey_generate",
+        label: "KEM prekey generation",
+        floor: &[(p::KEM_KEYGEN, 1.0), (p::SIGN_KEM, 1.0)],
+        peer: None,
+        note: "ML-KEM-768 key pair + one signature over the 1184-byte key",
+    },
+    Op {
+        id: "keys/one_time_prekey_batch_100",
+        label: "100 one-time EC prekeys",
+        floor: &[(p::KEYGEN, 100.0)],
+        peer: None,
+        note: "100 X25519 key pairs",
+    },
+    Op {
+        id: "keys/kem_prekey_batch_100",
+        label: "100 one-time KEM prekeys",
+        floor: &[(p::KEM_KEYGEN, 100.0), (p::SIGN_KEM, 100.0)],
+        peer: None,
+        note: "100 × (ML-KEM-768 key pair + signature)",
+    },
+    Op {
+        id: "bundle/verify",
+        label: "bundle verification",
+        floor: &[(p::VERIFY_SPK, 1.0), (p::VERIFY_KEM, 1.0)],
+        peer: None,
+        note: "2 strict Ed25519 verifications (70-byte and 1220-byte bodies)",
+    },
+    Op {
+        id: "handshake/initiate",
+        label: "initiator setup + first 100 B message",
+        floor: &[
+            (p::VERIFY_SPK, 1.0),
+            (p::VERIFY_KEM, 1.0),
+            (p::KEYGEN, 1.0),
+            (p::DH, 4.0),
+            (p::ENCAPS, 1.0),
+            (p::SHA_TH, 1.0),
+            (p::SHA_AD, 1.0),
+            (p::SHA_HID, 1.0),
+            (p::HKDF_HS, 1.0),
+            (p::STEP, 1.0),
+            (p::EXPAND, 1.0),
+            (p::SEAL_100, 1.0),
+        ],
+        peer: Some("vodozemac/outbound_session"),
+        note: "bundle verify (2 strict verifications), base key pair, DH1–DH4 (one-time prekey present), ML-KEM encapsulation, transcript hash (2469 B), session-AD hash, handshake-id hash (1190 B), handshake HKDF, then a first message: chain step + HKDF-Expand + seal",
+    },
+    Op {
+        id: "handshake/respond",
+        label: "responder setup incl. first decrypt",
+        floor: &[
+            (p::DECOMPRESS, 1.0),
+            (p::IS_WEAK, 1.0),
+            (p::TO_MONT, 1.0),
+            (p::DH, 4.0),
+            (p::DECAPS, 1.0),
+            (p::SHA_TH, 1.0),
+            (p::SHA_AD, 1.0),
+            (p::SHA_HID, 1.0),
+            (p::HKDF_HS, 1.0),
+            (p::STEP, 1.0),
+            (p::EXPAND, 1.0),
+            (p::OPEN_100, 1.0),
+        ],
+        peer: Some("vodozemac/inbound_session"),
+        note: "decoding the PreKeyMessage validates IK_A (decompress, small-order check, map to X25519), DH1–DH4, ML-KEM decapsulation, the three hashes, handshake HKDF, then the first message: chain step + HKDF-Expand + open",
+    },
+    Op {
+        id: "chain/encrypt/100",
+        label: "same-chain encrypt 100 B",
+        floor: &[(p::STEP, 1.0), (p::EXPAND, 1.0), (p::SEAL_100, 1.0)],
+        peer: Some("vodozemac/encrypt/100"),
+        note: "1 chain step (HMAC key setup shared by two HMACs) + HKDF-Expand to 44 bytes + seal",
+    },
+    Op {
+        id: "chain/decrypt/100",
+        label: "same-chain decrypt 100 B",
+        floor: &[(p::STEP, 1.0), (p::EXPAND, 1.0), (p::OPEN_100, 1.0)],
+        peer: Some("vodozemac/decrypt/100"),
+        note: "1 chain step + HKDF-Expand + open",
+    },
+    Op {
+        id: "chain/encrypt/1024",
+        label: "same-chain encrypt 1 KiB",
+        floor: &[(p::STEP, 1.0), (p::EXPAND, 1.0), (p::SEAL_1K, 1.0)],
+        peer: Some("vodozemac/encrypt/1024"),
+        note: "as 100 B",
+    },
+    Op {
+        id: "chain/decrypt/1024",
+        label: "same-chain decrypt 1 KiB",
+        floor: &[(p::STEP, 1.0), (p::EXPAND, 1.0), (p::OPEN_1K, 1.0)],
+        peer: Some("vodozemac/decrypt/1024"),
+        note: "as 100 B",
+    },
+    Op {
+        id: "chain/encrypt/65536",
+        label: "same-chain encrypt 64 KiB",
+        floor: &[(p::STEP, 1.0), (p::EXPAND, 1.0), (p::SEAL_64K, 1.0)],
+        peer: Some("vodozemac/encrypt/65536"),
+        note: "as 100 B",
+    },
+    Op {
+        id: "chain/decrypt/65536",
+        label: "same-chain decrypt 64 KiB",
+        floor: &[(p::STEP, 1.0), (p::EXPAND, 1.0), (p::OPEN_64K, 1.0)],
+        peer: Some("vodozemac/decrypt/65536"),
+        note: "as 100 B",
+    },
+    Op {
+        id: "ratchet/new_key_encrypt",
+        label: "new-ratchet-key encrypt 100 B",
+        floor: &[
+            (p::KEYGEN, 1.0),
+            (p::DH, 1.0),
+            (p::HKDF_ROOT, 1.0),
+            (p::STEP, 1.0),
+            (p::EXPAND, 1.0),
+            (p::SEAL_100, 1.0),
+        ],
+        peer: Some("vodozemac/new_key_encrypt"),
+        note: "new ratchet key pair, DH, root HKDF, then a same-chain message",
+    },
+    Op {
+        id: "ratchet/new_key_decrypt",
+        label: "new-ratchet-key decrypt 100 B",
+        floor: &[
+            (p::DH, 1.0),
+            (p::HKDF_ROOT, 1.0),
+            (p::STEP, 1.0),
+            (p::EXPAND, 1.0),
+            (p::OPEN_100, 1.0),
+        ],
+        peer: Some("vodozemac/new_key_decrypt"),
+        note: "DH, root HKDF, then a same-chain message",
+    },
+    Op {
+        id: "ratchet/ping_pong",
+        label: "ping-pong round (2 × 100 B)",
+        floor: &[
+            (p::KEYGEN, 2.0),
+            (p::DH, 4.0),
+            (p::HKDF_ROOT, 4.0),
+            (p::STEP, 4.0),
+            (p::EXPAND, 4.0),
+            (p::SEAL_100, 2.0),
+            (p::OPEN_100, 2.0),
+        ],
+        peer: Some("vodozemac/ping_pong"),
+        note: "2 × (new-ratchet-key encrypt + new-ratchet-key decrypt)",
+    },
+    Op {
+        id: "jump/decrypt/1000",
+        label: "decrypt after a forward jump of 1 000",
+        floor: &[(p::STEP, 1001.0), (p::EXPAND, 1.0), (p::OPEN_100, 1.0)],
+        peer: None,
+        note: "1 000 kept chain steps + the target's step, HKDF-Expand and open (config keeps every skipped key)",
+    },
+    Op {
+        id: "jump/decrypt/25000",
+        label: "decrypt after a forward jump of 25 000",
+        floor: &[(p::STEP, 25001.0), (p::EXPAND, 1.0), (p::OPEN_100, 1.0)],
+        peer: None,
+        note: "as 1 000",
+    },
+    Op {
+        id: "skipped/decrypt_late",
+        label: "late message from the skipped-key store",
+        floor: &[(p::EXPAND, 1.0), (p::OPEN_100, 1.0)],
+        peer: None,
+        note: "lookup among 1 000 stored keys, HKDF-Expand, open",
+    },
+    Op {
+        id: "record/serialize",
+        label: "session serialize",
+        floor: &[],
+        peer: None,
+        note: "no cryptography: encoding only",
+    },
+    Op {
+        id: "record/deserialize",
+        label: "session deserialize",
+        floor: &[
+            (p::DECOMPRESS, 2.0),
+            (p::IS_WEAK, 2.0),
+            (p::TO_MONT, 2.0),
+            (p::KEYGEN, 1.0),
+        ],
+        peer: None,
+        note: "both identity keys validated and mapped, our ratchet public key recomputed from its private key",
+    },
+    Op {
+        id: "parse/message",
+        label: "parse Message (100 B)",
+        floor: &[],
+        peer: None,
+        note: "no cryptography: structure and a canonical-key check",
+    },
+    Op {
+        id: "parse/prekey_message",
+        label: "parse PreKeyMessage",
+        floor: &[(p::DECOMPRESS, 1.0), (p::IS_WEAK, 1.0), (p::TO_MONT, 1.0)],
+        peer: None,
+        note: "IK_A validated and mapped to X25519",
+    },
+    Op {
+        id: "parse/bundle",
+        label: "parse PreKeyBundle",
+        floor: &[
+            (p::DECOMPRESS, 1.0),
+            (p::IS_WEAK, 1.0),
+            (p::TO_MONT, 1.0),
+            (p::KEM_VALIDATE, 1.0),
+        ],
+        peer: None,
+        note: "IK_B validated and mapped, the ML-KEM key's modulus check",
+    },
+];
+
+// ---------------------------------------------------------------------------
+// Memory
+// ---------------------------------------------------------------------------
+
+/// Counts live heap bytes, so a value's heap footprint is what dropping it
+/// frees.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the same arguments and
+// only adds bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded unchanged.
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            LIVE.fetch_add(new_size, Ordering::Relaxed);
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Heap bytes owned by `value` (what dropping it frees).
+fn heap_of<T>(value: T) -> usize {
+    let before = LIVE.load(Ordering::Relaxed);
+    drop(value);
+    before.saturating_sub(LIVE.load(Ordering::Relaxed))
+}
+
+const NOW: u64 = 1_767_225_600;
+
+/// Record size from docs/PROTOCOL.md §4.4 with `chains` receiving chains,
+/// `skipped` stored keys, and no pending setup data (an initiator with
+/// pending data has no receiving chain and no skipped key yet).
+fn record_len(chains: usize, skipped: usize) -> usize {
+    // version, type, suite, role; identities, AD, base key, handshake id,
+    // root key; three bounds; ratchet key flag + key; sending flag + key +
+    // index; PN; next seq; chain count; skipped count; pending flag.
+    let fixed = 4 + 6 * 32 + 3 * 4 + (1 + 32) + (1 + 32 + 4) + 4 + 4 + 4 + 4 + 1;
+    fixed + 76 * chains + 40 * skipped
+}
+
+/// Pending setup data in a record: ids, the one-time flag and the KEM
+/// ciphertext.
+const PENDING_LEN: usize = 4 + 1 + 4 + 4 + 1088;
+
+struct Memory {
+    rows: Vec<(String, usize, usize)>,
+    per_key_heap: f64,
+    worst: Vec<(String, usize, usize, usize)>,
+    struct_size: usize,
+}
+
+fn memory() -> Memory {
+    let mut r = ChaCha20Rng::from_seed([42; 32]);
+    let bob_id = IdentityKeyPair::generate(&mut r);
+    let spk = SignedPreKeyPair::generate(&mut r, &bob_id, 1, NOW);
+    let opk = OneTimePreKeyPair::generate(&mut r, 2);
+    let kem = KemPreKeyPair::generate(&mut r, &bob_id, 3, false, NOW);
+    let bundle = PreKeyBundle::new(
+        bob_id.public_key().clone(),
+        spk.public().clone(),
+        Some(*opk.public()),
+        kem.public().clone(),
+    )
+    .verify()
+    .expect("bundle");
+    let alice_id = IdentityKeyPair::generate(&mut r);
+
+    let pair = |r: &mut ChaCha20Rng, config: &SessionConfig| {
+        let mut alice = Session::initiate(r, &alice_id, &bundle, config.clone()).expect("initiate");
+        let first = alice.encrypt(r, b"hi").expect("encrypt");
+        let m = PreKeyMessage::from_bytes(&first).expect("decode");
+        let bob = Session::respond(&bob_id, &spk, Some(&opk), &kem, &m, config.clone())
+            .expect("respond")
+            .session;
+        (alice, bob)
+    };
+    let size = |s: &Session| s.to_bytes().as_bytes().len();
+
+    let mut rows = Vec::new();
+    let config = SessionConfig::default();
+    let (mut alice, mut bob) = pair(&mut r, &config);
+    rows.push((
+        "initiator, just set up (carries the KEM ciphertext)".to_string(),
+        size(&alice),
+        heap_of(Session::from_bytes(&alice.to_bytes()).expect("restore")),
+    ));
+    rows.push((
+        "responder, after the first message".to_string(),
+        size(&bob),
+        heap_of(Session::from_bytes(&bob.to_bytes()).expect("restore")),
+    ));
+    alice
+        .decrypt(&bob.encrypt(&mut r, b"hello").expect("encrypt"))
+        .expect("decrypt");
+    rows.push((
+        "initiator, after the first reply".to_string(),
+        size(&alice),
+        heap_of(Session::from_bytes(&alice.to_bytes()).expect("restore")),
+    ));
+
+    // N stored skipped keys: Bob decrypts the message after N lost ones.
+    let keep_all = SessionConfig::default()
+        .with_max_skipped_keys(50_000)
+        .expect("config")
+        .with_max_forward_jump(50_000)
+        .expect("config");
+    let mut per_key = (0usize, 0usize);
+    for n in [0usize, 100, 1_000, 2_000, 25_000] {
+        let (mut alice, mut bob) = pair(&mut r, &keep_all);
+        for _ in 0..n {
+            alice.encrypt(&mut r, b"lost").expect("encrypt");
+        }
+        bob.decrypt(&alice.encrypt(&mut r, b"x").expect("encrypt"))
+            .expect("decrypt");
+        assert_eq!(bob.stored_skipped_keys(), n);
+        let restored = heap_of(Session::from_bytes(&bob.to_bytes()).expect("restore"));
+        rows.push((
+            format!("responder with {n} stored skipped keys"),
+            size(&bob),
+            restored,
+        ));
+        if n == 0 {
+            per_key.0 = restored;
+        }
+        if n == 25_000 {
+            per_key.1 = restored;
+        }
+    }
+    let per_key_heap = (per_key.1.saturating_sub(per_key.0)) as f64 / 25_000.0;
+
+    // The worst case each set of bounds allows: the most receiving chains
+    // and the most stored keys at once, built for real and measured live
+    // (capacity included), and the record size from the layout.
+    let mut worst = Vec::new();
+    for (name, old_chains, max_keys, jump) in [
+        (
+            "defaults (5 old chains, 2 000 keys)",
+            5u32,
+            2_000u32,
+            25_000u32,
+        ),
+        ("limits (32 old chains, 50 000 keys)", 32, 50_000, 100_000),
+    ] {
+        let config = SessionConfig::default()
+            .with_max_old_chains(old_chains)
+            .expect("config")
+            .with_max_skipped_keys(max_keys)
+            .expect("config")
+            .with_max_forward_jump(jump)
+            .expect("config");
+        let (mut alice, mut bob) = pair(&mut r, &config);
+        // Each reply from Alice gives Bob one more receiving chain; the
+        // last one leaves `max_keys` keys behind on that chain.
+        for i in 0..=old_chains {
+            alice
+                .decrypt(&bob.encrypt(&mut r, b"ping").expect("encrypt"))
+                .expect("decrypt");
+            let lost = if i == old_chains { max_keys } else { 0 };
+            for _ in 0..lost {
+                alice.encrypt(&mut r, b"lost").expect("encrypt");
+            }
+            bob.decrypt(&alice.encrypt(&mut r, b"pong").expect("encrypt"))
+                .expect("decrypt");
+        }
+        assert_eq!(bob.stored_skipped_keys(), max_keys as usize);
+        // And a sending chain: every optional field present.
+        bob.encrypt(&mut r, b"reply").expect("encrypt");
+        let chains = old_chains as usize + 1;
+        let expected = record_len(chains, max_keys as usize);
+        assert_eq!(size(&bob), expected, "record layout vs §4.4 ({name})");
+        let live = heap_of(bob);
+        worst.push((name.to_string(), chains, expected, live));
+    }
+    Memory {
+        rows,
+        per_key_heap,
+        worst,
+        struct_size: std::mem::size_of::<Session>(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Running and reading criterion
+// ---------------------------------------------------------------------------
+
+fn run(cmd: &mut Command) {
+    eprintln!("report: running {cmd:?}");
+    let status = cmd.status().expect("could not start cargo");
+    if !status.success() {
+        eprintln!("report: {cmd:?} failed: {status}");
+        std::process::exit(1);
+    }
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(root)
+        .output()
+        .expect("cargo metadata");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    PathBuf::from(v["target_directory"].as_str().expect("target_directory"))
+}
+
+/// Medians (ns) of every benchmark under `dir`, by `group/id`.
+fn medians(dir: &Path) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                let est = path.join("new").join("estimates.json");
+                if est.is_file() {
+                    let id = path
+                        .strip_prefix(dir)
+                        .expect("under dir")
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    let text = std::fs::read_to_string(&est).expect("read estimates");
+                    let v: serde_json::Value = serde_json::from_str(&text).expect("estimates JSON");
+                    if let Some(m) = v["median"]["point_estimate"].as_f64() {
+                        out.insert(id, m);
+                    }
+                }
+                if path.file_name().is_some_and(|n| n != "new" && n != "base") {
+                    stack.push(path);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn fmt_time(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn fmt_bytes(n: usize) -> String {
+    if n >= 1 << 20 {
+        format!("{n} B ({:.2} MiB)", n as f64 / f64::from(1u32 << 20))
+    } else if n >= 1 << 10 {
+        format!("{n} B ({:.1} KiB)", n as f64 / 1024.0)
+    } else {
+        format!("{n} B")
+    }
+}
+
+fn cpu_model() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = info
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|r| r.trim_start_matches([' ', '\t', ':']))
+        })
+        .unwrap_or("unknown")
+        .to_string();
+    let cpus = info.lines().filter(|l| l.starts_with("processor")).count();
+    format!("{model}, {cpus} logical CPUs")
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// `YYYY-MM-DD HH:MM UTC` without a date crate (days-from-civil, inverted).
+fn utc_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+// ---------------------------------------------------------------------------
+// The report
+// ---------------------------------------------------------------------------
+
+struct Targets {
+    lines: Vec<String>,
+}
+
+impl Targets {
+    fn check(&mut self, ok: Option<bool>, what: &str, detail: String) {
+        let mark = match ok {
+            Some(true) => "met",
+            Some(false) => "**missed**",
+            None => "not measured",
+        };
+        self.lines.push(format!("| {what} | {detail} | {mark} |"));
+    }
+}
+
+fn main() {
+    let started = Instant::now();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let no_run = args.iter().any(|a| a == "--no-run");
+    let passthrough: Vec<String> = args
+        .iter()
+        .skip_while(|a| *a != "--criterion")
+        .skip(1)
+        .cloned()
+        .collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root");
+    let criterion_dir = target_dir(&root).join("criterion");
+    let load_before = loadavg();
+
+    if !no_run {
+        // Drop earlier results of these groups so nothing stale is read.
+        for group in [
+            "floor",
+            "keys",
+            "bundle",
+            "parse",
+            "handshake",
+            "chain",
+            "ratchet",
+            "jump",
+            "skipped",
+            "record",
+            "vodozemac",
+        ] {
+            let _ = std::fs::remove_dir_all(criterion_dir.join(group));
+        }
+        let cargo = env!("CARGO");
+        run(Command::new(cargo)
+            .current_dir(&root)
+            .args(["bench", "--bench", "kinseal", "--", "--noplot"])
+            .args(&passthrough));
+        run(Command::new(cargo)
+            .current_dir(&root)
+            .args(["bench", "-p", "kinseal-bench-peer", "--bench", "vodozemac"])
+            .args(["--", "--noplot"])
+            .args(&passthrough));
+    }
+    let load_after = loadavg();
+    let bench_secs = started.elapsed().as_secs();
+    let m = medians(&criterion_dir);
+    let mem = memory();
+
+    let get = |id: &str| m.get(id).copied();
+    let floor_of = |op: &Op| -> Option<f64> {
+        if op.floor.is_empty() {
+            return None;
+        }
+        op.floor
+            .iter()
+            .map(|(prim, n)| get(&format!("floor/{prim}")).map(|t| t * n))
+            .sum::<Option<f64>>()
+    };
+    let mut missing = Vec::new();
+
+    let mut doc = String::new();
+    let w = &mut doc;
+    let _ = writeln!(w, "# kinseal performance");
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Generated by `cargo run --release -p kinseal-bench-peer --bin report` \
+         (see the README's Benchmarks section); do not edit by hand. Every number \
+         below comes from one run: kinseal's operations, the primitives they are \
+         built from (the *floor*, measured with the crates and features kinseal \
+         links) and vodozemac 0.11 (crates.io), back to back on the same machine. \
+         Times are criterion medians."
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(w, "- **CPU**: {}", cpu_model());
+    let _ = writeln!(w, "- **Date**: {}", utc_now());
+    let _ = writeln!(
+        w,
+        "- **Load** (1/5/15-minute load average): {load_before} before, {load_after} after. \
+         The machine is shared; other jobs (fuzzers at `nice 10`, other builds) \
+         ran during the measurement, so absolute times vary by ±20% between runs and \
+         ratios within one run are what to compare."
+    );
+    let _ = writeln!(
+        w,
+        "- **Benchmark time**: {} s for both benchmark runs (builds included).",
+        bench_secs
+    );
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Operations");
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "*floor* = the sum of the medians of the primitives the operation calls \
+         (listed under [Floors](#floors)); *÷ floor* = kinseal ÷ floor (1.00 = no \
+         overhead beyond the primitives); *vodozemac ÷ kinseal* = how many times \
+         faster kinseal is (below 1: slower)."
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "| operation | kinseal | floor | ÷ floor | vodozemac | vodozemac ÷ kinseal |"
+    );
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|");
+    for op in OPS {
+        let k = get(op.id);
+        if k.is_none() {
+            missing.push(op.id.to_string());
+        }
+        let f = floor_of(op);
+        let v = op.peer.and_then(get);
+        if let Some(peer) = op.peer
+            && v.is_none()
+        {
+            missing.push(peer.to_string());
+        }
+        let cell = |x: Option<f64>| x.map(fmt_time).unwrap_or_else(|| "—".into());
+        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+            _ => "—".into(),
+        };
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} |",
+            op.label,
+            cell(k),
+            cell(f),
+            ratio(k, f),
+            cell(v),
+            ratio(v, k)
+        );
+    }
+    let _ = writeln!(w);
+
+    // Targets from issue 6.
+    let mut t = Targets { lines: Vec::new() };
+    let ratio = |id: &str| {
+        OPS.iter()
+            .find(|o| o.id == id)
+            .and_then(|o| Some(get(o.id)? / floor_of(o)?))
+    };
+    for id in ["chain/encrypt/100", "chain/decrypt/100"] {
+        let r = ratio(id);
+        t.check(
+            r.map(|r| r <= 1.2),
+            &format!("`{id}` ≤ 1.2× floor"),
+            r.map(|r| format!("{r:.2}×")).unwrap_or_default(),
+        );
+    }
+    let speedup = match (get("vodozemac/encrypt/100"), get("chain/encrypt/100")) {
+        (Some(v), Some(k)) => Some(v / k),
+        _ => None,
+    };
+    t.check(
+        speedup.map(|s| s >= 8.0),
+        "same-chain 100 B encrypt ≥ 8× faster than vodozemac",
+        speedup.map(|s| format!("{s:.1}×")).unwrap_or_default(),
+    );
+    for id in [
+        "handshake/initiate",
+        "handshake/respond",
+        "ratchet/new_key_encrypt",
+        "ratchet/new_key_decrypt",
+    ] {
+        let r = ratio(id);
+        t.check(
+            r.map(|r| r <= 1.05),
+            &format!("`{id}` ≤ 1.05× floor"),
+            r.map(|r| format!("{r:.2}×")).unwrap_or_default(),
+        );
+    }
+    let pp = match (get("ratchet/ping_pong"), get("vodozemac/ping_pong")) {
+        (Some(k), Some(v)) => Some((k, v)),
+        _ => None,
+    };
+    t.check(
+        pp.map(|(k, v)| k <= v),
+        "ping-pong round no slower than vodozemac",
+        pp.map(|(k, v)| format!("{} vs {}", fmt_time(k), fmt_time(v)))
+            .unwrap_or_default(),
+    );
+    for (id, raw) in [
+        ("chain/encrypt/65536", p::SEAL_64K),
+        ("chain/decrypt/65536", p::OPEN_64K),
+    ] {
+        let x = match (get(id), get(&format!("floor/{raw}"))) {
+            (Some(k), Some(a)) => Some(a / k),
+            _ => None,
+        };
+        t.check(
+            x.map(|x| x >= 0.9),
+            &format!("`{id}` ≥ 0.9× raw AEAD throughput"),
+            x.map(|x| format!("{x:.2}×")).unwrap_or_default(),
+        );
+    }
+    let per_key = |n: f64| get(&format!("jump/decrypt/{n}")).map(|t| t / n);
+    let (pk1, pk25) = (per_key(1000.0), per_key(25000.0));
+    let lin = match (pk1, pk25) {
+        (Some(a), Some(b)) => Some(b / a),
+        _ => None,
+    };
+    t.check(
+        lin.map(|l| (0.75..=1.33).contains(&l)),
+        "forward jumps linear (per-key cost at 25 000 within ±33% of that at 1 000)",
+        match (pk1, pk25) {
+            (Some(a), Some(b)) => format!("{} vs {} per key", fmt_time(a), fmt_time(b)),
+            _ => String::new(),
+        },
+    );
+    let _ = writeln!(w, "## Targets (issue 6)");
+    let _ = writeln!(w);
+    let _ = writeln!(w, "| target | this run | |");
+    let _ = writeln!(w, "|---|---|---|");
+    for l in &t.lines {
+        let _ = writeln!(w, "{l}");
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Forward jumps");
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Decrypting the message after `N` lost ones on the current chain, with a \
+         configuration that keeps every skipped key (`max_skipped_keys` = 25 000), \
+         so every skipped index costs the same: one chain step and one stored seed."
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "| jump | total | per skipped key | floor per key (chain step) |"
+    );
+    let _ = writeln!(w, "|---:|---:|---:|---:|");
+    for n in [1000u32, 25000] {
+        let total = get(&format!("jump/decrypt/{n}"));
+        let _ = writeln!(
+            w,
+            "| {n} | {} | {} | {} |",
+            total.map(fmt_time).unwrap_or_default(),
+            total
+                .map(|t| fmt_time(t / f64::from(n)))
+                .unwrap_or_default(),
+            get(&format!("floor/{}", p::STEP))
+                .map(fmt_time)
+                .unwrap_or_default()
+        );
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Memory");
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Serialized size is `Session::to_bytes().len()`. Heap is what dropping a \
+         session restored with `Session::from_bytes` frees (counted by a global \
+         allocator in the report binary); the `Session` value itself is {} bytes \
+         more wherever it is kept.",
+        mem.struct_size
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(w, "| session | serialized | heap |");
+    let _ = writeln!(w, "|---|---:|---:|");
+    for (name, ser, heap) in &mem.rows {
+        let _ = writeln!(w, "| {name} | {} | {} |", fmt_bytes(*ser), fmt_bytes(*heap));
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Each stored skipped key costs 40 bytes in the record (seq u32, index \
+         u32, 32-byte seed) and {:.1} bytes of heap (measured between 0 and \
+         25 000 keys).",
+        mem.per_key_heap
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "**Worst case the bounds allow.** The record of docs/PROTOCOL.md §4.4 is \
+         {} bytes of fixed fields, plus 76 per receiving chain and 40 per stored \
+         key; pending setup data ({} bytes) exists only before the first reply, \
+         when there are no receiving chains and no stored keys. The heap column \
+         is a session driven to both bounds at once (most chains and most keys) \
+         and measured live, so it includes the store's spare capacity.",
+        record_len(0, 0),
+        PENDING_LEN
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "| bounds | chains | record (layout, checked against `to_bytes`) | heap, live |"
+    );
+    let _ = writeln!(w, "|---|---:|---:|---:|");
+    for (name, chains, rec, live) in &mem.worst {
+        let _ = writeln!(
+            w,
+            "| {name} | {chains} | {} | {} |",
+            fmt_bytes(*rec),
+            fmt_bytes(*live)
+        );
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Floors");
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "What each operation's floor is made of, derived from the code (`src/`). \
+         The AEAD is the implementation `crypto::aead` calls at that length: \
+         `libcrux-chacha20poly1305` up to 768 bytes, `chacha20poly1305` above."
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(w, "| operation | primitives | what the code does |");
+    let _ = writeln!(w, "|---|---|---|");
+    for op in OPS {
+        let prims = if op.floor.is_empty() {
+            "—".to_string()
+        } else {
+            op.floor
+                .iter()
+                .map(|(prim, n)| {
+                    if *n == 1.0 {
+                        format!("`{prim}`")
+                    } else {
+                        format!("{n} × `{prim}`")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        let _ = writeln!(w, "| {} | {} | {} |", op.label, prims, op.note);
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Primitives");
+    let _ = writeln!(w);
+    let _ = writeln!(w, "| primitive (`floor/…`) | median |");
+    let _ = writeln!(w, "|---|---:|");
+    for (id, t) in m.range("floor/".to_string().."floor0".to_string()) {
+        let _ = writeln!(
+            w,
+            "| `{}` | {} |",
+            id.trim_start_matches("floor/"),
+            fmt_time(*t)
+        );
+    }
+    let _ = writeln!(w);
+    let total = started.elapsed().as_secs();
+    let _ = writeln!(
+        w,
+        "Report written in {total} s (benchmarks {bench_secs} s, memory measurement and writing the rest)."
+    );
+
+    let out = root.join("docs").join("PERFORMANCE.md");
+    std::fs::write(&out, &doc).expect("write docs/PERFORMANCE.md");
+    eprintln!("report: wrote {} in {total} s", out.display());
+    for l in &t.lines {
+        eprintln!("report: {l}");
+    }
+    if !missing.is_empty() {
+        eprintln!("report: missing results: {}", missing.join(", "));
+        std::process::exit(1);
+    }
+}
