@@ -49,6 +49,27 @@ fn unhex(v: &Value) -> Vec<u8> {
         .collect()
 }
 
+/// The bundle with its KEM prekey's signature replaced.
+fn with_kem_signature(bundle: &[u8], signature: [u8; 64]) -> Vec<u8> {
+    let b = PreKeyBundle::from_bytes(bundle).unwrap();
+    let k = b.kem_prekey();
+    let forged = KemPreKey::from_parts(
+        k.id(),
+        k.is_last_resort(),
+        k.created_at(),
+        k.public_key(),
+        &signature,
+    )
+    .unwrap();
+    PreKeyBundle::new(
+        b.identity_key().clone(),
+        b.signed_prekey().clone(),
+        b.one_time_prekey().copied(),
+        forged,
+    )
+    .to_bytes()
+}
+
 /// A valid Ed25519 point whose encoding is not canonical (y ≥ p) and that is
 /// not of small order, found by search over y = p + k.
 fn non_canonical_identity() -> [u8; 32] {
@@ -96,62 +117,18 @@ pub(super) fn negative_file() -> Value {
     ];
 
     let other = IdentityKeyPair::generate(&mut rng);
-    let kem_signed_by_other = {
-        let b = PreKeyBundle::from_bytes(&bundle).unwrap();
-        let k = b.kem_prekey();
-        let body = [
-            &[crate::SUITE_V1][..],
-            &k.id().to_be_bytes(),
-            &[u8::from(k.is_last_resort())],
-            &k.created_at().to_be_bytes(),
-            &k.public_key()[..],
-        ];
-        let sig = other.sign(crate::crypto::labels::SIG_KEM_PREKEY, &body);
-        let forged = KemPreKey::from_parts(
-            k.id(),
-            k.is_last_resort(),
-            k.created_at(),
-            k.public_key(),
-            &sig,
-        )
-        .unwrap();
-        PreKeyBundle::new(
-            b.identity_key().clone(),
-            b.signed_prekey().clone(),
-            b.one_time_prekey().copied(),
-            forged,
-        )
-        .to_bytes()
-    };
-    let kem_with_spk_label = {
-        let b = PreKeyBundle::from_bytes(&bundle).unwrap();
-        let k = b.kem_prekey();
-        let sig = crate::keys::IdentityKeyPair::from_secret_bytes(&unhex(
-            &setup.json["responder"]["identity_secret"],
-        ))
-        .unwrap()
-        .sign(
-            crate::crypto::labels::SIG_SIGNED_PREKEY,
-            &[&unhex(
-                &setup.json["responder"]["kem_prekey"]["signed_body"],
-            )],
-        );
-        let forged = KemPreKey::from_parts(
-            k.id(),
-            k.is_last_resort(),
-            k.created_at(),
-            k.public_key(),
-            &sig,
-        )
-        .unwrap();
-        PreKeyBundle::new(
-            b.identity_key().clone(),
-            b.signed_prekey().clone(),
-            b.one_time_prekey().copied(),
-            forged,
-        )
-        .to_bytes()
-    };
+    let kem_body = unhex(&setup.json["responder"]["kem_prekey"]["signed_body"]);
+    let kem_signed_by_other = with_kem_signature(
+        &bundle,
+        other.sign(crate::crypto::labels::SIG_KEM_PREKEY, &[&kem_body]),
+    );
+    let kem_with_spk_label = with_kem_signature(
+        &bundle,
+        setup
+            .responder
+            .identity
+            .sign(crate::crypto::labels::SIG_SIGNED_PREKEY, &[&kem_body]),
+    );
 
     let mut cases = Vec::new();
     let mut add_bundle = |reason: &str, input: Vec<u8>| {
