@@ -8,10 +8,18 @@
 //! `cargo run --release -p kinseal-bench-peer --bin report` (see the
 //! README), which runs this benchmark and reads its results.
 //!
-//! Benchmark ids are what the report reads (`target/criterion/<group>/<id>`);
-//! renaming one means updating the recipe table in
-//! `benches/peer/src/bin/report.rs`, which lists, per operation, exactly
-//! which primitives and how many make its floor.
+//! Three kinds of measurement, all in one run:
+//!
+//! - `floor/<primitive>`: each primitive alone (X25519, Ed25519, ML-KEM-768,
+//!   SHA-256, HKDF, HMAC, ChaCha20-Poly1305 through both implementations);
+//! - `<group>/<operation>`, each immediately followed by
+//!   `floor_of/<group>_<operation>`: the operation's recipe (the primitives
+//!   it calls, as often as it calls them; `benches/support/recipes.rs`, the
+//!   table the report renders too) run as one routine;
+//! - `paired.json`: for the operations with a target relative to their
+//!   floor, the two measured in alternation, millisecond rounds, and the
+//!   median of the per-pair ratios. On a shared machine whose load moves
+//!   over seconds, this is the steady number.
 //!
 //! Every input comes from a seeded generator. Each routine runs once,
 //! untimed, before it is measured, and every result of a timed call is
@@ -32,7 +40,7 @@
 )]
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chacha20::ChaCha20Rng;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
@@ -41,6 +49,11 @@ use kinseal::{
     Session, SessionConfig, SignedPreKeyPair, VerifiedBundle,
 };
 use rand_core::{Rng, SeedableRng};
+
+#[path = "support/recipes.rs"]
+mod recipes;
+
+use recipes::{AEAD_SIZES, Op, Prim};
 
 /// Seconds since the Unix epoch stamped on generated prekeys.
 const NOW: u64 = 1_767_225_600;
@@ -156,230 +169,345 @@ mod len {
     pub(crate) const AEAD_AD: usize = 32 + 46;
 }
 
-fn floor(c: &mut Criterion) {
-    use chacha20poly1305::aead::AeadInOut;
-    use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-    use hkdf::Hkdf;
-    use hmac::{Hmac, KeyInit, Mac};
-    use libcrux_ml_kem::mlkem768;
-    use sha2::{Digest, Sha256};
-    use x25519_dalek::{PublicKey, StaticSecret};
-    type HmacSha256 = Hmac<Sha256>;
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
-    let mut r = rng(10);
-    let mut g = c.benchmark_group("floor");
+/// Buffers for one AEAD size: a plaintext, its ciphertext and tag, an output.
+struct AeadBuffers {
+    plaintext: Vec<u8>,
+    ciphertext: Vec<u8>,
+    tag: [u8; 16],
+    out: Vec<u8>,
+}
 
-    // X25519 (x25519-dalek, precomputed tables, as kinseal).
-    g.bench_function("x25519_keygen", |b| {
-        b.iter(|| {
-            let s = StaticSecret::random_from_rng(&mut r);
-            PublicKey::from(&s)
-        })
-    });
-    let ours = StaticSecret::random_from_rng(&mut r);
-    let theirs = PublicKey::from(&StaticSecret::random_from_rng(&mut r));
-    g.bench_function("x25519_dh", |b| {
-        b.iter(|| black_box(&ours).diffie_hellman(black_box(&theirs)))
-    });
+/// Every primitive's inputs, prepared once, and [`Prims::run`] to call one
+/// the way `src/crypto` calls it. The same calls serve the primitives
+/// measured alone (`floor/…`) and the recipes measured as one routine
+/// (`floor_of/…`).
+struct Prims {
+    rng: ChaCha20Rng,
+    x_secret: x25519_dalek::StaticSecret,
+    x_public: x25519_dalek::PublicKey,
+    ed_seed: [u8; 32],
+    signing: ed25519_dalek::SigningKey,
+    verifying: ed25519_dalek::VerifyingKey,
+    verifying_bytes: [u8; 32],
+    spk_body: Vec<u8>,
+    kem_body: Vec<u8>,
+    spk_sig: ed25519_dalek::Signature,
+    kem_sig: ed25519_dalek::Signature,
+    kem_seed: [u8; 64],
+    kem_public: [u8; 1184],
+    kem_secret: [u8; 2400],
+    kem_ct: [u8; 1088],
+    transcript: Vec<u8>,
+    session_ad: Vec<u8>,
+    handshake_id: Vec<u8>,
+    ikm: [u8; len::HANDSHAKE_IKM],
+    hs_info: [u8; len::HANDSHAKE_INFO],
+    th: [u8; 32],
+    rk: [u8; 32],
+    dh: [u8; 32],
+    root_info: [u8; len::ROOT_INFO],
+    mk_info: [u8; len::MESSAGE_KEY_INFO],
+    key: [u8; 32],
+    nonce: [u8; 12],
+    ad: [u8; len::AEAD_AD],
+    aead: Vec<(usize, AeadBuffers)>,
+}
 
-    // Ed25519 (ed25519-dalek): key generation, signing and strict
-    // verification of the two signed bodies, and the checks and the map to
-    // X25519 that parsing an identity key needs.
-    let mut seed = [0u8; 32];
-    r.fill_bytes(&mut seed);
-    g.bench_function("ed25519_keygen", |b| {
-        b.iter(|| SigningKey::from_bytes(black_box(&seed)))
-    });
-    let signing = SigningKey::from_bytes(&seed);
-    g.bench_function("ed25519_scalar_bytes", |b| {
-        b.iter(|| black_box(&signing).to_scalar_bytes())
-    });
-    let spk_body = vec![0x11u8; len::SIGNED_SPK];
-    let kem_body = vec![0x22u8; len::SIGNED_KEM];
-    g.bench_function("ed25519_sign_spk", |b| {
-        b.iter(|| signing.sign(black_box(&spk_body)))
-    });
-    g.bench_function("ed25519_sign_kem", |b| {
-        b.iter(|| signing.sign(black_box(&kem_body)))
-    });
-    let vk = signing.verifying_key();
-    let spk_sig = signing.sign(&spk_body);
-    let kem_sig = signing.sign(&kem_body);
-    g.bench_function("ed25519_verify_strict_spk", |b| {
-        b.iter(|| vk.verify_strict(black_box(&spk_body), &spk_sig).unwrap())
-    });
-    g.bench_function("ed25519_verify_strict_kem", |b| {
-        b.iter(|| vk.verify_strict(black_box(&kem_body), &kem_sig).unwrap())
-    });
-    let vk_bytes = vk.to_bytes();
-    g.bench_function("ed25519_decompress", |b| {
-        b.iter(|| VerifyingKey::from_bytes(black_box(&vk_bytes)).unwrap())
-    });
-    g.bench_function("ed25519_is_weak", |b| b.iter(|| black_box(&vk).is_weak()));
-    g.bench_function("ed25519_to_montgomery", |b| {
-        b.iter(|| black_box(&vk).to_montgomery())
-    });
+impl Prims {
+    fn new() -> Self {
+        use ed25519_dalek::{Signer, SigningKey};
+        use libcrux_ml_kem::mlkem768;
+        use x25519_dalek::{PublicKey, StaticSecret};
 
-    // ML-KEM-768 (libcrux-ml-kem, the same features as kinseal).
-    let mut kem_seed = [0u8; 64];
-    r.fill_bytes(&mut kem_seed);
-    g.bench_function("mlkem768_keygen", |b| {
-        b.iter(|| mlkem768::generate_key_pair(black_box(kem_seed)))
-    });
-    let (sk, pk) = mlkem768::generate_key_pair(kem_seed).into_parts();
-    let sk_bytes: [u8; 2400] = sk.into();
-    let pk_bytes: [u8; 1184] = pk.into();
-    g.bench_function("mlkem768_validate_public_key", |b| {
-        b.iter(|| {
-            mlkem768::validate_public_key(&mlkem768::MlKem768PublicKey::from(black_box(&pk_bytes)))
-        })
-    });
-    let m = [7u8; 32];
-    g.bench_function("mlkem768_encapsulate", |b| {
-        b.iter(|| {
-            let pk = mlkem768::MlKem768PublicKey::from(black_box(&pk_bytes));
-            mlkem768::encapsulate(&pk, m)
-        })
-    });
-    let (ct, _) = mlkem768::encapsulate(&mlkem768::MlKem768PublicKey::from(&pk_bytes), m);
-    let ct_bytes: [u8; 1088] = ct.into();
-    g.bench_function("mlkem768_decapsulate", |b| {
-        b.iter(|| {
-            let sk = mlkem768::MlKem768PrivateKey::from(black_box(&sk_bytes));
-            let ct = mlkem768::MlKem768Ciphertext::from(&ct_bytes);
-            mlkem768::decapsulate(&sk, &ct)
-        })
-    });
-
-    // SHA-256 over the inputs kinseal hashes.
-    for (name, n) in [
-        ("sha256_transcript", len::TRANSCRIPT),
-        ("sha256_session_ad", len::SESSION_AD),
-        ("sha256_handshake_id", len::HANDSHAKE_ID),
-    ] {
-        let data = vec![0x33u8; n];
-        g.bench_function(name, |b| b.iter(|| Sha256::digest(black_box(&data))));
-    }
-
-    // HKDF and HMAC, called as src/crypto/kdf.rs calls them.
-    let ikm = [0x44u8; len::HANDSHAKE_IKM];
-    let hs_info = [0x55u8; len::HANDSHAKE_INFO];
-    let th = [0x66u8; 32];
-    g.bench_function("hkdf_handshake", |b| {
-        b.iter(|| {
-            let hk = Hkdf::<Sha256>::new(Some(&[0u8; 32]), black_box(&ikm));
-            let mut okm = [0u8; 64];
-            hk.expand_multi_info(&[&hs_info, &th], &mut okm).unwrap();
-            okm
-        })
-    });
-    let rk = [0x77u8; 32];
-    let dh = [0x88u8; 32];
-    let root_info = [0x99u8; len::ROOT_INFO];
-    g.bench_function("hkdf_root", |b| {
-        b.iter(|| {
-            let hk = Hkdf::<Sha256>::new(Some(black_box(&rk)), &dh);
-            let mut okm = [0u8; 64];
-            hk.expand(&root_info, &mut okm).unwrap();
-            okm
-        })
-    });
-    let mk_info = [0xaau8; len::MESSAGE_KEY_INFO];
-    g.bench_function("hkdf_expand_44", |b| {
-        b.iter(|| {
-            let hk = Hkdf::<Sha256>::from_prk(black_box(&rk)).unwrap();
-            let mut okm = [0u8; 44];
-            hk.expand(&mk_info, &mut okm).unwrap();
-            okm
-        })
-    });
-    // One chain step: the keyed state computed once, cloned for two MACs.
-    g.bench_function("hmac_chain_step", |b| {
-        b.iter(|| {
-            let keyed = <HmacSha256 as KeyInit>::new_from_slice(black_box(&rk)).unwrap();
-            let mut seed = keyed.clone();
-            seed.update(&[1]);
-            let mut next = keyed;
-            next.update(&[2]);
-            (seed.finalize().into_bytes(), next.finalize().into_bytes())
-        })
-    });
-    // Passing an index whose key is not kept: one MAC.
-    g.bench_function("hmac_chain_advance", |b| {
-        b.iter(|| {
-            let mut mac = <HmacSha256 as KeyInit>::new_from_slice(black_box(&rk)).unwrap();
-            mac.update(&[2]);
-            mac.finalize().into_bytes()
-        })
-    });
-
-    // ChaCha20-Poly1305, 78-byte associated data, detached 16-byte tag,
-    // through each implementation kinseal may call.
-    let key = [0xbbu8; 32];
-    let nonce = [0xccu8; 12];
-    let ad = [0xddu8; len::AEAD_AD];
-    for size in SIZES {
-        g.throughput(Throughput::Bytes(size as u64));
-        let plaintext = vec![0x5au8; size];
-        let mut body = plaintext.clone();
-        g.bench_function(BenchmarkId::new("aead_seal_rustcrypto", size), |b| {
-            b.iter(|| {
-                let cipher = chacha20poly1305::ChaCha20Poly1305::new(black_box(&key).into());
-                cipher
-                    .encrypt_inout_detached(&nonce.into(), &ad, body.as_mut_slice().into())
-                    .unwrap()
-            })
-        });
-        let mut out = vec![0u8; size];
-        g.bench_function(BenchmarkId::new("aead_seal_libcrux", size), |b| {
-            b.iter(|| {
+        let mut rng = rng(10);
+        let x_secret = StaticSecret::random_from_rng(&mut rng);
+        let x_public = PublicKey::from(&StaticSecret::random_from_rng(&mut rng));
+        let mut ed_seed = [0u8; 32];
+        rng.fill_bytes(&mut ed_seed);
+        let signing = SigningKey::from_bytes(&ed_seed);
+        let verifying = signing.verifying_key();
+        let spk_body = vec![0x11u8; len::SIGNED_SPK];
+        let kem_body = vec![0x22u8; len::SIGNED_KEM];
+        let spk_sig = signing.sign(&spk_body);
+        let kem_sig = signing.sign(&kem_body);
+        let mut kem_seed = [0u8; 64];
+        rng.fill_bytes(&mut kem_seed);
+        let (sk, pk) = mlkem768::generate_key_pair(kem_seed).into_parts();
+        let kem_secret: [u8; 2400] = sk.into();
+        let kem_public: [u8; 1184] = pk.into();
+        let (ct, _) =
+            mlkem768::encapsulate(&mlkem768::MlKem768PublicKey::from(&kem_public), [7; 32]);
+        let key = [0xbbu8; 32];
+        let nonce = [0xccu8; 12];
+        let ad = [0xddu8; len::AEAD_AD];
+        let aead = AEAD_SIZES
+            .iter()
+            .map(|&n| {
+                let plaintext = vec![0x5au8; n];
+                let mut ciphertext = vec![0u8; n];
                 let mut tag = [0u8; 16];
                 libcrux_chacha20poly1305::encrypt_detached(
-                    black_box(&key),
+                    &key,
                     &plaintext,
-                    &mut out,
+                    &mut ciphertext,
                     &mut tag,
                     &ad,
                     &nonce,
                 )
                 .unwrap();
-                tag
+                let out = vec![0u8; n];
+                (
+                    n,
+                    AeadBuffers {
+                        plaintext,
+                        ciphertext,
+                        tag,
+                        out,
+                    },
+                )
             })
-        });
-        let mut ct = vec![0u8; size];
-        let mut tag = [0u8; 16];
-        libcrux_chacha20poly1305::encrypt_detached(
-            &key, &plaintext, &mut ct, &mut tag, &ad, &nonce,
-        )
-        .unwrap();
-        g.bench_function(BenchmarkId::new("aead_open_rustcrypto", size), |b| {
-            b.iter(|| {
-                let cipher = chacha20poly1305::ChaCha20Poly1305::new(black_box(&key).into());
-                cipher
-                    .decrypt_inout_detached(
-                        &nonce.into(),
-                        &ad,
-                        chacha20poly1305::aead::inout::InOutBuf::new(&ct, &mut out).unwrap(),
-                        &tag.into(),
-                    )
-                    .unwrap()
-            })
-        });
-        g.bench_function(BenchmarkId::new("aead_open_libcrux", size), |b| {
-            b.iter(|| {
-                libcrux_chacha20poly1305::decrypt_detached(
+            .collect();
+        Prims {
+            rng,
+            x_secret,
+            x_public,
+            ed_seed,
+            verifying_bytes: verifying.to_bytes(),
+            signing,
+            verifying,
+            spk_body,
+            kem_body,
+            spk_sig,
+            kem_sig,
+            kem_seed,
+            kem_public,
+            kem_secret,
+            kem_ct: ct.into(),
+            transcript: vec![0x33u8; len::TRANSCRIPT],
+            session_ad: vec![0x33u8; len::SESSION_AD],
+            handshake_id: vec![0x33u8; len::HANDSHAKE_ID],
+            ikm: [0x44u8; len::HANDSHAKE_IKM],
+            hs_info: [0x55u8; len::HANDSHAKE_INFO],
+            th: [0x66u8; 32],
+            rk: [0x77u8; 32],
+            dh: [0x88u8; 32],
+            root_info: [0x99u8; len::ROOT_INFO],
+            mk_info: [0xaau8; len::MESSAGE_KEY_INFO],
+            key,
+            nonce,
+            ad,
+            aead,
+        }
+    }
+
+    fn buffers(&mut self, n: usize) -> &mut AeadBuffers {
+        &mut self
+            .aead
+            .iter_mut()
+            .find(|(size, _)| *size == n)
+            .expect("an AEAD size that is measured")
+            .1
+    }
+
+    /// Calls one primitive.
+    fn run(&mut self, p: Prim) {
+        use chacha20poly1305::aead::AeadInOut;
+        use chacha20poly1305::aead::inout::InOutBuf;
+        use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+        use hkdf::Hkdf;
+        use hmac::{KeyInit, Mac};
+        use libcrux_ml_kem::mlkem768;
+        use sha2::{Digest, Sha256};
+        use x25519_dalek::{PublicKey, StaticSecret};
+
+        match p {
+            Prim::X25519Keygen => {
+                let s = StaticSecret::random_from_rng(&mut self.rng);
+                black_box(PublicKey::from(&s));
+            }
+            Prim::X25519Dh => {
+                black_box(black_box(&self.x_secret).diffie_hellman(black_box(&self.x_public)));
+            }
+            Prim::Ed25519Keygen => {
+                black_box(SigningKey::from_bytes(black_box(&self.ed_seed)));
+            }
+            Prim::Ed25519ScalarBytes => {
+                black_box(black_box(&self.signing).to_scalar_bytes());
+            }
+            Prim::Ed25519SignSpk => {
+                black_box(self.signing.sign(black_box(&self.spk_body)));
+            }
+            Prim::Ed25519SignKem => {
+                black_box(self.signing.sign(black_box(&self.kem_body)));
+            }
+            Prim::Ed25519VerifySpk => self
+                .verifying
+                .verify_strict(black_box(&self.spk_body), &self.spk_sig)
+                .unwrap(),
+            Prim::Ed25519VerifyKem => self
+                .verifying
+                .verify_strict(black_box(&self.kem_body), &self.kem_sig)
+                .unwrap(),
+            Prim::Ed25519Decompress => {
+                black_box(VerifyingKey::from_bytes(black_box(&self.verifying_bytes)).unwrap());
+            }
+            Prim::Ed25519IsWeak => {
+                black_box(black_box(&self.verifying).is_weak());
+            }
+            Prim::Ed25519ToMontgomery => {
+                black_box(black_box(&self.verifying).to_montgomery());
+            }
+            Prim::MlKemKeygen => {
+                black_box(mlkem768::generate_key_pair(black_box(self.kem_seed)));
+            }
+            Prim::MlKemValidate => {
+                let pk = mlkem768::MlKem768PublicKey::from(black_box(&self.kem_public));
+                assert!(mlkem768::validate_public_key(&pk));
+            }
+            Prim::MlKemEncaps => {
+                let pk = mlkem768::MlKem768PublicKey::from(black_box(&self.kem_public));
+                black_box(mlkem768::encapsulate(&pk, [7; 32]));
+            }
+            Prim::MlKemDecaps => {
+                let sk = mlkem768::MlKem768PrivateKey::from(black_box(&self.kem_secret));
+                let ct = mlkem768::MlKem768Ciphertext::from(&self.kem_ct);
+                black_box(mlkem768::decapsulate(&sk, &ct));
+            }
+            Prim::Sha256Transcript => {
+                black_box(Sha256::digest(black_box(&self.transcript)));
+            }
+            Prim::Sha256SessionAd => {
+                black_box(Sha256::digest(black_box(&self.session_ad)));
+            }
+            Prim::Sha256HandshakeId => {
+                black_box(Sha256::digest(black_box(&self.handshake_id)));
+            }
+            Prim::HkdfHandshake => {
+                let hk = Hkdf::<Sha256>::new(Some(&[0u8; 32]), black_box(&self.ikm));
+                let mut okm = [0u8; 64];
+                hk.expand_multi_info(&[&self.hs_info, &self.th], &mut okm)
+                    .unwrap();
+                black_box(okm);
+            }
+            Prim::HkdfRoot => {
+                let hk = Hkdf::<Sha256>::new(Some(black_box(&self.rk)), &self.dh);
+                let mut okm = [0u8; 64];
+                hk.expand(&self.root_info, &mut okm).unwrap();
+                black_box(okm);
+            }
+            Prim::HkdfExpand44 => {
+                let hk = Hkdf::<Sha256>::from_prk(black_box(&self.rk)).unwrap();
+                let mut okm = [0u8; 44];
+                hk.expand(&self.mk_info, &mut okm).unwrap();
+                black_box(okm);
+            }
+            Prim::HmacChainStep => {
+                // The keyed state computed once, cloned for the two MACs.
+                let keyed = <HmacSha256 as KeyInit>::new_from_slice(black_box(&self.rk)).unwrap();
+                let mut seed = keyed.clone();
+                seed.update(&[1]);
+                let mut next = keyed;
+                next.update(&[2]);
+                black_box((seed.finalize().into_bytes(), next.finalize().into_bytes()));
+            }
+            Prim::SealLibcrux(n) => {
+                let (key, nonce, ad) = (self.key, self.nonce, self.ad);
+                let b = self.buffers(n);
+                let mut tag = [0u8; 16];
+                libcrux_chacha20poly1305::encrypt_detached(
                     black_box(&key),
-                    &mut out,
-                    &ct,
-                    &tag,
+                    &b.plaintext,
+                    &mut b.out,
+                    &mut tag,
                     &ad,
                     &nonce,
                 )
-                .unwrap()
-                .len()
-            })
-        });
+                .unwrap();
+                black_box(tag);
+            }
+            Prim::OpenLibcrux(n) => {
+                let (key, nonce, ad) = (self.key, self.nonce, self.ad);
+                let b = self.buffers(n);
+                libcrux_chacha20poly1305::decrypt_detached(
+                    black_box(&key),
+                    &mut b.out,
+                    &b.ciphertext,
+                    &b.tag,
+                    &ad,
+                    &nonce,
+                )
+                .unwrap();
+            }
+            Prim::SealRustCrypto(n) => {
+                let (key, nonce, ad) = (self.key, self.nonce, self.ad);
+                let b = self.buffers(n);
+                let cipher = chacha20poly1305::ChaCha20Poly1305::new(black_box(&key).into());
+                let buffer = InOutBuf::new(&b.plaintext, &mut b.out).unwrap();
+                black_box(
+                    cipher
+                        .encrypt_inout_detached(&nonce.into(), &ad, buffer)
+                        .unwrap(),
+                );
+            }
+            Prim::OpenRustCrypto(n) => {
+                let (key, nonce, ad) = (self.key, self.nonce, self.ad);
+                let b = self.buffers(n);
+                let cipher = chacha20poly1305::ChaCha20Poly1305::new(black_box(&key).into());
+                let buffer = InOutBuf::new(&b.ciphertext, &mut b.out).unwrap();
+                cipher
+                    .decrypt_inout_detached(&nonce.into(), &ad, buffer, &b.tag.into())
+                    .unwrap();
+            }
+        }
     }
+
+    /// Runs an operation's recipe once.
+    fn recipe(&mut self, op: &Op) {
+        for &(p, n) in op.floor {
+            for _ in 0..n {
+                self.run(p);
+            }
+        }
+    }
+}
+
+/// Every primitive alone.
+fn floor(c: &mut Criterion, prims: &mut Prims) {
+    let mut g = c.benchmark_group("floor");
+    for p in Prim::all() {
+        match p {
+            Prim::SealLibcrux(n)
+            | Prim::OpenLibcrux(n)
+            | Prim::SealRustCrypto(n)
+            | Prim::OpenRustCrypto(n) => {
+                g.throughput(Throughput::Bytes(n as u64));
+            }
+            _ => {
+                g.throughput(Throughput::Elements(1));
+            }
+        }
+        g.bench_function(p.id(), |b| b.iter(|| prims.run(p)));
+    }
+    g.finish();
+}
+
+/// Measures operation `id`'s recipe as one routine: the floor it is
+/// compared with, measured right after it so that the machine's load
+/// drifts as little as possible between the two.
+fn floor_of(c: &mut Criterion, prims: &mut Prims, id: &str) {
+    let op = recipes::op(id);
+    if op.floor.is_empty() {
+        return;
+    }
+    let name = op.floor_id();
+    let name = name.trim_start_matches("floor_of/");
+    let mut g = c.benchmark_group("floor_of");
+    if op.id.starts_with("jump/") || op.id.ends_with("_batch_100") {
+        g.sample_size(10);
+    }
+    g.bench_function(name, |b| b.iter(|| prims.recipe(op)));
     g.finish();
 }
 
@@ -387,44 +515,67 @@ fn floor(c: &mut Criterion) {
 // kinseal
 // ---------------------------------------------------------------------------
 
-fn keys(c: &mut Criterion) {
-    let mut g = c.benchmark_group("keys");
-    let mut r = rng(1);
-    let identity = IdentityKeyPair::generate(&mut r);
-    g.bench_function("identity_generate", |b| {
-        b.iter(|| IdentityKeyPair::generate(&mut r))
-    });
-    g.bench_function("signed_prekey_generate", |b| {
-        b.iter(|| SignedPreKeyPair::generate(&mut r, &identity, 1, NOW))
-    });
-    g.bench_function("one_time_prekey_generate", |b| {
-        b.iter(|| OneTimePreKeyPair::generate(&mut r, 1))
-    });
-    g.bench_function("kem_prekey_generate", |b| {
-        b.iter(|| KemPreKeyPair::generate(&mut r, &identity, 1, false, NOW))
-    });
-    g.bench_function("one_time_prekey_batch_100", |b| {
-        b.iter(|| OneTimePreKeyPair::generate_batch(&mut r, 1, 100).unwrap())
-    });
-    g.sample_size(10);
-    g.bench_function("kem_prekey_batch_100", |b| {
-        b.iter(|| KemPreKeyPair::generate_batch(&mut r, &identity, 1, 100, NOW).unwrap())
-    });
+/// One benchmark in group `group`, then its floor (if it has one).
+fn op(
+    c: &mut Criterion,
+    prims: &mut Prims,
+    id: &str,
+    configure: impl FnOnce(&mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>),
+    bench: impl FnMut(&mut criterion::Bencher<'_>),
+) {
+    let (group, name) = id.split_once('/').expect("group/name");
+    let mut g = c.benchmark_group(group);
+    configure(&mut g);
+    // `group/function/parameter` ids keep criterion's directory layout.
+    match name.split_once('/') {
+        Some((function, parameter)) => {
+            g.bench_function(BenchmarkId::new(function, parameter), bench)
+        }
+        None => g.bench_function(name, bench),
+    };
     g.finish();
+    floor_of(c, prims, id);
 }
 
-fn bundle_and_parse(c: &mut Criterion, p: &Parties) {
+fn none(_: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {}
+
+fn few(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    g.sample_size(10);
+}
+
+fn keys(c: &mut Criterion, prims: &mut Prims) {
+    let mut r = rng(1);
+    let identity = IdentityKeyPair::generate(&mut r);
+    op(c, prims, "keys/identity_generate", none, |b| {
+        b.iter(|| IdentityKeyPair::generate(&mut r))
+    });
+    op(c, prims, "keys/signed_prekey_generate", none, |b| {
+        b.iter(|| SignedPreKeyPair::generate(&mut r, &identity, 1, NOW))
+    });
+    op(c, prims, "keys/one_time_prekey_generate", none, |b| {
+        b.iter(|| OneTimePreKeyPair::generate(&mut r, 1))
+    });
+    op(c, prims, "keys/kem_prekey_generate", none, |b| {
+        b.iter(|| KemPreKeyPair::generate(&mut r, &identity, 1, false, NOW))
+    });
+    op(c, prims, "keys/one_time_prekey_batch_100", none, |b| {
+        b.iter(|| OneTimePreKeyPair::generate_batch(&mut r, 1, 100).unwrap())
+    });
+    op(c, prims, "keys/kem_prekey_batch_100", few, |b| {
+        b.iter(|| KemPreKeyPair::generate_batch(&mut r, &identity, 1, 100, NOW).unwrap())
+    });
+}
+
+fn bundle_and_parse(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
     let mut r = rng(2);
-    let mut g = c.benchmark_group("bundle");
     // Two strict Ed25519 verifications of a bundle already decoded.
-    g.bench_function("verify", |b| {
+    op(c, prims, "bundle/verify", none, |b| {
         b.iter_batched(
             || p.bundle.clone(),
             |bundle| bundle.verify().unwrap(),
             BatchSize::SmallInput,
         )
     });
-    g.finish();
 
     // Decoding each wire type (keys validated; bundle signatures are
     // `bundle/verify`; the session record is `record/deserialize`).
@@ -433,26 +584,23 @@ fn bundle_and_parse(c: &mut Criterion, p: &Parties) {
     let first = alice.encrypt(&mut r, &[0x5a; SMALL]).unwrap();
     let mut bob = respond(p, &first, SessionConfig::default()).session;
     let reply = bob.encrypt(&mut r, &[0x5a; SMALL]).unwrap();
-    let mut g = c.benchmark_group("parse");
-    g.bench_function("bundle", |b| {
+    op(c, prims, "parse/bundle", none, |b| {
         b.iter(|| PreKeyBundle::from_bytes(black_box(&p.bundle_bytes)).unwrap())
     });
-    g.bench_function("prekey_message", |b| {
+    op(c, prims, "parse/prekey_message", none, |b| {
         b.iter(|| PreKeyMessage::from_bytes(black_box(&first)).unwrap())
     });
-    g.bench_function("message", |b| {
+    op(c, prims, "parse/message", none, |b| {
         b.iter(|| Message::from_bytes(black_box(&reply)).unwrap())
     });
-    g.finish();
 }
 
-fn handshake(c: &mut Criterion, p: &Parties) {
+fn handshake(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
     let mut r = rng(3);
     let plaintext = [0x5au8; SMALL];
-    let mut g = c.benchmark_group("handshake");
     // From a decoded bundle: verify both signatures, derive the session,
     // encrypt the first (100-byte) message into a PreKeyMessage.
-    g.bench_function("initiate", |b| {
+    op(c, prims, "handshake/initiate", none, |b| {
         b.iter_batched(
             || p.bundle.clone(),
             |bundle| {
@@ -473,7 +621,7 @@ fn handshake(c: &mut Criterion, p: &Parties) {
         .unwrap()
         .encrypt(&mut r, &plaintext)
         .unwrap();
-    g.bench_function("respond", |b| {
+    op(c, prims, "handshake/respond", none, |b| {
         b.iter(|| {
             let m = PreKeyMessage::from_bytes(black_box(&first)).unwrap();
             Session::respond(
@@ -487,10 +635,9 @@ fn handshake(c: &mut Criterion, p: &Parties) {
             .unwrap()
         })
     });
-    g.finish();
 }
 
-fn chain(c: &mut Criterion, p: &Parties) {
+fn chain(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
     let mut r = rng(4);
     let config = SessionConfig::default();
     // Two pairs: the encrypt benchmark runs its sender far ahead of any
@@ -501,24 +648,24 @@ fn chain(c: &mut Criterion, p: &Parties) {
     sender.encrypt(&mut r, b"start").unwrap();
     bob.decrypt(&alice.encrypt(&mut r, b"start").unwrap())
         .unwrap();
-    let mut g = c.benchmark_group("chain");
     for size in SIZES {
         let plaintext = vec![0x5a; size];
-        g.throughput(Throughput::Bytes(size as u64));
-        g.bench_with_input(BenchmarkId::new("encrypt", size), &plaintext, |b, pt| {
-            b.iter(|| sender.encrypt(&mut r, pt).unwrap())
+        let bytes = |g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>| {
+            g.throughput(Throughput::Bytes(size as u64));
+        };
+        op(c, prims, &format!("chain/encrypt/{size}"), bytes, |b| {
+            b.iter(|| sender.encrypt(&mut r, &plaintext).unwrap())
         });
         // The untimed setup encrypts the next message, in order; only the
         // decryption is timed.
-        g.bench_with_input(BenchmarkId::new("decrypt", size), &plaintext, |b, pt| {
+        op(c, prims, &format!("chain/decrypt/{size}"), bytes, |b| {
             b.iter_batched_ref(
-                || alice.encrypt(&mut r, pt).unwrap(),
+                || alice.encrypt(&mut r, &plaintext).unwrap(),
                 |m| drop(bob.decrypt(m).unwrap()),
                 in_cache(size),
             )
         });
     }
-    g.finish();
     assert_eq!(
         bob.stored_skipped_keys(),
         0,
@@ -526,18 +673,17 @@ fn chain(c: &mut Criterion, p: &Parties) {
     );
 }
 
-fn ratchet(c: &mut Criterion, p: &Parties) {
+fn ratchet(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
     let mut r = rng(5);
     let config = SessionConfig::default();
     let plaintext = [0x5au8; SMALL];
     let (mut alice, mut bob) = established(&mut r, p, &config);
-    let mut g = c.benchmark_group("ratchet");
 
     // Alice has read Bob's reply, so her next message starts a new sending
     // chain: a key generation, a DH and a root step, then the chain step.
     let alice_ready = record(&alice);
     let new_key_message = alice.encrypt(&mut r, &plaintext).unwrap();
-    g.bench_function("new_key_encrypt", |b| {
+    op(c, prims, "ratchet/new_key_encrypt", none, |b| {
         b.iter_batched_ref(
             || restore(&alice_ready),
             |s| drop(s.encrypt(&mut r, &plaintext).unwrap()),
@@ -546,7 +692,7 @@ fn ratchet(c: &mut Criterion, p: &Parties) {
     });
     // Bob receives that message: a DH and a root step for the new chain.
     let bob_ready = record(&bob);
-    g.bench_function("new_key_decrypt", |b| {
+    op(c, prims, "ratchet/new_key_decrypt", none, |b| {
         b.iter_batched_ref(
             || restore(&bob_ready),
             |s| drop(s.decrypt(&new_key_message).unwrap()),
@@ -562,14 +708,15 @@ fn ratchet(c: &mut Criterion, p: &Parties) {
         alice.decrypt(&bob.encrypt(r, &plaintext).unwrap()).unwrap()
     };
     round(&mut r);
-    g.bench_function("ping_pong", |b| b.iter(|| round(&mut r)));
-    g.finish();
+    op(c, prims, "ratchet/ping_pong", none, |b| {
+        b.iter(|| round(&mut r))
+    });
 }
 
 /// Decrypting a message `jump` indices ahead on the current chain, with a
 /// configuration that keeps every skipped key (so the work is the same for
 /// each skipped index), then a late message out of the store.
-fn jumps(c: &mut Criterion, p: &Parties) {
+fn jumps(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
     let mut r = rng(6);
     let config = SessionConfig::default()
         .with_max_forward_jump(25_000)
@@ -577,8 +724,6 @@ fn jumps(c: &mut Criterion, p: &Parties) {
         .with_max_skipped_keys(25_000)
         .unwrap();
     let plaintext = [0x5au8; SMALL];
-    let mut g = c.benchmark_group("jump");
-    g.sample_size(10);
     let mut late = None;
     for jump in JUMPS {
         let (mut alice, mut bob) = established(&mut r, p, &config);
@@ -590,8 +735,7 @@ fn jumps(c: &mut Criterion, p: &Parties) {
             skipped.push(alice.encrypt(&mut r, &plaintext).unwrap());
         }
         let target = alice.encrypt(&mut r, &plaintext).unwrap();
-        g.throughput(Throughput::Elements(u64::from(jump)));
-        g.bench_function(BenchmarkId::new("decrypt", jump), |b| {
+        op(c, prims, &format!("jump/decrypt/{jump}"), few, |b| {
             b.iter_batched_ref(
                 || restore(&bob_ready),
                 |s| drop(s.decrypt(&target).unwrap()),
@@ -605,21 +749,18 @@ fn jumps(c: &mut Criterion, p: &Parties) {
             late = Some((record(&bob), skipped.swap_remove(skipped.len() / 2)));
         }
     }
-    g.finish();
 
     let (bob_after, message) = late.unwrap();
-    let mut g = c.benchmark_group("skipped");
-    g.bench_function("decrypt_late", |b| {
+    op(c, prims, "skipped/decrypt_late", none, |b| {
         b.iter_batched_ref(
             || restore(&bob_after),
             |s| drop(s.decrypt(&message).unwrap()),
             FRESH,
         )
     });
-    g.finish();
 }
 
-fn persistence(c: &mut Criterion, p: &Parties) {
+fn persistence(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
     let mut r = rng(7);
     let (mut alice, mut bob) = established(&mut r, p, &SessionConfig::default());
     // A session with some history: a few turns and two messages still in
@@ -637,14 +778,12 @@ fn persistence(c: &mut Criterion, p: &Parties) {
         .decrypt(&bob.encrypt(&mut r, b"on time").unwrap())
         .unwrap();
     let bytes = record(&alice);
-
-    let mut g = c.benchmark_group("record");
-    g.throughput(Throughput::Bytes(bytes.len() as u64));
-    g.bench_function("serialize", |b| b.iter(|| black_box(&alice).to_bytes()));
-    g.bench_function("deserialize", |b| {
+    op(c, prims, "record/serialize", none, |b| {
+        b.iter(|| black_box(&alice).to_bytes())
+    });
+    op(c, prims, "record/deserialize", none, |b| {
         b.iter(|| Session::from_bytes(black_box(&bytes)).unwrap())
     });
-    g.finish();
 }
 
 /// Batches of messages to decrypt small enough to stay in cache, as the
@@ -656,19 +795,245 @@ fn in_cache(size: usize) -> BatchSize {
     BatchSize::NumIterations(if size >= 64 * 1024 { 4 } else { 64 })
 }
 
+// ---------------------------------------------------------------------------
+// Paired ratios
+// ---------------------------------------------------------------------------
+
+/// How long each paired comparison runs: about a second in a measuring
+/// run (`cargo bench`), one round under `cargo test` or `--quick`.
+fn paired_budget() -> Duration {
+    let args: Vec<String> = std::env::args().collect();
+    let measuring = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--quick");
+    if measuring {
+        Duration::from_secs(1)
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// The ratio of an operation to its floor with the two measured in
+/// alternation: rounds of about a millisecond each, op then floor, then
+/// floor then op, and so on; the ratio of each pair of rounds, whose
+/// conditions were the same to within a few milliseconds; the median of
+/// those. On a shared machine whose load moves over seconds this is far
+/// steadier than the ratio of two medians measured one after the other.
+///
+/// `op(n)` and `floor(n)` run `n` iterations and return the time those took
+/// (any setup outside the returned time). Returns (ratio, op ns, floor ns),
+/// the times being medians per iteration.
+fn paired(
+    mut op: impl FnMut(u32) -> Duration,
+    mut floor: impl FnMut(u32) -> Duration,
+    budget: Duration,
+) -> (f64, f64, f64) {
+    // Calibrate: iterations per round for about 1 ms of the operation.
+    let mut n = 1u32;
+    while n < 1 << 16 && op(n) < Duration::from_millis(1) {
+        n *= 2;
+    }
+    let per = |d: Duration| d.as_nanos() as f64 / f64::from(n);
+    let (mut ratios, mut ops, mut floors) = (Vec::new(), Vec::new(), Vec::new());
+    let start = Instant::now();
+    let mut round = 0u32;
+    while ratios.is_empty() || start.elapsed() < budget {
+        let (a, b) = if round.is_multiple_of(2) {
+            let a = per(op(n));
+            (a, per(floor(n)))
+        } else {
+            let b = per(floor(n));
+            (per(op(n)), b)
+        };
+        ratios.push(a / b);
+        ops.push(a);
+        floors.push(b);
+        round += 1;
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(&mut ratios), median(&mut ops), median(&mut floors))
+}
+
+/// Times `n` runs of a recipe.
+fn recipe_time(prims: &mut Prims, id: &str, n: u32) -> Duration {
+    let op = recipes::op(id);
+    let t = Instant::now();
+    for _ in 0..n {
+        prims.recipe(op);
+    }
+    t.elapsed()
+}
+
+/// Paired ratios for the operations with targets relative to their floor;
+/// written to `<criterion dir>/paired.json` for the report.
+fn paired_ratios(prims: &mut Prims, p: &Parties) {
+    let budget = paired_budget();
+    let mut r = rng(8);
+    let mut results: Vec<(String, (f64, f64, f64))> = Vec::new();
+    let config = SessionConfig::default();
+    let plaintext = [0x5au8; SMALL];
+
+    // Same chain, each size.
+    let (mut alice, mut bob) = established(&mut r, p, &config);
+    bob.decrypt(&alice.encrypt(&mut r, b"start").unwrap())
+        .unwrap();
+    for size in SIZES {
+        let pt = vec![0x5au8; size];
+        let id = format!("chain/encrypt/{size}");
+        let mut sent = Vec::new();
+        let res = paired(
+            |n| {
+                let t = Instant::now();
+                for _ in 0..n {
+                    sent.push(alice.encrypt(&mut r, &pt).unwrap());
+                }
+                let e = t.elapsed();
+                // Keep the receiver in step, untimed.
+                for m in sent.drain(..) {
+                    bob.decrypt(&m).unwrap();
+                }
+                e
+            },
+            |n| recipe_time(prims, &id, n),
+            budget,
+        );
+        results.push((id, res));
+        let id = format!("chain/decrypt/{size}");
+        let res = paired(
+            |n| {
+                let msgs: Vec<Vec<u8>> = (0..n)
+                    .map(|_| alice.encrypt(&mut r, &pt).unwrap())
+                    .collect();
+                let t = Instant::now();
+                for m in &msgs {
+                    drop(bob.decrypt(m).unwrap());
+                }
+                t.elapsed()
+            },
+            |n| recipe_time(prims, &id, n),
+            budget,
+        );
+        results.push((id, res));
+    }
+
+    // Setup, both sides.
+    let id = "handshake/initiate";
+    let res = paired(
+        |n| {
+            let bundles: Vec<PreKeyBundle> = (0..n).map(|_| p.bundle.clone()).collect();
+            let mut out = Vec::with_capacity(n as usize);
+            let t = Instant::now();
+            for bundle in bundles {
+                let verified = bundle.verify().unwrap();
+                let mut s = Session::initiate(&mut r, &p.alice, &verified, config.clone()).unwrap();
+                let first = s.encrypt(&mut r, &plaintext).unwrap();
+                out.push((s, first));
+            }
+            t.elapsed()
+        },
+        |n| recipe_time(prims, id, n),
+        budget,
+    );
+    results.push((id.to_string(), res));
+    let first = Session::initiate(&mut r, &p.alice, &p.verified, config.clone())
+        .unwrap()
+        .encrypt(&mut r, &plaintext)
+        .unwrap();
+    let id = "handshake/respond";
+    let res = paired(
+        |n| {
+            let mut out = Vec::with_capacity(n as usize);
+            let t = Instant::now();
+            for _ in 0..n {
+                let m = PreKeyMessage::from_bytes(black_box(&first)).unwrap();
+                out.push(
+                    Session::respond(&p.bob, &p.spk, Some(&p.opk), &p.kem, &m, config.clone())
+                        .unwrap(),
+                );
+            }
+            t.elapsed()
+        },
+        |n| recipe_time(prims, id, n),
+        budget,
+    );
+    results.push((id.to_string(), res));
+
+    // New ratchet keys, from restored sessions.
+    let (mut alice, bob) = established(&mut r, p, &config);
+    let alice_ready = record(&alice);
+    let bob_ready = record(&bob);
+    let new_key_message = alice.encrypt(&mut r, &plaintext).unwrap();
+    let id = "ratchet/new_key_encrypt";
+    let res = paired(
+        |n| {
+            let mut sessions: Vec<Session> = (0..n).map(|_| restore(&alice_ready)).collect();
+            let t = Instant::now();
+            for s in &mut sessions {
+                drop(s.encrypt(&mut r, &plaintext).unwrap());
+            }
+            t.elapsed()
+        },
+        |n| recipe_time(prims, id, n),
+        budget,
+    );
+    results.push((id.to_string(), res));
+    let id = "ratchet/new_key_decrypt";
+    let res = paired(
+        |n| {
+            let mut sessions: Vec<Session> = (0..n).map(|_| restore(&bob_ready)).collect();
+            let t = Instant::now();
+            for s in &mut sessions {
+                drop(s.decrypt(&new_key_message).unwrap());
+            }
+            t.elapsed()
+        },
+        |n| recipe_time(prims, id, n),
+        budget,
+    );
+    results.push((id.to_string(), res));
+
+    let mut json = serde_json::Map::new();
+    for (id, (ratio, op, floor)) in results {
+        json.insert(
+            id,
+            serde_json::json!({ "ratio": ratio, "op_ns": op, "floor_ns": floor }),
+        );
+    }
+    let dir = criterion_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    std::fs::write(
+        dir.join("paired.json"),
+        serde_json::to_string_pretty(&json).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Where criterion writes (the report reads both from there).
+fn criterion_dir() -> std::path::PathBuf {
+    if let Ok(home) = std::env::var("CRITERION_HOME") {
+        return home.into();
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").to_string());
+    std::path::Path::new(&target).join("criterion")
+}
+
 fn main() {
     let mut c = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500))
         .configure_from_args();
     let p = parties(&mut rng(0));
-    floor(&mut c);
-    keys(&mut c);
-    bundle_and_parse(&mut c, &p);
-    handshake(&mut c, &p);
-    chain(&mut c, &p);
-    ratchet(&mut c, &p);
-    jumps(&mut c, &p);
-    persistence(&mut c, &p);
+    let mut prims = Prims::new();
+    floor(&mut c, &mut prims);
+    keys(&mut c, &mut prims);
+    bundle_and_parse(&mut c, &mut prims, &p);
+    handshake(&mut c, &mut prims, &p);
+    chain(&mut c, &mut prims, &p);
+    ratchet(&mut c, &mut prims, &p);
+    jumps(&mut c, &mut prims, &p);
+    persistence(&mut c, &mut prims, &p);
+    paired_ratios(&mut prims, &p);
     c.final_summary();
 }

@@ -102,23 +102,28 @@ impl RemoteChainKey {
     pub(crate) fn follow(&self, until: u32, keep: u32, with_target: bool) -> Followed {
         let kept_from = until.saturating_sub(keep).max(self.next_index);
         let mut kept = Vec::with_capacity((until - kept_from) as usize);
-        let mut key = Zeroizing::new(*self.key);
+        // The chain key after the steps taken so far; `None` until the
+        // first step, so the common case (the next message in order) does
+        // not copy the current key first.
+        let mut key: Option<Zeroizing<[u8; 32]>> = None;
         for index in self.next_index..until {
+            let current = key.as_deref().unwrap_or(&self.key);
             if index >= kept_from {
-                let (seed, next) = kdf::chain_step(&key);
+                let (seed, next) = kdf::chain_step(current);
                 kept.push((index, MessageKeySeed(seed)));
-                key = next;
+                key = Some(next);
             } else {
-                key = kdf::chain_advance(&key);
+                key = Some(kdf::chain_advance(current));
             }
         }
         let (target, next_index) = if with_target {
-            let (seed, next) = kdf::chain_step(&key);
-            key = next;
+            let (seed, next) = kdf::chain_step(key.as_deref().unwrap_or(&self.key));
+            key = Some(next);
             (Some(MessageKeySeed(seed)), until.saturating_add(1))
         } else {
             (None, until)
         };
+        let key = key.unwrap_or_else(|| Zeroizing::new(*self.key));
         Followed {
             chain: RemoteChainKey { key, next_index },
             kept,

@@ -75,6 +75,9 @@ impl SkippedKeys {
         if seeds.is_empty() && self.live <= max {
             return Vec::new();
         }
+        // One allocation for a long jump, not a doubling per power of two
+        // (each of which copies every entry so far).
+        self.entries.reserve(seeds.len());
         for (index, seed) in seeds {
             self.entries.push_back(Entry {
                 seq,
