@@ -53,6 +53,11 @@ use rand_core::{Rng, SeedableRng};
 #[path = "support/recipes.rs"]
 mod recipes;
 
+#[path = "support/paired.rs"]
+mod paired;
+
+use paired::{paired, paired_budget, write_json};
+
 use recipes::{AEAD_SIZES, Op, Prim};
 
 /// Seconds since the Unix epoch stamped on generated prekeys.
@@ -799,62 +804,6 @@ fn in_cache(size: usize) -> BatchSize {
 // Paired ratios
 // ---------------------------------------------------------------------------
 
-/// How long each paired comparison runs: about a second in a measuring
-/// run (`cargo bench`), one round under `cargo test` or `--quick`.
-fn paired_budget() -> Duration {
-    let args: Vec<String> = std::env::args().collect();
-    let measuring = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--quick");
-    if measuring {
-        Duration::from_secs(1)
-    } else {
-        Duration::ZERO
-    }
-}
-
-/// The ratio of an operation to its floor with the two measured in
-/// alternation: rounds of about a millisecond each, op then floor, then
-/// floor then op, and so on; the ratio of each pair of rounds, whose
-/// conditions were the same to within a few milliseconds; the median of
-/// those. On a shared machine whose load moves over seconds this is far
-/// steadier than the ratio of two medians measured one after the other.
-///
-/// `op(n)` and `floor(n)` run `n` iterations and return the time those took
-/// (any setup outside the returned time). Returns (ratio, op ns, floor ns),
-/// the times being medians per iteration.
-fn paired(
-    mut op: impl FnMut(u32) -> Duration,
-    mut floor: impl FnMut(u32) -> Duration,
-    budget: Duration,
-) -> (f64, f64, f64) {
-    // Calibrate: iterations per round for about 1 ms of the operation.
-    let mut n = 1u32;
-    while n < 1 << 16 && op(n) < Duration::from_millis(1) {
-        n *= 2;
-    }
-    let per = |d: Duration| d.as_nanos() as f64 / f64::from(n);
-    let (mut ratios, mut ops, mut floors) = (Vec::new(), Vec::new(), Vec::new());
-    let start = Instant::now();
-    let mut round = 0u32;
-    while ratios.is_empty() || start.elapsed() < budget {
-        let (a, b) = if round.is_multiple_of(2) {
-            let a = per(op(n));
-            (a, per(floor(n)))
-        } else {
-            let b = per(floor(n));
-            (per(op(n)), b)
-        };
-        ratios.push(a / b);
-        ops.push(a);
-        floors.push(b);
-        round += 1;
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    (median(&mut ratios), median(&mut ops), median(&mut floors))
-}
-
 /// Times `n` runs of a recipe.
 fn recipe_time(prims: &mut Prims, id: &str, n: u32) -> Duration {
     let op = recipes::op(id);
@@ -993,30 +942,7 @@ fn paired_ratios(prims: &mut Prims, p: &Parties) {
     );
     results.push((id.to_string(), res));
 
-    let mut json = serde_json::Map::new();
-    for (id, (ratio, op, floor)) in results {
-        json.insert(
-            id,
-            serde_json::json!({ "ratio": ratio, "op_ns": op, "floor_ns": floor }),
-        );
-    }
-    let dir = criterion_dir();
-    let _ = std::fs::create_dir_all(&dir);
-    std::fs::write(
-        dir.join("paired.json"),
-        serde_json::to_string_pretty(&json).unwrap(),
-    )
-    .unwrap();
-}
-
-/// Where criterion writes (the report reads both from there).
-fn criterion_dir() -> std::path::PathBuf {
-    if let Ok(home) = std::env::var("CRITERION_HOME") {
-        return home.into();
-    }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").to_string());
-    std::path::Path::new(&target).join("criterion")
+    write_json(env!("CARGO_MANIFEST_DIR"), "paired.json", &results);
 }
 
 fn main() {

@@ -5,6 +5,10 @@
 //! decrypt at 100 B, 1 KiB and 64 KiB, a message carrying a new ratchet
 //! key (encrypt and decrypt), and a ping-pong round.
 //!
+//! Then kinseal and vodozemac are measured in alternation (as
+//! `benches/kinseal.rs` does an operation and its floor) for the jobs with
+//! a target against vodozemac, written to `target/criterion/paired_peer.json`.
+//!
 //! Olm session config version 1 (the one vodozemac creates inbound sessions
 //! for without the experimental feature). Fresh state for one-shot
 //! operations comes from pickles restored outside the timed region;
@@ -12,8 +16,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../support/paired.rs"]
+mod paired;
+
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use chacha20::ChaCha20Rng;
+use paired::{paired, paired_budget, write_json};
+use rand_core::SeedableRng;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use vodozemac::olm::{Account, AccountPickle, OlmMessage, Session, SessionConfig, SessionPickle};
@@ -186,11 +197,296 @@ fn in_cache(size: usize) -> BatchSize {
     BatchSize::NumIterations(if size >= 64 * 1024 { 4 } else { 64 })
 }
 
+/// kinseal's side of the paired comparison: Bob's keys and Alice's identity.
+struct Kinseal {
+    alice: kinseal::IdentityKeyPair,
+    bob: kinseal::IdentityKeyPair,
+    spk: kinseal::SignedPreKeyPair,
+    opk: kinseal::OneTimePreKeyPair,
+    kem: kinseal::KemPreKeyPair,
+    bundle: kinseal::PreKeyBundle,
+}
+
+impl Kinseal {
+    fn new(r: &mut ChaCha20Rng) -> Self {
+        use kinseal::{IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair};
+        let bob = IdentityKeyPair::generate(r);
+        let spk = SignedPreKeyPair::generate(r, &bob, 1, 1_767_225_600);
+        let opk = OneTimePreKeyPair::generate(r, 2);
+        let kem = KemPreKeyPair::generate(r, &bob, 3, false, 1_767_225_600);
+        let bundle = kinseal::PreKeyBundle::new(
+            bob.public_key().clone(),
+            spk.public().clone(),
+            Some(*opk.public()),
+            kem.public().clone(),
+        );
+        Kinseal {
+            alice: IdentityKeyPair::generate(r),
+            bob,
+            spk,
+            opk,
+            kem,
+            bundle,
+        }
+    }
+
+    fn initiate(&self, r: &mut ChaCha20Rng, plaintext: &[u8]) -> (kinseal::Session, Vec<u8>) {
+        let verified = self.bundle.clone().verify().unwrap();
+        let mut s =
+            kinseal::Session::initiate(r, &self.alice, &verified, Default::default()).unwrap();
+        let first = s.encrypt(r, plaintext).unwrap();
+        (s, first)
+    }
+
+    fn respond(&self, first: &[u8]) -> kinseal::InboundSession {
+        let m = kinseal::PreKeyMessage::from_bytes(first).unwrap();
+        kinseal::Session::respond(
+            &self.bob,
+            &self.spk,
+            Some(&self.opk),
+            &self.kem,
+            &m,
+            Default::default(),
+        )
+        .unwrap()
+    }
+
+    /// As `established` for vodozemac.
+    fn established(&self, r: &mut ChaCha20Rng) -> (kinseal::Session, kinseal::Session) {
+        let (mut alice, first) = self.initiate(r, b"hello");
+        let mut bob = self.respond(&first).session;
+        alice
+            .decrypt(&bob.encrypt(r, b"hello back").unwrap())
+            .unwrap();
+        (alice, bob)
+    }
+}
+
+/// kinseal against vodozemac in alternation; ratio = kinseal ÷ vodozemac.
+fn against_kinseal() {
+    let budget = paired_budget();
+    let mut r = ChaCha20Rng::from_seed([9; 32]);
+    let k = Kinseal::new(&mut r);
+    let plaintext = [0x5au8; SMALL];
+    let mut results = Vec::new();
+
+    // Session setup: kinseal verifies the bundle, encapsulates and
+    // encrypts the first message; vodozemac creates the session and
+    // encrypts the first message.
+    let v = parties();
+    let id = "handshake/initiate";
+    let res = paired(
+        |n| {
+            let mut out = Vec::with_capacity(n as usize);
+            let t = Instant::now();
+            for _ in 0..n {
+                out.push(k.initiate(&mut r, &plaintext));
+            }
+            t.elapsed()
+        },
+        |n| {
+            let mut out = Vec::with_capacity(n as usize);
+            let t = Instant::now();
+            for _ in 0..n {
+                let mut s = v
+                    .alice
+                    .create_outbound_session(config(), v.bob.curve25519_key(), v.bob_otk)
+                    .unwrap();
+                let m = s.encrypt(plaintext).unwrap();
+                out.push((s, m));
+            }
+            t.elapsed()
+        },
+        budget,
+    );
+    results.push((id.to_string(), res));
+
+    let (_, first) = k.initiate(&mut r, &plaintext);
+    let mut v_alice = v
+        .alice
+        .create_outbound_session(config(), v.bob.curve25519_key(), v.bob_otk)
+        .unwrap();
+    let v_first = v_alice.encrypt(plaintext).unwrap();
+    let bob_json = account_json(&v.bob);
+    let alice_key = v.alice.curve25519_key();
+    let id = "handshake/respond";
+    let res = paired(
+        |n| {
+            let mut out = Vec::with_capacity(n as usize);
+            let t = Instant::now();
+            for _ in 0..n {
+                out.push(k.respond(&first));
+            }
+            t.elapsed()
+        },
+        |n| {
+            let mut accounts: Vec<Account> = (0..n).map(|_| account_from(&bob_json)).collect();
+            let t = Instant::now();
+            for a in &mut accounts {
+                drop(
+                    a.create_inbound_session(config(), alice_key, prekey(&v_first))
+                        .unwrap(),
+                );
+            }
+            t.elapsed()
+        },
+        budget,
+    );
+    results.push((id.to_string(), res));
+
+    // Same chain, 100 bytes.
+    let (mut ka, mut kb) = k.established(&mut r);
+    kb.decrypt(&ka.encrypt(&mut r, b"start").unwrap()).unwrap();
+    let (mut va, mut vb) = established();
+    vb.decrypt(&va.encrypt(b"start").unwrap()).unwrap();
+    let id = "chain/encrypt/100";
+    let mut sent = Vec::new();
+    let mut v_sent = Vec::new();
+    let res = paired(
+        |n| {
+            let t = Instant::now();
+            for _ in 0..n {
+                sent.push(ka.encrypt(&mut r, &plaintext).unwrap());
+            }
+            let e = t.elapsed();
+            for m in sent.drain(..) {
+                kb.decrypt(&m).unwrap();
+            }
+            e
+        },
+        |n| {
+            let t = Instant::now();
+            for _ in 0..n {
+                v_sent.push(va.encrypt(plaintext).unwrap());
+            }
+            let e = t.elapsed();
+            for m in v_sent.drain(..) {
+                vb.decrypt(&m).unwrap();
+            }
+            e
+        },
+        budget,
+    );
+    results.push((id.to_string(), res));
+    let id = "chain/decrypt/100";
+    let res = paired(
+        |n| {
+            let msgs: Vec<Vec<u8>> = (0..n)
+                .map(|_| ka.encrypt(&mut r, &plaintext).unwrap())
+                .collect();
+            let t = Instant::now();
+            for m in &msgs {
+                drop(kb.decrypt(m).unwrap());
+            }
+            t.elapsed()
+        },
+        |n| {
+            let msgs: Vec<OlmMessage> = (0..n).map(|_| va.encrypt(plaintext).unwrap()).collect();
+            let t = Instant::now();
+            for m in &msgs {
+                drop(vb.decrypt(m).unwrap());
+            }
+            t.elapsed()
+        },
+        budget,
+    );
+    results.push((id.to_string(), res));
+
+    // New ratchet keys, from restored state.
+    let (mut ka, kb) = k.established(&mut r);
+    let ka_ready = ka.to_bytes().to_vec();
+    let kb_ready = kb.to_bytes().to_vec();
+    let k_message = ka.encrypt(&mut r, &plaintext).unwrap();
+    let (mut va, vb) = established();
+    let va_ready = session_json(&va);
+    let vb_ready = session_json(&vb);
+    let v_message = va.encrypt(plaintext).unwrap();
+    let restore = |b: &[u8]| kinseal::Session::from_bytes(b).unwrap();
+    let id = "ratchet/new_key_encrypt";
+    let res = paired(
+        |n| {
+            let mut s: Vec<kinseal::Session> = (0..n).map(|_| restore(&ka_ready)).collect();
+            let t = Instant::now();
+            for s in &mut s {
+                drop(s.encrypt(&mut r, &plaintext).unwrap());
+            }
+            t.elapsed()
+        },
+        |n| {
+            let mut s: Vec<Session> = (0..n).map(|_| session_from(&va_ready)).collect();
+            let t = Instant::now();
+            for s in &mut s {
+                drop(s.encrypt(plaintext).unwrap());
+            }
+            t.elapsed()
+        },
+        budget,
+    );
+    results.push((id.to_string(), res));
+    let id = "ratchet/new_key_decrypt";
+    let res = paired(
+        |n| {
+            let mut s: Vec<kinseal::Session> = (0..n).map(|_| restore(&kb_ready)).collect();
+            let t = Instant::now();
+            for s in &mut s {
+                drop(s.decrypt(&k_message).unwrap());
+            }
+            t.elapsed()
+        },
+        |n| {
+            let mut s: Vec<Session> = (0..n).map(|_| session_from(&vb_ready)).collect();
+            let t = Instant::now();
+            for s in &mut s {
+                drop(s.decrypt(&v_message).unwrap());
+            }
+            t.elapsed()
+        },
+        budget,
+    );
+    results.push((id.to_string(), res));
+
+    // Ping-pong.
+    let (mut ka, mut kb) = k.established(&mut r);
+    let (mut va, mut vb) = established();
+    let id = "ratchet/ping_pong";
+    let res = paired(
+        |n| {
+            let t = Instant::now();
+            for _ in 0..n {
+                kb.decrypt(&ka.encrypt(&mut r, &plaintext).unwrap())
+                    .unwrap();
+                drop(
+                    ka.decrypt(&kb.encrypt(&mut r, &plaintext).unwrap())
+                        .unwrap(),
+                );
+            }
+            t.elapsed()
+        },
+        |n| {
+            let t = Instant::now();
+            for _ in 0..n {
+                vb.decrypt(&va.encrypt(plaintext).unwrap()).unwrap();
+                drop(va.decrypt(&vb.encrypt(plaintext).unwrap()).unwrap());
+            }
+            t.elapsed()
+        },
+        budget,
+    );
+    results.push((id.to_string(), res));
+
+    write_json(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../.."),
+        "paired_peer.json",
+        &results,
+    );
+}
+
 fn main() {
     let mut c = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500))
         .configure_from_args();
     sessions(&mut c);
+    against_kinseal();
     c.final_summary();
 }
