@@ -17,8 +17,8 @@
 //!   it calls, as often as it calls them; `benches/support/recipes.rs`, the
 //!   table the report renders too) run as one routine;
 //! - `paired.json`: for the operations with a target relative to their
-//!   floor, the two measured in alternation, millisecond rounds, and the
-//!   median of the per-pair ratios. On a shared machine whose load moves
+//!   floor, the two measured in alternation, rounds of a few milliseconds,
+//!   and the median of the per-pair ratios. On a shared machine whose load moves
 //!   over seconds, this is the steady number.
 //!
 //! Every input comes from a seeded generator. Each routine runs once,

@@ -20,8 +20,8 @@ pub(crate) fn paired_budget() -> Duration {
 }
 
 /// The ratio of an operation to its floor with the two measured in
-/// alternation: rounds of about a millisecond each, op then floor, then
-/// floor then op, and so on; the ratio of each pair of rounds, whose
+/// alternation: rounds of about 4 ms each (at least 8 iterations), op then
+/// floor, then floor then op, and so on; the ratio of each pair of rounds, whose
 /// conditions were the same to within a few milliseconds; the median of
 /// those. On a shared machine whose load moves over seconds this is far
 /// steadier than the ratio of two medians measured one after the other.
@@ -34,9 +34,10 @@ pub(crate) fn paired(
     mut floor: impl FnMut(u32) -> Duration,
     budget: Duration,
 ) -> (f64, f64, f64) {
-    // Calibrate: iterations per round for about 1 ms of the operation.
+    // Calibrate: iterations per round for about 4 ms of the operation, and
+    // never fewer than 8, so that one preemption does not make a round.
     let mut n = 1u32;
-    while n < 1 << 16 && op(n) < Duration::from_millis(1) {
+    while n < 1 << 16 && (n < 8 || op(n) < Duration::from_millis(4)) {
         n *= 2;
     }
     let per = |d: Duration| d.as_nanos() as f64 / f64::from(n);

@@ -519,7 +519,7 @@ fn main() {
          primitives); *Σ primitives* = the same recipe summed from the primitives \
          measured alone at the start of the run (a cross-check: it drifts with the \
          machine's load over the minutes between); *paired* = the ratio with the \
-         operation and its floor measured in alternation, millisecond rounds, \
+         operation and its floor measured in alternation, rounds of a few ms, \
          median of the per-pair ratios (the steadiest comparison on a shared \
          machine; measured for the operations with a target); *vodozemac ÷ \
          kinseal* = how many times faster kinseal is (below 1: slower), from the \
@@ -631,18 +631,27 @@ fn main() {
         "ping-pong round no slower than vodozemac (speed-up ≥ 1)",
         speedup_text(pp_paired, pp_medians),
     );
+    // Throughput against the raw AEAD: judged on the paired ratio to the
+    // floor (the AEAD plus one chain step and one HKDF-Expand, about 1 µs,
+    // under 2% of a 64 KiB AEAD call), the median-based ratio to the AEAD
+    // alone beside it.
     for (id, raw) in [
         ("chain/encrypt/65536", Prim::SealRustCrypto(65536)),
         ("chain/decrypt/65536", Prim::OpenRustCrypto(65536)),
     ] {
-        let x = match (get(id), get(&format!("floor/{}", raw.id()))) {
+        let from_medians = match (get(id), get(&format!("floor/{}", raw.id()))) {
             (Some(k), Some(a)) => Some(a / k),
             _ => None,
         };
+        let from_pairs = pairs.get(id).map(|r| 1.0 / r);
         t.check(
-            x.map(|x| x >= 0.9),
+            from_pairs.or(from_medians).map(|x| x >= 0.9),
             &format!("`{id}` ≥ 0.9× raw AEAD throughput"),
-            x.map(|x| format!("{x:.2}×")).unwrap_or_default(),
+            match (from_pairs, from_medians) {
+                (Some(p), Some(m)) => format!("{p:.2}× paired ({m:.2}× from medians)"),
+                (None, Some(m)) => format!("{m:.2}×"),
+                _ => String::new(),
+            },
         );
     }
     let per_key = |n: f64| get(&format!("jump/decrypt/{n}")).map(|t| t / n);
