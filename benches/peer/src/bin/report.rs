@@ -517,11 +517,17 @@ fn main() {
          target within that distance of its threshold is inside the noise.",
         niceness()
     );
-    let _ = writeln!(
-        w,
-        "- **Benchmark time**: {} s for both benchmark runs (builds included).",
-        bench_secs
-    );
+    if no_run {
+        let _ = writeln!(
+            w,
+            "- **Benchmark time**: not measured: rewritten with `--no-run` from earlier results."
+        );
+    } else {
+        let _ = writeln!(
+            w,
+            "- **Benchmark time**: {bench_secs} s for both benchmark runs (builds included)."
+        );
+    }
     let _ = writeln!(w);
 
     let _ = writeln!(w, "## Operations");
@@ -616,8 +622,8 @@ fn main() {
         _ => None,
     };
     let speedup_text = |paired: Option<f64>, medians: Option<f64>| match (paired, medians) {
-        (Some(p), Some(m)) => format!("{p:.1}× paired ({m:.1}× from medians)"),
-        (None, Some(m)) => format!("{m:.1}×"),
+        (Some(p), Some(m)) => format!("{p:.2}× paired ({m:.2}× from medians)"),
+        (None, Some(m)) => format!("{m:.2}×"),
         _ => String::new(),
     };
     let enc_paired = peer_pairs.get("chain/encrypt/100").copied();
