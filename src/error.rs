@@ -27,8 +27,39 @@ pub enum Error {
     Upload(UploadError),
     /// A prekey directory refused a request (see [`server`](crate::server)).
     Directory(DirectoryError),
-    /// A prekey directory's storage failed (see [`server`](crate::server)).
+    /// A store failed: a prekey directory's (see [`server`](crate::server))
+    /// or a client's (see [`client`](crate::client)).
     Storage(StorageError),
+    /// A peer's identity key is not one the trust policy accepts (see
+    /// [`client`](crate::client)).
+    Trust(TrustError),
+}
+
+/// A peer's identity key was refused.
+///
+/// Nothing was stored and no session was changed; the caller decides (with
+/// the user) whether to accept the new key with
+/// [`Account::accept_identity`](crate::client::Account::accept_identity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// The peer presented an identity key other than the one on record.
+    IdentityChanged {
+        /// The peer device.
+        address: crate::server::DeviceAddress,
+        /// The identity key on record.
+        old: Box<crate::IdentityKey>,
+        /// The identity key presented now.
+        new: Box<crate::IdentityKey>,
+    },
+    /// The trust policy refused a key it had not seen before, or one it
+    /// was told to distrust.
+    Untrusted {
+        /// The peer device.
+        address: crate::server::DeviceAddress,
+        /// The identity key presented.
+        key: Box<crate::IdentityKey>,
+    },
 }
 
 /// Which kind of value a decoder was reading.
@@ -47,6 +78,14 @@ pub enum WireType {
     KeyRecord,
     /// A [`PreKeyUpload`](crate::server::PreKeyUpload).
     PreKeyUpload,
+    /// A record sealed under a storage key (see [`client`](crate::client)).
+    SealedRecord,
+    /// A client's account record.
+    AccountRecord,
+    /// A client's record of a peer's identity key.
+    PeerIdentityRecord,
+    /// A client's record of the sessions with one peer device.
+    SessionSetRecord,
 }
 
 /// Which key a validation failure is about.
@@ -177,6 +216,19 @@ pub enum ProtocolError {
     UnexpectedRatchetKey,
     /// The message's chain index space is exhausted.
     ChainExhausted,
+    /// A `PreKeyMessage` names a prekey this device does not hold: it was
+    /// used up by an earlier session, retired, or never existed.
+    UnknownPreKey {
+        /// Which prekey.
+        prekey: PreKeyRole,
+        /// The id the message names.
+        id: u32,
+    },
+    /// A `PreKeyMessage` on last-resort prekeys repeats a handshake this
+    /// device already answered: a replay.
+    ReplayedHandshake,
+    /// A `Message` arrived from a device with no session to decrypt it.
+    NoSession,
 }
 
 /// The caller used the API in a way it does not allow.
@@ -224,6 +276,17 @@ pub enum MisuseError {
         /// The size asked for.
         found: usize,
     },
+    /// There is no session with the device: fetch its bundle and start one.
+    NoSession,
+    /// The session with the device was started too long ago without an
+    /// answer: fetch a fresh bundle and start a new one.
+    SessionExpired,
+    /// The store holds no account: create one first.
+    NoAccount,
+    /// The store already holds an account.
+    AccountExists,
+    /// A key given to mark an identity does not match the one on record.
+    IdentityMismatch,
 }
 
 /// Which prekey a [`MisuseError::PreKeyMismatch`] is about.
@@ -268,6 +331,12 @@ impl From<DirectoryError> for Error {
     }
 }
 
+impl From<TrustError> for Error {
+    fn from(e: TrustError) -> Self {
+        Error::Trust(e)
+    }
+}
+
 impl From<StorageError> for Error {
     fn from(e: StorageError) -> Self {
         Error::Storage(e)
@@ -284,6 +353,7 @@ impl fmt::Display for Error {
             Error::Upload(e) => write!(f, "upload refused: {e}"),
             Error::Directory(e) => write!(f, "directory error: {e}"),
             Error::Storage(e) => write!(f, "storage error: {e}"),
+            Error::Trust(e) => write!(f, "untrusted identity: {e}"),
         }
     }
 }
@@ -353,6 +423,13 @@ impl fmt::Display for ProtocolError {
                 f.write_str("new ratchet key before the responder has sent")
             }
             ProtocolError::ChainExhausted => f.write_str("chain index space exhausted"),
+            ProtocolError::UnknownPreKey { prekey, id } => {
+                write!(f, "no {prekey:?} prekey with id {id}")
+            }
+            ProtocolError::ReplayedHandshake => {
+                f.write_str("handshake on last-resort prekeys already answered")
+            }
+            ProtocolError::NoSession => f.write_str("no session with the sender"),
         }
     }
 }
@@ -383,6 +460,11 @@ impl fmt::Display for MisuseError {
             MisuseError::BatchTooLarge { max, found } => {
                 write!(f, "batch of {found} exceeds {max}")
             }
+            MisuseError::NoSession => f.write_str("no session with the device"),
+            MisuseError::SessionExpired => f.write_str("the unanswered session expired"),
+            MisuseError::NoAccount => f.write_str("the store holds no account"),
+            MisuseError::AccountExists => f.write_str("the store already holds an account"),
+            MisuseError::IdentityMismatch => f.write_str("identity key does not match the record"),
         }
     }
 }
@@ -391,6 +473,20 @@ impl core::error::Error for Error {}
 impl core::error::Error for DecodeError {}
 impl core::error::Error for ProtocolError {}
 impl core::error::Error for MisuseError {}
+impl core::error::Error for TrustError {}
+
+impl fmt::Display for TrustError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrustError::IdentityChanged { address, .. } => {
+                write!(f, "the identity key of {address:?} changed")
+            }
+            TrustError::Untrusted { address, .. } => {
+                write!(f, "the identity key of {address:?} is not trusted")
+            }
+        }
+    }
+}
 
 /// Shorthand for results in kinseal.
 pub type Result<T, E = Error> = core::result::Result<T, E>;

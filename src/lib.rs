@@ -17,6 +17,7 @@
 //! no state); `keys`, `handshake` and `ratchet` do the protocol on typed
 //! values; [`Session`] glues them into the API; stores sit above it.
 
+pub mod client;
 mod crypto;
 mod error;
 mod handshake;
@@ -35,7 +36,7 @@ pub mod wire;
 
 pub use error::{
     DecodeError, DirectoryError, Error, KeyKind, MisuseError, PreKeyRole, ProtocolError, Result,
-    SignedObject, StorageError, UploadError, WireType,
+    SignedObject, StorageError, TrustError, UploadError, WireType,
 };
 pub use keys::{
     IdentityKey, IdentityKeyPair, KemPreKey, KemPreKeyPair, MAX_PREKEY_BATCH, OneTimePreKey,

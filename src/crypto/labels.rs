@@ -18,3 +18,7 @@ pub(crate) const ROOT_INFO: &[u8] = b"KINSEAL-v1 root\0";
 pub(crate) const MESSAGE_KEY_INFO: &[u8] = b"KINSEAL-v1 message key\0";
 /// Prefix of the replay-detection handshake id hash input.
 pub(crate) const HANDSHAKE_ID: &[u8] = b"KINSEAL-v1 handshake id\0";
+/// HKDF info that derives the sealing key from a caller's storage key.
+pub(crate) const STORAGE_KEY: &[u8] = b"KINSEAL-v1 storage key\0";
+/// Prefix of a sealed record's associated data.
+pub(crate) const STORAGE_AD: &[u8] = b"KINSEAL-v1 storage record\0";

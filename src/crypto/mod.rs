@@ -8,5 +8,6 @@ pub(crate) mod dh;
 pub(crate) mod kdf;
 pub(crate) mod kem;
 pub(crate) mod labels;
+pub(crate) mod seal;
 #[cfg(test)]
 mod wycheproof_tests;

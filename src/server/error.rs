@@ -139,8 +139,9 @@ pub enum DirectoryError {
     },
 }
 
-/// A directory's storage failed. Nothing was changed: every directory
-/// operation is one transaction.
+/// A store failed: a prekey directory's or a client store's. Nothing was
+/// changed: every directory operation, and every client operation, is one
+/// transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StorageError {
@@ -170,6 +171,18 @@ pub enum StorageError {
     /// A thread panicked while it held the directory's lock, so its state
     /// can no longer be trusted.
     Poisoned,
+    /// A sealed record did not open under the storage key it names: it
+    /// was altered, moved to another place in the store, or sealed by
+    /// someone else.
+    SealBroken {
+        /// The table the record is in.
+        table: &'static str,
+    },
+    /// A sealed record names a storage key the keyring does not hold.
+    UnknownStorageKey {
+        /// The key id the record names.
+        key_id: u32,
+    },
     /// The storage engine failed in another way.
     Backend {
         /// The engine's own error code (for SQLite, the extended result
@@ -255,6 +268,10 @@ impl fmt::Display for StorageError {
                 write!(f, "schema version {found}; this build uses {expected}")
             }
             StorageError::Poisoned => f.write_str("a thread panicked while holding the lock"),
+            StorageError::SealBroken { table } => write!(f, "a record in {table} did not open"),
+            StorageError::UnknownStorageKey { key_id } => {
+                write!(f, "no storage key with id {key_id}")
+            }
             StorageError::Backend { code } => write!(f, "storage engine error {code}"),
         }
     }

@@ -13,11 +13,16 @@ mod bundle;
 mod codec;
 mod message;
 mod record;
+mod store;
 
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 pub(crate) use codec::{Reader, Writer};
 pub(crate) use message::{
     MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame, encode_prekey_prefix, peek_kind,
+};
+pub(crate) use store::{
+    AccountFrame, MAX_SEALED_PLAINTEXT_LEN, MAX_SESSION_RECORD_LEN, MAX_SESSIONS_PER_SET,
+    PeerIdentityFrame, SEAL_NONCE_LEN, SealedFrame, SessionEntryFrame, SessionSetFrame,
 };
 pub(crate) use record::{
     ChainFrame, PendingPreKeyFrame, RatchetKeyFrame, SessionFrame, SkippedFrame,

@@ -1,0 +1,25 @@
+//! What a messaging client needs around sessions: addresses, stores, an
+//! [`Account`] that ties them together, trust in peers' identity keys,
+//! safety numbers, and encryption at rest.
+//!
+//! A client talks to many people, each with several devices, across the
+//! apps of the family; it crashes, restarts and sometimes runs two
+//! processes. The [`Account`] makes every operation one store
+//! transaction: a decrypt's session update, prekey consumption and
+//! identity record commit together or not at all, and two threads or
+//! processes never interleave inside one.
+
+mod limits;
+mod seal;
+pub mod store;
+mod trust;
+
+pub use crate::server::{DeviceAddress, UserAddress};
+pub use limits::{
+    DEFAULT_ARCHIVED_SESSION_TTL_SECS, DEFAULT_MAX_ARCHIVED_SESSIONS,
+    DEFAULT_ONE_TIME_PREKEY_TARGET, DEFAULT_PENDING_SESSION_TTL_SECS, MAX_ARCHIVED_SESSIONS_LIMIT,
+    MAX_STORAGE_KEYS,
+};
+pub use seal::{RecordKey, StorageKey, StorageKeyring};
+pub use store::{ClientStore, MemoryStore, StoreTransaction};
+pub use trust::{IdentityStatus, KnownIdentity, TrustDecision, TrustOnFirstUse, TrustPolicy};

@@ -1,0 +1,350 @@
+//! Encryption at rest: storage keys, the keyring, and sealing records.
+
+use core::fmt;
+
+use rand_core::CryptoRng;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
+
+use super::limits::MAX_STORAGE_KEYS;
+use crate::crypto::{labels, seal};
+use crate::error::{DecodeError, MisuseError};
+use crate::wire::{SEAL_NONCE_LEN, SealedFrame};
+use crate::StorageError;
+use crate::server::DeviceAddress;
+
+/// A key that seals a client's records at rest, with the id that names it
+/// inside every record it sealed.
+///
+/// Where the key comes from is the app's business: the platform keystore
+/// (Keychain, Android Keystore), a key wrapped by the user's passphrase, a
+/// hardware token. kinseal derives its sealing key from it with HKDF, so
+/// the same bytes can safely key something else of the app's too.
+pub struct StorageKey {
+    id: u32,
+    sealing: Zeroizing<[u8; 32]>,
+}
+
+impl StorageKey {
+    /// A storage key from 32 secret bytes and an id of the caller's choice
+    /// (distinct from the ids of the other keys in the keyring).
+    pub fn new(id: u32, secret: &[u8; 32]) -> Self {
+        StorageKey {
+            id,
+            sealing: seal::derive_key(secret),
+        }
+    }
+
+    /// A fresh random storage key. Keep its secret with
+    /// [`StorageKey::generate_with_secret`] instead when the app has to
+    /// store it itself.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R, id: u32) -> Self {
+        Self::generate_with_secret(rng, id).0
+    }
+
+    /// A fresh random storage key and its 32 secret bytes, for the app to
+    /// keep in its keystore.
+    pub fn generate_with_secret<R: CryptoRng + ?Sized>(
+        rng: &mut R,
+        id: u32,
+    ) -> (Self, crate::SecretBytes) {
+        let mut secret = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(&mut secret[..]);
+        let key = Self::new(id, &secret);
+        (key, crate::SecretBytes::new(Zeroizing::new(secret.to_vec())))
+    }
+
+    /// The key's id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+impl fmt::Debug for StorageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StorageKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ZeroizeOnDrop for StorageKey {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(key: &StorageKey) {
+    let StorageKey { id: _, sealing } = key;
+    crate::hygiene::zod(sealing);
+}
+
+/// The storage keys a client can open records with: the current one, which
+/// seals every write, and up to [`MAX_STORAGE_KEYS`] − 1 earlier ones,
+/// kept while records sealed under them remain.
+///
+/// To rotate: build a keyring with the new key as current and the old one
+/// as previous, call [`Account::reseal_all`](super::Account::reseal_all),
+/// then drop the old key. Records are also resealed under the current key
+/// whenever they are written.
+pub struct StorageKeyring {
+    current: StorageKey,
+    previous: Vec<StorageKey>,
+}
+
+impl StorageKeyring {
+    /// A keyring holding one key.
+    pub fn new(current: StorageKey) -> Self {
+        StorageKeyring {
+            current,
+            previous: Vec::new(),
+        }
+    }
+
+    /// Adds an earlier key, still accepted for opening records.
+    ///
+    /// # Errors
+    /// [`MisuseError::BatchTooLarge`] beyond [`MAX_STORAGE_KEYS`] keys;
+    /// [`MisuseError::ConfigOutOfRange`] (parameter `"storage key id"`) if
+    /// the id is already in the keyring.
+    pub fn with_previous(mut self, key: StorageKey) -> crate::Result<Self> {
+        if self.previous.len() + 1 >= MAX_STORAGE_KEYS {
+            return Err(MisuseError::BatchTooLarge {
+                max: MAX_STORAGE_KEYS,
+                found: self.previous.len() + 2,
+            }
+            .into());
+        }
+        if self.key(key.id).is_some() {
+            return Err(MisuseError::ConfigOutOfRange {
+                parameter: "storage key id",
+                min: 0,
+                max: u64::from(u32::MAX),
+                found: u64::from(key.id),
+            }
+            .into());
+        }
+        self.previous.push(key);
+        Ok(self)
+    }
+
+    /// The id of the key that seals every write.
+    pub fn current_id(&self) -> u32 {
+        self.current.id
+    }
+
+    fn key(&self, id: u32) -> Option<&StorageKey> {
+        core::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id == id)
+    }
+
+    /// Seals a record under the current key, bound to where it is stored
+    /// so that it cannot be moved elsewhere in the store.
+    ///
+    /// [`Account`](super::Account) seals everything it stores; this is
+    /// public for tools that migrate or inspect a store.
+    pub fn seal<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        key: RecordKey<'_>,
+        plaintext: &[u8],
+    ) -> Vec<u8> {
+        let (table, locator) = key.table_and_locator();
+        let mut nonce = [0u8; SEAL_NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        let mut out = SealedFrame::header(self.current.id, &nonce);
+        let ad = associated_data(&out, table, &locator);
+        out.extend_from_slice(&seal::seal(&self.current.sealing, &nonce, &ad, plaintext));
+        out
+    }
+
+    /// Opens a record sealed for `key`.
+    ///
+    /// # Errors
+    /// [`StorageError::InvalidRecord`] if the bytes are not a sealed record;
+    /// [`StorageError::UnknownStorageKey`] if its key is not in the keyring;
+    /// [`StorageError::SealBroken`] if it does not authenticate (it was
+    /// altered, sealed for another place, or under another key with the
+    /// same id).
+    pub fn open(&self, key: RecordKey<'_>, sealed: &[u8]) -> crate::Result<crate::SecretBytes> {
+        Ok(crate::SecretBytes::new(self.open_raw(key, sealed)?))
+    }
+
+    pub(crate) fn open_raw(
+        &self,
+        key: RecordKey<'_>,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, StorageError> {
+        let (table, locator) = key.table_and_locator();
+        let frame = SealedFrame::decode(sealed).map_err(|_: DecodeError| {
+            StorageError::InvalidRecord { table }
+        })?;
+        let key = self
+            .key(frame.key_id)
+            .ok_or(StorageError::UnknownStorageKey {
+                key_id: frame.key_id,
+            })?;
+        let header = SealedFrame::header(frame.key_id, &frame.nonce);
+        let ad = associated_data(&header, table, &locator);
+        seal::open(&key.sealing, &frame.nonce, &ad, frame.ciphertext)
+            .map_err(|()| StorageError::SealBroken { table })
+    }
+
+    /// Whether a sealed record was sealed under another key than the
+    /// current one (or is not a sealed record at all).
+    pub(crate) fn is_stale(&self, sealed: &[u8]) -> bool {
+        SealedFrame::decode(sealed).map_or(true, |f| f.key_id != self.current.id)
+    }
+}
+
+/// Where a record lives in a client store: its table and, within it, its
+/// key. A sealed record is bound to its place and opens nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordKey<'a> {
+    /// The account record.
+    Account,
+    /// A peer device's identity record.
+    PeerIdentity(&'a DeviceAddress),
+    /// A signed prekey, by id.
+    SignedPreKey(u32),
+    /// A one-time X25519 prekey, by id.
+    OneTimePreKey(u32),
+    /// A one-time ML-KEM prekey, by id.
+    KemPreKey(u32),
+    /// A last-resort ML-KEM prekey, by id.
+    LastResortKemPreKey(u32),
+    /// A peer device's sessions.
+    Sessions(&'a DeviceAddress),
+}
+
+impl RecordKey<'_> {
+    /// The table's name, as in errors and in the SQLite schema.
+    pub fn table(&self) -> &'static str {
+        match self {
+            RecordKey::Account => "account",
+            RecordKey::PeerIdentity(_) => "peer_identities",
+            RecordKey::SignedPreKey(_) => "signed_prekeys",
+            RecordKey::OneTimePreKey(_) => "one_time_prekeys",
+            RecordKey::KemPreKey(_) => "kem_prekeys",
+            RecordKey::LastResortKemPreKey(_) => "last_resort_kem_prekeys",
+            RecordKey::Sessions(_) => "sessions",
+        }
+    }
+
+    /// The table and the locator bytes: empty for the account, the id as a
+    /// big-endian u32, or an address as `len(app) u8 ‖ app ‖ len(user) u16
+    /// ‖ user ‖ device u32`.
+    fn table_and_locator(&self) -> (&'static str, Vec<u8>) {
+        let locator = match self {
+            RecordKey::Account => Vec::new(),
+            RecordKey::SignedPreKey(id)
+            | RecordKey::OneTimePreKey(id)
+            | RecordKey::KemPreKey(id)
+            | RecordKey::LastResortKemPreKey(id) => id.to_be_bytes().to_vec(),
+            RecordKey::PeerIdentity(a) | RecordKey::Sessions(a) => address_locator(a),
+        };
+        (self.table(), locator)
+    }
+}
+
+fn address_locator(a: &DeviceAddress) -> Vec<u8> {
+    let (app, user) = (a.app_id(), a.user_id());
+    let mut out = Vec::with_capacity(1 + app.len() + 2 + user.len() + 4);
+    // Address lengths are bounded far below these widths (MAX_APP_ID_LEN,
+    // MAX_USER_ID_LEN).
+    out.push(u8::try_from(app.len()).unwrap_or(u8::MAX));
+    out.extend_from_slice(app);
+    out.extend_from_slice(&u16::try_from(user.len()).unwrap_or(u16::MAX).to_be_bytes());
+    out.extend_from_slice(user);
+    out.extend_from_slice(&a.device_id().to_be_bytes());
+    out
+}
+
+impl fmt::Debug for StorageKeyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StorageKeyring")
+            .field("current", &self.current.id)
+            .field(
+                "previous",
+                &self.previous.iter().map(|k| k.id).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// `label ‖ header ‖ len(table) ‖ table ‖ len(locator) ‖ locator`, with
+/// one-byte and four-byte big-endian lengths.
+fn associated_data(header: &[u8], table: &str, locator: &[u8]) -> Vec<u8> {
+    let mut ad = Vec::with_capacity(labels::STORAGE_AD.len() + header.len() + 5 + 16 + locator.len());
+    ad.extend_from_slice(labels::STORAGE_AD);
+    ad.extend_from_slice(header);
+    ad.push(u8::try_from(table.len()).unwrap_or(u8::MAX));
+    ad.extend_from_slice(table.as_bytes());
+    ad.extend_from_slice(&u32::try_from(locator.len()).unwrap_or(u32::MAX).to_be_bytes());
+    ad.extend_from_slice(locator);
+    ad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OsRng;
+
+    #[test]
+    fn a_record_opens_only_where_it_was_sealed_and_under_a_known_key() {
+        let peer = DeviceAddress::new(b"app", b"peer", 1).unwrap();
+        let other = DeviceAddress::new(b"app", b"peer", 2).unwrap();
+        let here = RecordKey::Sessions(&peer);
+        let old = StorageKey::new(1, &[1; 32]);
+        let ring = StorageKeyring::new(old);
+        let sealed = ring.seal(&mut OsRng, here, b"state");
+        assert_eq!(&ring.open_raw(here, &sealed).unwrap()[..], b"state");
+        assert_eq!(
+            ring.open_raw(RecordKey::Sessions(&other), &sealed),
+            Err(StorageError::SealBroken { table: "sessions" })
+        );
+        assert_eq!(
+            ring.open_raw(RecordKey::PeerIdentity(&peer), &sealed),
+            Err(StorageError::SealBroken {
+                table: "peer_identities"
+            })
+        );
+        let prekey = ring.seal(&mut OsRng, RecordKey::OneTimePreKey(1), b"k");
+        assert!(ring.open_raw(RecordKey::KemPreKey(1), &prekey).is_err());
+        assert!(ring.open_raw(RecordKey::OneTimePreKey(2), &prekey).is_err());
+
+        let rotated = StorageKeyring::new(StorageKey::new(2, &[2; 32]))
+            .with_previous(StorageKey::new(1, &[1; 32]))
+            .unwrap();
+        assert!(rotated.is_stale(&sealed));
+        assert_eq!(&rotated.open_raw(here, &sealed).unwrap()[..], b"state");
+        let fresh = rotated.seal(&mut OsRng, here, b"state");
+        assert!(!rotated.is_stale(&fresh));
+
+        let new_only = StorageKeyring::new(StorageKey::new(2, &[2; 32]));
+        assert_eq!(
+            new_only.open_raw(here, &sealed),
+            Err(StorageError::UnknownStorageKey { key_id: 1 })
+        );
+        // Same id, different secret: the seal does not open.
+        let impostor = StorageKeyring::new(StorageKey::new(1, &[3; 32]));
+        assert_eq!(
+            impostor.open_raw(here, &sealed),
+            Err(StorageError::SealBroken { table: "sessions" })
+        );
+        assert_eq!(
+            ring.open_raw(here, b"junk"),
+            Err(StorageError::InvalidRecord { table: "sessions" })
+        );
+    }
+
+    #[test]
+    fn keyring_ids_are_distinct_and_bounded() {
+        let ring = StorageKeyring::new(StorageKey::new(1, &[1; 32]));
+        assert!(ring.with_previous(StorageKey::new(1, &[2; 32])).is_err());
+        let mut ring = StorageKeyring::new(StorageKey::new(0, &[0; 32]));
+        for id in 1..MAX_STORAGE_KEYS as u32 {
+            ring = ring.with_previous(StorageKey::new(id, &[0; 32])).unwrap();
+        }
+        assert!(ring.with_previous(StorageKey::new(999, &[0; 32])).is_err());
+    }
+}

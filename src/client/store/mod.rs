@@ -1,0 +1,222 @@
+//! Where a client keeps its state: one small synchronous trait per record
+//! kind, all reached through one transaction.
+//!
+//! Every record a store holds is **sealed** by the [`Account`](super::Account)
+//! before the store sees it (see [`StorageKeyring`](super::StorageKeyring)):
+//! a store handles opaque bytes under typed keys and never sees a secret.
+//! What it must provide is atomicity: every change made through one
+//! [`StoreTransaction`] becomes visible together at
+//! [`commit`](StoreTransaction::commit), or — if the transaction is dropped
+//! without committing, or the process dies first — not at all. It must
+//! also serialize transactions, so that two threads or two processes never
+//! both read a record and write back different successors of it.
+//!
+//! kinseal ships [`MemoryStore`] and, with the `sqlite` feature,
+//! [`SqliteStore`](super::SqliteStore). Another backend implements the
+//! seven record traits on its transaction type, plus [`StoreTransaction`]
+//! and [`ClientStore`].
+
+mod memory;
+
+pub use memory::MemoryStore;
+
+use crate::server::DeviceAddress;
+use crate::StorageError;
+
+/// What a store operation returns.
+pub type StoreResult<T> = core::result::Result<T, StorageError>;
+
+/// This device's account and what is known about peers' identity keys
+/// (with the trust decisions made about them).
+pub trait IdentityStore {
+    /// The sealed account record, if one was stored.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn account(&mut self) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores the sealed account record, replacing any previous one.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn put_account(&mut self, record: &[u8]) -> StoreResult<()>;
+    /// The sealed identity record of a peer device.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn peer_identity(&mut self, peer: &DeviceAddress) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores the sealed identity record of a peer device.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn put_peer_identity(&mut self, peer: &DeviceAddress, record: &[u8]) -> StoreResult<()>;
+    /// Every peer device with an identity record.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn peer_identity_addresses(&mut self) -> StoreResult<Vec<DeviceAddress>>;
+}
+
+/// Declares a prekey store trait: one record per `u32` id.
+macro_rules! prekey_store {
+    ($(#[$doc:meta])* $trait:ident, $what:literal, $get:ident, $put:ident, $remove:ident, $ids:ident) => {
+        $(#[$doc])*
+        pub trait $trait {
+            #[doc = concat!("The sealed ", $what, " with this id.")]
+            ///
+            /// # Errors
+            /// A [`StorageError`] when the store cannot be read.
+            fn $get(&mut self, id: u32) -> StoreResult<Option<Vec<u8>>>;
+            #[doc = concat!("Stores a sealed ", $what, ", replacing one with the same id.")]
+            ///
+            /// # Errors
+            /// A [`StorageError`] when the store cannot be written.
+            fn $put(&mut self, id: u32, record: &[u8]) -> StoreResult<()>;
+            #[doc = concat!("Removes the ", $what, " with this id; whether there was one.")]
+            ///
+            /// # Errors
+            /// A [`StorageError`] when the store cannot be written.
+            fn $remove(&mut self, id: u32) -> StoreResult<bool>;
+            #[doc = concat!("The ids of every stored ", $what, ", ascending.")]
+            ///
+            /// # Errors
+            /// A [`StorageError`] when the store cannot be read.
+            fn $ids(&mut self) -> StoreResult<Vec<u32>>;
+        }
+    };
+}
+
+prekey_store!(
+    /// Signed X25519 prekeys (the EC prekeys of last resort), by id.
+    SignedPreKeyStore, "signed prekey", signed_prekey, put_signed_prekey,
+    remove_signed_prekey, signed_prekey_ids
+);
+prekey_store!(
+    /// One-time X25519 prekeys, by id. Each is removed in the transaction
+    /// that uses it.
+    OneTimePreKeyStore, "one-time prekey", one_time_prekey, put_one_time_prekey,
+    remove_one_time_prekey, one_time_prekey_ids
+);
+prekey_store!(
+    /// One-time ML-KEM prekeys, by id. Each is removed in the transaction
+    /// that uses it.
+    KemPreKeyStore, "one-time KEM prekey", kem_prekey, put_kem_prekey,
+    remove_kem_prekey, kem_prekey_ids
+);
+prekey_store!(
+    /// Last-resort ML-KEM prekeys, by id (they share the id space of
+    /// one-time KEM prekeys).
+    LastResortKemPreKeyStore, "last-resort KEM prekey", last_resort_kem_prekey,
+    put_last_resort_kem_prekey, remove_last_resort_kem_prekey, last_resort_kem_prekey_ids
+);
+
+/// The sessions with each peer device: one sealed record per device
+/// holding its current session and the archived ones.
+pub trait SessionStore {
+    /// The sealed session record of a peer device.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn sessions(&mut self, peer: &DeviceAddress) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores the sealed session record of a peer device.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn put_sessions(&mut self, peer: &DeviceAddress, record: &[u8]) -> StoreResult<()>;
+    /// Removes the session record of a peer device; whether there was one.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn remove_sessions(&mut self, peer: &DeviceAddress) -> StoreResult<bool>;
+    /// Every peer device with a session record.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn session_addresses(&mut self) -> StoreResult<Vec<DeviceAddress>>;
+}
+
+/// Handshakes answered on last-resort prekeys, so that a replayed
+/// `PreKeyMessage` is refused. Each is kept while the signed prekey it
+/// used is kept: once that is deleted, the handshake cannot be answered
+/// again anyway.
+pub trait HandshakeLog {
+    /// Whether a handshake with this id was answered.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn contains_handshake(&mut self, handshake_id: &[u8; 32]) -> StoreResult<bool>;
+    /// Records an answered handshake and the signed prekey it used.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn record_handshake(&mut self, handshake_id: &[u8; 32], signed_prekey_id: u32)
+    -> StoreResult<()>;
+    /// Forgets the handshakes that used a signed prekey; how many there were.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn forget_handshakes(&mut self, signed_prekey_id: u32) -> StoreResult<usize>;
+}
+
+/// One transaction over every record kind.
+///
+/// Reads see the transaction's own writes. Dropping the transaction
+/// without [`commit`](StoreTransaction::commit) discards every write.
+pub trait StoreTransaction:
+    IdentityStore
+    + SignedPreKeyStore
+    + OneTimePreKeyStore
+    + KemPreKeyStore
+    + LastResortKemPreKeyStore
+    + SessionStore
+    + HandshakeLog
+{
+    /// Makes every write of the transaction durable and visible, together.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the commit fails; then nothing was written.
+    fn commit(self) -> StoreResult<()>;
+}
+
+/// A store that hands out transactions.
+///
+/// # Security
+/// Implementations must serialize transactions (a lock held from
+/// [`transaction`](ClientStore::transaction) until commit or drop, across
+/// every thread and process that opens the same store), or concurrent
+/// decrypts can lose a ratchet update and make later messages undecryptable.
+pub trait ClientStore {
+    /// The transaction type.
+    type Transaction<'a>: StoreTransaction
+    where
+        Self: 'a;
+
+    /// Starts a transaction, waiting for any other to finish first.
+    ///
+    /// # Errors
+    /// [`StorageError::Busy`] when another writer held the store for
+    /// longer than the store waits; other [`StorageError`]s when it cannot
+    /// be opened.
+    fn transaction(&self) -> StoreResult<Self::Transaction<'_>>;
+}
+
+impl<S: ClientStore + ?Sized> ClientStore for &S {
+    type Transaction<'a>
+        = S::Transaction<'a>
+    where
+        Self: 'a;
+
+    fn transaction(&self) -> StoreResult<Self::Transaction<'_>> {
+        (**self).transaction()
+    }
+}
+
+impl<S: ClientStore + ?Sized> ClientStore for std::sync::Arc<S> {
+    type Transaction<'a>
+        = S::Transaction<'a>
+    where
+        Self: 'a;
+
+    fn transaction(&self) -> StoreResult<Self::Transaction<'_>> {
+        (**self).transaction()
+    }
+}

@@ -1,0 +1,324 @@
+//! Frames of a client's store: the sealed envelope every stored record
+//! travels in, and the records inside it (the account, a peer's identity,
+//! a peer device's sessions). Layouts in `docs/STORAGE.md`.
+
+use zeroize::Zeroizing;
+
+use super::{KEY_LEN, Reader, TAG_LEN, Writer};
+use crate::error::{DecodeError, WireType};
+
+/// The type byte of a [`SealedFrame`].
+pub(crate) const TYPE_SEALED: u8 = 0x30;
+/// The type byte of an [`AccountFrame`].
+pub(crate) const TYPE_ACCOUNT: u8 = 0x31;
+/// The type byte of a [`PeerIdentityFrame`].
+pub(crate) const TYPE_PEER_IDENTITY: u8 = 0x32;
+/// The type byte of a [`SessionSetFrame`].
+pub(crate) const TYPE_SESSION_SET: u8 = 0x33;
+
+/// Length of a sealed record's nonce (XChaCha20-Poly1305).
+pub(crate) const SEAL_NONCE_LEN: usize = 24;
+/// Length of a sealed record's header: version, type, key id, nonce.
+pub(crate) const SEAL_HEADER_LEN: usize = 1 + 1 + 4 + SEAL_NONCE_LEN;
+/// The largest record a seal may hold: the largest session set (see
+/// [`MAX_SESSION_RECORD_LEN`] and [`MAX_SESSIONS_PER_SET`]) with room for
+/// its framing.
+pub(crate) const MAX_SEALED_PLAINTEXT_LEN: usize =
+    4 + MAX_SESSIONS_PER_SET * (8 + 8 + 4 + MAX_SESSION_RECORD_LEN);
+
+/// The largest serialized session a session set may hold: 4 MiB, above the
+/// largest record the session bounds allow (about 1.9 MiB at every hard
+/// limit; `docs/PERFORMANCE.md`).
+pub(crate) const MAX_SESSION_RECORD_LEN: usize = 4 * 1024 * 1024;
+/// The most sessions one session set may hold: the current one and up to
+/// [`MAX_ARCHIVED_SESSIONS_LIMIT`](crate::client::MAX_ARCHIVED_SESSIONS_LIMIT)
+/// archived ones.
+pub(crate) const MAX_SESSIONS_PER_SET: usize = 1 + crate::client::MAX_ARCHIVED_SESSIONS_LIMIT;
+
+/// A record sealed under a storage key.
+///
+/// ```text
+/// field        size  notes
+/// version         1  = 0x01
+/// type            1  = 0x30 (SealedRecord)
+/// key_id          4  u32, the storage key's id
+/// nonce          24  random
+/// ciphertext   16..  XChaCha20-Poly1305 of the record, tag last
+/// ```
+pub(crate) struct SealedFrame<'a> {
+    pub(crate) key_id: u32,
+    pub(crate) nonce: [u8; SEAL_NONCE_LEN],
+    pub(crate) ciphertext: &'a [u8],
+}
+
+impl<'a> SealedFrame<'a> {
+    /// The header bytes (everything before the ciphertext), which the seal
+    /// authenticates.
+    pub(crate) fn header(key_id: u32, nonce: &[u8; SEAL_NONCE_LEN]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(SEAL_HEADER_LEN);
+        Writer::new(&mut out)
+            .header(TYPE_SEALED)
+            .u32(key_id)
+            .bytes(nonce);
+        out
+    }
+
+    pub(crate) fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, WireType::SealedRecord);
+        r.header(TYPE_SEALED)?;
+        let key_id = r.u32()?;
+        let nonce = r.array()?;
+        let ciphertext = r.remaining();
+        let max = MAX_SEALED_PLAINTEXT_LEN + TAG_LEN;
+        if ciphertext.len() < TAG_LEN || ciphertext.len() > max {
+            return Err(DecodeError::LengthOutOfRange {
+                wire_type: WireType::SealedRecord,
+                min: TAG_LEN,
+                max,
+                found: ciphertext.len(),
+            });
+        }
+        Ok(SealedFrame {
+            key_id,
+            nonce,
+            ciphertext,
+        })
+    }
+}
+
+/// The account: this device's identity and the next prekey ids.
+///
+/// ```text
+/// field               size  notes
+/// version                1  = 0x01
+/// type                   1  = 0x31 (AccountRecord)
+/// identity_secret       32  Ed25519 secret key (secret)
+/// created_at             8  u64, seconds since the Unix epoch
+/// next_signed_id         4  u32
+/// next_one_time_id       4  u32
+/// next_kem_id            4  u32
+/// ```
+pub(crate) struct AccountFrame {
+    pub(crate) identity_secret: Zeroizing<[u8; KEY_LEN]>,
+    pub(crate) created_at: u64,
+    pub(crate) next_signed_id: u32,
+    pub(crate) next_one_time_id: u32,
+    pub(crate) next_kem_id: u32,
+}
+
+impl AccountFrame {
+    pub(crate) fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(2 + KEY_LEN + 8 + 12));
+        Writer::new(&mut out)
+            .header(TYPE_ACCOUNT)
+            .bytes(&self.identity_secret[..])
+            .u64(self.created_at)
+            .u32(self.next_signed_id)
+            .u32(self.next_one_time_id)
+            .u32(self.next_kem_id);
+        out
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, WireType::AccountRecord);
+        r.header(TYPE_ACCOUNT)?;
+        let identity_secret = Zeroizing::new(r.array()?);
+        let frame = AccountFrame {
+            identity_secret,
+            created_at: r.u64()?,
+            next_signed_id: r.u32()?,
+            next_one_time_id: r.u32()?,
+            next_kem_id: r.u32()?,
+        };
+        r.finish()?;
+        Ok(frame)
+    }
+}
+
+/// What is known about a peer device's identity key.
+///
+/// ```text
+/// field          size  notes
+/// version           1  = 0x01
+/// type              1  = 0x32 (PeerIdentityRecord)
+/// identity_key     32  Ed25519 public key
+/// verified          1  0x00 trusted on first use or accepted, 0x01 verified
+/// first_seen        8  u64, when this key was first recorded
+/// ```
+pub(crate) struct PeerIdentityFrame {
+    pub(crate) identity_key: [u8; KEY_LEN],
+    pub(crate) verified: bool,
+    pub(crate) first_seen: u64,
+}
+
+impl PeerIdentityFrame {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(2 + KEY_LEN + 1 + 8);
+        Writer::new(&mut out)
+            .header(TYPE_PEER_IDENTITY)
+            .bytes(&self.identity_key)
+            .flag(self.verified)
+            .u64(self.first_seen);
+        out
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, WireType::PeerIdentityRecord);
+        r.header(TYPE_PEER_IDENTITY)?;
+        let frame = PeerIdentityFrame {
+            identity_key: r.array()?,
+            verified: r.flag("verified")?,
+            first_seen: r.u64()?,
+        };
+        r.finish()?;
+        Ok(frame)
+    }
+}
+
+/// One session of a session set.
+pub(crate) struct SessionEntryFrame<'a> {
+    pub(crate) created_at: u64,
+    pub(crate) last_used: u64,
+    pub(crate) session: &'a [u8],
+}
+
+/// The sessions with one peer device, the current one first.
+///
+/// ```text
+/// field             size  notes
+/// version              1  = 0x01
+/// type                 1  = 0x33 (SessionSetRecord)
+/// count                4  u32, 1 ..= MAX_SESSIONS_PER_SET
+/// count × entry:
+///   created_at         8  u64, when the session was set up
+///   last_used          8  u64, when it last encrypted or decrypted
+///   length             4  u32, 1 ..= MAX_SESSION_RECORD_LEN
+///   session       length  a session record (type 0x10)
+/// ```
+pub(crate) struct SessionSetFrame<'a> {
+    pub(crate) entries: Vec<SessionEntryFrame<'a>>,
+}
+
+impl<'a> SessionSetFrame<'a> {
+    pub(crate) fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let len = 6 + self
+            .entries
+            .iter()
+            .map(|e| 20 + e.session.len())
+            .sum::<usize>();
+        let mut out = Zeroizing::new(Vec::with_capacity(len));
+        let mut w = Writer::new(&mut out);
+        w.header(TYPE_SESSION_SET).length(self.entries.len());
+        for e in &self.entries {
+            w.u64(e.created_at)
+                .u64(e.last_used)
+                .length(e.session.len())
+                .bytes(e.session);
+        }
+        out
+    }
+
+    pub(crate) fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, WireType::SessionSetRecord);
+        r.header(TYPE_SESSION_SET)?;
+        let count = r.length(1, MAX_SESSIONS_PER_SET)?;
+        let mut entries = Vec::with_capacity(count);
+        for _ in 0..count {
+            let created_at = r.u64()?;
+            let last_used = r.u64()?;
+            let len = r.length(1, MAX_SESSION_RECORD_LEN)?;
+            entries.push(SessionEntryFrame {
+                created_at,
+                last_used,
+                session: r.take(len)?,
+            });
+        }
+        r.finish()?;
+        Ok(SessionSetFrame { entries })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_round_trip_and_rejects_trailing_bytes() {
+        let frame = AccountFrame {
+            identity_secret: Zeroizing::new([7; 32]),
+            created_at: 1_700_000_000,
+            next_signed_id: 2,
+            next_one_time_id: 101,
+            next_kem_id: 57,
+        };
+        let bytes = frame.encode();
+        let back = AccountFrame::decode(&bytes).unwrap();
+        assert_eq!(back.encode(), bytes);
+        let mut long = bytes.to_vec();
+        long.push(0);
+        assert!(matches!(
+            AccountFrame::decode(&long),
+            Err(DecodeError::TrailingBytes { count: 1, .. })
+        ));
+        for cut in 0..bytes.len() {
+            assert!(AccountFrame::decode(&bytes[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn peer_identity_rejects_a_bad_flag() {
+        let frame = PeerIdentityFrame {
+            identity_key: [1; 32],
+            verified: true,
+            first_seen: 5,
+        };
+        let mut bytes = frame.encode();
+        assert_eq!(PeerIdentityFrame::decode(&bytes).unwrap().encode(), bytes);
+        bytes[2 + 32] = 2;
+        assert!(matches!(
+            PeerIdentityFrame::decode(&bytes),
+            Err(DecodeError::InvalidField {
+                field: "verified",
+                found: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn session_set_bounds_its_count() {
+        let frame = SessionSetFrame {
+            entries: vec![
+                SessionEntryFrame {
+                    created_at: 1,
+                    last_used: 2,
+                    session: b"abc",
+                },
+                SessionEntryFrame {
+                    created_at: 3,
+                    last_used: 4,
+                    session: b"d",
+                },
+            ],
+        };
+        let bytes = frame.encode();
+        assert_eq!(SessionSetFrame::decode(&bytes).unwrap().encode(), bytes);
+        let mut empty = bytes[..2].to_vec();
+        empty.extend_from_slice(&0u32.to_be_bytes());
+        assert!(matches!(
+            SessionSetFrame::decode(&empty),
+            Err(DecodeError::LengthOutOfRange { found: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn sealed_needs_a_tag() {
+        let mut bytes = SealedFrame::header(9, &[3; SEAL_NONCE_LEN]);
+        bytes.extend_from_slice(&[0; TAG_LEN - 1]);
+        assert!(SealedFrame::decode(&bytes).is_err());
+        bytes.push(0);
+        let frame = SealedFrame::decode(&bytes).unwrap();
+        assert_eq!(frame.key_id, 9);
+        assert_eq!(frame.ciphertext.len(), TAG_LEN);
+    }
+}
