@@ -11,21 +11,30 @@
 
 mod bundle;
 mod codec;
+mod keys;
 mod message;
 mod record;
+mod safety;
 mod store;
 
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 pub(crate) use codec::{Reader, Writer};
+pub(crate) use keys::{
+    KEM_SEED_LEN, KemPreKeyRecordFrame, OneTimePreKeyRecordFrame, SignedPreKeyRecordFrame,
+};
 pub(crate) use message::{
     MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame, encode_prekey_prefix, peek_kind,
 };
-pub(crate) use store::{
-    AccountFrame, MAX_SEALED_PLAINTEXT_LEN, MAX_SESSION_RECORD_LEN, MAX_SESSIONS_PER_SET,
-    PeerIdentityFrame, SEAL_NONCE_LEN, SealedFrame, SessionEntryFrame, SessionSetFrame,
-};
 pub(crate) use record::{
     ChainFrame, PendingPreKeyFrame, RatchetKeyFrame, SessionFrame, SkippedFrame,
+};
+pub(crate) use safety::{
+    FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame,
+    chunks as fingerprint_chunks, order as fingerprint_order,
+};
+pub(crate) use store::{
+    AccountFrame, PeerIdentityFrame, SEAL_NONCE_LEN, SealedFrame, SessionEntryFrame,
+    SessionSetFrame,
 };
 
 /// The protocol version this build speaks, the first byte of every encoding.

@@ -17,11 +17,15 @@
 //! and [`ClientStore`].
 
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteStore, SqliteTransaction};
 
-use crate::server::DeviceAddress;
 use crate::StorageError;
+use crate::server::DeviceAddress;
 
 /// What a store operation returns.
 pub type StoreResult<T> = core::result::Result<T, StorageError>;
@@ -148,8 +152,11 @@ pub trait HandshakeLog {
     ///
     /// # Errors
     /// A [`StorageError`] when the store cannot be written.
-    fn record_handshake(&mut self, handshake_id: &[u8; 32], signed_prekey_id: u32)
-    -> StoreResult<()>;
+    fn record_handshake(
+        &mut self,
+        handshake_id: &[u8; 32],
+        signed_prekey_id: u32,
+    ) -> StoreResult<()>;
     /// Forgets the handshakes that used a signed prekey; how many there were.
     ///
     /// # Errors
@@ -218,5 +225,40 @@ impl<S: ClientStore + ?Sized> ClientStore for std::sync::Arc<S> {
 
     fn transaction(&self) -> StoreResult<Self::Transaction<'_>> {
         (**self).transaction()
+    }
+}
+
+/// Reads the record at `key`.
+pub(crate) fn get_record<T: StoreTransaction + ?Sized>(
+    txn: &mut T,
+    key: super::RecordKey<'_>,
+) -> StoreResult<Option<Vec<u8>>> {
+    use super::RecordKey as K;
+    match key {
+        K::Account => txn.account(),
+        K::PeerIdentity(a) => txn.peer_identity(a),
+        K::SignedPreKey(id) => txn.signed_prekey(id),
+        K::OneTimePreKey(id) => txn.one_time_prekey(id),
+        K::KemPreKey(id) => txn.kem_prekey(id),
+        K::LastResortKemPreKey(id) => txn.last_resort_kem_prekey(id),
+        K::Sessions(a) => txn.sessions(a),
+    }
+}
+
+/// Writes the record at `key`.
+pub(crate) fn put_record<T: StoreTransaction + ?Sized>(
+    txn: &mut T,
+    key: super::RecordKey<'_>,
+    record: &[u8],
+) -> StoreResult<()> {
+    use super::RecordKey as K;
+    match key {
+        K::Account => txn.put_account(record),
+        K::PeerIdentity(a) => txn.put_peer_identity(a, record),
+        K::SignedPreKey(id) => txn.put_signed_prekey(id, record),
+        K::OneTimePreKey(id) => txn.put_one_time_prekey(id, record),
+        K::KemPreKey(id) => txn.put_kem_prekey(id, record),
+        K::LastResortKemPreKey(id) => txn.put_last_resort_kem_prekey(id, record),
+        K::Sessions(a) => txn.put_sessions(a, record),
     }
 }

@@ -1,0 +1,137 @@
+//! How an [`Account`](super::Account) manages sessions and prekeys.
+
+use crate::SessionConfig;
+use crate::client::limits::{
+    DEFAULT_ARCHIVED_SESSION_TTL_SECS, DEFAULT_MAX_ARCHIVED_SESSIONS,
+    DEFAULT_ONE_TIME_PREKEY_TARGET, DEFAULT_PENDING_SESSION_TTL_SECS, MAX_ARCHIVED_SESSIONS_LIMIT,
+};
+use crate::error::MisuseError;
+use crate::server::{
+    MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD, SIGNED_PREKEY_GRACE_SECS,
+    SIGNED_PREKEY_ROTATION_SECS,
+};
+
+/// An account's settings. Every value is bounded; setters refuse values
+/// outside their range with [`MisuseError::ConfigOutOfRange`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountConfig {
+    pub(super) session: SessionConfig,
+    pub(super) max_archived_sessions: usize,
+    pub(super) archived_session_ttl: u64,
+    pub(super) pending_session_ttl: u64,
+    pub(super) one_time_prekey_target: usize,
+    pub(super) signed_prekey_rotation: u64,
+    pub(super) signed_prekey_grace: u64,
+}
+
+impl Default for AccountConfig {
+    fn default() -> Self {
+        AccountConfig {
+            session: SessionConfig::default(),
+            max_archived_sessions: DEFAULT_MAX_ARCHIVED_SESSIONS,
+            archived_session_ttl: DEFAULT_ARCHIVED_SESSION_TTL_SECS,
+            pending_session_ttl: DEFAULT_PENDING_SESSION_TTL_SECS,
+            one_time_prekey_target: DEFAULT_ONE_TIME_PREKEY_TARGET,
+            signed_prekey_rotation: SIGNED_PREKEY_ROTATION_SECS,
+            signed_prekey_grace: SIGNED_PREKEY_GRACE_SECS,
+        }
+    }
+}
+
+fn range(parameter: &'static str, min: u64, max: u64, found: u64) -> crate::Result<()> {
+    if found < min || found > max {
+        return Err(MisuseError::ConfigOutOfRange {
+            parameter,
+            min,
+            max,
+            found,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+const DAY: u64 = 24 * 60 * 60;
+/// A year: the longest any of the time settings may be.
+const YEAR: u64 = 366 * DAY;
+
+impl AccountConfig {
+    /// The settings of every session (bounds and context).
+    pub fn with_session_config(mut self, session: SessionConfig) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// How many archived sessions to keep per peer device, up to
+    /// [`MAX_ARCHIVED_SESSIONS_LIMIT`].
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`] above the limit.
+    pub fn with_max_archived_sessions(mut self, value: usize) -> crate::Result<Self> {
+        range(
+            "max_archived_sessions",
+            0,
+            MAX_ARCHIVED_SESSIONS_LIMIT as u64,
+            value as u64,
+        )?;
+        self.max_archived_sessions = value;
+        Ok(self)
+    }
+
+    /// How long (seconds) an idle archived session is kept: one hour to a year.
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`] outside that range.
+    pub fn with_archived_session_ttl(mut self, secs: u64) -> crate::Result<Self> {
+        range("archived_session_ttl", 60 * 60, YEAR, secs)?;
+        self.archived_session_ttl = secs;
+        Ok(self)
+    }
+
+    /// How long (seconds) a session this device started may go unanswered
+    /// before it stops encrypting: one hour to a year.
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`] outside that range.
+    pub fn with_pending_session_ttl(mut self, secs: u64) -> crate::Result<Self> {
+        range("pending_session_ttl", 60 * 60, YEAR, secs)?;
+        self.pending_session_ttl = secs;
+        Ok(self)
+    }
+
+    /// How many one-time prekeys of each kind to keep published: 1 to one
+    /// full upload.
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`] outside that range.
+    pub fn with_one_time_prekey_target(mut self, value: usize) -> crate::Result<Self> {
+        let max = MAX_ONE_TIME_PREKEYS_PER_UPLOAD.min(MAX_KEM_PREKEYS_PER_UPLOAD);
+        range("one_time_prekey_target", 1, max as u64, value as u64)?;
+        self.one_time_prekey_target = value;
+        Ok(self)
+    }
+
+    /// How old (seconds) the signed prekey may get before it is replaced
+    /// (one hour to a year), and how long a replaced one is still kept
+    /// for messages already on their way (one hour to a year).
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`] outside those ranges.
+    pub fn with_signed_prekey_rotation(mut self, rotation: u64, grace: u64) -> crate::Result<Self> {
+        range("signed_prekey_rotation", 60 * 60, YEAR, rotation)?;
+        range("signed_prekey_grace", 60 * 60, YEAR, grace)?;
+        self.signed_prekey_rotation = rotation;
+        self.signed_prekey_grace = grace;
+        Ok(self)
+    }
+
+    /// The session settings.
+    pub fn session_config(&self) -> &SessionConfig {
+        &self.session
+    }
+
+    /// How many archived sessions are kept per peer device.
+    pub fn max_archived_sessions(&self) -> usize {
+        self.max_archived_sessions
+    }
+}

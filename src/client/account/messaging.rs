@@ -1,0 +1,329 @@
+//! Starting sessions, encrypting and decrypting, each as one transaction.
+
+use core::fmt;
+
+use rand_core::CryptoRng;
+
+use super::Account;
+use super::sessions::{Arrival, SessionSet};
+use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
+use crate::client::trust::{IdentityStatus, TrustPolicy};
+use crate::error::{MisuseError, ProtocolError};
+use crate::server::{DeviceAddress, UserAddress};
+use crate::{Error, MessageKind, PreKeyMessage, Session, VerifiedBundle, message_kind};
+
+/// A decrypted message and what decrypting it learned about the sender.
+pub struct Decrypted {
+    plaintext: Vec<u8>,
+    identity: IdentityStatus,
+    new_session: bool,
+}
+
+impl Decrypted {
+    /// The plaintext.
+    pub fn plaintext(&self) -> &[u8] {
+        &self.plaintext
+    }
+
+    /// The plaintext, by value.
+    pub fn into_plaintext(self) -> Vec<u8> {
+        self.plaintext
+    }
+
+    /// How the sender's identity key relates to the one on record: always
+    /// [`IdentityStatus::Known`] for a `Message`; for a `PreKeyMessage`
+    /// that set up a session, possibly [`IdentityStatus::New`] or (if the
+    /// trust policy accepted a change) [`IdentityStatus::Changed`].
+    pub fn identity(&self) -> &IdentityStatus {
+        &self.identity
+    }
+
+    /// Whether the message set up a new session.
+    pub fn new_session(&self) -> bool {
+        self.new_session
+    }
+}
+
+impl fmt::Debug for Decrypted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decrypted")
+            .field("plaintext_len", &self.plaintext.len())
+            .field("identity", &self.identity)
+            .field("new_session", &self.new_session)
+            .finish()
+    }
+}
+
+/// Whether an error says the message belongs to the session that reported
+/// it (so it is the error to report), rather than that it does not
+/// authenticate there.
+fn is_specific(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Protocol(ProtocolError::Duplicate { .. } | ProtocolError::MessageKeyExpired { .. })
+    )
+}
+
+impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
+    /// Starts a session with a peer device from its verified bundle; it
+    /// becomes the current session (the previous one is archived).
+    /// Messages to the device are `PreKeyMessage`s until it answers.
+    ///
+    /// # Errors
+    /// A [`TrustError`](crate::TrustError) if the trust policy refuses the
+    /// bundle's identity key; [`ProtocolError::NonContributoryKey`] for a
+    /// weak key in the bundle; a [`StorageError`](crate::StorageError).
+    pub fn start_session<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        bundle: &VerifiedBundle,
+        now: u64,
+    ) -> crate::Result<IdentityStatus> {
+        let mut txn = self.store.transaction()?;
+        let mut set = self.load_sessions(&mut txn, peer)?;
+        let presented = bundle.bundle().identity_key();
+        let status = self.check_trust(&mut txn, rng, peer, presented, &mut set, now)?;
+        let session = Session::initiate(rng, &self.identity, bundle, self.config.session.clone())?;
+        set.push_current(session, now);
+        self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
+        txn.commit()?;
+        Ok(status)
+    }
+
+    /// Whether there is a current session with the device.
+    ///
+    /// # Errors
+    /// A [`StorageError`](crate::StorageError).
+    pub fn has_session(&self, peer: &DeviceAddress) -> crate::Result<bool> {
+        let mut txn = self.store.transaction()?;
+        Ok(!self.load_sessions(&mut txn, peer)?.is_empty())
+    }
+
+    /// The devices of `user` this account has sessions with, by device id.
+    ///
+    /// # Errors
+    /// A [`StorageError`](crate::StorageError).
+    pub fn devices_with_sessions(&self, user: &UserAddress) -> crate::Result<Vec<DeviceAddress>> {
+        let mut txn = self.store.transaction()?;
+        Ok(txn
+            .session_addresses()?
+            .into_iter()
+            .filter(|a| a.user() == user)
+            .collect())
+    }
+
+    /// Encrypts a message to a peer device under the current session.
+    ///
+    /// # Errors
+    /// [`MisuseError::NoSession`] without a session (start one from the
+    /// device's bundle); [`MisuseError::SessionExpired`] if this device
+    /// started the session and it went unanswered for longer than the
+    /// configured time (start a new one from a fresh bundle);
+    /// [`MisuseError::PlaintextTooLong`]; a
+    /// [`StorageError`](crate::StorageError). On error nothing changed.
+    pub fn encrypt<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        plaintext: &[u8],
+        now: u64,
+    ) -> crate::Result<Vec<u8>> {
+        let mut txn = self.store.transaction()?;
+        let mut set = self.load_sessions(&mut txn, peer)?;
+        let pending_ttl = self.config.pending_session_ttl;
+        let current = set.entries.first_mut().ok_or(MisuseError::NoSession)?;
+        let created_at = current.created_at;
+        let session = current.session()?;
+        if session.sends_prekey_messages() && now.saturating_sub(created_at) > pending_ttl {
+            return Err(MisuseError::SessionExpired.into());
+        }
+        let bytes = session.encrypt(rng, plaintext)?;
+        current.touch(now);
+        self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
+        txn.commit()?;
+        Ok(bytes)
+    }
+
+    /// Decrypts a message from a peer device: a `Message` under one of the
+    /// device's sessions, or a `PreKeyMessage` — for a session already set
+    /// up, or setting up a new one from this device's prekeys.
+    ///
+    /// One transaction: the session update, the use of one-time prekeys
+    /// (each is deleted by the decrypt that uses it), the handshake log
+    /// and the sender's identity record commit together or not at all.
+    ///
+    /// # Errors
+    /// - [`Error::Decode`](crate::Error::Decode) for malformed bytes;
+    /// - [`Error::DecryptionFailed`](crate::Error::DecryptionFailed) if no
+    ///   session opens it;
+    /// - [`ProtocolError::Duplicate`] / [`ProtocolError::MessageKeyExpired`]
+    ///   for a copy already decrypted / a message older than the kept keys;
+    /// - [`ProtocolError::NoSession`] for a `Message` from a device
+    ///   without a session;
+    /// - [`ProtocolError::UnknownPreKey`] when a `PreKeyMessage` names a
+    ///   prekey this device no longer (or never) had;
+    ///   [`ProtocolError::ReplayedHandshake`] for a replay on last-resort
+    ///   prekeys;
+    /// - a [`TrustError`](crate::TrustError) when an authenticated
+    ///   `PreKeyMessage` carries an identity key the trust policy refuses:
+    ///   nothing is consumed, and after
+    ///   [`Account::accept_identity`] the same bytes decrypt;
+    /// - a [`StorageError`](crate::StorageError).
+    ///
+    /// On any error, nothing in the store changed.
+    pub fn decrypt<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        bytes: &[u8],
+        now: u64,
+    ) -> crate::Result<Decrypted> {
+        let mut txn = self.store.transaction()?;
+        let mut set = self.load_sessions(&mut txn, peer)?;
+        let decrypted = match message_kind(bytes)? {
+            MessageKind::Message => {
+                if set.is_empty() {
+                    return Err(ProtocolError::NoSession.into());
+                }
+                let plaintext = self.decrypt_existing(&mut set, None, bytes, now)?;
+                Decrypted {
+                    plaintext,
+                    identity: IdentityStatus::Known,
+                    new_session: false,
+                }
+            }
+            MessageKind::PreKeyMessage => {
+                let message = PreKeyMessage::from_bytes(bytes)?;
+                let handshake_id = message.handshake_id();
+                match set.find_handshake(&handshake_id)? {
+                    Some(index) => Decrypted {
+                        plaintext: self.decrypt_existing(&mut set, Some(index), bytes, now)?,
+                        identity: IdentityStatus::Known,
+                        new_session: false,
+                    },
+                    None => self.answer(&mut txn, rng, peer, &mut set, &message, now)?,
+                }
+            }
+        };
+        self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
+        txn.commit()?;
+        Ok(decrypted)
+    }
+
+    /// Decrypts under an existing session: entry `only` if given, else the
+    /// current one and then the archived ones, newest first.
+    fn decrypt_existing(
+        &self,
+        set: &mut SessionSet,
+        only: Option<usize>,
+        bytes: &[u8],
+        now: u64,
+    ) -> crate::Result<Vec<u8>> {
+        let arrival = match only {
+            Some(_) => Arrival::PreKeyMessage,
+            None => Arrival::Message,
+        };
+        let candidates = match only {
+            Some(i) => i..i.saturating_add(1),
+            None => 0..set.entries.len(),
+        };
+        let mut first_error = None;
+        for index in candidates {
+            let Some(entry) = set.entries.get_mut(index) else {
+                continue;
+            };
+            match entry.session()?.decrypt(bytes) {
+                Ok(plaintext) => {
+                    entry.touch(now);
+                    set.after_decrypt(index, arrival)?;
+                    return Ok(plaintext);
+                }
+                Err(e) if is_specific(&e) => return Err(e),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or(Error::DecryptionFailed))
+    }
+
+    /// Sets up a session from a `PreKeyMessage` for a new handshake.
+    fn answer<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        set: &mut SessionSet,
+        message: &PreKeyMessage,
+        now: u64,
+    ) -> crate::Result<Decrypted> {
+        let handshake_id = message.handshake_id();
+        if txn.contains_handshake(&handshake_id)? {
+            return Err(ProtocolError::ReplayedHandshake.into());
+        }
+        let signed_id = message.signed_prekey_id();
+        let signed = self.load_signed_prekey(txn, signed_id)?;
+        let one_time = match message.one_time_prekey_id() {
+            Some(id) => Some(self.load_one_time_prekey(txn, id)?),
+            None => None,
+        };
+        let kem = self.find_kem_prekey(txn, message.kem_prekey_id())?;
+        let inbound = Session::respond(
+            &self.identity,
+            &signed,
+            one_time.as_ref(),
+            &kem,
+            message,
+            self.config.session.clone(),
+        )?;
+        // Only now, with the message authenticated, is its identity key
+        // worth a trust decision: a forged message cannot make the app
+        // report a changed identity.
+        let identity = self.check_trust(txn, rng, peer, message.identity_key(), set, now)?;
+        if let Some(key) = &one_time {
+            txn.remove_one_time_prekey(key.id())?;
+        }
+        if !kem.is_last_resort() {
+            txn.remove_kem_prekey(kem.id())?;
+        }
+        if one_time.is_none() && kem.is_last_resort() {
+            // Nothing one-time was used up, so nothing else stops this
+            // message from being answered again.
+            txn.record_handshake(&handshake_id, signed_id)?;
+        }
+        set.insert_answered(inbound.session, now)?;
+        Ok(Decrypted {
+            plaintext: inbound.plaintext,
+            identity,
+            new_session: true,
+        })
+    }
+
+    /// Drops archived sessions idle for longer than the configured time,
+    /// across every peer device, in one transaction; returns how many
+    /// devices' records changed.
+    ///
+    /// # Errors
+    /// A [`StorageError`](crate::StorageError).
+    pub fn expire_sessions<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        now: u64,
+    ) -> crate::Result<usize> {
+        let mut txn = self.store.transaction()?;
+        let mut changed = 0;
+        for peer in txn.session_addresses()? {
+            let mut set = self.load_sessions(&mut txn, &peer)?;
+            let before = set.entries.len();
+            let c = &self.config;
+            set.trim(c.max_archived_sessions, c.archived_session_ttl, now);
+            if set.entries.len() != before {
+                self.store_sessions(&mut txn, rng, &peer, &mut set, now)?;
+                changed += 1;
+            }
+        }
+        txn.commit()?;
+        Ok(changed)
+    }
+}

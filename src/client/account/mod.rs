@@ -1,0 +1,451 @@
+//! The [`Account`]: one device's identity, prekeys, trust records and
+//! sessions, kept in a [`ClientStore`] and sealed at rest.
+//!
+//! ```
+//! use kinseal::OsRng;
+//! use kinseal::client::{Account, DeviceAddress, MemoryStore, StorageKey, StorageKeyring};
+//! use kinseal::server::{MemoryDirectory, PreKeyDirectory};
+//!
+//! let mut rng = OsRng;
+//! let now = 1_700_000_000;
+//! let keyring = || StorageKeyring::new(StorageKey::new(1, &[7; 32]));
+//! let alice = Account::create(MemoryStore::new(), keyring(), &mut rng, now)?;
+//! let bob = Account::create(MemoryStore::new(), keyring(), &mut rng, now)?;
+//! let alice_at = DeviceAddress::new(b"chat.example", b"alice", 1)?;
+//! let bob_at = DeviceAddress::new(b"mail.example", b"bob@example.org", 1)?;
+//!
+//! // Bob registers and publishes prekeys; the directory hands Alice a
+//! // bundle of them.
+//! let directory = MemoryDirectory::new();
+//! directory.register(&bob_at, bob.identity_key())?;
+//! let update = bob.refresh_prekeys(&mut rng, now, None)?;
+//! directory.upload(&bob_at, &bob.upload_bytes(&update)?)?;
+//! let bundle = directory.take_bundle(&bob_at)?.into_bundle().verify()?;
+//!
+//! // Alice starts a session and writes; Bob answers.
+//! alice.start_session(&mut rng, &bob_at, &bundle, now)?;
+//! let first = alice.encrypt(&mut rng, &bob_at, b"hi Bob", now)?;
+//! let got = bob.decrypt(&mut rng, &alice_at, &first, now)?;
+//! assert_eq!(got.plaintext(), b"hi Bob");
+//! let reply = bob.encrypt(&mut rng, &alice_at, b"hi Alice", now)?;
+//! assert_eq!(alice.decrypt(&mut rng, &bob_at, &reply, now)?.plaintext(), b"hi Alice");
+//! # Ok::<(), kinseal::Error>(())
+//! ```
+
+mod config;
+mod messaging;
+mod prekeys;
+mod sessions;
+
+use core::fmt;
+
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+pub use config::AccountConfig;
+pub use messaging::Decrypted;
+pub use prekeys::PreKeyUpdate;
+
+use super::seal::{RecordKey, StorageKeyring};
+use super::store::{
+    ClientStore, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore, OneTimePreKeyStore,
+    SessionStore, SignedPreKeyStore, StoreTransaction, get_record, put_record,
+};
+use super::trust::{IdentityStatus, KnownIdentity, TrustDecision, TrustOnFirstUse, TrustPolicy};
+use crate::error::{MisuseError, TrustError};
+use crate::server::DeviceAddress;
+use crate::wire::{AccountFrame, PeerIdentityFrame};
+use crate::{IdentityKey, IdentityKeyPair, StorageError};
+use sessions::SessionSet;
+
+/// One device's end of every conversation: its identity, prekeys, trust
+/// records and sessions, in a [`ClientStore`], sealed under a
+/// [`StorageKeyring`].
+///
+/// Every method is one store transaction: it commits everything it changed
+/// or, on any error, nothing. Methods take `&self`; the store serializes
+/// transactions, so one `Account` can be shared between threads, and
+/// several `Account`s (threads or processes) can open the same store.
+///
+/// Times (`now`) are seconds since the Unix epoch, from the caller's clock.
+pub struct Account<S: ClientStore, P: TrustPolicy = TrustOnFirstUse> {
+    store: S,
+    keyring: StorageKeyring,
+    identity: IdentityKeyPair,
+    config: AccountConfig,
+    policy: P,
+}
+
+impl<S: ClientStore> Account<S> {
+    /// Creates a new account in an empty store: a fresh identity key.
+    /// Publish prekeys next with [`Account::refresh_prekeys`].
+    ///
+    /// # Errors
+    /// [`MisuseError::AccountExists`] if the store already holds one; a
+    /// [`StorageError`] if the store fails.
+    pub fn create<R: CryptoRng + ?Sized>(
+        store: S,
+        keyring: StorageKeyring,
+        rng: &mut R,
+        now: u64,
+    ) -> crate::Result<Self> {
+        let identity = IdentityKeyPair::generate(rng);
+        let mut txn = store.transaction()?;
+        if txn.account()?.is_some() {
+            return Err(MisuseError::AccountExists.into());
+        }
+        let mut secret = Zeroizing::new([0u8; 32]);
+        secret.copy_from_slice(&identity.to_secret_bytes());
+        let frame = AccountFrame {
+            identity_secret: secret,
+            created_at: now,
+            next_signed_id: 1,
+            next_one_time_id: 1,
+            next_kem_id: 1,
+        };
+        let sealed = keyring.seal(rng, RecordKey::Account, &frame.encode());
+        txn.put_account(&sealed)?;
+        txn.commit()?;
+        Ok(Account {
+            store,
+            keyring,
+            identity,
+            config: AccountConfig::default(),
+            policy: TrustOnFirstUse,
+        })
+    }
+
+    /// Opens the account a store holds.
+    ///
+    /// # Errors
+    /// [`MisuseError::NoAccount`] if there is none; a [`StorageError`] if
+    /// the store fails or the record does not open under the keyring.
+    pub fn open(store: S, keyring: StorageKeyring) -> crate::Result<Self> {
+        let identity = {
+            let mut txn = store.transaction()?;
+            let frame = load_account(&mut txn, &keyring)?;
+            IdentityKeyPair::from_secret_bytes(&frame.identity_secret[..])?
+        };
+        Ok(Account {
+            store,
+            keyring,
+            identity,
+            config: AccountConfig::default(),
+            policy: TrustOnFirstUse,
+        })
+    }
+}
+
+impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
+    /// Replaces the settings.
+    pub fn with_config(mut self, config: AccountConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Replaces the trust policy (the default is [`TrustOnFirstUse`]).
+    pub fn with_trust_policy<Q: TrustPolicy>(self, policy: Q) -> Account<S, Q> {
+        Account {
+            store: self.store,
+            keyring: self.keyring,
+            identity: self.identity,
+            config: self.config,
+            policy,
+        }
+    }
+
+    /// This device's identity key.
+    pub fn identity_key(&self) -> &IdentityKey {
+        self.identity.public_key()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AccountConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// What is on record about a peer device's identity key.
+    ///
+    /// # Errors
+    /// A [`StorageError`] if the store fails.
+    pub fn peer_identity(&self, peer: &DeviceAddress) -> crate::Result<Option<KnownIdentity>> {
+        let mut txn = self.store.transaction()?;
+        self.load_identity(&mut txn, peer)
+    }
+
+    /// Accepts `key` as the peer device's identity key (after the user
+    /// confirmed a change), closing every session with another key. A
+    /// message refused with [`TrustError::IdentityChanged`] can then be
+    /// decrypted again.
+    ///
+    /// # Errors
+    /// A [`StorageError`] if the store fails.
+    pub fn accept_identity<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        key: &IdentityKey,
+        now: u64,
+    ) -> crate::Result<()> {
+        let mut txn = self.store.transaction()?;
+        let known = self.load_identity(&mut txn, peer)?;
+        if known.as_ref().is_some_and(|k| k.key == *key) {
+            return Ok(());
+        }
+        if known.is_some() {
+            txn.remove_sessions(peer)?;
+        }
+        self.store_identity(&mut txn, rng, peer, key, false, now)?;
+        Ok(txn.commit()?)
+    }
+
+    /// Marks the peer device's identity key verified, after the users
+    /// compared safety numbers. `key` is the key they compared.
+    ///
+    /// # Errors
+    /// [`MisuseError::IdentityMismatch`] unless `key` is the key on record;
+    /// a [`StorageError`] if the store fails.
+    pub fn mark_verified<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        key: &IdentityKey,
+    ) -> crate::Result<()> {
+        let mut txn = self.store.transaction()?;
+        match self.load_identity(&mut txn, peer)? {
+            Some(k) if k.key == *key => {
+                self.store_identity(&mut txn, rng, peer, key, true, k.first_seen)?;
+                Ok(txn.commit()?)
+            }
+            _ => Err(MisuseError::IdentityMismatch.into()),
+        }
+    }
+
+    /// Reseals every record not sealed under the keyring's current key,
+    /// in one transaction; returns how many were resealed. After it, keys
+    /// other than the current one can be dropped from the keyring.
+    ///
+    /// # Errors
+    /// A [`StorageError`] if the store fails or a record does not open.
+    pub fn reseal_all<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> crate::Result<usize> {
+        let mut txn = self.store.transaction()?;
+        let mut keys: Vec<RecordKeyOwned> = vec![RecordKeyOwned::Account];
+        keys.extend(
+            txn.peer_identity_addresses()?
+                .into_iter()
+                .map(RecordKeyOwned::PeerIdentity),
+        );
+        keys.extend(
+            txn.session_addresses()?
+                .into_iter()
+                .map(RecordKeyOwned::Sessions),
+        );
+        keys.extend(
+            txn.signed_prekey_ids()?
+                .into_iter()
+                .map(RecordKeyOwned::SignedPreKey),
+        );
+        keys.extend(
+            txn.one_time_prekey_ids()?
+                .into_iter()
+                .map(RecordKeyOwned::OneTimePreKey),
+        );
+        keys.extend(
+            txn.kem_prekey_ids()?
+                .into_iter()
+                .map(RecordKeyOwned::KemPreKey),
+        );
+        keys.extend(
+            txn.last_resort_kem_prekey_ids()?
+                .into_iter()
+                .map(RecordKeyOwned::LastResortKemPreKey),
+        );
+        let mut count = 0;
+        for owned in &keys {
+            let key = owned.borrow();
+            let Some(sealed) = get_record(&mut txn, key)? else {
+                continue;
+            };
+            if self.keyring.is_stale(&sealed) {
+                let plain = self.keyring.open_raw(key, &sealed)?;
+                put_record(&mut txn, key, &self.keyring.seal(rng, key, &plain))?;
+                count += 1;
+            }
+        }
+        txn.commit()?;
+        Ok(count)
+    }
+
+    fn load_identity<T: StoreTransaction>(
+        &self,
+        txn: &mut T,
+        peer: &DeviceAddress,
+    ) -> crate::Result<Option<KnownIdentity>> {
+        let key = RecordKey::PeerIdentity(peer);
+        let Some(sealed) = txn.peer_identity(peer)? else {
+            return Ok(None);
+        };
+        let plain = self.keyring.open_raw(key, &sealed)?;
+        let invalid = |_| StorageError::InvalidRecord { table: key.table() };
+        let frame = PeerIdentityFrame::decode(&plain).map_err(invalid)?;
+        let identity = IdentityKey::from_bytes(&frame.identity_key)
+            .map_err(|_| StorageError::InvalidRecord { table: key.table() })?;
+        Ok(Some(KnownIdentity {
+            key: identity,
+            verified: frame.verified,
+            first_seen: frame.first_seen,
+        }))
+    }
+
+    fn store_identity<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        key: &IdentityKey,
+        verified: bool,
+        first_seen: u64,
+    ) -> crate::Result<()> {
+        let frame = PeerIdentityFrame {
+            identity_key: key.to_bytes(),
+            verified,
+            first_seen,
+        };
+        let sealed = self
+            .keyring
+            .seal(rng, RecordKey::PeerIdentity(peer), &frame.encode());
+        Ok(txn.put_peer_identity(peer, &sealed)?)
+    }
+
+    /// Applies the trust policy to a key `peer` presents, recording it if
+    /// the policy trusts it and it is new or changed. On a change, the
+    /// sessions with the old key are dropped from `set`.
+    fn check_trust<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        presented: &IdentityKey,
+        set: &mut SessionSet,
+        now: u64,
+    ) -> crate::Result<IdentityStatus> {
+        let known = self.load_identity(txn, peer)?;
+        let decision = self.policy.decide(peer, known.as_ref(), presented);
+        match (decision, known) {
+            (TrustDecision::Refuse, Some(k)) if k.key != *presented => {
+                Err(TrustError::IdentityChanged {
+                    address: peer.clone(),
+                    old: Box::new(k.key),
+                    new: Box::new(presented.clone()),
+                }
+                .into())
+            }
+            (TrustDecision::Refuse, _) => Err(TrustError::Untrusted {
+                address: peer.clone(),
+                key: Box::new(presented.clone()),
+            }
+            .into()),
+            (TrustDecision::Trust, None) => {
+                self.store_identity(txn, rng, peer, presented, false, now)?;
+                Ok(IdentityStatus::New)
+            }
+            (TrustDecision::Trust, Some(k)) if k.key == *presented => Ok(IdentityStatus::Known),
+            (TrustDecision::Trust, Some(k)) => {
+                self.store_identity(txn, rng, peer, presented, false, now)?;
+                set.clear();
+                Ok(IdentityStatus::Changed {
+                    previous: Box::new(k.key),
+                })
+            }
+        }
+    }
+
+    fn load_sessions<T: StoreTransaction>(
+        &self,
+        txn: &mut T,
+        peer: &DeviceAddress,
+    ) -> crate::Result<SessionSet> {
+        let key = RecordKey::Sessions(peer);
+        match txn.sessions(peer)? {
+            None => Ok(SessionSet::default()),
+            Some(sealed) => {
+                let plain = self.keyring.open_raw(key, &sealed)?;
+                SessionSet::decode(&plain)
+                    .map_err(|_| StorageError::InvalidRecord { table: key.table() }.into())
+            }
+        }
+    }
+
+    fn store_sessions<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        set: &mut SessionSet,
+        now: u64,
+    ) -> crate::Result<()> {
+        let c = &self.config;
+        set.trim(c.max_archived_sessions, c.archived_session_ttl, now);
+        if set.is_empty() {
+            txn.remove_sessions(peer)?;
+            return Ok(());
+        }
+        let plain = set.encode();
+        let sealed = self.keyring.seal(rng, RecordKey::Sessions(peer), &plain);
+        Ok(txn.put_sessions(peer, &sealed)?)
+    }
+}
+
+/// Loads and opens the account record.
+fn load_account<T: StoreTransaction>(
+    txn: &mut T,
+    keyring: &StorageKeyring,
+) -> crate::Result<AccountFrame> {
+    let sealed = txn.account()?.ok_or(MisuseError::NoAccount)?;
+    let plain = keyring.open_raw(RecordKey::Account, &sealed)?;
+    AccountFrame::decode(&plain).map_err(|_| {
+        StorageError::InvalidRecord {
+            table: RecordKey::Account.table(),
+        }
+        .into()
+    })
+}
+
+/// A [`RecordKey`] that owns its address.
+enum RecordKeyOwned {
+    Account,
+    PeerIdentity(DeviceAddress),
+    SignedPreKey(u32),
+    OneTimePreKey(u32),
+    KemPreKey(u32),
+    LastResortKemPreKey(u32),
+    Sessions(DeviceAddress),
+}
+
+impl RecordKeyOwned {
+    fn borrow(&self) -> RecordKey<'_> {
+        match self {
+            RecordKeyOwned::Account => RecordKey::Account,
+            RecordKeyOwned::PeerIdentity(a) => RecordKey::PeerIdentity(a),
+            RecordKeyOwned::SignedPreKey(id) => RecordKey::SignedPreKey(*id),
+            RecordKeyOwned::OneTimePreKey(id) => RecordKey::OneTimePreKey(*id),
+            RecordKeyOwned::KemPreKey(id) => RecordKey::KemPreKey(*id),
+            RecordKeyOwned::LastResortKemPreKey(id) => RecordKey::LastResortKemPreKey(*id),
+            RecordKeyOwned::Sessions(a) => RecordKey::Sessions(a),
+        }
+    }
+}
+
+impl<S: ClientStore, P: TrustPolicy> fmt::Debug for Account<S, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("identity", self.identity.public_key())
+            .field("keyring", &self.keyring)
+            .finish_non_exhaustive()
+    }
+}

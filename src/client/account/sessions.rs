@@ -1,0 +1,207 @@
+//! The sessions with one peer device: the current one and a bounded list
+//! of archived ones, and the rules that pick which one is current.
+//!
+//! # Choosing the current session
+//!
+//! Two devices that start sessions with each other at the same time each
+//! end up with two sessions: the one they started (still *pending*: no
+//! reply decrypted yet) and the one the other started. Both must settle on
+//! the same one without a message being lost. The rules:
+//!
+//! 1. A `PreKeyMessage` that sets up a new session makes it current —
+//!    unless the current session is pending and has the smaller handshake
+//!    id, in which case the new one is archived. Both devices see both
+//!    handshake ids, so both keep the same session (the one with the
+//!    smaller id).
+//! 2. When a message decrypts under an archived session, that session is
+//!    promoted to current if the current one is pending and the archived
+//!    one has the smaller handshake id (rule 1 again, seen from the other
+//!    side), or if the current one is not pending and the message was a
+//!    `Message` (the peer answered on that session, so it is the one the
+//!    peer uses). A late copy of an old `PreKeyMessage` promotes nothing.
+//! 3. Messages never sent under the current session are still decrypted by
+//!    the archived session they belong to, so nothing sent during the
+//!    switch is lost. Archived sessions are kept up to a configured count
+//!    and expire after a configured idle time.
+
+use zeroize::Zeroizing;
+
+use crate::Session;
+use crate::wire::{SessionEntryFrame, SessionSetFrame};
+
+/// One session of a set, kept as its record until it is needed.
+pub(super) struct Entry {
+    pub(super) created_at: u64,
+    pub(super) last_used: u64,
+    record: Zeroizing<Vec<u8>>,
+    decoded: Option<Session>,
+    dirty: bool,
+}
+
+impl Entry {
+    fn new(session: Session, now: u64) -> Self {
+        Entry {
+            created_at: now,
+            last_used: now,
+            record: Zeroizing::new(Vec::new()),
+            decoded: Some(session),
+            dirty: true,
+        }
+    }
+
+    /// The session, decoded from its record on first use.
+    pub(super) fn session(&mut self) -> crate::Result<&mut Session> {
+        let session = match self.decoded.take() {
+            Some(s) => s,
+            None => Session::from_bytes(&self.record)?,
+        };
+        Ok(self.decoded.insert(session))
+    }
+
+    /// Marks the session as changed and used at `now`.
+    pub(super) fn touch(&mut self, now: u64) {
+        self.dirty = true;
+        self.last_used = self.last_used.max(now);
+    }
+
+    /// Whether this device started the session and has not yet decrypted
+    /// a reply, and the session's handshake id.
+    fn pending_and_id(&mut self) -> crate::Result<(bool, [u8; 32])> {
+        let s = self.session()?;
+        Ok((s.sends_prekey_messages(), *s.handshake_id()))
+    }
+}
+
+/// The current session (first) and the archived ones, most recent first.
+#[derive(Default)]
+pub(super) struct SessionSet {
+    pub(super) entries: Vec<Entry>,
+}
+
+/// What kind of message decrypted under an archived session.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Arrival {
+    PreKeyMessage,
+    Message,
+}
+
+impl SessionSet {
+    /// Decodes a session-set record (already opened from its seal).
+    pub(super) fn decode(bytes: &[u8]) -> crate::Result<Self> {
+        let frame = SessionSetFrame::decode(bytes)?;
+        Ok(SessionSet {
+            entries: frame
+                .entries
+                .iter()
+                .map(|e| Entry {
+                    created_at: e.created_at,
+                    last_used: e.last_used,
+                    record: Zeroizing::new(e.session.to_vec()),
+                    decoded: None,
+                    dirty: false,
+                })
+                .collect(),
+        })
+    }
+
+    /// Encodes the set, re-serializing only the sessions that changed.
+    pub(super) fn encode(&mut self) -> Zeroizing<Vec<u8>> {
+        for e in &mut self.entries {
+            if e.dirty {
+                if let Some(s) = &e.decoded {
+                    e.record = Zeroizing::new(s.to_bytes().to_vec());
+                }
+                e.dirty = false;
+            }
+        }
+        SessionSetFrame {
+            entries: self
+                .entries
+                .iter()
+                .map(|e| SessionEntryFrame {
+                    created_at: e.created_at,
+                    last_used: e.last_used,
+                    session: &e.record,
+                })
+                .collect(),
+        }
+        .encode()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The position of the session set up by the handshake `id`.
+    pub(super) fn find_handshake(&mut self, id: &[u8; 32]) -> crate::Result<Option<usize>> {
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            if e.session()?.handshake_id() == id {
+                return Ok(Some(i));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Makes `session` the current one (the caller started it).
+    pub(super) fn push_current(&mut self, session: Session, now: u64) {
+        self.entries.insert(0, Entry::new(session, now));
+    }
+
+    /// Adds a session a `PreKeyMessage` set up (rule 1).
+    pub(super) fn insert_answered(&mut self, session: Session, now: u64) -> crate::Result<()> {
+        let new_id = *session.handshake_id();
+        let keep_current = match self.entries.first_mut() {
+            Some(current) => {
+                let (pending, id) = current.pending_and_id()?;
+                pending && id < new_id
+            }
+            None => false,
+        };
+        let at = usize::from(keep_current);
+        self.entries.insert(at, Entry::new(session, now));
+        Ok(())
+    }
+
+    /// Applies rule 2 after a message of kind `arrival` decrypted under
+    /// entry `index`.
+    pub(super) fn after_decrypt(&mut self, index: usize, arrival: Arrival) -> crate::Result<()> {
+        if index == 0 {
+            return Ok(());
+        }
+        let Some(current) = self.entries.first_mut() else {
+            return Ok(());
+        };
+        let (pending, current_id) = current.pending_and_id()?;
+        let promote = if pending {
+            match self.entries.get_mut(index) {
+                Some(e) => e.session()?.handshake_id() < &current_id,
+                None => false,
+            }
+        } else {
+            arrival == Arrival::Message
+        };
+        if promote && index < self.entries.len() {
+            let entry = self.entries.remove(index);
+            self.entries.insert(0, entry);
+        }
+        Ok(())
+    }
+
+    /// Drops archived sessions idle for longer than `ttl` and those beyond
+    /// the `max_archived` most recent. The current session is never
+    /// dropped here.
+    pub(super) fn trim(&mut self, max_archived: usize, ttl: u64, now: u64) {
+        let mut first = true;
+        self.entries.retain(|e| {
+            let keep = first || now.saturating_sub(e.last_used) <= ttl;
+            first = false;
+            keep
+        });
+        self.entries.truncate(1 + max_archived);
+    }
+
+    /// Forgets every session (the peer's identity key changed).
+    pub(super) fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
