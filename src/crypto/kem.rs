@@ -5,10 +5,10 @@ use libcrux_ml_kem::mlkem768;
 use rand_core::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::wire::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN};
+use crate::wire::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEM_SEED_LEN};
 
-/// Length of the key-generation seed (d ‖ z).
-pub(crate) const SEED_LEN: usize = 64;
+/// Length of the key-generation seed (d ‖ z), the stored form of the key.
+pub(crate) const SEED_LEN: usize = KEM_SEED_LEN;
 /// Length of an expanded ML-KEM-768 decapsulation key.
 pub(crate) const PRIVATE_KEY_LEN: usize = 2400;
 /// Length of the KEM shared secret.
@@ -24,8 +24,8 @@ pub(crate) struct KemSecret {
 }
 
 impl KemSecret {
-    /// The 64-byte seed `d ‖ z` the key was generated from.
-    #[cfg(test)]
+    /// The 64-byte seed `d ‖ z` the key was generated from: all a key
+    /// record stores, since [`keypair_from_seed`] rebuilds the rest.
     pub(crate) fn seed(&self) -> &[u8; SEED_LEN] {
         &self.seed
     }

@@ -3,13 +3,13 @@
 use core::fmt;
 
 use rand_core::CryptoRng;
-use zeroize::ZeroizeOnDrop;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::{IdentityKey, IdentityKeyPair, Short, check_batch};
 use crate::crypto::kem::{self, KemSecret};
 use crate::crypto::labels;
 use crate::error::{DecodeError, KeyKind, SignedObject};
-use crate::wire::{KEM_PUBLIC_KEY_LEN, SIGNATURE_LEN};
+use crate::wire::{KEM_PUBLIC_KEY_LEN, KEM_SEED_LEN, KemPreKeyRecordFrame, SIGNATURE_LEN};
 
 /// The public half of an ML-KEM-768 prekey, as it appears in a bundle.
 ///
@@ -220,6 +220,60 @@ impl KemPreKeyPair {
     pub(crate) fn secret(&self) -> &KemSecret {
         &self.secret
     }
+
+    /// The private record of this pair, to store: the id, the last-resort
+    /// flag, the creation time, the 64-byte key-generation seed `d ‖ z` and
+    /// the signature (144 bytes, type `0x36`; layout in
+    /// `docs/STORAGE.md`). Neither expanded key is in it;
+    /// [`from_bytes`](Self::from_bytes) regenerates both from the seed.
+    ///
+    /// # Security
+    /// The record holds the private key: store it encrypted (an
+    /// [`Account`](crate::client::Account) seals it under its
+    /// [`StorageKeyring`](crate::client::StorageKeyring)) and let the
+    /// buffer drop (it wipes itself) as soon as it is written.
+    pub fn to_bytes(&self) -> crate::SecretBytes {
+        let mut seed = Zeroizing::new([0u8; KEM_SEED_LEN]);
+        seed.copy_from_slice(&self.secret.seed()[..]);
+        let frame = KemPreKeyRecordFrame {
+            suite: crate::SUITE_V1,
+            id: self.public.id,
+            last_resort: self.public.last_resort,
+            created_at: self.public.created_at,
+            seed,
+            signature: self.public.signature,
+        };
+        crate::SecretBytes::new(frame.encode())
+    }
+
+    /// Loads a pair from the record [`to_bytes`](Self::to_bytes) wrote:
+    /// the decapsulation and encapsulation keys are regenerated from the
+    /// seed (FIPS 203 `ML-KEM.KeyGen_internal(d, z)`), which costs one key
+    /// generation.
+    ///
+    /// The signature is **not** checked (no identity key is at hand): it is
+    /// carried as stored. A record read from storage that an attacker may
+    /// have written should be checked with [`KemPreKey::verify`] on
+    /// [`public`](Self::public) before its public half is published.
+    ///
+    /// # Errors
+    /// [`DecodeError`]: `UnsupportedVersion`, `UnexpectedType` (wire type
+    /// `KeyRecord`), `UnsupportedSuite`, `InvalidField` (`last_resort` other
+    /// than `0x00` or `0x01`), `Truncated` or `TrailingBytes`; `InvalidKey`
+    /// if the regenerated encapsulation key failed the FIPS 203 check,
+    /// which key generation never produces.
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        let frame = KemPreKeyRecordFrame::decode(bytes)?;
+        let (secret, public) = kem::keypair_from_seed(&frame.seed);
+        let public = KemPreKey::from_boxed(
+            frame.id,
+            frame.last_resort,
+            frame.created_at,
+            public,
+            frame.signature,
+        )?;
+        Ok(KemPreKeyPair { secret, public })
+    }
 }
 
 impl fmt::Debug for KemPreKeyPair {
@@ -237,4 +291,92 @@ impl ZeroizeOnDrop for KemPreKeyPair {}
 fn zeroize_audit(pair: &KemPreKeyPair) {
     let KemPreKeyPair { secret, public: _ } = pair;
     crate::hygiene::zod(secret);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::WireType;
+    use crate::keys::prekey::tests::check_framing;
+    use crate::vectors::seeded;
+    use crate::{Error, ProtocolError};
+
+    #[test]
+    fn kem_prekey_record_round_trips() {
+        let mut rng = seeded("key records: KEM");
+        let identity = IdentityKeyPair::generate(&mut rng);
+        for last_resort in [false, true] {
+            let pair = KemPreKeyPair::generate(&mut rng, &identity, 40, last_resort, 1_767_225_600);
+            let record = pair.to_bytes();
+            assert_eq!(record.len(), 144);
+            assert_eq!(record[7], u8::from(last_resort));
+            assert_eq!(&record[16..80], &pair.secret().seed()[..]);
+            let back = KemPreKeyPair::from_bytes(&record).unwrap();
+            assert_eq!(back.public(), pair.public());
+            assert_eq!(back.to_bytes(), record);
+            back.public().verify(identity.public_key()).unwrap();
+            check_framing(&record, |b| KemPreKeyPair::from_bytes(b).map(drop));
+            let debug = format!("{back:?} {back:#?}");
+            let seed_hex: String = record[16..48].iter().map(|b| format!("{b:02x}")).collect();
+            assert!(!debug.contains(&seed_hex), "{debug}");
+        }
+    }
+
+    #[test]
+    fn kem_prekey_record_rejects_bad_flag_and_suite() {
+        let mut rng = seeded("key records: KEM fields");
+        let identity = IdentityKeyPair::generate(&mut rng);
+        let record = KemPreKeyPair::generate(&mut rng, &identity, 1, false, 0).to_bytes();
+        for flag in 2..=u8::MAX {
+            let mut bad = record.to_vec();
+            bad[7] = flag;
+            assert_eq!(
+                KemPreKeyPair::from_bytes(&bad).err(),
+                Some(Error::Decode(DecodeError::InvalidField {
+                    wire_type: WireType::KeyRecord,
+                    field: "last_resort",
+                    found: flag.into(),
+                }))
+            );
+        }
+        let mut bad = record.to_vec();
+        bad[2] = 0;
+        assert_eq!(
+            KemPreKeyPair::from_bytes(&bad).err(),
+            Some(Error::Decode(DecodeError::UnsupportedSuite { found: 0 }))
+        );
+    }
+
+    /// The keys are regenerated from the seed, so they always belong
+    /// together: what the reloaded public key encapsulates, the reloaded
+    /// secret decapsulates. An altered seed gives another key pair, which
+    /// the stored signature then does not cover, and flipping the flag is
+    /// caught by the signature too.
+    #[test]
+    fn a_kem_record_keys_always_belong_together() {
+        let mut rng = seeded("key records: KEM consistency");
+        let identity = IdentityKeyPair::generate(&mut rng);
+        let pair = KemPreKeyPair::generate(&mut rng, &identity, 5, false, 9);
+        let back = KemPreKeyPair::from_bytes(&pair.to_bytes()).unwrap();
+        let (ct, shared) = kem::encapsulate(&mut rng, back.public().public_key());
+        assert_eq!(*kem::decapsulate(pair.secret(), &ct), *shared);
+        assert_eq!(*kem::decapsulate(back.secret(), &ct), *shared);
+
+        let invalid = Err(Error::Protocol(ProtocolError::InvalidSignature {
+            object: SignedObject::KemPreKey,
+        }));
+        let mut altered = pair.to_bytes().to_vec();
+        altered[16] ^= 0x80;
+        let other = KemPreKeyPair::from_bytes(&altered).unwrap();
+        assert_ne!(other.public().public_key(), pair.public().public_key());
+        let (ct, shared) = kem::encapsulate(&mut rng, other.public().public_key());
+        assert_eq!(*kem::decapsulate(other.secret(), &ct), *shared);
+        assert_eq!(other.public().verify(identity.public_key()), invalid);
+
+        let mut flipped = pair.to_bytes().to_vec();
+        flipped[7] = 1;
+        let flipped = KemPreKeyPair::from_bytes(&flipped).unwrap();
+        assert!(flipped.is_last_resort());
+        assert_eq!(flipped.public().verify(identity.public_key()), invalid);
+    }
 }

@@ -4,12 +4,12 @@ use core::fmt;
 
 use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
-use zeroize::ZeroizeOnDrop;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::{Hex, IdentityKey, IdentityKeyPair, check_batch};
 use crate::crypto::{dh, labels};
 use crate::error::{DecodeError, KeyKind, SignedObject};
-use crate::wire::{KEY_LEN, SIGNATURE_LEN};
+use crate::wire::{KEY_LEN, OneTimePreKeyRecordFrame, SIGNATURE_LEN, SignedPreKeyRecordFrame};
 
 /// Parses a public X25519 key, rejecting non-canonical encodings.
 pub(crate) fn x25519_public(bytes: &[u8; KEY_LEN]) -> Result<[u8; KEY_LEN], DecodeError> {
@@ -155,6 +155,62 @@ impl SignedPreKeyPair {
     pub(crate) fn secret(&self) -> &StaticSecret {
         &self.secret
     }
+
+    /// The private record of this pair, to store: the id, the creation
+    /// time, the private key and the signature (111 bytes, type `0x34`;
+    /// layout in `docs/STORAGE.md`). The public key is not in it;
+    /// [`from_bytes`](Self::from_bytes) recomputes it.
+    ///
+    /// # Security
+    /// The record holds the private key: store it encrypted (an
+    /// [`Account`](crate::client::Account) seals it under its
+    /// [`StorageKeyring`](crate::client::StorageKeyring)) and let the
+    /// buffer drop (it wipes itself) as soon as it is written.
+    pub fn to_bytes(&self) -> crate::SecretBytes {
+        let frame = SignedPreKeyRecordFrame {
+            suite: crate::SUITE_V1,
+            id: self.public.id,
+            created_at: self.public.created_at,
+            secret: secret_copy(&self.secret),
+            signature: self.public.signature,
+        };
+        crate::SecretBytes::new(frame.encode())
+    }
+
+    /// Loads a pair from the record [`to_bytes`](Self::to_bytes) wrote,
+    /// recomputing the public key from the private key.
+    ///
+    /// The signature is **not** checked (no identity key is at hand): it is
+    /// carried as stored. A record read from storage that an attacker may
+    /// have written should be checked with
+    /// [`SignedPreKey::verify`] on [`public`](Self::public) before its
+    /// public half is published.
+    ///
+    /// # Errors
+    /// [`DecodeError`]: `UnsupportedVersion`, `UnexpectedType` (wire type
+    /// `KeyRecord`), `UnsupportedSuite`, `Truncated` or `TrailingBytes`.
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        let frame = SignedPreKeyRecordFrame::decode(bytes)?;
+        let secret = StaticSecret::from(*frame.secret);
+        let public = dh::public_of(&secret);
+        Ok(SignedPreKeyPair {
+            secret,
+            public: SignedPreKey {
+                id: frame.id,
+                created_at: frame.created_at,
+                public,
+                signature: frame.signature,
+            },
+        })
+    }
+}
+
+/// The stored bytes of an X25519 private key (unclamped, as generated),
+/// in a buffer that wipes itself.
+fn secret_copy(secret: &StaticSecret) -> Zeroizing<[u8; KEY_LEN]> {
+    let mut out = Zeroizing::new([0u8; KEY_LEN]);
+    out.copy_from_slice(secret.as_bytes());
+    out
 }
 
 impl fmt::Debug for SignedPreKeyPair {
@@ -252,6 +308,43 @@ impl OneTimePreKeyPair {
     pub(crate) fn secret(&self) -> &StaticSecret {
         &self.secret
     }
+
+    /// The private record of this pair, to store: the id and the private
+    /// key (38 bytes, type `0x35`; layout in `docs/STORAGE.md`). The public
+    /// key is not in it; [`from_bytes`](Self::from_bytes) recomputes it.
+    ///
+    /// # Security
+    /// The record holds the private key: store it encrypted (an
+    /// [`Account`](crate::client::Account) seals it under its
+    /// [`StorageKeyring`](crate::client::StorageKeyring)) and let the
+    /// buffer drop (it wipes itself) as soon as it is written.
+    pub fn to_bytes(&self) -> crate::SecretBytes {
+        let frame = OneTimePreKeyRecordFrame {
+            id: self.public.id,
+            secret: secret_copy(&self.secret),
+        };
+        crate::SecretBytes::new(frame.encode())
+    }
+
+    /// Loads a pair from the record [`to_bytes`](Self::to_bytes) wrote,
+    /// recomputing the public key from the private key. (One-time prekeys
+    /// carry no signature, so there is none to check.)
+    ///
+    /// # Errors
+    /// [`DecodeError`]: `UnsupportedVersion`, `UnexpectedType` (wire type
+    /// `KeyRecord`), `Truncated` or `TrailingBytes`.
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        let frame = OneTimePreKeyRecordFrame::decode(bytes)?;
+        let secret = StaticSecret::from(*frame.secret);
+        let public = dh::public_of(&secret);
+        Ok(OneTimePreKeyPair {
+            secret,
+            public: OneTimePreKey {
+                id: frame.id,
+                public,
+            },
+        })
+    }
 }
 
 impl fmt::Debug for OneTimePreKeyPair {
@@ -273,4 +366,204 @@ fn zeroize_audit(signed: &SignedPreKeyPair, one_time: &OneTimePreKeyPair) {
     zod(secret);
     let OneTimePreKeyPair { secret, public: _ } = one_time;
     zod(secret);
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::error::WireType;
+    use crate::vectors::seeded;
+    use crate::{
+        Error, KemPreKeyPair, PreKeyBundle, PreKeyMessage, ProtocolError, Session, SessionConfig,
+    };
+
+    /// Checks the framing of a valid key record: it decodes; every
+    /// truncation is `Truncated`; a trailing byte is `TrailingBytes`; every
+    /// other version byte is `UnsupportedVersion`; every other type byte is
+    /// `UnexpectedType`.
+    pub(crate) fn check_framing(record: &[u8], decode: impl Fn(&[u8]) -> crate::Result<()>) {
+        decode(record).unwrap();
+        for cut in 0..record.len() {
+            assert!(
+                matches!(
+                    decode(&record[..cut]),
+                    Err(Error::Decode(DecodeError::Truncated {
+                        wire_type: WireType::KeyRecord,
+                        ..
+                    }))
+                ),
+                "truncated to {cut} bytes"
+            );
+        }
+        let mut long = record.to_vec();
+        long.push(0);
+        assert_eq!(
+            decode(&long),
+            Err(Error::Decode(DecodeError::TrailingBytes {
+                wire_type: WireType::KeyRecord,
+                count: 1,
+            }))
+        );
+        for byte in 0..=u8::MAX {
+            let mut bad = record.to_vec();
+            bad[0] = byte;
+            if byte != crate::PROTOCOL_VERSION {
+                assert_eq!(
+                    decode(&bad),
+                    Err(Error::Decode(DecodeError::UnsupportedVersion {
+                        found: byte
+                    }))
+                );
+            }
+            let mut bad = record.to_vec();
+            bad[1] = byte;
+            if byte != record[1] {
+                assert_eq!(
+                    decode(&bad),
+                    Err(Error::Decode(DecodeError::UnexpectedType {
+                        expected: WireType::KeyRecord,
+                        found: byte,
+                    }))
+                );
+            }
+        }
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn signed_prekey_record_round_trips() {
+        let mut rng = seeded("key records: signed");
+        let identity = IdentityKeyPair::generate(&mut rng);
+        let pair = SignedPreKeyPair::generate(&mut rng, &identity, 0xfeed_0001, 1_767_225_600);
+        let record = pair.to_bytes();
+        assert_eq!(record.len(), 111);
+        // The private key is stored as generated (unclamped).
+        assert_eq!(&record[15..47], pair.secret().as_bytes());
+        let back = SignedPreKeyPair::from_bytes(&record).unwrap();
+        assert_eq!(back.public(), pair.public());
+        assert_eq!(back.secret().as_bytes(), pair.secret().as_bytes());
+        assert_eq!(back.to_bytes(), record);
+        back.public().verify(identity.public_key()).unwrap();
+        check_framing(&record, |b| SignedPreKeyPair::from_bytes(b).map(drop));
+        let mut bad_suite = record.to_vec();
+        bad_suite[2] = 0x02;
+        assert_eq!(
+            SignedPreKeyPair::from_bytes(&bad_suite).err(),
+            Some(Error::Decode(DecodeError::UnsupportedSuite { found: 0x02 }))
+        );
+        let debug = format!("{back:?} {back:#?} {record:?}");
+        assert!(!debug.contains(&hex(&record[15..47])), "{debug}");
+    }
+
+    #[test]
+    fn one_time_prekey_record_round_trips() {
+        let mut rng = seeded("key records: one-time");
+        let pair = OneTimePreKeyPair::generate(&mut rng, 77);
+        let record = pair.to_bytes();
+        assert_eq!(record.len(), 38);
+        assert_eq!(&record[6..], pair.secret().as_bytes());
+        let back = OneTimePreKeyPair::from_bytes(&record).unwrap();
+        assert_eq!(back.public(), pair.public());
+        assert_eq!(back.to_bytes(), record);
+        check_framing(&record, |b| OneTimePreKeyPair::from_bytes(b).map(drop));
+        let debug = format!("{back:?} {back:#?}");
+        assert!(!debug.contains(&hex(&record[6..])), "{debug}");
+    }
+
+    /// A record cannot pair a secret with a public key that is not its
+    /// own: the public key is recomputed on load. Secrets are stored
+    /// unclamped, so every 32-byte string is a secret and round-trips as is.
+    #[test]
+    fn a_record_public_key_always_matches_its_secret() {
+        let mut rng = seeded("key records: consistency");
+        let identity = IdentityKeyPair::generate(&mut rng);
+        let pair = SignedPreKeyPair::generate(&mut rng, &identity, 1, 2);
+        let peer = OneTimePreKeyPair::generate(&mut rng, 3);
+
+        let mut altered = pair.to_bytes().to_vec();
+        altered[20] ^= 0x01;
+        let loaded = SignedPreKeyPair::from_bytes(&altered).unwrap();
+        assert_eq!(
+            loaded.public().public_key(),
+            &dh::public_of(loaded.secret())
+        );
+        assert_ne!(loaded.public().public_key(), pair.public().public_key());
+        // The stored signature no longer covers the key, and loading could
+        // not tell: checking it is the caller's step.
+        assert_eq!(
+            loaded.public().verify(identity.public_key()),
+            Err(Error::Protocol(ProtocolError::InvalidSignature {
+                object: SignedObject::SignedPreKey
+            }))
+        );
+
+        // The reloaded secret agrees with the original's public key.
+        let back = SignedPreKeyPair::from_bytes(&pair.to_bytes()).unwrap();
+        assert_eq!(
+            *dh::agree(back.secret(), peer.public().public_key()).unwrap(),
+            *dh::agree(peer.secret(), pair.public().public_key()).unwrap()
+        );
+
+        // Unclamped bytes (low bits and top bit set) are kept byte for byte.
+        let mut raw = pair.to_bytes().to_vec();
+        raw[15..47].fill(0xff);
+        let kept = SignedPreKeyPair::from_bytes(&raw).unwrap();
+        assert_eq!(kept.to_bytes().as_bytes(), &raw[..]);
+        let mut raw = peer.to_bytes().to_vec();
+        raw[6..].fill(0xff);
+        let kept = OneTimePreKeyPair::from_bytes(&raw).unwrap();
+        assert_eq!(kept.to_bytes().as_bytes(), &raw[..]);
+        assert_eq!(
+            kept.public().public_key(),
+            &dh::public_of(&StaticSecret::from([0xff; KEY_LEN]))
+        );
+    }
+
+    /// Bob's keys go to records and come back; the reloaded keys answer
+    /// Alice's first message, and the session works both ways.
+    #[test]
+    fn respond_with_keys_reloaded_from_records() {
+        let mut rng = seeded("key records: respond");
+        let config = SessionConfig::default();
+        let alice = IdentityKeyPair::generate(&mut rng);
+        let bob = IdentityKeyPair::generate(&mut rng);
+        for last_resort in [false, true] {
+            let (spk, opk, kem) = {
+                let spk = SignedPreKeyPair::generate(&mut rng, &bob, 1, 1_767_225_600);
+                let opk = OneTimePreKeyPair::generate(&mut rng, 2);
+                let kem = KemPreKeyPair::generate(&mut rng, &bob, 3, last_resort, 1_767_225_600);
+                (spk.to_bytes(), opk.to_bytes(), kem.to_bytes())
+            };
+            let spk = SignedPreKeyPair::from_bytes(&spk).unwrap();
+            let opk = OneTimePreKeyPair::from_bytes(&opk).unwrap();
+            let kem = KemPreKeyPair::from_bytes(&kem).unwrap();
+            assert_eq!(kem.is_last_resort(), last_resort);
+            let bundle = PreKeyBundle::new(
+                bob.public_key().clone(),
+                spk.public().clone(),
+                Some(*opk.public()),
+                kem.public().clone(),
+            );
+            let verified = PreKeyBundle::from_bytes(&bundle.to_bytes())
+                .unwrap()
+                .verify()
+                .unwrap();
+            let mut a = Session::initiate(&mut rng, &alice, &verified, config.clone()).unwrap();
+            let first = a.encrypt(&mut rng, b"hello Bob").unwrap();
+            let hello = PreKeyMessage::from_bytes(&first).unwrap();
+            // Reload again right before answering, as a restarted client would.
+            let spk = SignedPreKeyPair::from_bytes(&spk.to_bytes()).unwrap();
+            let opk = OneTimePreKeyPair::from_bytes(&opk.to_bytes()).unwrap();
+            let kem = KemPreKeyPair::from_bytes(&kem.to_bytes()).unwrap();
+            let inbound =
+                Session::respond(&bob, &spk, Some(&opk), &kem, &hello, config.clone()).unwrap();
+            assert_eq!(inbound.plaintext, b"hello Bob");
+            let mut b = inbound.session;
+            let reply = b.encrypt(&mut rng, b"hello Alice").unwrap();
+            assert_eq!(a.decrypt(&reply).unwrap(), b"hello Alice");
+        }
+    }
 }
