@@ -21,5 +21,7 @@ pub use limits::{
     MAX_STORAGE_KEYS,
 };
 pub use seal::{RecordKey, StorageKey, StorageKeyring};
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
 pub use store::{ClientStore, MemoryStore, StoreTransaction};
 pub use trust::{IdentityStatus, KnownIdentity, TrustDecision, TrustOnFirstUse, TrustPolicy};
