@@ -100,6 +100,21 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         Ok(!self.load_sessions(&mut txn, peer)?.is_empty())
     }
 
+    /// The handshake id of the current session with the device — the same
+    /// on both devices once they settled on one session (see
+    /// [`Session::handshake_id`]) — or `None` without a session.
+    ///
+    /// # Errors
+    /// A [`StorageError`](crate::StorageError).
+    pub fn current_session_id(&self, peer: &DeviceAddress) -> crate::Result<Option<[u8; 32]>> {
+        let mut txn = self.store.transaction()?;
+        let mut set = self.load_sessions(&mut txn, peer)?;
+        match set.entries.first_mut() {
+            None => Ok(None),
+            Some(e) => Ok(Some(*e.session()?.handshake_id())),
+        }
+    }
+
     /// The devices of `user` this account has sessions with, by device id.
     ///
     /// # Errors

@@ -1,0 +1,126 @@
+//! Fixtures for the client-layer tests: devices with accounts over
+//! in-memory stores, registered with one in-memory directory.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+
+use kinseal::OsRng;
+use kinseal::VerifiedBundle;
+use kinseal::client::{
+    Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, StorageKey, StorageKeyring,
+};
+use kinseal::server::{MemoryDirectory, PreKeyDirectory};
+
+/// "Now" for the tests: 2026-01-01T00:00:00Z.
+pub const NOW: u64 = 1_767_225_600;
+pub const DAY: u64 = 24 * 60 * 60;
+/// How many one-time prekeys of each kind test devices keep published.
+pub const ONE_TIME_TARGET: usize = 4;
+
+/// The storage keyring every test device uses.
+pub fn keyring() -> StorageKeyring {
+    StorageKeyring::new(StorageKey::new(1, &[0x5a; 32]))
+}
+
+pub fn address(app: &str, user: &str, device: u32) -> DeviceAddress {
+    DeviceAddress::new(app.as_bytes(), user.as_bytes(), device).unwrap()
+}
+
+/// A device: its address, its store and its account.
+pub struct Device<S: ClientStore = Arc<MemoryStore>> {
+    pub address: DeviceAddress,
+    pub account: Account<S>,
+}
+
+/// Creates an account over `store`, registers it and uploads its first prekeys.
+pub fn register<S: ClientStore>(
+    directory: &MemoryDirectory,
+    address: DeviceAddress,
+    store: S,
+) -> Device<S> {
+    // A small one-time prekey target keeps the tests fast: each ML-KEM
+    // key generation is expensive in a debug build.
+    let config = AccountConfig::default()
+        .with_one_time_prekey_target(ONE_TIME_TARGET)
+        .unwrap();
+    let account = Account::create(store, keyring(), &mut OsRng, NOW)
+        .unwrap()
+        .with_config(config);
+    directory
+        .register(&address, account.identity_key())
+        .unwrap();
+    publish(directory, &address, &account, NOW);
+    Device { address, account }
+}
+
+/// Refreshes the account's prekeys against what the directory holds and uploads them.
+pub fn publish<S: ClientStore>(
+    directory: &MemoryDirectory,
+    address: &DeviceAddress,
+    account: &Account<S>,
+    now: u64,
+) {
+    let counts = directory.device(address).unwrap().counts();
+    let update = account
+        .refresh_prekeys(&mut OsRng, now, Some(counts))
+        .unwrap();
+    if !update.is_empty() {
+        directory
+            .upload(address, &account.upload_bytes(&update).unwrap())
+            .unwrap();
+    }
+}
+
+/// A device over a fresh in-memory store.
+pub fn device(directory: &MemoryDirectory, app: &str, user: &str, id: u32) -> Device {
+    register(
+        directory,
+        address(app, user, id),
+        Arc::new(MemoryStore::new()),
+    )
+}
+
+/// Takes a bundle for `peer` from the directory and verifies it.
+pub fn bundle(directory: &MemoryDirectory, peer: &DeviceAddress) -> VerifiedBundle {
+    directory
+        .take_bundle(peer)
+        .unwrap()
+        .into_bundle()
+        .verify()
+        .unwrap()
+}
+
+impl<S: ClientStore> Device<S> {
+    /// Starts a session with `peer` from a fresh bundle.
+    pub fn start(&self, directory: &MemoryDirectory, peer: &Device<impl ClientStore>) {
+        self.account
+            .start_session(
+                &mut OsRng,
+                &peer.address,
+                &bundle(directory, &peer.address),
+                NOW,
+            )
+            .unwrap();
+    }
+
+    pub fn send(&self, to: &Device<impl ClientStore>, text: &str) -> Vec<u8> {
+        self.account
+            .encrypt(&mut OsRng, &to.address, text.as_bytes(), NOW)
+            .unwrap()
+    }
+
+    pub fn receive(
+        &self,
+        from: &Device<impl ClientStore>,
+        bytes: &[u8],
+    ) -> kinseal::Result<Vec<u8>> {
+        self.account
+            .decrypt(&mut OsRng, &from.address, bytes, NOW)
+            .map(|d| d.into_plaintext())
+    }
+
+    pub fn current(&self, peer: &Device<impl ClientStore>) -> Option<[u8; 32]> {
+        self.account.current_session_id(&peer.address).unwrap()
+    }
+}
