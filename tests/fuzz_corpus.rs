@@ -74,6 +74,11 @@ fn route_corpus() {
     replay("route", targets::route);
 }
 
+#[test]
+fn parse_key_record_corpus() {
+    replay("parse_key_record", targets::parse_key_record);
+}
+
 /// The upload seed is Bob's upload from the fixture and must stay in step
 /// with it; `KINSEAL_WRITE_FUZZ_SEEDS=1` rewrites it.
 #[test]
@@ -84,4 +89,19 @@ fn upload_seed_is_current() {
         std::fs::write(&path, &targets::fixture().upload).unwrap();
     }
     assert_eq!(std::fs::read(&path).unwrap(), targets::fixture().upload);
+}
+
+/// The key-record seeds are the fixture's three key records and must stay
+/// in step with it; `KINSEAL_WRITE_FUZZ_SEEDS=1` rewrites them.
+#[test]
+fn key_record_seeds_are_current() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/parse_key_record");
+    for (name, bytes) in targets::key_record_seeds() {
+        let path = dir.join(name);
+        if std::env::var_os("KINSEAL_WRITE_FUZZ_SEEDS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name}");
+    }
 }

@@ -189,6 +189,40 @@ pub fn parse_upload(data: &[u8]) {
     }
 }
 
+/// Private key records (the three prekey pairs' `from_bytes`) on arbitrary
+/// bytes: accepted records re-encode byte for byte, and a record whose
+/// public half verifies under Bob's identity key holds Bob's public key.
+pub fn parse_key_record(data: &[u8]) {
+    let f = fixture();
+    let bob = f.bob.public_key();
+    if let Ok(k) = SignedPreKeyPair::from_bytes(data) {
+        assert_eq!(k.to_bytes().as_bytes(), data);
+        if k.public().verify(bob).is_ok() {
+            assert_eq!(k.public(), f.spk.public());
+        }
+    }
+    if let Ok(k) = OneTimePreKeyPair::from_bytes(data) {
+        assert_eq!(k.to_bytes().as_bytes(), data);
+    }
+    if let Ok(k) = KemPreKeyPair::from_bytes(data) {
+        assert_eq!(k.to_bytes().as_bytes(), data);
+        if k.public().verify(bob).is_ok() {
+            assert_eq!(k.public(), f.kem.public());
+        }
+    }
+}
+
+/// The committed seeds of `parse_key_record`, by file name: the fixture's
+/// three key records.
+pub fn key_record_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let f = fixture();
+    vec![
+        ("fixture-signed-prekey", f.spk.to_bytes().to_vec()),
+        ("fixture-one-time-prekey", f.opk.to_bytes().to_vec()),
+        ("fixture-kem-prekey", f.kem.to_bytes().to_vec()),
+    ]
+}
+
 /// Routing without decryption: anything the recipient's decoder accepts,
 /// the router accepts too, with the same kind and prekey ids.
 pub fn route(data: &[u8]) {
