@@ -6,11 +6,11 @@ use rand_core::CryptoRng;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::limits::MAX_STORAGE_KEYS;
+use crate::StorageError;
 use crate::crypto::{labels, seal};
 use crate::error::{DecodeError, MisuseError};
-use crate::wire::{SEAL_NONCE_LEN, SealedFrame};
-use crate::StorageError;
 use crate::server::DeviceAddress;
+use crate::wire::{SEAL_NONCE_LEN, SealedFrame};
 
 /// A key that seals a client's records at rest, with the id that names it
 /// inside every record it sealed.
@@ -50,7 +50,10 @@ impl StorageKey {
         let mut secret = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(&mut secret[..]);
         let key = Self::new(id, &secret);
-        (key, crate::SecretBytes::new(Zeroizing::new(secret.to_vec())))
+        (
+            key,
+            crate::SecretBytes::new(Zeroizing::new(secret.to_vec())),
+        )
     }
 
     /// The key's id.
@@ -174,9 +177,8 @@ impl StorageKeyring {
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, StorageError> {
         let (table, locator) = key.table_and_locator();
-        let frame = SealedFrame::decode(sealed).map_err(|_: DecodeError| {
-            StorageError::InvalidRecord { table }
-        })?;
+        let frame = SealedFrame::decode(sealed)
+            .map_err(|_: DecodeError| StorageError::InvalidRecord { table })?;
         let key = self
             .key(frame.key_id)
             .ok_or(StorageError::UnknownStorageKey {
@@ -274,12 +276,17 @@ impl fmt::Debug for StorageKeyring {
 /// `label ‖ header ‖ len(table) ‖ table ‖ len(locator) ‖ locator`, with
 /// one-byte and four-byte big-endian lengths.
 fn associated_data(header: &[u8], table: &str, locator: &[u8]) -> Vec<u8> {
-    let mut ad = Vec::with_capacity(labels::STORAGE_AD.len() + header.len() + 5 + 16 + locator.len());
+    let mut ad =
+        Vec::with_capacity(labels::STORAGE_AD.len() + header.len() + 5 + 16 + locator.len());
     ad.extend_from_slice(labels::STORAGE_AD);
     ad.extend_from_slice(header);
     ad.push(u8::try_from(table.len()).unwrap_or(u8::MAX));
     ad.extend_from_slice(table.as_bytes());
-    ad.extend_from_slice(&u32::try_from(locator.len()).unwrap_or(u32::MAX).to_be_bytes());
+    ad.extend_from_slice(
+        &u32::try_from(locator.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
     ad.extend_from_slice(locator);
     ad
 }

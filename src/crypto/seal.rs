@@ -63,7 +63,10 @@ mod tests {
     fn round_trip_and_every_bit_matters() {
         let key = derive_key(&[9; 32]);
         let sealed = seal(&key, &[1; 24], b"ad", b"record");
-        assert_eq!(&open(&key, &[1; 24], b"ad", &sealed).unwrap()[..], b"record");
+        assert_eq!(
+            &open(&key, &[1; 24], b"ad", &sealed).unwrap()[..],
+            b"record"
+        );
         for i in 0..sealed.len() * 8 {
             let mut bad = sealed.clone();
             bad[i / 8] ^= 1 << (i % 8);

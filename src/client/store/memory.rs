@@ -294,8 +294,7 @@ impl HandshakeLog for MemoryTransaction<'_> {
             .collect();
         for id in &ids {
             self.tables.handshakes.remove(id);
-            self.undo
-                .push(Undo::Handshake(*id, Some(signed_prekey_id)));
+            self.undo.push(Undo::Handshake(*id, Some(signed_prekey_id)));
         }
         Ok(ids.len())
     }
