@@ -78,6 +78,9 @@ pub enum WireType {
     KeyRecord,
     /// A [`PreKeyUpload`](crate::server::PreKeyUpload).
     PreKeyUpload,
+    /// A safety number's QR payload (see
+    /// [`SafetyNumber`](crate::client::SafetyNumber)).
+    SafetyNumber,
     /// A record sealed under a storage key (see [`client`](crate::client)).
     SealedRecord,
     /// A client's account record.

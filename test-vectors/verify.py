@@ -1553,6 +1553,128 @@ def check_negative(c: Checker) -> int:
     return n
 
 
+# safety-number.json (§11) ---------------------------------------------------
+
+SAFETY_NUMBER = b"KINSEAL-v1 safety number\0"
+SN_VERSION = 0x01
+SN_ITERATIONS = 5200
+T_SAFETY_NUMBER = 0x40
+SN_QR_LEN = 66
+
+
+def u16(v: int) -> bytes:
+    return v.to_bytes(2, "big")
+
+
+def sn_hashes(ik: bytes) -> list[bytes]:
+    """§11.1: h_0 .. h_5199 of one identity key."""
+    hs = [sha512(SAFETY_NUMBER + u16(SN_VERSION) + ik)]
+    for _ in range(1, SN_ITERATIONS):
+        hs.append(sha512(hs[-1] + ik))
+    return hs
+
+
+def sn_chunks(fp: bytes) -> list[int]:
+    """§11.1: six 40-bit big-endian integers from fp[0..30], mod 100000."""
+    return [int.from_bytes(fp[5 * j:5 * j + 5], "big") % 100000 for j in range(6)]
+
+
+def sn_digits(fp: bytes) -> str:
+    return "".join(f"{c:05d}" for c in sn_chunks(fp))
+
+
+def sn_sort_key(fp: bytes):
+    """§11.2: digits first, then the fingerprint bytes."""
+    return (sn_digits(fp), fp)
+
+
+def safety_number(ik1: bytes, ik2: bytes) -> tuple[str, bytes]:
+    """§11.2-11.4: the 60 digits and the 66-byte QR payload."""
+    lo, hi = sorted((sn_hashes(ik1)[-1][:32], sn_hashes(ik2)[-1][:32]), key=sn_sort_key)
+    return sn_digits(lo) + sn_digits(hi), u8(SN_VERSION) + u8(T_SAFETY_NUMBER) + lo + hi
+
+
+def decode_safety_qr(b: bytes) -> tuple[bytes, bytes]:
+    """§11.4 reader rules, in their order."""
+    if len(b) < 1:
+        raise ProtocolError("Truncated", "version byte")
+    if b[0] != SN_VERSION:
+        raise ProtocolError("UnsupportedVersion", f"{b[0]}")
+    if len(b) < 2:
+        raise ProtocolError("Truncated", "type byte")
+    if b[1] != T_SAFETY_NUMBER:
+        raise ProtocolError("UnexpectedType", f"{b[1]:#x}")
+    if len(b) < SN_QR_LEN:
+        raise ProtocolError("Truncated", f"{len(b)} bytes")
+    if len(b) > SN_QR_LEN:
+        raise ProtocolError("TrailingBytes", f"{len(b) - SN_QR_LEN}")
+    lo, hi = b[2:34], b[34:66]
+    if sn_sort_key(lo) > sn_sort_key(hi):
+        raise ProtocolError("InvalidField", "fingerprint order")
+    return lo, hi
+
+
+def check_safety_numbers(c: Checker) -> int:
+    doc = load("safety-number.json")
+    c.eq("safety: version", doc["version"], SN_VERSION)
+    c.eq("safety: label", H(doc["label"]), SAFETY_NUMBER)
+    c.eq("safety: iterations", doc["iterations"], SN_ITERATIONS)
+    c.eq("safety: QR type byte", doc["qr_type"], T_SAFETY_NUMBER)
+    ours: list[bytes] = []
+    for i, case in enumerate(doc["cases"]):
+        tag = f"safety[{i}] ({case['description']})"
+        halves = {}
+        for side in ("a", "b"):
+            k = case[f"key_{side}"]
+            ik = H(k["identity_public"])
+            validate_identity_key(ik)  # §3.1: the inputs are valid identity keys
+            hs = sn_hashes(ik)
+            c.eq(f"{tag} {side} h0", hs[0], H(k["h0"]))
+            c.eq(f"{tag} {side} h1", hs[1], H(k["h1"]))
+            c.eq(f"{tag} {side} h5199", hs[SN_ITERATIONS - 1], H(k["h5199"]))
+            fp = hs[-1][:32]
+            c.eq(f"{tag} {side} fingerprint", fp, H(k["fingerprint"]))
+            c.eq(f"{tag} {side} chunks", sn_chunks(fp), k["chunks"])
+            c.eq(f"{tag} {side} digits", sn_digits(fp), k["digits"])
+            halves[side] = (ik, fp)
+        (ika, fpa), (ikb, fpb) = halves["a"], halves["b"]
+        low = "a" if sn_sort_key(fpa) <= sn_sort_key(fpb) else "b"
+        c.eq(f"{tag} low half", low, case["low"])
+        digits, qr = safety_number(ika, ikb)
+        c.eq(f"{tag} digits", digits, case["digits"])
+        c.ok(f"{tag} 60 ASCII digits", len(digits) == 60 and all(ch in "0123456789" for ch in digits))
+        groups = [digits[5 * g:5 * g + 5] for g in range(12)]
+        c.eq(f"{tag} groups", groups, case["groups"])
+        c.eq(f"{tag} display", " ".join(groups), case["display"])
+        c.eq(f"{tag} display length", len(case["display"]), 71)
+        c.eq(f"{tag} QR payload", qr, H(case["qr"]))
+        # symmetry: the other order gives the same number
+        c.eq(f"{tag} symmetric", safety_number(ikb, ika), (digits, qr))
+        c.eq(f"{tag} QR decodes to its fingerprints", decode_safety_qr(qr), tuple(sorted((fpa, fpb), key=sn_sort_key)))
+        ours.append(qr)
+    n = len(doc["cases"])
+    for i, case in enumerate(doc["qr_cases"]):
+        what = f"safety qr[{i}] ({case['reason']})"
+        data = H(case["input"])
+        against = case["against"]
+        if not c.ok(f"{what}: names a case", 0 <= against < len(ours)):
+            continue
+        want = case["outcome"]
+        if want in ("match", "mismatch"):
+            try:
+                lo, hi = decode_safety_qr(data)
+            except ProtocolError as e:
+                c.eq(what, e.kind, want)
+                continue
+            # §11.4: it matches when both fingerprints equal the reader's own
+            got = "match" if u8(SN_VERSION) + u8(T_SAFETY_NUMBER) + lo + hi == ours[against] else "mismatch"
+            c.eq(what, got, want)
+        else:
+            c.rejects(what, lambda: decode_safety_qr(data), want)
+        n += 1
+    return n
+
+
 # edge cases the vectors do not reach ----------------------------------------
 
 
@@ -1697,6 +1819,7 @@ def main() -> int:
         ("handshake.json", check_handshakes, "cases"),
         ("conversation.json", check_conversations, "conversations"),
         ("negative.json", check_negative, "cases"),
+        ("safety-number.json", check_safety_numbers, "cases"),
         ("edge cases (not from a file)", check_edge_cases, "cases"),
     ):
         before_p, before_f = c.passed, c.failed

@@ -22,3 +22,4 @@ pub(crate) const HANDSHAKE_ID: &[u8] = b"KINSEAL-v1 handshake id\0";
 pub(crate) const STORAGE_KEY: &[u8] = b"KINSEAL-v1 storage key\0";
 /// Prefix of a sealed record's associated data.
 pub(crate) const STORAGE_AD: &[u8] = b"KINSEAL-v1 storage record\0";
+pub(crate) const SAFETY_NUMBER: &[u8] = b"KINSEAL-v1 safety number\0";

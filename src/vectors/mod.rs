@@ -14,6 +14,7 @@
 mod conversation;
 mod handshake;
 mod negative;
+mod safety;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -48,6 +49,7 @@ fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("handshake.json", handshake::handshake_file());
     files.insert("conversation.json", conversation::conversation_file());
     files.insert("negative.json", negative::negative_file());
+    files.insert("safety-number.json", safety::safety_number_file());
     files
 }
 

@@ -1,0 +1,398 @@
+//! Safety numbers: a fingerprint of two identity keys that two people
+//! compare out of band (`docs/PROTOCOL.md` §11).
+
+use core::fmt;
+
+use sha2::{Digest, Sha512};
+use subtle::ConstantTimeEq;
+
+use crate::IdentityKey;
+use crate::crypto::labels;
+use crate::wire::{
+    FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame, fingerprint_chunks,
+    fingerprint_order,
+};
+
+/// How many SHA-512 computations make one key's fingerprint: `h_0` over the
+/// label, the version and the key, then `h_i = SHA-512(h_(i-1) ‖ key)` up to
+/// `h_5199`. As in Signal's numeric fingerprints, the count makes grinding
+/// for a key whose number collides with a target's that much costlier.
+const SAFETY_NUMBER_ITERATIONS: u32 = 5200;
+
+/// Digits in a safety number: 30 for each key.
+const DIGITS: usize = 60;
+/// Five-digit groups in a safety number.
+const GROUPS: usize = 12;
+
+/// A safety number: the fingerprint of two identity keys that two people
+/// compare out of band, read aloud as 60 digits or scanned as a QR code.
+///
+/// It depends on the two [`IdentityKey`]s and the version only. It names no
+/// user or address, so every app of the family shows the same number for
+/// the same two keys, and it is symmetric: each side computes it with its
+/// own key first and gets the same result. Each device has its own identity
+/// key, so a safety number is about one device of each person.
+///
+/// Nothing in it is secret.
+///
+/// ```
+/// use kinseal::{IdentityKeyPair, OsRng};
+/// use kinseal::client::SafetyNumber;
+///
+/// # fn main() -> Result<(), kinseal::Error> {
+/// let alice = IdentityKeyPair::generate(&mut OsRng);
+/// let bob = IdentityKeyPair::generate(&mut OsRng);
+///
+/// // Each computes it from their own key and the other's.
+/// let on_alices_phone = SafetyNumber::new(alice.public_key(), bob.public_key());
+/// let on_bobs_phone = SafetyNumber::new(bob.public_key(), alice.public_key());
+/// assert_eq!(on_alices_phone.digits(), on_bobs_phone.digits());
+/// assert_eq!(on_alices_phone.digits().len(), 60);
+/// assert_eq!(on_alices_phone.groups().len(), 12);
+///
+/// // Bob scans the QR code on Alice's screen.
+/// let qr = on_alices_phone.to_qr_bytes();
+/// assert!(on_bobs_phone.matches_scanned(&qr)?);
+///
+/// // Against another key, it does not match.
+/// let mallory = IdentityKeyPair::generate(&mut OsRng);
+/// let wrong = SafetyNumber::new(bob.public_key(), mallory.public_key());
+/// assert!(!wrong.matches_scanned(&qr)?);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct SafetyNumber {
+    /// The two fingerprints, in safety-number order (§11.2).
+    low: Fingerprint,
+    high: Fingerprint,
+}
+
+impl SafetyNumber {
+    /// The safety-number version this build computes and reads: the first
+    /// byte of [`to_qr_bytes`](Self::to_qr_bytes). A later version would
+    /// give different numbers for the same keys.
+    pub const VERSION: u8 = SAFETY_NUMBER_VERSION;
+
+    /// The safety number of two identity keys, in either order.
+    ///
+    /// Takes 2 × 5200 SHA-512 computations (a few milliseconds): compute it
+    /// when the user asks to see it, not on every message.
+    pub fn new(a: &IdentityKey, b: &IdentityKey) -> SafetyNumber {
+        let fa = fingerprint(&key_hash(Self::VERSION, a));
+        let fb = fingerprint(&key_hash(Self::VERSION, b));
+        if fingerprint_order(&fa, &fb).is_le() {
+            SafetyNumber { low: fa, high: fb }
+        } else {
+            SafetyNumber { low: fb, high: fa }
+        }
+    }
+
+    /// Reads a QR payload (from [`to_qr_bytes`](Self::to_qr_bytes), on
+    /// another device), for example to show its digits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`](crate::Error::Decode) with
+    /// `UnsupportedVersion` for another safety-number version,
+    /// `UnexpectedType` if the second byte is not the safety-number type,
+    /// `Truncated` or `TrailingBytes` if it is not 66 bytes long, and
+    /// `InvalidField` if the two fingerprints are not in order.
+    pub fn from_qr_bytes(bytes: &[u8]) -> crate::Result<SafetyNumber> {
+        let frame = SafetyNumberFrame::decode(bytes)?;
+        Ok(SafetyNumber {
+            low: frame.low,
+            high: frame.high,
+        })
+    }
+
+    /// The safety-number version: [`SafetyNumber::VERSION`].
+    pub fn version(&self) -> u8 {
+        Self::VERSION
+    }
+
+    /// The 60 digits: the 30 of one key, then the 30 of the other.
+    pub fn digits(&self) -> String {
+        self.groups().concat()
+    }
+
+    /// The 60 digits as 12 groups of 5, in order. Show all of them, for
+    /// example as three rows of four groups; users compare every group.
+    pub fn groups(&self) -> [String; GROUPS] {
+        let mut values = fingerprint_chunks(&self.low)
+            .into_iter()
+            .chain(fingerprint_chunks(&self.high));
+        core::array::from_fn(|_| format!("{:05}", values.next().unwrap_or(0)))
+    }
+
+    /// The bytes to show as a QR code (66 bytes): the version, a type byte,
+    /// and the first 32 bytes of each key's fingerprint hash. Scanning
+    /// compares 256 bits per key, where reading the digits compares about
+    /// 100.
+    pub fn to_qr_bytes(&self) -> Vec<u8> {
+        SafetyNumberFrame {
+            low: self.low,
+            high: self.high,
+        }
+        .encode()
+    }
+
+    /// Whether a scanned QR payload is this safety number: `Ok(true)` if
+    /// it is, `Ok(false)` if it is a well-formed safety number of other
+    /// keys (the keys differ: do not trust the session until this is
+    /// resolved).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`](crate::Error::Decode) if `scanned` is not a
+    /// safety-number payload of this version, as in
+    /// [`from_qr_bytes`](Self::from_qr_bytes): the other side may run an
+    /// app that computes another version, which is not a mismatch of keys.
+    pub fn matches_scanned(&self, scanned: &[u8]) -> crate::Result<bool> {
+        let theirs = Self::from_qr_bytes(scanned)?;
+        // Public data; constant time all the same, it costs nothing here.
+        let equal = self.low.ct_eq(&theirs.low) & self.high.ct_eq(&theirs.high);
+        Ok(bool::from(equal))
+    }
+}
+
+impl fmt::Display for SafetyNumber {
+    /// The 12 groups separated by single spaces.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.groups().join(" "))
+    }
+}
+
+/// The final hash `h_5199` of one identity key (§11.1).
+fn key_hash(version: u8, key: &IdentityKey) -> [u8; 64] {
+    let key = key.as_bytes();
+    let mut h: [u8; 64] = Sha512::new()
+        .chain_update(labels::SAFETY_NUMBER)
+        .chain_update(u16::from(version).to_be_bytes())
+        .chain_update(key)
+        .finalize()
+        .into();
+    for _ in 1..SAFETY_NUMBER_ITERATIONS {
+        h = Sha512::new()
+            .chain_update(h)
+            .chain_update(key)
+            .finalize()
+            .into();
+    }
+    h
+}
+
+/// The first 32 bytes of a final hash.
+fn fingerprint(hash: &[u8; 64]) -> Fingerprint {
+    let mut fp = [0u8; FINGERPRINT_LEN];
+    for (out, byte) in fp.iter_mut().zip(hash) {
+        *out = *byte;
+    }
+    fp
+}
+
+const _: () = assert!(DIGITS == GROUPS * 5 && FINGERPRINT_LEN <= 64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{DecodeError, Error, WireType};
+    use crate::{IdentityKeyPair, vectors::seeded};
+    use proptest::prelude::*;
+
+    fn keys(n: usize, label: &str) -> Vec<IdentityKey> {
+        let mut rng = seeded(label);
+        (0..n)
+            .map(|_| IdentityKeyPair::generate(&mut rng).public_key().clone())
+            .collect()
+    }
+
+    fn halves(sn: &SafetyNumber) -> (String, String) {
+        let d = sn.digits();
+        (d[..30].to_string(), d[30..].to_string())
+    }
+
+    /// One key's 30 digits, through a safety number of the key with itself.
+    fn half_of(k: &IdentityKey) -> String {
+        halves(&SafetyNumber::new(k, k)).0
+    }
+
+    #[test]
+    fn symmetric() {
+        let k = keys(2, "safety unit symmetric");
+        let ab = SafetyNumber::new(&k[0], &k[1]);
+        let ba = SafetyNumber::new(&k[1], &k[0]);
+        assert_eq!(ab, ba);
+        assert_eq!(ab.digits(), ba.digits());
+        assert_eq!(ab.to_qr_bytes(), ba.to_qr_bytes());
+    }
+
+    #[test]
+    fn format() {
+        let k = keys(2, "safety unit format");
+        let sn = SafetyNumber::new(&k[0], &k[1]);
+        let digits = sn.digits();
+        assert_eq!(digits.len(), DIGITS);
+        assert!(digits.bytes().all(|b| b.is_ascii_digit()));
+        let groups = sn.groups();
+        assert!(groups.iter().all(|g| g.len() == 5));
+        assert_eq!(groups.concat(), digits);
+        let shown = sn.to_string();
+        assert_eq!(shown.len(), DIGITS + GROUPS - 1);
+        assert_eq!(shown.split(' ').collect::<Vec<_>>(), groups);
+        assert_eq!(sn.version(), 1);
+        let qr = sn.to_qr_bytes();
+        assert_eq!(qr.len(), 66);
+        assert_eq!(qr[..2], [1, 0x40]);
+    }
+
+    #[test]
+    fn halves_are_the_keys_digits_sorted() {
+        let k = keys(2, "safety unit halves");
+        let (h0, h1) = (half_of(&k[0]), half_of(&k[1]));
+        let (lo, hi) = halves(&SafetyNumber::new(&k[0], &k[1]));
+        let mut want = [h0, h1];
+        want.sort();
+        assert_eq!([lo, hi], want);
+    }
+
+    #[test]
+    fn different_keys_different_numbers() {
+        let k = keys(4, "safety unit different");
+        let ab = SafetyNumber::new(&k[0], &k[1]);
+        let cd = SafetyNumber::new(&k[2], &k[3]);
+        let ac = SafetyNumber::new(&k[0], &k[2]);
+        assert_ne!(ab.digits(), cd.digits());
+        assert_ne!(ab.digits(), ac.digits());
+        assert!(!ab.matches_scanned(&cd.to_qr_bytes()).unwrap());
+        assert!(!ab.matches_scanned(&ac.to_qr_bytes()).unwrap());
+        assert!(ab.matches_scanned(&ab.to_qr_bytes()).unwrap());
+    }
+
+    #[test]
+    fn changing_one_key_changes_exactly_its_half() {
+        let k = keys(3, "safety unit one half");
+        let (a, b, c) = (half_of(&k[0]), half_of(&k[1]), half_of(&k[2]));
+        let ab = halves(&SafetyNumber::new(&k[0], &k[1]));
+        let ac = halves(&SafetyNumber::new(&k[0], &k[2]));
+        // a's half is in both; b's half is replaced by c's, nothing else.
+        for (pair, other) in [(&ab, &b), (&ac, &c)] {
+            assert!(pair.0 == a || pair.1 == a);
+            let rest = if pair.0 == a { &pair.1 } else { &pair.0 };
+            assert_eq!(rest, other);
+        }
+        assert_ne!(b, c);
+    }
+
+    #[test]
+    fn equal_keys_give_the_half_twice() {
+        let k = keys(1, "safety unit equal");
+        let sn = SafetyNumber::new(&k[0], &k[0]);
+        let (lo, hi) = halves(&sn);
+        assert_eq!(lo, hi);
+        assert!(sn.matches_scanned(&sn.to_qr_bytes()).unwrap());
+    }
+
+    #[test]
+    fn qr_round_trip() {
+        let k = keys(2, "safety unit qr");
+        let sn = SafetyNumber::new(&k[0], &k[1]);
+        let qr = sn.to_qr_bytes();
+        let back = SafetyNumber::from_qr_bytes(&qr).unwrap();
+        assert_eq!(back, sn);
+        assert_eq!(back.digits(), sn.digits());
+        assert_eq!(back.to_qr_bytes(), qr);
+    }
+
+    #[test]
+    fn rejects_other_versions_lengths_and_orders() {
+        let k = keys(2, "safety unit reject");
+        let sn = SafetyNumber::new(&k[0], &k[1]);
+        let qr = sn.to_qr_bytes();
+
+        let mut v2 = qr.clone();
+        v2[0] = 2;
+        assert_eq!(
+            sn.matches_scanned(&v2),
+            Err(Error::Decode(DecodeError::UnsupportedVersion { found: 2 }))
+        );
+        let mut v0 = qr.clone();
+        v0[0] = 0;
+        v0.truncate(40);
+        assert_eq!(
+            sn.matches_scanned(&v0),
+            Err(Error::Decode(DecodeError::UnsupportedVersion { found: 0 }))
+        );
+        assert!(matches!(
+            sn.matches_scanned(&qr[..qr.len() - 1]),
+            Err(Error::Decode(DecodeError::Truncated {
+                wire_type: WireType::SafetyNumber,
+                ..
+            }))
+        ));
+        let mut long = qr.clone();
+        long.push(0);
+        assert_eq!(
+            sn.matches_scanned(&long),
+            Err(Error::Decode(DecodeError::TrailingBytes {
+                wire_type: WireType::SafetyNumber,
+                count: 1,
+            }))
+        );
+        let mut other_type = qr.clone();
+        other_type[1] = 0x41;
+        assert_eq!(
+            sn.matches_scanned(&other_type),
+            Err(Error::Decode(DecodeError::UnexpectedType {
+                expected: WireType::SafetyNumber,
+                found: 0x41,
+            }))
+        );
+        let mut swapped = vec![1, 0x40];
+        swapped.extend_from_slice(&qr[34..]);
+        swapped.extend_from_slice(&qr[2..34]);
+        assert!(matches!(
+            sn.matches_scanned(&swapped),
+            Err(Error::Decode(DecodeError::InvalidField {
+                wire_type: WireType::SafetyNumber,
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn hash_is_iterated_as_specified() {
+        let k = keys(1, "safety unit hash");
+        let key = k[0].as_bytes();
+        let mut h = Sha512::digest([labels::SAFETY_NUMBER, &[0, 1], key].concat()).to_vec();
+        for _ in 1..5200 {
+            h = Sha512::digest([&h[..], key].concat()).to_vec();
+        }
+        assert_eq!(key_hash(1, &k[0]).to_vec(), h);
+        let sn = SafetyNumber::new(&k[0], &k[0]);
+        assert_eq!(sn.to_qr_bytes()[2..34], h[..32]);
+    }
+
+    proptest! {
+        // Each case hashes 4 × 5200 times; a few dozen cases are plenty.
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn symmetric_and_well_formed(seed_a in any::<[u8; 32]>(), seed_b in any::<[u8; 32]>()) {
+            let a = IdentityKeyPair::from_secret_bytes(&seed_a).unwrap();
+            let b = IdentityKeyPair::from_secret_bytes(&seed_b).unwrap();
+            let ab = SafetyNumber::new(a.public_key(), b.public_key());
+            let ba = SafetyNumber::new(b.public_key(), a.public_key());
+            prop_assert_eq!(&ab, &ba);
+            let digits = ab.digits();
+            prop_assert_eq!(digits.len(), 60);
+            prop_assert!(digits.bytes().all(|c| c.is_ascii_digit()));
+            prop_assert!(digits[..30] <= digits[30..]);
+            prop_assert_eq!(ab.groups().concat(), digits);
+            let qr = ab.to_qr_bytes();
+            prop_assert_eq!(qr.len(), 66);
+            prop_assert!(ba.matches_scanned(&qr).unwrap());
+            prop_assert_eq!(SafetyNumber::from_qr_bytes(&qr).unwrap(), ab);
+        }
+    }
+}
