@@ -9,17 +9,21 @@
 //! identity record commit together or not at all, and two threads or
 //! processes never interleave inside one.
 
+mod account;
 mod limits;
+mod safety;
 mod seal;
 pub mod store;
 mod trust;
 
 pub use crate::server::{DeviceAddress, UserAddress};
+pub use account::{Account, AccountConfig, Decrypted, PreKeyUpdate};
 pub use limits::{
     DEFAULT_ARCHIVED_SESSION_TTL_SECS, DEFAULT_MAX_ARCHIVED_SESSIONS,
     DEFAULT_ONE_TIME_PREKEY_TARGET, DEFAULT_PENDING_SESSION_TTL_SECS, MAX_ARCHIVED_SESSIONS_LIMIT,
     MAX_STORAGE_KEYS,
 };
+pub use safety::SafetyNumber;
 pub use seal::{RecordKey, StorageKey, StorageKeyring};
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;

@@ -178,6 +178,21 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         self.load_identity(&mut txn, peer)
     }
 
+    /// The safety number of this device's identity key and the one on
+    /// record for the peer device, for the two users to compare; `None`
+    /// before any key is on record.
+    ///
+    /// # Errors
+    /// A [`StorageError`] if the store fails.
+    pub fn safety_number(
+        &self,
+        peer: &DeviceAddress,
+    ) -> crate::Result<Option<crate::client::SafetyNumber>> {
+        Ok(self
+            .peer_identity(peer)?
+            .map(|k| crate::client::SafetyNumber::new(self.identity_key(), &k.key)))
+    }
+
     /// Accepts `key` as the peer device's identity key (after the user
     /// confirmed a change), closing every session with another key. A
     /// message refused with [`TrustError::IdentityChanged`] can then be
