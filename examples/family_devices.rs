@@ -200,25 +200,24 @@ fn run(folder: &Path) -> Result<()> {
     println!("  both kept the same session");
 
     println!("Eli writes twice more; Dana's phone app is killed before reading");
-    let in_flight: Vec<_> = (1..=2)
-        .map(|i| {
-            eli.account.encrypt(
-                &mut OsRng,
-                &phone.address,
-                format!("are you there? ({i})").as_bytes(),
-                NOW,
-            )
-        })
-        .collect::<Result<_, _>>()?;
+    let ask = |i: u32| {
+        eli.account.encrypt(
+            &mut OsRng,
+            &phone.address,
+            format!("are you there? ({i})").as_bytes(),
+            NOW,
+        )
+    };
+    let (first, second) = (ask(1)?, ask(2)?);
     let from_fay = fay
         .account
         .encrypt(&mut OsRng, &phone.address, b"lunch tomorrow?", NOW)?;
     let phone = phone.restart()?;
     println!("  the phone app restarted from {}", phone.path.display());
     // Read out of order, after the restart.
-    phone.receive(&eli, &in_flight[1], "are you there? (2)")?;
+    phone.receive(&eli, &second, "are you there? (2)")?;
     phone.receive(&fay, &from_fay, "lunch tomorrow?")?;
-    phone.receive(&eli, &in_flight[0], "are you there? (1)")?;
+    phone.receive(&eli, &first, "are you there? (1)")?;
     let reply = phone
         .account
         .encrypt(&mut OsRng, &fay.address, b"yes, noon", NOW)?;

@@ -2,6 +2,13 @@
 //! trust on first use and identity changes, rotation by age, expiry,
 //! restarts and storage-key rotation.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod client_common;
 
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use crate::StorageError;
 use crate::crypto::{labels, seal};
 use crate::error::{DecodeError, MisuseError};
 use crate::server::DeviceAddress;
-use crate::wire::{SEAL_NONCE_LEN, SealedFrame};
+use crate::wire::{MAX_SEALED_PLAINTEXT_LEN, SEAL_NONCE_LEN, SealedFrame};
 
 /// A key that seals a client's records at rest, with the id that names it
 /// inside every record it sealed.
@@ -144,19 +144,32 @@ impl StorageKeyring {
     ///
     /// [`Account`](super::Account) seals everything it stores; this is
     /// public for tools that migrate or inspect a store.
+    ///
+    /// # Errors
+    /// [`MisuseError::PlaintextTooLong`] for a record longer than the
+    /// largest session set a store may hold.
     pub fn seal<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         key: RecordKey<'_>,
         plaintext: &[u8],
-    ) -> Vec<u8> {
+    ) -> crate::Result<Vec<u8>> {
+        let too_long = MisuseError::PlaintextTooLong {
+            max: MAX_SEALED_PLAINTEXT_LEN,
+            found: plaintext.len(),
+        };
+        if plaintext.len() > MAX_SEALED_PLAINTEXT_LEN {
+            return Err(too_long.into());
+        }
         let (table, locator) = key.table_and_locator();
         let mut nonce = [0u8; SEAL_NONCE_LEN];
         rng.fill_bytes(&mut nonce);
         let mut out = SealedFrame::header(self.current.id, &nonce);
         let ad = associated_data(&out, table, &locator);
-        out.extend_from_slice(&seal::seal(&self.current.sealing, &nonce, &ad, plaintext));
-        out
+        let sealed = seal::seal(&self.current.sealing, &nonce, &ad, plaintext)
+            .map_err(|()| crate::Error::from(too_long))?;
+        out.extend_from_slice(&sealed);
+        Ok(out)
     }
 
     /// Opens a record sealed for `key`.
@@ -303,7 +316,7 @@ mod tests {
         let here = RecordKey::Sessions(&peer);
         let old = StorageKey::new(1, &[1; 32]);
         let ring = StorageKeyring::new(old);
-        let sealed = ring.seal(&mut OsRng, here, b"state");
+        let sealed = ring.seal(&mut OsRng, here, b"state").unwrap();
         assert_eq!(&ring.open_raw(here, &sealed).unwrap()[..], b"state");
         assert_eq!(
             ring.open_raw(RecordKey::Sessions(&other), &sealed),
@@ -315,7 +328,9 @@ mod tests {
                 table: "peer_identities"
             })
         );
-        let prekey = ring.seal(&mut OsRng, RecordKey::OneTimePreKey(1), b"k");
+        let prekey = ring
+            .seal(&mut OsRng, RecordKey::OneTimePreKey(1), b"k")
+            .unwrap();
         assert!(ring.open_raw(RecordKey::KemPreKey(1), &prekey).is_err());
         assert!(ring.open_raw(RecordKey::OneTimePreKey(2), &prekey).is_err());
 
@@ -324,7 +339,7 @@ mod tests {
             .unwrap();
         assert!(rotated.is_stale(&sealed));
         assert_eq!(&rotated.open_raw(here, &sealed).unwrap()[..], b"state");
-        let fresh = rotated.seal(&mut OsRng, here, b"state");
+        let fresh = rotated.seal(&mut OsRng, here, b"state").unwrap();
         assert!(!rotated.is_stale(&fresh));
 
         let new_only = StorageKeyring::new(StorageKey::new(2, &[2; 32]));

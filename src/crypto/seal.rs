@@ -21,20 +21,23 @@ pub(crate) fn derive_key(storage_key: &[u8; 32]) -> Zeroizing<[u8; 32]> {
     out
 }
 
-/// Seals `plaintext`, returning ciphertext ‖ tag.
-pub(crate) fn seal(key: &[u8; 32], nonce: &[u8; 24], ad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+/// Seals `plaintext`, returning ciphertext ‖ tag. Fails only for a
+/// plaintext longer than XChaCha20 can encrypt (256 GiB), which callers
+/// bound far below.
+pub(crate) fn seal(
+    key: &[u8; 32],
+    nonce: &[u8; 24],
+    ad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ()> {
     let mut out = vec![0u8; plaintext.len() + TAG_LEN];
     let (body, tag_out) = out.split_at_mut(plaintext.len());
-    if let Ok(buffer) = InOutBuf::new(plaintext, body) {
-        if let Ok(tag) = XChaCha20Poly1305::new(key.into()).encrypt_inout_detached(
-            &XNonce::from(*nonce),
-            ad,
-            buffer,
-        ) {
-            tag_out.copy_from_slice(&tag);
-        }
-    }
-    out
+    let buffer = InOutBuf::new(plaintext, body).map_err(|_| ())?;
+    let tag = XChaCha20Poly1305::new(key.into())
+        .encrypt_inout_detached(&XNonce::from(*nonce), ad, buffer)
+        .map_err(|_| ())?;
+    tag_out.copy_from_slice(&tag);
+    Ok(out)
 }
 
 /// Opens ciphertext ‖ tag; the tag is checked before anything is decrypted.
@@ -62,7 +65,7 @@ mod tests {
     #[test]
     fn round_trip_and_every_bit_matters() {
         let key = derive_key(&[9; 32]);
-        let sealed = seal(&key, &[1; 24], b"ad", b"record");
+        let sealed = seal(&key, &[1; 24], b"ad", b"record").unwrap();
         assert_eq!(
             &open(&key, &[1; 24], b"ad", &sealed).unwrap()[..],
             b"record"

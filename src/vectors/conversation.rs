@@ -60,12 +60,16 @@ pub(super) fn error_name(e: &Error) -> &'static str {
             ProtocolError::UnexpectedPreKeyMessage => "UnexpectedPreKeyMessage",
             ProtocolError::UnexpectedRatchetKey => "UnexpectedRatchetKey",
             ProtocolError::ChainExhausted => "ChainExhausted",
+            ProtocolError::UnknownPreKey { .. } => "UnknownPreKey",
+            ProtocolError::ReplayedHandshake => "ReplayedHandshake",
+            ProtocolError::NoSession => "NoSession",
         },
         Error::Misuse(_) => "Misuse",
         Error::DecryptionFailed => "DecryptionFailed",
         Error::Upload(_) => "Upload",
         Error::Directory(_) => "Directory",
         Error::Storage(_) => "Storage",
+        Error::Trust(_) => "Trust",
     }
 }
 

@@ -33,8 +33,8 @@ pub(crate) use safety::{
     chunks as fingerprint_chunks, order as fingerprint_order,
 };
 pub(crate) use store::{
-    AccountFrame, PeerIdentityFrame, SEAL_NONCE_LEN, SealedFrame, SessionEntryFrame,
-    SessionSetFrame,
+    AccountFrame, MAX_SEALED_PLAINTEXT_LEN, PeerIdentityFrame, SEAL_NONCE_LEN, SealedFrame,
+    SessionEntryFrame, SessionSetFrame,
 };
 
 /// The protocol version this build speaks, the first byte of every encoding.

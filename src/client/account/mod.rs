@@ -103,7 +103,7 @@ impl<S: ClientStore> Account<S> {
             next_one_time_id: 1,
             next_kem_id: 1,
         };
-        let sealed = keyring.seal(rng, RecordKey::Account, &frame.encode());
+        let sealed = keyring.seal(rng, RecordKey::Account, &frame.encode())?;
         txn.put_account(&sealed)?;
         txn.commit()?;
         Ok(Account {
@@ -288,7 +288,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             };
             if self.keyring.is_stale(&sealed) {
                 let plain = self.keyring.open_raw(key, &sealed)?;
-                put_record(&mut txn, key, &self.keyring.seal(rng, key, &plain))?;
+                put_record(&mut txn, key, &self.keyring.seal(rng, key, &plain)?)?;
                 count += 1;
             }
         }
@@ -333,7 +333,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         };
         let sealed = self
             .keyring
-            .seal(rng, RecordKey::PeerIdentity(peer), &frame.encode());
+            .seal(rng, RecordKey::PeerIdentity(peer), &frame.encode())?;
         Ok(txn.put_peer_identity(peer, &sealed)?)
     }
 
@@ -411,7 +411,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             return Ok(());
         }
         let plain = set.encode();
-        let sealed = self.keyring.seal(rng, RecordKey::Sessions(peer), &plain);
+        let sealed = self.keyring.seal(rng, RecordKey::Sessions(peer), &plain)?;
         Ok(txn.put_sessions(peer, &sealed)?)
     }
 }

@@ -211,7 +211,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
 
         let sealed = self
             .keyring
-            .seal(rng, RecordKey::Account, &account.encode());
+            .seal(rng, RecordKey::Account, &account.encode())?;
         txn.put_account(&sealed)?;
         txn.commit()?;
         Ok(update)
@@ -243,7 +243,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         key: RecordKey<'_>,
         plain: &[u8],
     ) -> crate::Result<()> {
-        let sealed = self.keyring.seal(rng, key, plain);
+        let sealed = self.keyring.seal(rng, key, plain)?;
         Ok(crate::client::store::put_record(txn, key, &sealed)?)
     }
 

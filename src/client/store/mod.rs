@@ -12,7 +12,7 @@
 //! both read a record and write back different successors of it.
 //!
 //! kinseal ships [`MemoryStore`] and, with the `sqlite` feature,
-//! [`SqliteStore`](super::SqliteStore). Another backend implements the
+//! `SqliteStore`. Another backend implements the
 //! seven record traits on its transaction type, plus [`StoreTransaction`]
 //! and [`ClientStore`].
 
