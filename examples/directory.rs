@@ -14,8 +14,8 @@
 //! routed contains a plaintext.
 //!
 //! ```sh
-//! cargo run --example directory                     # in-memory directory
-//! cargo run --example directory --features sqlite   # SQLite directory
+//! cargo run --example directory            # in-memory directory
+//! cargo run --example directory -- sqlite  # SQLite directory
 //! ```
 
 use std::collections::{HashMap, HashSet};
@@ -204,16 +204,16 @@ struct Server {
     seen: Vec<(Envelope, kinseal::server::RouteInfo)>,
 }
 
-#[cfg(feature = "sqlite")]
+/// The in-memory directory, or the SQLite one when the first argument is
+/// `sqlite` (examples always have the `sqlite` feature).
 fn open_directory() -> Result<Box<dyn PreKeyDirectory>> {
-    println!("directory: SQLite (in memory)");
-    Ok(Box::new(kinseal::server::SqliteDirectory::open_in_memory()?))
-}
-
-#[cfg(not(feature = "sqlite"))]
-fn open_directory() -> Result<Box<dyn PreKeyDirectory>> {
-    println!("directory: in memory (run with --features sqlite for SQLite)");
-    Ok(Box::new(kinseal::server::MemoryDirectory::new()))
+    if std::env::args().nth(1).as_deref() == Some("sqlite") {
+        println!("directory: SQLite (in memory)");
+        Ok(Box::new(kinseal::server::SqliteDirectory::open_in_memory()?))
+    } else {
+        println!("directory: in memory (pass `sqlite` for SQLite)");
+        Ok(Box::new(kinseal::server::MemoryDirectory::new()))
+    }
 }
 
 impl Server {
