@@ -575,3 +575,6 @@ fn db(table: &'static str) -> impl Fn(rusqlite::Error) -> StorageError {
 fn invalid(table: &'static str) -> StorageError {
     StorageError::InvalidRecord { table }
 }
+
+#[cfg(test)]
+mod tests;
