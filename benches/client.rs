@@ -1,0 +1,139 @@
+//! The client layer: what one `Account` operation costs on top of the
+//! session it drives — a store transaction, opening and resealing the
+//! records, and (for SQLite) a durable commit.
+//!
+//! `cargo bench --bench client`. Nothing asserts on a timing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use kinseal::OsRng;
+use kinseal::client::{
+    Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, SqliteStore, StorageKey,
+    StorageKeyring,
+};
+use kinseal::server::{MemoryDirectory, PreKeyDirectory};
+
+const NOW: u64 = 1_767_225_600;
+
+fn keyring() -> StorageKeyring {
+    StorageKeyring::new(StorageKey::new(1, &[9; 32]))
+}
+
+fn account<S: ClientStore>(dir: &MemoryDirectory, at: &DeviceAddress, store: S) -> Account<S> {
+    let config = AccountConfig::default()
+        .with_one_time_prekey_target(100)
+        .unwrap();
+    let account = Account::create(store, keyring(), &mut OsRng, NOW)
+        .unwrap()
+        .with_config(config);
+    dir.register(at, account.identity_key()).unwrap();
+    let update = account.refresh_prekeys(&mut OsRng, NOW, None).unwrap();
+    dir.upload(at, &account.upload_bytes(&update).unwrap())
+        .unwrap();
+    account
+}
+
+fn temp_db(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "kinseal-bench-{}-{name}.sqlite",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// Alice (memory store) and Bob (the given store) with an established session.
+fn pair<S: ClientStore>(
+    bob_store: S,
+) -> (
+    Account<Arc<MemoryStore>>,
+    Account<S>,
+    DeviceAddress,
+    DeviceAddress,
+) {
+    let dir = MemoryDirectory::new();
+    let a = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
+    let b = DeviceAddress::new(b"parley", b"bob", 1).unwrap();
+    let alice = account(&dir, &a, Arc::new(MemoryStore::new()));
+    let bob = account(&dir, &b, bob_store);
+    let bundle = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
+    alice.start_session(&mut OsRng, &b, &bundle, NOW).unwrap();
+    let first = alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap();
+    bob.decrypt(&mut OsRng, &a, &first, NOW).unwrap();
+    let reply = bob.encrypt(&mut OsRng, &a, b"hi", NOW).unwrap();
+    alice.decrypt(&mut OsRng, &b, &reply, NOW).unwrap();
+    (alice, bob, a, b)
+}
+
+fn same_chain(c: &mut Criterion) {
+    let mut g = c.benchmark_group("account");
+    let (alice, bob, a, b) = pair(Arc::new(MemoryStore::new()));
+    let msg = [0x42u8; 100];
+    g.bench_function("encrypt 100 B (memory store)", |bench| {
+        bench.iter(|| alice.encrypt(&mut OsRng, &b, &msg, NOW).unwrap())
+    });
+    // A fresh pair: the messages encrypted above were never delivered, and
+    // would leave Bob thousands of skipped keys to store.
+    let (alice, bob, a, b) = pair(Arc::new(MemoryStore::new()));
+    g.bench_function("decrypt 100 B (memory store)", |bench| {
+        bench.iter_batched(
+            || alice.encrypt(&mut OsRng, &b, &msg, NOW).unwrap(),
+            |m| bob.decrypt(&mut OsRng, &a, &m, NOW).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+
+    let path = temp_db("decrypt");
+    let (alice, bob, a, b) = pair(SqliteStore::open(&path).unwrap());
+    g.bench_function("decrypt 100 B (SQLite file, synchronous=FULL)", |bench| {
+        bench.iter_batched(
+            || alice.encrypt(&mut OsRng, &b, &msg, NOW).unwrap(),
+            |m| bob.decrypt(&mut OsRng, &a, &m, NOW).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    drop(bob);
+    let _ = std::fs::remove_file(&path);
+    g.finish();
+}
+
+fn first_message(c: &mut Criterion) {
+    let mut g = c.benchmark_group("account");
+    g.sample_size(20);
+    let dir = MemoryDirectory::new();
+    let a = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
+    let b = DeviceAddress::new(b"parley", b"bob", 1).unwrap();
+    let alice = account(&dir, &a, Arc::new(MemoryStore::new()));
+    let bob = account(&dir, &b, Arc::new(MemoryStore::new()));
+    let bundle = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
+    g.bench_function("start_session + first encrypt (memory store)", |bench| {
+        bench.iter(|| {
+            alice.start_session(&mut OsRng, &b, &bundle, NOW).unwrap();
+            alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap()
+        })
+    });
+    // Each iteration answers a new handshake on the last-resort keys, so
+    // Bob's one-time keys are never exhausted by the measurement.
+    while !dir.take_bundle(&b).unwrap().used_last_resort() {}
+    let last_resort = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
+    g.bench_function("decrypt PreKeyMessage (memory store)", |bench| {
+        bench.iter_batched(
+            || {
+                alice
+                    .start_session(&mut OsRng, &b, &last_resort, NOW)
+                    .unwrap();
+                alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap()
+            },
+            |m| bob.decrypt(&mut OsRng, &a, &m, NOW).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, same_chain, first_message);
+criterion_main!(benches);
