@@ -242,6 +242,7 @@ fn run(folder: &Path) -> Result<()> {
     // What is on disk is sealed: no plaintext, no key in the clear.
     for device in [&phone, &laptop, &eli, &fay] {
         device.account.store().check_integrity()?;
+        device.account.store().checkpoint()?;
         let mut disk = std::fs::read(&device.path)?;
         if let Ok(wal) = std::fs::read(device.path.with_extension("sqlite-wal")) {
             disk.extend_from_slice(&wal);

@@ -379,3 +379,50 @@ fn every_operation_is_all_or_nothing_at_every_write() {
     assert!(prekey.1 >= 4, "{prekey:?}");
     eprintln!("writes per operation: {counts:?}");
 }
+
+#[test]
+fn a_message_handed_over_inside_the_transaction_is_never_lost() {
+    let dir = MemoryDirectory::new();
+    let alice = device(&dir, "chirp", "alice", 1);
+    let bob = device(&dir, "parley", "bob", 1);
+    alice.start(&dir, &bob);
+    let first = alice.send(&bob, "keep me");
+    let before = one_time_ids(&bob);
+
+    // The app fails to store the plaintext: nothing is committed.
+    let refused = bob
+        .account
+        .decrypt_with(&mut OsRng, &alice.address, &first, NOW, |d| {
+            assert_eq!(d.plaintext(), b"keep me");
+            Err::<(), _>("disk full")
+        })
+        .unwrap();
+    assert_eq!(refused.err(), Some("disk full"));
+    assert_eq!(one_time_ids(&bob), before);
+    assert!(!bob.account.has_session(&alice.address).unwrap());
+
+    // Delivered again, it decrypts; the app stores it this time.
+    let mut stored = Vec::new();
+    let (decrypted, ()) = bob
+        .account
+        .decrypt_with(&mut OsRng, &alice.address, &first, NOW, |d| {
+            stored.extend_from_slice(d.plaintext());
+            Ok::<(), &str>(())
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, b"keep me");
+    assert!(decrypted.new_session());
+    assert_eq!(
+        bob.receive(&alice, &first),
+        Err(Error::Protocol(ProtocolError::Duplicate { index: 0 }))
+    );
+}
+
+fn one_time_ids(d: &Device) -> (Vec<u32>, Vec<u32>) {
+    let mut txn = d.account.store().transaction().unwrap();
+    (
+        txn.one_time_prekey_ids().unwrap(),
+        txn.kem_prekey_ids().unwrap(),
+    )
+}

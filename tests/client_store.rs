@@ -577,3 +577,23 @@ fn debug_output_shows_no_records() {
     let memory = MemoryStore::new();
     assert!(!format!("{memory:?}").contains("SECRET"));
 }
+
+#[test]
+fn sqlite_checkpoint_empties_the_write_ahead_log() {
+    let file = TempDb::new("checkpoint");
+    let store = file.open();
+    let mut t = store.transaction().unwrap();
+    populate(&mut t, b"wal:");
+    t.commit().unwrap();
+    let mut t = store.transaction().unwrap();
+    churn(&mut t);
+    t.commit().unwrap();
+    let wal = PathBuf::from(format!("{}-wal", file.path.display()));
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    let kept = snapshot_of(&store);
+    store.checkpoint().unwrap();
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+    assert_eq!(snapshot_of(&store), kept);
+    drop(store);
+    assert_eq!(snapshot_of(&file.open()), kept);
+}

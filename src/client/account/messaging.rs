@@ -187,6 +187,12 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// - a [`StorageError`](crate::StorageError).
     ///
     /// On any error, nothing in the store changed.
+    ///
+    /// # Crash safety
+    /// The session update is committed before the plaintext is returned:
+    /// if the app dies before it has stored the plaintext, the message is
+    /// gone (delivered again, it is a [`ProtocolError::Duplicate`]). Apps
+    /// that cannot accept that use [`Account::decrypt_with`].
     pub fn decrypt<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
@@ -194,6 +200,37 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         bytes: &[u8],
         now: u64,
     ) -> crate::Result<Decrypted> {
+        match self.decrypt_with(rng, peer, bytes, now, |_| {
+            Ok::<(), core::convert::Infallible>(())
+        })? {
+            Ok((decrypted, ())) => Ok(decrypted),
+            Err(never) => match never {},
+        }
+    }
+
+    /// As [`Account::decrypt`], but hands the decrypted message to
+    /// `deliver` *inside* the transaction, before it commits: the app
+    /// stores the plaintext there (in its own database, or in the same
+    /// SQLite file). If `deliver` returns `Err`, or the process dies
+    /// before the commit, nothing is committed and the same bytes decrypt
+    /// again later — so a message is delivered at least once and never
+    /// lost. (If `deliver` committed elsewhere and the process died
+    /// before kinseal's commit, it is delivered twice: deduplicate by
+    /// message id in the app.)
+    ///
+    /// Returns the outer `Err` for kinseal's errors (as `decrypt`), or
+    /// `Ok(Err(e))` when `deliver` refused with `e` (nothing committed).
+    ///
+    /// # Errors
+    /// As [`Account::decrypt`].
+    pub fn decrypt_with<R: CryptoRng + ?Sized, T, E>(
+        &self,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        bytes: &[u8],
+        now: u64,
+        deliver: impl FnOnce(&Decrypted) -> Result<T, E>,
+    ) -> crate::Result<Result<(Decrypted, T), E>> {
         let mut txn = self.store.transaction()?;
         let mut set = self.load_sessions(&mut txn, peer)?;
         let decrypted = match message_kind(bytes)? {
@@ -222,8 +259,13 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             }
         };
         self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
+        let delivered = match deliver(&decrypted) {
+            Ok(value) => value,
+            // Dropping the transaction rolls everything back.
+            Err(refused) => return Ok(Err(refused)),
+        };
         txn.commit()?;
-        Ok(decrypted)
+        Ok(Ok((decrypted, delivered)))
     }
 
     /// Decrypts under an existing session: entry `only` if given, else the

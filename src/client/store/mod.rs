@@ -199,6 +199,13 @@ pub trait ClientStore {
 
     /// Starts a transaction, waiting for any other to finish first.
     ///
+    /// A thread that already holds a transaction on this store must not
+    /// ask for another: it would wait for itself (both shipped stores
+    /// deadlock). Waiting is not fair: SQLite's busy handler polls, so a
+    /// process committing transactions back to back can keep another one
+    /// waiting until `SqliteStore::BUSY_TIMEOUT`
+    /// and [`StorageError::Busy`].
+    ///
     /// # Errors
     /// [`StorageError::Busy`] when another writer held the store for
     /// longer than the store waits; other [`StorageError`]s when it cannot

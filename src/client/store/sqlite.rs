@@ -222,6 +222,32 @@ impl SqliteStore {
         }
     }
 
+    /// Moves the write-ahead log into the database file and truncates it
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)`). `secure_delete` wipes deleted
+    /// records in the database file, but until a checkpoint their older
+    /// pages — a used one-time prekey, an earlier ratchet state — can
+    /// linger in the `-wal` file, which weakens forward secrecy against
+    /// someone who later gets both the files and the storage key. Call it
+    /// when the app is idle, or after a batch of decrypts; it waits for
+    /// this store's own transaction, so do not call it while holding one.
+    ///
+    /// # Errors
+    /// [`StorageError::Busy`] if another connection is reading or writing
+    /// and the log could not be truncated; another [`StorageError`] if
+    /// the checkpoint fails.
+    pub fn checkpoint(&self) -> StoreResult<()> {
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let (busy, _, _): (i64, i64, i64) = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(db("checkpoint"))?;
+        if busy != 0 {
+            return Err(StorageError::Busy);
+        }
+        Ok(())
+    }
+
     fn init(mut conn: Connection) -> StoreResult<Self> {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db("open"))?;
