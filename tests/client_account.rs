@@ -553,15 +553,25 @@ fn debug_output_shows_no_secret_and_no_plaintext() {
     let (dir, alice, bob) = pair();
     alice.start(&dir, &bob);
     let m = alice.send(&bob, "very private words");
-    let got = bob.account.decrypt(&mut OsRng, &alice.address, &m, NOW).unwrap();
+    let got = bob
+        .account
+        .decrypt(&mut OsRng, &alice.address, &m, NOW)
+        .unwrap();
     let secret = [0x5a; 32];
     let key = StorageKey::new(77, &secret);
     let ring = StorageKeyring::new(StorageKey::new(78, &secret));
-    let printed = format!("{got:?} {key:?} {ring:?} {:?} {:?}", bob.account, store_of(&bob));
+    let printed = format!(
+        "{got:?} {key:?} {ring:?} {:?} {:?}",
+        bob.account,
+        store_of(&bob)
+    );
     assert!(!printed.contains("very private words"), "{printed}");
     assert!(!printed.contains("private"), "{printed}");
     let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     assert!(!printed.to_lowercase().contains(&hex[..16]), "{printed}");
     assert!(!printed.contains("90, 90, 90"), "{printed}");
-    assert!(printed.contains("77") && printed.contains("78"), "ids are public: {printed}");
+    assert!(
+        printed.contains("77") && printed.contains("78"),
+        "ids are public: {printed}"
+    );
 }
