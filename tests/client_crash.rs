@@ -2,12 +2,15 @@
 //! real processes.
 //!
 //! - A child process decrypting a stream of messages is killed (SIGKILL)
-//!   at random moments, over and over. After each kill the store holds
-//!   exactly the decrypts the child committed: each message it reported
-//!   fails as a duplicate (no message key is used twice), the next one
-//!   either was committed without being reported (a duplicate) or decrypts,
-//!   one-time prekeys are gone exactly when the first message naming them
-//!   was committed, and SQLite's integrity check passes.
+//!   at random moments, over and over. The child takes each plaintext
+//!   through `Account::decrypt_with`, so it reports a message *before*
+//!   the commit. After each kill: every message it reported but the last
+//!   fails as a duplicate (no message key is used twice); the last one was
+//!   either committed (a duplicate) or not (it decrypts again: delivered
+//!   at least once); the next one decrypts — a message is never committed
+//!   without having been delivered, so none is lost; one-time prekeys are
+//!   gone exactly when the first message naming them was committed; and
+//!   SQLite's integrity check passes.
 //! - Two processes (and two threads with separate store handles) decrypt
 //!   disjoint halves of one sender's stream from the same database at the
 //!   same time: every message decrypts exactly once, with no error, and the
@@ -89,12 +92,21 @@ fn decrypt_each(
     }
     for (i, item) in stream.iter().enumerate().skip(first).step_by(step) {
         let from = sender_address(item.sender);
-        let result = match account.decrypt(&mut OsRng, &from, &item.ciphertext, NOW) {
-            Ok(d) if d.plaintext() == item.plaintext => Ok(()),
-            Ok(_) => Err("another plaintext".to_owned()),
-            Err(e) => Err(format!("{e:?}")),
+        // The plaintext is reported inside the transaction, before the
+        // commit, as an app stores it with `decrypt_with`.
+        let deliver = |d: &kinseal::client::Decrypted| {
+            if d.plaintext() == item.plaintext {
+                report(i, Ok(()));
+                Ok(())
+            } else {
+                Err("another plaintext".to_owned())
+            }
         };
-        report(i, result);
+        match account.decrypt_with(&mut OsRng, &from, &item.ciphertext, NOW, deliver) {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => report(i, Err(e)),
+            Err(e) => report(i, Err(format!("{e:?}"))),
+        }
         if gate.is_some() {
             // Messages arrive paced, not in one burst. SQLite's lock is not
             // fair: a waiter polls with growing sleeps (up to 100 ms), and
@@ -123,7 +135,7 @@ fn worker() {
         var(ENV_STEP).parse().unwrap(),
         gate.as_deref(),
         |i, result| {
-            // Written and flushed only after the decrypt committed.
+            // Written and flushed before the decrypt commits.
             match result {
                 Ok(()) => writeln!(out, "{MARK}decrypted {i} at {}", clock_ns()).unwrap(),
                 Err(e) => writeln!(out, "{MARK}error {i} {e}").unwrap(),
@@ -334,8 +346,9 @@ struct Tally {
     killed_mid_stream: usize,
     /// Messages the child reported decrypted.
     by_child: usize,
-    /// Messages the child committed but was killed before it reported.
-    committed_unreported: usize,
+    /// Messages the child reported but was killed before it committed:
+    /// delivered again after the kill.
+    delivered_twice: usize,
     /// Messages the parent decrypted after a kill.
     by_parent: usize,
 }
@@ -387,24 +400,32 @@ fn a_child_killed_while_decrypting_loses_nothing_and_reuses_no_key() {
                 reported.iter().copied().eq(next..next + reported.len()),
                 "out of order from {next}: {reported:?}"
             );
-            for &i in &reported {
-                world.assert_duplicate(i, &stream[i]);
+            if let Some((&last, committed)) = reported.split_last() {
+                for &i in committed {
+                    world.assert_duplicate(i, &stream[i]);
+                }
+                // Killed between delivery and commit, or after the commit.
+                match world.decrypt(&stream[last]) {
+                    Ok(plaintext) => {
+                        assert_eq!(plaintext, stream[last].plaintext);
+                        tally.delivered_twice += 1;
+                    }
+                    Err(Error::Protocol(ProtocolError::Duplicate { .. })) => {}
+                    Err(e) => panic!("message {last} after the kill: {e:?}"),
+                }
             }
             tally.rounds += 1;
             tally.by_child += reported.len();
-            let unreported = next + reported.len();
-            next = unreported;
-            if let Some(item) = stream.get(unreported) {
+            next += reported.len();
+            if let Some(item) = stream.get(next) {
                 tally.killed_mid_stream += 1;
+                // Never committed without being delivered: it decrypts.
                 match world.decrypt(item) {
                     Ok(plaintext) => {
                         assert_eq!(plaintext, item.plaintext);
                         tally.by_parent += 1;
                     }
-                    Err(Error::Protocol(ProtocolError::Duplicate { .. })) => {
-                        tally.committed_unreported += 1;
-                    }
-                    Err(e) => panic!("message {unreported} after the kill: {e:?}"),
+                    Err(e) => panic!("message {next} was lost: {e:?}"),
                 }
                 next += 1;
             }
