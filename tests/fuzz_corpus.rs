@@ -79,6 +79,11 @@ fn parse_key_record_corpus() {
     replay("parse_key_record", targets::parse_key_record);
 }
 
+#[test]
+fn open_store_record_corpus() {
+    replay("open_store_record", targets::open_store_record);
+}
+
 /// The upload seed is Bob's upload from the fixture and must stay in step
 /// with it; `KINSEAL_WRITE_FUZZ_SEEDS=1` rewrites it.
 #[test]
@@ -98,6 +103,21 @@ fn key_record_seeds_are_current() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/parse_key_record");
     for (name, bytes) in targets::key_record_seeds() {
         let path = dir.join(name);
+        if std::env::var_os("KINSEAL_WRITE_FUZZ_SEEDS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name}");
+    }
+}
+
+/// The store-record seeds are Bob's records in the store fixture and must
+/// stay in step with it; `KINSEAL_WRITE_FUZZ_SEEDS=1` rewrites them.
+#[test]
+fn store_record_seeds_are_current() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/open_store_record");
+    for (name, bytes) in targets::store_record_seeds() {
+        let path = dir.join(&name);
         if std::env::var_os("KINSEAL_WRITE_FUZZ_SEEDS").is_some() {
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(&path, &bytes).unwrap();

@@ -11,6 +11,10 @@ use kinseal::{
 };
 use rand_core::SeedableRng;
 
+#[path = "store_targets.rs"]
+mod store_targets;
+pub use store_targets::{open_store_record, store_record_seeds};
+
 /// Long-lived material built once per process.
 pub struct Fixture {
     bob: IdentityKeyPair,

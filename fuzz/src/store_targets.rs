@@ -1,0 +1,441 @@
+//! The client-store fuzz target: sealed records and record plaintexts,
+//! read back through the public `Account` API. Included by `targets.rs`,
+//! so the corpus-replay test runs it too.
+
+use std::sync::OnceLock;
+
+use chacha20::ChaCha20Rng;
+use kinseal::PreKeyMessage;
+use kinseal::client::store::{
+    HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore, OneTimePreKeyStore,
+    SessionStore, SignedPreKeyStore,
+};
+use kinseal::client::{
+    Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, RecordKey, StorageKey,
+    StorageKeyring, StoreTransaction,
+};
+use kinseal::server::{MemoryDirectory, PreKeyCounts, PreKeyDirectory};
+
+use super::rng;
+
+/// The time of the fixture, in seconds since the Unix epoch.
+const NOW: u64 = 1_700_000_000;
+/// The fixture's storage key (id 1) and the key a rotation moves to (id 2).
+const STORAGE_SECRET: [u8; 32] = [0x5a; 32];
+const ROTATED_SECRET: [u8; 32] = [0xa5; 32];
+/// How many one-time prekeys of each kind Bob keeps published: Alice and
+/// Carol each use one, Dave gets the last-resort keys.
+const ONE_TIME_TARGET: usize = 2;
+
+/// Where a fuzzed record goes in Bob's store: the seven records Bob holds
+/// (account, Alice's identity and sessions, one prekey of each kind), then
+/// two places that are empty in the fixture (Carol's identity and sessions).
+const SLOTS: usize = 9;
+/// The first slot that is empty in the fixture.
+const FIRST_EMPTY_SLOT: usize = 7;
+const SLOT_NAMES: [&str; SLOTS] = [
+    "account",
+    "alice-identity",
+    "alice-sessions",
+    "signed-prekey",
+    "one-time-prekey",
+    "kem-prekey",
+    "last-resort-kem-prekey",
+    "carol-identity",
+    "carol-sessions",
+];
+
+/// Bob's store after a conversation with Alice, and three messages to him.
+struct StoreFixture {
+    alice_at: DeviceAddress,
+    carol_at: DeviceAddress,
+    dave_at: DeviceAddress,
+    /// Prekey ids of slots 3 to 6.
+    ids: [u32; 4],
+    /// Bob's sealed records, slots 0 to 6.
+    sealed: Vec<Vec<u8>>,
+    /// Their plaintexts.
+    plain: Vec<Vec<u8>>,
+    /// A `Message` from Alice, in the established session.
+    from_alice: Vec<u8>,
+    /// A `PreKeyMessage` from Carol, on one-time prekeys.
+    from_carol: Vec<u8>,
+    /// A `PreKeyMessage` from Dave, on the last-resort KEM prekey.
+    from_dave: Vec<u8>,
+    /// The handshake ids of Carol's and Dave's first messages.
+    handshakes: [[u8; 32]; 2],
+}
+
+fn keyring() -> StorageKeyring {
+    StorageKeyring::new(StorageKey::new(1, &STORAGE_SECRET))
+}
+
+fn rotated_keyring() -> StorageKeyring {
+    StorageKeyring::new(StorageKey::new(2, &ROTATED_SECRET))
+        .with_previous(StorageKey::new(1, &STORAGE_SECRET))
+        .unwrap()
+}
+
+fn bob_config() -> AccountConfig {
+    AccountConfig::default()
+        .with_one_time_prekey_target(ONE_TIME_TARGET)
+        .unwrap()
+}
+
+/// The shared store fixture, built deterministically from seeded RNGs.
+fn store_fixture() -> &'static StoreFixture {
+    static F: OnceLock<StoreFixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let mut r = rng(5);
+        let create = |r: &mut _| Account::create(MemoryStore::new(), keyring(), r, NOW).unwrap();
+        let bob = create(&mut r).with_config(bob_config());
+        let (alice, carol, dave) = (create(&mut r), create(&mut r), create(&mut r));
+        let at = |user: &[u8]| DeviceAddress::new(b"fuzz.example", user, 1).unwrap();
+        let (bob_at, alice_at, carol_at, dave_at) =
+            (at(b"bob"), at(b"alice"), at(b"carol"), at(b"dave"));
+
+        let directory = MemoryDirectory::new();
+        directory.register(&bob_at, bob.identity_key()).unwrap();
+        let update = bob.refresh_prekeys(&mut r, NOW, None).unwrap();
+        directory
+            .upload(&bob_at, &bob.upload_bytes(&update).unwrap())
+            .unwrap();
+        let bundle = || {
+            let taken = directory.take_bundle(&bob_at).unwrap();
+            taken.into_bundle().verify().unwrap()
+        };
+
+        alice
+            .start_session(&mut r, &bob_at, &bundle(), NOW)
+            .unwrap();
+        let first = alice.encrypt(&mut r, &bob_at, b"hi Bob", NOW).unwrap();
+        bob.decrypt(&mut r, &alice_at, &first, NOW).unwrap();
+        let reply = bob.encrypt(&mut r, &alice_at, b"hi Alice", NOW).unwrap();
+        alice.decrypt(&mut r, &bob_at, &reply, NOW).unwrap();
+        let from_alice = alice.encrypt(&mut r, &bob_at, b"from Alice", NOW).unwrap();
+
+        carol
+            .start_session(&mut r, &bob_at, &bundle(), NOW)
+            .unwrap();
+        let from_carol = carol.encrypt(&mut r, &bob_at, b"from Carol", NOW).unwrap();
+        dave.start_session(&mut r, &bob_at, &bundle(), NOW).unwrap();
+        let from_dave = dave.encrypt(&mut r, &bob_at, b"from Dave", NOW).unwrap();
+        let carol_first = PreKeyMessage::from_bytes(&from_carol).unwrap();
+        let dave_first = PreKeyMessage::from_bytes(&from_dave).unwrap();
+        assert!(carol_first.one_time_prekey_id().is_some());
+        assert!(dave_first.one_time_prekey_id().is_none());
+
+        let mut txn = bob.store().transaction().unwrap();
+        let one = |ids: Vec<u32>| -> u32 {
+            assert_eq!(ids.len(), 1, "{ids:?}");
+            ids[0]
+        };
+        let ids = [
+            one(txn.signed_prekey_ids().unwrap()),
+            one(txn.one_time_prekey_ids().unwrap()),
+            one(txn.kem_prekey_ids().unwrap()),
+            one(txn.last_resort_kem_prekey_ids().unwrap()),
+        ];
+        assert_eq!(carol_first.kem_prekey_id(), ids[2]);
+        assert_eq!(dave_first.kem_prekey_id(), ids[3]);
+        let mut f = StoreFixture {
+            alice_at,
+            carol_at,
+            dave_at,
+            ids,
+            sealed: Vec::new(),
+            plain: Vec::new(),
+            from_alice,
+            from_carol,
+            from_dave,
+            handshakes: [carol_first.handshake_id(), dave_first.handshake_id()],
+        };
+        for slot in 0..FIRST_EMPTY_SLOT {
+            let sealed = get(&mut txn, &f, slot).unwrap();
+            f.plain
+                .push(keyring().open(f.key(slot), &sealed).unwrap().to_vec());
+            f.sealed.push(sealed);
+        }
+        drop(txn);
+        f
+    })
+}
+
+impl StoreFixture {
+    fn key(&self, slot: usize) -> RecordKey<'_> {
+        match slot {
+            0 => RecordKey::Account,
+            1 => RecordKey::PeerIdentity(&self.alice_at),
+            2 => RecordKey::Sessions(&self.alice_at),
+            3 => RecordKey::SignedPreKey(self.ids[0]),
+            4 => RecordKey::OneTimePreKey(self.ids[1]),
+            5 => RecordKey::KemPreKey(self.ids[2]),
+            6 => RecordKey::LastResortKemPreKey(self.ids[3]),
+            7 => RecordKey::PeerIdentity(&self.carol_at),
+            _ => RecordKey::Sessions(&self.carol_at),
+        }
+    }
+}
+
+fn get<T: StoreTransaction>(txn: &mut T, f: &StoreFixture, slot: usize) -> Option<Vec<u8>> {
+    match slot {
+        0 => txn.account(),
+        1 => txn.peer_identity(&f.alice_at),
+        2 => txn.sessions(&f.alice_at),
+        3 => txn.signed_prekey(f.ids[0]),
+        4 => txn.one_time_prekey(f.ids[1]),
+        5 => txn.kem_prekey(f.ids[2]),
+        6 => txn.last_resort_kem_prekey(f.ids[3]),
+        7 => txn.peer_identity(&f.carol_at),
+        _ => txn.sessions(&f.carol_at),
+    }
+    .unwrap()
+}
+
+fn put<T: StoreTransaction>(txn: &mut T, f: &StoreFixture, slot: usize, record: &[u8]) {
+    match slot {
+        0 => txn.put_account(record),
+        1 => txn.put_peer_identity(&f.alice_at, record),
+        2 => txn.put_sessions(&f.alice_at, record),
+        3 => txn.put_signed_prekey(f.ids[0], record),
+        4 => txn.put_one_time_prekey(f.ids[1], record),
+        5 => txn.put_kem_prekey(f.ids[2], record),
+        6 => txn.put_last_resort_kem_prekey(f.ids[3], record),
+        7 => txn.put_peer_identity(&f.carol_at, record),
+        _ => txn.put_sessions(&f.carol_at, record),
+    }
+    .unwrap();
+}
+
+/// Every record of a store, for comparing before and after a failed call.
+fn snapshot(store: &MemoryStore, f: &StoreFixture) -> Vec<Vec<u8>> {
+    let mut txn = store.transaction().unwrap();
+    let mut out = vec![txn.account().unwrap().unwrap_or_default()];
+    let address =
+        |a: &DeviceAddress| [a.app_id(), a.user_id(), &a.device_id().to_be_bytes()].concat();
+    for a in txn.peer_identity_addresses().unwrap() {
+        out.push(address(&a));
+        out.push(txn.peer_identity(&a).unwrap().unwrap());
+    }
+    for a in txn.session_addresses().unwrap() {
+        out.push(address(&a));
+        out.push(txn.sessions(&a).unwrap().unwrap());
+    }
+    let tables: [(u8, Vec<u32>); 4] = [
+        (1, txn.signed_prekey_ids().unwrap()),
+        (2, txn.one_time_prekey_ids().unwrap()),
+        (3, txn.kem_prekey_ids().unwrap()),
+        (4, txn.last_resort_kem_prekey_ids().unwrap()),
+    ];
+    for (table, ids) in tables {
+        for id in ids {
+            out.push([&[table][..], &id.to_be_bytes()].concat());
+            out.push(
+                match table {
+                    1 => txn.signed_prekey(id),
+                    2 => txn.one_time_prekey(id),
+                    3 => txn.kem_prekey(id),
+                    _ => txn.last_resort_kem_prekey(id),
+                }
+                .unwrap()
+                .unwrap(),
+            );
+        }
+    }
+    for id in &f.handshakes {
+        out.push(vec![u8::from(txn.contains_handshake(id).unwrap())]);
+    }
+    out
+}
+
+/// Runs one account call: on a genuine store it must work; when it fails,
+/// the store must be exactly as it was.
+fn step<T>(
+    account: &Account<MemoryStore>,
+    f: &StoreFixture,
+    genuine: bool,
+    what: &str,
+    call: impl FnOnce(&Account<MemoryStore>) -> kinseal::Result<T>,
+) -> Option<T> {
+    let before = snapshot(account.store(), f);
+    match call(account) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            assert!(!genuine, "{what} failed on a genuine store: {e:?}");
+            assert_eq!(
+                snapshot(account.store(), f),
+                before,
+                "{what} failed ({e:?}) and changed the store"
+            );
+            None
+        }
+    }
+}
+
+/// Client-store records, opened and read back through the `Account`.
+///
+/// The first byte picks the mode. Bits 0–5 pick a slot (a record of Bob's
+/// store, mod 9); bit 6 opens the account with a rotated keyring (new key
+/// current, the fixture's key previous) and reseals everything first;
+/// bit 7 says what the rest is:
+/// - set: a *sealed* record. It is opened with `StorageKeyring::open` for
+///   every record key (at most one may open it, and only a genuine record
+///   opens), then stored in the slot as it is;
+/// - clear: a record *plaintext*, sealed with `StorageKeyring::seal` under
+///   the fixture's key for the slot and stored there.
+///
+/// Then the account is opened and used: identity and session queries, a
+/// `Message` from Alice, first messages from Carol (one-time prekeys) and
+/// Dave (last-resort KEM prekey), an encryption to Alice, a prekey
+/// refresh and session expiry. Every call must return a typed error or
+/// work, never panic; a decrypted plaintext is always the one sent; a
+/// failed call leaves the store unchanged; and with the genuine record in
+/// the slot, every call works.
+pub fn open_store_record(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let f = store_fixture();
+    let slot = usize::from(mode & 0x3f) % SLOTS;
+    let rotated = mode & 0x40 != 0;
+    let mut r = rng(6);
+    let sealed_mode = mode & 0x80 != 0;
+    let record = if sealed_mode {
+        let ring = keyring();
+        let mut opened = 0;
+        for (i, sealed) in f.sealed.iter().enumerate() {
+            if ring.open(f.key(i), rest).is_ok() {
+                assert_eq!(rest, sealed.as_slice(), "a forged record opened");
+                opened += 1;
+            }
+        }
+        for i in FIRST_EMPTY_SLOT..SLOTS {
+            assert!(
+                ring.open(f.key(i), rest).is_err(),
+                "a record opened elsewhere"
+            );
+        }
+        assert!(opened <= 1, "a record opened in {opened} places");
+        rest.to_vec()
+    } else {
+        // Fuzz inputs are far below the largest record a seal takes.
+        keyring().seal(&mut r, f.key(slot), rest).unwrap()
+    };
+    let genuine = if sealed_mode {
+        f.sealed.get(slot).is_some_and(|s| *s == rest)
+    } else {
+        f.plain.get(slot).is_some_and(|p| p == rest)
+    };
+
+    let store = MemoryStore::new();
+    {
+        let mut txn = store.transaction().unwrap();
+        for (i, sealed) in f.sealed.iter().enumerate() {
+            put(&mut txn, f, i, sealed);
+        }
+        put(&mut txn, f, slot, &record);
+        txn.commit().unwrap();
+    }
+    let ring = if rotated {
+        rotated_keyring()
+    } else {
+        keyring()
+    };
+    let account = match Account::open(store, ring) {
+        Ok(a) => a.with_config(bob_config()),
+        Err(e) => {
+            assert!(!genuine, "a genuine account did not open: {e:?}");
+            return;
+        }
+    };
+    use_account(&account, f, genuine, rotated, &mut r);
+}
+
+fn use_account(
+    account: &Account<MemoryStore>,
+    f: &StoreFixture,
+    genuine: bool,
+    rotated: bool,
+    r: &mut ChaCha20Rng,
+) {
+    let alice = &f.alice_at;
+    // With a rotated keyring, every record is stale and is resealed.
+    let resealed = step(account, f, genuine, "reseal_all", |a| a.reseal_all(&mut *r));
+    if genuine {
+        let all = if rotated { FIRST_EMPTY_SLOT } else { 0 };
+        assert_eq!(resealed, Some(all));
+    }
+    step(account, f, genuine, "has_session", |a| a.has_session(alice));
+    let known = step(account, f, genuine, "peer_identity", |a| {
+        a.peer_identity(alice)
+    });
+    step(account, f, genuine, "current_session_id", |a| {
+        a.current_session_id(alice)
+    });
+    step(account, f, genuine, "devices_with_sessions", |a| {
+        a.devices_with_sessions(alice.user())
+    });
+    if genuine {
+        assert!(
+            matches!(known, Some(Some(_))),
+            "Alice's identity is on record"
+        );
+    }
+    let messages: [(&DeviceAddress, &[u8], &[u8]); 3] = [
+        (alice, &f.from_alice, b"from Alice"),
+        (&f.carol_at, &f.from_carol, b"from Carol"),
+        (&f.dave_at, &f.from_dave, b"from Dave"),
+    ];
+    for (from, bytes, expected) in messages {
+        let got = step(account, f, genuine, "decrypt", |a| {
+            a.decrypt(&mut *r, from, bytes, NOW)
+        });
+        if let Some(d) = got {
+            assert_eq!(d.plaintext(), expected, "decrypted to something not sent");
+        }
+    }
+    step(account, f, genuine, "encrypt", |a| {
+        a.encrypt(&mut *r, alice, b"to Alice", NOW)
+    });
+    let published = PreKeyCounts::new(ONE_TIME_TARGET, ONE_TIME_TARGET);
+    step(account, f, genuine, "refresh_prekeys", |a| {
+        a.refresh_prekeys(&mut *r, NOW, Some(published))
+    });
+    step(account, f, genuine, "expire_sessions", |a| {
+        a.expire_sessions(&mut *r, NOW + 40 * 24 * 60 * 60)
+    });
+}
+
+/// The committed seeds of `open_store_record`, by file name: each of Bob's
+/// records as a plaintext (mode 0x00 | slot) and as sealed (0x80 | slot),
+/// Alice's plaintexts in Carol's empty slots, and the sessions plaintext
+/// under a rotated keyring (0x40 | 2).
+pub fn store_record_seeds() -> Vec<(String, Vec<u8>)> {
+    let f = store_fixture();
+    let seed = |mode: u8, body: &[u8]| [&[mode][..], body].concat();
+    let mut out = Vec::new();
+    for (slot, name) in SLOT_NAMES.iter().enumerate() {
+        // Carol's empty slots get Alice's records of the same kind.
+        let source = if slot < FIRST_EMPTY_SLOT {
+            slot
+        } else {
+            slot - 6
+        };
+        let mode = u8::try_from(slot).unwrap();
+        out.push((
+            format!("fixture-plain-{name}"),
+            seed(mode, &f.plain[source]),
+        ));
+        if slot < FIRST_EMPTY_SLOT {
+            out.push((
+                format!("fixture-sealed-{name}"),
+                seed(0x80 | mode, &f.sealed[slot]),
+            ));
+        }
+    }
+    out.push((
+        "fixture-plain-rotated-alice-sessions".into(),
+        seed(0x42, &f.plain[2]),
+    ));
+    out
+}
