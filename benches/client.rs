@@ -71,7 +71,7 @@ fn pair<S: ClientStore>(
 
 fn same_chain(c: &mut Criterion) {
     let mut g = c.benchmark_group("account");
-    let (alice, bob, a, b) = pair(Arc::new(MemoryStore::new()));
+    let (alice, _bob, _a, b) = pair(Arc::new(MemoryStore::new()));
     let msg = [0x42u8; 100];
     g.bench_function("encrypt 100 B (memory store)", |bench| {
         bench.iter(|| alice.encrypt(&mut OsRng, &b, &msg, NOW).unwrap())

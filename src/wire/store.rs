@@ -24,7 +24,7 @@ pub(crate) const SEAL_HEADER_LEN: usize = 1 + 1 + 4 + SEAL_NONCE_LEN;
 /// [`MAX_SESSION_RECORD_LEN`] and [`MAX_SESSIONS_PER_SET`]) with room for
 /// its framing.
 pub(crate) const MAX_SEALED_PLAINTEXT_LEN: usize =
-    4 + MAX_SESSIONS_PER_SET * (8 + 8 + 4 + MAX_SESSION_RECORD_LEN);
+    2 + 4 + MAX_SESSIONS_PER_SET * (8 + 8 + 4 + MAX_SESSION_RECORD_LEN);
 
 /// The largest serialized session a session set may hold: 4 MiB, above the
 /// largest record the session bounds allow (about 1.9 MiB at every hard
@@ -104,6 +104,21 @@ pub(crate) struct AccountFrame {
     pub(crate) next_signed_id: u32,
     pub(crate) next_one_time_id: u32,
     pub(crate) next_kem_id: u32,
+}
+
+impl zeroize::ZeroizeOnDrop for AccountFrame {}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(frame: &AccountFrame) {
+    let AccountFrame {
+        identity_secret,
+        created_at: _,
+        next_signed_id: _,
+        next_one_time_id: _,
+        next_kem_id: _,
+    } = frame;
+    crate::hygiene::zod(identity_secret);
 }
 
 impl AccountFrame {

@@ -271,7 +271,12 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 prekey: PreKeyRole::Signed,
                 id,
             })?;
-        SignedPreKeyPair::from_bytes(&plain).map_err(|_| invalid(key))
+        let pair = SignedPreKeyPair::from_bytes(&plain).map_err(|_| invalid(key))?;
+        // A record must be the one its place says.
+        if pair.id() != id {
+            return Err(invalid(key));
+        }
+        Ok(pair)
     }
 
     pub(super) fn load_one_time_prekey<T: StoreTransaction>(
@@ -286,7 +291,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 prekey: PreKeyRole::OneTime,
                 id,
             })?;
-        OneTimePreKeyPair::from_bytes(&plain).map_err(|_| invalid(key))
+        let pair = OneTimePreKeyPair::from_bytes(&plain).map_err(|_| invalid(key))?;
+        if pair.id() != id {
+            return Err(invalid(key));
+        }
+        Ok(pair)
     }
 
     /// The ML-KEM prekey with this id, one-time or last-resort.
@@ -297,12 +306,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ) -> crate::Result<KemPreKeyPair> {
         for key in [RecordKey::KemPreKey(id), RecordKey::LastResortKemPreKey(id)] {
             if let Some(plain) = self.open_key(txn, key)? {
-                let pair = KemPreKeyPair::from_bytes(&plain).map_err(|_| invalid(key))?;
-                // A record must be of the kind its table says.
-                if pair.is_last_resort() != matches!(key, RecordKey::LastResortKemPreKey(_)) {
-                    return Err(invalid(key));
-                }
-                return Ok(pair);
+                return kem_from_record(key, &plain);
             }
         }
         Err(ProtocolError::UnknownPreKey {
@@ -312,14 +316,31 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         .into())
     }
 
+    /// Loads the ML-KEM prekey at `key`, which must be of the kind and id
+    /// its place says.
     fn load_kem_prekey<T: StoreTransaction>(
         &self,
         txn: &mut T,
         key: RecordKey<'_>,
     ) -> crate::Result<KemPreKeyPair> {
         let plain = self.open_key(txn, key)?.ok_or_else(|| invalid(key))?;
-        KemPreKeyPair::from_bytes(&plain).map_err(|_| invalid(key))
+        kem_from_record(key, &plain)
     }
+}
+
+/// Decodes the ML-KEM prekey record opened from `key`, which must be of the
+/// kind and id its place says.
+fn kem_from_record(key: RecordKey<'_>, plain: &[u8]) -> crate::Result<KemPreKeyPair> {
+    let pair = KemPreKeyPair::from_bytes(plain).map_err(|_| invalid(key))?;
+    let fits = match key {
+        RecordKey::KemPreKey(id) => !pair.is_last_resort() && pair.id() == id,
+        RecordKey::LastResortKemPreKey(id) => pair.is_last_resort() && pair.id() == id,
+        _ => false,
+    };
+    if !fits {
+        return Err(invalid(key));
+    }
+    Ok(pair)
 }
 
 fn invalid(key: RecordKey<'_>) -> crate::Error {
