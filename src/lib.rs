@@ -30,6 +30,8 @@ mod rng;
 mod secret;
 pub mod server;
 mod session;
+#[cfg(feature = "sqlite")]
+mod sqlite_error;
 #[cfg(test)]
 mod vectors;
 pub mod wire;

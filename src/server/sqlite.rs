@@ -4,9 +4,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::address::{DeviceAddress, UserAddress};
 use super::directory::{
@@ -579,30 +577,9 @@ impl PreKeyDirectory for SqliteDirectory {
     }
 }
 
-/// Maps a rusqlite error, keeping no rusqlite type: engine failures by
-/// their result code, unreadable columns as an invalid record of `table`.
+/// Maps a rusqlite error (see `crate::sqlite_error`).
 fn db(table: &'static str) -> impl Fn(rusqlite::Error) -> crate::Error {
-    move |e| {
-        let kind = match &e {
-            rusqlite::Error::SqliteFailure(f, _) => match f.code {
-                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StorageError::Busy,
-                ErrorCode::DiskFull => StorageError::Full,
-                ErrorCode::SystemIoFailure
-                | ErrorCode::CannotOpen
-                | ErrorCode::PermissionDenied
-                | ErrorCode::ReadOnly => StorageError::Io,
-                ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StorageError::Corrupt,
-                _ => StorageError::Backend {
-                    code: f.extended_code,
-                },
-            },
-            rusqlite::Error::FromSqlConversionFailure(..)
-            | rusqlite::Error::InvalidColumnType(..)
-            | rusqlite::Error::IntegralValueOutOfRange(..) => StorageError::InvalidRecord { table },
-            _ => StorageError::Backend { code: -1 },
-        };
-        kind.into()
-    }
+    move |e| crate::sqlite_error::storage_error(table, &e).into()
 }
 
 fn invalid(table: &'static str) -> crate::Error {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Params, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Params, TransactionBehavior, params};
 
 use super::{
     ClientStore, HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore,
@@ -575,27 +575,9 @@ impl HandshakeLog for SqliteTransaction<'_> {
     }
 }
 
-/// Maps a rusqlite error, keeping no rusqlite type: engine failures by
-/// their result code, unreadable columns as an invalid record of `table`.
+/// Maps a rusqlite error (see `crate::sqlite_error`).
 fn db(table: &'static str) -> impl Fn(rusqlite::Error) -> StorageError {
-    move |e| match &e {
-        rusqlite::Error::SqliteFailure(f, _) => match f.code {
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StorageError::Busy,
-            ErrorCode::DiskFull => StorageError::Full,
-            ErrorCode::SystemIoFailure
-            | ErrorCode::CannotOpen
-            | ErrorCode::PermissionDenied
-            | ErrorCode::ReadOnly => StorageError::Io,
-            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StorageError::Corrupt,
-            _ => StorageError::Backend {
-                code: f.extended_code,
-            },
-        },
-        rusqlite::Error::FromSqlConversionFailure(..)
-        | rusqlite::Error::InvalidColumnType(..)
-        | rusqlite::Error::IntegralValueOutOfRange(..) => StorageError::InvalidRecord { table },
-        _ => StorageError::Backend { code: -1 },
-    }
+    move |e| crate::sqlite_error::storage_error(table, &e)
 }
 
 fn invalid(table: &'static str) -> StorageError {
