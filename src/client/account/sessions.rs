@@ -13,12 +13,13 @@
 //!    id, in which case the new one is archived. Both devices see both
 //!    handshake ids, so both keep the same session (the one with the
 //!    smaller id).
-//! 2. When a message decrypts under an archived session, that session is
-//!    promoted to current if the current one is pending and the archived
-//!    one has the smaller handshake id (rule 1 again, seen from the other
-//!    side), or if the current one is not pending and the message was a
-//!    `Message` (the peer answered on that session, so it is the one the
-//!    peer uses). A late copy of an old `PreKeyMessage` promotes nothing.
+//! 2. When a `Message` decrypts under an archived session, that session is
+//!    promoted to current: the peer sent it there after hearing from this
+//!    device on it, so it is a session the peer uses. When a copy of a
+//!    `PreKeyMessage` does, its session is promoted only if the current
+//!    session is pending and has the larger handshake id (rule 1 again,
+//!    seen from the other side); otherwise a late copy of an old first
+//!    message would pull both devices back to a session they left.
 //! 3. Messages never sent under the current session are still decrypted by
 //!    the archived session they belong to, so nothing sent during the
 //!    switch is lost. Archived sessions are kept up to a configured count
@@ -171,14 +172,20 @@ impl SessionSet {
         let Some(current) = self.entries.first_mut() else {
             return Ok(());
         };
-        let (pending, current_id) = current.pending_and_id()?;
-        let promote = if pending {
-            match self.entries.get_mut(index) {
-                Some(e) => e.session()?.handshake_id() < &current_id,
-                None => false,
+        let promote = match arrival {
+            // The peer sent it on that session after hearing from us
+            // there: it is the session the peer uses.
+            Arrival::Message => true,
+            // A copy of a first message says nothing about what the peer
+            // uses now, except under simultaneous initiation (rule 1).
+            Arrival::PreKeyMessage => {
+                let (pending, current_id) = current.pending_and_id()?;
+                pending
+                    && match self.entries.get_mut(index) {
+                        Some(e) => e.session()?.handshake_id() < &current_id,
+                        None => false,
+                    }
             }
-        } else {
-            arrival == Arrival::Message
         };
         if promote && index < self.entries.len() {
             let entry = self.entries.remove(index);
