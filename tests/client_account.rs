@@ -575,3 +575,45 @@ fn debug_output_shows_no_secret_and_no_plaintext() {
         "ids are public: {printed}"
     );
 }
+
+#[test]
+fn two_threads_decrypting_from_one_peer_lose_no_ratchet_update() {
+    let (dir, alice, bob) = pair();
+    alice.start(&dir, &bob);
+    let first = alice.send(&bob, "first");
+    bob.receive(&alice, &first).unwrap();
+    let reply = bob.send(&alice, "reply");
+    alice.receive(&bob, &reply).unwrap();
+    let messages: Vec<(Vec<u8>, String)> = (0..120)
+        .map(|i| {
+            let text = format!("m{i}");
+            (alice.send(&bob, &text), text)
+        })
+        .collect();
+    // A second Account over the same store, as a second thread of the app
+    // (or a notification extension) would open.
+    let bob_too = Account::open(Arc::clone(store_of(&bob)), keyring()).unwrap();
+    std::thread::scope(|s| {
+        for (parity, account) in [(0, &bob.account), (1, &bob_too)] {
+            let messages = &messages;
+            let from = &alice.address;
+            s.spawn(move || {
+                // Each thread takes its half in reverse, so both skip ahead.
+                for (bytes, text) in messages.iter().skip(parity).step_by(2).rev() {
+                    let got = account.decrypt(&mut OsRng, from, bytes, NOW).unwrap();
+                    assert_eq!(got.plaintext(), text.as_bytes());
+                }
+            });
+        }
+    });
+    for (bytes, _) in &messages {
+        assert!(matches!(
+            bob.receive(&alice, bytes),
+            Err(Error::Protocol(ProtocolError::Duplicate { .. }))
+        ));
+    }
+    let m = alice.send(&bob, "after");
+    assert_eq!(bob.receive(&alice, &m).unwrap(), b"after");
+    let m = bob.send(&alice, "and back");
+    assert_eq!(alice.receive(&bob, &m).unwrap(), b"and back");
+}
