@@ -135,5 +135,48 @@ fn first_message(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, same_chain, first_message);
+/// One message to ten devices from a SQLite store: ten transactions (ten
+/// durable commits) against one.
+fn fan_out(c: &mut Criterion) {
+    let mut g = c.benchmark_group("account");
+    g.sample_size(20);
+    let dir = MemoryDirectory::new();
+    let path = temp_db("fan-out");
+    let a = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
+    let alice = account(&dir, &a, SqliteStore::open(&path).unwrap());
+    let devices: Vec<DeviceAddress> = (1..=10)
+        .map(|d| DeviceAddress::new(b"parley", b"bob", d).unwrap())
+        .collect();
+    for d in &devices {
+        let _bob = account(&dir, d, Arc::new(MemoryStore::new()));
+        let bundle = dir.take_bundle(d).unwrap().into_bundle().verify().unwrap();
+        alice.start_session(&mut OsRng, d, &bundle, NOW).unwrap();
+    }
+    let msg = [0x42u8; 100];
+    g.bench_function(
+        "encrypt 100 B to 10 devices, one by one (SQLite file)",
+        |bench| {
+            bench.iter(|| {
+                for d in &devices {
+                    alice.encrypt(&mut OsRng, d, &msg, NOW).unwrap();
+                }
+            })
+        },
+    );
+    g.bench_function(
+        "encrypt 100 B to 10 devices, encrypt_to_each (SQLite file)",
+        |bench| {
+            bench.iter(|| {
+                alice
+                    .encrypt_to_each(&mut OsRng, &devices, &msg, NOW)
+                    .unwrap()
+            })
+        },
+    );
+    drop(alice);
+    let _ = std::fs::remove_file(&path);
+    g.finish();
+}
+
+criterion_group!(benches, same_chain, first_message, fan_out);
 criterion_main!(benches);

@@ -96,20 +96,20 @@ impl Device {
         user: &UserAddress,
         text: &str,
     ) -> Result<Vec<(DeviceAddress, Vec<u8>)>> {
-        let mut out = Vec::new();
+        let mut devices = Vec::new();
         for info in directory.devices(user)? {
             let to = info.address().clone();
             if !self.account.has_session(&to)? {
                 let bundle = directory.take_bundle(&to)?.into_bundle().verify()?;
                 self.account.start_session(&mut OsRng, &to, &bundle, NOW)?;
             }
-            out.push((
-                to.clone(),
-                self.account
-                    .encrypt(&mut OsRng, &to, text.as_bytes(), NOW)?,
-            ));
+            devices.push(to);
         }
-        Ok(out)
+        // One transaction (one durable commit) for every device.
+        let sealed = self
+            .account
+            .encrypt_to_each(&mut OsRng, &devices, text.as_bytes(), NOW)?;
+        Ok(devices.into_iter().zip(sealed).collect())
     }
 
     fn receive(&self, from: &Device, bytes: &[u8], expected: &str) -> Result<()> {

@@ -617,3 +617,40 @@ fn two_threads_decrypting_from_one_peer_lose_no_ratchet_update() {
     let m = bob.send(&alice, "and back");
     assert_eq!(alice.receive(&bob, &m).unwrap(), b"and back");
 }
+
+#[test]
+fn one_plaintext_to_several_devices_is_one_transaction() {
+    let dir = MemoryDirectory::new();
+    let alice = device(&dir, "chirp", "alice", 1);
+    let phone = device(&dir, "parley", "bob", 1);
+    let laptop = device(&dir, "parley", "bob", 2);
+    let tablet = device(&dir, "parley", "bob", 3);
+    alice.start(&dir, &phone);
+    alice.start(&dir, &laptop);
+    let records = || {
+        let mut txn = store_of(&alice).transaction().unwrap();
+        [&phone, &laptop, &tablet].map(|d| txn.sessions(&d.address).unwrap())
+    };
+
+    // No session with the tablet: nothing is encrypted, nothing changes.
+    let before = records();
+    let all = [
+        phone.address.clone(),
+        laptop.address.clone(),
+        tablet.address.clone(),
+    ];
+    assert_eq!(
+        alice.account.encrypt_to_each(&mut OsRng, &all, b"hi", NOW),
+        Err(Error::Misuse(MisuseError::NoSession))
+    );
+    assert_eq!(records(), before);
+
+    let out = alice
+        .account
+        .encrypt_to_each(&mut OsRng, &all[..2], b"hi all", NOW)
+        .unwrap();
+    assert_eq!(out.len(), 2);
+    assert_eq!(phone.receive(&alice, &out[0]).unwrap(), b"hi all");
+    assert_eq!(laptop.receive(&alice, &out[1]).unwrap(), b"hi all");
+    assert!(laptop.receive(&alice, &out[0]).is_err());
+}

@@ -145,7 +145,44 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         now: u64,
     ) -> crate::Result<Vec<u8>> {
         let mut txn = self.store.transaction()?;
-        let mut set = self.load_sessions(&mut txn, peer)?;
+        let bytes = self.encrypt_in(&mut txn, rng, peer, plaintext, now)?;
+        txn.commit()?;
+        Ok(bytes)
+    }
+
+    /// Encrypts one plaintext to each of several peer devices — every
+    /// device of a user, say — in one transaction, so a durable store
+    /// commits once for all of them. The ciphertexts come back in the
+    /// order of `peers`.
+    ///
+    /// # Errors
+    /// As [`Account::encrypt`], for the first device that fails; then
+    /// nothing changed and no ciphertext is returned.
+    pub fn encrypt_to_each<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        peers: &[DeviceAddress],
+        plaintext: &[u8],
+        now: u64,
+    ) -> crate::Result<Vec<Vec<u8>>> {
+        let mut txn = self.store.transaction()?;
+        let out = peers
+            .iter()
+            .map(|peer| self.encrypt_in(&mut txn, rng, peer, plaintext, now))
+            .collect::<crate::Result<Vec<_>>>()?;
+        txn.commit()?;
+        Ok(out)
+    }
+
+    fn encrypt_in<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        plaintext: &[u8],
+        now: u64,
+    ) -> crate::Result<Vec<u8>> {
+        let mut set = self.load_sessions(txn, peer)?;
         let pending_ttl = self.config.pending_session_ttl;
         let current = set.entries.first_mut().ok_or(MisuseError::NoSession)?;
         let created_at = current.created_at;
@@ -155,8 +192,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         }
         let bytes = session.encrypt(rng, plaintext)?;
         current.touch(now);
-        self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
-        txn.commit()?;
+        self.store_sessions(txn, rng, peer, &mut set, now)?;
         Ok(bytes)
     }
 
