@@ -654,3 +654,49 @@ fn one_plaintext_to_several_devices_is_one_transaction() {
     assert_eq!(laptop.receive(&alice, &out[1]).unwrap(), b"hi all");
     assert!(laptop.receive(&alice, &out[0]).is_err());
 }
+
+#[test]
+fn a_cached_session_is_never_used_after_another_writer_changed_it() {
+    let (dir, alice, bob) = pair();
+    alice.start(&dir, &bob);
+    let first = alice.send(&bob, "first");
+    bob.receive(&alice, &first).unwrap();
+    let reply = bob.send(&alice, "reply");
+    alice.receive(&bob, &reply).unwrap();
+
+    // Two Accounts over Alice's store (two threads or processes of her
+    // app), each with its own cache, take turns encrypting.
+    let other = Account::open(Arc::clone(store_of(&alice)), keyring()).unwrap();
+    let mut sent = Vec::new();
+    for i in 0..6 {
+        let account = if i % 3 == 0 { &other } else { &alice.account };
+        let text = format!("turn {i}");
+        sent.push((
+            account
+                .encrypt(&mut OsRng, &bob.address, text.as_bytes(), NOW)
+                .unwrap(),
+            text,
+        ));
+    }
+    // A stale cache would have reused a message key: Bob would see a
+    // duplicate index or a failure. Every message decrypts, in order.
+    for (bytes, text) in &sent {
+        assert_eq!(bob.receive(&alice, bytes).unwrap(), text.as_bytes());
+    }
+    let indexes: Vec<u32> = sent
+        .iter()
+        .map(|(b, _)| kinseal::Message::from_bytes(b).unwrap().index())
+        .collect();
+    assert!(indexes.windows(2).all(|w| w[1] == w[0] + 1), "{indexes:?}");
+
+    // With the cache off the behaviour is the same.
+    let uncached = Account::open(Arc::clone(store_of(&alice)), keyring())
+        .unwrap()
+        .with_config(AccountConfig::default().with_session_cache(0).unwrap());
+    let m = uncached
+        .encrypt(&mut OsRng, &bob.address, b"no cache", NOW)
+        .unwrap();
+    assert_eq!(bob.receive(&alice, &m).unwrap(), b"no cache");
+    let m = alice.send(&bob, "cache again");
+    assert_eq!(bob.receive(&alice, &m).unwrap(), b"cache again");
+}

@@ -23,3 +23,9 @@ pub const DEFAULT_PENDING_SESSION_TTL_SECS: u64 = 30 * 24 * 60 * 60;
 pub const DEFAULT_ONE_TIME_PREKEY_TARGET: usize = 100;
 /// The most storage keys a [`StorageKeyring`](super::StorageKeyring) holds.
 pub const MAX_STORAGE_KEYS: usize = 8;
+/// How many peer devices' decoded sessions an account keeps in memory by
+/// default between operations (see
+/// [`AccountConfig::with_session_cache`](super::AccountConfig::with_session_cache)).
+pub const DEFAULT_SESSION_CACHE: usize = 32;
+/// The largest session cache an account may be configured with.
+pub const MAX_SESSION_CACHE_LIMIT: usize = 1024;

@@ -3,7 +3,8 @@
 use crate::SessionConfig;
 use crate::client::limits::{
     DEFAULT_ARCHIVED_SESSION_TTL_SECS, DEFAULT_MAX_ARCHIVED_SESSIONS,
-    DEFAULT_ONE_TIME_PREKEY_TARGET, DEFAULT_PENDING_SESSION_TTL_SECS, MAX_ARCHIVED_SESSIONS_LIMIT,
+    DEFAULT_ONE_TIME_PREKEY_TARGET, DEFAULT_PENDING_SESSION_TTL_SECS, DEFAULT_SESSION_CACHE,
+    MAX_ARCHIVED_SESSIONS_LIMIT, MAX_SESSION_CACHE_LIMIT,
 };
 use crate::error::MisuseError;
 use crate::server::{
@@ -22,6 +23,7 @@ pub struct AccountConfig {
     pub(super) one_time_prekey_target: usize,
     pub(super) signed_prekey_rotation: u64,
     pub(super) signed_prekey_grace: u64,
+    pub(super) session_cache: usize,
 }
 
 impl Default for AccountConfig {
@@ -34,6 +36,7 @@ impl Default for AccountConfig {
             one_time_prekey_target: DEFAULT_ONE_TIME_PREKEY_TARGET,
             signed_prekey_rotation: SIGNED_PREKEY_ROTATION_SECS,
             signed_prekey_grace: SIGNED_PREKEY_GRACE_SECS,
+            session_cache: DEFAULT_SESSION_CACHE,
         }
     }
 }
@@ -122,6 +125,28 @@ impl AccountConfig {
         range("signed_prekey_grace", 60 * 60, YEAR, grace)?;
         self.signed_prekey_rotation = rotation;
         self.signed_prekey_grace = grace;
+        Ok(self)
+    }
+
+    /// How many peer devices' decoded sessions to keep in memory between
+    /// operations, up to [`MAX_SESSION_CACHE_LIMIT`]; 0 turns the cache
+    /// off.
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`] above the limit.
+    ///
+    /// # Security
+    /// Cached sessions hold their secrets in memory until evicted or the
+    /// account is dropped (they are zeroized then), instead of only during
+    /// an operation. The store's records are the truth either way.
+    pub fn with_session_cache(mut self, value: usize) -> crate::Result<Self> {
+        range(
+            "session_cache",
+            0,
+            MAX_SESSION_CACHE_LIMIT as u64,
+            value as u64,
+        )?;
+        self.session_cache = value;
         Ok(self)
     }
 

@@ -86,8 +86,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let status = self.check_trust(&mut txn, rng, peer, presented, &mut set, now)?;
         let session = Session::initiate(rng, &self.identity, bundle, self.config.session.clone())?;
         set.push_current(session, now);
-        self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
+        let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
         txn.commit()?;
+        self.remember(peer, sealed, set);
         Ok(status)
     }
 
@@ -97,7 +98,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// A [`StorageError`](crate::StorageError).
     pub fn has_session(&self, peer: &DeviceAddress) -> crate::Result<bool> {
         let mut txn = self.store.transaction()?;
-        Ok(!self.load_sessions(&mut txn, peer)?.is_empty())
+        let (set, sealed) = self.load_sessions_and_record(&mut txn, peer)?;
+        let any = !set.is_empty();
+        drop(txn);
+        self.remember(peer, sealed, set);
+        Ok(any)
     }
 
     /// The handshake id of the current session with the device — the same
@@ -108,11 +113,14 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// A [`StorageError`](crate::StorageError).
     pub fn current_session_id(&self, peer: &DeviceAddress) -> crate::Result<Option<[u8; 32]>> {
         let mut txn = self.store.transaction()?;
-        let mut set = self.load_sessions(&mut txn, peer)?;
-        match set.entries.first_mut() {
-            None => Ok(None),
-            Some(e) => Ok(Some(*e.session()?.handshake_id())),
-        }
+        let (mut set, sealed) = self.load_sessions_and_record(&mut txn, peer)?;
+        let id = match set.entries.first_mut() {
+            None => None,
+            Some(e) => Some(*e.session()?.handshake_id()),
+        };
+        drop(txn);
+        self.remember(peer, sealed, set);
+        Ok(id)
     }
 
     /// The devices of `user` this account has sessions with, by device id.
@@ -145,8 +153,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         now: u64,
     ) -> crate::Result<Vec<u8>> {
         let mut txn = self.store.transaction()?;
-        let bytes = self.encrypt_in(&mut txn, rng, peer, plaintext, now)?;
+        let (bytes, sealed, set) = self.encrypt_in(&mut txn, rng, peer, plaintext, now)?;
         txn.commit()?;
+        self.remember(peer, sealed, set);
         Ok(bytes)
     }
 
@@ -166,11 +175,19 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         now: u64,
     ) -> crate::Result<Vec<Vec<u8>>> {
         let mut txn = self.store.transaction()?;
-        let out = peers
-            .iter()
-            .map(|peer| self.encrypt_in(&mut txn, rng, peer, plaintext, now))
-            .collect::<crate::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(peers.len());
+        let mut written = Vec::with_capacity(peers.len());
+        for peer in peers {
+            let (bytes, sealed, set) = self.encrypt_in(&mut txn, rng, peer, plaintext, now)?;
+            out.push(bytes);
+            written.push((peer, sealed, set));
+        }
         txn.commit()?;
+        // A device listed twice was written twice: the last write is the
+        // one the store holds, and `remember` keeps the last.
+        for (peer, sealed, set) in written {
+            self.remember(peer, sealed, set);
+        }
         Ok(out)
     }
 
@@ -181,7 +198,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         peer: &DeviceAddress,
         plaintext: &[u8],
         now: u64,
-    ) -> crate::Result<Vec<u8>> {
+    ) -> crate::Result<(Vec<u8>, Option<Vec<u8>>, SessionSet)> {
         let mut set = self.load_sessions(txn, peer)?;
         let pending_ttl = self.config.pending_session_ttl;
         let current = set.entries.first_mut().ok_or(MisuseError::NoSession)?;
@@ -192,8 +209,8 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         }
         let bytes = session.encrypt(rng, plaintext)?;
         current.touch(now);
-        self.store_sessions(txn, rng, peer, &mut set, now)?;
-        Ok(bytes)
+        let sealed = self.store_sessions(txn, rng, peer, &mut set, now)?;
+        Ok((bytes, sealed, set))
     }
 
     /// Decrypts a message from a peer device: a `Message` under one of the
@@ -294,13 +311,14 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 }
             }
         };
-        self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
+        let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
         let delivered = match deliver(&decrypted) {
             Ok(value) => value,
             // Dropping the transaction rolls everything back.
             Err(refused) => return Ok(Err(refused)),
         };
         txn.commit()?;
+        self.remember(peer, sealed, set);
         Ok(Ok((decrypted, delivered)))
     }
 
@@ -405,18 +423,25 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         now: u64,
     ) -> crate::Result<usize> {
         let mut txn = self.store.transaction()?;
+        let mut written = Vec::new();
         let mut changed = 0;
         for peer in txn.session_addresses()? {
-            let mut set = self.load_sessions(&mut txn, &peer)?;
+            let (mut set, read) = self.load_sessions_and_record(&mut txn, &peer)?;
             let before = set.entries.len();
             let c = &self.config;
             set.trim(c.max_archived_sessions, c.archived_session_ttl, now);
-            if set.entries.len() != before {
-                self.store_sessions(&mut txn, rng, &peer, &mut set, now)?;
+            if set.entries.len() == before {
+                written.push((peer, read, set));
+            } else {
+                let sealed = self.store_sessions(&mut txn, rng, &peer, &mut set, now)?;
+                written.push((peer, sealed, set));
                 changed += 1;
             }
         }
         txn.commit()?;
+        for (peer, sealed, set) in written {
+            self.remember(&peer, sealed, set);
+        }
         Ok(changed)
     }
 }

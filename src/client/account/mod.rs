@@ -56,7 +56,7 @@ use crate::error::{MisuseError, TrustError};
 use crate::server::DeviceAddress;
 use crate::wire::{AccountFrame, PeerIdentityFrame};
 use crate::{IdentityKey, IdentityKeyPair, StorageError};
-use sessions::SessionSet;
+use sessions::{SessionCache, SessionSet};
 
 /// One device's end of every conversation: its identity, prekeys, trust
 /// records and sessions, in a [`ClientStore`], sealed under a
@@ -74,6 +74,7 @@ pub struct Account<S: ClientStore, P: TrustPolicy = TrustOnFirstUse> {
     identity: IdentityKeyPair,
     config: AccountConfig,
     policy: P,
+    cache: std::sync::Mutex<SessionCache>,
 }
 
 impl<S: ClientStore> Account<S> {
@@ -112,6 +113,7 @@ impl<S: ClientStore> Account<S> {
             identity,
             config: AccountConfig::default(),
             policy: TrustOnFirstUse,
+            cache: Default::default(),
         })
     }
 
@@ -132,6 +134,7 @@ impl<S: ClientStore> Account<S> {
             identity,
             config: AccountConfig::default(),
             policy: TrustOnFirstUse,
+            cache: Default::default(),
         })
     }
 }
@@ -140,6 +143,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// Replaces the settings.
     pub fn with_config(mut self, config: AccountConfig) -> Self {
         self.config = config;
+        self.cache().clear();
         self
     }
 
@@ -151,6 +155,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             identity: self.identity,
             config: self.config,
             policy,
+            cache: self.cache,
         }
     }
 
@@ -216,7 +221,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             txn.remove_sessions(peer)?;
         }
         self.store_identity(&mut txn, rng, peer, key, false, now)?;
-        Ok(txn.commit()?)
+        txn.commit()?;
+        self.cache().forget(peer);
+        Ok(())
     }
 
     /// Marks the peer device's identity key verified, after the users
@@ -293,6 +300,8 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             }
         }
         txn.commit()?;
+        // Every cached record was resealed: the cache no longer matches.
+        self.cache().clear();
         Ok(count)
     }
 
@@ -380,22 +389,38 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         }
     }
 
+    /// The sessions with `peer`, from the cache if it holds the set for
+    /// exactly the sealed record the store holds, else opened and decoded.
     fn load_sessions<T: StoreTransaction>(
         &self,
         txn: &mut T,
         peer: &DeviceAddress,
     ) -> crate::Result<SessionSet> {
-        let key = RecordKey::Sessions(peer);
-        match txn.sessions(peer)? {
-            None => Ok(SessionSet::default()),
-            Some(sealed) => {
-                let plain = self.keyring.open_raw(key, &sealed)?;
-                SessionSet::decode(&plain)
-                    .map_err(|_| StorageError::InvalidRecord { table: key.table() }.into())
-            }
-        }
+        Ok(self.load_sessions_and_record(txn, peer)?.0)
     }
 
+    /// As `load_sessions`, also returning the sealed record read.
+    fn load_sessions_and_record<T: StoreTransaction>(
+        &self,
+        txn: &mut T,
+        peer: &DeviceAddress,
+    ) -> crate::Result<(SessionSet, Option<Vec<u8>>)> {
+        let key = RecordKey::Sessions(peer);
+        let Some(sealed) = txn.sessions(peer)? else {
+            return Ok((SessionSet::default(), None));
+        };
+        if let Some(set) = self.cache().take(peer, &sealed) {
+            return Ok((set, Some(sealed)));
+        }
+        let plain = self.keyring.open_raw(key, &sealed)?;
+        let set = SessionSet::decode(&plain)
+            .map_err(|_| StorageError::InvalidRecord { table: key.table() })?;
+        Ok((set, Some(sealed)))
+    }
+
+    /// Writes the sessions with `peer`; returns the sealed record written
+    /// (`None` if the set was empty and the record removed), for
+    /// [`Account::remember`] once the transaction has committed.
     fn store_sessions<T: StoreTransaction, R: CryptoRng + ?Sized>(
         &self,
         txn: &mut T,
@@ -403,16 +428,36 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         peer: &DeviceAddress,
         set: &mut SessionSet,
         now: u64,
-    ) -> crate::Result<()> {
+    ) -> crate::Result<Option<Vec<u8>>> {
         let c = &self.config;
         set.trim(c.max_archived_sessions, c.archived_session_ttl, now);
         if set.is_empty() {
             txn.remove_sessions(peer)?;
-            return Ok(());
+            return Ok(None);
         }
         let plain = set.encode();
         let sealed = self.keyring.seal(rng, RecordKey::Sessions(peer), &plain)?;
-        Ok(txn.put_sessions(peer, &sealed)?)
+        txn.put_sessions(peer, &sealed)?;
+        Ok(Some(sealed))
+    }
+
+    /// Caches the decoded `set` as what `sealed` holds. Call only after
+    /// the transaction that wrote (or read) `sealed` committed.
+    fn remember(&self, peer: &DeviceAddress, sealed: Option<Vec<u8>>, set: SessionSet) {
+        if let Some(sealed) = sealed {
+            self.cache()
+                .put(peer, sealed, set, self.config.session_cache);
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, SessionCache> {
+        // The cache is only an optimization: after a panic while it was
+        // held, start it afresh rather than trust it.
+        self.cache.lock().unwrap_or_else(|poisoned| {
+            let mut cache = poisoned.into_inner();
+            cache.clear();
+            cache
+        })
     }
 }
 

@@ -28,6 +28,7 @@
 use zeroize::Zeroizing;
 
 use crate::Session;
+use crate::server::DeviceAddress;
 use crate::wire::{SessionEntryFrame, SessionSetFrame};
 
 /// One session of a set, kept as its record until it is needed.
@@ -208,6 +209,61 @@ impl SessionSet {
     }
 
     /// Forgets every session (the peer's identity key changed).
+    /// Drops every entry.
+    pub(super) fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+/// Decoded session sets of recently used peer devices, each with the exact
+/// sealed record it was read from or written as.
+///
+/// Decoding a session (`Session::from_bytes`) revalidates its keys and
+/// recomputes its ratchet public key: about 40 µs, most of an `Account`
+/// operation on a fast store. An entry is used only when the store still
+/// holds byte-for-byte the sealed record it was cached with — sealing
+/// draws a fresh random nonce, so any write by any process changes the
+/// bytes — which keeps the cache coherent across threads and processes
+/// without invalidation. Entries are put back only after a commit.
+#[derive(Default)]
+pub(super) struct SessionCache {
+    entries: Vec<(DeviceAddress, Vec<u8>, SessionSet)>,
+}
+
+impl SessionCache {
+    /// Removes the entry for `peer`, returning its set if it was cached
+    /// with exactly `sealed`.
+    pub(super) fn take(&mut self, peer: &DeviceAddress, sealed: &[u8]) -> Option<SessionSet> {
+        let i = self.entries.iter().position(|(a, _, _)| a == peer)?;
+        let (_, cached, set) = self.entries.remove(i);
+        (cached == sealed).then_some(set)
+    }
+
+    /// Caches `set` as the contents of `sealed`, evicting the least
+    /// recently stored entry beyond `capacity`.
+    pub(super) fn put(
+        &mut self,
+        peer: &DeviceAddress,
+        sealed: Vec<u8>,
+        set: SessionSet,
+        capacity: usize,
+    ) {
+        self.forget(peer);
+        if capacity == 0 {
+            return;
+        }
+        while self.entries.len() >= capacity {
+            self.entries.remove(0);
+        }
+        self.entries.push((peer.clone(), sealed, set));
+    }
+
+    /// Drops the entry for `peer`, if any.
+    pub(super) fn forget(&mut self, peer: &DeviceAddress) {
+        self.entries.retain(|(a, _, _)| a != peer);
+    }
+
+    /// Drops every entry.
     pub(super) fn clear(&mut self) {
         self.entries.clear();
     }
