@@ -256,53 +256,48 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// A [`StorageError`] if the store fails or a record does not open.
     pub fn reseal_all<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> crate::Result<usize> {
         let mut txn = self.store.transaction()?;
-        let mut keys: Vec<RecordKeyOwned> = vec![RecordKeyOwned::Account];
-        keys.extend(
-            txn.peer_identity_addresses()?
-                .into_iter()
-                .map(RecordKeyOwned::PeerIdentity),
-        );
-        keys.extend(
-            txn.session_addresses()?
-                .into_iter()
-                .map(RecordKeyOwned::Sessions),
-        );
-        keys.extend(
-            txn.signed_prekey_ids()?
-                .into_iter()
-                .map(RecordKeyOwned::SignedPreKey),
-        );
-        keys.extend(
-            txn.one_time_prekey_ids()?
-                .into_iter()
-                .map(RecordKeyOwned::OneTimePreKey),
-        );
-        keys.extend(
-            txn.kem_prekey_ids()?
-                .into_iter()
-                .map(RecordKeyOwned::KemPreKey),
-        );
-        keys.extend(
-            txn.last_resort_kem_prekey_ids()?
-                .into_iter()
-                .map(RecordKeyOwned::LastResortKemPreKey),
-        );
-        let mut count = 0;
-        for owned in &keys {
-            let key = owned.borrow();
-            let Some(sealed) = get_record(&mut txn, key)? else {
-                continue;
-            };
-            if self.keyring.is_stale(&sealed) {
-                let plain = self.keyring.open_raw(key, &sealed)?;
-                put_record(&mut txn, key, &self.keyring.seal(rng, key, &plain)?)?;
-                count += 1;
-            }
+        let mut count = usize::from(self.reseal(&mut txn, rng, RecordKey::Account)?);
+        for peer in txn.peer_identity_addresses()? {
+            count += usize::from(self.reseal(&mut txn, rng, RecordKey::PeerIdentity(&peer))?);
+        }
+        for peer in txn.session_addresses()? {
+            count += usize::from(self.reseal(&mut txn, rng, RecordKey::Sessions(&peer))?);
+        }
+        for id in txn.signed_prekey_ids()? {
+            count += usize::from(self.reseal(&mut txn, rng, RecordKey::SignedPreKey(id))?);
+        }
+        for id in txn.one_time_prekey_ids()? {
+            count += usize::from(self.reseal(&mut txn, rng, RecordKey::OneTimePreKey(id))?);
+        }
+        for id in txn.kem_prekey_ids()? {
+            count += usize::from(self.reseal(&mut txn, rng, RecordKey::KemPreKey(id))?);
+        }
+        for id in txn.last_resort_kem_prekey_ids()? {
+            count += usize::from(self.reseal(&mut txn, rng, RecordKey::LastResortKemPreKey(id))?);
         }
         txn.commit()?;
         // Every cached record was resealed: the cache no longer matches.
         self.cache().clear();
         Ok(count)
+    }
+
+    /// Reseals the record at `key` under the current storage key if it
+    /// was sealed under another; whether it was.
+    fn reseal<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        key: RecordKey<'_>,
+    ) -> crate::Result<bool> {
+        let Some(sealed) = get_record(txn, key)? else {
+            return Ok(false);
+        };
+        if !self.keyring.is_stale(&sealed) {
+            return Ok(false);
+        }
+        let plain = self.keyring.open_raw(key, &sealed)?;
+        put_record(txn, key, &self.keyring.seal(rng, key, &plain)?)?;
+        Ok(true)
     }
 
     fn load_identity<T: StoreTransaction>(
@@ -315,10 +310,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             return Ok(None);
         };
         let plain = self.keyring.open_raw(key, &sealed)?;
-        let invalid = |_| StorageError::InvalidRecord { table: key.table() };
-        let frame = PeerIdentityFrame::decode(&plain).map_err(invalid)?;
-        let identity = IdentityKey::from_bytes(&frame.identity_key)
-            .map_err(|_| StorageError::InvalidRecord { table: key.table() })?;
+        let invalid = StorageError::InvalidRecord { table: key.table() };
+        let frame = PeerIdentityFrame::decode(&plain).map_err(|_| invalid.clone())?;
+        let identity = IdentityKey::from_bytes(&frame.identity_key).map_err(|_| invalid)?;
         Ok(Some(KnownIdentity {
             key: identity,
             verified: frame.verified,
@@ -474,31 +468,6 @@ fn load_account<T: StoreTransaction>(
         }
         .into()
     })
-}
-
-/// A [`RecordKey`] that owns its address.
-enum RecordKeyOwned {
-    Account,
-    PeerIdentity(DeviceAddress),
-    SignedPreKey(u32),
-    OneTimePreKey(u32),
-    KemPreKey(u32),
-    LastResortKemPreKey(u32),
-    Sessions(DeviceAddress),
-}
-
-impl RecordKeyOwned {
-    fn borrow(&self) -> RecordKey<'_> {
-        match self {
-            RecordKeyOwned::Account => RecordKey::Account,
-            RecordKeyOwned::PeerIdentity(a) => RecordKey::PeerIdentity(a),
-            RecordKeyOwned::SignedPreKey(id) => RecordKey::SignedPreKey(*id),
-            RecordKeyOwned::OneTimePreKey(id) => RecordKey::OneTimePreKey(*id),
-            RecordKeyOwned::KemPreKey(id) => RecordKey::KemPreKey(*id),
-            RecordKeyOwned::LastResortKemPreKey(id) => RecordKey::LastResortKemPreKey(*id),
-            RecordKeyOwned::Sessions(a) => RecordKey::Sessions(a),
-        }
-    }
 }
 
 impl<S: ClientStore, P: TrustPolicy> fmt::Debug for Account<S, P> {

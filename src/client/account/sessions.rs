@@ -27,15 +27,15 @@
 
 use zeroize::Zeroizing;
 
-use crate::Session;
 use crate::server::DeviceAddress;
 use crate::wire::{SessionEntryFrame, SessionSetFrame};
+use crate::{SecretBytes, Session};
 
 /// One session of a set, kept as its record until it is needed.
 pub(super) struct Entry {
     pub(super) created_at: u64,
     pub(super) last_used: u64,
-    record: Zeroizing<Vec<u8>>,
+    record: SecretBytes,
     decoded: Option<Session>,
     dirty: bool,
 }
@@ -45,7 +45,7 @@ impl Entry {
         Entry {
             created_at: now,
             last_used: now,
-            record: Zeroizing::new(Vec::new()),
+            record: SecretBytes::new(Zeroizing::new(Vec::new())),
             decoded: Some(session),
             dirty: true,
         }
@@ -98,7 +98,7 @@ impl SessionSet {
                 .map(|e| Entry {
                     created_at: e.created_at,
                     last_used: e.last_used,
-                    record: Zeroizing::new(e.session.to_vec()),
+                    record: SecretBytes::new(Zeroizing::new(e.session.to_vec())),
                     decoded: None,
                     dirty: false,
                 })
@@ -111,7 +111,7 @@ impl SessionSet {
         for e in &mut self.entries {
             if e.dirty {
                 if let Some(s) = &e.decoded {
-                    e.record = Zeroizing::new(s.to_bytes().to_vec());
+                    e.record = s.to_bytes();
                 }
                 e.dirty = false;
             }
