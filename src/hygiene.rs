@@ -83,29 +83,7 @@ mod tests {
         kdf::sha256(&[b"kinseal hygiene test secret", &[n]])
     }
 
-    /// Panics if `debug` shows any 4 consecutive bytes of `secret`, as hex
-    /// (either case) or as a decimal list (as `{:?}` of a byte array or
-    /// `Vec<u8>` would print them, in either `{:?}` or `{:#?}` layout).
-    pub(crate) fn assert_redacted(what: &str, debug: &str, secret: &[u8]) {
-        assert!(secret.len() >= 4, "{what}: secret too short to check");
-        let squeezed: String = debug.chars().filter(|c| !c.is_whitespace()).collect();
-        for w in secret.windows(4) {
-            let hex: String = w.iter().map(|b| format!("{b:02x}")).collect();
-            let decimal = w
-                .iter()
-                .map(|b| b.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            assert!(
-                !squeezed.contains(&hex) && !squeezed.contains(&hex.to_uppercase()),
-                "{what}: Debug shows secret bytes as hex: {debug}"
-            );
-            assert!(
-                !squeezed.contains(&decimal),
-                "{what}: Debug shows secret bytes as a decimal list: {debug}"
-            );
-        }
-    }
+    pub(crate) use crate::redaction_check::assert_redacted;
 
     fn both(v: &impl core::fmt::Debug) -> [String; 2] {
         [format!("{v:?}"), format!("{v:#?}")]

@@ -26,6 +26,8 @@ mod keys;
 mod limits;
 mod message;
 mod ratchet;
+#[cfg(test)]
+mod redaction_check;
 mod rng;
 mod secret;
 pub mod server;

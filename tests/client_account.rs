@@ -10,6 +10,8 @@
 )]
 
 mod client_common;
+#[path = "../src/redaction_check.rs"]
+mod redaction;
 
 use std::sync::Arc;
 
@@ -570,6 +572,8 @@ fn debug_output_shows_no_secret_and_no_plaintext() {
     let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     assert!(!printed.to_lowercase().contains(&hex[..16]), "{printed}");
     assert!(!printed.contains("90, 90, 90"), "{printed}");
+    redaction::assert_redacted("client types", &printed, &secret);
+    redaction::assert_redacted("plaintext", &printed, b"very private words");
     assert!(
         printed.contains("77") && printed.contains("78"),
         "ids are public: {printed}"

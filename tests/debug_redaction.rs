@@ -19,6 +19,8 @@
 )]
 
 mod common;
+#[path = "../src/redaction_check.rs"]
+mod redaction;
 
 use common::*;
 use kinseal::{
@@ -26,31 +28,8 @@ use kinseal::{
     SignedPreKeyPair,
 };
 use rand_core::Rng;
+use redaction::assert_redacted;
 use sha2::{Digest, Sha512};
-
-/// Panics if `debug` shows any 4 consecutive bytes of `secret` as hex or as
-/// a decimal list. (4 bytes: a partial leak is a leak; a chance match with
-/// the public bytes shown is about 2^-32 per pair of windows.)
-fn assert_redacted(what: &str, debug: &str, secret: &[u8]) {
-    assert!(secret.len() >= 4, "{what}: secret too short to check");
-    let squeezed: String = debug.chars().filter(|c| !c.is_whitespace()).collect();
-    for w in secret.windows(4) {
-        let hex: String = w.iter().map(|b| format!("{b:02x}")).collect();
-        let decimal = w
-            .iter()
-            .map(|b| b.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        assert!(
-            !squeezed.contains(&hex) && !squeezed.contains(&hex.to_uppercase()),
-            "{what}: Debug shows secret bytes {hex} as hex: {debug}"
-        );
-        assert!(
-            !squeezed.contains(&decimal),
-            "{what}: Debug shows secret bytes as a decimal list: {debug}"
-        );
-    }
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
