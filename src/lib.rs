@@ -33,7 +33,7 @@ mod secret;
 pub mod server;
 mod session;
 #[cfg(feature = "sqlite")]
-mod sqlite_error;
+mod sqlite_support;
 #[cfg(test)]
 mod vectors;
 pub mod wire;

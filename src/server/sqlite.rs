@@ -577,9 +577,9 @@ impl PreKeyDirectory for SqliteDirectory {
     }
 }
 
-/// Maps a rusqlite error (see `crate::sqlite_error`).
+/// Maps a rusqlite error (see `crate::sqlite_support`).
 fn db(table: &'static str) -> impl Fn(rusqlite::Error) -> crate::Error {
-    move |e| crate::sqlite_error::storage_error(table, &e).into()
+    move |e| crate::sqlite_support::storage_error(table, &e).into()
 }
 
 fn invalid(table: &'static str) -> crate::Error {
@@ -611,31 +611,7 @@ mod tests {
     use crate::{IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair};
     use rand_core::SeedableRng;
 
-    struct TempFile(std::path::PathBuf);
-
-    impl TempFile {
-        fn new(name: &str) -> TempFile {
-            let path =
-                std::env::temp_dir().join(format!("kinseal-unit-{name}-{}", std::process::id()));
-            let file = TempFile(path);
-            file.clean();
-            file
-        }
-
-        fn clean(&self) {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = self.0.clone().into_os_string();
-                p.push(suffix);
-                let _ = std::fs::remove_file(p);
-            }
-        }
-    }
-
-    impl Drop for TempFile {
-        fn drop(&mut self) {
-            self.clean();
-        }
-    }
+    use crate::sqlite_support::TempFile;
 
     /// A registered device with a signed prekey, a last-resort key and two
     /// one-time X25519 keys.

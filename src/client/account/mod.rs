@@ -107,14 +107,19 @@ impl<S: ClientStore> Account<S> {
         let sealed = keyring.seal(rng, RecordKey::Account, &frame.encode())?;
         txn.put_account(&sealed)?;
         txn.commit()?;
-        Ok(Account {
+        Ok(Self::with_identity(store, keyring, identity))
+    }
+
+    /// An account with the default settings and trust policy.
+    fn with_identity(store: S, keyring: StorageKeyring, identity: IdentityKeyPair) -> Self {
+        Account {
             store,
             keyring,
             identity,
             config: AccountConfig::default(),
             policy: TrustOnFirstUse,
             cache: Default::default(),
-        })
+        }
     }
 
     /// Opens the account a store holds.
@@ -128,14 +133,7 @@ impl<S: ClientStore> Account<S> {
             let frame = load_account(&mut txn, &keyring)?;
             IdentityKeyPair::from_secret_bytes(&frame.identity_secret[..])?
         };
-        Ok(Account {
-            store,
-            keyring,
-            identity,
-            config: AccountConfig::default(),
-            policy: TrustOnFirstUse,
-            cache: Default::default(),
-        })
+        Ok(Self::with_identity(store, keyring, identity))
     }
 }
 

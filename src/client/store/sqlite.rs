@@ -575,9 +575,9 @@ impl HandshakeLog for SqliteTransaction<'_> {
     }
 }
 
-/// Maps a rusqlite error (see `crate::sqlite_error`).
+/// Maps a rusqlite error (see `crate::sqlite_support`).
 fn db(table: &'static str) -> impl Fn(rusqlite::Error) -> StorageError {
-    move |e| crate::sqlite_error::storage_error(table, &e)
+    move |e| crate::sqlite_support::storage_error(table, &e)
 }
 
 fn invalid(table: &'static str) -> StorageError {

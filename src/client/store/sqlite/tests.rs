@@ -7,33 +7,7 @@
 use super::*;
 use crate::client::RecordKey;
 
-struct TempFile(std::path::PathBuf);
-
-impl TempFile {
-    fn new(name: &str) -> TempFile {
-        let path = std::env::temp_dir().join(format!(
-            "kinseal-client-unit-{name}-{}.db",
-            std::process::id()
-        ));
-        let file = TempFile(path);
-        file.clean();
-        file
-    }
-
-    fn clean(&self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = self.0.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        self.clean();
-    }
-}
+use crate::sqlite_support::TempFile;
 
 fn raw(store: &SqliteStore) -> MutexGuard<'_, Connection> {
     store.conn.lock().unwrap()
