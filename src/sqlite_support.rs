@@ -1,6 +1,7 @@
 //! What the server's prekey directory and the client's store share about
-//! SQLite: the one mapping from its errors to [`StorageError`], and (for
-//! their unit tests) a database file that removes itself.
+//! SQLite: the one mapping from its errors to [`StorageError`], opening a
+//! file that other connections may be creating at the same moment, and
+//! (for their unit tests) a database file that removes itself.
 
 use rusqlite::ErrorCode;
 
@@ -26,6 +27,31 @@ pub(crate) fn storage_error(table: &'static str, e: &rusqlite::Error) -> Storage
         | rusqlite::Error::InvalidColumnType(..)
         | rusqlite::Error::IntegralValueOutOfRange(..) => StorageError::InvalidRecord { table },
         _ => StorageError::Backend { code: -1 },
+    }
+}
+
+/// How long [`open_retrying`] pauses before opening again.
+const OPEN_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Runs `open` until it succeeds, fails with something other than
+/// [`StorageError::Busy`] (as `busy` tells), or `timeout` has passed.
+///
+/// Connections opening a new file at the same moment race to switch it to
+/// WAL, and SQLite reports the loser busy at once, without calling its
+/// busy handler (waiting there could deadlock); opening again succeeds.
+pub(crate) fn open_retrying<T, E>(
+    timeout: std::time::Duration,
+    busy: impl Fn(&E) -> bool,
+    mut open: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match open() {
+            Err(e) if busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(OPEN_RETRY_PAUSE);
+            }
+            result => return result,
+        }
     }
 }
 

@@ -116,6 +116,16 @@ impl SqliteDirectory {
     /// version; other [`StorageError`]s if the file cannot be opened or
     /// initialized.
     pub fn open(path: impl AsRef<Path>) -> crate::Result<Self> {
+        // A connection that loses the race to create the file is told busy
+        // at once (see `open_retrying`); give up after the busy timeout.
+        crate::sqlite_support::open_retrying(
+            Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS),
+            |e| *e == crate::Error::Storage(StorageError::Busy),
+            || Self::open_once(path.as_ref()),
+        )
+    }
+
+    fn open_once(path: &Path) -> crate::Result<Self> {
         let conn = Connection::open(path).map_err(db("open"))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db("open"))?;
@@ -729,5 +739,19 @@ mod tests {
         );
         assert_eq!(time(stored_time(u64::MAX)), u64::MAX);
         assert_eq!(stored_time(u64::MAX), -1);
+    }
+
+    /// Several connections creating the same file at once all open it
+    /// (the losers of the race to switch it to WAL open again).
+    #[test]
+    fn several_threads_create_one_file_at_once() {
+        for round in 0..10 {
+            let file = TempFile::new(&format!("concurrent-open-{round}"));
+            std::thread::scope(|s| {
+                for _ in 0..4 {
+                    s.spawn(|| SqliteDirectory::open(&file.0).unwrap());
+                }
+            });
+        }
     }
 }

@@ -178,6 +178,16 @@ impl SqliteStore {
     /// database; other [`StorageError`]s if the file cannot be opened or
     /// initialized.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        // A connection that loses the race to create the file is told
+        // busy at once; the whole open still gives up after BUSY_TIMEOUT.
+        crate::sqlite_support::open_retrying(
+            Self::BUSY_TIMEOUT,
+            |e| *e == StorageError::Busy,
+            || Self::open_once(path.as_ref()),
+        )
+    }
+
+    fn open_once(path: &Path) -> StoreResult<Self> {
         let conn = Connection::open(path).map_err(db("open"))?;
         // The wait first: another process may be creating the file.
         conn.busy_timeout(Self::BUSY_TIMEOUT).map_err(db("open"))?;
