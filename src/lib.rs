@@ -15,8 +15,12 @@
 //!
 //! Bytes flow one way: [`wire`] turns bytes into typed frames (no crypto,
 //! no state); `keys`, `handshake` and `ratchet` do the protocol on typed
-//! values; [`Session`] glues them into the API; stores sit above it.
+//! values; [`Session`] glues them into the API; [`client`] and [`server`]
+//! sit above it and never import each other. Shared nouns (addresses,
+//! sizes, bounds, error kinds) are on the ground floor, below everything.
+//! `docs/DESIGN.md` has the floors and the rule for where a new type goes.
 
+mod address;
 pub mod client;
 mod crypto;
 mod error;
@@ -32,19 +36,23 @@ mod rng;
 mod secret;
 pub mod server;
 mod session;
+mod sizes;
 #[cfg(feature = "sqlite")]
 mod sqlite_support;
 #[cfg(test)]
 mod vectors;
 pub mod wire;
 
+pub use address::{DeviceAddress, UserAddress};
 pub use error::{
-    DecodeError, DirectoryError, Error, KeyKind, MisuseError, PreKeyRole, ProtocolError, Result,
-    SignedObject, StorageError, TrustError, UploadError, WireType,
+    AccountError, AddressError, AddressField, DecodeError, DirectoryError, Error, KeyKind,
+    MisuseError, OtherError, PreKeyRole, ProtocolError, Result, SignedObject, StorageError,
+    TrustError, UploadError, WireType,
 };
 pub use keys::{
     IdentityKey, IdentityKeyPair, KemPreKey, KemPreKeyPair, MAX_PREKEY_BATCH, OneTimePreKey,
-    OneTimePreKeyPair, PreKeyBundle, SignedPreKey, SignedPreKeyPair, VerifiedBundle,
+    OneTimePreKeyPair, PreKeyBundle, PreKeyCounts, PreKeyUpload, PreKeyUploadBuilder, SignedPreKey,
+    SignedPreKeyPair, VerifiedBundle, VerifiedUpload,
 };
 pub use limits::{
     DEFAULT_MAX_FORWARD_JUMP, DEFAULT_MAX_OLD_CHAINS, DEFAULT_MAX_SKIPPED_KEYS, MAX_CONTEXT_LEN,
@@ -54,11 +62,4 @@ pub use message::{IncomingMessage, Message, PreKeyMessage, message_kind};
 pub use rng::OsRng;
 pub use secret::SecretBytes;
 pub use session::{InboundSession, Session, SessionConfig};
-pub use wire::{MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageKind, PROTOCOL_VERSION};
-
-/// The cipher suite of protocol version 1, and its only one: X25519 and
-/// ML-KEM-768 hybrid key agreement, Ed25519 signatures, HKDF/HMAC-SHA-256,
-/// ChaCha20-Poly1305. Carried on the wire so a later version can negotiate
-/// another; an unknown suite is rejected, and there is no classical-only
-/// suite to downgrade to.
-pub const SUITE_V1: u8 = 0x01;
+pub use wire::{MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageKind, PROTOCOL_VERSION, SUITE_V1};

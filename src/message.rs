@@ -194,7 +194,7 @@ pub(crate) fn handshake_id(
     };
     kdf::sha256(&[
         labels::HANDSHAKE_ID,
-        &[crate::SUITE_V1],
+        &[crate::wire::SUITE_V1],
         identity_key,
         base_key,
         &prekeys.signed_prekey_id.to_be_bytes(),

@@ -26,8 +26,8 @@ use kinseal::client::{
 };
 use kinseal::server::{DeviceAddress, MemoryDirectory, PreKeyDirectory};
 use kinseal::{
-    Error, IdentityKey, MisuseError, OsRng, PreKeyMessage, PreKeyRole, ProtocolError, StorageError,
-    TrustError,
+    AccountError, Error, IdentityKey, OsRng, PreKeyMessage, PreKeyRole, ProtocolError,
+    StorageError, TrustError,
 };
 
 fn pair() -> (MemoryDirectory, Device, Device) {
@@ -83,7 +83,7 @@ fn one_time_prekeys_are_used_exactly_once() {
     txn.commit().unwrap();
     assert_eq!(
         bob.receive(&alice, &first),
-        Err(Error::Protocol(ProtocolError::UnknownPreKey {
+        Err(Error::Account(AccountError::UnknownPreKey {
             prekey: PreKeyRole::OneTime,
             id: opk
         }))
@@ -121,7 +121,7 @@ fn a_replayed_handshake_on_last_resort_keys_is_refused() {
     txn.commit().unwrap();
     assert_eq!(
         bob.receive(&alice, &first),
-        Err(Error::Protocol(ProtocolError::ReplayedHandshake))
+        Err(Error::Account(AccountError::ReplayedHandshake))
     );
 }
 
@@ -136,11 +136,11 @@ fn a_message_without_a_session_is_refused_and_changes_nothing() {
     // Carol is not Alice's peer: Alice has no session with her.
     assert_eq!(
         alice.receive(&carol, &reply),
-        Err(Error::Protocol(ProtocolError::NoSession))
+        Err(Error::Account(AccountError::NoSessionForMessage))
     );
     assert_eq!(
         alice.account.encrypt(&mut OsRng, &carol.address, b"x", NOW),
-        Err(Error::Misuse(MisuseError::NoSession))
+        Err(Error::Account(AccountError::NoSession))
     );
     assert_eq!(alice.receive(&bob, &reply).unwrap(), b"hello");
 }
@@ -273,7 +273,7 @@ fn the_trust_policy_decides_and_verification_is_recorded() {
         alice
             .account
             .mark_verified(&mut OsRng, &bob.address, alice.account.identity_key()),
-        Err(Error::Misuse(MisuseError::IdentityMismatch))
+        Err(Error::Account(AccountError::IdentityMismatch))
     );
     alice
         .account
@@ -356,7 +356,7 @@ fn signed_prekeys_rotate_by_age_and_retire_after_the_grace_period() {
     );
     assert!(matches!(
         bob_account.decrypt(&mut OsRng, &alice.address, &first, NOW + 21 * DAY),
-        Err(Error::Protocol(ProtocolError::UnknownPreKey {
+        Err(Error::Account(AccountError::UnknownPreKey {
             prekey: PreKeyRole::Signed,
             id: 1
         }))
@@ -402,7 +402,7 @@ fn an_unanswered_session_expires_and_archived_sessions_age_out() {
         alice
             .account
             .encrypt(&mut OsRng, &bob.address, b"x", NOW + ttl + 1),
-        Err(Error::Misuse(MisuseError::SessionExpired))
+        Err(Error::Account(AccountError::SessionExpired))
     );
     // A fresh session replaces it; the old one is archived, then expires.
     let first_id = alice.current(&bob);
@@ -539,11 +539,11 @@ fn an_account_is_created_once() {
     Account::create(Arc::clone(&store), keyring(), &mut OsRng, NOW).unwrap();
     assert_eq!(
         Account::create(Arc::clone(&store), keyring(), &mut OsRng, NOW).map(|_| ()),
-        Err(Error::Misuse(MisuseError::AccountExists))
+        Err(Error::Account(AccountError::AccountExists))
     );
     assert!(matches!(
         Account::open(Arc::new(MemoryStore::new()), keyring()),
-        Err(Error::Misuse(MisuseError::NoAccount))
+        Err(Error::Account(AccountError::NoAccount))
     ));
     let mut txn = store.transaction().unwrap();
     assert!(txn.signed_prekey_ids().unwrap().is_empty());
@@ -645,7 +645,7 @@ fn one_plaintext_to_several_devices_is_one_transaction() {
     ];
     assert_eq!(
         alice.account.encrypt_to_each(&mut OsRng, &all, b"hi", NOW),
-        Err(Error::Misuse(MisuseError::NoSession))
+        Err(Error::Account(AccountError::NoSession))
     );
     assert_eq!(records(), before);
 

@@ -20,9 +20,9 @@ use kinseal::server::{
     route,
 };
 use kinseal::{
-    DecodeError, DirectoryError, Error, IdentityKeyPair, KemPreKeyPair, KeyKind, MAX_PLAINTEXT_LEN,
-    MessageKind, OneTimePreKeyPair, PreKeyBundle, PreKeyMessage, PreKeyRole, Session,
-    SessionConfig, SignedPreKeyPair, UploadError, WireType,
+    AddressError, DecodeError, DirectoryError, Error, IdentityKeyPair, KemPreKeyPair, KeyKind,
+    MAX_PLAINTEXT_LEN, MessageKind, OneTimePreKeyPair, PreKeyBundle, PreKeyMessage, PreKeyRole,
+    Session, SessionConfig, SignedPreKeyPair, UploadError, WireType,
 };
 use rand_core::SeedableRng;
 
@@ -838,7 +838,7 @@ fn device_limits_and_addresses(dir: &dyn PreKeyDirectory) {
     // Addresses are bounded and non-empty.
     assert_eq!(
         DeviceAddress::new(b"", b"x", 1).unwrap_err(),
-        Error::Directory(DirectoryError::AddressOutOfRange {
+        Error::Address(AddressError::OutOfRange {
             field: AddressField::AppId,
             min: 1,
             max: 64,
@@ -847,7 +847,7 @@ fn device_limits_and_addresses(dir: &dyn PreKeyDirectory) {
     );
     assert_eq!(
         UserAddress::new(b"chirp", &[b'u'; 257]).unwrap_err(),
-        Error::Directory(DirectoryError::AddressOutOfRange {
+        Error::Address(AddressError::OutOfRange {
             field: AddressField::UserId,
             min: 1,
             max: 256,

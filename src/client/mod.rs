@@ -10,19 +10,18 @@
 //! processes never interleave inside one.
 
 mod account;
-mod limits;
 mod safety;
 mod seal;
 pub mod store;
 mod trust;
 
-pub use crate::server::{DeviceAddress, UserAddress};
-pub use account::{Account, AccountConfig, Decrypted, PreKeyUpdate};
-pub use limits::{
+pub use crate::address::{DeviceAddress, UserAddress};
+pub use crate::limits::{
     DEFAULT_ARCHIVED_SESSION_TTL_SECS, DEFAULT_MAX_ARCHIVED_SESSIONS,
     DEFAULT_ONE_TIME_PREKEY_TARGET, DEFAULT_PENDING_SESSION_TTL_SECS, DEFAULT_SESSION_CACHE,
     MAX_ARCHIVED_SESSIONS_LIMIT, MAX_SESSION_CACHE_LIMIT, MAX_STORAGE_KEYS,
 };
+pub use account::{Account, AccountConfig, Decrypted, PreKeyUpdate};
 pub use safety::SafetyNumber;
 pub use seal::{RecordKey, StorageKey, StorageKeyring};
 #[cfg(feature = "sqlite")]

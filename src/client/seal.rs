@@ -5,12 +5,13 @@ use core::fmt;
 use rand_core::CryptoRng;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use super::limits::MAX_STORAGE_KEYS;
 use crate::StorageError;
+use crate::address::DeviceAddress;
 use crate::crypto::{labels, seal};
 use crate::error::{DecodeError, MisuseError};
-use crate::server::DeviceAddress;
-use crate::wire::{MAX_SEALED_PLAINTEXT_LEN, SEAL_NONCE_LEN, SealedFrame};
+use crate::limits::MAX_STORAGE_KEYS;
+use crate::sizes::SEAL_NONCE_LEN;
+use crate::wire::{MAX_SEALED_PLAINTEXT_LEN, SealedFrame};
 
 /// A key that seals a client's records at rest, with the id that names it
 /// inside every record it sealed.

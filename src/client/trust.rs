@@ -2,17 +2,30 @@
 //! decides about a key presented by a bundle or a `PreKeyMessage`.
 
 use crate::IdentityKey;
-use crate::server::DeviceAddress;
+use crate::address::DeviceAddress;
 
 /// What an account has on record about a peer device's identity key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownIdentity {
-    pub(crate) key: IdentityKey,
-    pub(crate) verified: bool,
-    pub(crate) first_seen: u64,
+    key: IdentityKey,
+    verified: bool,
+    first_seen: u64,
 }
 
 impl KnownIdentity {
+    pub(crate) fn new(key: IdentityKey, verified: bool, first_seen: u64) -> Self {
+        KnownIdentity {
+            key,
+            verified,
+            first_seen,
+        }
+    }
+
+    /// Gives the identity key on record back.
+    pub(crate) fn into_key(self) -> IdentityKey {
+        self.key
+    }
+
     /// The identity key on record.
     pub fn key(&self) -> &IdentityKey {
         &self.key

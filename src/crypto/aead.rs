@@ -20,7 +20,7 @@ use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::aead::inout::InOutBuf;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
 
-use crate::wire::TAG_LEN;
+use crate::sizes::TAG_LEN;
 
 /// The longest message sealed or opened with the short-message
 /// implementation. The two cost the same at about 850 bytes here.

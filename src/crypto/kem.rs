@@ -5,7 +5,7 @@ use libcrux_ml_kem::mlkem768;
 use rand_core::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::wire::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEM_SEED_LEN};
+use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEM_SEED_LEN};
 
 /// Length of the key-generation seed (d ‖ z), the stored form of the key.
 pub(crate) const SEED_LEN: usize = KEM_SEED_LEN;

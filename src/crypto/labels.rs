@@ -6,6 +6,8 @@
 pub(crate) const SIG_SIGNED_PREKEY: &[u8] = b"KINSEAL-v1 signed prekey\0";
 /// Prefix of the bytes an identity key signs for an ML-KEM prekey.
 pub(crate) const SIG_KEM_PREKEY: &[u8] = b"KINSEAL-v1 KEM prekey\0";
+/// Prefix of the bytes an identity key signs for a whole prekey upload.
+pub(crate) const SIG_UPLOAD: &[u8] = b"KINSEAL-v1 prekey upload\0";
 /// Prefix of the handshake transcript hash input.
 pub(crate) const TRANSCRIPT: &[u8] = b"KINSEAL-v1 transcript\0";
 /// HKDF info prefix of the handshake key derivation (followed by the transcript hash).
@@ -22,4 +24,5 @@ pub(crate) const HANDSHAKE_ID: &[u8] = b"KINSEAL-v1 handshake id\0";
 pub(crate) const STORAGE_KEY: &[u8] = b"KINSEAL-v1 storage key\0";
 /// Prefix of a sealed record's associated data.
 pub(crate) const STORAGE_AD: &[u8] = b"KINSEAL-v1 storage record\0";
+/// Prefix of every safety-number fingerprint hash input.
 pub(crate) const SAFETY_NUMBER: &[u8] = b"KINSEAL-v1 safety number\0";

@@ -10,7 +10,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::labels;
-use crate::wire::TAG_LEN;
+use crate::sizes::TAG_LEN;
 
 /// Derives the sealing key from a caller-given storage key, so that the
 /// caller's key is never used directly as an AEAD key.

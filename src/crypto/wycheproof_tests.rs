@@ -20,7 +20,7 @@
 use serde_json::Value;
 
 use super::kem::{self, PRIVATE_KEY_LEN, SEED_LEN, SHARED_SECRET_LEN};
-use crate::wire::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN};
+use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN};
 
 fn load(name: &str) -> Value {
     let path = format!(
@@ -425,7 +425,7 @@ fn ed25519_through_identity_key_parsing_and_verify() {
 
     use crate::error::SignedObject;
     use crate::keys::IdentityKey;
-    use crate::wire::SIGNATURE_LEN;
+    use crate::sizes::SIGNATURE_LEN;
 
     let v = load_file("ed25519_test.json", "EDDSA", "EddsaVerify");
     #[derive(Debug, Default, PartialEq, Eq)]
@@ -502,8 +502,8 @@ fn ed25519_through_identity_key_parsing_and_verify() {
     );
 }
 
-type Seal = fn(&[u8; 44], &[u8], &[u8], &mut [u8]) -> Result<[u8; crate::wire::TAG_LEN], ()>;
-type Open = fn(&[u8; 44], &[u8], &[u8], &[u8; crate::wire::TAG_LEN], &mut [u8]) -> Result<(), ()>;
+type Seal = fn(&[u8; 44], &[u8], &[u8], &mut [u8]) -> Result<[u8; crate::sizes::TAG_LEN], ()>;
+type Open = fn(&[u8; 44], &[u8], &[u8], &[u8; crate::sizes::TAG_LEN], &mut [u8]) -> Result<(), ()>;
 
 /// kinseal's AEAD entry points and the two implementations they dispatch to.
 const AEADS: [(&str, Seal, Open); 3] = [
@@ -525,7 +525,7 @@ const AEADS: [(&str, Seal, Open); 3] = [
 /// through each implementation behind them.
 #[test]
 fn chacha20_poly1305_through_seal_and_open() {
-    use crate::wire::TAG_LEN;
+    use crate::sizes::TAG_LEN;
 
     let v = load_file(
         "chacha20_poly1305_test.json",

@@ -78,7 +78,7 @@ impl Transcript<'_> {
         let opk_id = self.prekeys.one_time_prekey_id.unwrap_or(0).to_be_bytes();
         let mut parts: Vec<&[u8]> = vec![
             labels::TRANSCRIPT,
-            &[PROTOCOL_VERSION, crate::SUITE_V1],
+            &[PROTOCOL_VERSION, crate::wire::SUITE_V1],
             self.initiator.as_bytes(),
             self.responder.as_bytes(),
             &spk_id,
@@ -114,7 +114,7 @@ pub(crate) fn session_ad(
         .to_be_bytes();
     kdf::sha256(&[
         labels::SESSION_AD,
-        &[PROTOCOL_VERSION, crate::SUITE_V1],
+        &[PROTOCOL_VERSION, crate::wire::SUITE_V1],
         initiator.as_bytes(),
         responder.as_bytes(),
         &len,

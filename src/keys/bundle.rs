@@ -87,7 +87,7 @@ impl PreKeyBundle {
     /// Encodes the bundle.
     pub fn to_bytes(&self) -> Vec<u8> {
         let frame = BundleFrame {
-            suite: crate::SUITE_V1,
+            suite: crate::wire::SUITE_V1,
             identity_key: self.identity_key.to_bytes(),
             signed_prekey: SignedPreKeyFrame {
                 id: self.signed_prekey.id,

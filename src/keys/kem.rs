@@ -9,7 +9,8 @@ use super::{IdentityKey, IdentityKeyPair, Short, check_batch};
 use crate::crypto::kem::{self, KemSecret};
 use crate::crypto::labels;
 use crate::error::{DecodeError, KeyKind, SignedObject};
-use crate::wire::{KEM_PUBLIC_KEY_LEN, KEM_SEED_LEN, KemPreKeyRecordFrame, SIGNATURE_LEN};
+use crate::sizes::KEM_SEED_LEN;
+use crate::wire::{KEM_PUBLIC_KEY_LEN, KemPreKeyRecordFrame, SIGNATURE_LEN};
 
 /// The public half of an ML-KEM-768 prekey, as it appears in a bundle.
 ///
@@ -129,7 +130,7 @@ fn signed_parts(
     public: &[u8; KEM_PUBLIC_KEY_LEN],
 ) -> SignedParts<'_> {
     SignedParts {
-        suite: [crate::SUITE_V1],
+        suite: [crate::wire::SUITE_V1],
         id: id.to_be_bytes(),
         kind: [u8::from(last_resort)],
         created: created_at.to_be_bytes(),
@@ -236,7 +237,7 @@ impl KemPreKeyPair {
         let mut seed = Zeroizing::new([0u8; KEM_SEED_LEN]);
         seed.copy_from_slice(&self.secret.seed()[..]);
         let frame = KemPreKeyRecordFrame {
-            suite: crate::SUITE_V1,
+            suite: crate::wire::SUITE_V1,
             id: self.public.id,
             last_resort: self.public.last_resort,
             created_at: self.public.created_at,

@@ -1,15 +1,18 @@
 //! Long-term and medium-term keys: the identity key, signed and one-time
-//! X25519 prekeys, ML-KEM-768 prekeys, and the bundle a server hands out.
+//! X25519 prekeys, ML-KEM-768 prekeys, the bundle a server hands out, and
+//! the upload a device sends it.
 
 mod bundle;
 mod identity;
 mod kem;
 mod prekey;
+mod upload;
 
 pub use bundle::{PreKeyBundle, VerifiedBundle};
 pub use identity::{IdentityKey, IdentityKeyPair};
 pub use kem::{KemPreKey, KemPreKeyPair};
 pub use prekey::{OneTimePreKey, OneTimePreKeyPair, SignedPreKey, SignedPreKeyPair};
+pub use upload::{PreKeyCounts, PreKeyUpload, PreKeyUploadBuilder, VerifiedUpload};
 
 /// The most prekeys one `generate_batch` call produces.
 pub const MAX_PREKEY_BATCH: usize = 10_000;

@@ -80,7 +80,7 @@ impl SignedPreKey {
         identity.verify(
             SignedObject::SignedPreKey,
             labels::SIG_SIGNED_PREKEY,
-            &[&[crate::SUITE_V1], &id, &created, &self.public],
+            &[&[crate::wire::SUITE_V1], &id, &created, &self.public],
             &self.signature,
         )?;
         Ok(())
@@ -125,7 +125,7 @@ impl SignedPreKeyPair {
         let signature = identity.sign(
             labels::SIG_SIGNED_PREKEY,
             &[
-                &[crate::SUITE_V1],
+                &[crate::wire::SUITE_V1],
                 &id.to_be_bytes(),
                 &created_at.to_be_bytes(),
                 &public,
@@ -168,7 +168,7 @@ impl SignedPreKeyPair {
     /// buffer drop (it wipes itself) as soon as it is written.
     pub fn to_bytes(&self) -> crate::SecretBytes {
         let frame = SignedPreKeyRecordFrame {
-            suite: crate::SUITE_V1,
+            suite: crate::wire::SUITE_V1,
             id: self.public.id,
             created_at: self.public.created_at,
             secret: secret_copy(&self.secret),

@@ -1,13 +1,13 @@
 //! The `PreKeyDirectory` trait, what its operations return, and the rules
 //! every implementation applies in the same way.
 
-use super::address::{DeviceAddress, UserAddress};
-use super::error::UploadError;
-use super::limits::{MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS};
 use super::route::PreKeyIds;
-use super::upload::{PreKeyUpload, VerifiedUpload};
+use crate::address::{DeviceAddress, UserAddress};
 use crate::error::PreKeyRole;
+use crate::error::UploadError;
 use crate::keys::{IdentityKey, PreKeyBundle};
+use crate::keys::{PreKeyCounts, PreKeyUpload, VerifiedUpload};
+use crate::limits::{MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS};
 
 /// Where a server keeps the devices of its users and their public prekeys,
 /// and hands out bundles.
@@ -145,42 +145,11 @@ pub enum Registration {
     Replaced,
 }
 
-/// How many one-time prekeys of each kind a directory holds for a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct PreKeyCounts {
-    pub(crate) one_time: usize,
-    pub(crate) kem: usize,
-}
-
-impl PreKeyCounts {
-    /// Counts of one-time X25519 and one-time ML-KEM prekeys.
-    pub fn new(one_time: usize, kem: usize) -> Self {
-        PreKeyCounts { one_time, kem }
-    }
-
-    /// One-time X25519 prekeys.
-    pub fn one_time(&self) -> usize {
-        self.one_time
-    }
-
-    /// One-time ML-KEM prekeys.
-    pub fn kem(&self) -> usize {
-        self.kem
-    }
-
-    /// Whether either kind is below `threshold`, so that the server should
-    /// ask the device to upload more (for example with
-    /// [`DEFAULT_REPLENISH_THRESHOLD`](super::DEFAULT_REPLENISH_THRESHOLD)).
-    pub fn needs_replenish(&self, threshold: usize) -> bool {
-        self.one_time < threshold || self.kem < threshold
-    }
-}
-
 /// A bundle taken from a directory, and what is left.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TakenBundle {
-    pub(crate) bundle: PreKeyBundle,
-    pub(crate) remaining: PreKeyCounts,
+    bundle: PreKeyBundle,
+    remaining: PreKeyCounts,
 }
 
 impl TakenBundle {
@@ -212,11 +181,11 @@ impl TakenBundle {
     /// The ids of the prekeys in the bundle: what the first message of a
     /// session set up from it will name (see [`route`](super::route)).
     pub fn prekey_ids(&self) -> PreKeyIds {
-        PreKeyIds {
-            signed_prekey_id: self.bundle.signed_prekey().id(),
-            one_time_prekey_id: self.bundle.one_time_prekey().map(|k| k.id()),
-            kem_prekey_id: self.bundle.kem_prekey().id(),
-        }
+        PreKeyIds::new(
+            self.bundle.signed_prekey().id(),
+            self.bundle.one_time_prekey().map(|k| k.id()),
+            self.bundle.kem_prekey().id(),
+        )
     }
 
     /// Whether the bundle carries the last-resort ML-KEM prekey, because no
@@ -229,11 +198,11 @@ impl TakenBundle {
 /// What a directory holds for one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceInfo {
-    pub(crate) address: DeviceAddress,
-    pub(crate) identity_key: IdentityKey,
-    pub(crate) signed_prekey: Option<(u32, u64)>,
-    pub(crate) last_resort_id: Option<u32>,
-    pub(crate) counts: PreKeyCounts,
+    address: DeviceAddress,
+    identity_key: IdentityKey,
+    signed_prekey: Option<(u32, u64)>,
+    last_resort_id: Option<u32>,
+    counts: PreKeyCounts,
 }
 
 impl DeviceInfo {
@@ -290,7 +259,7 @@ impl DeviceInfo {
     /// Whether [`take_bundle`](PreKeyDirectory::take_bundle) can succeed:
     /// the device has a signed prekey and an ML-KEM prekey of either kind.
     pub fn is_ready(&self) -> bool {
-        self.signed_prekey.is_some() && (self.last_resort_id.is_some() || self.counts.kem > 0)
+        self.signed_prekey.is_some() && (self.last_resort_id.is_some() || self.counts.kem() > 0)
     }
 
     /// Whether the server should ask the device for a new signed prekey:
@@ -312,9 +281,9 @@ impl DeviceInfo {
 /// [`UploadError::StaleId`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct HighestIds {
-    pub(crate) signed: Option<u32>,
-    pub(crate) one_time: Option<u32>,
-    pub(crate) kem: Option<u32>,
+    signed: Option<u32>,
+    one_time: Option<u32>,
+    kem: Option<u32>,
 }
 
 impl HighestIds {
@@ -382,16 +351,16 @@ impl VerifiedUpload {
             one_time,
         )?;
         fresh(PreKeyRole::Kem, highest.kem, &mut next.kem, kem)?;
-        let after = PreKeyCounts {
-            one_time: held.one_time + upload.one_time_prekeys().len(),
-            kem: held.kem + upload.kem_prekeys().len(),
-        };
+        let after = PreKeyCounts::new(
+            held.one_time() + upload.one_time_prekeys().len(),
+            held.kem() + upload.kem_prekeys().len(),
+        );
         limit(
             PreKeyRole::OneTime,
-            after.one_time,
+            after.one_time(),
             MAX_STORED_ONE_TIME_PREKEYS,
         )?;
-        limit(PreKeyRole::Kem, after.kem, MAX_STORED_KEM_PREKEYS)?;
+        limit(PreKeyRole::Kem, after.kem(), MAX_STORED_KEM_PREKEYS)?;
         Ok((next, after))
     }
 }
@@ -425,7 +394,7 @@ fn limit(prekey: PreKeyRole, found: usize, max: usize) -> Result<(), UploadError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::limits::{MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD};
+    use crate::limits::{MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD};
     use crate::{IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair};
     use rand_core::SeedableRng;
 
@@ -448,7 +417,7 @@ mod tests {
         .verify(identity.public_key())
         .unwrap();
         let ik = identity.public_key();
-        let counts = |one_time, kem| PreKeyCounts { one_time, kem };
+        let counts = PreKeyCounts::new;
         let (highest, after) = upload
             .check_store(ik, HighestIds::default(), counts(4_999, 999))
             .unwrap();

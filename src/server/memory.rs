@@ -3,15 +3,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use super::address::{DeviceAddress, UserAddress};
-use super::directory::{
-    DeviceInfo, HighestIds, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle,
-};
-use super::error::{DirectoryError, StorageError};
-use super::limits::MAX_DEVICES_PER_USER;
-use super::upload::VerifiedUpload;
+use super::directory::{DeviceInfo, HighestIds, PreKeyDirectory, Registration, TakenBundle};
+use crate::address::{DeviceAddress, UserAddress};
 use crate::error::PreKeyRole;
+use crate::error::{DirectoryError, StorageError};
 use crate::keys::{IdentityKey, KemPreKey, OneTimePreKey, PreKeyBundle, SignedPreKey};
+use crate::keys::{PreKeyCounts, VerifiedUpload};
+use crate::limits::MAX_DEVICES_PER_USER;
 
 /// A [`PreKeyDirectory`] in memory: for tests, examples, and servers that
 /// keep their directory elsewhere and only need the rules.
@@ -48,23 +46,19 @@ impl Device {
     }
 
     fn counts(&self) -> PreKeyCounts {
-        PreKeyCounts {
-            one_time: self.one_time.len(),
-            kem: self.kem.len(),
-        }
+        PreKeyCounts::new(self.one_time.len(), self.kem.len())
     }
 
     fn info(&self, address: &DeviceAddress) -> DeviceInfo {
-        DeviceInfo {
-            address: address.clone(),
-            identity_key: self.identity.clone(),
-            signed_prekey: self
-                .signed_prekey
+        DeviceInfo::new(
+            address.clone(),
+            self.identity.clone(),
+            self.signed_prekey
                 .as_ref()
                 .map(|k| (k.id(), k.created_at())),
-            last_resort_id: self.last_resort.as_ref().map(KemPreKey::id),
-            counts: self.counts(),
-        }
+            self.last_resort.as_ref().map(KemPreKey::id),
+            self.counts(),
+        )
     }
 }
 
@@ -166,10 +160,10 @@ impl PreKeyDirectory for MemoryDirectory {
             })?,
         };
         let one_time = d.one_time.pop_first().map(|(_, k)| k);
-        Ok(TakenBundle {
-            bundle: PreKeyBundle::new(d.identity.clone(), signed_prekey, one_time, kem_prekey),
-            remaining: d.counts(),
-        })
+        Ok(TakenBundle::new(
+            PreKeyBundle::new(d.identity.clone(), signed_prekey, one_time, kem_prekey),
+            d.counts(),
+        ))
     }
 
     fn device(&self, device: &DeviceAddress) -> crate::Result<DeviceInfo> {

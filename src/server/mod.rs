@@ -69,30 +69,25 @@
 //! # }
 //! ```
 
-mod address;
 mod directory;
-mod error;
-mod limits;
 mod memory;
 mod route;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-mod upload;
 
-pub use address::{DeviceAddress, UserAddress};
-pub use directory::{
-    DeviceInfo, HighestIds, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle,
-};
-pub use error::{AddressField, DirectoryError, StorageError, UploadError};
-pub use limits::{
+pub use crate::address::{DeviceAddress, UserAddress};
+pub use crate::error::{AddressField, DirectoryError, OtherError, StorageError, UploadError};
+pub use crate::keys::{PreKeyCounts, PreKeyUpload, PreKeyUploadBuilder, VerifiedUpload};
+pub use crate::limits::{
     DEFAULT_REPLENISH_THRESHOLD, MAX_APP_ID_LEN, MAX_BUNDLE_LEN, MAX_DEVICES_PER_USER,
     MAX_KEM_PREKEYS_PER_UPLOAD, MAX_MESSAGE_LEN, MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
     MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS, MAX_UPLOAD_LEN, MAX_USER_ID_LEN,
     MIN_BUNDLE_LEN, MIN_MESSAGE_LEN, MIN_UPLOAD_LEN, SIGNED_PREKEY_GRACE_SECS,
     SIGNED_PREKEY_ROTATION_SECS,
 };
+pub use crate::wire::TYPE_PREKEY_UPLOAD;
+pub use directory::{DeviceInfo, HighestIds, PreKeyDirectory, Registration, TakenBundle};
 pub use memory::MemoryDirectory;
 pub use route::{PreKeyIds, RouteInfo, route};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SQLITE_BUSY_TIMEOUT_MS, SQLITE_SCHEMA_VERSION, SqliteDirectory};
-pub use upload::{PreKeyUpload, PreKeyUploadBuilder, TYPE_PREKEY_UPLOAD, VerifiedUpload};

@@ -1,7 +1,7 @@
 //! Routing without decryption: what a server may read from message bytes.
 
-use super::limits::{MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
 use crate::error::{DecodeError, WireType};
+use crate::limits::{MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
 use crate::wire::{self, MessageFrame, MessageKind, PreKeyMessageFrame};
 
 /// The ids of the three prekeys a session was set up with: those a
@@ -9,12 +9,24 @@ use crate::wire::{self, MessageFrame, MessageKind, PreKeyMessageFrame};
 /// [`TakenBundle`](super::TakenBundle) handed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PreKeyIds {
-    pub(crate) signed_prekey_id: u32,
-    pub(crate) one_time_prekey_id: Option<u32>,
-    pub(crate) kem_prekey_id: u32,
+    signed_prekey_id: u32,
+    one_time_prekey_id: Option<u32>,
+    kem_prekey_id: u32,
 }
 
 impl PreKeyIds {
+    pub(crate) fn new(
+        signed_prekey_id: u32,
+        one_time_prekey_id: Option<u32>,
+        kem_prekey_id: u32,
+    ) -> Self {
+        PreKeyIds {
+            signed_prekey_id,
+            one_time_prekey_id,
+            kem_prekey_id,
+        }
+    }
+
     /// The signed prekey's id.
     pub fn signed_prekey_id(&self) -> u32 {
         self.signed_prekey_id

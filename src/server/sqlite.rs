@@ -6,15 +6,13 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::address::{DeviceAddress, UserAddress};
-use super::directory::{
-    DeviceInfo, HighestIds, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle,
-};
-use super::error::{DirectoryError, StorageError};
-use super::limits::MAX_DEVICES_PER_USER;
-use super::upload::VerifiedUpload;
+use super::directory::{DeviceInfo, HighestIds, PreKeyDirectory, Registration, TakenBundle};
+use crate::address::{DeviceAddress, UserAddress};
 use crate::error::PreKeyRole;
+use crate::error::{DirectoryError, StorageError};
 use crate::keys::{IdentityKey, KemPreKey, OneTimePreKey, PreKeyBundle, SignedPreKey};
+use crate::keys::{PreKeyCounts, VerifiedUpload};
+use crate::limits::MAX_DEVICES_PER_USER;
 
 /// How long, in milliseconds, a [`SqliteDirectory`] waits for another
 /// connection's write transaction to finish before it gives up with
@@ -228,11 +226,7 @@ fn find_device(tx: &Transaction<'_>, device: &DeviceAddress) -> crate::Result<Op
         rowid,
         identity: IdentityKey::from_bytes(&blob(identity, "devices")?)
             .map_err(|_| invalid("devices"))?,
-        highest: HighestIds {
-            signed: id(signed)?,
-            one_time: id(one_time)?,
-            kem: id(kem)?,
-        },
+        highest: HighestIds::new(id(signed)?, id(one_time)?, id(kem)?),
     }))
 }
 
@@ -251,10 +245,10 @@ fn counts(tx: &Transaction<'_>, rowid: i64) -> crate::Result<PreKeyCounts> {
             .map_err(db(table))?;
         usize::try_from(n).map_err(|_| invalid(table))
     };
-    Ok(PreKeyCounts {
-        one_time: count("one_time_prekeys")?,
-        kem: count("kem_prekeys")?,
-    })
+    Ok(PreKeyCounts::new(
+        count("one_time_prekeys")?,
+        count("kem_prekeys")?,
+    ))
 }
 
 fn info(
@@ -278,17 +272,20 @@ fn info(
         )
         .optional()
         .map_err(db("last_resort_prekeys"))?;
-    Ok(DeviceInfo {
-        address: address.clone(),
-        counts: counts(tx, row.rowid)?,
-        identity_key: row.identity,
-        signed_prekey: signed
-            .map(|(id, at)| Ok::<_, crate::Error>((key_id(id, "signed_prekeys")?, time(at))))
-            .transpose()?,
-        last_resort_id: last_resort
-            .map(|id| key_id(id, "last_resort_prekeys"))
-            .transpose()?,
-    })
+    let counts = counts(tx, row.rowid)?;
+    let signed_prekey = signed
+        .map(|(id, at)| Ok::<_, crate::Error>((key_id(id, "signed_prekeys")?, time(at))))
+        .transpose()?;
+    let last_resort_id = last_resort
+        .map(|id| key_id(id, "last_resort_prekeys"))
+        .transpose()?;
+    Ok(DeviceInfo::new(
+        address.clone(),
+        row.identity,
+        signed_prekey,
+        last_resort_id,
+        counts,
+    ))
 }
 
 /// The columns of a signed prekey or KEM prekey row, as read:
@@ -466,7 +463,12 @@ impl PreKeyDirectory for SqliteDirectory {
             tx.execute(
                 "UPDATE devices SET highest_signed_id = ?1, highest_one_time_id = ?2,
                  highest_kem_id = ?3 WHERE device = ?4",
-                params![highest.signed, highest.one_time, highest.kem, row.rowid],
+                params![
+                    highest.signed(),
+                    highest.one_time(),
+                    highest.kem(),
+                    row.rowid
+                ],
             )
             .map_err(db("devices"))?;
             Ok(after)
@@ -545,10 +547,11 @@ impl PreKeyDirectory for SqliteDirectory {
                     .map_err(|_| invalid("one_time_prekeys"))
                 })
                 .transpose()?;
-            Ok(TakenBundle {
-                remaining: counts(tx, row.rowid)?,
-                bundle: PreKeyBundle::new(row.identity, signed_prekey, one_time_prekey, kem_prekey),
-            })
+            let remaining = counts(tx, row.rowid)?;
+            Ok(TakenBundle::new(
+                PreKeyBundle::new(row.identity, signed_prekey, one_time_prekey, kem_prekey),
+                remaining,
+            ))
         })
     }
 

@@ -242,7 +242,7 @@ impl Session {
         if let Some(p) = &self.pending {
             encode_prekey_prefix(
                 &mut out,
-                crate::SUITE_V1,
+                crate::wire::SUITE_V1,
                 self.local_identity.as_bytes(),
                 &p.prekeys,
                 &p.kem_ciphertext,

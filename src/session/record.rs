@@ -36,7 +36,7 @@ impl Session {
     pub fn to_bytes(&self) -> SecretBytes {
         let r = &self.ratchet;
         let frame = SessionFrame {
-            suite: crate::SUITE_V1,
+            suite: crate::wire::SUITE_V1,
             initiator: self.initiator,
             local_identity: self.local_identity.to_bytes(),
             remote_identity: self.remote_identity.to_bytes(),

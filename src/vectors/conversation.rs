@@ -9,7 +9,7 @@ use x25519_dalek::StaticSecret;
 use super::handshake::{self, Case};
 use super::{hex, seeded};
 use crate::crypto::{dh, kdf};
-use crate::error::{DecodeError, Error, ProtocolError};
+use crate::error::{AccountError, DecodeError, Error, ProtocolError};
 use crate::ratchet::RootKey;
 use crate::session::{Session, SessionConfig};
 use zeroize::Zeroizing;
@@ -60,10 +60,14 @@ pub(super) fn error_name(e: &Error) -> &'static str {
             ProtocolError::UnexpectedPreKeyMessage => "UnexpectedPreKeyMessage",
             ProtocolError::UnexpectedRatchetKey => "UnexpectedRatchetKey",
             ProtocolError::ChainExhausted => "ChainExhausted",
-            ProtocolError::UnknownPreKey { .. } => "UnknownPreKey",
-            ProtocolError::ReplayedHandshake => "ReplayedHandshake",
-            ProtocolError::NoSession => "NoSession",
         },
+        Error::Account(a) => match a {
+            AccountError::UnknownPreKey { .. } => "UnknownPreKey",
+            AccountError::ReplayedHandshake => "ReplayedHandshake",
+            AccountError::NoSessionForMessage => "NoSession",
+            _ => "Account",
+        },
+        Error::Address(_) => "Address",
         Error::Misuse(_) => "Misuse",
         Error::DecryptionFailed => "DecryptionFailed",
         Error::Upload(_) => "Upload",

@@ -5,13 +5,13 @@ use rand_core::Rng;
 use serde_json::{Value, json};
 
 use super::{hex, seeded};
-use crate::SUITE_V1;
 use crate::crypto::{dh, kdf, kem, labels};
 use crate::keys::{
     IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, PreKeyBundle, SignedPreKeyPair,
 };
 use crate::message::PreKeyMessage;
 use crate::session::{Session, SessionConfig};
+use crate::wire::SUITE_V1;
 use crate::wire::{PROTOCOL_VERSION, TAG_LEN};
 
 pub(super) fn identity_file() -> Value {

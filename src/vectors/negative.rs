@@ -438,7 +438,7 @@ pub(super) fn negative_file() -> Value {
         let sig = r.identity.sign(
             crate::crypto::labels::SIG_SIGNED_PREKEY,
             &[
-                &[crate::SUITE_V1],
+                &[crate::wire::SUITE_V1],
                 &s.id().to_be_bytes(),
                 &s.created_at().to_be_bytes(),
                 &zero,

@@ -100,7 +100,7 @@ impl<'a> Reader<'a> {
     /// Reads the suite byte; version 1 defines exactly one suite.
     pub(crate) fn suite(&mut self) -> Result<u8, DecodeError> {
         let found = self.u8()?;
-        if found != crate::SUITE_V1 {
+        if found != super::SUITE_V1 {
             return Err(DecodeError::UnsupportedSuite { found });
         }
         Ok(found)

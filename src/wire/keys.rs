@@ -8,19 +8,12 @@
 
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use super::{KEY_LEN, Reader, SIGNATURE_LEN, Writer};
+use super::{
+    KEY_LEN, Reader, SIGNATURE_LEN, TYPE_KEM_PREKEY_RECORD, TYPE_ONE_TIME_PREKEY_RECORD,
+    TYPE_SIGNED_PREKEY_RECORD, Writer,
+};
 use crate::error::{DecodeError, WireType};
-
-/// The type byte of a [`SignedPreKeyRecordFrame`].
-pub(crate) const TYPE_SIGNED_PREKEY_RECORD: u8 = 0x34;
-/// The type byte of a [`OneTimePreKeyRecordFrame`].
-pub(crate) const TYPE_ONE_TIME_PREKEY_RECORD: u8 = 0x35;
-/// The type byte of a [`KemPreKeyRecordFrame`].
-pub(crate) const TYPE_KEM_PREKEY_RECORD: u8 = 0x36;
-
-/// Length of an ML-KEM-768 key-generation seed `d ‖ z`, the stored form of
-/// a KEM private key.
-pub(crate) const KEM_SEED_LEN: usize = 64;
+use crate::sizes::KEM_SEED_LEN;
 
 /// Length of a signed prekey record.
 pub(crate) const SIGNED_PREKEY_RECORD_LEN: usize = 2 + 1 + 4 + 8 + KEY_LEN + SIGNATURE_LEN;
@@ -231,7 +224,7 @@ mod tests {
 
     fn signed() -> SignedPreKeyRecordFrame {
         SignedPreKeyRecordFrame {
-            suite: crate::SUITE_V1,
+            suite: crate::wire::SUITE_V1,
             id: 0x0102_0304,
             created_at: 0x0a0b_0c0d_0e0f_1011,
             secret: Zeroizing::new([0x55; KEY_LEN]),
@@ -241,7 +234,7 @@ mod tests {
 
     fn kem(last_resort: bool) -> KemPreKeyRecordFrame {
         KemPreKeyRecordFrame {
-            suite: crate::SUITE_V1,
+            suite: crate::wire::SUITE_V1,
             id: 9,
             last_resort,
             created_at: 7,

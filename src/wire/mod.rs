@@ -16,12 +16,11 @@ mod message;
 mod record;
 mod safety;
 mod store;
+mod upload;
 
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 pub(crate) use codec::{Reader, Writer};
-pub(crate) use keys::{
-    KEM_SEED_LEN, KemPreKeyRecordFrame, OneTimePreKeyRecordFrame, SignedPreKeyRecordFrame,
-};
+pub(crate) use keys::{KemPreKeyRecordFrame, OneTimePreKeyRecordFrame, SignedPreKeyRecordFrame};
 pub(crate) use message::{
     MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame, encode_prekey_prefix, peek_kind,
 };
@@ -33,12 +32,28 @@ pub(crate) use safety::{
     chunks as fingerprint_chunks, order as fingerprint_order,
 };
 pub(crate) use store::{
-    AccountFrame, MAX_SEALED_PLAINTEXT_LEN, PeerIdentityFrame, SEAL_NONCE_LEN, SealedFrame,
-    SessionEntryFrame, SessionSetFrame,
+    AccountFrame, MAX_SEALED_PLAINTEXT_LEN, PeerIdentityFrame, SealedFrame, SessionEntryFrame,
+    SessionSetFrame,
 };
+pub(crate) use upload::{UploadBodyFrame, UploadFrame};
 
 /// The protocol version this build speaks, the first byte of every encoding.
 pub const PROTOCOL_VERSION: u8 = 1;
+
+/// The cipher suite of protocol version 1, and its only one: X25519 and
+/// ML-KEM-768 hybrid key agreement, Ed25519 signatures, HKDF/HMAC-SHA-256,
+/// ChaCha20-Poly1305. Carried on the wire so a later version can negotiate
+/// another; an unknown suite is rejected, and there is no classical-only
+/// suite to downgrade to.
+pub const SUITE_V1: u8 = 0x01;
+
+pub use crate::limits::{MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN};
+pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
+
+// Every type byte, in one table: the second byte of every encoding, after
+// the version. No two layouts share one, so bytes of one kind never decode
+// as another. 0x0_ are messages and bundles, 0x10 the session record, 0x20
+// the upload, 0x3_ the client's records at rest, 0x40 the safety number.
 
 /// The type byte of a ratchet [`Message`](crate::Message).
 pub(crate) const TYPE_MESSAGE: u8 = 0x01;
@@ -48,26 +63,24 @@ pub(crate) const TYPE_PREKEY_MESSAGE: u8 = 0x02;
 pub(crate) const TYPE_BUNDLE: u8 = 0x03;
 /// The type byte of a serialized [`Session`](crate::Session).
 pub(crate) const TYPE_SESSION_RECORD: u8 = 0x10;
-
-/// Length of an Ed25519 public key or an X25519 public key.
-pub const KEY_LEN: usize = 32;
-/// Length of an Ed25519 signature.
-pub const SIGNATURE_LEN: usize = 64;
-/// Length of an ML-KEM-768 encapsulation (public) key.
-pub const KEM_PUBLIC_KEY_LEN: usize = 1184;
-/// Length of an ML-KEM-768 ciphertext.
-pub const KEM_CIPHERTEXT_LEN: usize = 1088;
-/// Length of the ChaCha20-Poly1305 authentication tag that ends every ciphertext.
-pub const TAG_LEN: usize = 16;
-
-/// The largest plaintext one message may carry: 256 KiB.
-///
-/// kinseal carries conversation messages; attachments travel out of band
-/// under their own keys. The bound keeps a single hostile message from
-/// making a receiver allocate more than this.
-pub const MAX_PLAINTEXT_LEN: usize = 256 * 1024;
-/// The largest ciphertext field of a message: [`MAX_PLAINTEXT_LEN`] plus the tag.
-pub const MAX_CIPHERTEXT_LEN: usize = MAX_PLAINTEXT_LEN + TAG_LEN;
+/// The type byte of a [`PreKeyUpload`](crate::PreKeyUpload).
+pub const TYPE_PREKEY_UPLOAD: u8 = 0x20;
+/// The type byte of a record sealed under a storage key ([`SealedFrame`]).
+pub(crate) const TYPE_SEALED: u8 = 0x30;
+/// The type byte of an [`AccountFrame`].
+pub(crate) const TYPE_ACCOUNT: u8 = 0x31;
+/// The type byte of a [`PeerIdentityFrame`].
+pub(crate) const TYPE_PEER_IDENTITY: u8 = 0x32;
+/// The type byte of a [`SessionSetFrame`].
+pub(crate) const TYPE_SESSION_SET: u8 = 0x33;
+/// The type byte of a [`SignedPreKeyRecordFrame`].
+pub(crate) const TYPE_SIGNED_PREKEY_RECORD: u8 = 0x34;
+/// The type byte of a [`OneTimePreKeyRecordFrame`].
+pub(crate) const TYPE_ONE_TIME_PREKEY_RECORD: u8 = 0x35;
+/// The type byte of a [`KemPreKeyRecordFrame`].
+pub(crate) const TYPE_KEM_PREKEY_RECORD: u8 = 0x36;
+/// The type byte of a safety number's QR payload ([`SafetyNumberFrame`]).
+pub(crate) const TYPE_SAFETY_NUMBER: u8 = 0x40;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

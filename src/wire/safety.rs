@@ -20,14 +20,12 @@
 
 use core::cmp::Ordering;
 
-use super::{Reader, Writer};
+use super::{Reader, TYPE_SAFETY_NUMBER, Writer};
 use crate::error::{DecodeError, WireType};
 
 /// The safety-number version this build computes and reads: the first byte
 /// of the QR payload, and (as a u16) part of every fingerprint's hash input.
 pub(crate) const SAFETY_NUMBER_VERSION: u8 = 1;
-/// The type byte of a safety-number QR payload.
-pub(crate) const TYPE_SAFETY_NUMBER: u8 = 0x40;
 /// Length of one key's fingerprint in the QR payload: the first 32 bytes
 /// of its final hash.
 pub(crate) const FINGERPRINT_LEN: usize = 32;

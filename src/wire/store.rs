@@ -4,36 +4,21 @@
 
 use zeroize::Zeroizing;
 
-use super::{KEY_LEN, Reader, TAG_LEN, Writer};
+use super::{
+    KEY_LEN, Reader, TAG_LEN, TYPE_ACCOUNT, TYPE_PEER_IDENTITY, TYPE_SEALED, TYPE_SESSION_SET,
+    Writer,
+};
 use crate::error::{DecodeError, WireType};
+use crate::limits::{MAX_SESSION_RECORD_LEN, MAX_SESSIONS_PER_SET};
+use crate::sizes::SEAL_NONCE_LEN;
 
-/// The type byte of a [`SealedFrame`].
-pub(crate) const TYPE_SEALED: u8 = 0x30;
-/// The type byte of an [`AccountFrame`].
-pub(crate) const TYPE_ACCOUNT: u8 = 0x31;
-/// The type byte of a [`PeerIdentityFrame`].
-pub(crate) const TYPE_PEER_IDENTITY: u8 = 0x32;
-/// The type byte of a [`SessionSetFrame`].
-pub(crate) const TYPE_SESSION_SET: u8 = 0x33;
-
-/// Length of a sealed record's nonce (XChaCha20-Poly1305).
-pub(crate) const SEAL_NONCE_LEN: usize = 24;
 /// Length of a sealed record's header: version, type, key id, nonce.
 pub(crate) const SEAL_HEADER_LEN: usize = 1 + 1 + 4 + SEAL_NONCE_LEN;
 /// The largest record a seal may hold: the largest session set (see
-/// [`MAX_SESSION_RECORD_LEN`] and [`MAX_SESSIONS_PER_SET`]) with room for
+/// `MAX_SESSION_RECORD_LEN` and `MAX_SESSIONS_PER_SET` in `limits.rs`) with room for
 /// its framing.
 pub(crate) const MAX_SEALED_PLAINTEXT_LEN: usize =
     2 + 4 + MAX_SESSIONS_PER_SET * (8 + 8 + 4 + MAX_SESSION_RECORD_LEN);
-
-/// The largest serialized session a session set may hold: 4 MiB, above the
-/// largest record the session bounds allow (about 1.9 MiB at every hard
-/// limit; `docs/PERFORMANCE.md`).
-pub(crate) const MAX_SESSION_RECORD_LEN: usize = 4 * 1024 * 1024;
-/// The most sessions one session set may hold: the current one and up to
-/// [`MAX_ARCHIVED_SESSIONS_LIMIT`](crate::client::MAX_ARCHIVED_SESSIONS_LIMIT)
-/// archived ones.
-pub(crate) const MAX_SESSIONS_PER_SET: usize = 1 + crate::client::MAX_ARCHIVED_SESSIONS_LIMIT;
 
 /// A record sealed under a storage key.
 ///

@@ -1,13 +1,13 @@
 //! How an [`Account`](super::Account) manages sessions and prekeys.
 
 use crate::SessionConfig;
-use crate::client::limits::{
+use crate::error::MisuseError;
+use crate::limits::{
     DEFAULT_ARCHIVED_SESSION_TTL_SECS, DEFAULT_MAX_ARCHIVED_SESSIONS,
     DEFAULT_ONE_TIME_PREKEY_TARGET, DEFAULT_PENDING_SESSION_TTL_SECS, DEFAULT_SESSION_CACHE,
     MAX_ARCHIVED_SESSIONS_LIMIT, MAX_SESSION_CACHE_LIMIT,
 };
-use crate::error::MisuseError;
-use crate::server::{
+use crate::limits::{
     MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD, SIGNED_PREKEY_GRACE_SECS,
     SIGNED_PREKEY_ROTATION_SECS,
 };

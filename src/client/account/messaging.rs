@@ -6,10 +6,10 @@ use rand_core::CryptoRng;
 
 use super::Account;
 use super::sessions::{Arrival, SessionSet};
+use crate::address::{DeviceAddress, UserAddress};
 use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, TrustPolicy};
-use crate::error::{MisuseError, ProtocolError};
-use crate::server::{DeviceAddress, UserAddress};
+use crate::error::{AccountError, ProtocolError};
 use crate::{Error, MessageKind, PreKeyMessage, Session, VerifiedBundle, message_kind};
 
 /// A decrypted message and what decrypting it learned about the sender.
@@ -139,11 +139,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// Encrypts a message to a peer device under the current session.
     ///
     /// # Errors
-    /// [`MisuseError::NoSession`] without a session (start one from the
-    /// device's bundle); [`MisuseError::SessionExpired`] if this device
+    /// [`AccountError::NoSession`] without a session (start one from the
+    /// device's bundle); [`AccountError::SessionExpired`] if this device
     /// started the session and it went unanswered for longer than the
     /// configured time (start a new one from a fresh bundle);
-    /// [`MisuseError::PlaintextTooLong`]; a
+    /// [`MisuseError::PlaintextTooLong`](crate::MisuseError::PlaintextTooLong); a
     /// [`StorageError`](crate::StorageError). On error nothing changed.
     pub fn encrypt<R: CryptoRng + ?Sized>(
         &self,
@@ -201,11 +201,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ) -> crate::Result<(Vec<u8>, Option<Vec<u8>>, SessionSet)> {
         let mut set = self.load_sessions(txn, peer)?;
         let pending_ttl = self.config.pending_session_ttl;
-        let current = set.entries.first_mut().ok_or(MisuseError::NoSession)?;
+        let current = set.entries.first_mut().ok_or(AccountError::NoSession)?;
         let created_at = current.created_at;
         let session = current.session()?;
         if session.sends_prekey_messages() && now.saturating_sub(created_at) > pending_ttl {
-            return Err(MisuseError::SessionExpired.into());
+            return Err(AccountError::SessionExpired.into());
         }
         let bytes = session.encrypt(rng, plaintext)?;
         current.touch(now);
@@ -227,11 +227,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ///   session opens it;
     /// - [`ProtocolError::Duplicate`] / [`ProtocolError::MessageKeyExpired`]
     ///   for a copy already decrypted / a message older than the kept keys;
-    /// - [`ProtocolError::NoSession`] for a `Message` from a device
+    /// - [`AccountError::NoSessionForMessage`] for a `Message` from a device
     ///   without a session;
-    /// - [`ProtocolError::UnknownPreKey`] when a `PreKeyMessage` names a
+    /// - [`AccountError::UnknownPreKey`] when a `PreKeyMessage` names a
     ///   prekey this device no longer (or never) had;
-    ///   [`ProtocolError::ReplayedHandshake`] for a replay on last-resort
+    ///   [`AccountError::ReplayedHandshake`] for a replay on last-resort
     ///   prekeys;
     /// - a [`TrustError`](crate::TrustError) when an authenticated
     ///   `PreKeyMessage` carries an identity key the trust policy refuses:
@@ -289,7 +289,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let decrypted = match message_kind(bytes)? {
             MessageKind::Message => {
                 if set.is_empty() {
-                    return Err(ProtocolError::NoSession.into());
+                    return Err(AccountError::NoSessionForMessage.into());
                 }
                 let plaintext = self.decrypt_existing(&mut set, None, bytes, now)?;
                 Decrypted {
@@ -371,7 +371,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ) -> crate::Result<Decrypted> {
         let handshake_id = message.handshake_id();
         if txn.contains_handshake(&handshake_id)? {
-            return Err(ProtocolError::ReplayedHandshake.into());
+            return Err(AccountError::ReplayedHandshake.into());
         }
         let signed_id = message.signed_prekey_id();
         let signed = self.load_signed_prekey(txn, signed_id)?;

@@ -52,8 +52,8 @@ use super::store::{
     SessionStore, SignedPreKeyStore, StoreTransaction, get_record, put_record,
 };
 use super::trust::{IdentityStatus, KnownIdentity, TrustDecision, TrustOnFirstUse, TrustPolicy};
-use crate::error::{MisuseError, TrustError};
-use crate::server::DeviceAddress;
+use crate::address::DeviceAddress;
+use crate::error::{AccountError, TrustError};
 use crate::wire::{AccountFrame, PeerIdentityFrame};
 use crate::{IdentityKey, IdentityKeyPair, StorageError};
 use sessions::{SessionCache, SessionSet};
@@ -82,7 +82,7 @@ impl<S: ClientStore> Account<S> {
     /// Publish prekeys next with [`Account::refresh_prekeys`].
     ///
     /// # Errors
-    /// [`MisuseError::AccountExists`] if the store already holds one; a
+    /// [`AccountError::AccountExists`] if the store already holds one; a
     /// [`StorageError`] if the store fails.
     pub fn create<R: CryptoRng + ?Sized>(
         store: S,
@@ -93,7 +93,7 @@ impl<S: ClientStore> Account<S> {
         let identity = IdentityKeyPair::generate(rng);
         let mut txn = store.transaction()?;
         if txn.account()?.is_some() {
-            return Err(MisuseError::AccountExists.into());
+            return Err(AccountError::AccountExists.into());
         }
         let mut secret = Zeroizing::new([0u8; 32]);
         secret.copy_from_slice(&identity.to_secret_bytes());
@@ -125,7 +125,7 @@ impl<S: ClientStore> Account<S> {
     /// Opens the account a store holds.
     ///
     /// # Errors
-    /// [`MisuseError::NoAccount`] if there is none; a [`StorageError`] if
+    /// [`AccountError::NoAccount`] if there is none; a [`StorageError`] if
     /// the store fails or the record does not open under the keyring.
     pub fn open(store: S, keyring: StorageKeyring) -> crate::Result<Self> {
         let identity = {
@@ -193,7 +193,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ) -> crate::Result<Option<crate::client::SafetyNumber>> {
         Ok(self
             .peer_identity(peer)?
-            .map(|k| crate::client::SafetyNumber::new(self.identity_key(), &k.key)))
+            .map(|k| crate::client::SafetyNumber::new(self.identity_key(), k.key())))
     }
 
     /// Accepts `key` as the peer device's identity key (after the user
@@ -212,7 +212,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ) -> crate::Result<()> {
         let mut txn = self.store.transaction()?;
         let known = self.load_identity(&mut txn, peer)?;
-        if known.as_ref().is_some_and(|k| k.key == *key) {
+        if known.as_ref().is_some_and(|k| *k.key() == *key) {
             return Ok(());
         }
         if known.is_some() {
@@ -228,7 +228,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// compared safety numbers. `key` is the key they compared.
     ///
     /// # Errors
-    /// [`MisuseError::IdentityMismatch`] unless `key` is the key on record;
+    /// [`AccountError::IdentityMismatch`] unless `key` is the key on record;
     /// a [`StorageError`] if the store fails.
     pub fn mark_verified<R: CryptoRng + ?Sized>(
         &self,
@@ -238,11 +238,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ) -> crate::Result<()> {
         let mut txn = self.store.transaction()?;
         match self.load_identity(&mut txn, peer)? {
-            Some(k) if k.key == *key => {
-                self.store_identity(&mut txn, rng, peer, key, true, k.first_seen)?;
+            Some(k) if *k.key() == *key => {
+                self.store_identity(&mut txn, rng, peer, key, true, k.first_seen())?;
                 Ok(txn.commit()?)
             }
-            _ => Err(MisuseError::IdentityMismatch.into()),
+            _ => Err(AccountError::IdentityMismatch.into()),
         }
     }
 
@@ -311,11 +311,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let invalid = StorageError::InvalidRecord { table: key.table() };
         let frame = PeerIdentityFrame::decode(&plain).map_err(|_| invalid.clone())?;
         let identity = IdentityKey::from_bytes(&frame.identity_key).map_err(|_| invalid)?;
-        Ok(Some(KnownIdentity {
-            key: identity,
-            verified: frame.verified,
-            first_seen: frame.first_seen,
-        }))
+        Ok(Some(KnownIdentity::new(
+            identity,
+            frame.verified,
+            frame.first_seen,
+        )))
     }
 
     fn store_identity<T: StoreTransaction, R: CryptoRng + ?Sized>(
@@ -353,10 +353,10 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let known = self.load_identity(txn, peer)?;
         let decision = self.policy.decide(peer, known.as_ref(), presented);
         match (decision, known) {
-            (TrustDecision::Refuse, Some(k)) if k.key != *presented => {
+            (TrustDecision::Refuse, Some(k)) if *k.key() != *presented => {
                 Err(TrustError::IdentityChanged {
                     address: peer.clone(),
-                    old: Box::new(k.key),
+                    old: Box::new(k.into_key()),
                     new: Box::new(presented.clone()),
                 }
                 .into())
@@ -370,12 +370,12 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 self.store_identity(txn, rng, peer, presented, false, now)?;
                 Ok(IdentityStatus::New)
             }
-            (TrustDecision::Trust, Some(k)) if k.key == *presented => Ok(IdentityStatus::Known),
+            (TrustDecision::Trust, Some(k)) if *k.key() == *presented => Ok(IdentityStatus::Known),
             (TrustDecision::Trust, Some(k)) => {
                 self.store_identity(txn, rng, peer, presented, false, now)?;
                 set.clear();
                 Ok(IdentityStatus::Changed {
-                    previous: Box::new(k.key),
+                    previous: Box::new(k.into_key()),
                 })
             }
         }
@@ -458,7 +458,7 @@ fn load_account<T: StoreTransaction>(
     txn: &mut T,
     keyring: &StorageKeyring,
 ) -> crate::Result<AccountFrame> {
-    let sealed = txn.account()?.ok_or(MisuseError::NoAccount)?;
+    let sealed = txn.account()?.ok_or(AccountError::NoAccount)?;
     let plain = keyring.open_raw(RecordKey::Account, &sealed)?;
     AccountFrame::decode(&plain).map_err(|_| {
         StorageError::InvalidRecord {

@@ -10,9 +10,9 @@ use crate::client::store::{
     StoreTransaction,
 };
 use crate::client::trust::TrustPolicy;
-use crate::error::{MisuseError, PreKeyRole, ProtocolError};
-use crate::server::PreKeyUpload;
-use crate::server::{MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD, PreKeyCounts};
+use crate::error::{AccountError, MisuseError, PreKeyRole};
+use crate::keys::{PreKeyCounts, PreKeyUpload};
+use crate::limits::{MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD};
 use crate::{
     KemPreKey, KemPreKeyPair, OneTimePreKey, OneTimePreKeyPair, SignedPreKey, SignedPreKeyPair,
     StorageError,
@@ -267,7 +267,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let key = RecordKey::SignedPreKey(id);
         let plain = self
             .open_key(txn, key)?
-            .ok_or(ProtocolError::UnknownPreKey {
+            .ok_or(AccountError::UnknownPreKey {
                 prekey: PreKeyRole::Signed,
                 id,
             })?;
@@ -287,7 +287,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let key = RecordKey::OneTimePreKey(id);
         let plain = self
             .open_key(txn, key)?
-            .ok_or(ProtocolError::UnknownPreKey {
+            .ok_or(AccountError::UnknownPreKey {
                 prekey: PreKeyRole::OneTime,
                 id,
             })?;
@@ -309,7 +309,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 return kem_from_record(key, &plain);
             }
         }
-        Err(ProtocolError::UnknownPreKey {
+        Err(AccountError::UnknownPreKey {
             prekey: PreKeyRole::Kem,
             id,
         }

@@ -27,7 +27,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::server::DeviceAddress;
+use crate::address::DeviceAddress;
 use crate::wire::{SessionEntryFrame, SessionSetFrame};
 use crate::{SecretBytes, Session};
 

@@ -8,7 +8,7 @@ use super::{
     ClientStore, HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore,
     OneTimePreKeyStore, SessionStore, SignedPreKeyStore, StoreResult, StoreTransaction,
 };
-use crate::server::DeviceAddress;
+use crate::address::DeviceAddress;
 
 #[derive(Default)]
 struct Tables {

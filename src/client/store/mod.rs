@@ -25,7 +25,7 @@ pub use memory::MemoryStore;
 pub use sqlite::{SqliteStore, SqliteTransaction};
 
 use crate::StorageError;
-use crate::server::DeviceAddress;
+use crate::address::DeviceAddress;
 
 /// What a store operation returns.
 pub type StoreResult<T> = core::result::Result<T, StorageError>;

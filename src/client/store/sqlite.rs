@@ -12,7 +12,7 @@ use super::{
     OneTimePreKeyStore, SessionStore, SignedPreKeyStore, StoreResult, StoreTransaction,
 };
 use crate::StorageError;
-use crate::server::DeviceAddress;
+use crate::address::DeviceAddress;
 
 /// The table holding the schema version row.
 const VERSION_TABLE: &str = "client_schema";

@@ -1,27 +1,17 @@
-//! Prekey uploads: what a device sends its server, their canonical
-//! encoding, and the checks a server makes before it stores anything.
+//! Prekey uploads: what a device sends its server, and the checks a server
+//! makes before it stores anything. The byte layout is in `wire/upload.rs`.
 
 use core::fmt;
 use std::collections::BTreeSet;
 
-use super::error::UploadError;
-use super::limits::{
-    KEM_PREKEY_ENTRY_LEN, MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
-    MAX_UPLOAD_LEN, MIN_UPLOAD_LEN, ONE_TIME_PREKEY_ENTRY_LEN, SIGNED_PREKEY_ENTRY_LEN,
-};
-use crate::error::{DecodeError, PreKeyRole, SignedObject, WireType};
-use crate::keys::{IdentityKey, IdentityKeyPair, KemPreKey, OneTimePreKey, SignedPreKey};
+use super::{IdentityKey, IdentityKeyPair, KemPreKey, OneTimePreKey, SignedPreKey};
+use crate::crypto::labels::SIG_UPLOAD;
+use crate::error::{PreKeyRole, SignedObject, UploadError};
+use crate::limits::{MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD};
 use crate::wire::{
-    KemPreKeyFrame, OneTimePreKeyFrame, Reader, SIGNATURE_LEN, SignedPreKeyFrame, Writer,
+    KemPreKeyFrame, OneTimePreKeyFrame, SIGNATURE_LEN, SignedPreKeyFrame, UploadBodyFrame,
+    UploadFrame,
 };
-
-/// The type byte of a [`PreKeyUpload`].
-pub const TYPE_PREKEY_UPLOAD: u8 = 0x20;
-
-/// Prefix of the bytes an identity key signs for a whole upload. Like every
-/// kinseal label it ends in its only NUL byte, so it is no prefix of
-/// another label and an upload signature never verifies as anything else.
-const SIG_UPLOAD: &[u8] = b"KINSEAL-v1 prekey upload\0";
 
 /// What a device uploads to its server: any of a new signed prekey, a new
 /// last-resort ML-KEM prekey, a batch of one-time X25519 prekeys and a
@@ -40,44 +30,12 @@ const SIG_UPLOAD: &[u8] = b"KINSEAL-v1 prekey upload\0";
 /// consistency) and checks it against the device's identity key with
 /// [`PreKeyUpload::verify`] (identity, signatures). Only the
 /// [`VerifiedUpload`] that returns can be stored in a
-/// [`PreKeyDirectory`](super::PreKeyDirectory), which adds the checks that
+/// [`PreKeyDirectory`](crate::server::PreKeyDirectory), which adds the checks that
 /// need its state (fresh ids, storage limits).
 ///
-/// Wire layout (109 to 131 178 bytes; all integers big-endian):
+/// The byte layout (109 to 131 178 bytes) is in `docs/SERVER.md`.
 ///
-/// ```text
-/// offset  size  field
-///      0     1  version               = 0x01
-///      1     1  type                  = 0x20 (PreKeyUpload)
-///      2     1  suite                 = 0x01
-///      3    32  identity_key          the device's Ed25519 identity key
-///     35     1  spk_present           0x00 or 0x01
-///      …  0|108 signed prekey         only when spk_present = 0x01:
-///                 4  id               u32
-///                 8  created_at       u64, seconds since the Unix epoch
-///                32  public           X25519 public key
-///                64  signature        Ed25519, as in a bundle
-///      …     1  last_resort_present   0x00 or 0x01
-///      … 0|1261 last-resort KEM key   only when last_resort_present = 0x01;
-///                                     a KEM entry (below) with kind = 0x01
-///      …     4  opk_count             u32, 0 ..= MAX_ONE_TIME_PREKEYS_PER_UPLOAD (100)
-///      …  36·n  one-time prekeys      opk_count entries of
-///                 4  id               u32
-///                32  public           X25519 public key
-///      …     4  kem_count             u32, 0 ..= MAX_KEM_PREKEYS_PER_UPLOAD (100)
-///      … 1261·m one-time KEM keys     kem_count KEM entries with kind = 0x00
-///      …    64  upload_signature      Ed25519 by identity_key over
-///                                     "KINSEAL-v1 prekey upload\0" ‖ every byte before it
-///
-/// KEM entry (1261 bytes), the same fields as in a bundle:
-///                 4  id               u32
-///                 1  kind             0x00 one-time, 0x01 last-resort
-///                 8  created_at       u64
-///              1184  public           ML-KEM-768 encapsulation key
-///                64  signature        Ed25519, as in a bundle
-/// ```
-///
-/// Decoding checks, in this order: the length against [`MAX_UPLOAD_LEN`]
+/// Decoding checks, in this order: the length against [`MAX_UPLOAD_LEN`](crate::limits::MAX_UPLOAD_LEN)
 /// before reading anything; then the structure front to back (version,
 /// type, suite, flags, each count against its maximum before the entries
 /// it counts, no trailing bytes); then every key, in field order; then
@@ -120,8 +78,8 @@ impl PreKeyUpload {
     ///
     /// # Errors
     /// - [`Error::Decode`](crate::Error::Decode) for malformed bytes
-    ///   (with [`WireType::PreKeyUpload`]), input longer than
-    ///   [`MAX_UPLOAD_LEN`] (`LengthOutOfRange`, before anything is read),
+    ///   (with [`WireType::PreKeyUpload`](crate::WireType::PreKeyUpload)), input longer than
+    ///   [`MAX_UPLOAD_LEN`](crate::limits::MAX_UPLOAD_LEN) (`LengthOutOfRange`, before anything is read),
     ///   or an invalid identity key;
     /// - [`UploadError::TooMany`] for a count above its maximum (read before
     ///   the entries it counts);
@@ -129,26 +87,18 @@ impl PreKeyUpload {
     /// - [`UploadError::Empty`], [`UploadError::LastResortMismatch`],
     ///   [`UploadError::DuplicateId`].
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
-        if bytes.len() > MAX_UPLOAD_LEN {
-            return Err(DecodeError::LengthOutOfRange {
-                wire_type: WireType::PreKeyUpload,
-                min: MIN_UPLOAD_LEN,
-                max: MAX_UPLOAD_LEN,
-                found: bytes.len(),
-            }
-            .into());
-        }
         let frame = UploadFrame::decode(bytes)?;
+        let body = frame.body;
         let contents = Contents {
-            identity_key: IdentityKey::from_bytes(&frame.identity_key)?,
-            signed_prekey: frame.signed_prekey.map(signed_prekey).transpose()?,
-            last_resort: frame.last_resort.map(kem_prekey).transpose()?,
-            one_time_prekeys: frame
+            identity_key: IdentityKey::from_bytes(&body.identity_key)?,
+            signed_prekey: body.signed_prekey.map(signed_prekey).transpose()?,
+            last_resort: body.last_resort.map(kem_prekey).transpose()?,
+            one_time_prekeys: body
                 .one_time_prekeys
                 .into_iter()
                 .map(one_time_prekey)
                 .collect::<Result<_, _>>()?,
-            kem_prekeys: frame
+            kem_prekeys: body
                 .kem_prekeys
                 .into_iter()
                 .map(kem_prekey)
@@ -163,8 +113,12 @@ impl PreKeyUpload {
 
     /// Encodes the upload, exactly as it was decoded or built.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = self.contents.encode();
-        out.extend_from_slice(&self.signature);
+        let mut out = Vec::new();
+        UploadFrame {
+            body: self.contents.frame(),
+            signature: self.signature,
+        }
+        .encode(&mut out);
         out
     }
 
@@ -251,7 +205,7 @@ impl fmt::Debug for PreKeyUpload {
 
 /// An upload whose identity key and signatures have been checked against
 /// the device's identity key. The only way to get one is
-/// [`PreKeyUpload::verify`]; a [`PreKeyDirectory`](super::PreKeyDirectory)
+/// [`PreKeyUpload::verify`]; a [`PreKeyDirectory`](crate::server::PreKeyDirectory)
 /// stores nothing else.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct VerifiedUpload(PreKeyUpload);
@@ -268,12 +222,43 @@ impl VerifiedUpload {
     }
 }
 
+/// How many one-time prekeys of each kind a directory holds for a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PreKeyCounts {
+    one_time: usize,
+    kem: usize,
+}
+
+impl PreKeyCounts {
+    /// Counts of one-time X25519 and one-time ML-KEM prekeys.
+    pub fn new(one_time: usize, kem: usize) -> Self {
+        PreKeyCounts { one_time, kem }
+    }
+
+    /// One-time X25519 prekeys.
+    pub fn one_time(&self) -> usize {
+        self.one_time
+    }
+
+    /// One-time ML-KEM prekeys.
+    pub fn kem(&self) -> usize {
+        self.kem
+    }
+
+    /// Whether either kind is below `threshold`, so that the server should
+    /// ask the device to upload more (for example with
+    /// [`DEFAULT_REPLENISH_THRESHOLD`](crate::limits::DEFAULT_REPLENISH_THRESHOLD)).
+    pub fn needs_replenish(&self, threshold: usize) -> bool {
+        self.one_time < threshold || self.kem < threshold
+    }
+}
+
 /// Builds a [`PreKeyUpload`] on a device, from the public halves of its
 /// keys. Made by [`PreKeyUpload::builder`].
 ///
 /// ```
 /// # fn main() -> kinseal::Result<()> {
-/// use kinseal::server::PreKeyUpload;
+/// use kinseal::PreKeyUpload;
 /// use kinseal::{IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, OsRng, SignedPreKeyPair};
 ///
 /// let mut rng = OsRng;
@@ -399,47 +384,44 @@ impl Contents {
         Ok(())
     }
 
-    /// Everything before the upload signature.
+    /// Everything before the upload signature, as bytes.
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            MIN_UPLOAD_LEN
-                + SIGNED_PREKEY_ENTRY_LEN
-                + ONE_TIME_PREKEY_ENTRY_LEN * self.one_time_prekeys.len()
-                + KEM_PREKEY_ENTRY_LEN * (self.kem_prekeys.len() + 1),
-        );
-        let mut w = Writer::new(&mut out);
-        w.header(TYPE_PREKEY_UPLOAD)
-            .u8(crate::SUITE_V1)
-            .bytes(self.identity_key.as_bytes())
-            .flag(self.signed_prekey.is_some());
-        if let Some(s) = &self.signed_prekey {
-            w.u32(s.id())
-                .u64(s.created_at())
-                .bytes(s.public_key())
-                .bytes(s.signature());
-        }
-        w.flag(self.last_resort.is_some());
-        if let Some(k) = &self.last_resort {
-            write_kem(&mut w, k);
-        }
-        w.length(self.one_time_prekeys.len());
-        for k in &self.one_time_prekeys {
-            w.u32(k.id()).bytes(k.public_key());
-        }
-        w.length(self.kem_prekeys.len());
-        for k in &self.kem_prekeys {
-            write_kem(&mut w, k);
-        }
+        let mut out = Vec::new();
+        self.frame().encode(&mut out);
         out
+    }
+
+    fn frame(&self) -> UploadBodyFrame {
+        UploadBodyFrame {
+            identity_key: *self.identity_key.as_bytes(),
+            signed_prekey: self.signed_prekey.as_ref().map(|s| SignedPreKeyFrame {
+                id: s.id(),
+                created_at: s.created_at(),
+                public: *s.public_key(),
+                signature: *s.signature(),
+            }),
+            last_resort: self.last_resort.as_ref().map(kem_frame),
+            one_time_prekeys: self
+                .one_time_prekeys
+                .iter()
+                .map(|k| OneTimePreKeyFrame {
+                    id: k.id(),
+                    public: *k.public_key(),
+                })
+                .collect(),
+            kem_prekeys: self.kem_prekeys.iter().map(kem_frame).collect(),
+        }
     }
 }
 
-fn write_kem(w: &mut Writer<'_>, k: &KemPreKey) {
-    w.u32(k.id())
-        .flag(k.is_last_resort())
-        .u64(k.created_at())
-        .bytes(&k.public_key()[..])
-        .bytes(k.signature());
+fn kem_frame(k: &KemPreKey) -> KemPreKeyFrame {
+    KemPreKeyFrame {
+        id: k.id(),
+        last_resort: k.is_last_resort(),
+        created_at: k.created_at(),
+        public: Box::new(*k.public_key()),
+        signature: *k.signature(),
+    }
 }
 
 fn check_count(prekey: PreKeyRole, found: usize, max: usize) -> Result<(), UploadError> {
@@ -488,77 +470,4 @@ fn kem_prekey(f: KemPreKeyFrame) -> crate::Result<KemPreKey> {
         }
         .into()
     })
-}
-
-/// An upload as bytes, before any key is validated.
-struct UploadFrame {
-    identity_key: [u8; 32],
-    signed_prekey: Option<SignedPreKeyFrame>,
-    last_resort: Option<KemPreKeyFrame>,
-    one_time_prekeys: Vec<OneTimePreKeyFrame>,
-    kem_prekeys: Vec<KemPreKeyFrame>,
-    signature: [u8; SIGNATURE_LEN],
-}
-
-impl UploadFrame {
-    fn decode(bytes: &[u8]) -> crate::Result<Self> {
-        let mut r = Reader::new(bytes, WireType::PreKeyUpload);
-        r.header(TYPE_PREKEY_UPLOAD)?;
-        r.suite()?;
-        let identity_key = r.array()?;
-        let signed_prekey = if r.flag("spk_present")? {
-            Some(SignedPreKeyFrame {
-                id: r.u32()?,
-                created_at: r.u64()?,
-                public: r.array()?,
-                signature: r.array()?,
-            })
-        } else {
-            None
-        };
-        let last_resort = if r.flag("last_resort_present")? {
-            Some(read_kem(&mut r)?)
-        } else {
-            None
-        };
-        let count = read_count(&mut r, PreKeyRole::OneTime, MAX_ONE_TIME_PREKEYS_PER_UPLOAD)?;
-        let mut one_time_prekeys = Vec::with_capacity(count);
-        for _ in 0..count {
-            one_time_prekeys.push(OneTimePreKeyFrame {
-                id: r.u32()?,
-                public: r.array()?,
-            });
-        }
-        let count = read_count(&mut r, PreKeyRole::Kem, MAX_KEM_PREKEYS_PER_UPLOAD)?;
-        let mut kem_prekeys = Vec::with_capacity(count);
-        for _ in 0..count {
-            kem_prekeys.push(read_kem(&mut r)?);
-        }
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(UploadFrame {
-            identity_key,
-            signed_prekey,
-            last_resort,
-            one_time_prekeys,
-            kem_prekeys,
-            signature,
-        })
-    }
-}
-
-fn read_kem(r: &mut Reader<'_>) -> Result<KemPreKeyFrame, DecodeError> {
-    Ok(KemPreKeyFrame {
-        id: r.u32()?,
-        last_resort: r.flag("kem_kind")?,
-        created_at: r.u64()?,
-        public: r.boxed_array()?,
-        signature: r.array()?,
-    })
-}
-
-fn read_count(r: &mut Reader<'_>, prekey: PreKeyRole, max: usize) -> crate::Result<usize> {
-    let found = r.u32()? as usize;
-    check_count(prekey, found, max)?;
-    Ok(found)
 }

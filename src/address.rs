@@ -3,8 +3,8 @@
 
 use core::fmt;
 
-use super::error::{AddressField, DirectoryError};
-use super::limits::{MAX_APP_ID_LEN, MAX_USER_ID_LEN};
+use crate::error::{AddressError, AddressField};
+use crate::limits::{MAX_APP_ID_LEN, MAX_USER_ID_LEN};
 
 /// A user of one app: an app id and a user id, both opaque, non-empty
 /// byte strings of bounded length ([`MAX_APP_ID_LEN`],
@@ -22,7 +22,7 @@ impl UserAddress {
     /// Checks the lengths and builds the address.
     ///
     /// # Errors
-    /// [`DirectoryError::AddressOutOfRange`] for an empty or too long app id
+    /// [`AddressError::OutOfRange`] for an empty or too long app id
     /// or user id.
     pub fn new(app_id: &[u8], user_id: &[u8]) -> crate::Result<Self> {
         check(AddressField::AppId, app_id, MAX_APP_ID_LEN)?;
@@ -52,9 +52,9 @@ impl UserAddress {
     }
 }
 
-fn check(field: AddressField, value: &[u8], max: usize) -> Result<(), DirectoryError> {
+fn check(field: AddressField, value: &[u8], max: usize) -> Result<(), AddressError> {
     if value.is_empty() || value.len() > max {
-        return Err(DirectoryError::AddressOutOfRange {
+        return Err(AddressError::OutOfRange {
             field,
             min: 1,
             max,
@@ -77,7 +77,7 @@ impl fmt::Debug for UserAddress {
 
 /// One device of one user of one app. Device ids are chosen by the server
 /// (any `u32`); the directory keeps at most
-/// [`MAX_DEVICES_PER_USER`](super::MAX_DEVICES_PER_USER) per user.
+/// [`MAX_DEVICES_PER_USER`](crate::limits::MAX_DEVICES_PER_USER) per user.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DeviceAddress {
     user: UserAddress,

@@ -1,0 +1,109 @@
+//! The client layer's kinds: the account's state, and trust in peers.
+//!
+//! `TrustError` carries the identity keys it is about, so that the app can
+//! show them and accept one: the only type from above the ground floor that
+//! an error kind names (as a payload; nothing here calls into `keys`).
+
+use core::fmt;
+
+use super::PreKeyRole;
+use crate::address::DeviceAddress;
+use crate::keys::IdentityKey;
+
+/// What the client layer refuses, besides an untrusted identity
+/// ([`TrustError`]): the account's own state, and first messages it
+/// cannot or must not answer.
+///
+/// Nothing was changed when one of these is returned: every
+/// [`Account`](crate::client::Account) operation is one store transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AccountError {
+    /// There is no session with the device to encrypt with: fetch its
+    /// bundle and start one.
+    NoSession,
+    /// A `Message` arrived from a device with no session to decrypt it.
+    NoSessionForMessage,
+    /// The session with the device was started too long ago without an
+    /// answer: fetch a fresh bundle and start a new one.
+    SessionExpired,
+    /// The store holds no account: create one first.
+    NoAccount,
+    /// The store already holds an account.
+    AccountExists,
+    /// A key given to mark an identity does not match the one on record.
+    IdentityMismatch,
+    /// A `PreKeyMessage` names a prekey this device does not hold: it was
+    /// used up by an earlier session, retired, or never existed.
+    UnknownPreKey {
+        /// Which prekey.
+        prekey: PreKeyRole,
+        /// The id the message names.
+        id: u32,
+    },
+    /// A `PreKeyMessage` on last-resort prekeys repeats a handshake this
+    /// device already answered: a replay.
+    ReplayedHandshake,
+}
+
+impl fmt::Display for AccountError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountError::NoSession => f.write_str("no session with the device"),
+            AccountError::NoSessionForMessage => f.write_str("no session with the sender"),
+            AccountError::SessionExpired => f.write_str("the unanswered session expired"),
+            AccountError::NoAccount => f.write_str("the store holds no account"),
+            AccountError::AccountExists => f.write_str("the store already holds an account"),
+            AccountError::IdentityMismatch => f.write_str("identity key does not match the record"),
+            AccountError::UnknownPreKey { prekey, id } => {
+                write!(f, "no {prekey:?} prekey with id {id}")
+            }
+            AccountError::ReplayedHandshake => {
+                f.write_str("handshake on last-resort prekeys already answered")
+            }
+        }
+    }
+}
+
+/// A peer's identity key was refused.
+///
+/// Nothing was stored and no session was changed; the caller decides (with
+/// the user) whether to accept the new key with
+/// [`Account::accept_identity`](crate::client::Account::accept_identity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// The peer presented an identity key other than the one on record.
+    IdentityChanged {
+        /// The peer device.
+        address: DeviceAddress,
+        /// The identity key on record.
+        old: Box<IdentityKey>,
+        /// The identity key presented now.
+        new: Box<IdentityKey>,
+    },
+    /// The trust policy refused a key it had not seen before, or one it
+    /// was told to distrust.
+    Untrusted {
+        /// The peer device.
+        address: DeviceAddress,
+        /// The identity key presented.
+        key: Box<IdentityKey>,
+    },
+}
+
+impl fmt::Display for TrustError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrustError::IdentityChanged { address, .. } => {
+                write!(f, "the identity key of {address:?} changed")
+            }
+            TrustError::Untrusted { address, .. } => {
+                write!(f, "the identity key of {address:?} is not trusted")
+            }
+        }
+    }
+}
+
+impl core::error::Error for AccountError {}
+impl core::error::Error for TrustError {}

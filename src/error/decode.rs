@@ -1,0 +1,149 @@
+//! Bytes that did not decode: which layout, where, and why.
+
+use core::fmt;
+
+/// Which kind of value a decoder was reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WireType {
+    /// A ratchet [`Message`](crate::Message).
+    Message,
+    /// A [`PreKeyMessage`](crate::PreKeyMessage).
+    PreKeyMessage,
+    /// A [`PreKeyBundle`](crate::PreKeyBundle).
+    PreKeyBundle,
+    /// A serialized [`Session`](crate::Session).
+    SessionRecord,
+    /// A serialized private key record.
+    KeyRecord,
+    /// A [`PreKeyUpload`](crate::server::PreKeyUpload).
+    PreKeyUpload,
+    /// A safety number's QR payload (see
+    /// [`SafetyNumber`](crate::client::SafetyNumber)).
+    SafetyNumber,
+    /// A record sealed under a storage key (see [`client`](crate::client)).
+    SealedRecord,
+    /// A client's account record.
+    AccountRecord,
+    /// A client's record of a peer's identity key.
+    PeerIdentityRecord,
+    /// A client's record of the sessions with one peer device.
+    SessionSetRecord,
+}
+
+/// Which key a validation failure is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// An Ed25519 identity key.
+    Identity,
+    /// An X25519 key: signed prekey, one-time prekey, base key or ratchet key.
+    X25519,
+    /// An ML-KEM-768 encapsulation key.
+    KemPublic,
+    /// An ML-KEM-768 ciphertext.
+    KemCiphertext,
+}
+
+/// A value did not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The version byte names a protocol version this build does not speak.
+    UnsupportedVersion {
+        /// The version byte found.
+        found: u8,
+    },
+    /// The suite byte names a cipher suite this build does not speak.
+    UnsupportedSuite {
+        /// The suite byte found.
+        found: u8,
+    },
+    /// The type byte is not the one the decoder was asked for.
+    UnexpectedType {
+        /// The type the caller asked to decode.
+        expected: WireType,
+        /// The type byte found.
+        found: u8,
+    },
+    /// The input ended before the value did.
+    Truncated {
+        /// What was being decoded.
+        wire_type: WireType,
+        /// How many bytes were needed at the point decoding stopped.
+        needed: usize,
+        /// How many bytes were left.
+        available: usize,
+    },
+    /// Bytes were left over after a complete value.
+    TrailingBytes {
+        /// What was being decoded.
+        wire_type: WireType,
+        /// How many bytes were left over.
+        count: usize,
+    },
+    /// A length field exceeds its documented maximum or minimum.
+    LengthOutOfRange {
+        /// What was being decoded.
+        wire_type: WireType,
+        /// The smallest length allowed.
+        min: usize,
+        /// The largest length allowed.
+        max: usize,
+        /// The length found.
+        found: usize,
+    },
+    /// A field that can only take a few values took another one.
+    InvalidField {
+        /// What was being decoded.
+        wire_type: WireType,
+        /// The field's name, as in the byte layout.
+        field: &'static str,
+        /// The value found.
+        found: u32,
+    },
+    /// A key's bytes are not a valid, canonical, non-weak encoding.
+    InvalidKey {
+        /// Which key.
+        kind: KeyKind,
+    },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::UnsupportedVersion { found } => {
+                write!(f, "unsupported protocol version {found}")
+            }
+            DecodeError::UnsupportedSuite { found } => write!(f, "unsupported suite {found}"),
+            DecodeError::UnexpectedType { expected, found } => {
+                write!(f, "expected a {expected:?}, found type byte {found}")
+            }
+            DecodeError::Truncated {
+                wire_type,
+                needed,
+                available,
+            } => write!(
+                f,
+                "{wire_type:?} truncated: needed {needed} more bytes, {available} left"
+            ),
+            DecodeError::TrailingBytes { wire_type, count } => {
+                write!(f, "{count} trailing bytes after a {wire_type:?}")
+            }
+            DecodeError::LengthOutOfRange {
+                wire_type,
+                min,
+                max,
+                found,
+            } => write!(f, "{wire_type:?} length {found} outside {min}..={max}"),
+            DecodeError::InvalidField {
+                wire_type,
+                field,
+                found,
+            } => write!(f, "{wire_type:?} field {field} has invalid value {found}"),
+            DecodeError::InvalidKey { kind } => write!(f, "invalid {kind:?} key"),
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}

@@ -1,0 +1,180 @@
+//! What the protocol core returns besides a failed decryption: well-formed
+//! input that breaks a rule, and calls the API does not allow.
+
+use core::fmt;
+
+/// What a signature was meant to cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignedObject {
+    /// A signed X25519 prekey.
+    SignedPreKey,
+    /// An ML-KEM prekey (one-time or last-resort).
+    KemPreKey,
+}
+
+/// Well-formed input that breaks a protocol rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A signature did not verify under the claimed identity key.
+    InvalidSignature {
+        /// What the signature covered.
+        object: SignedObject,
+    },
+    /// A Diffie-Hellman output was all zeros: the peer's key is of small
+    /// order and would let an attacker fix the shared secret.
+    NonContributoryKey,
+    /// This copy of the message was already decrypted.
+    Duplicate {
+        /// The message's index in its chain.
+        index: u32,
+    },
+    /// The message is older than the oldest key the bounds let the session
+    /// keep: its key was discarded, or it was decrypted before the
+    /// discarding happened.
+    MessageKeyExpired {
+        /// The message's index in its chain.
+        index: u32,
+    },
+    /// The message is further ahead of its chain than the configured
+    /// maximum forward jump.
+    TooFarAhead {
+        /// The largest jump allowed.
+        max: u32,
+        /// The jump the message would need.
+        found: u64,
+    },
+    /// A `PreKeyMessage` arrived for a session it does not belong to, or at
+    /// a session that cannot accept one.
+    UnexpectedPreKeyMessage,
+    /// A message carried a new ratchet key the session cannot ratchet to
+    /// yet (the responder has not sent anything).
+    UnexpectedRatchetKey,
+    /// The message's chain index space is exhausted.
+    ChainExhausted,
+}
+
+/// The caller used the API in a way it does not allow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MisuseError {
+    /// A [`SessionConfig`](crate::SessionConfig) value is outside its safe range.
+    ConfigOutOfRange {
+        /// The setting's name.
+        parameter: &'static str,
+        /// The smallest value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
+        /// The value given.
+        found: u64,
+    },
+    /// A plaintext is longer than [`MAX_PLAINTEXT_LEN`](crate::MAX_PLAINTEXT_LEN).
+    PlaintextTooLong {
+        /// The maximum.
+        max: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// The context is longer than [`MAX_CONTEXT_LEN`](crate::MAX_CONTEXT_LEN).
+    ContextTooLong {
+        /// The maximum.
+        max: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// A prekey given to session setup does not have the id the message names.
+    PreKeyMismatch {
+        /// Which prekey.
+        prekey: PreKeyRole,
+        /// The id the message names, if it names one.
+        expected: Option<u32>,
+        /// The id of the key given, if one was given.
+        found: Option<u32>,
+    },
+    /// A batch would need more ids than remain.
+    BatchTooLarge {
+        /// The largest batch allowed.
+        max: usize,
+        /// The size asked for.
+        found: usize,
+    },
+}
+
+/// Which prekey an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PreKeyRole {
+    /// The signed X25519 prekey.
+    Signed,
+    /// The one-time X25519 prekey.
+    OneTime,
+    /// The ML-KEM prekey.
+    Kem,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::InvalidSignature { object } => {
+                write!(f, "invalid signature on {object:?}")
+            }
+            ProtocolError::NonContributoryKey => {
+                f.write_str("non-contributory Diffie-Hellman output")
+            }
+            ProtocolError::Duplicate { index } => {
+                write!(f, "message {index} was already decrypted")
+            }
+            ProtocolError::MessageKeyExpired { index } => {
+                write!(f, "key for message {index} is no longer kept")
+            }
+            ProtocolError::TooFarAhead { max, found } => {
+                write!(
+                    f,
+                    "message is {found} ahead of its chain; at most {max} allowed"
+                )
+            }
+            ProtocolError::UnexpectedPreKeyMessage => {
+                f.write_str("PreKeyMessage does not belong to this session")
+            }
+            ProtocolError::UnexpectedRatchetKey => {
+                f.write_str("new ratchet key before the responder has sent")
+            }
+            ProtocolError::ChainExhausted => f.write_str("chain index space exhausted"),
+        }
+    }
+}
+
+impl fmt::Display for MisuseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MisuseError::ConfigOutOfRange {
+                parameter,
+                min,
+                max,
+                found,
+            } => write!(f, "{parameter} = {found} outside {min}..={max}"),
+            MisuseError::PlaintextTooLong { max, found } => {
+                write!(f, "plaintext of {found} bytes exceeds {max}")
+            }
+            MisuseError::ContextTooLong { max, found } => {
+                write!(f, "context of {found} bytes exceeds {max}")
+            }
+            MisuseError::PreKeyMismatch {
+                prekey,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{prekey:?} prekey mismatch: message names {expected:?}, given {found:?}"
+            ),
+            MisuseError::BatchTooLarge { max, found } => {
+                write!(f, "batch of {found} exceeds {max}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ProtocolError {}
+impl core::error::Error for MisuseError {}
