@@ -1,6 +1,7 @@
 //! Safety numbers: a fingerprint of two identity keys that two people
 //! compare out of band (`docs/PROTOCOL.md` §11).
 
+use core::cmp::Ordering;
 use core::fmt;
 
 use sha2::{Digest, Sha512};
@@ -8,10 +9,8 @@ use subtle::ConstantTimeEq;
 
 use crate::IdentityKey;
 use crate::crypto::labels;
-use crate::wire::{
-    FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame, fingerprint_chunks,
-    fingerprint_order,
-};
+use crate::error::{DecodeError, WireType};
+use crate::wire::{FINGERPRINT_LEN, Fingerprint, Frame, SAFETY_NUMBER_VERSION, SafetyNumberFrame};
 
 /// How many SHA-512 computations make one key's fingerprint: `h_0` over the
 /// label, the version and the key, then `h_i = SHA-512(h_(i-1) ‖ key)` up to
@@ -23,6 +22,12 @@ const SAFETY_NUMBER_ITERATIONS: u32 = 5200;
 const DIGITS: usize = 60;
 /// Five-digit groups in a safety number.
 const GROUPS: usize = 12;
+/// Five-digit chunks per key.
+const CHUNKS_PER_KEY: usize = 6;
+/// Bytes of the fingerprint behind each chunk (a 40-bit integer).
+const CHUNK_BYTES: usize = 5;
+/// Each chunk is its 40-bit integer modulo this: five decimal digits.
+const CHUNK_MODULUS: u64 = 100_000;
 
 /// A safety number: the fingerprint of two identity keys that two people
 /// compare out of band, read aloud as 60 digits or scanned as a QR code.
@@ -81,7 +86,7 @@ impl SafetyNumber {
     pub fn new(a: &IdentityKey, b: &IdentityKey) -> SafetyNumber {
         let fa = fingerprint(&key_hash(Self::VERSION, a));
         let fb = fingerprint(&key_hash(Self::VERSION, b));
-        if fingerprint_order(&fa, &fb).is_le() {
+        if order(&fa, &fb).is_le() {
             SafetyNumber { low: fa, high: fb }
         } else {
             SafetyNumber { low: fb, high: fa }
@@ -100,6 +105,14 @@ impl SafetyNumber {
     /// `InvalidField` if the two fingerprints are not in order.
     pub fn from_qr_bytes(bytes: &[u8]) -> crate::Result<SafetyNumber> {
         let frame = SafetyNumberFrame::decode(bytes)?;
+        if !in_order(&frame.low, &frame.high) {
+            return Err(DecodeError::InvalidField {
+                wire_type: WireType::SafetyNumber,
+                field: "fingerprint order",
+                found: 1,
+            }
+            .into());
+        }
         Ok(SafetyNumber {
             low: frame.low,
             high: frame.high,
@@ -119,9 +132,7 @@ impl SafetyNumber {
     /// The 60 digits as 12 groups of 5, in order. Show all of them, for
     /// example as three rows of four groups; users compare every group.
     pub fn groups(&self) -> [String; GROUPS] {
-        let mut values = fingerprint_chunks(&self.low)
-            .into_iter()
-            .chain(fingerprint_chunks(&self.high));
+        let mut values = chunks(&self.low).into_iter().chain(chunks(&self.high));
         core::array::from_fn(|_| format!("{:05}", values.next().unwrap_or(0)))
     }
 
@@ -134,7 +145,7 @@ impl SafetyNumber {
             low: self.low,
             high: self.high,
         }
-        .encode()
+        .to_vec()
     }
 
     /// Whether a scanned QR payload is this safety number: `Ok(true)` if
@@ -192,6 +203,32 @@ fn fingerprint(hash: &[u8; 64]) -> Fingerprint {
 }
 
 const _: () = assert!(DIGITS == GROUPS * 5 && FINGERPRINT_LEN <= 64);
+
+/// The six five-digit chunks of a fingerprint: bytes `5j .. 5j + 5` as a
+/// big-endian 40-bit integer, modulo 100000. Only the first 30 bytes count;
+/// the last two are carried by the QR payload alone.
+fn chunks(fp: &Fingerprint) -> [u32; CHUNKS_PER_KEY] {
+    let mut out = [0u32; CHUNKS_PER_KEY];
+    // 32 bytes in chunks of 5 give exactly six chunks and a remainder of 2.
+    for (slot, chunk) in out.iter_mut().zip(fp.chunks_exact(CHUNK_BYTES)) {
+        let value = chunk.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        // Below 100000, so it fits.
+        *slot = u32::try_from(value % CHUNK_MODULUS).unwrap_or(0);
+    }
+    out
+}
+
+/// The safety-number order of two fingerprints: by their digits (chunk by
+/// chunk, which for zero-padded five-digit chunks is the order of the
+/// digit strings), and by the fingerprint bytes only if the digits tie.
+fn order(a: &Fingerprint, b: &Fingerprint) -> Ordering {
+    chunks(a).cmp(&chunks(b)).then_with(|| a.cmp(b))
+}
+
+/// Whether `low` may come before `high` (equal fingerprints are in order).
+fn in_order(low: &Fingerprint, high: &Fingerprint) -> bool {
+    order(low, high) != Ordering::Greater
+}
 
 #[cfg(test)]
 mod tests {
@@ -394,5 +431,54 @@ mod tests {
             prop_assert!(ba.matches_scanned(&qr).unwrap());
             prop_assert_eq!(SafetyNumber::from_qr_bytes(&qr).unwrap(), ab);
         }
+    }
+
+    fn fp(first: u8) -> Fingerprint {
+        let mut f = [0u8; FINGERPRINT_LEN];
+        f[0] = first;
+        f
+    }
+
+    #[test]
+    fn chunks_are_big_endian_40_bit_mod_100000() {
+        let mut f = [0u8; FINGERPRINT_LEN];
+        // 0xffffffffff = 1099511627775; mod 100000 = 27775
+        f[..5].copy_from_slice(&[0xff; 5]);
+        // 0x0000000001 = 1
+        f[9] = 1;
+        // 0x00000186a0 = 100000 -> 0
+        f[12..15].copy_from_slice(&[0x01, 0x86, 0xa0]);
+        // the last two bytes do not count
+        f[30] = 0xff;
+        f[31] = 0xff;
+        assert_eq!(chunks(&f), [27775, 1, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn ties_in_digits_are_broken_by_bytes() {
+        // Same first 30 bytes, so the same digits; the last two bytes decide.
+        let mut a = fp(7);
+        let mut b = fp(7);
+        a[31] = 1;
+        b[31] = 2;
+        assert_eq!(chunks(&a), chunks(&b));
+        assert_eq!(order(&a, &b), Ordering::Less);
+        assert!(in_order(&a, &b) && !in_order(&b, &a) && in_order(&a, &a));
+    }
+
+    #[test]
+    fn qr_payload_out_of_order_is_refused() {
+        let swapped = SafetyNumberFrame {
+            low: fp(0xff),
+            high: fp(0),
+        }
+        .to_vec();
+        assert!(matches!(
+            SafetyNumber::from_qr_bytes(&swapped),
+            Err(Error::Decode(DecodeError::InvalidField {
+                field: "fingerprint order",
+                ..
+            }))
+        ));
     }
 }

@@ -11,7 +11,7 @@ use crate::crypto::{labels, seal};
 use crate::error::{DecodeError, MisuseError};
 use crate::limits::MAX_STORAGE_KEYS;
 use crate::sizes::SEAL_NONCE_LEN;
-use crate::wire::{MAX_SEALED_PLAINTEXT_LEN, SealedFrame};
+use crate::wire::{Frame, MAX_SEALED_PLAINTEXT_LEN, SealedFrame};
 
 /// A key that seals a client's records at rest, with the id that names it
 /// inside every record it sealed.

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use super::{IdentityKey, KemPreKey, OneTimePreKey, SignedPreKey};
-use crate::wire::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
+use crate::wire::{BundleFrame, Frame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 
 /// What a server hands to someone who wants to start a session with a
 /// device: its identity key, its current signed prekey, perhaps a one-time
@@ -107,9 +107,7 @@ impl PreKeyBundle {
                 signature: self.kem_prekey.signature,
             },
         };
-        let mut out = Vec::with_capacity(1441);
-        frame.encode(&mut out);
-        out
+        frame.to_vec()
     }
 
     /// The owner's identity key.

@@ -10,7 +10,7 @@ use crate::crypto::kem::{self, KemSecret};
 use crate::crypto::labels;
 use crate::error::{DecodeError, KeyKind, SignedObject};
 use crate::sizes::KEM_SEED_LEN;
-use crate::wire::{KEM_PUBLIC_KEY_LEN, KemPreKeyRecordFrame, SIGNATURE_LEN};
+use crate::wire::{Frame, KEM_PUBLIC_KEY_LEN, KemPreKeyRecordFrame, SIGNATURE_LEN};
 
 /// The public half of an ML-KEM-768 prekey, as it appears in a bundle.
 ///
@@ -244,7 +244,7 @@ impl KemPreKeyPair {
             seed,
             signature: self.public.signature,
         };
-        crate::SecretBytes::new(frame.encode())
+        crate::SecretBytes::new(frame.to_secret_vec())
     }
 
     /// Loads a pair from the record [`to_bytes`](Self::to_bytes) wrote:

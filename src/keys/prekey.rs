@@ -9,7 +9,9 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 use super::{Hex, IdentityKey, IdentityKeyPair, check_batch};
 use crate::crypto::{dh, labels};
 use crate::error::{DecodeError, KeyKind, SignedObject};
-use crate::wire::{KEY_LEN, OneTimePreKeyRecordFrame, SIGNATURE_LEN, SignedPreKeyRecordFrame};
+use crate::wire::{
+    Frame, KEY_LEN, OneTimePreKeyRecordFrame, SIGNATURE_LEN, SignedPreKeyRecordFrame,
+};
 
 /// Parses a public X25519 key, rejecting non-canonical encodings.
 pub(crate) fn x25519_public(bytes: &[u8; KEY_LEN]) -> Result<[u8; KEY_LEN], DecodeError> {
@@ -174,7 +176,7 @@ impl SignedPreKeyPair {
             secret: secret_copy(&self.secret),
             signature: self.public.signature,
         };
-        crate::SecretBytes::new(frame.encode())
+        crate::SecretBytes::new(frame.to_secret_vec())
     }
 
     /// Loads a pair from the record [`to_bytes`](Self::to_bytes) wrote,
@@ -323,7 +325,7 @@ impl OneTimePreKeyPair {
             id: self.public.id,
             secret: secret_copy(&self.secret),
         };
-        crate::SecretBytes::new(frame.encode())
+        crate::SecretBytes::new(frame.to_secret_vec())
     }
 
     /// Loads a pair from the record [`to_bytes`](Self::to_bytes) wrote,

@@ -9,7 +9,7 @@ use crate::crypto::labels::SIG_UPLOAD;
 use crate::error::{PreKeyRole, SignedObject, UploadError};
 use crate::limits::{MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD};
 use crate::wire::{
-    KemPreKeyFrame, OneTimePreKeyFrame, SIGNATURE_LEN, SignedPreKeyFrame, UploadBodyFrame,
+    Frame, KemPreKeyFrame, OneTimePreKeyFrame, SIGNATURE_LEN, SignedPreKeyFrame, UploadBodyFrame,
     UploadFrame,
 };
 
@@ -113,13 +113,11 @@ impl PreKeyUpload {
 
     /// Encodes the upload, exactly as it was decoded or built.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
         UploadFrame {
             body: self.contents.frame(),
             signature: self.signature,
         }
-        .encode(&mut out);
-        out
+        .to_vec()
     }
 
     /// Checks the upload against the identity key the directory holds for
@@ -386,8 +384,9 @@ impl Contents {
 
     /// Everything before the upload signature, as bytes.
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.frame().encode(&mut out);
+        let body = self.frame();
+        let mut out = Vec::with_capacity(body.encoded_len() + SIGNATURE_LEN);
+        body.encode(&mut out);
         out
     }
 

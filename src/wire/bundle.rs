@@ -1,7 +1,8 @@
 //! The `PreKeyBundle` frame.
 
-use super::{KEM_PUBLIC_KEY_LEN, KEY_LEN, Reader, SIGNATURE_LEN, TYPE_BUNDLE, Writer};
+use super::{Frame, KEM_PUBLIC_KEY_LEN, KEY_LEN, Reader, SIGNATURE_LEN, TYPE_BUNDLE, Writer};
 use crate::error::{DecodeError, WireType};
+use crate::limits::{MAX_BUNDLE_LEN, MIN_BUNDLE_LEN};
 
 /// A signed X25519 prekey as published.
 #[derive(Clone, PartialEq, Eq)]
@@ -62,8 +63,17 @@ pub(crate) struct BundleFrame {
     pub(crate) kem_prekey: KemPreKeyFrame,
 }
 
-impl BundleFrame {
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+impl Frame<'_> for BundleFrame {
+    type Error = DecodeError;
+
+    fn encoded_len(&self) -> usize {
+        match self.one_time_prekey {
+            Some(_) => MAX_BUNDLE_LEN,
+            None => MIN_BUNDLE_LEN,
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer::new(out);
         w.header(TYPE_BUNDLE)
             .u8(self.suite)
@@ -83,7 +93,7 @@ impl BundleFrame {
             .bytes(&self.kem_prekey.signature);
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::PreKeyBundle);
         r.header(TYPE_BUNDLE)?;
         let suite = r.suite()?;
@@ -117,5 +127,44 @@ impl BundleFrame {
             one_time_prekey,
             kem_prekey,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_are_exact() {
+        let mut frame = BundleFrame {
+            suite: crate::wire::SUITE_V1,
+            identity_key: [1; KEY_LEN],
+            signed_prekey: SignedPreKeyFrame {
+                id: 1,
+                created_at: 2,
+                public: [3; KEY_LEN],
+                signature: [4; SIGNATURE_LEN],
+            },
+            one_time_prekey: None,
+            kem_prekey: KemPreKeyFrame {
+                id: 5,
+                last_resort: true,
+                created_at: 6,
+                public: Box::new([7; KEM_PUBLIC_KEY_LEN]),
+                signature: [8; SIGNATURE_LEN],
+            },
+        };
+        for one_time in [
+            None,
+            Some(OneTimePreKeyFrame {
+                id: 9,
+                public: [9; KEY_LEN],
+            }),
+        ] {
+            frame.one_time_prekey = one_time;
+            let bytes = frame.to_vec();
+            assert_eq!(bytes.len(), frame.encoded_len());
+            assert_eq!(BundleFrame::decode(&bytes).unwrap().to_vec(), bytes);
+        }
     }
 }

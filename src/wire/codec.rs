@@ -1,7 +1,50 @@
-//! A bounds-checked reader and a plain writer. No other code in kinseal
-//! indexes a received byte slice.
+//! The one shape of every frame ([`Frame`]), a bounds-checked reader and a
+//! plain writer. No other code in kinseal indexes a received byte slice.
+
+use zeroize::Zeroizing;
 
 use crate::error::{DecodeError, WireType};
+
+/// What every byte layout of kinseal is: a value that knows its exact
+/// length, appends itself to a buffer, and decodes from exactly its own
+/// bytes (version byte first, every length checked against its bound,
+/// trailing bytes rejected), so that `decode(b)?.to_vec() == b` for every
+/// accepted `b`.
+///
+/// `'a` is the input's lifetime, for frames that borrow from it (a sealed
+/// record's ciphertext, a session set's sessions); owned frames implement
+/// `Frame<'_>`.
+pub(crate) trait Frame<'a>: Sized {
+    /// What decoding returns on failure: [`DecodeError`], or for the
+    /// upload `crate::Error` (its batch counts are upload rules, checked
+    /// before the entries they count are read).
+    type Error: From<DecodeError>;
+
+    /// The length of the encoding, exactly.
+    fn encoded_len(&self) -> usize;
+
+    /// Appends the encoding to `out`.
+    fn encode(&self, out: &mut Vec<u8>);
+
+    /// Decodes one whole value from `bytes`.
+    fn decode(bytes: &'a [u8]) -> Result<Self, Self::Error>;
+
+    /// The encoding, in a buffer of exactly its length.
+    fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode(&mut out);
+        out
+    }
+
+    /// The encoding of a frame that holds secrets, in a buffer that wipes
+    /// itself when dropped. It is allocated once at the exact length, so no
+    /// growth leaves an unwiped copy behind.
+    fn to_secret_vec(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(self.encoded_len()));
+        self.encode(&mut out);
+        out
+    }
+}
 
 /// Reads fields front to back; every read is checked against what is left.
 pub(crate) struct Reader<'a> {

@@ -9,7 +9,7 @@
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::{
-    KEY_LEN, Reader, SIGNATURE_LEN, TYPE_KEM_PREKEY_RECORD, TYPE_ONE_TIME_PREKEY_RECORD,
+    Frame, KEY_LEN, Reader, SIGNATURE_LEN, TYPE_KEM_PREKEY_RECORD, TYPE_ONE_TIME_PREKEY_RECORD,
     TYPE_SIGNED_PREKEY_RECORD, Writer,
 };
 use crate::error::{DecodeError, WireType};
@@ -125,12 +125,6 @@ fn zeroize_audit(
     zod(seed);
 }
 
-/// A zeroizing buffer of exactly `len` bytes' capacity, so that writing
-/// the record never reallocates (and so never leaves an unwiped copy).
-fn buffer(len: usize) -> Zeroizing<Vec<u8>> {
-    Zeroizing::new(Vec::with_capacity(len))
-}
-
 /// Reads `N` secret bytes straight into a zeroizing array.
 fn secret<const N: usize>(r: &mut Reader<'_>) -> Result<Zeroizing<[u8; N]>, DecodeError> {
     let mut out = Zeroizing::new([0u8; N]);
@@ -138,20 +132,24 @@ fn secret<const N: usize>(r: &mut Reader<'_>) -> Result<Zeroizing<[u8; N]>, Deco
     Ok(out)
 }
 
-impl SignedPreKeyRecordFrame {
-    pub(crate) fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = buffer(SIGNED_PREKEY_RECORD_LEN);
-        Writer::new(&mut out)
+impl Frame<'_> for SignedPreKeyRecordFrame {
+    type Error = DecodeError;
+
+    fn encoded_len(&self) -> usize {
+        SIGNED_PREKEY_RECORD_LEN
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer::new(out)
             .header(TYPE_SIGNED_PREKEY_RECORD)
             .u8(self.suite)
             .u32(self.id)
             .u64(self.created_at)
             .bytes(&self.secret[..])
             .bytes(&self.signature);
-        out
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::KeyRecord);
         r.header(TYPE_SIGNED_PREKEY_RECORD)?;
         let frame = SignedPreKeyRecordFrame {
@@ -166,17 +164,21 @@ impl SignedPreKeyRecordFrame {
     }
 }
 
-impl OneTimePreKeyRecordFrame {
-    pub(crate) fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = buffer(ONE_TIME_PREKEY_RECORD_LEN);
-        Writer::new(&mut out)
+impl Frame<'_> for OneTimePreKeyRecordFrame {
+    type Error = DecodeError;
+
+    fn encoded_len(&self) -> usize {
+        ONE_TIME_PREKEY_RECORD_LEN
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer::new(out)
             .header(TYPE_ONE_TIME_PREKEY_RECORD)
             .u32(self.id)
             .bytes(&self.secret[..]);
-        out
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::KeyRecord);
         r.header(TYPE_ONE_TIME_PREKEY_RECORD)?;
         let frame = OneTimePreKeyRecordFrame {
@@ -188,10 +190,15 @@ impl OneTimePreKeyRecordFrame {
     }
 }
 
-impl KemPreKeyRecordFrame {
-    pub(crate) fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = buffer(KEM_PREKEY_RECORD_LEN);
-        Writer::new(&mut out)
+impl Frame<'_> for KemPreKeyRecordFrame {
+    type Error = DecodeError;
+
+    fn encoded_len(&self) -> usize {
+        KEM_PREKEY_RECORD_LEN
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer::new(out)
             .header(TYPE_KEM_PREKEY_RECORD)
             .u8(self.suite)
             .u32(self.id)
@@ -199,10 +206,9 @@ impl KemPreKeyRecordFrame {
             .u64(self.created_at)
             .bytes(&self.seed[..])
             .bytes(&self.signature);
-        out
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::KeyRecord);
         r.header(TYPE_KEM_PREKEY_RECORD)?;
         let frame = KemPreKeyRecordFrame {
@@ -246,7 +252,7 @@ mod tests {
     /// Every field sits where the layout says, and the lengths add up.
     #[test]
     fn layouts_are_as_documented() {
-        let s = signed().encode();
+        let s = signed().to_vec();
         assert_eq!(s.len(), SIGNED_PREKEY_RECORD_LEN);
         assert_eq!(s.len(), 111);
         assert_eq!(&s[..3], &[1, 0x34, 1]);
@@ -259,13 +265,13 @@ mod tests {
             id: 5,
             secret: Zeroizing::new([0x44; KEY_LEN]),
         }
-        .encode();
+        .to_vec();
         assert_eq!(o.len(), ONE_TIME_PREKEY_RECORD_LEN);
         assert_eq!(o.len(), 38);
         assert_eq!(&o[..6], &[1, 0x35, 0, 0, 0, 5]);
         assert_eq!(&o[6..], &[0x44; 32]);
 
-        let k = kem(true).encode();
+        let k = kem(true).to_vec();
         assert_eq!(k.len(), KEM_PREKEY_RECORD_LEN);
         assert_eq!(k.len(), 144);
         assert_eq!(&k[..8], &[1, 0x36, 1, 0, 0, 0, 9, 1]);
@@ -276,19 +282,21 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let s = signed().encode();
-        assert_eq!(SignedPreKeyRecordFrame::decode(&s).unwrap().encode(), s);
+        assert_eq!(signed().to_vec().len(), signed().encoded_len());
+        assert_eq!(kem(true).to_vec().len(), kem(true).encoded_len());
+        let s = signed().to_vec();
+        assert_eq!(SignedPreKeyRecordFrame::decode(&s).unwrap().to_vec(), s);
         for last_resort in [false, true] {
-            let k = kem(last_resort).encode();
+            let k = kem(last_resort).to_vec();
             let back = KemPreKeyRecordFrame::decode(&k).unwrap();
             assert_eq!(back.last_resort, last_resort);
-            assert_eq!(back.encode(), k);
+            assert_eq!(back.to_vec(), k);
         }
     }
 
     #[test]
     fn the_kem_flag_and_the_suite_are_checked() {
-        let mut k = kem(false).encode();
+        let mut k = kem(false).to_vec();
         k[7] = 2;
         assert!(matches!(
             KemPreKeyRecordFrame::decode(&k),
@@ -298,7 +306,7 @@ mod tests {
                 found: 2,
             })
         ));
-        let mut s = signed().encode();
+        let mut s = signed().to_vec();
         s[2] = 2;
         assert_eq!(
             SignedPreKeyRecordFrame::decode(&s).err(),
@@ -309,8 +317,8 @@ mod tests {
     /// One record type never decodes as another.
     #[test]
     fn types_do_not_mix() {
-        let s = signed().encode();
-        let k = kem(false).encode();
+        let s = signed().to_vec();
+        let k = kem(false).to_vec();
         let expected = Some(DecodeError::UnexpectedType {
             expected: WireType::KeyRecord,
             found: TYPE_SIGNED_PREKEY_RECORD,

@@ -19,7 +19,7 @@ mod store;
 mod upload;
 
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
-pub(crate) use codec::{Reader, Writer};
+pub(crate) use codec::{Frame, Reader, Writer};
 pub(crate) use keys::{KemPreKeyRecordFrame, OneTimePreKeyRecordFrame, SignedPreKeyRecordFrame};
 pub(crate) use message::{
     MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame, encode_prekey_prefix, peek_kind,
@@ -27,10 +27,7 @@ pub(crate) use message::{
 pub(crate) use record::{
     ChainFrame, PendingPreKeyFrame, RatchetKeyFrame, SessionFrame, SkippedFrame,
 };
-pub(crate) use safety::{
-    FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame,
-    chunks as fingerprint_chunks, order as fingerprint_order,
-};
+pub(crate) use safety::{FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame};
 pub(crate) use store::{
     AccountFrame, MAX_SEALED_PLAINTEXT_LEN, PeerIdentityFrame, SealedFrame, SessionEntryFrame,
     SessionSetFrame,

@@ -1,7 +1,7 @@
-//! The safety-number QR payload, and the decimal rendering of a fingerprint
-//! (`docs/PROTOCOL.md` §11). No cryptography here: the fingerprints are
-//! computed one layer up, in [`client::SafetyNumber`](crate::client::SafetyNumber);
-//! this file only lays them out as digits and as bytes.
+//! The safety-number QR payload (`docs/PROTOCOL.md` §11). No cryptography
+//! and no digits here: the fingerprints, their digits and their order are
+//! one layer up, in `client/safety.rs`; this file only lays them out as
+//! bytes.
 //!
 //! ```text
 //! field             size  notes
@@ -14,13 +14,13 @@
 //!                     66
 //! ```
 //!
-//! The two fingerprints MUST be in safety-number order ([`in_order`]);
-//! a payload with them the other way round is not a canonical encoding and
-//! is rejected as `InvalidField { field: "fingerprint order" }`.
+//! The two fingerprints MUST be in safety-number order; a payload with them
+//! the other way round is not a canonical encoding, and
+//! `SafetyNumber::from_qr_bytes` rejects it as
+//! `InvalidField { field: "fingerprint order" }` (the order is a rule of
+//! the digits, so it is checked where the digits are computed).
 
-use core::cmp::Ordering;
-
-use super::{Reader, TYPE_SAFETY_NUMBER, Writer};
+use super::{Frame, Reader, TYPE_SAFETY_NUMBER, Writer};
 use crate::error::{DecodeError, WireType};
 
 /// The safety-number version this build computes and reads: the first byte
@@ -31,41 +31,8 @@ pub(crate) const SAFETY_NUMBER_VERSION: u8 = 1;
 pub(crate) const FINGERPRINT_LEN: usize = 32;
 /// Length of the whole QR payload.
 pub(crate) const SAFETY_NUMBER_QR_LEN: usize = 2 + 2 * FINGERPRINT_LEN;
-/// Five-digit chunks per key.
-pub(crate) const CHUNKS_PER_KEY: usize = 6;
-/// Bytes of the fingerprint behind each chunk (a 40-bit integer).
-const CHUNK_BYTES: usize = 5;
-/// Each chunk is its 40-bit integer modulo this: five decimal digits.
-const CHUNK_MODULUS: u64 = 100_000;
-
 /// One key's fingerprint.
 pub(crate) type Fingerprint = [u8; FINGERPRINT_LEN];
-
-/// The six five-digit chunks of a fingerprint: bytes `5j .. 5j + 5` as a
-/// big-endian 40-bit integer, modulo 100000. Only the first 30 bytes count;
-/// the last two are carried by the QR payload alone.
-pub(crate) fn chunks(fp: &Fingerprint) -> [u32; CHUNKS_PER_KEY] {
-    let mut out = [0u32; CHUNKS_PER_KEY];
-    // 32 bytes in chunks of 5 give exactly six chunks and a remainder of 2.
-    for (slot, chunk) in out.iter_mut().zip(fp.chunks_exact(CHUNK_BYTES)) {
-        let value = chunk.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-        // Below 100000, so it fits.
-        *slot = u32::try_from(value % CHUNK_MODULUS).unwrap_or(0);
-    }
-    out
-}
-
-/// The safety-number order of two fingerprints: by their digits (chunk by
-/// chunk, which for zero-padded five-digit chunks is the order of the
-/// digit strings), and by the fingerprint bytes only if the digits tie.
-pub(crate) fn order(a: &Fingerprint, b: &Fingerprint) -> Ordering {
-    chunks(a).cmp(&chunks(b)).then_with(|| a.cmp(b))
-}
-
-/// Whether `low` may come before `high` (equal fingerprints are in order).
-pub(crate) fn in_order(low: &Fingerprint, high: &Fingerprint) -> bool {
-    order(low, high) != Ordering::Greater
-}
 
 /// A safety-number QR payload: two fingerprints, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,21 +41,25 @@ pub(crate) struct SafetyNumberFrame {
     pub(crate) high: Fingerprint,
 }
 
-impl SafetyNumberFrame {
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(SAFETY_NUMBER_QR_LEN);
-        Writer::new(&mut out)
+impl Frame<'_> for SafetyNumberFrame {
+    type Error = DecodeError;
+
+    fn encoded_len(&self) -> usize {
+        SAFETY_NUMBER_QR_LEN
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer::new(out)
             .u8(SAFETY_NUMBER_VERSION)
             .u8(TYPE_SAFETY_NUMBER)
             .bytes(&self.low)
             .bytes(&self.high);
-        out
     }
 
     /// Reads the version byte first (a payload of another version may have
     /// another length), then the type byte, then both fingerprints; rejects
     /// trailing bytes, then fingerprints out of order.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::SafetyNumber);
         // Not `Reader::header`: this version byte is the safety-number
         // version, which need not follow the protocol version.
@@ -106,13 +77,6 @@ impl SafetyNumberFrame {
         let low = r.array()?;
         let high = r.array()?;
         r.finish()?;
-        if !in_order(&low, &high) {
-            return Err(DecodeError::InvalidField {
-                wire_type: WireType::SafetyNumber,
-                field: "fingerprint order",
-                found: 1,
-            });
-        }
         Ok(SafetyNumberFrame { low, high })
     }
 }
@@ -128,28 +92,14 @@ mod tests {
     }
 
     #[test]
-    fn chunks_are_big_endian_40_bit_mod_100000() {
-        let mut f = [0u8; FINGERPRINT_LEN];
-        // 0xffffffffff = 1099511627775; mod 100000 = 27775
-        f[..5].copy_from_slice(&[0xff; 5]);
-        // 0x0000000001 = 1
-        f[9] = 1;
-        // 0x00000186a0 = 100000 -> 0
-        f[12..15].copy_from_slice(&[0x01, 0x86, 0xa0]);
-        // the last two bytes do not count
-        f[30] = 0xff;
-        f[31] = 0xff;
-        assert_eq!(chunks(&f), [27775, 1, 0, 0, 0, 0]);
-    }
-
-    #[test]
     fn round_trip_and_layout() {
         let frame = SafetyNumberFrame {
             low: fp(0),
             high: fp(0xff),
         };
-        let bytes = frame.encode();
+        let bytes = frame.to_vec();
         assert_eq!(bytes.len(), SAFETY_NUMBER_QR_LEN);
+        assert_eq!(frame.encoded_len(), SAFETY_NUMBER_QR_LEN);
         assert_eq!(bytes[..2], [1, 0x40]);
         assert_eq!(SafetyNumberFrame::decode(&bytes), Ok(frame));
     }
@@ -160,7 +110,7 @@ mod tests {
             low: fp(0),
             high: fp(0xff),
         }
-        .encode();
+        .to_vec();
         let mut v2 = good.clone();
         v2[0] = 2;
         // The version is read first, whatever the length.
@@ -196,29 +146,5 @@ mod tests {
                 count: 1
             })
         );
-        let swapped = SafetyNumberFrame {
-            low: fp(0xff),
-            high: fp(0),
-        }
-        .encode();
-        assert!(matches!(
-            SafetyNumberFrame::decode(&swapped),
-            Err(DecodeError::InvalidField {
-                field: "fingerprint order",
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn ties_in_digits_are_broken_by_bytes() {
-        // Same first 30 bytes, so the same digits; the last two bytes decide.
-        let mut a = fp(7);
-        let mut b = fp(7);
-        a[31] = 1;
-        b[31] = 2;
-        assert_eq!(chunks(&a), chunks(&b));
-        assert_eq!(order(&a, &b), Ordering::Less);
-        assert!(in_order(&a, &b) && !in_order(&b, &a) && in_order(&a, &a));
     }
 }

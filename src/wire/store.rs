@@ -5,8 +5,8 @@
 use zeroize::Zeroizing;
 
 use super::{
-    KEY_LEN, Reader, TAG_LEN, TYPE_ACCOUNT, TYPE_PEER_IDENTITY, TYPE_SEALED, TYPE_SESSION_SET,
-    Writer,
+    Frame, KEY_LEN, Reader, TAG_LEN, TYPE_ACCOUNT, TYPE_PEER_IDENTITY, TYPE_SEALED,
+    TYPE_SESSION_SET, Writer,
 };
 use crate::error::{DecodeError, WireType};
 use crate::limits::{MAX_SESSION_RECORD_LEN, MAX_SESSIONS_PER_SET};
@@ -47,8 +47,24 @@ impl<'a> SealedFrame<'a> {
             .bytes(nonce);
         out
     }
+}
 
-    pub(crate) fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+impl<'a> Frame<'a> for SealedFrame<'a> {
+    type Error = DecodeError;
+
+    fn encoded_len(&self) -> usize {
+        SEAL_HEADER_LEN + self.ciphertext.len()
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer::new(out)
+            .header(TYPE_SEALED)
+            .u32(self.key_id)
+            .bytes(&self.nonce)
+            .bytes(self.ciphertext);
+    }
+
+    fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::SealedRecord);
         r.header(TYPE_SEALED)?;
         let key_id = r.u32()?;
@@ -106,20 +122,24 @@ fn zeroize_audit(frame: &AccountFrame) {
     crate::hygiene::zod(identity_secret);
 }
 
-impl AccountFrame {
-    pub(crate) fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::with_capacity(2 + KEY_LEN + 8 + 12));
-        Writer::new(&mut out)
+impl Frame<'_> for AccountFrame {
+    type Error = DecodeError;
+
+    fn encoded_len(&self) -> usize {
+        2 + KEY_LEN + 8 + 4 + 4 + 4
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer::new(out)
             .header(TYPE_ACCOUNT)
             .bytes(&self.identity_secret[..])
             .u64(self.created_at)
             .u32(self.next_signed_id)
             .u32(self.next_one_time_id)
             .u32(self.next_kem_id);
-        out
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::AccountRecord);
         r.header(TYPE_ACCOUNT)?;
         let identity_secret = Zeroizing::new(r.array()?);
@@ -151,18 +171,22 @@ pub(crate) struct PeerIdentityFrame {
     pub(crate) first_seen: u64,
 }
 
-impl PeerIdentityFrame {
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(2 + KEY_LEN + 1 + 8);
-        Writer::new(&mut out)
+impl Frame<'_> for PeerIdentityFrame {
+    type Error = DecodeError;
+
+    fn encoded_len(&self) -> usize {
+        2 + KEY_LEN + 1 + 8
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer::new(out)
             .header(TYPE_PEER_IDENTITY)
             .bytes(&self.identity_key)
             .flag(self.verified)
             .u64(self.first_seen);
-        out
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::PeerIdentityRecord);
         r.header(TYPE_PEER_IDENTITY)?;
         let frame = PeerIdentityFrame {
@@ -199,15 +223,20 @@ pub(crate) struct SessionSetFrame<'a> {
     pub(crate) entries: Vec<SessionEntryFrame<'a>>,
 }
 
-impl<'a> SessionSetFrame<'a> {
-    pub(crate) fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let len = 6 + self
-            .entries
-            .iter()
-            .map(|e| 20 + e.session.len())
-            .sum::<usize>();
-        let mut out = Zeroizing::new(Vec::with_capacity(len));
-        let mut w = Writer::new(&mut out);
+impl<'a> Frame<'a> for SessionSetFrame<'a> {
+    type Error = DecodeError;
+
+    fn encoded_len(&self) -> usize {
+        2 + 4
+            + self
+                .entries
+                .iter()
+                .map(|e| 8 + 8 + 4 + e.session.len())
+                .sum::<usize>()
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        let mut w = Writer::new(out);
         w.header(TYPE_SESSION_SET).length(self.entries.len());
         for e in &self.entries {
             w.u64(e.created_at)
@@ -215,10 +244,9 @@ impl<'a> SessionSetFrame<'a> {
                 .length(e.session.len())
                 .bytes(e.session);
         }
-        out
     }
 
-    pub(crate) fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+    fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::SessionSetRecord);
         r.header(TYPE_SESSION_SET)?;
         let count = r.length(1, MAX_SESSIONS_PER_SET)?;
@@ -251,9 +279,11 @@ mod tests {
             next_one_time_id: 101,
             next_kem_id: 57,
         };
-        let bytes = frame.encode();
+        let bytes = frame.to_vec();
+        assert_eq!(bytes.len(), frame.encoded_len());
+        assert_eq!(frame.to_secret_vec()[..], bytes[..]);
         let back = AccountFrame::decode(&bytes).unwrap();
-        assert_eq!(back.encode(), bytes);
+        assert_eq!(back.to_vec(), bytes);
         let mut long = bytes.to_vec();
         long.push(0);
         assert!(matches!(
@@ -272,8 +302,9 @@ mod tests {
             verified: true,
             first_seen: 5,
         };
-        let mut bytes = frame.encode();
-        assert_eq!(PeerIdentityFrame::decode(&bytes).unwrap().encode(), bytes);
+        let mut bytes = frame.to_vec();
+        assert_eq!(bytes.len(), frame.encoded_len());
+        assert_eq!(PeerIdentityFrame::decode(&bytes).unwrap().to_vec(), bytes);
         bytes[2 + 32] = 2;
         assert!(matches!(
             PeerIdentityFrame::decode(&bytes),
@@ -301,8 +332,9 @@ mod tests {
                 },
             ],
         };
-        let bytes = frame.encode();
-        assert_eq!(SessionSetFrame::decode(&bytes).unwrap().encode(), bytes);
+        let bytes = frame.to_vec();
+        assert_eq!(bytes.len(), frame.encoded_len());
+        assert_eq!(SessionSetFrame::decode(&bytes).unwrap().to_vec(), bytes);
         let mut empty = bytes[..2].to_vec();
         empty.extend_from_slice(&0u32.to_be_bytes());
         assert!(matches!(
@@ -313,6 +345,19 @@ mod tests {
 
     #[test]
     fn sealed_needs_a_tag() {
+        let tagged = [5; TAG_LEN + 3];
+        let frame = SealedFrame {
+            key_id: 9,
+            nonce: [3; SEAL_NONCE_LEN],
+            ciphertext: &tagged,
+        };
+        let whole = frame.to_vec();
+        assert_eq!(whole.len(), frame.encoded_len());
+        assert_eq!(
+            whole[..SEAL_HEADER_LEN],
+            SealedFrame::header(9, &[3; SEAL_NONCE_LEN])[..]
+        );
+        assert_eq!(SealedFrame::decode(&whole).unwrap().ciphertext, &tagged);
         let mut bytes = SealedFrame::header(9, &[3; SEAL_NONCE_LEN]);
         bytes.extend_from_slice(&[0; TAG_LEN - 1]);
         assert!(SealedFrame::decode(&bytes).is_err());

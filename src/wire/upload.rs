@@ -36,7 +36,7 @@
 //! ```
 
 use super::{
-    KemPreKeyFrame, OneTimePreKeyFrame, Reader, SIGNATURE_LEN, SUITE_V1, SignedPreKeyFrame,
+    Frame, KemPreKeyFrame, OneTimePreKeyFrame, Reader, SIGNATURE_LEN, SUITE_V1, SignedPreKeyFrame,
     TYPE_PREKEY_UPLOAD, Writer,
 };
 use crate::error::{DecodeError, PreKeyRole, UploadError, WireType};
@@ -64,14 +64,24 @@ pub(crate) struct UploadFrame {
 }
 
 impl UploadBodyFrame {
-    /// Appends everything before the upload signature to `out`.
+    /// The length of the body: the upload's without its signature.
+    pub(crate) fn encoded_len(&self) -> usize {
+        MIN_UPLOAD_LEN - SIGNATURE_LEN
+            + self
+                .signed_prekey
+                .as_ref()
+                .map_or(0, |_| SIGNED_PREKEY_ENTRY_LEN)
+            + self
+                .last_resort
+                .as_ref()
+                .map_or(0, |_| KEM_PREKEY_ENTRY_LEN)
+            + ONE_TIME_PREKEY_ENTRY_LEN * self.one_time_prekeys.len()
+            + KEM_PREKEY_ENTRY_LEN * self.kem_prekeys.len()
+    }
+
+    /// Appends everything before the upload signature to `out`: what the
+    /// signature covers.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        out.reserve(
-            MIN_UPLOAD_LEN
-                + SIGNED_PREKEY_ENTRY_LEN
-                + ONE_TIME_PREKEY_ENTRY_LEN * self.one_time_prekeys.len()
-                + KEM_PREKEY_ENTRY_LEN * (self.kem_prekeys.len() + 1),
-        );
         let mut w = Writer::new(out);
         w.header(TYPE_PREKEY_UPLOAD)
             .u8(SUITE_V1)
@@ -98,9 +108,14 @@ impl UploadBodyFrame {
     }
 }
 
-impl UploadFrame {
-    /// Appends the whole upload to `out`.
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+impl Frame<'_> for UploadFrame {
+    type Error = crate::Error;
+
+    fn encoded_len(&self) -> usize {
+        self.body.encoded_len() + SIGNATURE_LEN
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
         self.body.encode(out);
         out.extend_from_slice(&self.signature);
     }
@@ -112,7 +127,7 @@ impl UploadFrame {
     /// # Errors
     /// [`DecodeError`]s with [`WireType::PreKeyUpload`], and
     /// [`UploadError::TooMany`] for a count above its maximum.
-    pub(crate) fn decode(bytes: &[u8]) -> crate::Result<Self> {
+    fn decode(bytes: &[u8]) -> crate::Result<Self> {
         if bytes.len() > MAX_UPLOAD_LEN {
             return Err(DecodeError::LengthOutOfRange {
                 wire_type: WireType::PreKeyUpload,
@@ -194,4 +209,66 @@ fn read_count(r: &mut Reader<'_>, prekey: PreKeyRole, max: usize) -> crate::Resu
         return Err(UploadError::TooMany { prekey, max, found }.into());
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sizes::KEM_PUBLIC_KEY_LEN;
+
+    fn kem(id: u32, last_resort: bool) -> KemPreKeyFrame {
+        KemPreKeyFrame {
+            id,
+            last_resort,
+            created_at: 7,
+            public: Box::new([0x44; KEM_PUBLIC_KEY_LEN]),
+            signature: [0x55; SIGNATURE_LEN],
+        }
+    }
+
+    fn upload(full: bool) -> UploadFrame {
+        UploadFrame {
+            body: UploadBodyFrame {
+                identity_key: [0x11; KEY_LEN],
+                signed_prekey: full.then_some(SignedPreKeyFrame {
+                    id: 1,
+                    created_at: 2,
+                    public: [0x22; KEY_LEN],
+                    signature: [0x33; SIGNATURE_LEN],
+                }),
+                last_resort: full.then(|| kem(1, true)),
+                one_time_prekeys: (0..3)
+                    .map(|id| OneTimePreKeyFrame {
+                        id,
+                        public: [0x66; KEY_LEN],
+                    })
+                    .collect(),
+                kem_prekeys: if full { vec![kem(2, false)] } else { vec![] },
+            },
+            signature: [0x77; SIGNATURE_LEN],
+        }
+    }
+
+    #[test]
+    fn lengths_are_exact_and_the_layout_round_trips() {
+        for full in [false, true] {
+            let frame = upload(full);
+            let bytes = frame.to_vec();
+            assert_eq!(bytes.len(), frame.encoded_len());
+            assert_eq!(bytes[..3], [1, TYPE_PREKEY_UPLOAD, SUITE_V1]);
+            let back = UploadFrame::decode(&bytes).unwrap();
+            assert_eq!(back.to_vec(), bytes);
+        }
+        let empty = UploadFrame {
+            body: UploadBodyFrame {
+                identity_key: [0; KEY_LEN],
+                signed_prekey: None,
+                last_resort: None,
+                one_time_prekeys: vec![],
+                kem_prekeys: vec![],
+            },
+            signature: [0; SIGNATURE_LEN],
+        };
+        assert_eq!(empty.to_vec().len(), MIN_UPLOAD_LEN);
+    }
 }

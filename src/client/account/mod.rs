@@ -54,7 +54,7 @@ use super::store::{
 use super::trust::{IdentityStatus, KnownIdentity, TrustDecision, TrustOnFirstUse, TrustPolicy};
 use crate::address::DeviceAddress;
 use crate::error::{AccountError, TrustError};
-use crate::wire::{AccountFrame, PeerIdentityFrame};
+use crate::wire::{AccountFrame, Frame, PeerIdentityFrame};
 use crate::{IdentityKey, IdentityKeyPair, StorageError};
 use sessions::{SessionCache, SessionSet};
 
@@ -104,7 +104,7 @@ impl<S: ClientStore> Account<S> {
             next_one_time_id: 1,
             next_kem_id: 1,
         };
-        let sealed = keyring.seal(rng, RecordKey::Account, &frame.encode())?;
+        let sealed = keyring.seal(rng, RecordKey::Account, &frame.to_secret_vec())?;
         txn.put_account(&sealed)?;
         txn.commit()?;
         Ok(Self::with_identity(store, keyring, identity))
@@ -334,7 +334,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         };
         let sealed = self
             .keyring
-            .seal(rng, RecordKey::PeerIdentity(peer), &frame.encode())?;
+            .seal(rng, RecordKey::PeerIdentity(peer), &frame.to_vec())?;
         Ok(txn.put_peer_identity(peer, &sealed)?)
     }
 

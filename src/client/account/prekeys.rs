@@ -13,6 +13,7 @@ use crate::client::trust::TrustPolicy;
 use crate::error::{AccountError, MisuseError, PreKeyRole};
 use crate::keys::{PreKeyCounts, PreKeyUpload};
 use crate::limits::{MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD};
+use crate::wire::Frame;
 use crate::{
     KemPreKey, KemPreKeyPair, OneTimePreKey, OneTimePreKeyPair, SignedPreKey, SignedPreKeyPair,
     StorageError,
@@ -211,7 +212,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
 
         let sealed = self
             .keyring
-            .seal(rng, RecordKey::Account, &account.encode())?;
+            .seal(rng, RecordKey::Account, &account.to_secret_vec())?;
         txn.put_account(&sealed)?;
         txn.commit()?;
         Ok(update)

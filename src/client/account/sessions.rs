@@ -28,7 +28,7 @@
 use zeroize::Zeroizing;
 
 use crate::address::DeviceAddress;
-use crate::wire::{SessionEntryFrame, SessionSetFrame};
+use crate::wire::{Frame, SessionEntryFrame, SessionSetFrame};
 use crate::{SecretBytes, Session};
 
 /// One session of a set, kept as its record until it is needed.
@@ -127,7 +127,7 @@ impl SessionSet {
                 })
                 .collect(),
         }
-        .encode()
+        .to_secret_vec()
     }
 
     pub(super) fn is_empty(&self) -> bool {
