@@ -54,6 +54,7 @@ fn all() {
     assert_zod::<crate::ratchet::SkippedKeys>();
     assert_zod::<crate::ratchet::DoubleRatchet>();
     // Crate-private: key agreement and storage.
+    assert_zod::<crate::crypto::aead::AeadKey>();
     assert_zod::<crate::crypto::kem::KemSecret>();
     assert_zod::<crate::crypto::dh::SharedSecret>();
     assert_zod::<crate::handshake::SessionSecrets>();
@@ -125,7 +126,7 @@ mod tests {
             assert_redacted("MessageKeySeed", &d, &s);
         }
         let key = seed.expand();
-        let key_bytes = kdf::message_key(&s);
+        let key_bytes = kdf::message_key(&s).to_okm();
         for d in both(&key) {
             assert_redacted("MessageKey", &d, &key_bytes[..]);
             assert_redacted("MessageKey", &d, &s);

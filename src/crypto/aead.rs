@@ -19,28 +19,66 @@
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::aead::inout::InOutBuf;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::sizes::TAG_LEN;
+
+/// Length of a ChaCha20-Poly1305 key.
+pub(crate) const KEY_LEN: usize = 32;
+/// Length of a ChaCha20-Poly1305 nonce.
+pub(crate) const NONCE_LEN: usize = 12;
+/// Length of the HKDF output a message key is cut from: key, then nonce.
+pub(crate) const KEY_NONCE_LEN: usize = KEY_LEN + NONCE_LEN;
+
+/// One message's AEAD key and nonce: derived together, used for exactly one
+/// message, wiped on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(crate) struct AeadKey {
+    key: [u8; KEY_LEN],
+    nonce: [u8; NONCE_LEN],
+}
+
+impl AeadKey {
+    /// Cuts a key-derivation output into the key (its first 32 bytes) and
+    /// the nonce (its last 12).
+    pub(crate) fn from_okm(okm: &[u8; KEY_NONCE_LEN]) -> Self {
+        let mut key = [0u8; KEY_LEN];
+        let mut nonce = [0u8; NONCE_LEN];
+        key.copy_from_slice(&okm[..KEY_LEN]);
+        nonce.copy_from_slice(&okm[KEY_LEN..]);
+        AeadKey { key, nonce }
+    }
+
+    /// The key and nonce as the 44 bytes they were cut from, for tests that
+    /// compare a derivation with an independent one.
+    #[cfg(test)]
+    pub(crate) fn to_okm(&self) -> [u8; KEY_NONCE_LEN] {
+        let mut okm = [0u8; KEY_NONCE_LEN];
+        okm[..KEY_LEN].copy_from_slice(&self.key);
+        okm[KEY_LEN..].copy_from_slice(&self.nonce);
+        okm
+    }
+}
 
 /// The longest message sealed or opened with the short-message
 /// implementation. The two cost the same at about 850 bytes here.
 pub(crate) const SHORT_MAX: usize = 768;
 
-/// Encrypts `plaintext` into `out` (of the same length) under the 44-byte
-/// key ‖ nonce, returning the tag. Neither function works in place: the
+/// Encrypts `plaintext` into `out` (of the same length) under one
+/// message's key and nonce, returning the tag. Neither function works in place: the
 /// ratchet seals from the caller's plaintext into the message it builds
 /// and opens from the received bytes into the plaintext it returns, so
 /// nothing is copied before it is encrypted or decrypted.
 pub(crate) fn seal(
-    key_nonce: &[u8; 44],
+    key: &AeadKey,
     ad: &[u8],
     plaintext: &[u8],
     out: &mut [u8],
 ) -> Result<[u8; TAG_LEN], ()> {
     if plaintext.len() <= SHORT_MAX {
-        short::seal(key_nonce, ad, plaintext, out)
+        short::seal(key, ad, plaintext, out)
     } else {
-        long::seal(key_nonce, ad, plaintext, out)
+        long::seal(key, ad, plaintext, out)
     }
 }
 
@@ -48,38 +86,30 @@ pub(crate) fn seal(
 /// length). On failure nothing is written to `out`: the tag is verified
 /// before any byte is decrypted.
 pub(crate) fn open(
-    key_nonce: &[u8; 44],
+    key: &AeadKey,
     ad: &[u8],
     ciphertext: &[u8],
     tag: &[u8; TAG_LEN],
     out: &mut [u8],
 ) -> Result<(), ()> {
     if ciphertext.len() <= SHORT_MAX {
-        short::open(key_nonce, ad, ciphertext, tag, out)
+        short::open(key, ad, ciphertext, tag, out)
     } else {
-        long::open(key_nonce, ad, ciphertext, tag, out)
+        long::open(key, ad, ciphertext, tag, out)
     }
-}
-
-fn split(key_nonce: &[u8; 44]) -> (&[u8; 32], &[u8; 12]) {
-    let (key, nonce) = key_nonce
-        .split_first_chunk::<32>()
-        .unwrap_or((&[0u8; 32], &[]));
-    let nonce = nonce.first_chunk::<12>().unwrap_or(&[0u8; 12]);
-    (key, nonce)
 }
 
 /// libcrux-chacha20poly1305 (HACL*), for short messages.
 pub(crate) mod short {
-    use super::{TAG_LEN, split};
+    use super::{AeadKey, TAG_LEN};
 
     pub(crate) fn seal(
-        key_nonce: &[u8; 44],
+        key: &AeadKey,
         ad: &[u8],
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<[u8; TAG_LEN], ()> {
-        let (key, nonce) = split(key_nonce);
+        let AeadKey { key, nonce } = key;
         let mut tag = [0u8; TAG_LEN];
         if out.len() != plaintext.len() {
             return Err(());
@@ -91,13 +121,13 @@ pub(crate) mod short {
 
     /// HACL* computes and compares the tag, and decrypts only if it matches.
     pub(crate) fn open(
-        key_nonce: &[u8; 44],
+        key: &AeadKey,
         ad: &[u8],
         ciphertext: &[u8],
         tag: &[u8; TAG_LEN],
         out: &mut [u8],
     ) -> Result<(), ()> {
-        let (key, nonce) = split(key_nonce);
+        let AeadKey { key, nonce } = key;
         if out.len() != ciphertext.len() {
             return Err(());
         }
@@ -109,15 +139,15 @@ pub(crate) mod short {
 
 /// chacha20poly1305 (RustCrypto), for long messages.
 pub(crate) mod long {
-    use super::{AeadInOut, ChaCha20Poly1305, InOutBuf, KeyInit, Nonce, TAG_LEN, Tag, split};
+    use super::{AeadInOut, AeadKey, ChaCha20Poly1305, InOutBuf, KeyInit, Nonce, TAG_LEN, Tag};
 
     pub(crate) fn seal(
-        key_nonce: &[u8; 44],
+        key: &AeadKey,
         ad: &[u8],
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<[u8; TAG_LEN], ()> {
-        let (key, nonce) = split(key_nonce);
+        let AeadKey { key, nonce } = key;
         let buffer = InOutBuf::new(plaintext, out).map_err(|_| ())?;
         let tag = ChaCha20Poly1305::new(key.into())
             .encrypt_inout_detached(&Nonce::from(*nonce), ad, buffer)
@@ -128,13 +158,13 @@ pub(crate) mod long {
     /// The MAC over the ciphertext is checked before the keystream is
     /// applied to `out`.
     pub(crate) fn open(
-        key_nonce: &[u8; 44],
+        key: &AeadKey,
         ad: &[u8],
         ciphertext: &[u8],
         tag: &[u8; TAG_LEN],
         out: &mut [u8],
     ) -> Result<(), ()> {
-        let (key, nonce) = split(key_nonce);
+        let AeadKey { key, nonce } = key;
         let buffer = InOutBuf::new(ciphertext, out).map_err(|_| ())?;
         ChaCha20Poly1305::new(key.into())
             .decrypt_inout_detached(&Nonce::from(*nonce), ad, buffer, &Tag::from(*tag))
@@ -161,7 +191,7 @@ mod tests {
     fn implementations_agree_and_verify_before_decrypting() {
         let lengths = (0..=SHORT_MAX + 80).chain([1024, 4096, 65536 + 7]);
         for n in lengths {
-            let key_nonce: [u8; 44] = bytes(n as u8, 44).try_into().unwrap();
+            let key_nonce = AeadKey::from_okm(&bytes(n as u8, KEY_NONCE_LEN).try_into().unwrap());
             let ad = bytes(3, n % 97);
             let plaintext = bytes(5, n);
             let mut short_ct = vec![0u8; n];
@@ -212,8 +242,16 @@ mod tests {
     }
 
     #[test]
+    fn the_key_comes_first_then_the_nonce() {
+        let okm: [u8; KEY_NONCE_LEN] = core::array::from_fn(|i| i as u8);
+        let k = AeadKey::from_okm(&okm);
+        assert_eq!(k.key[..], okm[..KEY_LEN]);
+        assert_eq!(k.nonce[..], okm[KEY_LEN..]);
+    }
+
+    #[test]
     fn mismatched_buffers_are_refused() {
-        let key_nonce = [1u8; 44];
+        let key_nonce = AeadKey::from_okm(&[1u8; KEY_NONCE_LEN]);
         for seal in [short::seal, long::seal, super::seal] {
             assert_eq!(seal(&key_nonce, b"", b"abc", &mut [0u8; 2]), Err(()));
         }

@@ -5,6 +5,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::aead::{AeadKey, KEY_NONCE_LEN};
 use super::labels;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -79,12 +80,14 @@ fn finish(mac: HmacSha256) -> Zeroizing<[u8; 32]> {
 
 /// Expands a message-key seed (a uniformly random 32-byte PRK) with
 /// HKDF-Expand into a 32-byte AEAD key and a 12-byte nonce.
-pub(crate) fn message_key(seed: &[u8; 32]) -> Zeroizing<[u8; 44]> {
-    let mut okm = Zeroizing::new([0u8; 44]);
+pub(crate) fn message_key(seed: &[u8; 32]) -> AeadKey {
+    let mut okm = Zeroizing::new([0u8; KEY_NONCE_LEN]);
+    // A 32-byte PRK is a valid HKDF-SHA-256 PRK and 44 bytes is far below
+    // the 8160-byte limit, so neither call can fail.
     if let Ok(hk) = Hkdf::<Sha256>::from_prk(seed) {
         let _ = hk.expand(labels::MESSAGE_KEY_INFO, &mut okm[..]);
     }
-    okm
+    AeadKey::from_okm(&okm)
 }
 
 /// SHA-256 over the concatenation of `parts`.

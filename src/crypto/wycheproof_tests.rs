@@ -502,8 +502,15 @@ fn ed25519_through_identity_key_parsing_and_verify() {
     );
 }
 
-type Seal = fn(&[u8; 44], &[u8], &[u8], &mut [u8]) -> Result<[u8; crate::sizes::TAG_LEN], ()>;
-type Open = fn(&[u8; 44], &[u8], &[u8], &[u8; crate::sizes::TAG_LEN], &mut [u8]) -> Result<(), ()>;
+type Seal =
+    fn(&super::aead::AeadKey, &[u8], &[u8], &mut [u8]) -> Result<[u8; crate::sizes::TAG_LEN], ()>;
+type Open = fn(
+    &super::aead::AeadKey,
+    &[u8],
+    &[u8],
+    &[u8; crate::sizes::TAG_LEN],
+    &mut [u8],
+) -> Result<(), ()>;
 
 /// kinseal's AEAD entry points and the two implementations they dispatch to.
 const AEADS: [(&str, Seal, Open); 3] = [
@@ -521,7 +528,7 @@ const AEADS: [(&str, Seal, Open); 3] = [
 ];
 
 /// ChaCha20-Poly1305 through [`super::aead::seal`] and [`super::aead::open`],
-/// which take the 32-byte key and 12-byte nonce as one 44-byte array, and
+/// which take the 32-byte key and 12-byte nonce as one `AeadKey`, and
 /// through each implementation behind them.
 #[test]
 fn chacha20_poly1305_through_seal_and_open() {
@@ -543,7 +550,9 @@ fn chacha20_poly1305_through_seal_and_open() {
         let msg = hex_field(test, "msg");
         let ct = hex_field(test, "ct");
         let valid = result(test) == "valid";
-        let Some(key_nonce) = array::<44>(&[key, iv.clone()].concat()).filter(|_| iv.len() == 12)
+        let Some(key_nonce) = array::<44>(&[key, iv.clone()].concat())
+            .filter(|_| iv.len() == 12)
+            .map(|okm| super::aead::AeadKey::from_okm(&okm))
         else {
             assert!(!valid, "{tc}: a valid case with a {}-byte nonce", iv.len());
             assert!(has_flag(test, "InvalidNonceSize"), "{tc}");
@@ -716,7 +725,7 @@ fn hkdf_sha256_as_kinseal_uses_it() {
             .unwrap()
             .expand(labels::MESSAGE_KEY_INFO, &mut mk)
             .unwrap();
-        assert_eq!(*kdf::message_key(&prk), mk, "{tc}: message_key");
+        assert_eq!(kdf::message_key(&prk).to_okm(), mk, "{tc}: message_key");
 
         // handshake: salt = 32 zero bytes, which HMAC pads exactly like the
         // RFC's empty salt (Wycheproof's EmptySalt cases).

@@ -148,7 +148,7 @@ impl MessageKeySeed {
 }
 
 /// An AEAD key and nonce for exactly one message.
-pub(crate) struct MessageKey(Zeroizing<[u8; 44]>);
+pub(crate) struct MessageKey(aead::AeadKey);
 
 impl MessageKey {
     pub(crate) fn seal(

@@ -385,7 +385,7 @@ fn send(
         }
     };
     let (seed, _) = kdf::chain_step(&chain_key);
-    let key = kdf::message_key(&seed);
+    let key = kdf::message_key(&seed).to_okm();
     let bytes = session.encrypt(rng, plaintext).unwrap();
     let r = &session.ratchet;
     let ours = r.ours.as_ref().unwrap();

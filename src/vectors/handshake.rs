@@ -197,7 +197,7 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
     assert_eq!(ad, alice.session_ad);
 
     let (seed, _) = kdf::chain_step(&ck);
-    let message_key = kdf::message_key(&seed);
+    let message_key = kdf::message_key(&seed).to_okm();
 
     let parsed = PreKeyMessage::from_bytes(&prekey_message).unwrap();
     let inbound = Session::respond(
