@@ -9,7 +9,7 @@ use crate::StorageError;
 use crate::address::DeviceAddress;
 use crate::crypto::{labels, seal};
 use crate::error::{DecodeError, MisuseError};
-use crate::limits::MAX_STORAGE_KEYS;
+use crate::limits::{MAX_APP_ID_LEN, MAX_STORAGE_KEYS, MAX_USER_ID_LEN};
 use crate::sizes::SEAL_NONCE_LEN;
 use crate::wire::{Frame, MAX_SEALED_PLAINTEXT_LEN, SealedFrame};
 
@@ -235,14 +235,15 @@ pub enum RecordKey<'a> {
 impl RecordKey<'_> {
     /// The table's name, as in errors and in the SQLite schema.
     pub fn table(&self) -> &'static str {
+        let [account, peers, signed, one_time, kem, last_resort, sessions] = TABLES;
         match self {
-            RecordKey::Account => "account",
-            RecordKey::PeerIdentity(_) => "peer_identities",
-            RecordKey::SignedPreKey(_) => "signed_prekeys",
-            RecordKey::OneTimePreKey(_) => "one_time_prekeys",
-            RecordKey::KemPreKey(_) => "kem_prekeys",
-            RecordKey::LastResortKemPreKey(_) => "last_resort_kem_prekeys",
-            RecordKey::Sessions(_) => "sessions",
+            RecordKey::Account => account,
+            RecordKey::PeerIdentity(_) => peers,
+            RecordKey::SignedPreKey(_) => signed,
+            RecordKey::OneTimePreKey(_) => one_time,
+            RecordKey::KemPreKey(_) => kem,
+            RecordKey::LastResortKemPreKey(_) => last_resort,
+            RecordKey::Sessions(_) => sessions,
         }
     }
 
@@ -265,11 +266,9 @@ impl RecordKey<'_> {
 fn address_locator(a: &DeviceAddress) -> Vec<u8> {
     let (app, user) = (a.app_id(), a.user_id());
     let mut out = Vec::with_capacity(1 + app.len() + 2 + user.len() + 4);
-    // Address lengths are bounded far below these widths (MAX_APP_ID_LEN,
-    // MAX_USER_ID_LEN).
-    out.push(u8::try_from(app.len()).unwrap_or(u8::MAX));
+    out.push(a.user().app_id_len());
     out.extend_from_slice(app);
-    out.extend_from_slice(&u16::try_from(user.len()).unwrap_or(u16::MAX).to_be_bytes());
+    out.extend_from_slice(&a.user().user_id_len().to_be_bytes());
     out.extend_from_slice(user);
     out.extend_from_slice(&a.device_id().to_be_bytes());
     out
@@ -287,20 +286,45 @@ impl fmt::Debug for StorageKeyring {
     }
 }
 
+/// Every table name a [`RecordKey`] has.
+const TABLES: [&str; 7] = [
+    "account",
+    "peer_identities",
+    "signed_prekeys",
+    "one_time_prekeys",
+    "kem_prekeys",
+    "last_resort_kem_prekeys",
+    "sessions",
+];
+/// The longest locator: an address at its bounds.
+const MAX_LOCATOR_LEN: usize = 1 + MAX_APP_ID_LEN + 2 + MAX_USER_ID_LEN + 4;
+
+// The associated data writes a table name's length in one byte and a
+// locator's in four: every name and every locator fits, so the casts in
+// `associated_data` never truncate. (Evaluated by the compiler: an index
+// out of range here is a build error, not a panic.)
+#[allow(clippy::indexing_slicing)]
+const _: () = {
+    let mut i = 0;
+    while i < TABLES.len() {
+        assert!(TABLES[i].len() <= u8::MAX as usize);
+        i += 1;
+    }
+    assert!(MAX_LOCATOR_LEN <= u32::MAX as usize);
+};
+
 /// `label ‖ header ‖ len(table) ‖ table ‖ len(locator) ‖ locator`, with
 /// one-byte and four-byte big-endian lengths.
-fn associated_data(header: &[u8], table: &str, locator: &[u8]) -> Vec<u8> {
-    let mut ad =
-        Vec::with_capacity(labels::STORAGE_AD.len() + header.len() + 5 + 16 + locator.len());
+fn associated_data(header: &[u8], table: &'static str, locator: &[u8]) -> Vec<u8> {
+    let mut ad = Vec::with_capacity(
+        labels::STORAGE_AD.len() + header.len() + 1 + table.len() + 4 + locator.len(),
+    );
     ad.extend_from_slice(labels::STORAGE_AD);
     ad.extend_from_slice(header);
-    ad.push(u8::try_from(table.len()).unwrap_or(u8::MAX));
+    // Both fit, as checked at compile time above.
+    ad.push(table.len() as u8);
     ad.extend_from_slice(table.as_bytes());
-    ad.extend_from_slice(
-        &u32::try_from(locator.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes(),
-    );
+    ad.extend_from_slice(&(locator.len() as u32).to_be_bytes());
     ad.extend_from_slice(locator);
     ad
 }
