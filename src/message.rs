@@ -171,7 +171,7 @@ impl PreKeyMessage {
     /// handshake on its last-resort KEM prekey (which is not consumed)
     /// records this id and refuses to set up a second session with it:
     /// that is how a replayed first message is detected.
-    pub fn handshake_id(&self) -> [u8; 32] {
+    pub fn handshake_id(&self) -> HandshakeId {
         handshake_id(
             &self.frame.identity_key,
             &self.frame.message.ratchet_key,
@@ -181,18 +181,43 @@ impl PreKeyMessage {
     }
 }
 
+/// The id of a handshake ([`PreKeyMessage::handshake_id`]): 32 public bytes
+/// that name one session setup on both devices.
+///
+/// Ids compare (and order) as their bytes do. `Debug` shows them in hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HandshakeId([u8; 32]);
+
+impl HandshakeId {
+    /// An id from its 32 bytes (as stored, for example).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        HandshakeId(bytes)
+    }
+
+    /// The 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for HandshakeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HandshakeId").field(&Hex(&self.0)).finish()
+    }
+}
+
 /// `HID = SHA256(label ‖ suite ‖ IK_A ‖ EK_A ‖ spk_id ‖ opk flag ‖ opk_id or 0 ‖ kem_id ‖ CT)`.
 pub(crate) fn handshake_id(
     identity_key: &[u8; 32],
     base_key: &[u8; 32],
     prekeys: &wire::PreKeyFrame,
     kem_ciphertext: &[u8; wire::KEM_CIPHERTEXT_LEN],
-) -> [u8; 32] {
+) -> HandshakeId {
     let (flag, opk) = match prekeys.one_time_prekey_id {
         Some(id) => (1u8, id),
         None => (0u8, 0),
     };
-    kdf::sha256(&[
+    HandshakeId(kdf::sha256(&[
         labels::HANDSHAKE_ID,
         &[crate::SUITE_V1],
         identity_key,
@@ -202,7 +227,7 @@ pub(crate) fn handshake_id(
         &opk.to_be_bytes(),
         &prekeys.kem_prekey_id.to_be_bytes(),
         &kem_ciphertext[..],
-    ])
+    ]))
 }
 
 impl fmt::Debug for PreKeyMessage {

@@ -56,7 +56,7 @@ use crate::keys::{
     Hex, IdentityKey, IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair,
     VerifiedBundle,
 };
-use crate::message::{Message, PreKeyMessage, message_kind};
+use crate::message::{HandshakeId, Message, PreKeyMessage, message_kind};
 use crate::ratchet::{ChainKey, DoubleRatchet, OurRatchetKey, RemoteChainKey, RootKey};
 use crate::wire::{
     KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, MessageKind, MessageView, PreKeyFrame,
@@ -84,7 +84,7 @@ pub struct Session {
     pub(crate) session_ad: [u8; 32],
     pub(crate) base_key: [u8; 32],
     /// [`PreKeyMessage::handshake_id`] of the handshake that made this session.
-    pub(crate) handshake_id: [u8; 32],
+    pub(crate) handshake_id: HandshakeId,
     pub(crate) ratchet: DoubleRatchet,
     pub(crate) pending: Option<PendingPreKey>,
 }
@@ -100,7 +100,7 @@ pub struct InboundSession {
     /// The plaintext of the first message.
     pub plaintext: Vec<u8>,
     /// The handshake id ([`PreKeyMessage::handshake_id`]).
-    pub handshake_id: [u8; 32],
+    pub handshake_id: HandshakeId,
 }
 
 impl Session {
@@ -341,7 +341,7 @@ impl Session {
 
     /// The id of the handshake that set this session up
     /// ([`PreKeyMessage::handshake_id`]).
-    pub fn handshake_id(&self) -> &[u8; 32] {
+    pub fn handshake_id(&self) -> &HandshakeId {
         &self.handshake_id
     }
 
@@ -361,7 +361,7 @@ impl fmt::Debug for InboundSession {
         f.debug_struct("InboundSession")
             .field("session", session)
             .field("plaintext_len", &plaintext.len())
-            .field("handshake_id", &Hex(handshake_id))
+            .field("handshake_id", &Hex(handshake_id.as_bytes()))
             .finish()
     }
 }

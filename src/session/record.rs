@@ -9,6 +9,7 @@ use super::{PendingPreKey, Session, SessionConfig};
 use crate::SecretBytes;
 use crate::error::{DecodeError, Error, WireType};
 use crate::keys::{IdentityKey, prekey_x25519};
+use crate::message::HandshakeId;
 use crate::ratchet::{
     Bounds, ChainKey, DoubleRatchet, MessageKeySeed, OurRatchetKey, ReceivingChain, RemoteChainKey,
     RootKey, SkippedKeys,
@@ -42,7 +43,7 @@ impl Session {
             remote_identity: self.remote_identity.to_bytes(),
             session_ad: self.session_ad,
             base_key: self.base_key,
-            handshake_id: self.handshake_id,
+            handshake_id: *self.handshake_id.as_bytes(),
             root_key: Zeroizing::new(*r.root.bytes()),
             max_forward_jump: r.bounds.max_forward_jump,
             max_skipped_keys: r.bounds.max_skipped_keys,
@@ -175,7 +176,7 @@ impl Session {
             remote_identity,
             session_ad: f.session_ad,
             base_key: f.base_key,
-            handshake_id: f.handshake_id,
+            handshake_id: HandshakeId::from_bytes(f.handshake_id),
             ratchet: DoubleRatchet {
                 root: RootKey::new(f.root_key),
                 ours,

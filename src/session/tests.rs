@@ -77,3 +77,15 @@ fn record_round_trips_byte_for_byte() {
     assert_eq!(a2.decrypt(&late[1]).unwrap(), [1]);
     assert_eq!(a2.stored_skipped_keys(), 3);
 }
+
+#[test]
+fn handshake_ids_print_as_hex_and_match_on_both_sides() {
+    let mut rng = ChaCha20Rng::from_seed([10; 32]);
+    let (a, b, first) = setup(&mut rng, false);
+    let id = PreKeyMessage::from_bytes(&first).unwrap().handshake_id();
+    assert_eq!(a.handshake_id(), &id);
+    assert_eq!(b.handshake_id(), &id);
+    let hex: String = id.as_bytes().iter().map(|x| format!("{x:02x}")).collect();
+    assert_eq!(format!("{id:?}"), format!("HandshakeId({hex})"));
+    assert_eq!(HandshakeId::from_bytes(*id.as_bytes()), id);
+}

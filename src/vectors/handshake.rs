@@ -223,7 +223,7 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
         &kem_pre.id().to_be_bytes(),
         &ct[..],
     ]);
-    assert_eq!(inbound.handshake_id, hid);
+    assert_eq!(inbound.handshake_id.as_bytes(), &hid);
     assert!(prekey_message.len() > TAG_LEN);
 
     let spk_body = [

@@ -10,7 +10,9 @@ use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, TrustPolicy};
 use crate::error::{MisuseError, ProtocolError};
 use crate::server::{DeviceAddress, UserAddress};
-use crate::{Error, MessageKind, PreKeyMessage, Session, VerifiedBundle, message_kind};
+use crate::{
+    Error, HandshakeId, MessageKind, PreKeyMessage, Session, VerifiedBundle, message_kind,
+};
 
 /// A decrypted message and what decrypting it learned about the sender.
 pub struct Decrypted {
@@ -111,7 +113,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ///
     /// # Errors
     /// A [`StorageError`](crate::StorageError).
-    pub fn current_session_id(&self, peer: &DeviceAddress) -> crate::Result<Option<[u8; 32]>> {
+    pub fn current_session_id(&self, peer: &DeviceAddress) -> crate::Result<Option<HandshakeId>> {
         let mut txn = self.store.transaction()?;
         let (mut set, sealed) = self.load_sessions_and_record(&mut txn, peer)?;
         let id = match set.entries.first_mut() {
@@ -370,7 +372,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         now: u64,
     ) -> crate::Result<Decrypted> {
         let handshake_id = message.handshake_id();
-        if txn.contains_handshake(&handshake_id)? {
+        if txn.contains_handshake(handshake_id.as_bytes())? {
             return Err(ProtocolError::ReplayedHandshake.into());
         }
         let signed_id = message.signed_prekey_id();
@@ -401,7 +403,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         if one_time.is_none() && kem.is_last_resort() {
             // Nothing one-time was used up, so nothing else stops this
             // message from being answered again.
-            txn.record_handshake(&handshake_id, signed_id)?;
+            txn.record_handshake(handshake_id.as_bytes(), signed_id)?;
         }
         set.insert_answered(inbound.session, now)?;
         Ok(Decrypted {
