@@ -137,7 +137,12 @@ mod tests {
         let s = secret32(3);
         let ours = OurRatchetKey::from_secret(StaticSecret::from(s));
         let clamped = StaticSecret::from(s).to_bytes();
-        let public: String = ours.public.iter().map(|b| format!("{b:02x}")).collect();
+        let public: String = ours
+            .public
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         for d in both(&ours) {
             assert_redacted("OurRatchetKey", &d, &s);
             assert_redacted("OurRatchetKey", &d, &clamped);

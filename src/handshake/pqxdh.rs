@@ -8,7 +8,7 @@ use crate::crypto::{dh, kdf, kem, labels};
 use crate::error::{MisuseError, PreKeyRole};
 use crate::keys::{
     IdentityKey, IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair,
-    VerifiedBundle,
+    VerifiedBundle, X25519PublicKey,
 };
 use crate::message::PreKeyMessage;
 use crate::wire::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, PROTOCOL_VERSION, PreKeyFrame};
@@ -25,7 +25,7 @@ pub(crate) struct SessionSecrets {
 pub(crate) struct Initiation {
     pub(crate) secrets: SessionSecrets,
     pub(crate) base_secret: StaticSecret,
-    pub(crate) base_public: [u8; 32],
+    pub(crate) base_public: X25519PublicKey,
     pub(crate) prekeys: PreKeyFrame,
     pub(crate) kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
     pub(crate) remote_identity: IdentityKey,
@@ -156,7 +156,7 @@ pub(crate) fn initiate<R: CryptoRng + ?Sized>(
     let kem_prekey = b.kem_prekey();
 
     let base_secret = StaticSecret::random_from_rng(rng);
-    let base_public = dh::public_of(&base_secret);
+    let base_public = X25519PublicKey::from_secret(&base_secret);
 
     let dh1 = dh::agree(ours.dh_secret(), spk.public_key())?;
     let dh2 = dh::agree(&base_secret, their_identity.x25519_public())?;
@@ -179,7 +179,7 @@ pub(crate) fn initiate<R: CryptoRng + ?Sized>(
         signed_prekey: spk.public_key(),
         one_time_prekey: opk.map(|o| o.public_key()),
         kem_public: kem_prekey.public_key(),
-        base_key: &base_public,
+        base_key: base_public.as_bytes(),
         kem_ciphertext: &kem_ciphertext,
     };
     let mut dhs: Vec<&[u8; 32]> = vec![&dh1, &dh2, &dh3];
@@ -217,17 +217,17 @@ pub(crate) fn respond(
         Some(o) => Some(dh::agree(o.secret(), base_key)?),
         None => None,
     };
-    let kem_secret = kem::decapsulate(kem_prekey.secret(), &message.frame.kem_ciphertext);
+    let kem_secret = kem::decapsulate(kem_prekey.secret(), message.kem_ciphertext());
 
     let transcript = Transcript {
         initiator: their_identity,
         responder: ours.public_key(),
-        prekeys: message.frame.prekeys,
+        prekeys: *message.prekeys(),
         signed_prekey: signed_prekey.public().public_key(),
         one_time_prekey: one_time_prekey.map(|o| o.public().public_key()),
         kem_public: kem_prekey.public().public_key(),
         base_key,
-        kem_ciphertext: &message.frame.kem_ciphertext,
+        kem_ciphertext: message.kem_ciphertext(),
     };
     let mut dhs: Vec<&[u8; 32]> = vec![&dh1, &dh2, &dh3];
     if let Some(d) = &dh4 {

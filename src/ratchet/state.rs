@@ -9,8 +9,10 @@ use zeroize::ZeroizeOnDrop;
 use super::keys::{ChainKey, Followed, MessageKey, RemoteChainKey, RootKey};
 use super::skipped::SkippedKeys;
 use crate::crypto::dh;
-use crate::error::{Error, ProtocolError};
-use crate::wire::{KEY_LEN, MessageFrame, MessageView};
+use crate::error::{Error, MisuseError, ProtocolError};
+use crate::keys::X25519PublicKey;
+use crate::message::MessageRef;
+use crate::wire::{MAX_PLAINTEXT_LEN, MessageFrame};
 
 /// The bounds a ratchet enforces (validated by `SessionConfig`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,12 +25,12 @@ pub(crate) struct Bounds {
 /// Our current ratchet key pair.
 pub(crate) struct OurRatchetKey {
     pub(crate) secret: StaticSecret,
-    pub(crate) public: [u8; KEY_LEN],
+    pub(crate) public: X25519PublicKey,
 }
 
 impl OurRatchetKey {
     pub(crate) fn from_secret(secret: StaticSecret) -> Self {
-        let public = dh::public_of(&secret);
+        let public = X25519PublicKey::from_secret(&secret);
         OurRatchetKey { secret, public }
     }
 }
@@ -36,14 +38,14 @@ impl OurRatchetKey {
 impl core::fmt::Debug for OurRatchetKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("OurRatchetKey")
-            .field("public", &crate::keys::Hex(&self.public))
+            .field("public", &crate::keys::Hex(self.public.as_bytes()))
             .finish_non_exhaustive()
     }
 }
 
 /// A chain we receive on, identified by the peer's ratchet key.
 pub(crate) struct ReceivingChain {
-    pub(crate) ratchet_key: [u8; KEY_LEN],
+    pub(crate) ratchet_key: X25519PublicKey,
     /// Position in the order chains were created; orders the skipped store.
     pub(crate) seq: u32,
     pub(crate) chain: RemoteChainKey,
@@ -77,7 +79,7 @@ enum Commit {
         root: RootKey,
         /// The current chain, followed up to the peer's previous length.
         previous: Option<Followed>,
-        ratchet_key: [u8; KEY_LEN],
+        ratchet_key: X25519PublicKey,
         followed: Followed,
     },
 }
@@ -108,7 +110,7 @@ impl DoubleRatchet {
     pub(crate) fn responder(
         root: RootKey,
         chain: RemoteChainKey,
-        base_key: [u8; KEY_LEN],
+        base_key: X25519PublicKey,
         bounds: Bounds,
     ) -> Self {
         let mut receiving = VecDeque::with_capacity(1);
@@ -144,8 +146,8 @@ impl DoubleRatchet {
             None => Some(self.next_sending_chain(rng)?),
         };
         let (public, chain) = match (&fresh, &self.sending, &self.ours) {
-            (Some((ours, chain, _)), _, _) => (&ours.public, chain),
-            (None, Some(chain), Some(ours)) => (&ours.public, chain),
+            (Some((ours, chain, _)), _, _) => (ours.public.as_bytes(), chain),
+            (None, Some(chain), Some(ours)) => (ours.public.as_bytes(), chain),
             _ => return Err(ProtocolError::UnexpectedRatchetKey.into()),
         };
         let (index, key, next) = chain.peek()?;
@@ -160,7 +162,17 @@ impl DoubleRatchet {
         );
         if sealed.is_err() {
             out.truncate(start);
-            return Err(Error::DecryptionFailed);
+            // Not reachable: the AEAD refuses only an output of another
+            // length than the plaintext (`seal_into` sizes it) or a
+            // plaintext beyond its own limit (far above `MAX_PLAINTEXT_LEN`,
+            // which `Session::encrypt` enforces). Were it reached, it would
+            // be a plaintext the AEAD could not take: report that, not a
+            // failed decryption.
+            return Err(MisuseError::PlaintextTooLong {
+                max: MAX_PLAINTEXT_LEN,
+                found: plaintext.len(),
+            }
+            .into());
         }
         if let Some((ours, _, root)) = fresh {
             self.ours = Some(ours);
@@ -181,7 +193,7 @@ impl DoubleRatchet {
             .back()
             .ok_or(ProtocolError::UnexpectedRatchetKey)?;
         let ours = OurRatchetKey::from_secret(StaticSecret::random_from_rng(rng));
-        let shared = dh::agree(&ours.secret, &theirs.ratchet_key)?;
+        let shared = dh::agree(&ours.secret, theirs.ratchet_key.as_bytes())?;
         let (root, chain) = self.root.step(&shared);
         Ok((ours, ChainKey::new(chain, 0), root))
     }
@@ -191,11 +203,11 @@ impl DoubleRatchet {
     pub(crate) fn decrypt(
         &mut self,
         session_ad: &[u8; 32],
-        frame: &MessageView<'_>,
+        message: &MessageRef<'_>,
     ) -> Result<Vec<u8>, Error> {
-        let ad = ad(session_ad, &frame.header());
-        let (commit, key) = self.plan(frame)?;
-        let (body, tag) = frame.body_and_tag();
+        let ad = ad(session_ad, &message.header());
+        let (commit, key) = self.plan(message)?;
+        let (body, tag) = message.body_and_tag();
         let mut plaintext = vec![0u8; body.len()];
         key.open(&ad, body, &tag, &mut plaintext)
             .map_err(|_| Error::DecryptionFailed)?;
@@ -203,16 +215,17 @@ impl DoubleRatchet {
         Ok(plaintext)
     }
 
-    /// Works out which key decrypts `frame` and what would change.
-    fn plan(&self, frame: &MessageView<'_>) -> Result<(Commit, MessageKey), Error> {
-        let index = frame.index;
+    /// Works out which key decrypts `message` and what would change.
+    fn plan(&self, message: &MessageRef<'_>) -> Result<(Commit, MessageKey), Error> {
+        let index = message.index();
+        let previous_length = message.previous_length();
         if index == u32::MAX {
             return Err(ProtocolError::ChainExhausted.into());
         }
         let known = self
             .receiving
             .iter()
-            .position(|c| c.ratchet_key == frame.ratchet_key);
+            .position(|c| c.ratchet_key == *message.ratchet_key());
         if let Some(position) = known {
             let Some(chain) = self.receiving.get(position) else {
                 return Err(ProtocolError::UnexpectedRatchetKey.into());
@@ -259,14 +272,14 @@ impl DoubleRatchet {
         self.check_jump(0, index)?;
         let keep_new = index.min(self.bounds.max_skipped_keys);
         let previous = match self.receiving.back() {
-            Some(current) if frame.previous_length > current.chain.next_index() => {
-                self.check_jump(current.chain.next_index(), frame.previous_length)?;
+            Some(current) if previous_length > current.chain.next_index() => {
+                self.check_jump(current.chain.next_index(), previous_length)?;
                 let room = self.bounds.max_skipped_keys - keep_new;
-                Some(current.chain.follow(frame.previous_length, room, false))
+                Some(current.chain.follow(previous_length, room, false))
             }
             _ => None,
         };
-        let shared = dh::agree(&ours.secret, &frame.ratchet_key)?;
+        let shared = dh::agree(&ours.secret, message.ratchet_key().as_bytes())?;
         let (root, chain_key) = self.root.step(&shared);
         let followed = RemoteChainKey::new(chain_key, 0).follow(index, keep_new, true);
         let key = target_key(&followed)?;
@@ -274,7 +287,7 @@ impl DoubleRatchet {
             Commit::NewChain {
                 root,
                 previous,
-                ratchet_key: frame.ratchet_key,
+                ratchet_key: *message.ratchet_key(),
                 followed,
             },
             key,

@@ -51,16 +51,17 @@ pub use config::SessionConfig;
 
 use crate::error::{MisuseError, ProtocolError};
 use crate::handshake;
-use crate::keys::prekey_x25519;
 use crate::keys::{
     Hex, IdentityKey, IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair,
-    VerifiedBundle,
+    VerifiedBundle, X25519PublicKey,
 };
-use crate::message::{HandshakeId, Message, PreKeyMessage, message_kind};
+use crate::message::{
+    HandshakeId, IncomingMessage, Message, MessageRef, PreKeyMessage, message_kind,
+};
 use crate::ratchet::{ChainKey, DoubleRatchet, OurRatchetKey, RemoteChainKey, RootKey};
 use crate::wire::{
-    KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, MessageKind, MessageView, PreKeyFrame,
-    encode_prekey_prefix,
+    KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, MessageKind, PreKeyFrame,
+    PreKeyMessageFrame, TAG_LEN, encode_prekey_prefix,
 };
 
 /// The setup data an initiator sends with every message until it has
@@ -82,7 +83,7 @@ pub struct Session {
     pub(crate) local_identity: IdentityKey,
     pub(crate) remote_identity: IdentityKey,
     pub(crate) session_ad: [u8; 32],
-    pub(crate) base_key: [u8; 32],
+    pub(crate) base_key: X25519PublicKey,
     /// [`PreKeyMessage::handshake_id`] of the handshake that made this session.
     pub(crate) handshake_id: HandshakeId,
     pub(crate) ratchet: DoubleRatchet,
@@ -136,7 +137,7 @@ impl Session {
         );
         let handshake_id = crate::message::handshake_id(
             our_identity.public_key().as_bytes(),
-            &init.base_public,
+            init.base_public.as_bytes(),
             &init.prekeys,
             &init.kem_ciphertext,
         );
@@ -189,7 +190,7 @@ impl Session {
             message,
             config.context(),
         )?;
-        let base_key = *message.base_key();
+        let base_key = *message.base_public();
         let ratchet = DoubleRatchet::responder(
             RootKey::new(secrets.root_key),
             RemoteChainKey::new(secrets.chain_key, 0),
@@ -208,7 +209,7 @@ impl Session {
         };
         let plaintext = session
             .ratchet
-            .decrypt(&session.session_ad, &message.frame.message.view())?;
+            .decrypt(&session.session_ad, &message.view())?;
         Ok(InboundSession {
             handshake_id: session.handshake_id,
             session,
@@ -237,8 +238,12 @@ impl Session {
             }
             .into());
         }
-        let prefix = if self.pending.is_some() { 1300 } else { 0 };
-        let mut out = Vec::with_capacity(prefix + MessageFrame::HEADER_LEN + plaintext.len() + 16);
+        let prefix = match self.pending {
+            Some(_) => PreKeyMessageFrame::PREFIX_MAX_LEN,
+            None => 0,
+        };
+        let mut out =
+            Vec::with_capacity(prefix + MessageFrame::HEADER_LEN + plaintext.len() + TAG_LEN);
         if let Some(p) = &self.pending {
             encode_prekey_prefix(
                 &mut out,
@@ -257,6 +262,12 @@ impl Session {
     /// [`PreKeyMessage`] that set this session up (the initiator repeats it
     /// until it hears back).
     ///
+    /// Decodes as [`IncomingMessage::from_bytes`] does, with the same
+    /// checks, then decrypts as [`decrypt_incoming`](Self::decrypt_incoming)
+    /// does; a `Message`'s ciphertext is decrypted straight from `bytes`,
+    /// not copied into a decoded value first. To try several sessions,
+    /// decode once and call `decrypt_incoming` on each.
+    ///
     /// Transactional: on any error the session is exactly as before.
     ///
     /// # Errors
@@ -268,26 +279,24 @@ impl Session {
     /// [`ProtocolError::UnexpectedPreKeyMessage`] for a `PreKeyMessage` of
     /// another session.
     pub fn decrypt(&mut self, bytes: &[u8]) -> crate::Result<Vec<u8>> {
-        // As `IncomingMessage::from_bytes` then `decrypt_message` or
-        // `decrypt_prekey_message`, with the same checks in the same order,
-        // but a `Message` is decrypted straight from `bytes`: its
-        // ciphertext is not copied into a decoded value first.
         match message_kind(bytes)? {
-            MessageKind::Message => {
-                let frame = MessageFrame::decode_view(bytes)?;
-                prekey_x25519(&frame.ratchet_key)?;
-                self.decrypt_view(&frame)
-            }
+            MessageKind::Message => self.decrypt_ref(&MessageRef::decode(bytes)?),
             MessageKind::PreKeyMessage => {
                 self.decrypt_prekey_message(&PreKeyMessage::from_bytes(bytes)?)
             }
         }
     }
 
-    fn decrypt_view(&mut self, frame: &MessageView<'_>) -> crate::Result<Vec<u8>> {
-        let plaintext = self.ratchet.decrypt(&self.session_ad, frame)?;
-        self.pending = None;
-        Ok(plaintext)
+    /// Decrypts an already-decoded message of either kind, as
+    /// [`Session::decrypt`] decrypts its bytes.
+    ///
+    /// # Errors
+    /// As [`Session::decrypt`], except that decoding already happened.
+    pub fn decrypt_incoming(&mut self, message: &IncomingMessage) -> crate::Result<Vec<u8>> {
+        match message {
+            IncomingMessage::Message(m) => self.decrypt_ref(&m.view()),
+            IncomingMessage::PreKey(p) => self.decrypt_prekey_message(p),
+        }
     }
 
     /// Decrypts an already-decoded [`Message`].
@@ -295,7 +304,7 @@ impl Session {
     /// # Errors
     /// As [`Session::decrypt`].
     pub fn decrypt_message(&mut self, message: Message) -> crate::Result<Vec<u8>> {
-        self.decrypt_view(&message.frame.view())
+        self.decrypt_ref(&message.view())
     }
 
     /// Decrypts another copy of the `PreKeyMessage` that set this session up.
@@ -309,8 +318,15 @@ impl Session {
         if self.initiator || message.handshake_id() != self.handshake_id {
             return Err(ProtocolError::UnexpectedPreKeyMessage.into());
         }
-        self.ratchet
-            .decrypt(&self.session_ad, &message.frame.message.view())
+        self.ratchet.decrypt(&self.session_ad, &message.view())
+    }
+
+    /// A `Message`: once one decrypts, the peer has heard from us, so the
+    /// setup data is not sent again.
+    fn decrypt_ref(&mut self, message: &MessageRef<'_>) -> crate::Result<Vec<u8>> {
+        let plaintext = self.ratchet.decrypt(&self.session_ad, message)?;
+        self.pending = None;
+        Ok(plaintext)
     }
 
     /// Whether this side started the session.
@@ -336,7 +352,7 @@ impl Session {
 
     /// The initiator's base key, which names this session in `PreKeyMessage`s.
     pub fn base_key(&self) -> &[u8; 32] {
-        &self.base_key
+        self.base_key.as_bytes()
     }
 
     /// The id of the handshake that set this session up
@@ -411,7 +427,7 @@ impl fmt::Debug for Session {
             .field("initiator", initiator)
             .field("local_identity", local_identity)
             .field("remote_identity", remote_identity)
-            .field("base_key", &Hex(base_key))
+            .field("base_key", &Hex(base_key.as_bytes()))
             .field("receiving_chains", &ratchet.receiving.len())
             .field("skipped_keys", &ratchet.skipped.len())
             .field("sends_prekey_messages", &pending.is_some())

@@ -42,7 +42,7 @@ impl Session {
             local_identity: self.local_identity.to_bytes(),
             remote_identity: self.remote_identity.to_bytes(),
             session_ad: self.session_ad,
-            base_key: self.base_key,
+            base_key: *self.base_key.as_bytes(),
             handshake_id: *self.handshake_id.as_bytes(),
             root_key: Zeroizing::new(*r.root.bytes()),
             max_forward_jump: r.bounds.max_forward_jump,
@@ -61,7 +61,7 @@ impl Session {
                 .receiving
                 .iter()
                 .map(|c| ChainFrame {
-                    ratchet_key: c.ratchet_key,
+                    ratchet_key: *c.ratchet_key.as_bytes(),
                     seq: c.seq,
                     chain_key: Zeroizing::new(*c.chain.bytes()),
                     next_index: c.chain.next_index(),
@@ -108,9 +108,10 @@ impl Session {
         })?;
         let local_identity = IdentityKey::from_bytes(&f.local_identity)?;
         let remote_identity = IdentityKey::from_bytes(&f.remote_identity)?;
-        prekey_x25519(&f.base_key)?;
+        let base_key = prekey_x25519(&f.base_key)?;
+        let mut chain_keys = Vec::with_capacity(f.chains.len());
         for c in &f.chains {
-            prekey_x25519(&c.ratchet_key)?;
+            chain_keys.push(prekey_x25519(&c.ratchet_key)?);
         }
 
         if f.chains.len() > bounds.max_old_chains as usize + 1 {
@@ -118,7 +119,7 @@ impl Session {
         }
         let mut receiving = VecDeque::with_capacity(f.chains.len());
         let mut last_seq: Option<u32> = None;
-        for c in f.chains {
+        for (c, ratchet_key) in f.chains.into_iter().zip(chain_keys) {
             if last_seq.is_some_and(|s| s >= c.seq) || c.seq >= f.next_chain_seq {
                 return Err(invalid("seq", c.seq));
             }
@@ -127,7 +128,7 @@ impl Session {
             }
             last_seq = Some(c.seq);
             receiving.push_back(ReceivingChain {
-                ratchet_key: c.ratchet_key,
+                ratchet_key,
                 seq: c.seq,
                 chain: RemoteChainKey::new(c.chain_key, c.next_index),
                 expired_below: c.expired_below,
@@ -175,7 +176,7 @@ impl Session {
             local_identity,
             remote_identity,
             session_ad: f.session_ad,
-            base_key: f.base_key,
+            base_key,
             handshake_id: HandshakeId::from_bytes(f.handshake_id),
             ratchet: DoubleRatchet {
                 root: RootKey::new(f.root_key),

@@ -89,3 +89,30 @@ fn handshake_ids_print_as_hex_and_match_on_both_sides() {
     assert_eq!(format!("{id:?}"), format!("HandshakeId({hex})"));
     assert_eq!(HandshakeId::from_bytes(*id.as_bytes()), id);
 }
+
+/// The typed entry point decrypts what the bytes entry point does, with the
+/// same errors, and a decoded message can be tried on several sessions.
+#[test]
+fn decrypt_incoming_matches_decrypt() {
+    let mut rng = ChaCha20Rng::from_seed([9; 32]);
+    let (mut a, mut b, first) = setup(&mut rng, true);
+    let again = IncomingMessage::from_bytes(&first).unwrap();
+    assert_eq!(
+        b.decrypt_incoming(&again),
+        Err(Error::Protocol(ProtocolError::Duplicate { index: 0 }))
+    );
+    assert_eq!(
+        a.decrypt_incoming(&again),
+        Err(Error::Protocol(ProtocolError::UnexpectedPreKeyMessage))
+    );
+    let reply = b.encrypt(&mut rng, b"reply").unwrap();
+    let decoded = IncomingMessage::from_bytes(&reply).unwrap();
+    let mut copy = Session::from_bytes(&a.to_bytes()).unwrap();
+    assert_eq!(a.decrypt_incoming(&decoded).unwrap(), b"reply");
+    assert_eq!(copy.decrypt(&reply).unwrap(), b"reply");
+    assert_eq!(a.to_bytes(), copy.to_bytes());
+    assert_eq!(
+        a.decrypt_incoming(&decoded),
+        Err(Error::Protocol(ProtocolError::Duplicate { index: 0 }))
+    );
+}

@@ -373,7 +373,7 @@ fn send(
             let theirs = r
                 .receiving
                 .back()
-                .map(|c| c.ratchet_key)
+                .map(|c| *c.ratchet_key.as_bytes())
                 .unwrap_or_default();
             let shared = dh::agree(&secret, &theirs).unwrap();
             let (root, chain) = RootKey::new(Zeroizing::new(*r.root.bytes())).step(&shared);
@@ -393,7 +393,7 @@ fn send(
         "from": party(from),
         "plaintext": hex(plaintext),
         "new_ratchet_private": new_ratchet.as_ref().map_or(Value::Null, |(p, _)| Value::String(hex(p))),
-        "ratchet_public": hex(&ours.public),
+        "ratchet_public": hex(ours.public.as_bytes()),
         "chain_key": hex(&chain_key[..]),
         "message_key_seed": hex(&seed[..]),
         "message_key": hex(&key[..32]),

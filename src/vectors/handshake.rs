@@ -128,7 +128,7 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
     let config = case.config.clone().with_context(case.context).unwrap();
     let mut alice = Session::initiate(rng, &alice_id, &verified, config.clone()).unwrap();
     let base_private = alice.ratchet.ours.as_ref().unwrap().secret.to_bytes();
-    let base_public = alice.ratchet.ours.as_ref().unwrap().public;
+    let base_public = *alice.ratchet.ours.as_ref().unwrap().public.as_bytes();
     let base_secret = x25519_dalek::StaticSecret::from(base_private);
     let chain_key_0 = *alice.ratchet.sending.as_ref().unwrap().bytes();
     let root_key_0 = *alice.ratchet.root.bytes();
