@@ -51,6 +51,7 @@ fn all() {
     assert_zod::<crate::ratchet::Followed>();
     assert_zod::<crate::ratchet::OurRatchetKey>();
     assert_zod::<crate::ratchet::ReceivingChain>();
+    assert_zod::<crate::ratchet::OurSide>();
     assert_zod::<crate::ratchet::SkippedKeys>();
     assert_zod::<crate::ratchet::DoubleRatchet>();
     // Crate-private: key agreement and storage.
@@ -61,6 +62,7 @@ fn all() {
     assert_zod::<crate::wire::RatchetKeyFrame>();
     assert_zod::<crate::wire::ChainFrame>();
     assert_zod::<crate::wire::SkippedFrame>();
+    assert_zod::<crate::wire::RatchetFrame>();
     assert_zod::<crate::wire::SessionFrame>();
 }
 
@@ -120,7 +122,7 @@ mod tests {
         for d in both(&RemoteChainKey::new(Zeroizing::new(s), 9)) {
             assert_redacted("RemoteChainKey", &d, &s);
         }
-        let seed = MessageKeySeed(Zeroizing::new(s));
+        let seed = MessageKeySeed::new(Zeroizing::new(s));
         for d in both(&seed) {
             assert_redacted("MessageKeySeed", &d, &s);
         }
@@ -138,7 +140,7 @@ mod tests {
         let ours = OurRatchetKey::from_secret(StaticSecret::from(s));
         let clamped = StaticSecret::from(s).to_bytes();
         let public: String = ours
-            .public
+            .public()
             .as_bytes()
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -176,7 +178,7 @@ mod tests {
             seeds
                 .iter()
                 .enumerate()
-                .map(|(i, s)| (i as u32, MessageKeySeed(Zeroizing::new(*s))))
+                .map(|(i, s)| (i as u32, MessageKeySeed::new(Zeroizing::new(*s))))
                 .collect(),
             100,
         );

@@ -63,10 +63,10 @@ pub(crate) fn x25519_public(bytes: &[u8; KEY_LEN]) -> Result<X25519PublicKey, De
 /// The public half of a signed prekey, as it appears in a bundle.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignedPreKey {
-    pub(crate) id: u32,
-    pub(crate) created_at: u64,
-    pub(crate) public: [u8; KEY_LEN],
-    pub(crate) signature: [u8; SIGNATURE_LEN],
+    pub(super) id: u32,
+    pub(super) created_at: u64,
+    pub(super) public: [u8; KEY_LEN],
+    pub(super) signature: [u8; SIGNATURE_LEN],
 }
 
 impl SignedPreKey {
@@ -262,8 +262,8 @@ impl fmt::Debug for SignedPreKeyPair {
 /// The public half of a one-time prekey.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct OneTimePreKey {
-    pub(crate) id: u32,
-    pub(crate) public: [u8; KEY_LEN],
+    pub(super) id: u32,
+    pub(super) public: [u8; KEY_LEN],
 }
 
 impl OneTimePreKey {
