@@ -19,9 +19,9 @@ use std::error::Error as StdError;
 
 use kinseal::wire::{KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN};
 use kinseal::{
-    Error, IdentityKey, IdentityKeyPair, KemPreKey, KemPreKeyPair, MessageKind, OneTimePreKey,
-    OneTimePreKeyPair, OsRng, PreKeyBundle, PreKeyMessage, ProtocolError, Session, SessionConfig,
-    SignedPreKey, SignedPreKeyPair, message_kind,
+    Error, HandshakeId, IdentityKey, IdentityKeyPair, KemPreKey, KemPreKeyPair, MessageKind,
+    OneTimePreKey, OneTimePreKeyPair, OsRng, PreKeyBundle, PreKeyMessage, ProtocolError, Session,
+    SessionConfig, SignedPreKey, SignedPreKeyPair, message_kind,
 };
 
 type Result<T, E = Box<dyn StdError>> = std::result::Result<T, E>;
@@ -173,7 +173,7 @@ struct BobDevice {
     kem_one_time: HashMap<u32, KemPreKeyPair>,
     kem_last_resort: KemPreKeyPair,
     /// Handshakes accepted on the last-resort KEM prekey, to refuse replays.
-    last_resort_handshakes: HashSet<[u8; 32]>,
+    last_resort_handshakes: HashSet<HandshakeId>,
     /// Alice's identity key, as Bob got it from her contact card.
     trusted_alice: IdentityKey,
     session: Option<Session>,

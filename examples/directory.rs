@@ -26,8 +26,8 @@ use kinseal::server::{
     SIGNED_PREKEY_ROTATION_SECS, TakenBundle, UserAddress, route,
 };
 use kinseal::{
-    Error, IdentityKeyPair, KemPreKeyPair, MessageKind, OneTimePreKeyPair, OsRng, PreKeyBundle,
-    PreKeyMessage, Session, SessionConfig, SignedPreKeyPair, UploadError,
+    Error, HandshakeId, IdentityKeyPair, KemPreKeyPair, MessageKind, OneTimePreKeyPair, OsRng,
+    PreKeyBundle, PreKeyMessage, Session, SessionConfig, SignedPreKeyPair, UploadError,
 };
 
 type Result<T, E = Box<dyn StdError>> = std::result::Result<T, E>;
@@ -52,7 +52,7 @@ struct Device {
     next_one_time_id: u32,
     next_kem_id: u32,
     /// Handshake ids accepted on the last-resort key, to refuse replays.
-    last_resort_handshakes: HashSet<[u8; 32]>,
+    last_resort_handshakes: HashSet<HandshakeId>,
     sessions: HashMap<DeviceAddress, Session>,
 }
 

@@ -51,6 +51,7 @@ fn all() {
     assert_zod::<crate::ratchet::Followed>();
     assert_zod::<crate::ratchet::OurRatchetKey>();
     assert_zod::<crate::ratchet::ReceivingChain>();
+    assert_zod::<crate::ratchet::OurSide>();
     assert_zod::<crate::ratchet::SkippedKeys>();
     assert_zod::<crate::ratchet::DoubleRatchet>();
     // Crate-private: key agreement and storage.
@@ -62,6 +63,7 @@ fn all() {
     assert_zod::<crate::wire::RatchetKeyFrame>();
     assert_zod::<crate::wire::ChainFrame>();
     assert_zod::<crate::wire::SkippedFrame>();
+    assert_zod::<crate::wire::RatchetFrame>();
     assert_zod::<crate::wire::SessionFrame>();
 }
 
@@ -121,7 +123,7 @@ mod tests {
         for d in both(&RemoteChainKey::new(Zeroizing::new(s), 9)) {
             assert_redacted("RemoteChainKey", &d, &s);
         }
-        let seed = MessageKeySeed(Zeroizing::new(s));
+        let seed = MessageKeySeed::new(Zeroizing::new(s));
         for d in both(&seed) {
             assert_redacted("MessageKeySeed", &d, &s);
         }
@@ -138,7 +140,12 @@ mod tests {
         let s = secret32(3);
         let ours = OurRatchetKey::from_secret(StaticSecret::from(s));
         let clamped = StaticSecret::from(s).to_bytes();
-        let public: String = ours.public.iter().map(|b| format!("{b:02x}")).collect();
+        let public: String = ours
+            .public()
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         for d in both(&ours) {
             assert_redacted("OurRatchetKey", &d, &s);
             assert_redacted("OurRatchetKey", &d, &clamped);
@@ -172,7 +179,7 @@ mod tests {
             seeds
                 .iter()
                 .enumerate()
-                .map(|(i, s)| (i as u32, MessageKeySeed(Zeroizing::new(*s))))
+                .map(|(i, s)| (i as u32, MessageKeySeed::new(Zeroizing::new(*s))))
                 .collect(),
             100,
         );

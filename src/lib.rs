@@ -58,7 +58,7 @@ pub use limits::{
     DEFAULT_MAX_FORWARD_JUMP, DEFAULT_MAX_OLD_CHAINS, DEFAULT_MAX_SKIPPED_KEYS, MAX_CONTEXT_LEN,
     MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
 };
-pub use message::{IncomingMessage, Message, PreKeyMessage, message_kind};
+pub use message::{HandshakeId, IncomingMessage, Message, PreKeyMessage, message_kind};
 pub use rng::OsRng;
 pub use secret::SecretBytes;
 pub use session::{InboundSession, Session, SessionConfig};

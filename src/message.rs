@@ -1,11 +1,18 @@
 //! The two messages on the wire, as typed values.
+//!
+//! This is where received bytes become messages, and the only place: the
+//! frames from [`wire`] are checked here once (the identity key, the
+//! ratchet or base key), and every layer above works on the checked values.
 
 use core::fmt;
 
 use crate::crypto::kdf;
 use crate::crypto::labels;
-use crate::keys::{Hex, IdentityKey, prekey_x25519};
-use crate::wire::{self, MessageFrame, MessageKind, PreKeyMessageFrame};
+use crate::keys::{Hex, IdentityKey, X25519PublicKey, prekey_x25519};
+use crate::wire::{
+    self, KEM_CIPHERTEXT_LEN, MessageFrame, MessageKind, MessageView, PreKeyFrame,
+    PreKeyMessageFrame, TAG_LEN,
+};
 
 /// A ratchet message: a header (the sender's ratchet key, the length of its
 /// previous chain, this message's index) and a ChaCha20-Poly1305 ciphertext.
@@ -24,7 +31,11 @@ use crate::wire::{self, MessageFrame, MessageKind, PreKeyMessageFrame};
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
-    pub(crate) frame: MessageFrame,
+    ratchet_key: X25519PublicKey,
+    previous_length: u32,
+    index: u32,
+    /// Ciphertext followed by the tag.
+    ciphertext: Vec<u8>,
 }
 
 impl Message {
@@ -36,47 +47,145 @@ impl Message {
         Self::from_frame(MessageFrame::decode(bytes)?)
     }
 
-    pub(crate) fn from_frame(frame: MessageFrame) -> crate::Result<Self> {
-        prekey_x25519(&frame.ratchet_key)?;
-        Ok(Message { frame })
+    /// Checks a decoded frame's ratchet key; the ciphertext is moved, not copied.
+    fn from_frame(frame: MessageFrame) -> crate::Result<Self> {
+        let MessageFrame {
+            ratchet_key,
+            previous_length,
+            index,
+            ciphertext,
+        } = frame;
+        Ok(Message {
+            ratchet_key: prekey_x25519(&ratchet_key)?,
+            previous_length,
+            index,
+            ciphertext,
+        })
     }
 
     /// Encodes the message.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(MessageFrame::HEADER_LEN + self.frame.ciphertext.len());
-        self.frame.encode(&mut out);
+        let mut out = Vec::with_capacity(MessageFrame::HEADER_LEN + self.ciphertext.len());
+        self.view().encode(&mut out);
         out
     }
 
     /// The sender's ratchet public key.
     pub fn ratchet_key(&self) -> &[u8; 32] {
-        &self.frame.ratchet_key
+        self.ratchet_key.as_bytes()
     }
 
     /// This message's index in its sending chain.
     pub fn index(&self) -> u32 {
-        self.frame.index
+        self.index
     }
 
     /// How many messages the sender sent on its previous chain.
     pub fn previous_length(&self) -> u32 {
-        self.frame.previous_length
+        self.previous_length
     }
 
     /// Length of the ciphertext, tag included.
     pub fn ciphertext_len(&self) -> usize {
-        self.frame.ciphertext.len()
+        self.ciphertext.len()
+    }
+
+    /// The message as the ratchet decrypts it, borrowing the ciphertext.
+    pub(crate) fn view(&self) -> MessageRef<'_> {
+        MessageRef {
+            ratchet_key: self.ratchet_key,
+            previous_length: self.previous_length,
+            index: self.index,
+            ciphertext: &self.ciphertext,
+        }
     }
 }
 
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Message {
+            ratchet_key,
+            previous_length,
+            index,
+            ciphertext,
+        } = self;
         f.debug_struct("Message")
-            .field("ratchet_key", &Hex(&self.frame.ratchet_key))
-            .field("previous_length", &self.frame.previous_length)
-            .field("index", &self.frame.index)
-            .field("ciphertext_len", &self.frame.ciphertext.len())
+            .field("ratchet_key", &Hex(ratchet_key.as_bytes()))
+            .field("previous_length", previous_length)
+            .field("index", index)
+            .field("ciphertext_len", &ciphertext.len())
             .finish()
+    }
+}
+
+/// A [`Message`] whose ratchet key is checked, with its ciphertext borrowed
+/// from wherever it is: a decoded `Message`, or the received bytes
+/// themselves ([`MessageRef::decode`], which copies nothing). This is what
+/// the ratchet decrypts.
+pub(crate) struct MessageRef<'a> {
+    ratchet_key: X25519PublicKey,
+    previous_length: u32,
+    index: u32,
+    /// Ciphertext followed by the tag.
+    ciphertext: &'a [u8],
+}
+
+impl<'a> MessageRef<'a> {
+    /// Decodes a `Message` with exactly the checks of [`Message::from_bytes`],
+    /// leaving the ciphertext in `bytes`.
+    pub(crate) fn decode(bytes: &'a [u8]) -> crate::Result<Self> {
+        let MessageView {
+            ratchet_key,
+            previous_length,
+            index,
+            ciphertext,
+        } = MessageFrame::decode_view(bytes)?;
+        Ok(MessageRef {
+            ratchet_key: prekey_x25519(&ratchet_key)?,
+            previous_length,
+            index,
+            ciphertext,
+        })
+    }
+
+    /// The sender's ratchet key.
+    pub(crate) fn ratchet_key(&self) -> &X25519PublicKey {
+        &self.ratchet_key
+    }
+
+    /// This message's index in its sending chain.
+    pub(crate) fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// How many messages the sender sent on its previous chain.
+    pub(crate) fn previous_length(&self) -> u32 {
+        self.previous_length
+    }
+
+    /// The header bytes, as on the wire (the message's part of the AEAD
+    /// associated data).
+    pub(crate) fn header(&self) -> [u8; MessageFrame::HEADER_LEN] {
+        self.wire().header()
+    }
+
+    /// The sealed body and the tag.
+    pub(crate) fn body_and_tag(&self) -> (&'a [u8], [u8; TAG_LEN]) {
+        self.wire().body_and_tag()
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.wire().encode(out);
+    }
+
+    /// The wire view: the same fields, the key as raw bytes.
+    fn wire(&self) -> MessageView<'a> {
+        MessageView {
+            ratchet_key: *self.ratchet_key.as_bytes(),
+            previous_length: self.previous_length,
+            index: self.index,
+            ciphertext: self.ciphertext,
+        }
     }
 }
 
@@ -101,8 +210,11 @@ impl fmt::Debug for Message {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct PreKeyMessage {
-    pub(crate) frame: PreKeyMessageFrame,
-    pub(crate) identity_key: IdentityKey,
+    identity_key: IdentityKey,
+    prekeys: PreKeyFrame,
+    kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
+    /// The embedded first message; its ratchet key is the base key.
+    message: Message,
 }
 
 impl PreKeyMessage {
@@ -111,19 +223,38 @@ impl PreKeyMessage {
     /// # Errors
     /// [`Error::Decode`](crate::Error::Decode) for anything malformed.
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
-        let frame = PreKeyMessageFrame::decode(bytes)?;
-        let identity_key = IdentityKey::from_bytes(&frame.identity_key)?;
-        prekey_x25519(&frame.message.ratchet_key)?;
-        Ok(PreKeyMessage {
-            frame,
+        // The suite is checked by the decoder; v1 has one.
+        let PreKeyMessageFrame {
+            suite: _,
             identity_key,
+            prekeys,
+            kem_ciphertext,
+            message,
+        } = PreKeyMessageFrame::decode(bytes)?;
+        let identity_key = IdentityKey::from_bytes(&identity_key)?;
+        Ok(PreKeyMessage {
+            identity_key,
+            prekeys,
+            kem_ciphertext,
+            message: Message::from_frame(message)?,
         })
     }
 
     /// Encodes the message.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1300 + self.frame.message.ciphertext.len());
-        self.frame.encode(&mut out);
+        let mut out = Vec::with_capacity(
+            PreKeyMessageFrame::PREFIX_MAX_LEN
+                + MessageFrame::HEADER_LEN
+                + self.message.ciphertext.len(),
+        );
+        wire::encode_prekey_prefix(
+            &mut out,
+            crate::wire::SUITE_V1,
+            self.identity_key.as_bytes(),
+            &self.prekeys,
+            &self.kem_ciphertext,
+        );
+        self.message.view().encode(&mut out);
         out
     }
 
@@ -138,29 +269,27 @@ impl PreKeyMessage {
 
     /// The initiator's base (ephemeral) public key, which identifies the session.
     pub fn base_key(&self) -> &[u8; 32] {
-        &self.frame.message.ratchet_key
+        self.message.ratchet_key.as_bytes()
     }
 
     /// Id of the responder's signed prekey the initiator used.
     pub fn signed_prekey_id(&self) -> u32 {
-        self.frame.prekeys.signed_prekey_id
+        self.prekeys.signed_prekey_id
     }
 
     /// Id of the responder's one-time prekey the initiator used, if any.
     pub fn one_time_prekey_id(&self) -> Option<u32> {
-        self.frame.prekeys.one_time_prekey_id
+        self.prekeys.one_time_prekey_id
     }
 
     /// Id of the responder's ML-KEM prekey the initiator encapsulated to.
     pub fn kem_prekey_id(&self) -> u32 {
-        self.frame.prekeys.kem_prekey_id
+        self.prekeys.kem_prekey_id
     }
 
     /// The embedded first message.
     pub fn message(&self) -> Message {
-        Message {
-            frame: self.frame.message.clone(),
-        }
+        self.message.clone()
     }
 
     /// A 32-byte id of this handshake: a hash of the initiator's identity and
@@ -171,38 +300,34 @@ impl PreKeyMessage {
     /// handshake on its last-resort KEM prekey (which is not consumed)
     /// records this id and refuses to set up a second session with it:
     /// that is how a replayed first message is detected.
-    pub fn handshake_id(&self) -> [u8; 32] {
+    pub fn handshake_id(&self) -> HandshakeId {
         handshake_id(
-            &self.frame.identity_key,
-            &self.frame.message.ratchet_key,
-            &self.frame.prekeys,
-            &self.frame.kem_ciphertext,
+            self.identity_key.as_bytes(),
+            self.message.ratchet_key.as_bytes(),
+            &self.prekeys,
+            &self.kem_ciphertext,
         )
     }
-}
 
-/// `HID = SHA256(label ‖ suite ‖ IK_A ‖ EK_A ‖ spk_id ‖ opk flag ‖ opk_id or 0 ‖ kem_id ‖ CT)`.
-pub(crate) fn handshake_id(
-    identity_key: &[u8; 32],
-    base_key: &[u8; 32],
-    prekeys: &wire::PreKeyFrame,
-    kem_ciphertext: &[u8; wire::KEM_CIPHERTEXT_LEN],
-) -> [u8; 32] {
-    let (flag, opk) = match prekeys.one_time_prekey_id {
-        Some(id) => (1u8, id),
-        None => (0u8, 0),
-    };
-    kdf::sha256(&[
-        labels::HANDSHAKE_ID,
-        &[crate::wire::SUITE_V1],
-        identity_key,
-        base_key,
-        &prekeys.signed_prekey_id.to_be_bytes(),
-        &[flag],
-        &opk.to_be_bytes(),
-        &prekeys.kem_prekey_id.to_be_bytes(),
-        &kem_ciphertext[..],
-    ])
+    /// The initiator's base key, checked.
+    pub(crate) fn base_public(&self) -> &X25519PublicKey {
+        &self.message.ratchet_key
+    }
+
+    /// Which of the responder's prekeys the initiator used.
+    pub(crate) fn prekeys(&self) -> &PreKeyFrame {
+        &self.prekeys
+    }
+
+    /// The ML-KEM ciphertext.
+    pub(crate) fn kem_ciphertext(&self) -> &[u8; KEM_CIPHERTEXT_LEN] {
+        &self.kem_ciphertext
+    }
+
+    /// The embedded first message as the ratchet decrypts it.
+    pub(crate) fn view(&self) -> MessageRef<'_> {
+        self.message.view()
+    }
 }
 
 impl fmt::Debug for PreKeyMessage {
@@ -213,9 +338,58 @@ impl fmt::Debug for PreKeyMessage {
             .field("signed_prekey_id", &self.signed_prekey_id())
             .field("one_time_prekey_id", &self.one_time_prekey_id())
             .field("kem_prekey_id", &self.kem_prekey_id())
-            .field("message", &self.message())
+            .field("message", &self.message)
             .finish()
     }
+}
+
+/// The id of a handshake ([`PreKeyMessage::handshake_id`]): 32 public bytes
+/// that name one session setup on both devices.
+///
+/// Ids compare (and order) as their bytes do. `Debug` shows them in hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HandshakeId([u8; 32]);
+
+impl HandshakeId {
+    /// An id from its 32 bytes (as stored, for example).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        HandshakeId(bytes)
+    }
+
+    /// The 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for HandshakeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HandshakeId").field(&Hex(&self.0)).finish()
+    }
+}
+
+/// `HID = SHA256(label ‖ suite ‖ IK_A ‖ EK_A ‖ spk_id ‖ opk flag ‖ opk_id or 0 ‖ kem_id ‖ CT)`.
+pub(crate) fn handshake_id(
+    identity_key: &[u8; 32],
+    base_key: &[u8; 32],
+    prekeys: &PreKeyFrame,
+    kem_ciphertext: &[u8; KEM_CIPHERTEXT_LEN],
+) -> HandshakeId {
+    let (flag, opk) = match prekeys.one_time_prekey_id {
+        Some(id) => (1u8, id),
+        None => (0u8, 0),
+    };
+    HandshakeId(kdf::sha256(&[
+        labels::HANDSHAKE_ID,
+        &[crate::wire::SUITE_V1],
+        identity_key,
+        base_key,
+        &prekeys.signed_prekey_id.to_be_bytes(),
+        &[flag],
+        &opk.to_be_bytes(),
+        &prekeys.kem_prekey_id.to_be_bytes(),
+        &kem_ciphertext[..],
+    ]))
 }
 
 /// Either kind of incoming message.

@@ -104,7 +104,7 @@ struct Fixture {
     mallory_fresh: Vec<Vec<u8>>,
     /// Bytes of the stale session, and its handshake id.
     stale: Vec<(Vec<u8>, Side, Vec<u8>)>,
-    stale_handshake: [u8; 32],
+    stale_handshake: kinseal::HandshakeId,
 }
 
 /// Sets up `initiator` → `responder` and exchanges one message each way.
@@ -269,7 +269,7 @@ struct World {
     /// Handshake ids Bob has accepted (the stale one included): what his
     /// prekey store would refuse a second time (one-time prekeys deleted,
     /// last-resort handshakes remembered; see security_properties.rs).
-    bob_accepted: HashSet<[u8; 32]>,
+    bob_accepted: HashSet<kinseal::HandshakeId>,
     mallory_to_bob: Session,
     mallory_to_alice: Session,
     mallory_fresh: Vec<Session>,

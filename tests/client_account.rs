@@ -112,7 +112,7 @@ fn a_replayed_handshake_on_last_resort_keys_is_refused() {
         store_of(&bob)
             .transaction()
             .unwrap()
-            .contains_handshake(&id)
+            .contains_handshake(id.as_bytes())
             .unwrap()
     );
 

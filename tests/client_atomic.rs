@@ -338,9 +338,10 @@ fn every_operation_is_all_or_nothing_at_every_write() {
         .start_session(&mut OsRng, &bob.address, &b, NOW)
         .unwrap();
     let from_carol = carol.send(&bob, "last resort");
-    let h = PreKeyMessage::from_bytes(&from_carol)
+    let h = *PreKeyMessage::from_bytes(&from_carol)
         .unwrap()
-        .handshake_id();
+        .handshake_id()
+        .as_bytes();
     let (got, w) = through_every_failure(&bob_store, &[h], || {
         bob.account
             .decrypt(&mut OsRng, &carol.address, &from_carol, NOW)

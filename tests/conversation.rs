@@ -118,7 +118,7 @@ fn responder_starts_from_a_later_prekey_message_and_takes_the_earlier_ones_late(
         );
     }
     // All copies of the setup message name the same handshake.
-    let ids: Vec<[u8; 32]> = msgs
+    let ids: Vec<kinseal::HandshakeId> = msgs
         .iter()
         .map(|m| PreKeyMessage::from_bytes(m).unwrap().handshake_id())
         .collect();

@@ -682,7 +682,7 @@ struct Responder {
     bob: Bob,
     one_time_ec_left: bool,
     one_time_kem_left: bool,
-    last_resort_handshakes: HashSet<[u8; 32]>,
+    last_resort_handshakes: HashSet<kinseal::HandshakeId>,
     sessions: HashMap<[u8; 32], Session>,
 }
 

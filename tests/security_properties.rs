@@ -664,7 +664,7 @@ struct KeyStore {
     signed: HashMap<u32, SignedPreKeyPair>,
     one_time: HashMap<u32, OneTimePreKeyPair>,
     kem: HashMap<u32, KemPreKeyPair>,
-    last_resort_handshakes: HashSet<[u8; 32]>,
+    last_resort_handshakes: HashSet<kinseal::HandshakeId>,
 }
 
 /// A responder device: its key store (persistent) and its sessions, keyed

@@ -148,7 +148,10 @@ fn store_fixture() -> &'static StoreFixture {
             from_alice,
             from_carol,
             from_dave,
-            handshakes: [carol_first.handshake_id(), dave_first.handshake_id()],
+            handshakes: [
+                *carol_first.handshake_id().as_bytes(),
+                *dave_first.handshake_id().as_bytes(),
+            ],
         };
         for slot in 0..FIRST_EMPTY_SLOT {
             let sealed = get(&mut txn, &f, slot).unwrap();

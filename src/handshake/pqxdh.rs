@@ -8,27 +8,79 @@ use crate::crypto::{dh, kdf, kem, labels};
 use crate::error::{MisuseError, PreKeyRole};
 use crate::keys::{
     IdentityKey, IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair,
-    VerifiedBundle,
+    VerifiedBundle, X25519PublicKey,
 };
 use crate::message::PreKeyMessage;
+use crate::ratchet::OurRatchetKey;
 use crate::wire::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, PROTOCOL_VERSION, PreKeyFrame};
 
 /// What both sides of a handshake derive.
 pub(crate) struct SessionSecrets {
-    pub(crate) root_key: Zeroizing<[u8; 32]>,
-    pub(crate) chain_key: Zeroizing<[u8; 32]>,
-    pub(crate) session_ad: [u8; 32],
+    root_key: Zeroizing<[u8; 32]>,
+    chain_key: Zeroizing<[u8; 32]>,
+    session_ad: [u8; 32],
+}
+
+impl SessionSecrets {
+    /// The session associated-data digest.
+    pub(crate) fn session_ad(&self) -> &[u8; 32] {
+        &self.session_ad
+    }
+
+    /// The first root key and the first chain key, for the ratchet.
+    pub(crate) fn into_keys(self) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
+        (self.root_key, self.chain_key)
+    }
 }
 
 /// The initiator's result: the secrets, its base key pair, and what the
 /// responder needs to know to repeat the derivation.
 pub(crate) struct Initiation {
-    pub(crate) secrets: SessionSecrets,
-    pub(crate) base_secret: StaticSecret,
-    pub(crate) base_public: [u8; 32],
-    pub(crate) prekeys: PreKeyFrame,
-    pub(crate) kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
-    pub(crate) remote_identity: IdentityKey,
+    secrets: SessionSecrets,
+    /// The base key pair, which is also the initiator's first ratchet key.
+    base: OurRatchetKey,
+    prekeys: PreKeyFrame,
+    kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
+    remote_identity: IdentityKey,
+}
+
+impl Initiation {
+    /// The initiator's base public key.
+    pub(crate) fn base_public(&self) -> &X25519PublicKey {
+        self.base.public()
+    }
+
+    /// Which of the responder's prekeys were used.
+    pub(crate) fn prekeys(&self) -> &PreKeyFrame {
+        &self.prekeys
+    }
+
+    /// The ML-KEM ciphertext.
+    pub(crate) fn kem_ciphertext(&self) -> &[u8; KEM_CIPHERTEXT_LEN] {
+        &self.kem_ciphertext
+    }
+
+    /// Splits the result into what a session keeps: the secrets, the base
+    /// key pair (the first ratchet key), the setup data it repeats (the
+    /// prekey ids and the KEM ciphertext) and the responder's identity.
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        SessionSecrets,
+        OurRatchetKey,
+        PreKeyFrame,
+        Box<[u8; KEM_CIPHERTEXT_LEN]>,
+        IdentityKey,
+    ) {
+        let Initiation {
+            secrets,
+            base,
+            prekeys,
+            kem_ciphertext,
+            remote_identity,
+        } = self;
+        (secrets, base, prekeys, kem_ciphertext, remote_identity)
+    }
 }
 
 impl ZeroizeOnDrop for SessionSecrets {}
@@ -46,17 +98,16 @@ fn zeroize_audit(secrets: &SessionSecrets, init: &Initiation) {
     } = secrets;
     zod(root_key);
     zod(chain_key);
-    // Everything but the base secret is sent in the clear.
+    // Everything but the base key pair's secret is sent in the clear.
     let Initiation {
         secrets,
-        base_secret,
-        base_public: _,
+        base,
         prekeys: _,
         kem_ciphertext: _,
         remote_identity: _,
     } = init;
     zod(secrets);
-    zod(base_secret);
+    zod(base);
 }
 
 /// The public inputs of the transcript hash.
@@ -155,14 +206,14 @@ pub(crate) fn initiate<R: CryptoRng + ?Sized>(
     let opk = b.one_time_prekey();
     let kem_prekey = b.kem_prekey();
 
-    let base_secret = StaticSecret::random_from_rng(rng);
-    let base_public = dh::public_of(&base_secret);
+    let base = OurRatchetKey::from_secret(StaticSecret::random_from_rng(rng));
+    let base_secret = base.secret();
 
     let dh1 = dh::agree(ours.dh_secret(), spk.public_key())?;
-    let dh2 = dh::agree(&base_secret, their_identity.x25519_public())?;
-    let dh3 = dh::agree(&base_secret, spk.public_key())?;
+    let dh2 = dh::agree(base_secret, their_identity.x25519_public())?;
+    let dh3 = dh::agree(base_secret, spk.public_key())?;
     let dh4 = match opk {
-        Some(o) => Some(dh::agree(&base_secret, o.public_key())?),
+        Some(o) => Some(dh::agree(base_secret, o.public_key())?),
         None => None,
     };
     let (kem_ciphertext, kem_secret) = kem::encapsulate(rng, kem_prekey.public_key());
@@ -179,7 +230,7 @@ pub(crate) fn initiate<R: CryptoRng + ?Sized>(
         signed_prekey: spk.public_key(),
         one_time_prekey: opk.map(|o| o.public_key()),
         kem_public: kem_prekey.public_key(),
-        base_key: &base_public,
+        base_key: base.public().as_bytes(),
         kem_ciphertext: &kem_ciphertext,
     };
     let mut dhs: Vec<&[u8; 32]> = vec![&dh1, &dh2, &dh3];
@@ -189,8 +240,7 @@ pub(crate) fn initiate<R: CryptoRng + ?Sized>(
     let secrets = derive(&dhs, &kem_secret, &transcript, context);
     Ok(Initiation {
         secrets,
-        base_secret,
-        base_public,
+        base,
         prekeys,
         kem_ciphertext,
         remote_identity: their_identity.clone(),
@@ -217,17 +267,17 @@ pub(crate) fn respond(
         Some(o) => Some(dh::agree(o.secret(), base_key)?),
         None => None,
     };
-    let kem_secret = kem::decapsulate(kem_prekey.secret(), &message.frame.kem_ciphertext);
+    let kem_secret = kem::decapsulate(kem_prekey.secret(), message.kem_ciphertext());
 
     let transcript = Transcript {
         initiator: their_identity,
         responder: ours.public_key(),
-        prekeys: message.frame.prekeys,
+        prekeys: *message.prekeys(),
         signed_prekey: signed_prekey.public().public_key(),
         one_time_prekey: one_time_prekey.map(|o| o.public().public_key()),
         kem_public: kem_prekey.public().public_key(),
         base_key,
-        kem_ciphertext: &message.frame.kem_ciphertext,
+        kem_ciphertext: message.kem_ciphertext(),
     };
     let mut dhs: Vec<&[u8; 32]> = vec![&dh1, &dh2, &dh3];
     if let Some(d) = &dh4 {

@@ -18,11 +18,11 @@ use crate::wire::{Frame, KEM_PUBLIC_KEY_LEN, KemPreKeyRecordFrame, SIGNATURE_LEN
 /// the creation time and the whole encapsulation key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct KemPreKey {
-    pub(crate) id: u32,
-    pub(crate) last_resort: bool,
-    pub(crate) created_at: u64,
-    pub(crate) public: Box<[u8; KEM_PUBLIC_KEY_LEN]>,
-    pub(crate) signature: [u8; SIGNATURE_LEN],
+    pub(super) id: u32,
+    pub(super) last_resort: bool,
+    pub(super) created_at: u64,
+    pub(super) public: Box<[u8; KEM_PUBLIC_KEY_LEN]>,
+    pub(super) signature: [u8; SIGNATURE_LEN],
 }
 
 impl KemPreKey {

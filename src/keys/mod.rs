@@ -49,4 +49,4 @@ impl core::fmt::Debug for Short<'_> {
     }
 }
 
-pub(crate) use prekey::x25519_public as prekey_x25519;
+pub(crate) use prekey::{X25519PublicKey, x25519_public as prekey_x25519};

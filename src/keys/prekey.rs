@@ -13,10 +13,48 @@ use crate::wire::{
     Frame, KEY_LEN, OneTimePreKeyRecordFrame, SIGNATURE_LEN, SignedPreKeyRecordFrame,
 };
 
-/// Parses a public X25519 key, rejecting non-canonical encodings.
-pub(crate) fn x25519_public(bytes: &[u8; KEY_LEN]) -> Result<[u8; KEY_LEN], DecodeError> {
+/// A public X25519 key whose encoding has been checked: canonical (top bit
+/// clear, below 2^255 - 19). Peer keys become one only through
+/// [`x25519_public`], where received bytes turn into a value; our own keys
+/// through [`X25519PublicKey::from_secret`], which is canonical by
+/// construction. Past that point the check never runs again.
+///
+/// (Small-order keys are canonical too; they are refused where they would
+/// be used, by `dh::agree`, as before.)
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct X25519PublicKey([u8; KEY_LEN]);
+
+impl X25519PublicKey {
+    /// The public key of `secret`.
+    pub(crate) fn from_secret(secret: &StaticSecret) -> Self {
+        X25519PublicKey(dh::public_of(secret))
+    }
+
+    /// The 32-byte encoding.
+    pub(crate) fn as_bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+impl PartialEq<[u8; KEY_LEN]> for X25519PublicKey {
+    fn eq(&self, other: &[u8; KEY_LEN]) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Debug for X25519PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("X25519PublicKey")
+            .field(&Hex(&self.0))
+            .finish()
+    }
+}
+
+/// Parses a public X25519 key, rejecting non-canonical encodings: the one
+/// way received bytes become an [`X25519PublicKey`].
+pub(crate) fn x25519_public(bytes: &[u8; KEY_LEN]) -> Result<X25519PublicKey, DecodeError> {
     if dh::is_canonical_public(bytes) {
-        Ok(*bytes)
+        Ok(X25519PublicKey(*bytes))
     } else {
         Err(DecodeError::InvalidKey {
             kind: KeyKind::X25519,
@@ -27,10 +65,10 @@ pub(crate) fn x25519_public(bytes: &[u8; KEY_LEN]) -> Result<[u8; KEY_LEN], Deco
 /// The public half of a signed prekey, as it appears in a bundle.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignedPreKey {
-    pub(crate) id: u32,
-    pub(crate) created_at: u64,
-    pub(crate) public: [u8; KEY_LEN],
-    pub(crate) signature: [u8; SIGNATURE_LEN],
+    pub(super) id: u32,
+    pub(super) created_at: u64,
+    pub(super) public: [u8; KEY_LEN],
+    pub(super) signature: [u8; SIGNATURE_LEN],
 }
 
 impl SignedPreKey {
@@ -48,7 +86,7 @@ impl SignedPreKey {
         Ok(SignedPreKey {
             id,
             created_at,
-            public: x25519_public(public)?,
+            public: *x25519_public(public)?.as_bytes(),
             signature: *signature,
         })
     }
@@ -226,8 +264,8 @@ impl fmt::Debug for SignedPreKeyPair {
 /// The public half of a one-time prekey.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct OneTimePreKey {
-    pub(crate) id: u32,
-    pub(crate) public: [u8; KEY_LEN],
+    pub(super) id: u32,
+    pub(super) public: [u8; KEY_LEN],
 }
 
 impl OneTimePreKey {
@@ -238,7 +276,7 @@ impl OneTimePreKey {
     pub fn from_parts(id: u32, public: &[u8; KEY_LEN]) -> crate::Result<Self> {
         Ok(OneTimePreKey {
             id,
-            public: x25519_public(public)?,
+            public: *x25519_public(public)?.as_bytes(),
         })
     }
 

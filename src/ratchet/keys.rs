@@ -71,14 +71,14 @@ pub(crate) struct RemoteChainKey {
 /// What following a receiving chain forward produced.
 pub(crate) struct Followed {
     /// The chain positioned after the target.
-    pub(crate) chain: RemoteChainKey,
+    pub(super) chain: RemoteChainKey,
     /// Seeds of skipped indices that are kept, oldest first.
-    pub(crate) kept: Vec<(u32, MessageKeySeed)>,
+    pub(super) kept: Vec<(u32, MessageKeySeed)>,
     /// When some skipped indices were passed over without keeping their
     /// key, the index just above them; otherwise 0.
-    pub(crate) passed_below: u32,
+    pub(super) passed_below: u32,
     /// The message key at the target, when one was asked for.
-    pub(crate) target: Option<MessageKeySeed>,
+    pub(super) target: Option<MessageKeySeed>,
 }
 
 impl RemoteChainKey {
@@ -139,9 +139,17 @@ impl RemoteChainKey {
 
 /// A message-key seed: what the chain KDF yields, and what the skipped-key
 /// store keeps (32 bytes instead of the expanded 44).
-pub(crate) struct MessageKeySeed(pub(crate) Zeroizing<[u8; 32]>);
+pub(crate) struct MessageKeySeed(Zeroizing<[u8; 32]>);
 
 impl MessageKeySeed {
+    pub(crate) fn new(seed: Zeroizing<[u8; 32]>) -> Self {
+        MessageKeySeed(seed)
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     pub(crate) fn expand(&self) -> MessageKey {
         MessageKey(kdf::message_key(&self.0))
     }

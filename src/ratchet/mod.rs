@@ -11,10 +11,18 @@
 //! when the message authenticates, so a failed decryption leaves the state
 //! exactly as it was.
 
+//!
+//! The ratchet owns its state and its persistence: its fields are private
+//! to this module, [`DoubleRatchet::to_frame`] and
+//! [`DoubleRatchet::from_frame`] (in `record.rs`) turn it into the ratchet's
+//! part of the session record and back, and `from_frame` checks every
+//! invariant the state relies on.
+
 mod keys;
+mod record;
 mod skipped;
 mod state;
 
 pub(crate) use keys::{ChainKey, Followed, MessageKey, MessageKeySeed, RemoteChainKey, RootKey};
 pub(crate) use skipped::SkippedKeys;
-pub(crate) use state::{Bounds, DoubleRatchet, OurRatchetKey, ReceivingChain};
+pub(crate) use state::{Bounds, DoubleRatchet, OurRatchetKey, OurSide, ReceivingChain};

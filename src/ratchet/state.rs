@@ -4,66 +4,175 @@ use std::collections::VecDeque;
 
 use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
-use zeroize::ZeroizeOnDrop;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::keys::{ChainKey, Followed, MessageKey, RemoteChainKey, RootKey};
 use super::skipped::SkippedKeys;
 use crate::crypto::dh;
-use crate::error::{Error, ProtocolError};
-use crate::wire::{KEY_LEN, MessageFrame, MessageView};
+use crate::error::{Error, MisuseError, ProtocolError};
+use crate::keys::X25519PublicKey;
+use crate::limits::{
+    DEFAULT_MAX_FORWARD_JUMP, DEFAULT_MAX_OLD_CHAINS, DEFAULT_MAX_SKIPPED_KEYS,
+    MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
+};
+use crate::message::MessageRef;
+use crate::wire::{MAX_PLAINTEXT_LEN, MessageFrame};
 
-/// The bounds a ratchet enforces (validated by `SessionConfig`).
+/// The bounds a ratchet enforces, each within its safe range: the only
+/// constructor, [`Bounds::new`], checks them against the `*_LIMIT`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Bounds {
-    pub(crate) max_forward_jump: u32,
-    pub(crate) max_skipped_keys: u32,
-    pub(crate) max_old_chains: u32,
+    max_forward_jump: u32,
+    max_skipped_keys: u32,
+    max_old_chains: u32,
+}
+
+impl Bounds {
+    /// The defaults of `SessionConfig::default`.
+    pub(crate) const DEFAULT: Bounds = Bounds {
+        max_forward_jump: DEFAULT_MAX_FORWARD_JUMP,
+        max_skipped_keys: DEFAULT_MAX_SKIPPED_KEYS,
+        max_old_chains: DEFAULT_MAX_OLD_CHAINS,
+    };
+
+    /// Checks each bound against its range, in this order.
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`] for the first one outside it.
+    pub(crate) fn new(
+        max_forward_jump: u32,
+        max_skipped_keys: u32,
+        max_old_chains: u32,
+    ) -> Result<Bounds, MisuseError> {
+        Ok(Bounds {
+            max_forward_jump: in_range(
+                "max_forward_jump",
+                max_forward_jump,
+                1,
+                MAX_FORWARD_JUMP_LIMIT,
+            )?,
+            max_skipped_keys: in_range(
+                "max_skipped_keys",
+                max_skipped_keys,
+                0,
+                MAX_SKIPPED_KEYS_LIMIT,
+            )?,
+            max_old_chains: in_range("max_old_chains", max_old_chains, 0, MAX_OLD_CHAINS_LIMIT)?,
+        })
+    }
+
+    /// The largest number of messages one incoming message may skip.
+    pub(crate) fn max_forward_jump(&self) -> u32 {
+        self.max_forward_jump
+    }
+
+    /// The most skipped message keys kept.
+    pub(crate) fn max_skipped_keys(&self) -> u32 {
+        self.max_skipped_keys
+    }
+
+    /// How many previous receiving chains are kept besides the current one.
+    pub(crate) fn max_old_chains(&self) -> u32 {
+        self.max_old_chains
+    }
+}
+
+fn in_range(parameter: &'static str, value: u32, min: u32, max: u32) -> Result<u32, MisuseError> {
+    if value < min || value > max {
+        return Err(MisuseError::ConfigOutOfRange {
+            parameter,
+            min: min.into(),
+            max: max.into(),
+            found: value.into(),
+        });
+    }
+    Ok(value)
 }
 
 /// Our current ratchet key pair.
 pub(crate) struct OurRatchetKey {
-    pub(crate) secret: StaticSecret,
-    pub(crate) public: [u8; KEY_LEN],
+    secret: StaticSecret,
+    public: X25519PublicKey,
 }
 
 impl OurRatchetKey {
     pub(crate) fn from_secret(secret: StaticSecret) -> Self {
-        let public = dh::public_of(&secret);
+        let public = X25519PublicKey::from_secret(&secret);
         OurRatchetKey { secret, public }
+    }
+
+    pub(crate) fn secret(&self) -> &StaticSecret {
+        &self.secret
+    }
+
+    pub(crate) fn public(&self) -> &X25519PublicKey {
+        &self.public
+    }
+
+    /// The private key's bytes, for the session record.
+    pub(super) fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.secret.to_bytes())
     }
 }
 
 impl core::fmt::Debug for OurRatchetKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("OurRatchetKey")
-            .field("public", &crate::keys::Hex(&self.public))
+            .field("public", &crate::keys::Hex(self.public.as_bytes()))
             .finish_non_exhaustive()
     }
 }
 
 /// A chain we receive on, identified by the peer's ratchet key.
 pub(crate) struct ReceivingChain {
-    pub(crate) ratchet_key: [u8; KEY_LEN],
+    pub(super) ratchet_key: X25519PublicKey,
     /// Position in the order chains were created; orders the skipped store.
-    pub(crate) seq: u32,
-    pub(crate) chain: RemoteChainKey,
+    pub(super) seq: u32,
+    pub(super) chain: RemoteChainKey,
     /// Indices below this that were skipped had their keys discarded.
-    pub(crate) expired_below: u32,
+    pub(super) expired_below: u32,
+}
+
+/// Our side of the ratchet: what our next message is sent from. Each
+/// variant holds exactly what that state has, so no combination of "has a
+/// ratchet key" and "has a sending chain" that cannot happen can be built.
+pub(crate) enum OurSide {
+    /// We send on `chain`, under our ratchet key `ours`. The initiator
+    /// starts here, with its base key and the handshake's chain.
+    Sending {
+        ours: OurRatchetKey,
+        chain: ChainKey,
+    },
+    /// The peer sent under a new ratchet key since we last sent: our next
+    /// message starts a new sending chain under a new key of ours. Until
+    /// then `ours` is the key the peer's next new ratchet key meets.
+    PeerStepped { ours: OurRatchetKey },
+    /// A responder that has not sent yet: no ratchet key of its own, so the
+    /// peer cannot have stepped either; it receives on the handshake's
+    /// chain only.
+    ResponderFresh,
+}
+
+impl OurSide {
+    /// Our ratchet key, if we have one.
+    pub(super) fn ours(&self) -> Option<&OurRatchetKey> {
+        match self {
+            OurSide::Sending { ours, .. } | OurSide::PeerStepped { ours } => Some(ours),
+            OurSide::ResponderFresh => None,
+        }
+    }
 }
 
 /// The Double Ratchet.
 pub(crate) struct DoubleRatchet {
-    pub(crate) root: RootKey,
-    /// `None` only for a responder that has not sent yet.
-    pub(crate) ours: Option<OurRatchetKey>,
-    /// `None` when the next message must start a new sending chain.
-    pub(crate) sending: Option<ChainKey>,
-    pub(crate) previous_sending_length: u32,
+    pub(super) root: RootKey,
+    pub(super) side: OurSide,
+    pub(super) previous_sending_length: u32,
     /// Oldest first; the last is the current one.
-    pub(crate) receiving: VecDeque<ReceivingChain>,
-    pub(crate) next_chain_seq: u32,
-    pub(crate) skipped: SkippedKeys,
-    pub(crate) bounds: Bounds,
+    pub(super) receiving: VecDeque<ReceivingChain>,
+    pub(super) next_chain_seq: u32,
+    pub(super) skipped: SkippedKeys,
+    pub(super) bounds: Bounds,
 }
 
 /// Everything a successful decryption changes, computed before anything is.
@@ -77,7 +186,7 @@ enum Commit {
         root: RootKey,
         /// The current chain, followed up to the peer's previous length.
         previous: Option<Followed>,
-        ratchet_key: [u8; KEY_LEN],
+        ratchet_key: X25519PublicKey,
         followed: Followed,
     },
 }
@@ -93,8 +202,7 @@ impl DoubleRatchet {
     ) -> Self {
         DoubleRatchet {
             root,
-            ours: Some(base),
-            sending: Some(chain),
+            side: OurSide::Sending { ours: base, chain },
             previous_sending_length: 0,
             receiving: VecDeque::new(),
             next_chain_seq: 0,
@@ -108,7 +216,7 @@ impl DoubleRatchet {
     pub(crate) fn responder(
         root: RootKey,
         chain: RemoteChainKey,
-        base_key: [u8; KEY_LEN],
+        base_key: X25519PublicKey,
         bounds: Bounds,
     ) -> Self {
         let mut receiving = VecDeque::with_capacity(1);
@@ -120,8 +228,7 @@ impl DoubleRatchet {
         });
         DoubleRatchet {
             root,
-            ours: None,
-            sending: None,
+            side: OurSide::ResponderFresh,
             previous_sending_length: 0,
             receiving,
             next_chain_seq: 1,
@@ -130,8 +237,26 @@ impl DoubleRatchet {
         }
     }
 
+    /// How many receiving chains are kept (the current one included).
+    pub(crate) fn receiving_chains(&self) -> usize {
+        self.receiving.len()
+    }
+
+    /// How many skipped message keys are stored.
+    pub(crate) fn stored_skipped_keys(&self) -> usize {
+        self.skipped.len()
+    }
+
     /// Encrypts `plaintext` into a complete `Message`, appended to `out`.
-    /// Starts a new sending chain first when the peer has ratcheted.
+    /// Starts a new sending chain first when the peer has ratcheted. On
+    /// error, `out` and the ratchet are as they were.
+    ///
+    /// # Errors
+    /// [`ProtocolError::ChainExhausted`] after 2³² − 1 messages on one
+    /// chain; [`ProtocolError::UnexpectedRatchetKey`] with no chain to
+    /// start one from (a corrupted state); the errors of `dh::agree`; and
+    /// [`MisuseError::PlaintextTooLong`] if the AEAD refused to seal, which
+    /// it cannot for a plaintext within `MAX_PLAINTEXT_LEN` (see `seal`).
     pub(crate) fn encrypt<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -139,34 +264,29 @@ impl DoubleRatchet {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let fresh = match &self.sending {
-            Some(_) => None,
-            None => Some(self.next_sending_chain(rng)?),
-        };
-        let (public, chain) = match (&fresh, &self.sending, &self.ours) {
-            (Some((ours, chain, _)), _, _) => (&ours.public, chain),
-            (None, Some(chain), Some(ours)) => (&ours.public, chain),
-            _ => return Err(ProtocolError::UnexpectedRatchetKey.into()),
-        };
-        let (index, key, next) = chain.peek()?;
-        let start = out.len();
-        let sealed = MessageFrame::seal_into(
+        if let OurSide::Sending { ours, chain } = &mut self.side {
+            let next = seal(
+                out,
+                ours,
+                chain,
+                self.previous_sending_length,
+                session_ad,
+                plaintext,
+            )?;
+            *chain = next;
+            return Ok(());
+        }
+        let (ours, chain, root) = self.next_sending_chain(rng)?;
+        let next = seal(
             out,
-            public,
+            &ours,
+            &chain,
             self.previous_sending_length,
-            index,
+            session_ad,
             plaintext,
-            |header, plaintext, body| key.seal(&ad(session_ad, header), plaintext, body),
-        );
-        if sealed.is_err() {
-            out.truncate(start);
-            return Err(Error::DecryptionFailed);
-        }
-        if let Some((ours, _, root)) = fresh {
-            self.ours = Some(ours);
-            self.root = root;
-        }
-        self.sending = Some(next);
+        )?;
+        self.root = root;
+        self.side = OurSide::Sending { ours, chain: next };
         Ok(())
     }
 
@@ -181,7 +301,7 @@ impl DoubleRatchet {
             .back()
             .ok_or(ProtocolError::UnexpectedRatchetKey)?;
         let ours = OurRatchetKey::from_secret(StaticSecret::random_from_rng(rng));
-        let shared = dh::agree(&ours.secret, &theirs.ratchet_key)?;
+        let shared = dh::agree(&ours.secret, theirs.ratchet_key.as_bytes())?;
         let (root, chain) = self.root.step(&shared);
         Ok((ours, ChainKey::new(chain, 0), root))
     }
@@ -191,11 +311,11 @@ impl DoubleRatchet {
     pub(crate) fn decrypt(
         &mut self,
         session_ad: &[u8; 32],
-        frame: &MessageView<'_>,
+        message: &MessageRef<'_>,
     ) -> Result<Vec<u8>, Error> {
-        let ad = ad(session_ad, &frame.header());
-        let (commit, key) = self.plan(frame)?;
-        let (body, tag) = frame.body_and_tag();
+        let ad = ad(session_ad, &message.header());
+        let (commit, key) = self.plan(message)?;
+        let (body, tag) = message.body_and_tag();
         let mut plaintext = vec![0u8; body.len()];
         key.open(&ad, body, &tag, &mut plaintext)
             .map_err(|_| Error::DecryptionFailed)?;
@@ -203,16 +323,17 @@ impl DoubleRatchet {
         Ok(plaintext)
     }
 
-    /// Works out which key decrypts `frame` and what would change.
-    fn plan(&self, frame: &MessageView<'_>) -> Result<(Commit, MessageKey), Error> {
-        let index = frame.index;
+    /// Works out which key decrypts `message` and what would change.
+    fn plan(&self, message: &MessageRef<'_>) -> Result<(Commit, MessageKey), Error> {
+        let index = message.index();
+        let previous_length = message.previous_length();
         if index == u32::MAX {
             return Err(ProtocolError::ChainExhausted.into());
         }
         let known = self
             .receiving
             .iter()
-            .position(|c| c.ratchet_key == frame.ratchet_key);
+            .position(|c| c.ratchet_key == *message.ratchet_key());
         if let Some(position) = known {
             let Some(chain) = self.receiving.get(position) else {
                 return Err(ProtocolError::UnexpectedRatchetKey.into());
@@ -253,20 +374,20 @@ impl DoubleRatchet {
             return Err(ProtocolError::ChainExhausted.into());
         }
         let ours = self
-            .ours
-            .as_ref()
+            .side
+            .ours()
             .ok_or(ProtocolError::UnexpectedRatchetKey)?;
         self.check_jump(0, index)?;
         let keep_new = index.min(self.bounds.max_skipped_keys);
         let previous = match self.receiving.back() {
-            Some(current) if frame.previous_length > current.chain.next_index() => {
-                self.check_jump(current.chain.next_index(), frame.previous_length)?;
+            Some(current) if previous_length > current.chain.next_index() => {
+                self.check_jump(current.chain.next_index(), previous_length)?;
                 let room = self.bounds.max_skipped_keys - keep_new;
-                Some(current.chain.follow(frame.previous_length, room, false))
+                Some(current.chain.follow(previous_length, room, false))
             }
             _ => None,
         };
-        let shared = dh::agree(&ours.secret, &frame.ratchet_key)?;
+        let shared = dh::agree(&ours.secret, message.ratchet_key().as_bytes())?;
         let (root, chain_key) = self.root.step(&shared);
         let followed = RemoteChainKey::new(chain_key, 0).follow(index, keep_new, true);
         let key = target_key(&followed)?;
@@ -274,7 +395,7 @@ impl DoubleRatchet {
             Commit::NewChain {
                 root,
                 previous,
-                ratchet_key: frame.ratchet_key,
+                ratchet_key: *message.ratchet_key(),
                 followed,
             },
             key,
@@ -334,9 +455,16 @@ impl DoubleRatchet {
                     self.skipped.purge_below(oldest.seq);
                 }
                 self.root = root;
-                if let Some(sending) = self.sending.take() {
-                    self.previous_sending_length = sending.index();
-                }
+                // Our next message starts a new chain; this one ended here.
+                self.side = match core::mem::replace(&mut self.side, OurSide::ResponderFresh) {
+                    OurSide::Sending { ours, chain } => {
+                        self.previous_sending_length = chain.index();
+                        OurSide::PeerStepped { ours }
+                    }
+                    unchanged @ (OurSide::PeerStepped { .. } | OurSide::ResponderFresh) => {
+                        unchanged
+                    }
+                };
             }
         }
     }
@@ -347,6 +475,24 @@ impl DoubleRatchet {
                 c.expired_below = c.expired_below.max(highest.saturating_add(1));
             }
         }
+    }
+}
+
+#[cfg(test)]
+impl DoubleRatchet {
+    /// Our side, for the vector generator's cross-checks.
+    pub(crate) fn side(&self) -> &OurSide {
+        &self.side
+    }
+
+    /// The root key, for the vector generator.
+    pub(crate) fn root(&self) -> &RootKey {
+        &self.root
+    }
+
+    /// The peer's current ratchet key, for the vector generator.
+    pub(crate) fn current_peer_key(&self) -> Option<&X25519PublicKey> {
+        self.receiving.back().map(|c| &c.ratchet_key)
     }
 }
 
@@ -364,6 +510,43 @@ fn target_key(followed: &Followed) -> Result<MessageKey, Error> {
         .ok_or(Error::DecryptionFailed)
 }
 
+/// Seals `plaintext` as the next message on `chain` into `out`, and returns
+/// the chain one step on. On error `out` is as it was.
+fn seal(
+    out: &mut Vec<u8>,
+    ours: &OurRatchetKey,
+    chain: &ChainKey,
+    previous_length: u32,
+    session_ad: &[u8; 32],
+    plaintext: &[u8],
+) -> Result<ChainKey, Error> {
+    let (index, key, next) = chain.peek()?;
+    let start = out.len();
+    let sealed = MessageFrame::seal_into(
+        out,
+        ours.public.as_bytes(),
+        previous_length,
+        index,
+        plaintext,
+        |header, plaintext, body| key.seal(&ad(session_ad, header), plaintext, body),
+    );
+    if sealed.is_err() {
+        out.truncate(start);
+        // Not reachable: the AEAD refuses only an output of another length
+        // than the plaintext (`seal_into` sizes it) or a plaintext beyond
+        // its own limit (far above `MAX_PLAINTEXT_LEN`, which
+        // `Session::encrypt` enforces). Were it reached, it would be a
+        // plaintext the AEAD could not take: report that, not a failed
+        // decryption.
+        return Err(MisuseError::PlaintextTooLong {
+            max: MAX_PLAINTEXT_LEN,
+            found: plaintext.len(),
+        }
+        .into());
+    }
+    Ok(next)
+}
+
 /// The AEAD associated data: the 32-byte session AD, then the header.
 fn ad(
     session_ad: &[u8; 32],
@@ -378,11 +561,17 @@ fn ad(
 
 impl ZeroizeOnDrop for OurRatchetKey {}
 impl ZeroizeOnDrop for ReceivingChain {}
+impl ZeroizeOnDrop for OurSide {}
 impl ZeroizeOnDrop for DoubleRatchet {}
 
 /// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
 #[allow(dead_code)]
-fn zeroize_audit(ours: &OurRatchetKey, chain: &ReceivingChain, ratchet: &DoubleRatchet) {
+fn zeroize_audit(
+    ours: &OurRatchetKey,
+    chain: &ReceivingChain,
+    side: &OurSide,
+    ratchet: &DoubleRatchet,
+) {
     use crate::hygiene::{zod, zod_all};
     // The public key is public.
     let OurRatchetKey { secret, public: _ } = ours;
@@ -395,10 +584,17 @@ fn zeroize_audit(ours: &OurRatchetKey, chain: &ReceivingChain, ratchet: &DoubleR
         expired_below: _,
     } = chain;
     zod(chain);
+    match side {
+        OurSide::Sending { ours, chain } => {
+            zod(ours);
+            zod(chain);
+        }
+        OurSide::PeerStepped { ours } => zod(ours),
+        OurSide::ResponderFresh => {}
+    }
     let DoubleRatchet {
         root,
-        ours,
-        sending,
+        side,
         previous_sending_length: _,
         receiving,
         next_chain_seq: _,
@@ -406,8 +602,7 @@ fn zeroize_audit(ours: &OurRatchetKey, chain: &ReceivingChain, ratchet: &DoubleR
         bounds: _,
     } = ratchet;
     zod(root);
-    zod(ours);
-    zod(sending);
+    zod(side);
     zod_all(receiving);
     zod(skipped);
 }

@@ -1,10 +1,7 @@
 //! Per-session settings, each checked against its safe range.
 
 use crate::error::MisuseError;
-use crate::limits::{
-    DEFAULT_MAX_FORWARD_JUMP, DEFAULT_MAX_OLD_CHAINS, DEFAULT_MAX_SKIPPED_KEYS, MAX_CONTEXT_LEN,
-    MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
-};
+use crate::limits::MAX_CONTEXT_LEN;
 use crate::ratchet::Bounds;
 
 /// How a session tolerates loss and reordering, and what context it binds.
@@ -25,26 +22,10 @@ pub struct SessionConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
-            bounds: Bounds {
-                max_forward_jump: DEFAULT_MAX_FORWARD_JUMP,
-                max_skipped_keys: DEFAULT_MAX_SKIPPED_KEYS,
-                max_old_chains: DEFAULT_MAX_OLD_CHAINS,
-            },
+            bounds: Bounds::DEFAULT,
             context: Vec::new(),
         }
     }
-}
-
-fn in_range(parameter: &'static str, value: u32, min: u32, max: u32) -> Result<u32, MisuseError> {
-    if value < min || value > max {
-        return Err(MisuseError::ConfigOutOfRange {
-            parameter,
-            min: min.into(),
-            max: max.into(),
-            found: value.into(),
-        });
-    }
-    Ok(value)
 }
 
 impl SessionConfig {
@@ -54,8 +35,8 @@ impl SessionConfig {
     /// # Errors
     /// [`MisuseError::ConfigOutOfRange`].
     pub fn with_max_forward_jump(mut self, value: u32) -> crate::Result<Self> {
-        self.bounds.max_forward_jump =
-            in_range("max_forward_jump", value, 1, MAX_FORWARD_JUMP_LIMIT)?;
+        let b = self.bounds;
+        self.bounds = Bounds::new(value, b.max_skipped_keys(), b.max_old_chains())?;
         Ok(self)
     }
 
@@ -65,8 +46,8 @@ impl SessionConfig {
     /// # Errors
     /// [`MisuseError::ConfigOutOfRange`].
     pub fn with_max_skipped_keys(mut self, value: u32) -> crate::Result<Self> {
-        self.bounds.max_skipped_keys =
-            in_range("max_skipped_keys", value, 0, MAX_SKIPPED_KEYS_LIMIT)?;
+        let b = self.bounds;
+        self.bounds = Bounds::new(b.max_forward_jump(), value, b.max_old_chains())?;
         Ok(self)
     }
 
@@ -76,7 +57,8 @@ impl SessionConfig {
     /// # Errors
     /// [`MisuseError::ConfigOutOfRange`].
     pub fn with_max_old_chains(mut self, value: u32) -> crate::Result<Self> {
-        self.bounds.max_old_chains = in_range("max_old_chains", value, 0, MAX_OLD_CHAINS_LIMIT)?;
+        let b = self.bounds;
+        self.bounds = Bounds::new(b.max_forward_jump(), b.max_skipped_keys(), value)?;
         Ok(self)
     }
 
@@ -101,17 +83,17 @@ impl SessionConfig {
 
     /// The maximum forward jump.
     pub fn max_forward_jump(&self) -> u32 {
-        self.bounds.max_forward_jump
+        self.bounds.max_forward_jump()
     }
 
     /// The maximum number of stored skipped keys.
     pub fn max_skipped_keys(&self) -> u32 {
-        self.bounds.max_skipped_keys
+        self.bounds.max_skipped_keys()
     }
 
     /// The number of previous receiving chains kept.
     pub fn max_old_chains(&self) -> u32 {
-        self.bounds.max_old_chains
+        self.bounds.max_old_chains()
     }
 
     /// The context.
@@ -121,28 +103,5 @@ impl SessionConfig {
 
     pub(crate) fn bounds(&self) -> Bounds {
         self.bounds
-    }
-
-    /// Validates bounds read back from a stored session.
-    pub(crate) fn check_bounds(bounds: Bounds) -> Result<Bounds, MisuseError> {
-        in_range(
-            "max_forward_jump",
-            bounds.max_forward_jump,
-            1,
-            MAX_FORWARD_JUMP_LIMIT,
-        )?;
-        in_range(
-            "max_skipped_keys",
-            bounds.max_skipped_keys,
-            0,
-            MAX_SKIPPED_KEYS_LIMIT,
-        )?;
-        in_range(
-            "max_old_chains",
-            bounds.max_old_chains,
-            0,
-            MAX_OLD_CHAINS_LIMIT,
-        )?;
-        Ok(bounds)
     }
 }

@@ -51,24 +51,34 @@ pub use config::SessionConfig;
 
 use crate::error::{MisuseError, ProtocolError};
 use crate::handshake;
-use crate::keys::prekey_x25519;
 use crate::keys::{
     Hex, IdentityKey, IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair,
-    VerifiedBundle,
+    VerifiedBundle, X25519PublicKey,
 };
-use crate::message::{Message, PreKeyMessage, message_kind};
-use crate::ratchet::{ChainKey, DoubleRatchet, OurRatchetKey, RemoteChainKey, RootKey};
+use crate::message::{
+    HandshakeId, IncomingMessage, Message, MessageRef, PreKeyMessage, message_kind,
+};
+use crate::ratchet::{ChainKey, DoubleRatchet, RemoteChainKey, RootKey};
 use crate::wire::{
-    KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, MessageKind, MessageView, PreKeyFrame,
-    encode_prekey_prefix,
+    KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, MessageKind, PreKeyFrame,
+    PreKeyMessageFrame, TAG_LEN, encode_prekey_prefix,
 };
 
 /// The setup data an initiator sends with every message until it has
 /// received one from the responder.
 #[derive(Clone)]
-pub(crate) struct PendingPreKey {
-    pub(crate) prekeys: PreKeyFrame,
-    pub(crate) kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
+struct PendingPreKey {
+    prekeys: PreKeyFrame,
+    kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
+}
+
+/// Which side of the handshake this session is, and what that side holds:
+/// only an initiator has setup data to repeat.
+enum Role {
+    /// We started the session; `pending` until we decrypt a reply.
+    Initiator { pending: Option<PendingPreKey> },
+    /// The peer started it.
+    Responder,
 }
 
 /// An end-to-end encrypted session with one peer device.
@@ -78,15 +88,14 @@ pub(crate) struct PendingPreKey {
 /// and [`decrypt`](Session::decrypt). Persist it with
 /// [`to_bytes`](Session::to_bytes) after every call that changed it.
 pub struct Session {
-    pub(crate) initiator: bool,
-    pub(crate) local_identity: IdentityKey,
-    pub(crate) remote_identity: IdentityKey,
-    pub(crate) session_ad: [u8; 32],
-    pub(crate) base_key: [u8; 32],
+    role: Role,
+    local_identity: IdentityKey,
+    remote_identity: IdentityKey,
+    session_ad: [u8; 32],
+    base_key: X25519PublicKey,
     /// [`PreKeyMessage::handshake_id`] of the handshake that made this session.
-    pub(crate) handshake_id: [u8; 32],
-    pub(crate) ratchet: DoubleRatchet,
-    pub(crate) pending: Option<PendingPreKey>,
+    handshake_id: HandshakeId,
+    ratchet: DoubleRatchet,
 }
 
 /// What [`Session::respond`] returns: the new session, the first plaintext,
@@ -100,7 +109,7 @@ pub struct InboundSession {
     /// The plaintext of the first message.
     pub plaintext: Vec<u8>,
     /// The handshake id ([`PreKeyMessage::handshake_id`]).
-    pub handshake_id: [u8; 32],
+    pub handshake_id: HandshakeId,
 }
 
 impl Session {
@@ -124,34 +133,35 @@ impl Session {
         config: SessionConfig,
     ) -> crate::Result<Session> {
         let init = handshake::initiate(rng, our_identity, bundle, config.context())?;
-        let base = OurRatchetKey {
-            secret: init.base_secret,
-            public: init.base_public,
-        };
+        let handshake_id = crate::message::handshake_id(
+            our_identity.public_key().as_bytes(),
+            init.base_public().as_bytes(),
+            init.prekeys(),
+            init.kem_ciphertext(),
+        );
+        let base_key = *init.base_public();
+        let (secrets, base, prekeys, kem_ciphertext, remote_identity) = init.into_parts();
+        let session_ad = *secrets.session_ad();
+        let (root_key, chain_key) = secrets.into_keys();
         let ratchet = DoubleRatchet::initiator(
-            RootKey::new(init.secrets.root_key),
-            ChainKey::new(init.secrets.chain_key, 0),
+            RootKey::new(root_key),
+            ChainKey::new(chain_key, 0),
             base,
             config.bounds(),
         );
-        let handshake_id = crate::message::handshake_id(
-            our_identity.public_key().as_bytes(),
-            &init.base_public,
-            &init.prekeys,
-            &init.kem_ciphertext,
-        );
         Ok(Session {
-            initiator: true,
+            role: Role::Initiator {
+                pending: Some(PendingPreKey {
+                    prekeys,
+                    kem_ciphertext,
+                }),
+            },
             local_identity: our_identity.public_key().clone(),
-            remote_identity: init.remote_identity,
-            session_ad: init.secrets.session_ad,
-            base_key: init.base_public,
+            remote_identity,
+            session_ad,
+            base_key,
             handshake_id,
             ratchet,
-            pending: Some(PendingPreKey {
-                prekeys: init.prekeys,
-                kem_ciphertext: init.kem_ciphertext,
-            }),
         })
     }
 
@@ -189,26 +199,27 @@ impl Session {
             message,
             config.context(),
         )?;
-        let base_key = *message.base_key();
+        let session_ad = *secrets.session_ad();
+        let (root_key, chain_key) = secrets.into_keys();
+        let base_key = *message.base_public();
         let ratchet = DoubleRatchet::responder(
-            RootKey::new(secrets.root_key),
-            RemoteChainKey::new(secrets.chain_key, 0),
+            RootKey::new(root_key),
+            RemoteChainKey::new(chain_key, 0),
             base_key,
             config.bounds(),
         );
         let mut session = Session {
-            initiator: false,
+            role: Role::Responder,
             local_identity: our_identity.public_key().clone(),
             remote_identity: message.identity_key().clone(),
-            session_ad: secrets.session_ad,
+            session_ad,
             base_key,
             handshake_id: message.handshake_id(),
             ratchet,
-            pending: None,
         };
         let plaintext = session
             .ratchet
-            .decrypt(&session.session_ad, &message.frame.message.view())?;
+            .decrypt(&session.session_ad, &message.view())?;
         Ok(InboundSession {
             handshake_id: session.handshake_id,
             session,
@@ -237,9 +248,14 @@ impl Session {
             }
             .into());
         }
-        let prefix = if self.pending.is_some() { 1300 } else { 0 };
-        let mut out = Vec::with_capacity(prefix + MessageFrame::HEADER_LEN + plaintext.len() + 16);
-        if let Some(p) = &self.pending {
+        let pending = self.pending();
+        let prefix = match pending {
+            Some(_) => PreKeyMessageFrame::PREFIX_MAX_LEN,
+            None => 0,
+        };
+        let mut out =
+            Vec::with_capacity(prefix + MessageFrame::HEADER_LEN + plaintext.len() + TAG_LEN);
+        if let Some(p) = pending {
             encode_prekey_prefix(
                 &mut out,
                 crate::wire::SUITE_V1,
@@ -257,6 +273,12 @@ impl Session {
     /// [`PreKeyMessage`] that set this session up (the initiator repeats it
     /// until it hears back).
     ///
+    /// Decodes as [`IncomingMessage::from_bytes`] does, with the same
+    /// checks, then decrypts as [`decrypt_incoming`](Self::decrypt_incoming)
+    /// does; a `Message`'s ciphertext is decrypted straight from `bytes`,
+    /// not copied into a decoded value first. To try several sessions,
+    /// decode once and call `decrypt_incoming` on each.
+    ///
     /// Transactional: on any error the session is exactly as before.
     ///
     /// # Errors
@@ -268,26 +290,24 @@ impl Session {
     /// [`ProtocolError::UnexpectedPreKeyMessage`] for a `PreKeyMessage` of
     /// another session.
     pub fn decrypt(&mut self, bytes: &[u8]) -> crate::Result<Vec<u8>> {
-        // As `IncomingMessage::from_bytes` then `decrypt_message` or
-        // `decrypt_prekey_message`, with the same checks in the same order,
-        // but a `Message` is decrypted straight from `bytes`: its
-        // ciphertext is not copied into a decoded value first.
         match message_kind(bytes)? {
-            MessageKind::Message => {
-                let frame = MessageFrame::decode_view(bytes)?;
-                prekey_x25519(&frame.ratchet_key)?;
-                self.decrypt_view(&frame)
-            }
+            MessageKind::Message => self.decrypt_ref(&MessageRef::decode(bytes)?),
             MessageKind::PreKeyMessage => {
                 self.decrypt_prekey_message(&PreKeyMessage::from_bytes(bytes)?)
             }
         }
     }
 
-    fn decrypt_view(&mut self, frame: &MessageView<'_>) -> crate::Result<Vec<u8>> {
-        let plaintext = self.ratchet.decrypt(&self.session_ad, frame)?;
-        self.pending = None;
-        Ok(plaintext)
+    /// Decrypts an already-decoded message of either kind, as
+    /// [`Session::decrypt`] decrypts its bytes.
+    ///
+    /// # Errors
+    /// As [`Session::decrypt`], except that decoding already happened.
+    pub fn decrypt_incoming(&mut self, message: &IncomingMessage) -> crate::Result<Vec<u8>> {
+        match message {
+            IncomingMessage::Message(m) => self.decrypt_ref(&m.view()),
+            IncomingMessage::PreKey(p) => self.decrypt_prekey_message(p),
+        }
     }
 
     /// Decrypts an already-decoded [`Message`].
@@ -295,7 +315,7 @@ impl Session {
     /// # Errors
     /// As [`Session::decrypt`].
     pub fn decrypt_message(&mut self, message: Message) -> crate::Result<Vec<u8>> {
-        self.decrypt_view(&message.frame.view())
+        self.decrypt_ref(&message.view())
     }
 
     /// Decrypts another copy of the `PreKeyMessage` that set this session up.
@@ -306,22 +326,39 @@ impl Session {
         // The handshake id covers the initiator's identity, its base key,
         // the prekey ids and the KEM ciphertext: a repeat whose setup data
         // was altered in transit is refused, not silently accepted.
-        if self.initiator || message.handshake_id() != self.handshake_id {
+        if self.is_initiator() || message.handshake_id() != self.handshake_id {
             return Err(ProtocolError::UnexpectedPreKeyMessage.into());
         }
-        self.ratchet
-            .decrypt(&self.session_ad, &message.frame.message.view())
+        self.ratchet.decrypt(&self.session_ad, &message.view())
+    }
+
+    /// A `Message`: once one decrypts, the peer has heard from us, so the
+    /// setup data is not sent again.
+    fn decrypt_ref(&mut self, message: &MessageRef<'_>) -> crate::Result<Vec<u8>> {
+        let plaintext = self.ratchet.decrypt(&self.session_ad, message)?;
+        if let Role::Initiator { pending } = &mut self.role {
+            *pending = None;
+        }
+        Ok(plaintext)
+    }
+
+    /// The setup data still sent with every message, if any.
+    fn pending(&self) -> Option<&PendingPreKey> {
+        match &self.role {
+            Role::Initiator { pending } => pending.as_ref(),
+            Role::Responder => None,
+        }
     }
 
     /// Whether this side started the session.
     pub fn is_initiator(&self) -> bool {
-        self.initiator
+        matches!(self.role, Role::Initiator { .. })
     }
 
     /// Whether outgoing messages still carry the setup data (the initiator
     /// has not yet decrypted a reply).
     pub fn sends_prekey_messages(&self) -> bool {
-        self.pending.is_some()
+        self.pending().is_some()
     }
 
     /// Our identity key.
@@ -336,18 +373,18 @@ impl Session {
 
     /// The initiator's base key, which names this session in `PreKeyMessage`s.
     pub fn base_key(&self) -> &[u8; 32] {
-        &self.base_key
+        self.base_key.as_bytes()
     }
 
     /// The id of the handshake that set this session up
     /// ([`PreKeyMessage::handshake_id`]).
-    pub fn handshake_id(&self) -> &[u8; 32] {
+    pub fn handshake_id(&self) -> &HandshakeId {
         &self.handshake_id
     }
 
     /// How many skipped message keys the session holds for late messages.
     pub fn stored_skipped_keys(&self) -> usize {
-        self.ratchet.skipped.len()
+        self.ratchet.stored_skipped_keys()
     }
 }
 
@@ -361,7 +398,7 @@ impl fmt::Debug for InboundSession {
         f.debug_struct("InboundSession")
             .field("session", session)
             .field("plaintext_len", &plaintext.len())
-            .field("handshake_id", &Hex(handshake_id))
+            .field("handshake_id", &Hex(handshake_id.as_bytes()))
             .finish()
     }
 }
@@ -374,17 +411,17 @@ impl zeroize::ZeroizeOnDrop for Session {}
 #[allow(dead_code)]
 fn zeroize_audit(session: &Session, inbound: &InboundSession) {
     use crate::hygiene::zod;
-    // Identities, the session AD (a hash of public values), the base key,
-    // the handshake id and the pending setup data are all public.
+    // The role and pending setup data, the identities, the session AD (a
+    // hash of public values), the base key and the handshake id are all
+    // public.
     let Session {
-        initiator: _,
+        role: _,
         local_identity: _,
         remote_identity: _,
         session_ad: _,
         base_key: _,
         handshake_id: _,
         ratchet,
-        pending: _,
     } = session;
     zod(ratchet);
     let InboundSession {
@@ -398,23 +435,40 @@ fn zeroize_audit(session: &Session, inbound: &InboundSession) {
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Session {
-            initiator,
+            role: _,
             local_identity,
             remote_identity,
             session_ad: _,
             base_key,
             handshake_id: _,
             ratchet,
-            pending,
         } = self;
         f.debug_struct("Session")
-            .field("initiator", initiator)
+            .field("initiator", &self.is_initiator())
             .field("local_identity", local_identity)
             .field("remote_identity", remote_identity)
-            .field("base_key", &Hex(base_key))
-            .field("receiving_chains", &ratchet.receiving.len())
-            .field("skipped_keys", &ratchet.skipped.len())
-            .field("sends_prekey_messages", &pending.is_some())
+            .field("base_key", &Hex(base_key.as_bytes()))
+            .field("receiving_chains", &ratchet.receiving_chains())
+            .field("skipped_keys", &ratchet.stored_skipped_keys())
+            .field("sends_prekey_messages", &self.sends_prekey_messages())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+impl Session {
+    /// The ratchet, for the vector generator's cross-checks.
+    pub(crate) fn ratchet(&self) -> &DoubleRatchet {
+        &self.ratchet
+    }
+
+    /// The session associated-data digest, for the vector generator.
+    pub(crate) fn session_ad(&self) -> &[u8; 32] {
+        &self.session_ad
+    }
+
+    /// The pending KEM ciphertext, for the vector generator.
+    pub(crate) fn pending_kem_ciphertext(&self) -> Option<&[u8; KEM_CIPHERTEXT_LEN]> {
+        self.pending().map(|p| &*p.kem_ciphertext)
     }
 }

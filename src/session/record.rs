@@ -1,19 +1,18 @@
 //! Session persistence: `Session::to_bytes` and `Session::from_bytes`.
+//!
+//! This file handles the session's envelope (role, identities, associated
+//! data, base key, handshake id and pending setup data); the ratchet
+//! persists and checks itself (`DoubleRatchet::{to_frame, from_frame}`).
 
-use std::collections::VecDeque;
-
-use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
-use super::{PendingPreKey, Session, SessionConfig};
+use super::{PendingPreKey, Role, Session};
 use crate::SecretBytes;
 use crate::error::{DecodeError, Error, WireType};
 use crate::keys::{IdentityKey, prekey_x25519};
-use crate::ratchet::{
-    Bounds, ChainKey, DoubleRatchet, MessageKeySeed, OurRatchetKey, ReceivingChain, RemoteChainKey,
-    RootKey, SkippedKeys,
-};
-use crate::wire::{ChainFrame, PendingPreKeyFrame, RatchetKeyFrame, SessionFrame, SkippedFrame};
+use crate::message::HandshakeId;
+use crate::ratchet::{Bounds, DoubleRatchet};
+use crate::wire::{PendingPreKeyFrame, SessionFrame};
 
 fn invalid(field: &'static str, found: u32) -> Error {
     DecodeError::InvalidField {
@@ -34,56 +33,21 @@ impl Session {
     /// and store it after every `encrypt` and `decrypt`, or a restart will
     /// roll the session back.
     pub fn to_bytes(&self) -> SecretBytes {
-        let r = &self.ratchet;
         let frame = SessionFrame {
             suite: crate::wire::SUITE_V1,
-            initiator: self.initiator,
+            initiator: self.is_initiator(),
             local_identity: self.local_identity.to_bytes(),
             remote_identity: self.remote_identity.to_bytes(),
             session_ad: self.session_ad,
-            base_key: self.base_key,
-            handshake_id: self.handshake_id,
-            root_key: Zeroizing::new(*r.root.bytes()),
-            max_forward_jump: r.bounds.max_forward_jump,
-            max_skipped_keys: r.bounds.max_skipped_keys,
-            max_old_chains: r.bounds.max_old_chains,
-            ratchet: r.ours.as_ref().map(|o| RatchetKeyFrame {
-                secret: Zeroizing::new(o.secret.to_bytes()),
-            }),
-            sending: r
-                .sending
-                .as_ref()
-                .map(|c| (Zeroizing::new(*c.bytes()), c.index())),
-            previous_sending_length: r.previous_sending_length,
-            next_chain_seq: r.next_chain_seq,
-            chains: r
-                .receiving
-                .iter()
-                .map(|c| ChainFrame {
-                    ratchet_key: c.ratchet_key,
-                    seq: c.seq,
-                    chain_key: Zeroizing::new(*c.chain.bytes()),
-                    next_index: c.chain.next_index(),
-                    expired_below: c.expired_below,
-                })
-                .collect(),
-            skipped: r
-                .skipped
-                .iter()
-                .map(|(seq, index, seed)| SkippedFrame {
-                    seq,
-                    index,
-                    seed: Zeroizing::new(*seed.0),
-                })
-                .collect(),
-            pending: self.pending.as_ref().map(|p| PendingPreKeyFrame {
+            base_key: *self.base_key.as_bytes(),
+            handshake_id: *self.handshake_id.as_bytes(),
+            ratchet: self.ratchet.to_frame(),
+            pending: self.pending().map(|p| PendingPreKeyFrame {
                 prekeys: p.prekeys,
                 kem_ciphertext: p.kem_ciphertext.clone(),
             }),
         };
-        let mut out = Zeroizing::new(Vec::with_capacity(
-            400 + frame.chains.len() * 76 + frame.skipped.len() * 40,
-        ));
+        let mut out = Zeroizing::new(Vec::with_capacity(frame.capacity()));
         frame.encode(&mut out);
         SecretBytes::new(out)
     }
@@ -99,94 +63,44 @@ impl Session {
     /// [`Error::Decode`] for any malformed or inconsistent record;
     /// [`Error::Misuse`] if its bounds are outside the allowed ranges.
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Session> {
-        let f = SessionFrame::decode(bytes)?;
-        let bounds = SessionConfig::check_bounds(Bounds {
-            max_forward_jump: f.max_forward_jump,
-            max_skipped_keys: f.max_skipped_keys,
-            max_old_chains: f.max_old_chains,
-        })?;
-        let local_identity = IdentityKey::from_bytes(&f.local_identity)?;
-        let remote_identity = IdentityKey::from_bytes(&f.remote_identity)?;
-        prekey_x25519(&f.base_key)?;
-        for c in &f.chains {
-            prekey_x25519(&c.ratchet_key)?;
-        }
-
-        if f.chains.len() > bounds.max_old_chains as usize + 1 {
-            return Err(invalid("chain_count", f.chains.len() as u32));
-        }
-        let mut receiving = VecDeque::with_capacity(f.chains.len());
-        let mut last_seq: Option<u32> = None;
-        for c in f.chains {
-            if last_seq.is_some_and(|s| s >= c.seq) || c.seq >= f.next_chain_seq {
-                return Err(invalid("seq", c.seq));
-            }
-            if c.expired_below > c.next_index {
-                return Err(invalid("expired_below", c.expired_below));
-            }
-            last_seq = Some(c.seq);
-            receiving.push_back(ReceivingChain {
-                ratchet_key: c.ratchet_key,
-                seq: c.seq,
-                chain: RemoteChainKey::new(c.chain_key, c.next_index),
-                expired_below: c.expired_below,
-            });
-        }
-
-        if f.skipped.len() > bounds.max_skipped_keys as usize {
-            return Err(invalid("skipped_count", f.skipped.len() as u32));
-        }
-        let mut items = Vec::with_capacity(f.skipped.len());
-        for s in f.skipped {
-            let Some(chain) = receiving.iter().find(|c| c.seq == s.seq) else {
-                return Err(invalid("skipped_seq", s.seq));
-            };
-            if s.index >= chain.chain.next_index() || s.index < chain.expired_below {
-                return Err(invalid("skipped_index", s.index));
-            }
-            items.push((s.seq, s.index, MessageKeySeed(s.seed)));
-        }
-        let skipped = SkippedKeys::from_sorted(items).ok_or_else(|| invalid("skipped_order", 0))?;
-
-        let ours = f
-            .ratchet
-            .map(|r| OurRatchetKey::from_secret(StaticSecret::from(*r.secret)));
-        let sending = f.sending.map(|(key, index)| ChainKey::new(key, index));
-        let pending = f.pending.map(|p| PendingPreKey {
+        let SessionFrame {
+            suite: _,
+            initiator,
+            local_identity,
+            remote_identity,
+            session_ad,
+            base_key,
+            handshake_id,
+            ratchet,
+            pending,
+        } = SessionFrame::decode(bytes)?;
+        // The order of the checks decides which error a record with several
+        // faults reports, and it is the one it always was: the bounds, the
+        // envelope's keys, then the rest of the ratchet (whose own check of
+        // its bounds then passes), then the role.
+        Bounds::from_frame(&ratchet)?;
+        let local_identity = IdentityKey::from_bytes(&local_identity)?;
+        let remote_identity = IdentityKey::from_bytes(&remote_identity)?;
+        let base_key = prekey_x25519(&base_key)?;
+        let ratchet = DoubleRatchet::from_frame(ratchet, initiator)?;
+        let pending = pending.map(|p| PendingPreKey {
             prekeys: p.prekeys,
             kem_ciphertext: p.kem_ciphertext,
         });
-        // Role invariants: the initiator always has a ratchet key; a
-        // responder never sends setup data and only sends after it has one;
-        // a session that must start a new sending chain has a peer key to
-        // start it from.
-        let consistent = match f.initiator {
-            true => ours.is_some(),
-            false => pending.is_none() && (sending.is_none() || ours.is_some()),
-        } && (sending.is_some() || !receiving.is_empty())
-            && (pending.is_none() || f.initiator);
-        if !consistent {
-            return Err(invalid("role", u32::from(!f.initiator)));
-        }
-
+        // Only an initiator sends setup data.
+        let role = match (initiator, pending) {
+            (true, pending) => Role::Initiator { pending },
+            (false, None) => Role::Responder,
+            (false, Some(_)) => return Err(invalid("role", 1)),
+        };
         Ok(Session {
-            initiator: f.initiator,
+            role,
             local_identity,
             remote_identity,
-            session_ad: f.session_ad,
-            base_key: f.base_key,
-            handshake_id: f.handshake_id,
-            ratchet: DoubleRatchet {
-                root: RootKey::new(f.root_key),
-                ours,
-                sending,
-                previous_sending_length: f.previous_sending_length,
-                receiving,
-                next_chain_seq: f.next_chain_seq,
-                skipped,
-                bounds,
-            },
-            pending,
+            session_ad,
+            base_key,
+            handshake_id: HandshakeId::from_bytes(handshake_id),
+            ratchet,
         })
     }
 }

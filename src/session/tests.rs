@@ -77,3 +77,104 @@ fn record_round_trips_byte_for_byte() {
     assert_eq!(a2.decrypt(&late[1]).unwrap(), [1]);
     assert_eq!(a2.stored_skipped_keys(), 3);
 }
+
+#[test]
+fn handshake_ids_print_as_hex_and_match_on_both_sides() {
+    let mut rng = ChaCha20Rng::from_seed([10; 32]);
+    let (a, b, first) = setup(&mut rng, false);
+    let id = PreKeyMessage::from_bytes(&first).unwrap().handshake_id();
+    assert_eq!(a.handshake_id(), &id);
+    assert_eq!(b.handshake_id(), &id);
+    let hex: String = id.as_bytes().iter().map(|x| format!("{x:02x}")).collect();
+    assert_eq!(format!("{id:?}"), format!("HandshakeId({hex})"));
+    assert_eq!(HandshakeId::from_bytes(*id.as_bytes()), id);
+}
+
+/// The typed entry point decrypts what the bytes entry point does, with the
+/// same errors, and a decoded message can be tried on several sessions.
+#[test]
+fn decrypt_incoming_matches_decrypt() {
+    let mut rng = ChaCha20Rng::from_seed([9; 32]);
+    let (mut a, mut b, first) = setup(&mut rng, true);
+    let again = IncomingMessage::from_bytes(&first).unwrap();
+    assert_eq!(
+        b.decrypt_incoming(&again),
+        Err(Error::Protocol(ProtocolError::Duplicate { index: 0 }))
+    );
+    assert_eq!(
+        a.decrypt_incoming(&again),
+        Err(Error::Protocol(ProtocolError::UnexpectedPreKeyMessage))
+    );
+    let reply = b.encrypt(&mut rng, b"reply").unwrap();
+    let decoded = IncomingMessage::from_bytes(&reply).unwrap();
+    let mut copy = Session::from_bytes(&a.to_bytes()).unwrap();
+    assert_eq!(a.decrypt_incoming(&decoded).unwrap(), b"reply");
+    assert_eq!(copy.decrypt(&reply).unwrap(), b"reply");
+    assert_eq!(a.to_bytes(), copy.to_bytes());
+    assert_eq!(
+        a.decrypt_incoming(&decoded),
+        Err(Error::Protocol(ProtocolError::Duplicate { index: 0 }))
+    );
+}
+
+/// A record with several faults reports the first in the order the checks
+/// always ran: the bounds, the envelope's keys, the ratchet's keys, the rest.
+#[test]
+fn record_checks_keep_their_order() {
+    let mut rng = ChaCha20Rng::from_seed([11; 32]);
+    let (_a, b, _) = setup(&mut rng, true);
+    let record = b.to_bytes().to_vec();
+    // Offsets in the layout of `wire::SessionFrame`.
+    let (local_identity, base_key, max_forward_jump) = (4, 4 + 3 * 32, 4 + 5 * 32 + 32);
+    // The one receiving chain ends 5 bytes before the end (no skipped keys,
+    // no pending data); its ratchet key opens it.
+    let chain_ratchet_key = record.len() - 1 - 4 - 76;
+    let bad_bounds = (max_forward_jump..max_forward_jump + 4, 0);
+    let bad_identity = (local_identity..local_identity + 32, 0xff);
+    let bad_base = (base_key..base_key + 32, 0xff);
+    let bad_chain = (chain_ratchet_key..chain_ratchet_key + 32, 0xff);
+    let load = |faults: &[(core::ops::Range<usize>, u8)]| {
+        let mut r = record.clone();
+        for (at, byte) in faults {
+            r[at.clone()].fill(*byte);
+        }
+        Session::from_bytes(&r).err()
+    };
+    assert!(load(&[]).is_none());
+    let x25519 = Some(Error::Decode(crate::DecodeError::InvalidKey {
+        kind: crate::KeyKind::X25519,
+    }));
+    assert_eq!(load(core::slice::from_ref(&bad_chain)), x25519);
+    assert_eq!(load(&[bad_base.clone(), bad_chain.clone()]), x25519);
+    assert_eq!(
+        load(&[bad_identity.clone(), bad_base.clone(), bad_chain.clone()]),
+        Some(Error::Decode(crate::DecodeError::InvalidKey {
+            kind: crate::KeyKind::Identity,
+        }))
+    );
+    assert!(matches!(
+        load(&[bad_bounds, bad_identity, bad_base, bad_chain]),
+        Some(Error::Misuse(MisuseError::ConfigOutOfRange {
+            parameter: "max_forward_jump",
+            ..
+        }))
+    ));
+}
+
+/// Encoding a record never outgrows the buffer it starts in: a reallocation
+/// would leave a copy of the secrets behind in freed memory.
+#[test]
+fn records_encode_without_reallocating() {
+    let mut rng = ChaCha20Rng::from_seed([12; 32]);
+    let (mut a, mut b, _) = setup(&mut rng, true);
+    let mut late = Vec::new();
+    for i in 0..3u8 {
+        late.push(b.encrypt(&mut rng, &[i]).unwrap());
+    }
+    let pending = a.to_bytes();
+    assert_eq!(a.decrypt(&late[2]).unwrap(), [2]);
+    for record in [pending, a.to_bytes(), b.to_bytes()] {
+        let frame = crate::wire::SessionFrame::decode(&record).unwrap();
+        assert!(record.len() <= frame.capacity(), "{}", record.len());
+    }
+}

@@ -10,7 +10,7 @@ use super::handshake::{self, Case};
 use super::{hex, seeded};
 use crate::crypto::{dh, kdf};
 use crate::error::{AccountError, DecodeError, Error, ProtocolError};
-use crate::ratchet::RootKey;
+use crate::ratchet::{OurSide, RootKey};
 use crate::session::{Session, SessionConfig};
 use zeroize::Zeroizing;
 
@@ -368,36 +368,37 @@ fn send(
     plaintext: &[u8],
     from: Party,
 ) -> (Value, Vec<u8>) {
-    let r = &session.ratchet;
-    let (new_ratchet, chain_key) = match &r.sending {
-        Some(chain) => (None, Zeroizing::new(*chain.bytes())),
-        None => {
+    let r = session.ratchet();
+    let (new_ratchet, chain_key) = match r.side() {
+        OurSide::Sending { chain, .. } => (None, Zeroizing::new(*chain.bytes())),
+        OurSide::PeerStepped { .. } | OurSide::ResponderFresh => {
             // PROTOCOL.md 7.3 step 1, with the same draw the library makes.
             let secret = StaticSecret::random_from_rng(&mut super::fork(rng));
             let theirs = r
-                .receiving
-                .back()
-                .map(|c| c.ratchet_key)
+                .current_peer_key()
+                .map(|k| *k.as_bytes())
                 .unwrap_or_default();
             let shared = dh::agree(&secret, &theirs).unwrap();
-            let (root, chain) = RootKey::new(Zeroizing::new(*r.root.bytes())).step(&shared);
+            let (root, chain) = RootKey::new(Zeroizing::new(*r.root().bytes())).step(&shared);
             (Some((secret.to_bytes(), root)), chain)
         }
     };
     let (seed, _) = kdf::chain_step(&chain_key);
     let key = kdf::message_key(&seed).to_okm();
     let bytes = session.encrypt(rng, plaintext).unwrap();
-    let r = &session.ratchet;
-    let ours = r.ours.as_ref().unwrap();
+    let r = session.ratchet();
+    let OurSide::Sending { ours, .. } = r.side() else {
+        panic!("a message was just sent");
+    };
     if let Some((private, root)) = &new_ratchet {
-        assert_eq!(&ours.secret.to_bytes(), private);
-        assert_eq!(root.bytes(), r.root.bytes());
+        assert_eq!(&ours.secret().to_bytes(), private);
+        assert_eq!(root.bytes(), r.root().bytes());
     }
     let value = json!({
         "from": party(from),
         "plaintext": hex(plaintext),
         "new_ratchet_private": new_ratchet.as_ref().map_or(Value::Null, |(p, _)| Value::String(hex(p))),
-        "ratchet_public": hex(&ours.public),
+        "ratchet_public": hex(ours.public().as_bytes()),
         "chain_key": hex(&chain_key[..]),
         "message_key_seed": hex(&seed[..]),
         "message_key": hex(&key[..32]),

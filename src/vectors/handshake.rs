@@ -10,6 +10,7 @@ use crate::keys::{
     IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, PreKeyBundle, SignedPreKeyPair,
 };
 use crate::message::PreKeyMessage;
+use crate::ratchet::OurSide;
 use crate::session::{Session, SessionConfig};
 use crate::wire::SUITE_V1;
 use crate::wire::{PROTOCOL_VERSION, TAG_LEN};
@@ -127,14 +128,16 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
 
     let config = case.config.clone().with_context(case.context).unwrap();
     let mut alice = Session::initiate(rng, &alice_id, &verified, config.clone()).unwrap();
-    let base_private = alice.ratchet.ours.as_ref().unwrap().secret.to_bytes();
-    let base_public = alice.ratchet.ours.as_ref().unwrap().public;
+    let OurSide::Sending { ours: base, chain } = alice.ratchet().side() else {
+        panic!("an initiator sends first");
+    };
+    let base_private = base.secret().to_bytes();
+    let base_public = *base.public().as_bytes();
     let base_secret = x25519_dalek::StaticSecret::from(base_private);
-    let chain_key_0 = *alice.ratchet.sending.as_ref().unwrap().bytes();
-    let root_key_0 = *alice.ratchet.root.bytes();
+    let chain_key_0 = *chain.bytes();
+    let root_key_0 = *alice.ratchet().root().bytes();
     let prekey_message = alice.encrypt(rng, first).unwrap();
-    let pending = alice.pending.as_ref().unwrap();
-    let ct = pending.kem_ciphertext.clone();
+    let ct = Box::new(*alice.pending_kem_ciphertext().unwrap());
 
     // By hand, from the spec.
     let ik_a = alice_id.public_key();
@@ -194,7 +197,7 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
         &ctx_len,
         case.context,
     ]);
-    assert_eq!(ad, alice.session_ad);
+    assert_eq!(&ad, alice.session_ad());
 
     let (seed, _) = kdf::chain_step(&ck);
     let message_key = kdf::message_key(&seed).to_okm();
@@ -210,7 +213,7 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
     )
     .unwrap();
     assert_eq!(inbound.plaintext, first);
-    assert_eq!(inbound.session.session_ad, ad);
+    assert_eq!(inbound.session.session_ad(), &ad);
     let opk_id = if case.one_time_prekey { opk.id() } else { 0 };
     let hid = kdf::sha256(&[
         labels::HANDSHAKE_ID,
@@ -223,7 +226,7 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
         &kem_pre.id().to_be_bytes(),
         &ct[..],
     ]);
-    assert_eq!(inbound.handshake_id, hid);
+    assert_eq!(inbound.handshake_id.as_bytes(), &hid);
     assert!(prekey_message.len() > TAG_LEN);
 
     let spk_body = [

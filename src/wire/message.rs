@@ -34,26 +34,6 @@ impl MessageFrame {
     /// Length of the header: everything before the ciphertext.
     pub(crate) const HEADER_LEN: usize = 46;
 
-    /// The header bytes, as on the wire.
-    pub(crate) fn header(&self) -> [u8; Self::HEADER_LEN] {
-        self.view().header()
-    }
-
-    /// The frame as a view, for decryption.
-    pub(crate) fn view(&self) -> MessageView<'_> {
-        MessageView {
-            ratchet_key: self.ratchet_key,
-            previous_length: self.previous_length,
-            index: self.index,
-            ciphertext: &self.ciphertext,
-        }
-    }
-
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.header());
-        out.extend_from_slice(&self.ciphertext);
-    }
-
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let v = Self::decode_view(bytes)?;
         Ok(MessageFrame {
@@ -125,7 +105,7 @@ pub(crate) struct MessageView<'a> {
     pub(crate) ciphertext: &'a [u8],
 }
 
-impl MessageView<'_> {
+impl<'a> MessageView<'a> {
     /// The header bytes, as on the wire.
     pub(crate) fn header(&self) -> [u8; MessageFrame::HEADER_LEN] {
         encode_header(
@@ -136,8 +116,14 @@ impl MessageView<'_> {
         )
     }
 
+    /// Writes the message: the header, then the ciphertext.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.header());
+        out.extend_from_slice(self.ciphertext);
+    }
+
     /// The sealed body and the tag.
-    pub(crate) fn body_and_tag(&self) -> (&[u8], [u8; TAG_LEN]) {
+    pub(crate) fn body_and_tag(&self) -> (&'a [u8], [u8; TAG_LEN]) {
         let split = self.ciphertext.len().saturating_sub(TAG_LEN);
         let (body, tag) = self.ciphertext.split_at(split);
         let mut out = [0u8; TAG_LEN];
@@ -208,21 +194,9 @@ pub(crate) struct PreKeyMessageFrame {
 }
 
 impl PreKeyMessageFrame {
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        self.encode_prefix(out);
-        self.message.encode(out);
-    }
-
-    /// Writes everything before the embedded message.
-    pub(crate) fn encode_prefix(&self, out: &mut Vec<u8>) {
-        encode_prekey_prefix(
-            out,
-            self.suite,
-            &self.identity_key,
-            &self.prekeys,
-            &self.kem_ciphertext,
-        );
-    }
+    /// The longest a `PreKeyMessage` can be before its embedded message: the
+    /// layout above with a one-time prekey id (1136 bytes).
+    pub(crate) const PREFIX_MAX_LEN: usize = 3 + KEY_LEN + 4 + 1 + 4 + 4 + KEM_CIPHERTEXT_LEN;
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::PreKeyMessage);
@@ -252,7 +226,10 @@ impl PreKeyMessageFrame {
     }
 }
 
-/// Writes the part of a `PreKeyMessage` before its embedded message.
+const _: () = assert!(PreKeyMessageFrame::PREFIX_MAX_LEN == 1136);
+
+/// Writes the part of a `PreKeyMessage` before its embedded message (then
+/// [`MessageView::encode`] writes the message).
 pub(crate) fn encode_prekey_prefix(
     out: &mut Vec<u8>,
     suite: u8,

@@ -25,7 +25,7 @@ pub(crate) use message::{
     MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame, encode_prekey_prefix, peek_kind,
 };
 pub(crate) use record::{
-    ChainFrame, PendingPreKeyFrame, RatchetKeyFrame, SessionFrame, SkippedFrame,
+    ChainFrame, PendingPreKeyFrame, RatchetFrame, RatchetKeyFrame, SessionFrame, SkippedFrame,
 };
 pub(crate) use safety::{FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame};
 pub(crate) use store::{

@@ -78,22 +78,30 @@ pub(crate) struct SessionFrame {
     pub(crate) session_ad: [u8; KEY_LEN],
     pub(crate) base_key: [u8; KEY_LEN],
     pub(crate) handshake_id: [u8; KEY_LEN],
+    /// `root_key` to `skipped`, in the order above.
+    pub(crate) ratchet: RatchetFrame,
+    pub(crate) pending: Option<PendingPreKeyFrame>,
+}
+
+/// The ratchet's part of a [`SessionFrame`], `root_key` to the skipped keys.
+pub(crate) struct RatchetFrame {
     pub(crate) root_key: Secret32,
     pub(crate) max_forward_jump: u32,
     pub(crate) max_skipped_keys: u32,
     pub(crate) max_old_chains: u32,
-    pub(crate) ratchet: Option<RatchetKeyFrame>,
+    /// Our ratchet key (`ratchet_present` and `ratchet_secret`).
+    pub(crate) ours: Option<RatchetKeyFrame>,
     pub(crate) sending: Option<(Secret32, u32)>,
     pub(crate) previous_sending_length: u32,
     pub(crate) next_chain_seq: u32,
     pub(crate) chains: Vec<ChainFrame>,
     pub(crate) skipped: Vec<SkippedFrame>,
-    pub(crate) pending: Option<PendingPreKeyFrame>,
 }
 
 impl ZeroizeOnDrop for RatchetKeyFrame {}
 impl ZeroizeOnDrop for ChainFrame {}
 impl ZeroizeOnDrop for SkippedFrame {}
+impl ZeroizeOnDrop for RatchetFrame {}
 impl ZeroizeOnDrop for SessionFrame {}
 
 /// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
@@ -102,13 +110,14 @@ impl ZeroizeOnDrop for SessionFrame {}
 /// pending setup data (sent in the clear with every `PreKeyMessage`).
 #[allow(dead_code)]
 fn zeroize_audit(
-    ratchet: &RatchetKeyFrame,
+    ours: &RatchetKeyFrame,
     chain: &ChainFrame,
     skipped: &SkippedFrame,
+    ratchet: &RatchetFrame,
     session: &SessionFrame,
 ) {
     use crate::hygiene::{zod, zod_all};
-    let RatchetKeyFrame { secret } = ratchet;
+    let RatchetKeyFrame { secret } = ours;
     zod(secret);
     let ChainFrame {
         ratchet_key: _,
@@ -124,6 +133,23 @@ fn zeroize_audit(
         seed,
     } = skipped;
     zod(seed);
+    let RatchetFrame {
+        root_key,
+        max_forward_jump: _,
+        max_skipped_keys: _,
+        max_old_chains: _,
+        ours,
+        sending,
+        previous_sending_length: _,
+        next_chain_seq: _,
+        chains,
+        skipped,
+    } = ratchet;
+    zod(root_key);
+    zod(ours);
+    zod_all(sending.iter().map(|(key, _index)| key));
+    zod(chains);
+    zod(skipped);
     let SessionFrame {
         suite: _,
         initiator: _,
@@ -132,26 +158,34 @@ fn zeroize_audit(
         session_ad: _,
         base_key: _,
         handshake_id: _,
-        root_key,
-        max_forward_jump: _,
-        max_skipped_keys: _,
-        max_old_chains: _,
         ratchet,
-        sending,
-        previous_sending_length: _,
-        next_chain_seq: _,
-        chains,
-        skipped,
         pending: _,
     } = session;
-    zod(root_key);
     zod(ratchet);
-    zod_all(sending.iter().map(|(key, _index)| key));
-    zod(chains);
-    zod(skipped);
 }
 
 impl SessionFrame {
+    /// The most the fields before `chains` and the two counts can take
+    /// (with our ratchet key and a sending chain present).
+    const FIXED_MAX_LEN: usize =
+        4 + 6 * KEY_LEN + 3 * 4 + (1 + KEY_LEN) + (1 + KEY_LEN + 4) + 4 + 4 + 4 + 4 + 1;
+    /// The most the pending setup data can take, its flag excluded.
+    const PENDING_MAX_LEN: usize = 4 + 1 + 4 + 4 + KEM_CIPHERTEXT_LEN;
+
+    /// An upper bound on the length of the encoding, so that encoding into
+    /// a buffer of this capacity never reallocates (which would leave a
+    /// copy of the secrets written so far behind in freed memory).
+    pub(crate) fn capacity(&self) -> usize {
+        let pending = match self.pending {
+            Some(_) => Self::PENDING_MAX_LEN,
+            None => 0,
+        };
+        Self::FIXED_MAX_LEN
+            + self.ratchet.chains.len() * ChainFrame::LEN
+            + self.ratchet.skipped.len() * SkippedFrame::LEN
+            + pending
+    }
+
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer::new(out);
         w.header(TYPE_SESSION_RECORD)
@@ -161,33 +195,8 @@ impl SessionFrame {
             .bytes(&self.remote_identity)
             .bytes(&self.session_ad)
             .bytes(&self.base_key)
-            .bytes(&self.handshake_id)
-            .bytes(&self.root_key[..])
-            .u32(self.max_forward_jump)
-            .u32(self.max_skipped_keys)
-            .u32(self.max_old_chains)
-            .flag(self.ratchet.is_some());
-        if let Some(r) = &self.ratchet {
-            w.bytes(&r.secret[..]);
-        }
-        w.flag(self.sending.is_some());
-        if let Some((ck, index)) = &self.sending {
-            w.bytes(&ck[..]).u32(*index);
-        }
-        w.u32(self.previous_sending_length)
-            .u32(self.next_chain_seq)
-            .length(self.chains.len());
-        for c in &self.chains {
-            w.bytes(&c.ratchet_key)
-                .u32(c.seq)
-                .bytes(&c.chain_key[..])
-                .u32(c.next_index)
-                .u32(c.expired_below);
-        }
-        w.length(self.skipped.len());
-        for s in &self.skipped {
-            w.u32(s.seq).u32(s.index).bytes(&s.seed[..]);
-        }
+            .bytes(&self.handshake_id);
+        self.ratchet.encode(&mut w);
         w.flag(self.pending.is_some());
         if let Some(p) = &self.pending {
             w.u32(p.prekeys.signed_prekey_id)
@@ -209,44 +218,7 @@ impl SessionFrame {
         let session_ad = r.array()?;
         let base_key = r.array()?;
         let handshake_id = r.array()?;
-        let root_key = secret(&mut r)?;
-        let max_forward_jump = r.u32()?;
-        let max_skipped_keys = r.u32()?;
-        let max_old_chains = r.u32()?;
-        let ratchet = if r.flag("ratchet_present")? {
-            Some(RatchetKeyFrame {
-                secret: secret(&mut r)?,
-            })
-        } else {
-            None
-        };
-        let sending = if r.flag("sending_present")? {
-            Some((secret(&mut r)?, r.u32()?))
-        } else {
-            None
-        };
-        let previous_sending_length = r.u32()?;
-        let next_chain_seq = r.u32()?;
-        let chain_count = r.length(0, MAX_OLD_CHAINS_LIMIT as usize + 1)?;
-        let mut chains = Vec::with_capacity(chain_count);
-        for _ in 0..chain_count {
-            chains.push(ChainFrame {
-                ratchet_key: r.array()?,
-                seq: r.u32()?,
-                chain_key: secret(&mut r)?,
-                next_index: r.u32()?,
-                expired_below: r.u32()?,
-            });
-        }
-        let skipped_count = r.length(0, MAX_SKIPPED_KEYS_LIMIT as usize)?;
-        let mut skipped = Vec::with_capacity(skipped_count.min(r_len_hint(bytes)));
-        for _ in 0..skipped_count {
-            skipped.push(SkippedFrame {
-                seq: r.u32()?,
-                index: r.u32()?,
-                seed: secret(&mut r)?,
-            });
-        }
+        let ratchet = RatchetFrame::decode(&mut r, bytes.len())?;
         let pending = if r.flag("pending_present")? {
             let signed_prekey_id = r.u32()?;
             let one_time_prekey_id = if r.flag("one_time_present")? {
@@ -275,25 +247,104 @@ impl SessionFrame {
             session_ad,
             base_key,
             handshake_id,
-            root_key,
-            max_forward_jump,
-            max_skipped_keys,
-            max_old_chains,
             ratchet,
-            sending,
-            previous_sending_length,
-            next_chain_seq,
-            chains,
-            skipped,
             pending,
         })
     }
 }
 
-/// An upper bound on how many skipped entries `bytes` could hold, so a
-/// forged count cannot make the decoder pre-allocate more than the input.
-fn r_len_hint(bytes: &[u8]) -> usize {
-    bytes.len() / 40
+impl ChainFrame {
+    /// Length of one encoded chain.
+    const LEN: usize = KEY_LEN + 4 + KEY_LEN + 4 + 4;
+}
+
+impl SkippedFrame {
+    /// Length of one encoded skipped key.
+    const LEN: usize = 4 + 4 + KEY_LEN;
+}
+
+impl RatchetFrame {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.bytes(&self.root_key[..])
+            .u32(self.max_forward_jump)
+            .u32(self.max_skipped_keys)
+            .u32(self.max_old_chains)
+            .flag(self.ours.is_some());
+        if let Some(r) = &self.ours {
+            w.bytes(&r.secret[..]);
+        }
+        w.flag(self.sending.is_some());
+        if let Some((ck, index)) = &self.sending {
+            w.bytes(&ck[..]).u32(*index);
+        }
+        w.u32(self.previous_sending_length)
+            .u32(self.next_chain_seq)
+            .length(self.chains.len());
+        for c in &self.chains {
+            w.bytes(&c.ratchet_key)
+                .u32(c.seq)
+                .bytes(&c.chain_key[..])
+                .u32(c.next_index)
+                .u32(c.expired_below);
+        }
+        w.length(self.skipped.len());
+        for s in &self.skipped {
+            w.u32(s.seq).u32(s.index).bytes(&s.seed[..]);
+        }
+    }
+
+    /// Reads the ratchet's fields from `r`; `total` is the length of the
+    /// whole record, which bounds what a forged count can pre-allocate.
+    fn decode(r: &mut Reader<'_>, total: usize) -> Result<Self, DecodeError> {
+        let root_key = secret(r)?;
+        let max_forward_jump = r.u32()?;
+        let max_skipped_keys = r.u32()?;
+        let max_old_chains = r.u32()?;
+        let ours = if r.flag("ratchet_present")? {
+            Some(RatchetKeyFrame { secret: secret(r)? })
+        } else {
+            None
+        };
+        let sending = if r.flag("sending_present")? {
+            Some((secret(r)?, r.u32()?))
+        } else {
+            None
+        };
+        let previous_sending_length = r.u32()?;
+        let next_chain_seq = r.u32()?;
+        let chain_count = r.length(0, MAX_OLD_CHAINS_LIMIT as usize + 1)?;
+        let mut chains = Vec::with_capacity(chain_count);
+        for _ in 0..chain_count {
+            chains.push(ChainFrame {
+                ratchet_key: r.array()?,
+                seq: r.u32()?,
+                chain_key: secret(r)?,
+                next_index: r.u32()?,
+                expired_below: r.u32()?,
+            });
+        }
+        let skipped_count = r.length(0, MAX_SKIPPED_KEYS_LIMIT as usize)?;
+        let mut skipped = Vec::with_capacity(skipped_count.min(total / SkippedFrame::LEN));
+        for _ in 0..skipped_count {
+            skipped.push(SkippedFrame {
+                seq: r.u32()?,
+                index: r.u32()?,
+                seed: secret(r)?,
+            });
+        }
+        Ok(RatchetFrame {
+            root_key,
+            max_forward_jump,
+            max_skipped_keys,
+            max_old_chains,
+            ours,
+            sending,
+            previous_sending_length,
+            next_chain_seq,
+            chains,
+            skipped,
+        })
+    }
 }
 
 fn secret(r: &mut Reader<'_>) -> Result<Secret32, DecodeError> {

@@ -120,7 +120,7 @@ impl<S: ClientStore> Device<S> {
             .map(|d| d.into_plaintext())
     }
 
-    pub fn current(&self, peer: &Device<impl ClientStore>) -> Option<[u8; 32]> {
+    pub fn current(&self, peer: &Device<impl ClientStore>) -> Option<kinseal::HandshakeId> {
         self.account.current_session_id(&peer.address).unwrap()
     }
 }

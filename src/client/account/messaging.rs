@@ -10,7 +10,10 @@ use crate::address::{DeviceAddress, UserAddress};
 use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, TrustPolicy};
 use crate::error::{AccountError, ProtocolError};
-use crate::{Error, MessageKind, PreKeyMessage, Session, VerifiedBundle, message_kind};
+use crate::{
+    Error, HandshakeId, IncomingMessage, MessageKind, PreKeyMessage, Session, VerifiedBundle,
+    message_kind,
+};
 
 /// A decrypted message and what decrypting it learned about the sender.
 pub struct Decrypted {
@@ -111,7 +114,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ///
     /// # Errors
     /// A [`StorageError`](crate::StorageError).
-    pub fn current_session_id(&self, peer: &DeviceAddress) -> crate::Result<Option<[u8; 32]>> {
+    pub fn current_session_id(&self, peer: &DeviceAddress) -> crate::Result<Option<HandshakeId>> {
         let mut txn = self.store.transaction()?;
         let (mut set, sealed) = self.load_sessions_and_record(&mut txn, peer)?;
         let id = match set.entries.first_mut() {
@@ -286,28 +289,27 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ) -> crate::Result<Result<(Decrypted, T), E>> {
         let mut txn = self.store.transaction()?;
         let mut set = self.load_sessions(&mut txn, peer)?;
-        let decrypted = match message_kind(bytes)? {
-            MessageKind::Message => {
-                if set.is_empty() {
-                    return Err(AccountError::NoSessionForMessage.into());
-                }
-                let plaintext = self.decrypt_existing(&mut set, None, bytes, now)?;
-                Decrypted {
-                    plaintext,
-                    identity: IdentityStatus::Known,
-                    new_session: false,
-                }
-            }
-            MessageKind::PreKeyMessage => {
-                let message = PreKeyMessage::from_bytes(bytes)?;
-                let handshake_id = message.handshake_id();
-                match set.find_handshake(&handshake_id)? {
+        // Decoded once, here, then tried on each candidate session. A
+        // `Message` from a device without a session is refused first, as
+        // it always was, whatever its bytes hold after the kind.
+        if message_kind(bytes)? == MessageKind::Message && set.is_empty() {
+            return Err(AccountError::NoSessionForMessage.into());
+        }
+        let message = IncomingMessage::from_bytes(bytes)?;
+        let decrypted = match &message {
+            IncomingMessage::Message(_) => Decrypted {
+                plaintext: self.decrypt_existing(&mut set, None, &message, now)?,
+                identity: IdentityStatus::Known,
+                new_session: false,
+            },
+            IncomingMessage::PreKey(prekey_message) => {
+                match set.find_handshake(&prekey_message.handshake_id())? {
                     Some(index) => Decrypted {
-                        plaintext: self.decrypt_existing(&mut set, Some(index), bytes, now)?,
+                        plaintext: self.decrypt_existing(&mut set, Some(index), &message, now)?,
                         identity: IdentityStatus::Known,
                         new_session: false,
                     },
-                    None => self.answer(&mut txn, rng, peer, &mut set, &message, now)?,
+                    None => self.answer(&mut txn, rng, peer, &mut set, prekey_message, now)?,
                 }
             }
         };
@@ -328,7 +330,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         &self,
         set: &mut SessionSet,
         only: Option<usize>,
-        bytes: &[u8],
+        message: &IncomingMessage,
         now: u64,
     ) -> crate::Result<Vec<u8>> {
         let arrival = match only {
@@ -344,7 +346,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             let Some(entry) = set.entries.get_mut(index) else {
                 continue;
             };
-            match entry.session()?.decrypt(bytes) {
+            match entry.session()?.decrypt_incoming(message) {
                 Ok(plaintext) => {
                     entry.touch(now);
                     set.after_decrypt(index, arrival)?;
@@ -370,7 +372,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         now: u64,
     ) -> crate::Result<Decrypted> {
         let handshake_id = message.handshake_id();
-        if txn.contains_handshake(&handshake_id)? {
+        if txn.contains_handshake(handshake_id.as_bytes())? {
             return Err(AccountError::ReplayedHandshake.into());
         }
         let signed_id = message.signed_prekey_id();
@@ -401,7 +403,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         if one_time.is_none() && kem.is_last_resort() {
             // Nothing one-time was used up, so nothing else stops this
             // message from being answered again.
-            txn.record_handshake(&handshake_id, signed_id)?;
+            txn.record_handshake(handshake_id.as_bytes(), signed_id)?;
         }
         set.insert_answered(inbound.session, now)?;
         Ok(Decrypted {

@@ -29,7 +29,7 @@ use zeroize::Zeroizing;
 
 use crate::address::DeviceAddress;
 use crate::wire::{Frame, SessionEntryFrame, SessionSetFrame};
-use crate::{SecretBytes, Session};
+use crate::{HandshakeId, SecretBytes, Session};
 
 /// One session of a set, kept as its record until it is needed.
 pub(super) struct Entry {
@@ -68,7 +68,7 @@ impl Entry {
 
     /// Whether this device started the session and has not yet decrypted
     /// a reply, and the session's handshake id.
-    fn pending_and_id(&mut self) -> crate::Result<(bool, [u8; 32])> {
+    fn pending_and_id(&mut self) -> crate::Result<(bool, HandshakeId)> {
         let s = self.session()?;
         Ok((s.sends_prekey_messages(), *s.handshake_id()))
     }
@@ -135,7 +135,7 @@ impl SessionSet {
     }
 
     /// The position of the session set up by the handshake `id`.
-    pub(super) fn find_handshake(&mut self, id: &[u8; 32]) -> crate::Result<Option<usize>> {
+    pub(super) fn find_handshake(&mut self, id: &HandshakeId) -> crate::Result<Option<usize>> {
         for (i, e) in self.entries.iter_mut().enumerate() {
             if e.session()?.handshake_id() == id {
                 return Ok(Some(i));
