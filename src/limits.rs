@@ -165,7 +165,7 @@ pub const MAX_SESSION_CACHE_LIMIT: usize = 1024;
 /// The largest serialized session a client's session set may hold: 4 MiB,
 /// above the largest record the session bounds allow (about 1.9 MiB at
 /// every hard limit; `docs/PERFORMANCE.md`).
-pub(crate) const MAX_SESSION_RECORD_LEN: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_SESSION_STATE_LEN: usize = 4 * 1024 * 1024;
 /// The most sessions one session set may hold: the current one and up to
 /// [`MAX_ARCHIVED_SESSIONS_LIMIT`] archived ones.
 pub(crate) const MAX_SESSIONS_PER_SET: usize = 1 + MAX_ARCHIVED_SESSIONS_LIMIT;

@@ -954,7 +954,7 @@ fn unknown_versions_suites_and_types_are_typed_decode_errors() {
     assert_eq!(
         Session::from_bytes(&bundle).unwrap_err(),
         Error::Decode(DecodeError::UnexpectedType {
-            expected: WireType::SessionRecord,
+            expected: WireType::SessionState,
             found: 3
         })
     );

@@ -416,7 +416,7 @@ fn truncated_and_extended_session_records_are_typed_decode_errors() {
         for len in 0..record.len() {
             match Session::from_bytes(&record[..len]) {
                 Err(Error::Decode(DecodeError::Truncated { wire_type, .. })) => {
-                    assert_eq!(wire_type, WireType::SessionRecord);
+                    assert_eq!(wire_type, WireType::SessionState);
                 }
                 other => panic!("length {len}: {other:?}"),
             }
@@ -426,7 +426,7 @@ fn truncated_and_extended_session_records_are_typed_decode_errors() {
         assert_eq!(
             Session::from_bytes(&long).unwrap_err(),
             Error::Decode(DecodeError::TrailingBytes {
-                wire_type: WireType::SessionRecord,
+                wire_type: WireType::SessionState,
                 count: 1,
             })
         );

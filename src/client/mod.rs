@@ -10,8 +10,8 @@
 //! processes never interleave inside one.
 
 mod account;
+mod keyring;
 mod safety;
-mod seal;
 pub mod store;
 mod trust;
 
@@ -22,8 +22,8 @@ pub use crate::limits::{
     MAX_ARCHIVED_SESSIONS_LIMIT, MAX_SESSION_CACHE_LIMIT, MAX_STORAGE_KEYS,
 };
 pub use account::{Account, AccountConfig, Decrypted, PreKeyUpdate};
+pub use keyring::{RecordKey, StorageKey, StorageKeyring};
 pub use safety::SafetyNumber;
-pub use seal::{RecordKey, StorageKey, StorageKeyring};
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{ClientStore, MemoryStore, StoreTransaction};

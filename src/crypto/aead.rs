@@ -69,23 +69,23 @@ pub(crate) const SHORT_MAX: usize = 768;
 /// ratchet seals from the caller's plaintext into the message it builds
 /// and opens from the received bytes into the plaintext it returns, so
 /// nothing is copied before it is encrypted or decrypted.
-pub(crate) fn seal(
+pub(crate) fn encrypt(
     key: &AeadKey,
     ad: &[u8],
     plaintext: &[u8],
     out: &mut [u8],
 ) -> Result<[u8; TAG_LEN], ()> {
     if plaintext.len() <= SHORT_MAX {
-        short::seal(key, ad, plaintext, out)
+        short::encrypt(key, ad, plaintext, out)
     } else {
-        long::seal(key, ad, plaintext, out)
+        long::encrypt(key, ad, plaintext, out)
     }
 }
 
 /// Checks the tag, then decrypts `ciphertext` into `out` (of the same
 /// length). On failure nothing is written to `out`: the tag is verified
 /// before any byte is decrypted.
-pub(crate) fn open(
+pub(crate) fn decrypt(
     key: &AeadKey,
     ad: &[u8],
     ciphertext: &[u8],
@@ -93,9 +93,9 @@ pub(crate) fn open(
     out: &mut [u8],
 ) -> Result<(), ()> {
     if ciphertext.len() <= SHORT_MAX {
-        short::open(key, ad, ciphertext, tag, out)
+        short::decrypt(key, ad, ciphertext, tag, out)
     } else {
-        long::open(key, ad, ciphertext, tag, out)
+        long::decrypt(key, ad, ciphertext, tag, out)
     }
 }
 
@@ -103,7 +103,7 @@ pub(crate) fn open(
 pub(crate) mod short {
     use super::{AeadKey, TAG_LEN};
 
-    pub(crate) fn seal(
+    pub(crate) fn encrypt(
         key: &AeadKey,
         ad: &[u8],
         plaintext: &[u8],
@@ -120,7 +120,7 @@ pub(crate) mod short {
     }
 
     /// HACL* computes and compares the tag, and decrypts only if it matches.
-    pub(crate) fn open(
+    pub(crate) fn decrypt(
         key: &AeadKey,
         ad: &[u8],
         ciphertext: &[u8],
@@ -141,7 +141,7 @@ pub(crate) mod short {
 pub(crate) mod long {
     use super::{AeadInOut, AeadKey, ChaCha20Poly1305, InOutBuf, KeyInit, Nonce, TAG_LEN, Tag};
 
-    pub(crate) fn seal(
+    pub(crate) fn encrypt(
         key: &AeadKey,
         ad: &[u8],
         plaintext: &[u8],
@@ -157,7 +157,7 @@ pub(crate) mod long {
 
     /// The MAC over the ciphertext is checked before the keystream is
     /// applied to `out`.
-    pub(crate) fn open(
+    pub(crate) fn decrypt(
         key: &AeadKey,
         ad: &[u8],
         ciphertext: &[u8],
@@ -196,20 +196,23 @@ mod tests {
             let plaintext = bytes(5, n);
             let mut short_ct = vec![0u8; n];
             let mut long_ct = vec![0u8; n];
-            let short_tag = short::seal(&key_nonce, &ad, &plaintext, &mut short_ct).unwrap();
-            let long_tag = long::seal(&key_nonce, &ad, &plaintext, &mut long_ct).unwrap();
+            let short_tag = short::encrypt(&key_nonce, &ad, &plaintext, &mut short_ct).unwrap();
+            let long_tag = long::encrypt(&key_nonce, &ad, &plaintext, &mut long_ct).unwrap();
             assert_eq!(short_ct, long_ct, "ciphertexts differ at {n} bytes");
             assert_eq!(short_tag, long_tag, "tags differ at {n} bytes");
             let mut dispatched = vec![0u8; n];
             assert_eq!(
-                seal(&key_nonce, &ad, &plaintext, &mut dispatched),
+                encrypt(&key_nonce, &ad, &plaintext, &mut dispatched),
                 Ok(long_tag)
             );
             assert_eq!(dispatched, long_ct);
 
-            for open in [short::open, long::open, super::open] {
+            for decrypt in [short::decrypt, long::decrypt, super::decrypt] {
                 let mut out = vec![0u8; n];
-                assert_eq!(open(&key_nonce, &ad, &long_ct, &long_tag, &mut out), Ok(()));
+                assert_eq!(
+                    decrypt(&key_nonce, &ad, &long_ct, &long_tag, &mut out),
+                    Ok(())
+                );
                 assert_eq!(out, plaintext, "wrong plaintext at {n} bytes");
 
                 // Failures write nothing.
@@ -217,14 +220,17 @@ mod tests {
                 let mut bad_tag = long_tag;
                 bad_tag[n % TAG_LEN] ^= 1;
                 let mut out = untouched.clone();
-                assert_eq!(open(&key_nonce, &ad, &long_ct, &bad_tag, &mut out), Err(()));
+                assert_eq!(
+                    decrypt(&key_nonce, &ad, &long_ct, &bad_tag, &mut out),
+                    Err(())
+                );
                 assert_eq!(out, untouched, "a failed open wrote its output");
                 if n > 0 {
                     let mut tampered = long_ct.clone();
                     tampered[n / 2] ^= 0x80;
                     let mut out = untouched.clone();
                     assert_eq!(
-                        open(&key_nonce, &ad, &tampered, &long_tag, &mut out),
+                        decrypt(&key_nonce, &ad, &tampered, &long_tag, &mut out),
                         Err(())
                     );
                     assert_eq!(out, untouched, "a failed open wrote its output");
@@ -233,7 +239,7 @@ mod tests {
                 longer_ad.push(0);
                 let mut out = untouched.clone();
                 assert_eq!(
-                    open(&key_nonce, &longer_ad, &long_ct, &long_tag, &mut out),
+                    decrypt(&key_nonce, &longer_ad, &long_ct, &long_tag, &mut out),
                     Err(())
                 );
                 assert_eq!(out, untouched, "a failed open wrote its output");
@@ -252,12 +258,15 @@ mod tests {
     #[test]
     fn mismatched_buffers_are_refused() {
         let key_nonce = AeadKey::from_okm(&[1u8; KEY_NONCE_LEN]);
-        for seal in [short::seal, long::seal, super::seal] {
-            assert_eq!(seal(&key_nonce, b"", b"abc", &mut [0u8; 2]), Err(()));
+        for encrypt in [short::encrypt, long::encrypt, super::encrypt] {
+            assert_eq!(encrypt(&key_nonce, b"", b"abc", &mut [0u8; 2]), Err(()));
         }
-        for open in [short::open, long::open, super::open] {
+        for decrypt in [short::decrypt, long::decrypt, super::decrypt] {
             let tag = [0u8; TAG_LEN];
-            assert_eq!(open(&key_nonce, b"", b"abc", &tag, &mut [0u8; 4]), Err(()));
+            assert_eq!(
+                decrypt(&key_nonce, b"", b"abc", &tag, &mut [0u8; 4]),
+                Err(())
+            );
         }
     }
 }

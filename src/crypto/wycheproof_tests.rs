@@ -514,20 +514,20 @@ type Open = fn(
 
 /// kinseal's AEAD entry points and the two implementations they dispatch to.
 const AEADS: [(&str, Seal, Open); 3] = [
-    ("aead", super::aead::seal, super::aead::open),
+    ("aead", super::aead::encrypt, super::aead::decrypt),
     (
         "aead::short",
-        super::aead::short::seal,
-        super::aead::short::open,
+        super::aead::short::encrypt,
+        super::aead::short::decrypt,
     ),
     (
         "aead::long",
-        super::aead::long::seal,
-        super::aead::long::open,
+        super::aead::long::encrypt,
+        super::aead::long::decrypt,
     ),
 ];
 
-/// ChaCha20-Poly1305 through [`super::aead::seal`] and [`super::aead::open`],
+/// ChaCha20-Poly1305 through [`super::aead::encrypt`] and [`super::aead::decrypt`],
 /// which take the 32-byte key and 12-byte nonce as one `AeadKey`, and
 /// through each implementation behind them.
 #[test]

@@ -12,10 +12,11 @@ pub enum WireType {
     PreKeyMessage,
     /// A [`PreKeyBundle`](crate::PreKeyBundle).
     PreKeyBundle,
-    /// A serialized [`Session`](crate::Session).
-    SessionRecord,
-    /// A serialized private key record.
-    KeyRecord,
+    /// A session's state, serialized ([`Session::to_bytes`](crate::Session::to_bytes)).
+    SessionState,
+    /// A prekey pair, private half included, serialized (`to_bytes` of
+    /// [`SignedPreKeyPair`](crate::SignedPreKeyPair) and the other pairs).
+    KeyPair,
     /// A [`PreKeyUpload`](crate::server::PreKeyUpload).
     PreKeyUpload,
     /// A safety number's QR payload (see

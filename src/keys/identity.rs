@@ -139,7 +139,7 @@ impl IdentityKeyPair {
             secret
                 .try_into()
                 .map_err(|_| DecodeError::LengthOutOfRange {
-                    wire_type: crate::WireType::KeyRecord,
+                    wire_type: crate::WireType::KeyPair,
                     min: KEY_LEN,
                     max: KEY_LEN,
                     found: secret.len(),

@@ -10,7 +10,7 @@ use crate::crypto::kem::{self, KemSecret};
 use crate::crypto::labels;
 use crate::error::{DecodeError, KeyKind, SignedObject};
 use crate::sizes::KEM_SEED_LEN;
-use crate::wire::{Frame, KEM_PUBLIC_KEY_LEN, KemPreKeyRecordFrame, SIGNATURE_LEN};
+use crate::wire::{Frame, KEM_PUBLIC_KEY_LEN, KemPreKeyPairFrame, SIGNATURE_LEN};
 
 /// The public half of an ML-KEM-768 prekey, as it appears in a bundle.
 ///
@@ -222,21 +222,21 @@ impl KemPreKeyPair {
         &self.secret
     }
 
-    /// The private record of this pair, to store: the id, the last-resort
+    /// The private encoding of this pair, to store: the id, the last-resort
     /// flag, the creation time, the 64-byte key-generation seed `d ‖ z` and
     /// the signature (144 bytes, type `0x36`; layout in
     /// `docs/STORAGE.md`). Neither expanded key is in it;
     /// [`from_bytes`](Self::from_bytes) regenerates both from the seed.
     ///
     /// # Security
-    /// The record holds the private key: store it encrypted (an
+    /// The encoding holds the private key: store it encrypted (an
     /// [`Account`](crate::client::Account) seals it under its
     /// [`StorageKeyring`](crate::client::StorageKeyring)) and let the
     /// buffer drop (it wipes itself) as soon as it is written.
     pub fn to_bytes(&self) -> crate::SecretBytes {
         let mut seed = Zeroizing::new([0u8; KEM_SEED_LEN]);
         seed.copy_from_slice(&self.secret.seed()[..]);
-        let frame = KemPreKeyRecordFrame {
+        let frame = KemPreKeyPairFrame {
             suite: crate::wire::SUITE_V1,
             id: self.public.id,
             last_resort: self.public.last_resort,
@@ -247,13 +247,13 @@ impl KemPreKeyPair {
         crate::SecretBytes::new(frame.to_secret_vec())
     }
 
-    /// Loads a pair from the record [`to_bytes`](Self::to_bytes) wrote:
+    /// Loads a pair from the encoding [`to_bytes`](Self::to_bytes) wrote:
     /// the decapsulation and encapsulation keys are regenerated from the
     /// seed (FIPS 203 `ML-KEM.KeyGen_internal(d, z)`), which costs one key
     /// generation.
     ///
     /// The signature is **not** checked (no identity key is at hand): it is
-    /// carried as stored. A record read from storage that an attacker may
+    /// carried as stored. An encoding read from storage that an attacker may
     /// have written should be checked with [`KemPreKey::verify`] on
     /// [`public`](Self::public) before its public half is published.
     ///
@@ -264,7 +264,7 @@ impl KemPreKeyPair {
     /// if the regenerated encapsulation key failed the FIPS 203 check,
     /// which key generation never produces.
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
-        let frame = KemPreKeyRecordFrame::decode(bytes)?;
+        let frame = KemPreKeyPairFrame::decode(bytes)?;
         let (secret, public) = kem::keypair_from_seed(&frame.seed);
         let public = KemPreKey::from_boxed(
             frame.id,
@@ -334,7 +334,7 @@ mod tests {
             assert_eq!(
                 KemPreKeyPair::from_bytes(&bad).err(),
                 Some(Error::Decode(DecodeError::InvalidField {
-                    wire_type: WireType::KeyRecord,
+                    wire_type: WireType::KeyPair,
                     field: "last_resort",
                     found: flag.into(),
                 }))

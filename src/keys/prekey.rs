@@ -9,9 +9,7 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 use super::{Hex, IdentityKey, IdentityKeyPair, check_batch};
 use crate::crypto::{dh, labels};
 use crate::error::{DecodeError, KeyKind, SignedObject};
-use crate::wire::{
-    Frame, KEY_LEN, OneTimePreKeyRecordFrame, SIGNATURE_LEN, SignedPreKeyRecordFrame,
-};
+use crate::wire::{Frame, KEY_LEN, OneTimePreKeyPairFrame, SIGNATURE_LEN, SignedPreKeyPairFrame};
 
 /// A public X25519 key whose encoding has been checked: canonical (top bit
 /// clear, below 2^255 - 19). Peer keys become one only through
@@ -196,18 +194,18 @@ impl SignedPreKeyPair {
         &self.secret
     }
 
-    /// The private record of this pair, to store: the id, the creation
+    /// The private encoding of this pair, to store: the id, the creation
     /// time, the private key and the signature (111 bytes, type `0x34`;
     /// layout in `docs/STORAGE.md`). The public key is not in it;
     /// [`from_bytes`](Self::from_bytes) recomputes it.
     ///
     /// # Security
-    /// The record holds the private key: store it encrypted (an
+    /// The encoding holds the private key: store it encrypted (an
     /// [`Account`](crate::client::Account) seals it under its
     /// [`StorageKeyring`](crate::client::StorageKeyring)) and let the
     /// buffer drop (it wipes itself) as soon as it is written.
     pub fn to_bytes(&self) -> crate::SecretBytes {
-        let frame = SignedPreKeyRecordFrame {
+        let frame = SignedPreKeyPairFrame {
             suite: crate::wire::SUITE_V1,
             id: self.public.id,
             created_at: self.public.created_at,
@@ -217,11 +215,11 @@ impl SignedPreKeyPair {
         crate::SecretBytes::new(frame.to_secret_vec())
     }
 
-    /// Loads a pair from the record [`to_bytes`](Self::to_bytes) wrote,
+    /// Loads a pair from the encoding [`to_bytes`](Self::to_bytes) wrote,
     /// recomputing the public key from the private key.
     ///
     /// The signature is **not** checked (no identity key is at hand): it is
-    /// carried as stored. A record read from storage that an attacker may
+    /// carried as stored. An encoding read from storage that an attacker may
     /// have written should be checked with
     /// [`SignedPreKey::verify`] on [`public`](Self::public) before its
     /// public half is published.
@@ -230,7 +228,7 @@ impl SignedPreKeyPair {
     /// [`DecodeError`]: `UnsupportedVersion`, `UnexpectedType` (wire type
     /// `KeyRecord`), `UnsupportedSuite`, `Truncated` or `TrailingBytes`.
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
-        let frame = SignedPreKeyRecordFrame::decode(bytes)?;
+        let frame = SignedPreKeyPairFrame::decode(bytes)?;
         let secret = StaticSecret::from(*frame.secret);
         let public = dh::public_of(&secret);
         Ok(SignedPreKeyPair {
@@ -349,24 +347,24 @@ impl OneTimePreKeyPair {
         &self.secret
     }
 
-    /// The private record of this pair, to store: the id and the private
+    /// The private encoding of this pair, to store: the id and the private
     /// key (38 bytes, type `0x35`; layout in `docs/STORAGE.md`). The public
     /// key is not in it; [`from_bytes`](Self::from_bytes) recomputes it.
     ///
     /// # Security
-    /// The record holds the private key: store it encrypted (an
+    /// The encoding holds the private key: store it encrypted (an
     /// [`Account`](crate::client::Account) seals it under its
     /// [`StorageKeyring`](crate::client::StorageKeyring)) and let the
     /// buffer drop (it wipes itself) as soon as it is written.
     pub fn to_bytes(&self) -> crate::SecretBytes {
-        let frame = OneTimePreKeyRecordFrame {
+        let frame = OneTimePreKeyPairFrame {
             id: self.public.id,
             secret: secret_copy(&self.secret),
         };
         crate::SecretBytes::new(frame.to_secret_vec())
     }
 
-    /// Loads a pair from the record [`to_bytes`](Self::to_bytes) wrote,
+    /// Loads a pair from the encoding [`to_bytes`](Self::to_bytes) wrote,
     /// recomputing the public key from the private key. (One-time prekeys
     /// carry no signature, so there is none to check.)
     ///
@@ -374,7 +372,7 @@ impl OneTimePreKeyPair {
     /// [`DecodeError`]: `UnsupportedVersion`, `UnexpectedType` (wire type
     /// `KeyRecord`), `Truncated` or `TrailingBytes`.
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
-        let frame = OneTimePreKeyRecordFrame::decode(bytes)?;
+        let frame = OneTimePreKeyPairFrame::decode(bytes)?;
         let secret = StaticSecret::from(*frame.secret);
         let public = dh::public_of(&secret);
         Ok(OneTimePreKeyPair {
@@ -417,7 +415,7 @@ pub(crate) mod tests {
         Error, KemPreKeyPair, PreKeyBundle, PreKeyMessage, ProtocolError, Session, SessionConfig,
     };
 
-    /// Checks the framing of a valid key record: it decodes; every
+    /// Checks the framing of a valid key pair encoding: it decodes; every
     /// truncation is `Truncated`; a trailing byte is `TrailingBytes`; every
     /// other version byte is `UnsupportedVersion`; every other type byte is
     /// `UnexpectedType`.
@@ -428,7 +426,7 @@ pub(crate) mod tests {
                 matches!(
                     decode(&record[..cut]),
                     Err(Error::Decode(DecodeError::Truncated {
-                        wire_type: WireType::KeyRecord,
+                        wire_type: WireType::KeyPair,
                         ..
                     }))
                 ),
@@ -440,7 +438,7 @@ pub(crate) mod tests {
         assert_eq!(
             decode(&long),
             Err(Error::Decode(DecodeError::TrailingBytes {
-                wire_type: WireType::KeyRecord,
+                wire_type: WireType::KeyPair,
                 count: 1,
             }))
         );
@@ -461,7 +459,7 @@ pub(crate) mod tests {
                 assert_eq!(
                     decode(&bad),
                     Err(Error::Decode(DecodeError::UnexpectedType {
-                        expected: WireType::KeyRecord,
+                        expected: WireType::KeyPair,
                         found: byte,
                     }))
                 );
@@ -513,7 +511,7 @@ pub(crate) mod tests {
         assert!(!debug.contains(&hex(&record[6..])), "{debug}");
     }
 
-    /// A record cannot pair a secret with a public key that is not its
+    /// An encoding cannot pair a secret with a public key that is not its
     /// own: the public key is recomputed on load. Secrets are stored
     /// unclamped, so every 32-byte string is a secret and round-trips as is.
     #[test]

@@ -159,23 +159,23 @@ impl MessageKeySeed {
 pub(crate) struct MessageKey(aead::AeadKey);
 
 impl MessageKey {
-    pub(crate) fn seal(
+    pub(crate) fn encrypt(
         &self,
         ad: &[u8],
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<[u8; TAG_LEN], ()> {
-        aead::seal(&self.0, ad, plaintext, out)
+        aead::encrypt(&self.0, ad, plaintext, out)
     }
 
-    pub(crate) fn open(
+    pub(crate) fn decrypt(
         &self,
         ad: &[u8],
         ciphertext: &[u8],
         tag: &[u8; TAG_LEN],
         out: &mut [u8],
     ) -> Result<(), ()> {
-        aead::open(&self.0, ad, ciphertext, tag, out)
+        aead::decrypt(&self.0, ad, ciphertext, tag, out)
     }
 }
 

@@ -14,12 +14,12 @@
 //!
 //! The ratchet owns its state and its persistence: its fields are private
 //! to this module, [`DoubleRatchet::to_frame`] and
-//! [`DoubleRatchet::from_frame`] (in `record.rs`) turn it into the ratchet's
-//! part of the session record and back, and `from_frame` checks every
+//! [`DoubleRatchet::from_frame`] (in `persist.rs`) turn it into the ratchet's
+//! part of the session state and back, and `from_frame` checks every
 //! invariant the state relies on.
 
 mod keys;
-mod record;
+mod persist;
 mod skipped;
 mod state;
 

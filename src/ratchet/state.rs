@@ -109,7 +109,7 @@ impl OurRatchetKey {
         &self.public
     }
 
-    /// The private key's bytes, for the session record.
+    /// The private key's bytes, for the session state.
     pub(super) fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.secret.to_bytes())
     }
@@ -265,7 +265,7 @@ impl DoubleRatchet {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         if let OurSide::Sending { ours, chain } = &mut self.side {
-            let next = seal(
+            let next = encrypt_message(
                 out,
                 ours,
                 chain,
@@ -277,7 +277,7 @@ impl DoubleRatchet {
             return Ok(());
         }
         let (ours, chain, root) = self.next_sending_chain(rng)?;
-        let next = seal(
+        let next = encrypt_message(
             out,
             &ours,
             &chain,
@@ -317,7 +317,7 @@ impl DoubleRatchet {
         let (commit, key) = self.plan(message)?;
         let (body, tag) = message.body_and_tag();
         let mut plaintext = vec![0u8; body.len()];
-        key.open(&ad, body, &tag, &mut plaintext)
+        key.decrypt(&ad, body, &tag, &mut plaintext)
             .map_err(|_| Error::DecryptionFailed)?;
         self.apply(commit);
         Ok(plaintext)
@@ -510,9 +510,9 @@ fn target_key(followed: &Followed) -> Result<MessageKey, Error> {
         .ok_or(Error::DecryptionFailed)
 }
 
-/// Seals `plaintext` as the next message on `chain` into `out`, and returns
+/// Encrypts `plaintext` as the next message on `chain` into `out`, and returns
 /// the chain one step on. On error `out` is as it was.
-fn seal(
+fn encrypt_message(
     out: &mut Vec<u8>,
     ours: &OurRatchetKey,
     chain: &ChainKey,
@@ -522,18 +522,18 @@ fn seal(
 ) -> Result<ChainKey, Error> {
     let (index, key, next) = chain.peek()?;
     let start = out.len();
-    let sealed = MessageFrame::seal_into(
+    let sealed = MessageFrame::encrypt_into(
         out,
         ours.public.as_bytes(),
         previous_length,
         index,
         plaintext,
-        |header, plaintext, body| key.seal(&ad(session_ad, header), plaintext, body),
+        |header, plaintext, body| key.encrypt(&ad(session_ad, header), plaintext, body),
     );
     if sealed.is_err() {
         out.truncate(start);
         // Not reachable: the AEAD refuses only an output of another length
-        // than the plaintext (`seal_into` sizes it) or a plaintext beyond
+        // than the plaintext (`encrypt_into` sizes it) or a plaintext beyond
         // its own limit (far above `MAX_PLAINTEXT_LEN`, which
         // `Session::encrypt` enforces). Were it reached, it would be a
         // plaintext the AEAD could not take: report that, not a failed

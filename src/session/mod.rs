@@ -39,7 +39,7 @@
 //! ```
 
 mod config;
-mod record;
+mod persist;
 #[cfg(test)]
 mod tests;
 

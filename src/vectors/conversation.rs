@@ -1,6 +1,6 @@
 //! `conversation.json`: scripted conversations with loss, reordering,
 //! duplicates and bound violations, every message's keys and bytes, every
-//! delivery's outcome, and session records at checkpoints.
+//! delivery's outcome, and session states at checkpoints.
 
 use chacha20::ChaCha20Rng;
 use serde_json::{Value, json};
@@ -26,7 +26,7 @@ enum Step {
     /// The message with this number (0 = the handshake's first message) is
     /// delivered to its recipient.
     Deliver(usize),
-    /// Both parties' session records are captured.
+    /// Both parties' session states are captured.
     Snapshot,
     /// The party's state is saved (no event).
     Save(Party),

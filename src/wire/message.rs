@@ -68,7 +68,7 @@ impl MessageFrame {
     /// `plaintext`, then the tag. `seal` is given the header bytes, the
     /// plaintext and the (zeroed) place for the ciphertext, and returns the
     /// tag; the plaintext is never copied into `out`.
-    pub(crate) fn seal_into<E>(
+    pub(crate) fn encrypt_into<E>(
         out: &mut Vec<u8>,
         ratchet_key: &[u8; KEY_LEN],
         previous_length: u32,

@@ -11,23 +11,23 @@
 
 mod bundle;
 mod codec;
-mod keys;
+mod key_pairs;
 mod message;
-mod record;
 mod safety;
+mod session;
 mod store;
 mod upload;
 
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 pub(crate) use codec::{Frame, Reader, Writer};
-pub(crate) use keys::{KemPreKeyRecordFrame, OneTimePreKeyRecordFrame, SignedPreKeyRecordFrame};
+pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
 pub(crate) use message::{
     MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame, encode_prekey_prefix, peek_kind,
 };
-pub(crate) use record::{
+pub(crate) use safety::{FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame};
+pub(crate) use session::{
     ChainFrame, PendingPreKeyFrame, RatchetFrame, RatchetKeyFrame, SessionFrame, SkippedFrame,
 };
-pub(crate) use safety::{FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame};
 pub(crate) use store::{
     AccountFrame, MAX_SEALED_PLAINTEXT_LEN, PeerIdentityFrame, SealedFrame, SessionEntryFrame,
     SessionSetFrame,
@@ -49,7 +49,7 @@ pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATUR
 
 // Every type byte, in one table: the second byte of every encoding, after
 // the version. No two layouts share one, so bytes of one kind never decode
-// as another. 0x0_ are messages and bundles, 0x10 the session record, 0x20
+// as another. 0x0_ are messages and bundles, 0x10 the session state, 0x20
 // the upload, 0x3_ the client's records at rest, 0x40 the safety number.
 
 /// The type byte of a ratchet [`Message`](crate::Message).
@@ -59,7 +59,7 @@ pub(crate) const TYPE_PREKEY_MESSAGE: u8 = 0x02;
 /// The type byte of a [`PreKeyBundle`](crate::PreKeyBundle).
 pub(crate) const TYPE_BUNDLE: u8 = 0x03;
 /// The type byte of a serialized [`Session`](crate::Session).
-pub(crate) const TYPE_SESSION_RECORD: u8 = 0x10;
+pub(crate) const TYPE_SESSION_STATE: u8 = 0x10;
 /// The type byte of a [`PreKeyUpload`](crate::PreKeyUpload).
 pub const TYPE_PREKEY_UPLOAD: u8 = 0x20;
 /// The type byte of a record sealed under a storage key ([`SealedFrame`]).
@@ -70,12 +70,12 @@ pub(crate) const TYPE_ACCOUNT: u8 = 0x31;
 pub(crate) const TYPE_PEER_IDENTITY: u8 = 0x32;
 /// The type byte of a [`SessionSetFrame`].
 pub(crate) const TYPE_SESSION_SET: u8 = 0x33;
-/// The type byte of a [`SignedPreKeyRecordFrame`].
-pub(crate) const TYPE_SIGNED_PREKEY_RECORD: u8 = 0x34;
-/// The type byte of a [`OneTimePreKeyRecordFrame`].
-pub(crate) const TYPE_ONE_TIME_PREKEY_RECORD: u8 = 0x35;
-/// The type byte of a [`KemPreKeyRecordFrame`].
-pub(crate) const TYPE_KEM_PREKEY_RECORD: u8 = 0x36;
+/// The type byte of a [`SignedPreKeyPairFrame`].
+pub(crate) const TYPE_SIGNED_PREKEY_PAIR: u8 = 0x34;
+/// The type byte of a [`OneTimePreKeyPairFrame`].
+pub(crate) const TYPE_ONE_TIME_PREKEY_PAIR: u8 = 0x35;
+/// The type byte of a [`KemPreKeyPairFrame`].
+pub(crate) const TYPE_KEM_PREKEY_PAIR: u8 = 0x36;
 /// The type byte of a safety number's QR payload ([`SafetyNumberFrame`]).
 pub(crate) const TYPE_SAFETY_NUMBER: u8 = 0x40;
 

@@ -9,16 +9,16 @@ use super::{
     TYPE_SESSION_SET, Writer,
 };
 use crate::error::{DecodeError, WireType};
-use crate::limits::{MAX_SESSION_RECORD_LEN, MAX_SESSIONS_PER_SET};
+use crate::limits::{MAX_SESSION_STATE_LEN, MAX_SESSIONS_PER_SET};
 use crate::sizes::SEAL_NONCE_LEN;
 
 /// Length of a sealed record's header: version, type, key id, nonce.
 pub(crate) const SEAL_HEADER_LEN: usize = 1 + 1 + 4 + SEAL_NONCE_LEN;
 /// The largest record a seal may hold: the largest session set (see
-/// `MAX_SESSION_RECORD_LEN` and `MAX_SESSIONS_PER_SET` in `limits.rs`) with room for
+/// `MAX_SESSION_STATE_LEN` and `MAX_SESSIONS_PER_SET` in `limits.rs`) with room for
 /// its framing.
 pub(crate) const MAX_SEALED_PLAINTEXT_LEN: usize =
-    2 + 4 + MAX_SESSIONS_PER_SET * (8 + 8 + 4 + MAX_SESSION_RECORD_LEN);
+    2 + 4 + MAX_SESSIONS_PER_SET * (8 + 8 + 4 + MAX_SESSION_STATE_LEN);
 
 /// A record sealed under a storage key.
 ///
@@ -216,8 +216,8 @@ pub(crate) struct SessionEntryFrame<'a> {
 /// count × entry:
 ///   created_at         8  u64, when the session was set up
 ///   last_used          8  u64, when it last encrypted or decrypted
-///   length             4  u32, 1 ..= MAX_SESSION_RECORD_LEN
-///   session       length  a session record (type 0x10)
+///   length             4  u32, 1 ..= MAX_SESSION_STATE_LEN
+///   session       length  a session state (type 0x10)
 /// ```
 pub(crate) struct SessionSetFrame<'a> {
     pub(crate) entries: Vec<SessionEntryFrame<'a>>,
@@ -254,7 +254,7 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
         for _ in 0..count {
             let created_at = r.u64()?;
             let last_used = r.u64()?;
-            let len = r.length(1, MAX_SESSION_RECORD_LEN)?;
+            let len = r.length(1, MAX_SESSION_STATE_LEN)?;
             entries.push(SessionEntryFrame {
                 created_at,
                 last_used,

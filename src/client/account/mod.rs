@@ -46,7 +46,7 @@ pub use config::AccountConfig;
 pub use messaging::Decrypted;
 pub use prekeys::PreKeyUpdate;
 
-use super::seal::{RecordKey, StorageKeyring};
+use super::keyring::{RecordKey, StorageKeyring};
 use super::store::{
     ClientStore, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore, OneTimePreKeyStore,
     SessionStore, SignedPreKeyStore, StoreTransaction, get_record, put_record,

@@ -4,7 +4,7 @@
 use rand_core::CryptoRng;
 
 use super::{Account, load_account};
-use crate::client::seal::RecordKey;
+use crate::client::keyring::RecordKey;
 use crate::client::store::{
     ClientStore, HandshakeLog, IdentityStore, LastResortKemPreKeyStore, SignedPreKeyStore,
     StoreTransaction,
@@ -248,7 +248,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         Ok(crate::client::store::put_record(txn, key, &sealed)?)
     }
 
-    /// Opens a stored key record; `None` if there is none.
+    /// Opens a stored key pair encoding; `None` if there is none.
     fn open_key<T: StoreTransaction>(
         &self,
         txn: &mut T,
@@ -329,7 +329,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     }
 }
 
-/// Decodes the ML-KEM prekey record opened from `key`, which must be of the
+/// Decodes the ML-KEM prekey pair encoding opened from `key`, which must be of the
 /// kind and id its place says.
 fn kem_from_record(key: RecordKey<'_>, plain: &[u8]) -> crate::Result<KemPreKeyPair> {
     let pair = KemPreKeyPair::from_bytes(plain).map_err(|_| invalid(key))?;

@@ -116,22 +116,22 @@ prekey_store!(
 /// The sessions with each peer device: one sealed record per device
 /// holding its current session and the archived ones.
 pub trait SessionStore {
-    /// The sealed session record of a peer device.
+    /// The sealed session state of a peer device.
     ///
     /// # Errors
     /// A [`StorageError`] when the store cannot be read.
     fn sessions(&mut self, peer: &DeviceAddress) -> StoreResult<Option<Vec<u8>>>;
-    /// Stores the sealed session record of a peer device.
+    /// Stores the sealed session state of a peer device.
     ///
     /// # Errors
     /// A [`StorageError`] when the store cannot be written.
     fn put_sessions(&mut self, peer: &DeviceAddress, record: &[u8]) -> StoreResult<()>;
-    /// Removes the session record of a peer device; whether there was one.
+    /// Removes the session state of a peer device; whether there was one.
     ///
     /// # Errors
     /// A [`StorageError`] when the store cannot be written.
     fn remove_sessions(&mut self, peer: &DeviceAddress) -> StoreResult<bool>;
-    /// Every peer device with a session record.
+    /// Every peer device with a session state.
     ///
     /// # Errors
     /// A [`StorageError`] when the store cannot be read.

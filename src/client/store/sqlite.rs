@@ -138,7 +138,7 @@ const LAST_RESORT_KEM_PREKEYS: PreKeySql = prekey_sql!("last_resort_kem_prekeys"
 /// A file database is put in WAL mode with `synchronous = FULL`: once
 /// [`commit`](StoreTransaction::commit) returns, the transaction survives
 /// a crash or a power loss, and a crash before that leaves no trace of it.
-/// `secure_delete` is on, so a removed prekey or a replaced session record
+/// `secure_delete` is on, so a removed prekey or a replaced session state
 /// is overwritten in the database file rather than left in a free page
 /// (copies may remain in the WAL file until SQLite checkpoints and reuses
 /// it; the records are sealed in any case).

@@ -1,26 +1,26 @@
-//! Frames of private key records: a prekey pair's secret half, with the
+//! Frames of prekey pair encodings: a prekey pair's secret half, with the
 //! public data its signature covers, for a client's store. Layouts in
 //! `docs/STORAGE.md`.
 //!
-//! A record stores what cannot be derived and nothing that can: the
-//! public keys are recomputed from the secrets when a record is loaded,
-//! so a record cannot hold a public key that does not match its secret.
+//! An encoding keeps what cannot be derived and nothing that can: the
+//! public keys are recomputed from the secrets when an encoding is loaded,
+//! so an encoding cannot hold a public key that does not match its secret.
 
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::{
-    Frame, KEY_LEN, Reader, SIGNATURE_LEN, TYPE_KEM_PREKEY_RECORD, TYPE_ONE_TIME_PREKEY_RECORD,
-    TYPE_SIGNED_PREKEY_RECORD, Writer,
+    Frame, KEY_LEN, Reader, SIGNATURE_LEN, TYPE_KEM_PREKEY_PAIR, TYPE_ONE_TIME_PREKEY_PAIR,
+    TYPE_SIGNED_PREKEY_PAIR, Writer,
 };
 use crate::error::{DecodeError, WireType};
 use crate::sizes::KEM_SEED_LEN;
 
-/// Length of a signed prekey record.
-pub(crate) const SIGNED_PREKEY_RECORD_LEN: usize = 2 + 1 + 4 + 8 + KEY_LEN + SIGNATURE_LEN;
-/// Length of a one-time prekey record.
-pub(crate) const ONE_TIME_PREKEY_RECORD_LEN: usize = 2 + 4 + KEY_LEN;
-/// Length of a KEM prekey record.
-pub(crate) const KEM_PREKEY_RECORD_LEN: usize = 2 + 1 + 4 + 1 + 8 + KEM_SEED_LEN + SIGNATURE_LEN;
+/// Length of a signed prekey pair encoding.
+pub(crate) const SIGNED_PREKEY_PAIR_LEN: usize = 2 + 1 + 4 + 8 + KEY_LEN + SIGNATURE_LEN;
+/// Length of a one-time prekey pair encoding.
+pub(crate) const ONE_TIME_PREKEY_PAIR_LEN: usize = 2 + 4 + KEY_LEN;
+/// Length of a KEM prekey pair encoding.
+pub(crate) const KEM_PREKEY_PAIR_LEN: usize = 2 + 1 + 4 + 1 + 8 + KEM_SEED_LEN + SIGNATURE_LEN;
 
 /// A signed prekey pair, private half included (111 bytes).
 ///
@@ -36,7 +36,7 @@ pub(crate) const KEM_PREKEY_RECORD_LEN: usize = 2 + 1 + 4 + 1 + 8 + KEM_SEED_LEN
 /// ```
 ///
 /// The public key is not stored: it is `X25519(secret, 9)`.
-pub(crate) struct SignedPreKeyRecordFrame {
+pub(crate) struct SignedPreKeyPairFrame {
     pub(crate) suite: u8,
     pub(crate) id: u32,
     pub(crate) created_at: u64,
@@ -56,7 +56,7 @@ pub(crate) struct SignedPreKeyRecordFrame {
 ///
 /// No suite byte: nothing signs a one-time prekey. The public key is
 /// `X25519(secret, 9)`.
-pub(crate) struct OneTimePreKeyRecordFrame {
+pub(crate) struct OneTimePreKeyPairFrame {
     pub(crate) id: u32,
     pub(crate) secret: Zeroizing<[u8; KEY_LEN]>,
 }
@@ -77,7 +77,7 @@ pub(crate) struct OneTimePreKeyRecordFrame {
 ///
 /// The decapsulation and encapsulation keys are not stored: both are
 /// `ML-KEM.KeyGen_internal(d, z)`.
-pub(crate) struct KemPreKeyRecordFrame {
+pub(crate) struct KemPreKeyPairFrame {
     pub(crate) suite: u8,
     pub(crate) id: u32,
     pub(crate) last_resort: bool,
@@ -86,25 +86,25 @@ pub(crate) struct KemPreKeyRecordFrame {
     pub(crate) signature: [u8; SIGNATURE_LEN],
 }
 
-impl ZeroizeOnDrop for SignedPreKeyRecordFrame {}
-impl ZeroizeOnDrop for OneTimePreKeyRecordFrame {}
-impl ZeroizeOnDrop for KemPreKeyRecordFrame {}
+impl ZeroizeOnDrop for SignedPreKeyPairFrame {}
+impl ZeroizeOnDrop for OneTimePreKeyPairFrame {}
+impl ZeroizeOnDrop for KemPreKeyPairFrame {}
 
 /// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
 /// Public fields: the suite, ids, flags and times (all published in the
 /// bundle) and the signatures (published too).
 #[allow(dead_code)]
 fn zeroize_audit(
-    signed: &SignedPreKeyRecordFrame,
-    one_time: &OneTimePreKeyRecordFrame,
-    kem: &KemPreKeyRecordFrame,
+    signed: &SignedPreKeyPairFrame,
+    one_time: &OneTimePreKeyPairFrame,
+    kem: &KemPreKeyPairFrame,
 ) {
     use crate::hygiene::zod;
     // The markers themselves: removing one fails to compile here.
     zod(signed);
     zod(one_time);
     zod(kem);
-    let SignedPreKeyRecordFrame {
+    let SignedPreKeyPairFrame {
         suite: _,
         id: _,
         created_at: _,
@@ -112,9 +112,9 @@ fn zeroize_audit(
         signature: _,
     } = signed;
     zod(secret);
-    let OneTimePreKeyRecordFrame { id: _, secret } = one_time;
+    let OneTimePreKeyPairFrame { id: _, secret } = one_time;
     zod(secret);
-    let KemPreKeyRecordFrame {
+    let KemPreKeyPairFrame {
         suite: _,
         id: _,
         last_resort: _,
@@ -132,16 +132,16 @@ fn secret<const N: usize>(r: &mut Reader<'_>) -> Result<Zeroizing<[u8; N]>, Deco
     Ok(out)
 }
 
-impl Frame<'_> for SignedPreKeyRecordFrame {
+impl Frame<'_> for SignedPreKeyPairFrame {
     type Error = DecodeError;
 
     fn encoded_len(&self) -> usize {
-        SIGNED_PREKEY_RECORD_LEN
+        SIGNED_PREKEY_PAIR_LEN
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
         Writer::new(out)
-            .header(TYPE_SIGNED_PREKEY_RECORD)
+            .header(TYPE_SIGNED_PREKEY_PAIR)
             .u8(self.suite)
             .u32(self.id)
             .u64(self.created_at)
@@ -150,9 +150,9 @@ impl Frame<'_> for SignedPreKeyRecordFrame {
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes, WireType::KeyRecord);
-        r.header(TYPE_SIGNED_PREKEY_RECORD)?;
-        let frame = SignedPreKeyRecordFrame {
+        let mut r = Reader::new(bytes, WireType::KeyPair);
+        r.header(TYPE_SIGNED_PREKEY_PAIR)?;
+        let frame = SignedPreKeyPairFrame {
             suite: r.suite()?,
             id: r.u32()?,
             created_at: r.u64()?,
@@ -164,24 +164,24 @@ impl Frame<'_> for SignedPreKeyRecordFrame {
     }
 }
 
-impl Frame<'_> for OneTimePreKeyRecordFrame {
+impl Frame<'_> for OneTimePreKeyPairFrame {
     type Error = DecodeError;
 
     fn encoded_len(&self) -> usize {
-        ONE_TIME_PREKEY_RECORD_LEN
+        ONE_TIME_PREKEY_PAIR_LEN
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
         Writer::new(out)
-            .header(TYPE_ONE_TIME_PREKEY_RECORD)
+            .header(TYPE_ONE_TIME_PREKEY_PAIR)
             .u32(self.id)
             .bytes(&self.secret[..]);
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes, WireType::KeyRecord);
-        r.header(TYPE_ONE_TIME_PREKEY_RECORD)?;
-        let frame = OneTimePreKeyRecordFrame {
+        let mut r = Reader::new(bytes, WireType::KeyPair);
+        r.header(TYPE_ONE_TIME_PREKEY_PAIR)?;
+        let frame = OneTimePreKeyPairFrame {
             id: r.u32()?,
             secret: secret(&mut r)?,
         };
@@ -190,16 +190,16 @@ impl Frame<'_> for OneTimePreKeyRecordFrame {
     }
 }
 
-impl Frame<'_> for KemPreKeyRecordFrame {
+impl Frame<'_> for KemPreKeyPairFrame {
     type Error = DecodeError;
 
     fn encoded_len(&self) -> usize {
-        KEM_PREKEY_RECORD_LEN
+        KEM_PREKEY_PAIR_LEN
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
         Writer::new(out)
-            .header(TYPE_KEM_PREKEY_RECORD)
+            .header(TYPE_KEM_PREKEY_PAIR)
             .u8(self.suite)
             .u32(self.id)
             .flag(self.last_resort)
@@ -209,9 +209,9 @@ impl Frame<'_> for KemPreKeyRecordFrame {
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes, WireType::KeyRecord);
-        r.header(TYPE_KEM_PREKEY_RECORD)?;
-        let frame = KemPreKeyRecordFrame {
+        let mut r = Reader::new(bytes, WireType::KeyPair);
+        r.header(TYPE_KEM_PREKEY_PAIR)?;
+        let frame = KemPreKeyPairFrame {
             suite: r.suite()?,
             id: r.u32()?,
             last_resort: r.flag("last_resort")?,
@@ -228,8 +228,8 @@ impl Frame<'_> for KemPreKeyRecordFrame {
 mod tests {
     use super::*;
 
-    fn signed() -> SignedPreKeyRecordFrame {
-        SignedPreKeyRecordFrame {
+    fn signed() -> SignedPreKeyPairFrame {
+        SignedPreKeyPairFrame {
             suite: crate::wire::SUITE_V1,
             id: 0x0102_0304,
             created_at: 0x0a0b_0c0d_0e0f_1011,
@@ -238,8 +238,8 @@ mod tests {
         }
     }
 
-    fn kem(last_resort: bool) -> KemPreKeyRecordFrame {
-        KemPreKeyRecordFrame {
+    fn kem(last_resort: bool) -> KemPreKeyPairFrame {
+        KemPreKeyPairFrame {
             suite: crate::wire::SUITE_V1,
             id: 9,
             last_resort,
@@ -253,7 +253,7 @@ mod tests {
     #[test]
     fn layouts_are_as_documented() {
         let s = signed().to_vec();
-        assert_eq!(s.len(), SIGNED_PREKEY_RECORD_LEN);
+        assert_eq!(s.len(), SIGNED_PREKEY_PAIR_LEN);
         assert_eq!(s.len(), 111);
         assert_eq!(&s[..3], &[1, 0x34, 1]);
         assert_eq!(&s[3..7], &[1, 2, 3, 4]);
@@ -261,18 +261,18 @@ mod tests {
         assert_eq!(&s[15..47], &[0x55; 32]);
         assert_eq!(&s[47..], &[0x66; 64]);
 
-        let o = OneTimePreKeyRecordFrame {
+        let o = OneTimePreKeyPairFrame {
             id: 5,
             secret: Zeroizing::new([0x44; KEY_LEN]),
         }
         .to_vec();
-        assert_eq!(o.len(), ONE_TIME_PREKEY_RECORD_LEN);
+        assert_eq!(o.len(), ONE_TIME_PREKEY_PAIR_LEN);
         assert_eq!(o.len(), 38);
         assert_eq!(&o[..6], &[1, 0x35, 0, 0, 0, 5]);
         assert_eq!(&o[6..], &[0x44; 32]);
 
         let k = kem(true).to_vec();
-        assert_eq!(k.len(), KEM_PREKEY_RECORD_LEN);
+        assert_eq!(k.len(), KEM_PREKEY_PAIR_LEN);
         assert_eq!(k.len(), 144);
         assert_eq!(&k[..8], &[1, 0x36, 1, 0, 0, 0, 9, 1]);
         assert_eq!(&k[8..16], &7u64.to_be_bytes());
@@ -285,10 +285,10 @@ mod tests {
         assert_eq!(signed().to_vec().len(), signed().encoded_len());
         assert_eq!(kem(true).to_vec().len(), kem(true).encoded_len());
         let s = signed().to_vec();
-        assert_eq!(SignedPreKeyRecordFrame::decode(&s).unwrap().to_vec(), s);
+        assert_eq!(SignedPreKeyPairFrame::decode(&s).unwrap().to_vec(), s);
         for last_resort in [false, true] {
             let k = kem(last_resort).to_vec();
-            let back = KemPreKeyRecordFrame::decode(&k).unwrap();
+            let back = KemPreKeyPairFrame::decode(&k).unwrap();
             assert_eq!(back.last_resort, last_resort);
             assert_eq!(back.to_vec(), k);
         }
@@ -299,9 +299,9 @@ mod tests {
         let mut k = kem(false).to_vec();
         k[7] = 2;
         assert!(matches!(
-            KemPreKeyRecordFrame::decode(&k),
+            KemPreKeyPairFrame::decode(&k),
             Err(DecodeError::InvalidField {
-                wire_type: WireType::KeyRecord,
+                wire_type: WireType::KeyPair,
                 field: "last_resort",
                 found: 2,
             })
@@ -309,22 +309,22 @@ mod tests {
         let mut s = signed().to_vec();
         s[2] = 2;
         assert_eq!(
-            SignedPreKeyRecordFrame::decode(&s).err(),
+            SignedPreKeyPairFrame::decode(&s).err(),
             Some(DecodeError::UnsupportedSuite { found: 2 })
         );
     }
 
-    /// One record type never decodes as another.
+    /// One pair type never decodes as another.
     #[test]
     fn types_do_not_mix() {
         let s = signed().to_vec();
         let k = kem(false).to_vec();
         let expected = Some(DecodeError::UnexpectedType {
-            expected: WireType::KeyRecord,
-            found: TYPE_SIGNED_PREKEY_RECORD,
+            expected: WireType::KeyPair,
+            found: TYPE_SIGNED_PREKEY_PAIR,
         });
-        assert_eq!(OneTimePreKeyRecordFrame::decode(&s).err(), expected);
-        assert_eq!(KemPreKeyRecordFrame::decode(&s).err(), expected);
-        assert!(SignedPreKeyRecordFrame::decode(&k).is_err());
+        assert_eq!(OneTimePreKeyPairFrame::decode(&s).err(), expected);
+        assert_eq!(KemPreKeyPairFrame::decode(&s).err(), expected);
+        assert!(SignedPreKeyPairFrame::decode(&k).is_err());
     }
 }

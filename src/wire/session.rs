@@ -2,7 +2,7 @@
 
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use super::{KEM_CIPHERTEXT_LEN, KEY_LEN, PreKeyFrame, Reader, TYPE_SESSION_RECORD, Writer};
+use super::{KEM_CIPHERTEXT_LEN, KEY_LEN, PreKeyFrame, Reader, TYPE_SESSION_STATE, Writer};
 use crate::error::{DecodeError, WireType};
 use crate::limits::{MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT};
 
@@ -188,7 +188,7 @@ impl SessionFrame {
 
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer::new(out);
-        w.header(TYPE_SESSION_RECORD)
+        w.header(TYPE_SESSION_STATE)
             .u8(self.suite)
             .flag(!self.initiator)
             .bytes(&self.local_identity)
@@ -209,8 +209,8 @@ impl SessionFrame {
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes, WireType::SessionRecord);
-        r.header(TYPE_SESSION_RECORD)?;
+        let mut r = Reader::new(bytes, WireType::SessionState);
+        r.header(TYPE_SESSION_STATE)?;
         let suite = r.suite()?;
         let initiator = !r.flag("role")?;
         let local_identity = r.array()?;
@@ -294,7 +294,7 @@ impl RatchetFrame {
     }
 
     /// Reads the ratchet's fields from `r`; `total` is the length of the
-    /// whole record, which bounds what a forged count can pre-allocate.
+    /// whole state, which bounds what a forged count can pre-allocate.
     fn decode(r: &mut Reader<'_>, total: usize) -> Result<Self, DecodeError> {
         let root_key = secret(r)?;
         let max_forward_jump = r.u32()?;

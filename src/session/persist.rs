@@ -16,7 +16,7 @@ use crate::wire::{PendingPreKeyFrame, SessionFrame};
 
 fn invalid(field: &'static str, found: u32) -> Error {
     DecodeError::InvalidField {
-        wire_type: WireType::SessionRecord,
+        wire_type: WireType::SessionState,
         field,
         found,
     }
@@ -25,11 +25,11 @@ fn invalid(field: &'static str, found: u32) -> Error {
 
 impl Session {
     /// Serializes the whole session state, secrets included, into a
-    /// versioned record (layout in `docs/PROTOCOL.md`). The buffer zeroizes
+    /// versioned encoding (layout in `docs/PROTOCOL.md`). The buffer zeroizes
     /// itself when dropped.
     ///
     /// # Security
-    /// The record holds the session's secrets: store it encrypted at rest,
+    /// The encoding holds the session's secrets: store it encrypted at rest,
     /// and store it after every `encrypt` and `decrypt`, or a restart will
     /// roll the session back.
     pub fn to_bytes(&self) -> SecretBytes {
@@ -56,11 +56,11 @@ impl Session {
     ///
     /// Every field is checked — structure first, then the bounds, then every
     /// key, then the consistency of the chains, the skipped-key store and the
-    /// role with each other — so a corrupted or forged record is an error,
+    /// role with each other — so a corrupted or forged state is an error,
     /// never a panic or a session that misbehaves later.
     ///
     /// # Errors
-    /// [`Error::Decode`] for any malformed or inconsistent record;
+    /// [`Error::Decode`] for any malformed or inconsistent state;
     /// [`Error::Misuse`] if its bounds are outside the allowed ranges.
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Session> {
         let SessionFrame {
@@ -74,7 +74,7 @@ impl Session {
             ratchet,
             pending,
         } = SessionFrame::decode(bytes)?;
-        // The order of the checks decides which error a record with several
+        // The order of the checks decides which error a state with several
         // faults reports, and it is the one it always was: the bounds, the
         // envelope's keys, then the rest of the ratchet (whose own check of
         // its bounds then passes), then the role.

@@ -1,6 +1,6 @@
-//! The ratchet's part of the session record: [`DoubleRatchet::to_frame`]
+//! The ratchet's part of the session state: [`DoubleRatchet::to_frame`]
 //! and [`DoubleRatchet::from_frame`], which checks every invariant the
-//! ratchet relies on, so a record that loads is a ratchet that behaves.
+//! ratchet relies on, so a state that loads is a ratchet that behaves.
 
 use std::collections::VecDeque;
 
@@ -14,10 +14,10 @@ use crate::error::{DecodeError, Error, MisuseError, WireType};
 use crate::keys::prekey_x25519;
 use crate::wire::{ChainFrame, RatchetFrame, RatchetKeyFrame, SkippedFrame};
 
-/// A field of the session record that breaks an invariant.
+/// A field of the session state that breaks an invariant.
 fn invalid(field: &'static str, found: u32) -> Error {
     DecodeError::InvalidField {
-        wire_type: WireType::SessionRecord,
+        wire_type: WireType::SessionState,
         field,
         found,
     }
@@ -41,7 +41,7 @@ impl Bounds {
 
 impl DoubleRatchet {
     /// The ratchet's state, secrets included, as a frame of the session
-    /// record.
+    /// state.
     pub(crate) fn to_frame(&self) -> RatchetFrame {
         let (ours, sending) = match &self.side {
             OurSide::Sending { ours, chain } => (
@@ -278,7 +278,7 @@ mod tests {
     }
 
     /// Each combination of "has a ratchet key" and "has a sending chain"
-    /// that no ratchet can be in is refused, as the record's role.
+    /// that no ratchet can be in is refused, as the state's role.
     #[test]
     fn impossible_sides_are_role_errors() {
         assert!(load(responder(), false).is_ok());
