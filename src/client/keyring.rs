@@ -35,6 +35,21 @@ impl StorageKey {
         }
     }
 
+    /// A storage key from secret bytes kept by the app, such as the
+    /// [`SecretBytes`](crate::SecretBytes) that
+    /// [`StorageKey::generate_with_secret`] returned, read back from the
+    /// platform keystore.
+    ///
+    /// # Errors
+    /// [`MisuseError::KeyLength`] unless `secret` is 32 bytes long.
+    pub fn from_slice(id: u32, secret: &[u8]) -> crate::Result<Self> {
+        let secret: &[u8; 32] = secret.try_into().map_err(|_| MisuseError::KeyLength {
+            expected: 32,
+            found: secret.len(),
+        })?;
+        Ok(Self::new(id, secret))
+    }
+
     /// A fresh random storage key. Keep its secret with
     /// [`StorageKey::generate_with_secret`] instead when the app has to
     /// store it itself.
@@ -43,7 +58,7 @@ impl StorageKey {
     }
 
     /// A fresh random storage key and its 32 secret bytes, for the app to
-    /// keep in its keystore.
+    /// keep in its keystore and give back to [`StorageKey::from_slice`].
     pub fn generate_with_secret<R: CryptoRng + ?Sized>(
         rng: &mut R,
         id: u32,
@@ -333,6 +348,26 @@ fn associated_data(header: &[u8], table: &'static str, locator: &[u8]) -> Vec<u8
 mod tests {
     use super::*;
     use crate::OsRng;
+
+    #[test]
+    fn a_generated_secret_gives_the_same_key_back() {
+        let (key, secret) = StorageKey::generate_with_secret(&mut OsRng, 4);
+        let again = StorageKey::from_slice(4, &secret).unwrap();
+        let peer = DeviceAddress::new(b"app", b"peer", 1).unwrap();
+        let here = RecordKey::Sessions(&peer);
+        let sealed = StorageKeyring::new(key)
+            .seal(&mut OsRng, here, b"x")
+            .unwrap();
+        let opened = StorageKeyring::new(again).open_raw(here, &sealed).unwrap();
+        assert_eq!(&opened[..], b"x");
+        assert!(matches!(
+            StorageKey::from_slice(4, &secret[..31]),
+            Err(crate::Error::Misuse(MisuseError::KeyLength {
+                expected: 32,
+                found: 31
+            }))
+        ));
+    }
 
     #[test]
     fn a_record_opens_only_where_it_was_sealed_and_under_a_known_key() {

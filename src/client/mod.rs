@@ -25,6 +25,7 @@ pub use account::{Account, AccountConfig, Decrypted, PreKeyUpdate};
 pub use keyring::{RecordKey, StorageKey, StorageKeyring};
 pub use safety::SafetyNumber;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::SqliteStore;
 pub use store::{ClientStore, MemoryStore, StoreTransaction};
 pub use trust::{IdentityStatus, KnownIdentity, TrustDecision, TrustOnFirstUse, TrustPolicy};

@@ -56,7 +56,7 @@ impl fmt::Display for AccountError {
             AccountError::AccountExists => f.write_str("the store already holds an account"),
             AccountError::IdentityMismatch => f.write_str("identity key does not match the record"),
             AccountError::UnknownPreKey { prekey, id } => {
-                write!(f, "no {prekey:?} prekey with id {id}")
+                write!(f, "no {prekey} prekey with id {id}")
             }
             AccountError::ReplayedHandshake => {
                 f.write_str("handshake on last-resort prekeys already answered")

@@ -93,6 +93,14 @@ pub enum MisuseError {
         /// The id of the key given, if one was given.
         found: Option<u32>,
     },
+    /// Secret key bytes given to kinseal do not have the length the key
+    /// needs (for example a storage key read back from a keystore).
+    KeyLength {
+        /// The length the key needs.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
     /// A batch would need more ids than remain.
     BatchTooLarge {
         /// The largest batch allowed.
@@ -167,8 +175,11 @@ impl fmt::Display for MisuseError {
                 found,
             } => write!(
                 f,
-                "{prekey:?} prekey mismatch: message names {expected:?}, given {found:?}"
+                "{prekey} prekey mismatch: message names {expected:?}, given {found:?}"
             ),
+            MisuseError::KeyLength { expected, found } => {
+                write!(f, "key of {found} bytes where {expected} are needed")
+            }
             MisuseError::BatchTooLarge { max, found } => {
                 write!(f, "batch of {found} exceeds {max}")
             }
@@ -178,3 +189,34 @@ impl fmt::Display for MisuseError {
 
 impl core::error::Error for ProtocolError {}
 impl core::error::Error for MisuseError {}
+
+impl fmt::Display for PreKeyRole {
+    /// Lower case, for messages: "signed", "one-time", "ML-KEM".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PreKeyRole::Signed => "signed",
+            PreKeyRole::OneTime => "one-time",
+            PreKeyRole::Kem => "ML-KEM",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::DirectoryError;
+
+    #[test]
+    fn messages_name_prekeys_in_lower_case() {
+        let e = DirectoryError::NotReady {
+            missing: PreKeyRole::Signed,
+        };
+        assert_eq!(e.to_string(), "the device has no signed prekey to hand out");
+        let e = MisuseError::PreKeyMismatch {
+            prekey: PreKeyRole::OneTime,
+            expected: Some(1),
+            found: None,
+        };
+        assert!(e.to_string().starts_with("one-time prekey mismatch"), "{e}");
+    }
+}

@@ -121,10 +121,10 @@ impl fmt::Display for UploadError {
         match self {
             UploadError::Empty => f.write_str("the upload carries no key"),
             UploadError::TooMany { prekey, max, found } => {
-                write!(f, "{found} {prekey:?} prekeys in one upload; at most {max}")
+                write!(f, "{found} {prekey} prekeys in one upload; at most {max}")
             }
             UploadError::InvalidKey { prekey, id } => {
-                write!(f, "{prekey:?} prekey {id} is not a valid key")
+                write!(f, "{prekey} prekey {id} is not a valid key")
             }
             UploadError::LastResortMismatch {
                 id,
@@ -135,13 +135,13 @@ impl fmt::Display for UploadError {
                 "KEM prekey {id} has last-resort flag {found} where {expected} is required"
             ),
             UploadError::DuplicateId { prekey, id } => {
-                write!(f, "{prekey:?} prekey id {id} appears twice")
+                write!(f, "{prekey} prekey id {id} appears twice")
             }
             UploadError::IdentityMismatch => {
                 f.write_str("the upload names another identity key than the device's")
             }
             UploadError::InvalidSignature { prekey, id } => {
-                write!(f, "invalid signature on {prekey:?} prekey {id}")
+                write!(f, "invalid signature on {prekey} prekey {id}")
             }
             UploadError::InvalidUploadSignature => f.write_str("invalid upload signature"),
             UploadError::StaleId {
@@ -150,11 +150,11 @@ impl fmt::Display for UploadError {
                 highest,
             } => write!(
                 f,
-                "{prekey:?} prekey id {id} is not above the highest accepted id {highest}"
+                "{prekey} prekey id {id} is not above the highest accepted id {highest}"
             ),
             UploadError::StoreFull { prekey, max, found } => write!(
                 f,
-                "the directory would hold {found} {prekey:?} prekeys; at most {max}"
+                "the directory would hold {found} {prekey} prekeys; at most {max}"
             ),
         }
     }
@@ -168,7 +168,7 @@ impl fmt::Display for DirectoryError {
                 write!(f, "the user would have {found} devices; at most {max}")
             }
             DirectoryError::NotReady { missing } => {
-                write!(f, "the device has no {missing:?} prekey to hand out")
+                write!(f, "the device has no {missing} prekey to hand out")
             }
         }
     }

@@ -42,9 +42,11 @@ pub enum StorageError {
     /// A thread panicked while it held the directory's lock, so its state
     /// can no longer be trusted.
     Poisoned,
-    /// A sealed record did not open under the storage key it names: it
-    /// was altered, moved to another place in the store, or sealed by
-    /// someone else.
+    /// A sealed record did not open under the storage key it names. Most
+    /// often the storage key given is the wrong one (another key with the
+    /// same id); otherwise the record was altered, moved to another place
+    /// in the store, or sealed by someone else. The seal cannot tell these
+    /// apart, and says so.
     SealBroken {
         /// The table the record is in.
         table: &'static str,
@@ -130,7 +132,11 @@ impl fmt::Display for StorageError {
                 write!(f, "schema version {found}; this build uses {expected}")
             }
             StorageError::Poisoned => f.write_str("a thread panicked while holding the lock"),
-            StorageError::SealBroken { table } => write!(f, "a record in {table} did not open"),
+            StorageError::SealBroken { table } => write!(
+                f,
+                "a record in {table} did not open: the storage key is not the one it was \
+                 sealed with, or the record was altered or moved"
+            ),
             StorageError::UnknownStorageKey { key_id } => {
                 write!(f, "no storage key with id {key_id}")
             }

@@ -90,4 +90,5 @@ pub use directory::{DeviceInfo, HighestIds, PreKeyDirectory, Registration, Taken
 pub use memory::MemoryDirectory;
 pub use route::{PreKeyIds, RouteInfo, route};
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{SQLITE_BUSY_TIMEOUT_MS, SQLITE_SCHEMA_VERSION, SqliteDirectory};

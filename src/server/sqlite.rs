@@ -21,10 +21,12 @@ use crate::limits::MAX_DEVICES_PER_USER;
 /// Transactions here are short (one device's rows), so waiting means heavy
 /// contention; 10 s rides out a burst without letting requests hang.
 /// This is SQLite's lock wait, not a clock the directory reads.
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// The schema version a [`SqliteDirectory`] writes into `PRAGMA
 /// user_version` and accepts when it opens a database.
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub const SQLITE_SCHEMA_VERSION: u32 = 1;
 
 /// One table per record kind. Ids and device ids are `u32`; times are `u64`
@@ -101,6 +103,7 @@ const KEY_TABLES: [&str; 4] = [
 ///
 /// Failures are [`StorageError`]s; no rusqlite type leaves this module.
 #[derive(Debug)]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub struct SqliteDirectory {
     conn: Mutex<Connection>,
 }

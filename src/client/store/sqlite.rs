@@ -148,6 +148,7 @@ const LAST_RESORT_KEM_PREKEYS: PreKeySql = prekey_sql!("last_resort_kem_prekeys"
 /// rolls it back as it unwinds, so a poisoned mutex is recovered.
 ///
 /// Failures are [`StorageError`]s; no rusqlite type leaves this module.
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
@@ -336,6 +337,7 @@ impl ClientStore for SqliteStore {
 /// A transaction on a [`SqliteStore`]: holds the store's connection and
 /// SQLite's write lock until it is committed or dropped. Dropping it
 /// without [`commit`](StoreTransaction::commit) rolls it back.
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub struct SqliteTransaction<'a> {
     conn: MutexGuard<'a, Connection>,
 }
