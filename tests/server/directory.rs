@@ -2,13 +2,6 @@
 //! the directory's rules on every implementation, sessions set up from
 //! bundles it hands out, and routing on valid and malformed messages.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::sync::OnceLock;
 
 use chacha20::ChaCha20Rng;
