@@ -1,6 +1,7 @@
 //! The server side: prekey uploads, the directory's rules on every
-//! implementation, its concurrency, and routing. One test binary (see
-//! docs/TESTING.md); each module is one suite.
+//! implementation, its concurrency, routing, and random damage to uploads
+//! and messages. One test binary (see docs/TESTING.md); each module is one
+//! suite, and `directory` holds the devices they share.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,5 +10,8 @@
     clippy::indexing_slicing
 )]
 
+mod damage;
 mod directory;
 mod directory_concurrency;
+mod route;
+mod upload;
