@@ -1,14 +1,7 @@
 //! Long conversations, loss, reordering within and past the bounds, and
 //! duplicates.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
+use crate::common;
 
 use common::*;
 use kinseal::{

@@ -15,14 +15,7 @@
 //! holds (and every 32-byte window of it), so "the stolen state cannot
 //! decrypt m" means more than "`Session::decrypt` says no".
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 

@@ -2,15 +2,8 @@
 //! same target functions the fuzzers run, so each input that ever found a
 //! path keeps being checked by `cargo test`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 #[allow(unreachable_pub)]
-#[path = "../fuzz/src/targets.rs"]
+#[path = "../../fuzz/src/targets.rs"]
 mod targets;
 
 use std::path::PathBuf;

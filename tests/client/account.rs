@@ -2,15 +2,8 @@
 //! trust on first use and identity changes, rotation by age, expiry,
 //! restarts and storage-key rotation.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod client_common;
-#[path = "../src/redaction_check.rs"]
+use crate::common as client_common;
+#[path = "../../src/redaction_check.rs"]
 mod redaction;
 
 use std::sync::Arc;

@@ -19,14 +19,7 @@
 //! The children are this test binary run again (`worker`, selected by
 //! environment variables), so they use exactly this build.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod crash_support;
+use crate::crash_support;
 
 use std::collections::BTreeSet;
 use std::io::Write;

@@ -6,13 +6,6 @@
 //! says so; and concurrent read-modify-write transactions never lose an
 //! update, from one store handle or (SQLite) from two on the same file.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

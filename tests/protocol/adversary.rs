@@ -21,14 +21,7 @@
 //!
 //! Runs `PROPTEST_CASES` cases (default [`DEFAULT_CASES`]).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;

@@ -3,14 +3,7 @@
 //! every table exactly as it was, and retrying the same operation then
 //! succeeds — so no message is lost and no key is used twice.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod client_common;
+use crate::common as client_common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

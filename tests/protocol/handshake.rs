@@ -3,14 +3,7 @@
 //! tampering and wrong keys, last-resort replay detection, and unknown
 //! versions and suites.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 

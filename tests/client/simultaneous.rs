@@ -12,14 +12,7 @@
 //! the smaller handshake id), so every scenario also checks that the two
 //! devices agree right after the first exchange.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod client_common;
+use crate::common as client_common;
 
 use client_common::{Device, device};
 use kinseal::server::MemoryDirectory;

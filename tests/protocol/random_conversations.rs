@@ -4,14 +4,7 @@
 //! its plaintext, every other delivery is a typed duplicate or an error,
 //! and every failure leaves the session unchanged.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

@@ -2,14 +2,7 @@
 //! the session's bytes are identical before and after, and the session
 //! goes on working.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
+use crate::common;
 
 use common::*;
 use kinseal::{

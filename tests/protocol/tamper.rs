@@ -1,14 +1,7 @@
 //! Tampering with every wire type: one flipped byte at every position,
 //! truncation at every length, trailing bytes, and `encode(decode(b)) == b`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
+use crate::common;
 
 use common::*;
 use kinseal::{

@@ -3,14 +3,7 @@
 //! serialized; and `Session::from_bytes` never panics on garbage, truncated
 //! or flipped records.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
+use crate::common;
 
 use chacha20::ChaCha20Rng;
 use common::*;

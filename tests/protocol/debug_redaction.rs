@@ -11,15 +11,8 @@
 //! The crate-private secret types are checked by unit tests in
 //! `src/hygiene.rs`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-#[path = "../src/redaction_check.rs"]
+use crate::common;
+#[path = "../../src/redaction_check.rs"]
 mod redaction;
 
 use common::*;

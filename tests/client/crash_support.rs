@@ -1,4 +1,4 @@
-//! What the crash tests (`tests/client_crash.rs`) need besides kinseal:
+//! What the crash tests (`crash.rs`) need besides kinseal:
 //! the stream file the children read, starting the children and reading
 //! what they report, a temporary directory.
 
@@ -19,6 +19,10 @@ pub const ENV_GATE: &str = "KINSEAL_CRASH_GATE";
 
 /// What starts each line a worker writes.
 pub const MARK: &str = "@worker: ";
+
+/// The full name of the `worker` test in this binary (`crash.rs`), the
+/// filter a child runs with: it changes whenever that file moves.
+pub const WORKER: &str = "crash::worker";
 
 /// One message of a stream: who sent it, its bytes and what it says.
 #[derive(Clone)]
@@ -79,7 +83,7 @@ pub fn spawn_worker(
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args([
-            "worker",
+            WORKER,
             "--exact",
             "--ignored",
             "--nocapture",
@@ -118,8 +122,15 @@ pub fn collect(child: Child) -> (Report, std::process::ExitStatus) {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         ..Report::default()
     };
-    // The harness may print on the same line ("test worker ... ").
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // A stale filter would let every child pass having done nothing.
+    assert!(
+        !stdout.contains("running 0 tests"),
+        "no test named {WORKER} in {}",
+        std::env::current_exe().unwrap().display()
+    );
+    // The harness may print on the same line ("test crash::worker ... ").
+    for line in stdout.lines() {
         let Some((_, said)) = line.split_once(MARK) else {
             continue;
         };

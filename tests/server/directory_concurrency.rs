@@ -4,13 +4,6 @@
 //! are linearizable, and the directory then falls back to the last-resort
 //! ML-KEM prekey. The same with uploads racing the takers.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier, OnceLock};
 use std::thread;

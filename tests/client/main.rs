@@ -1,0 +1,20 @@
+//! The client layer: `Account` over `MemoryStore` and `SqliteStore`, the
+//! store contract, atomicity, simultaneous initiation, and crash safety
+//! with real child processes. One test binary (see docs/TESTING.md); each
+//! module is one suite, `common` and `crash_support` their helpers.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+mod crash_support;
+
+mod account;
+mod atomic;
+mod crash;
+mod simultaneous;
+mod store;

@@ -1,0 +1,23 @@
+//! The protocol suites: sessions, handshakes and wire formats through the
+//! public API, with no client store and no directory. One test binary (see
+//! docs/TESTING.md); each module is one suite, `common` their fixtures.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+mod adversary;
+mod conversation;
+mod debug_redaction;
+mod fuzz_corpus;
+mod handshake;
+mod persistence;
+mod random_conversations;
+mod security_properties;
+mod tamper;
+mod transactional;

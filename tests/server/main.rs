@@ -1,0 +1,17 @@
+//! The server side: prekey uploads, the directory's rules on every
+//! implementation, its concurrency, routing, and random damage to uploads
+//! and messages. One test binary (see docs/TESTING.md); each module is one
+//! suite, and `directory` holds the devices they share.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod damage;
+mod directory;
+mod directory_concurrency;
+mod route;
+mod upload;
