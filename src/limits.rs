@@ -153,6 +153,20 @@ pub const DEFAULT_PENDING_SESSION_TTL_SECS: u64 = 30 * 24 * 60 * 60;
 /// keeps published by default: one full upload
 /// ([`MAX_ONE_TIME_PREKEYS_PER_UPLOAD`](MAX_ONE_TIME_PREKEYS_PER_UPLOAD)).
 pub const DEFAULT_ONE_TIME_PREKEY_TARGET: usize = 100;
+/// The most handshakes an account answers on one last-resort ML-KEM prekey
+/// without a one-time prekey: 10 000, about one new sender a minute for
+/// the week ([`SIGNED_PREKEY_ROTATION_SECS`]) the key is handed out.
+///
+/// Each such handshake is logged until the key is deleted after its grace
+/// period, because nothing one-time was used up to stop a replay (the log
+/// holds a 32-byte id and the key's id per handshake: at most about
+/// 0.5 MB per key). When a key's log is full, further handshakes on it
+/// without a one-time prekey are refused with
+/// [`AccountError::HandshakeLogFull`](crate::AccountError::HandshakeLogFull)
+/// and change nothing; the sender succeeds again once the device has
+/// uploaded one-time prekeys or rotated its last-resort key. Forgetting old
+/// ids instead would let their first messages be replayed.
+pub const MAX_HANDSHAKES_PER_LAST_RESORT_KEY: usize = 10_000;
 /// The most storage keys a [`StorageKeyring`](crate::client::StorageKeyring) holds.
 pub const MAX_STORAGE_KEYS: usize = 8;
 /// How many peer devices' decoded sessions an account keeps in memory by

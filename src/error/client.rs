@@ -44,6 +44,17 @@ pub enum AccountError {
     /// A `PreKeyMessage` on last-resort prekeys repeats a handshake this
     /// device already answered: a replay.
     ReplayedHandshake,
+    /// A `PreKeyMessage` on the last-resort ML-KEM prekey without a one-time
+    /// prekey would be the `max`-plus-first handshake logged for that key
+    /// ([`MAX_HANDSHAKES_PER_LAST_RESORT_KEY`](crate::client::MAX_HANDSHAKES_PER_LAST_RESORT_KEY)).
+    /// Refused, with nothing changed: the sender should try again with a
+    /// fresh bundle after the device has uploaded one-time prekeys.
+    HandshakeLogFull {
+        /// The last-resort key's id.
+        last_resort_id: u32,
+        /// The most handshakes logged per last-resort key.
+        max: usize,
+    },
 }
 
 impl fmt::Display for AccountError {
@@ -61,6 +72,13 @@ impl fmt::Display for AccountError {
             AccountError::ReplayedHandshake => {
                 f.write_str("handshake on last-resort prekeys already answered")
             }
+            AccountError::HandshakeLogFull {
+                last_resort_id,
+                max,
+            } => write!(
+                f,
+                "last-resort prekey {last_resort_id} already answered {max} handshakes"
+            ),
         }
     }
 }

@@ -15,9 +15,9 @@ use crate::limits::{MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS};
 /// Every method is one atomic step: it changes everything it reports, or
 /// nothing. In particular [`take_bundle`](PreKeyDirectory::take_bundle)
 /// hands each one-time prekey to exactly one caller, however many call at
-/// once, and a key it handed out never comes back while the device stays
-/// registered with the same identity key (ids only go up; see
-/// [`UploadError::StaleId`]).
+/// once, and a key it handed out never comes back: for each device address
+/// and identity key, ids only go up (see [`UploadError::StaleId`]), even
+/// across replacements and removals.
 ///
 /// The trait is synchronous and takes `&self`: implementations do their own
 /// locking, so one directory can be shared between threads (both
@@ -35,6 +35,10 @@ use crate::limits::{MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS};
 /// one-time keys it returns in the same transaction that reads them, with
 /// the write lock held from the start (as `SELECT … FOR UPDATE` or
 /// SQLite's `BEGIN IMMEDIATE` give), or two callers can read the same key.
+/// And the [`HighestIds`] of an identity that leaves an address (replaced
+/// by another, or removed) must be kept, and given back to it if it is
+/// registered there again: otherwise its old signed uploads, replayed, are
+/// fresh again and put back keys already handed out.
 /// [`TakenBundle::new`], [`DeviceInfo::new`] and [`PreKeyCounts::new`]
 /// build the results; `tests/directory.rs` and
 /// `tests/directory_concurrency.rs` in the repository are the checks to
@@ -45,10 +49,13 @@ pub trait PreKeyDirectory {
     /// Registering again with the same identity key changes nothing
     /// ([`Registration::Unchanged`]). Registering with another identity key
     /// is a reinstalled device: every key stored for the old identity is
-    /// deleted and its id counters start afresh ([`Registration::Replaced`];
-    /// the server should tell the device's contacts that its identity
-    /// changed). Deciding whether the caller may register the address is
-    /// the server's authentication, not the directory's.
+    /// deleted ([`Registration::Replaced`]; the server should tell the
+    /// device's contacts that its identity changed). Each identity key has
+    /// its own id space at an address: a new one starts afresh, while one
+    /// registered there before continues above the highest ids it had (so
+    /// its old uploads stay stale). Deciding whether the caller may
+    /// register the address is the server's authentication, not the
+    /// directory's.
     ///
     /// # Errors
     /// [`DirectoryError::TooManyDevices`](super::DirectoryError::TooManyDevices)
@@ -64,9 +71,9 @@ pub trait PreKeyDirectory {
     /// Removes a device and every key stored for it. Returns whether it
     /// was registered.
     ///
-    /// Its id counters go too, so a device registered again later must use
-    /// a new identity key (a reinstall makes one): under the old one, an
-    /// old upload replayed would be accepted again.
+    /// The highest ids its identity had stay (as for a replaced identity):
+    /// registered again with the same key, it continues above them, and an
+    /// old upload replayed is refused.
     ///
     /// # Errors
     /// [`Error::Storage`](crate::Error::Storage).

@@ -20,7 +20,41 @@ use crate::limits::MAX_DEVICES_PER_USER;
 /// directory, and every later call fails with [`StorageError::Poisoned`].
 #[derive(Debug, Default)]
 pub struct MemoryDirectory {
-    devices: Mutex<BTreeMap<DeviceAddress, Device>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    devices: BTreeMap<DeviceAddress, Device>,
+    /// The highest ids of identities no longer registered at an address
+    /// (replaced or removed), kept so that they only go up if the identity
+    /// comes back. Only identities that had ids accepted are kept.
+    retired: BTreeMap<(DeviceAddress, [u8; 32]), HighestIds>,
+}
+
+impl Inner {
+    /// A device registered afresh with `identity`: it continues the ids
+    /// the identity had at this address, if it had any.
+    fn device(&mut self, address: &DeviceAddress, identity: &IdentityKey) -> Device {
+        let highest = self
+            .retired
+            .remove(&(address.clone(), *identity.as_bytes()))
+            .unwrap_or_default();
+        Device {
+            highest,
+            ..Device::new(identity.clone())
+        }
+    }
+
+    /// Keeps the ids of a device leaving `address`.
+    fn retire(&mut self, address: &DeviceAddress, device: &Device) {
+        if device.highest != HighestIds::default() {
+            self.retired.insert(
+                (address.clone(), *device.identity.as_bytes()),
+                device.highest,
+            );
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -68,10 +102,8 @@ impl MemoryDirectory {
         Self::default()
     }
 
-    fn lock(&self) -> crate::Result<MutexGuard<'_, BTreeMap<DeviceAddress, Device>>> {
-        self.devices
-            .lock()
-            .map_err(|_| StorageError::Poisoned.into())
+    fn lock(&self) -> crate::Result<MutexGuard<'_, Inner>> {
+        self.inner.lock().map_err(|_| StorageError::Poisoned.into())
     }
 }
 
@@ -89,15 +121,19 @@ impl PreKeyDirectory for MemoryDirectory {
         device: &DeviceAddress,
         identity: &IdentityKey,
     ) -> crate::Result<Registration> {
-        let mut devices = self.lock()?;
-        if let Some(existing) = devices.get_mut(device) {
-            if existing.identity == *identity {
-                return Ok(Registration::Unchanged);
+        let mut inner = self.lock()?;
+        match inner.devices.get(device).map(|d| d.identity == *identity) {
+            Some(true) => return Ok(Registration::Unchanged),
+            Some(false) => {
+                let replacement = inner.device(device, identity);
+                if let Some(old) = inner.devices.insert(device.clone(), replacement) {
+                    inner.retire(device, &old);
+                }
+                return Ok(Registration::Replaced);
             }
-            *existing = Device::new(identity.clone());
-            return Ok(Registration::Replaced);
+            None => {}
         }
-        let count = user_devices(&devices, device.user()).count();
+        let count = user_devices(&inner.devices, device.user()).count();
         if count >= MAX_DEVICES_PER_USER {
             return Err(DirectoryError::TooManyDevices {
                 max: MAX_DEVICES_PER_USER,
@@ -105,12 +141,18 @@ impl PreKeyDirectory for MemoryDirectory {
             }
             .into());
         }
-        devices.insert(device.clone(), Device::new(identity.clone()));
+        let new = inner.device(device, identity);
+        inner.devices.insert(device.clone(), new);
         Ok(Registration::New)
     }
 
     fn remove(&self, device: &DeviceAddress) -> crate::Result<bool> {
-        Ok(self.lock()?.remove(device).is_some())
+        let mut inner = self.lock()?;
+        let Some(removed) = inner.devices.remove(device) else {
+            return Ok(false);
+        };
+        inner.retire(device, &removed);
+        Ok(true)
     }
 
     fn store(
@@ -118,8 +160,9 @@ impl PreKeyDirectory for MemoryDirectory {
         device: &DeviceAddress,
         upload: &VerifiedUpload,
     ) -> crate::Result<PreKeyCounts> {
-        let mut devices = self.lock()?;
-        let d = devices
+        let mut inner = self.lock()?;
+        let d = inner
+            .devices
             .get_mut(device)
             .ok_or(DirectoryError::UnknownDevice)?;
         let (highest, counts) = upload.check_store(&d.identity, d.highest, d.counts())?;
@@ -139,8 +182,9 @@ impl PreKeyDirectory for MemoryDirectory {
     }
 
     fn take_bundle(&self, device: &DeviceAddress) -> crate::Result<TakenBundle> {
-        let mut devices = self.lock()?;
-        let d = devices
+        let mut inner = self.lock()?;
+        let d = inner
+            .devices
             .get_mut(device)
             .ok_or(DirectoryError::UnknownDevice)?;
         let signed_prekey = d.signed_prekey.clone().ok_or(DirectoryError::NotReady {
@@ -167,14 +211,17 @@ impl PreKeyDirectory for MemoryDirectory {
     }
 
     fn device(&self, device: &DeviceAddress) -> crate::Result<DeviceInfo> {
-        let devices = self.lock()?;
-        let d = devices.get(device).ok_or(DirectoryError::UnknownDevice)?;
+        let inner = self.lock()?;
+        let d = inner
+            .devices
+            .get(device)
+            .ok_or(DirectoryError::UnknownDevice)?;
         Ok(d.info(device))
     }
 
     fn devices(&self, user: &UserAddress) -> crate::Result<Vec<DeviceInfo>> {
-        let devices = self.lock()?;
-        Ok(user_devices(&devices, user)
+        let inner = self.lock()?;
+        Ok(user_devices(&inner.devices, user)
             .map(|(address, d)| d.info(address))
             .collect())
     }

@@ -26,8 +26,13 @@ pub const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// The schema version a [`SqliteDirectory`] writes into `PRAGMA
 /// user_version` and accepts when it opens a database.
+///
+/// Version 2 added the `retired_identities` table. A version 1 database is
+/// migrated when opened (the table is created, empty, in the transaction
+/// that checks the version); any other version is refused with
+/// [`StorageError::UnsupportedSchema`].
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-pub const SQLITE_SCHEMA_VERSION: u32 = 1;
+pub const SQLITE_SCHEMA_VERSION: u32 = 2;
 
 /// One table per record kind. Ids and device ids are `u32`; times are `u64`
 /// stored in SQLite's signed 64-bit integers bit for bit; keys and
@@ -73,6 +78,24 @@ CREATE TABLE kem_prekeys (
     public      BLOB NOT NULL,
     signature   BLOB NOT NULL,
     PRIMARY KEY (device, key_id)
+) WITHOUT ROWID;
+";
+
+/// What version 2 added to version 1: the highest ids of identities no
+/// longer registered at an address (replaced or removed), so that they only
+/// go up if the identity is registered there again. A row is written only
+/// for an identity that had ids accepted, and taken back (deleted) when the
+/// identity is registered at the address again.
+const SCHEMA_V2: &str = "
+CREATE TABLE retired_identities (
+    app_id              BLOB NOT NULL,
+    user_id             BLOB NOT NULL,
+    device_id           INTEGER NOT NULL,
+    identity_key        BLOB NOT NULL,
+    highest_signed_id   INTEGER,
+    highest_one_time_id INTEGER,
+    highest_kem_id      INTEGER,
+    PRIMARY KEY (app_id, user_id, device_id, identity_key)
 ) WITHOUT ROWID;
 ";
 
@@ -157,6 +180,14 @@ impl SqliteDirectory {
         match u32::try_from(found) {
             Ok(0) => {
                 tx.execute_batch(SCHEMA).map_err(db("open"))?;
+                tx.execute_batch(SCHEMA_V2).map_err(db("open"))?;
+                tx.pragma_update(None, "user_version", SQLITE_SCHEMA_VERSION)
+                    .map_err(db("open"))?;
+            }
+            // Version 1 lacks only the retired identities; it forgot those
+            // it replaced or removed, which cannot be recovered.
+            Ok(1) => {
+                tx.execute_batch(SCHEMA_V2).map_err(db("open"))?;
                 tx.pragma_update(None, "user_version", SQLITE_SCHEMA_VERSION)
                     .map_err(db("open"))?;
             }
@@ -231,6 +262,67 @@ fn find_device(tx: &Transaction<'_>, device: &DeviceAddress) -> crate::Result<Op
             .map_err(|_| invalid("devices"))?,
         highest: HighestIds::new(id(signed)?, id(one_time)?, id(kem)?),
     }))
+}
+
+/// Keeps the highest ids of `row`'s identity, which is leaving `device`
+/// (replaced or removed), unless it never had any accepted.
+fn retire(tx: &Transaction<'_>, device: &DeviceAddress, row: &DeviceRow) -> crate::Result<()> {
+    let h = row.highest;
+    if h == HighestIds::default() {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO retired_identities (app_id, user_id, device_id, identity_key,
+         highest_signed_id, highest_one_time_id, highest_kem_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            device.app_id(),
+            device.user_id(),
+            device.device_id(),
+            &row.identity.as_bytes()[..],
+            h.signed(),
+            h.one_time(),
+            h.kem()
+        ],
+    )
+    .map_err(db("retired_identities"))?;
+    Ok(())
+}
+
+/// Takes back the highest ids `identity` had at `device` before it was
+/// replaced or removed (none if it never was registered there, or had no
+/// ids accepted).
+fn unretire(
+    tx: &Transaction<'_>,
+    device: &DeviceAddress,
+    identity: &IdentityKey,
+) -> crate::Result<HighestIds> {
+    let row = tx
+        .query_row(
+            "DELETE FROM retired_identities WHERE app_id = ?1 AND user_id = ?2
+             AND device_id = ?3 AND identity_key = ?4
+             RETURNING highest_signed_id, highest_one_time_id, highest_kem_id",
+            params![
+                device.app_id(),
+                device.user_id(),
+                device.device_id(),
+                &identity.as_bytes()[..]
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(db("retired_identities"))?;
+    let Some((signed, one_time, kem)) = row else {
+        return Ok(HighestIds::default());
+    };
+    let id = |v: Option<i64>| v.map(|v| key_id(v, "retired_identities")).transpose();
+    Ok(HighestIds::new(id(signed)?, id(one_time)?, id(kem)?))
 }
 
 fn known_device(tx: &Transaction<'_>, device: &DeviceAddress) -> crate::Result<DeviceRow> {
@@ -351,10 +443,18 @@ impl PreKeyDirectory for SqliteDirectory {
                     )
                     .map_err(db(table))?;
                 }
+                retire(tx, device, &row)?;
+                let h = unretire(tx, device, identity)?;
                 tx.execute(
-                    "UPDATE devices SET identity_key = ?1, highest_signed_id = NULL,
-                     highest_one_time_id = NULL, highest_kem_id = NULL WHERE device = ?2",
-                    params![&identity.as_bytes()[..], row.rowid],
+                    "UPDATE devices SET identity_key = ?1, highest_signed_id = ?2,
+                     highest_one_time_id = ?3, highest_kem_id = ?4 WHERE device = ?5",
+                    params![
+                        &identity.as_bytes()[..],
+                        h.signed(),
+                        h.one_time(),
+                        h.kem(),
+                        row.rowid
+                    ],
                 )
                 .map_err(db("devices"))?;
                 return Ok(Registration::Replaced);
@@ -374,14 +474,19 @@ impl PreKeyDirectory for SqliteDirectory {
                 }
                 .into());
             }
+            let h = unretire(tx, device, identity)?;
             tx.execute(
-                "INSERT INTO devices (app_id, user_id, device_id, identity_key)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO devices (app_id, user_id, device_id, identity_key,
+                 highest_signed_id, highest_one_time_id, highest_kem_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     device.app_id(),
                     device.user_id(),
                     device.device_id(),
-                    &identity.as_bytes()[..]
+                    &identity.as_bytes()[..],
+                    h.signed(),
+                    h.one_time(),
+                    h.kem()
                 ],
             )
             .map_err(db("devices"))?;
@@ -401,6 +506,7 @@ impl PreKeyDirectory for SqliteDirectory {
                 )
                 .map_err(db(table))?;
             }
+            retire(tx, device, &row)?;
             tx.execute("DELETE FROM devices WHERE device = ?1", [row.rowid])
                 .map_err(db("devices"))?;
             Ok(true)
@@ -677,6 +783,65 @@ mod tests {
                 found: 7
             })
         );
+    }
+
+    /// A version 1 database is migrated when opened: what it holds stays,
+    /// and from then on a replaced identity keeps its ids.
+    #[test]
+    fn a_version_1_database_is_migrated() {
+        let file = TempFile::new("schema-v1");
+        {
+            let conn = Connection::open(&file.0).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let address = {
+            // Fill it as version 1 would have: no retired identities.
+            let dir = SqliteDirectory::open_in_memory().unwrap();
+            let address = provisioned(&dir);
+            let conn = dir.lock().unwrap();
+            conn.execute("ATTACH DATABASE ?1 AS v1", [file.0.to_str().unwrap()])
+                .unwrap();
+            for table in ["devices"].into_iter().chain(KEY_TABLES) {
+                conn.execute(&format!("INSERT INTO v1.{table} SELECT * FROM {table}"), [])
+                    .unwrap();
+            }
+            address
+        };
+        let dir = SqliteDirectory::open(&file.0).unwrap();
+        let version: i64 = dir
+            .lock()
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, i64::from(SQLITE_SCHEMA_VERSION));
+        let info = dir.device(&address).unwrap();
+        assert_eq!(info.counts().one_time(), 2);
+        assert_eq!(info.signed_prekey_id(), Some(1));
+        // Replaced and back: the identity's ids were kept.
+        let other = IdentityKeyPair::generate(&mut chacha20::ChaCha20Rng::from_seed([9; 32]));
+        dir.register(&address, other.public_key()).unwrap();
+        assert!(dir.remove(&address).unwrap());
+        dir.register(&address, info.identity_key()).unwrap();
+        let back = dir.device(&address).unwrap();
+        assert_eq!(
+            (back.signed_prekey_id(), back.counts().one_time()),
+            (None, 0)
+        );
+        let mut rng = chacha20::ChaCha20Rng::from_seed([3; 32]);
+        let identity = IdentityKeyPair::generate(&mut rng);
+        let spk = SignedPreKeyPair::generate(&mut rng, &identity, 1, 5);
+        let replay = PreKeyUpload::builder(&identity)
+            .signed_prekey(spk.public())
+            .to_bytes()
+            .unwrap();
+        assert!(matches!(
+            dir.upload(&address, &replay).unwrap_err(),
+            crate::Error::Upload(crate::error::UploadError::StaleId { .. })
+        ));
+        drop(dir);
+        // Opened again, it is a version 2 database: nothing to migrate.
+        SqliteDirectory::open(&file.0).unwrap();
     }
 
     #[test]

@@ -14,8 +14,9 @@ use kinseal::client::store::{
     SignedPreKeyStore, StoreTransaction,
 };
 use kinseal::client::{
-    Account, AccountConfig, ClientStore, IdentityStatus, KnownIdentity, MemoryStore, RecordKey,
-    StorageKey, StorageKeyring, TrustDecision, TrustPolicy, UserAddress,
+    Account, AccountConfig, ClientStore, IdentityStatus, KnownIdentity,
+    MAX_HANDSHAKES_PER_LAST_RESORT_KEY, MemoryStore, RecordKey, StorageKey, StorageKeyring,
+    TrustDecision, TrustPolicy, UserAddress,
 };
 use kinseal::server::{DeviceAddress, MemoryDirectory, PreKeyDirectory};
 use kinseal::{
@@ -116,6 +117,115 @@ fn a_replayed_handshake_on_last_resort_keys_is_refused() {
         bob.receive(&alice, &first),
         Err(Error::Account(AccountError::ReplayedHandshake))
     );
+}
+
+/// The log of handshakes answered on a last-resort key has a bound per key:
+/// when it is full, the next handshake on that key without a one-time
+/// prekey is refused with a typed error and changes nothing (no id is
+/// dropped to make room, so old ones stay refused). The log goes with its
+/// key, in the refresh that deletes the key after its grace period.
+#[test]
+fn the_last_resort_handshake_log_is_bounded_and_goes_with_its_key() {
+    let (dir, alice, bob) = pair();
+    let carol = device(&dir, "murmur", "carol", 1);
+    for _ in 0..client_common::ONE_TIME_TARGET {
+        dir.take_bundle(&bob.address).unwrap();
+    }
+    let last_resort = dir.device(&bob.address).unwrap().last_resort_id().unwrap();
+    let max = MAX_HANDSHAKES_PER_LAST_RESORT_KEY;
+    // Other senders' handshakes, all but one slot.
+    let filler = |n: usize| {
+        let mut id = [0xf0; 32];
+        id[..8].copy_from_slice(&(n as u64).to_be_bytes());
+        id
+    };
+    let mut txn = store_of(&bob).transaction().unwrap();
+    for n in 0..max - 1 {
+        txn.record_handshake(&filler(n), last_resort).unwrap();
+    }
+    txn.commit().unwrap();
+    let on_last_resort = |from: &Device| {
+        let taken = dir.take_bundle(&bob.address).unwrap();
+        assert!(taken.used_last_resort());
+        assert_eq!(taken.prekey_ids().kem_prekey_id(), last_resort);
+        let verified = taken.into_bundle().verify().unwrap();
+        from.account
+            .start_session(&mut OsRng, &bob.address, &verified, NOW)
+            .unwrap();
+        from.send(&bob, "on last resort")
+    };
+    let log = |id: &[u8; 32]| {
+        let mut txn = store_of(&bob).transaction().unwrap();
+        let count = txn.handshake_count(last_resort).unwrap();
+        (txn.contains_handshake(id).unwrap(), count)
+    };
+
+    // The last slot.
+    let from_alice = on_last_resort(&alice);
+    let alice_id = *PreKeyMessage::from_bytes(&from_alice)
+        .unwrap()
+        .handshake_id()
+        .as_bytes();
+    assert_eq!(bob.receive(&alice, &from_alice).unwrap(), b"on last resort");
+    assert_eq!(log(&alice_id), (true, max));
+
+    // Full: Carol is refused, and nothing changed.
+    let from_carol = on_last_resort(&carol);
+    let carol_id = *PreKeyMessage::from_bytes(&from_carol)
+        .unwrap()
+        .handshake_id()
+        .as_bytes();
+    assert_eq!(
+        bob.receive(&carol, &from_carol),
+        Err(Error::Account(AccountError::HandshakeLogFull {
+            last_resort_id: last_resort,
+            max
+        }))
+    );
+    assert!(!bob.account.has_session(&carol.address).unwrap());
+    assert_eq!(log(&carol_id), (false, max));
+    // Nothing was dropped to make room: Alice's first message, replayed
+    // without its session, is still refused as a replay.
+    let mut txn = store_of(&bob).transaction().unwrap();
+    assert!(txn.remove_sessions(&alice.address).unwrap());
+    assert!(txn.contains_handshake(&filler(0)).unwrap());
+    txn.commit().unwrap();
+    assert_eq!(
+        bob.receive(&alice, &from_alice),
+        Err(Error::Account(AccountError::ReplayedHandshake))
+    );
+    // With one-time prekeys published again, Carol gets through.
+    publish(&dir, &bob.address, &bob.account, NOW);
+    carol.start(&dir, &bob);
+    let again = carol.send(&bob, "with one-time keys");
+    assert_eq!(bob.receive(&carol, &again).unwrap(), b"with one-time keys");
+    assert_eq!(log(&carol_id), (false, max));
+
+    // The key is rotated, then deleted after its grace period: its log
+    // goes with it, in the same refresh.
+    bob.account
+        .refresh_prekeys(&mut OsRng, NOW + 7 * DAY, None)
+        .unwrap();
+    assert_eq!(log(&alice_id), (true, max));
+    let update = bob
+        .account
+        .refresh_prekeys(&mut OsRng, NOW + 37 * DAY, None)
+        .unwrap();
+    assert_eq!(update.retired(), 2);
+    assert_eq!(log(&alice_id), (false, 0));
+    assert!(
+        !store_of(&bob)
+            .transaction()
+            .unwrap()
+            .last_resort_kem_prekey_ids()
+            .unwrap()
+            .contains(&last_resort)
+    );
+    // And the replay fails on the deleted keys instead.
+    assert!(matches!(
+        bob.receive(&alice, &from_alice),
+        Err(Error::Account(AccountError::UnknownPreKey { .. }))
+    ));
 }
 
 #[test]

@@ -175,13 +175,16 @@ impl HandshakeLog for FailingTxn<'_> {
     fn contains_handshake(&mut self, id: &[u8; 32]) -> StoreResult<bool> {
         self.inner.contains_handshake(id)
     }
-    fn record_handshake(&mut self, id: &[u8; 32], signed_prekey_id: u32) -> StoreResult<()> {
+    fn record_handshake(&mut self, id: &[u8; 32], last_resort_id: u32) -> StoreResult<()> {
         self.store.write()?;
-        self.inner.record_handshake(id, signed_prekey_id)
+        self.inner.record_handshake(id, last_resort_id)
     }
-    fn forget_handshakes(&mut self, signed_prekey_id: u32) -> StoreResult<usize> {
+    fn handshake_count(&mut self, last_resort_id: u32) -> StoreResult<usize> {
+        self.inner.handshake_count(last_resort_id)
+    }
+    fn forget_handshakes(&mut self, last_resort_id: u32) -> StoreResult<usize> {
         self.store.write()?;
-        self.inner.forget_handshakes(signed_prekey_id)
+        self.inner.forget_handshakes(last_resort_id)
     }
 }
 

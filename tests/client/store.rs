@@ -90,6 +90,8 @@ struct Snapshot {
     sessions: BTreeMap<DeviceAddress, Vec<u8>>,
     prekeys: Vec<BTreeMap<u32, Vec<u8>>>,
     handshakes: Vec<u8>,
+    /// How many handshakes each last-resort key id 0..=9 has logged.
+    handshake_counts: Vec<usize>,
 }
 
 fn snapshot<T: StoreTransaction>(t: &mut T) -> Snapshot {
@@ -123,12 +125,14 @@ fn snapshot<T: StoreTransaction>(t: &mut T) -> Snapshot {
     let handshakes = (0..=255u8)
         .filter(|&n| t.contains_handshake(&handshake(n)).unwrap())
         .collect();
+    let handshake_counts = (0..=9).map(|id| t.handshake_count(id).unwrap()).collect();
     Snapshot {
         account: t.account().unwrap(),
         identities,
         sessions,
         prekeys,
         handshakes,
+        handshake_counts,
     }
 }
 
@@ -194,6 +198,7 @@ mod checks {
             snapshot(&mut t),
             Snapshot {
                 prekeys: vec![BTreeMap::new(); 4],
+                handshake_counts: vec![0; 10],
                 ..Snapshot::default()
             }
         );
@@ -206,6 +211,7 @@ mod checks {
             assert_eq!(records.len(), 3, "{table:?}");
         }
         assert_eq!(first.handshakes, [1, 2, 3]);
+        assert_eq!(first.handshake_counts, [0, 2, 1, 0, 0, 0, 0, 0, 0, 0]);
         churn(&mut t);
         let second = snapshot(&mut t);
         let alice = address(b"chirp", b"alice", 1);
@@ -225,6 +231,8 @@ mod checks {
             assert_eq!(get(&mut t, *table, 2), None);
         }
         assert_eq!(second.handshakes, [3, 9]);
+        // Handshake 3 moved from key 2 to key 5; 9 is new on key 4.
+        assert_eq!(second.handshake_counts, [0, 0, 0, 0, 1, 1, 0, 0, 0, 0]);
         t.commit().unwrap();
         assert_eq!(snapshot_of(store), second);
     }
@@ -330,8 +338,11 @@ mod checks {
         t.put_sessions(&alice, b"sessions").unwrap();
         t.record_handshake(&handshake(1), 1).unwrap();
         t.record_handshake(&handshake(2), 2).unwrap();
-        // Recording a handshake again moves it to the new signed prekey.
+        assert_eq!(t.handshake_count(2).unwrap(), 1);
+        // Recording a handshake again moves it to the new last-resort key.
         t.record_handshake(&handshake(2), 1).unwrap();
+        assert_eq!(t.handshake_count(1).unwrap(), 2);
+        assert_eq!(t.handshake_count(2).unwrap(), 0);
         t.commit().unwrap();
 
         let mut t = store.transaction().unwrap();
@@ -346,6 +357,7 @@ mod checks {
         assert_eq!(t.forget_handshakes(2).unwrap(), 0);
         assert_eq!(t.forget_handshakes(1).unwrap(), 2);
         assert_eq!(t.forget_handshakes(1).unwrap(), 0);
+        assert_eq!(t.handshake_count(1).unwrap(), 0);
         assert!(!t.contains_handshake(&handshake(1)).unwrap());
         t.commit().unwrap();
     }

@@ -126,6 +126,7 @@ on_every_directory!(
     not_ready_takes_nothing,
     bundles_oldest_first_then_last_resort,
     ids_only_go_up,
+    ids_only_go_up_across_replacements,
     identity_is_checked_again_at_store,
     store_limit,
     signed_prekey_rotation,
@@ -148,8 +149,31 @@ mod outside {
         SignedPreKey,
     };
 
+    /// The devices, and the highest ids of identities no longer registered
+    /// at an address, which must only go up if they come back.
     #[derive(Default)]
-    pub(super) struct Tiny(Mutex<BTreeMap<DeviceAddress, Device>>);
+    pub(super) struct Tiny(Mutex<Devices>);
+
+    #[derive(Default)]
+    struct Devices {
+        live: BTreeMap<DeviceAddress, Device>,
+        retired: BTreeMap<(DeviceAddress, [u8; 32]), HighestIds>,
+    }
+
+    impl Devices {
+        fn arrive(&mut self, address: &DeviceAddress, identity: &IdentityKey) -> Device {
+            let key = (address.clone(), *identity.as_bytes());
+            Device {
+                highest: self.retired.remove(&key).unwrap_or_default(),
+                ..Device::new(identity)
+            }
+        }
+
+        fn leave(&mut self, address: &DeviceAddress, d: Device) {
+            self.retired
+                .insert((address.clone(), *d.identity.as_bytes()), d.highest);
+        }
+    }
 
     struct Device {
         identity: IdentityKey,
@@ -194,14 +218,18 @@ mod outside {
             identity: &IdentityKey,
         ) -> kinseal::Result<Registration> {
             let mut devices = self.0.lock().unwrap();
-            if let Some(d) = devices.get_mut(device) {
+            if let Some(d) = devices.live.get(device) {
                 if d.identity == *identity {
                     return Ok(Registration::Unchanged);
                 }
-                *d = Device::new(identity);
+                let new = devices.arrive(device, identity);
+                let old = devices.live.insert(device.clone(), new).unwrap();
+                devices.leave(device, old);
                 return Ok(Registration::Replaced);
             }
-            let count = devices.keys().filter(|a| a.user() == device.user()).count();
+            let count = (devices.live.keys())
+                .filter(|a| a.user() == device.user())
+                .count();
             if count >= MAX_DEVICES_PER_USER {
                 return Err(DirectoryError::TooManyDevices {
                     max: MAX_DEVICES_PER_USER,
@@ -209,12 +237,18 @@ mod outside {
                 }
                 .into());
             }
-            devices.insert(device.clone(), Device::new(identity));
+            let new = devices.arrive(device, identity);
+            devices.live.insert(device.clone(), new);
             Ok(Registration::New)
         }
 
         fn remove(&self, device: &DeviceAddress) -> kinseal::Result<bool> {
-            Ok(self.0.lock().unwrap().remove(device).is_some())
+            let mut devices = self.0.lock().unwrap();
+            let Some(old) = devices.live.remove(device) else {
+                return Ok(false);
+            };
+            devices.leave(device, old);
+            Ok(true)
         }
 
         fn store(
@@ -223,7 +257,7 @@ mod outside {
             upload: &VerifiedUpload,
         ) -> kinseal::Result<PreKeyCounts> {
             let mut devices = self.0.lock().unwrap();
-            let d = devices
+            let d = (devices.live)
                 .get_mut(device)
                 .ok_or(DirectoryError::UnknownDevice)?;
             let (highest, counts) = upload.check_store(&d.identity, d.highest, d.counts())?;
@@ -246,7 +280,7 @@ mod outside {
 
         fn take_bundle(&self, device: &DeviceAddress) -> kinseal::Result<TakenBundle> {
             let mut devices = self.0.lock().unwrap();
-            let d = devices
+            let d = (devices.live)
                 .get_mut(device)
                 .ok_or(DirectoryError::UnknownDevice)?;
             let not_ready = |missing| DirectoryError::NotReady { missing };
@@ -262,13 +296,16 @@ mod outside {
 
         fn device(&self, device: &DeviceAddress) -> kinseal::Result<DeviceInfo> {
             let devices = self.0.lock().unwrap();
-            let d = devices.get(device).ok_or(DirectoryError::UnknownDevice)?;
+            let d = devices
+                .live
+                .get(device)
+                .ok_or(DirectoryError::UnknownDevice)?;
             Ok(d.info(device))
         }
 
         fn devices(&self, user: &UserAddress) -> kinseal::Result<Vec<DeviceInfo>> {
             let devices = self.0.lock().unwrap();
-            Ok(devices
+            Ok((devices.live)
                 .iter()
                 .filter(|(a, _)| a.user() == user)
                 .map(|(a, d)| d.info(a))
@@ -547,6 +584,99 @@ fn ids_only_go_up(dir: &dyn PreKeyDirectory) {
             id: 13,
             highest: 30
         }
+    );
+}
+
+/// Replaced by another identity, then registered again with the old one
+/// (or removed and registered again): the old identity's ids still only go
+/// up, so its old signed upload, replayed, cannot make the directory hand
+/// out a one-time key a second time.
+fn ids_only_go_up_across_replacements(dir: &dyn PreKeyDirectory) {
+    let (a, b) = (alice(), bob());
+    let at = addr("chirp", "alice", 1);
+    dir.register(&at, a.identity.public_key()).unwrap();
+    let old = a.full_upload();
+    dir.upload(&at, &old).unwrap();
+    let handed_out = dir.take_bundle(&at).unwrap().prekey_ids();
+    assert_eq!(
+        (handed_out.one_time_prekey_id(), handed_out.kem_prekey_id()),
+        (Some(10), 2)
+    );
+    let stale_signed = UploadError::StaleId {
+        prekey: PreKeyRole::Signed,
+        id: 1,
+        highest: 1,
+    };
+    // Replaced: Bob's ids are a space of their own.
+    assert_eq!(
+        dir.register(&at, b.identity.public_key()).unwrap(),
+        Registration::Replaced
+    );
+    dir.upload(&at, &b.full_upload()).unwrap();
+    // Alice's key again, and her old upload replayed: refused, nothing stored.
+    assert_eq!(
+        dir.register(&at, a.identity.public_key()).unwrap(),
+        Registration::Replaced
+    );
+    assert_eq!(upload_err(dir.upload(&at, &old).unwrap_err()), stale_signed);
+    let info = dir.device(&at).unwrap();
+    assert_eq!((info.counts().one_time(), info.counts().kem()), (0, 0));
+    assert!(!info.is_ready());
+    // Its one-time keys alone, without the signed prekey: refused too.
+    let one_time_only = PreKeyUpload::builder(&a.identity)
+        .one_time_prekeys(a.one_time.iter().map(OneTimePreKeyPair::public))
+        .kem_prekeys(a.kem.iter().map(KemPreKeyPair::public))
+        .to_bytes()
+        .unwrap();
+    assert_eq!(
+        upload_err(dir.upload(&at, &one_time_only).unwrap_err()),
+        UploadError::StaleId {
+            prekey: PreKeyRole::OneTime,
+            id: 10,
+            highest: 12
+        }
+    );
+    // The same after a removal.
+    assert!(dir.remove(&at).unwrap());
+    assert_eq!(
+        dir.register(&at, a.identity.public_key()).unwrap(),
+        Registration::New
+    );
+    assert_eq!(upload_err(dir.upload(&at, &old).unwrap_err()), stale_signed);
+    assert_eq!(
+        dir.take_bundle(&at).unwrap_err(),
+        Error::Directory(DirectoryError::NotReady {
+            missing: PreKeyRole::Signed
+        })
+    );
+    // Bob's space was kept as well.
+    dir.register(&at, b.identity.public_key()).unwrap();
+    assert_eq!(
+        upload_err(dir.upload(&at, &b.full_upload()).unwrap_err()),
+        stale_signed
+    );
+    // Fresh ids above the old ones are accepted, and the bundles hand out
+    // the new keys only.
+    dir.register(&at, a.identity.public_key()).unwrap();
+    let mut rng = rng(7);
+    let spk = SignedPreKeyPair::generate(&mut rng, &a.identity, 2, NOW);
+    let opk = OneTimePreKeyPair::generate(&mut rng, 13);
+    let kem = KemPreKeyPair::generate(&mut rng, &a.identity, 4, false, NOW);
+    let fresh = PreKeyUpload::builder(&a.identity)
+        .signed_prekey(spk.public())
+        .one_time_prekeys([opk.public()])
+        .kem_prekeys([kem.public()])
+        .to_bytes()
+        .unwrap();
+    dir.upload(&at, &fresh).unwrap();
+    let ids = dir.take_bundle(&at).unwrap().prekey_ids();
+    assert_eq!(
+        (
+            ids.signed_prekey_id(),
+            ids.one_time_prekey_id(),
+            ids.kem_prekey_id()
+        ),
+        (2, Some(13), 4)
     );
 }
 

@@ -10,6 +10,7 @@ use crate::address::{DeviceAddress, UserAddress};
 use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, TrustPolicy};
 use crate::error::{AccountError, ProtocolError};
+use crate::limits::MAX_HANDSHAKES_PER_LAST_RESORT_KEY;
 use crate::{
     Error, HandshakeId, IncomingMessage, MessageKind, PreKeyMessage, Session, VerifiedBundle,
     message_kind,
@@ -390,6 +391,16 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             message,
             self.config.session.clone(),
         )?;
+        // Nothing one-time is used up, so only the log stops a replay: it
+        // must have room (refusing is safe; forgetting an id is not).
+        let logged = one_time.is_none() && kem.is_last_resort();
+        if logged && txn.handshake_count(kem.id())? >= MAX_HANDSHAKES_PER_LAST_RESORT_KEY {
+            return Err(AccountError::HandshakeLogFull {
+                last_resort_id: kem.id(),
+                max: MAX_HANDSHAKES_PER_LAST_RESORT_KEY,
+            }
+            .into());
+        }
         // Only now, with the message authenticated, is its identity key
         // worth a trust decision: a forged message cannot make the app
         // report a changed identity.
@@ -400,10 +411,10 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         if !kem.is_last_resort() {
             txn.remove_kem_prekey(kem.id())?;
         }
-        if one_time.is_none() && kem.is_last_resort() {
+        if logged {
             // Nothing one-time was used up, so nothing else stops this
-            // message from being answered again.
-            txn.record_handshake(handshake_id.as_bytes(), signed_id)?;
+            // message from being answered again while the key is kept.
+            txn.record_handshake(handshake_id.as_bytes(), kem.id())?;
         }
         set.insert_answered(inbound.session, now)?;
         Ok(Decrypted {

@@ -116,7 +116,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// - makes a new signed prekey and last-resort ML-KEM prekey if there
     ///   is none or the newest is older than the rotation age;
     /// - deletes replaced ones whose grace period is over (and the
-    ///   handshake log entries of those signed prekeys);
+    ///   handshake log entries of those last-resort KEM prekeys);
     /// - makes the one-time prekeys [`Account::one_time_prekeys_needed`]
     ///   says, given the counts the directory reported.
     ///
@@ -180,11 +180,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let grace = self.config.signed_prekey_grace;
         for id in retirable(signed, grace, now) {
             txn.remove_signed_prekey(id)?;
-            txn.forget_handshakes(id)?;
             update.retired += 1;
         }
         for id in retirable(last_resort, grace, now) {
             txn.remove_last_resort_kem_prekey(id)?;
+            txn.forget_handshakes(id)?;
             update.retired += 1;
         }
 

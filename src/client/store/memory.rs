@@ -274,27 +274,30 @@ impl HandshakeLog for MemoryTransaction<'_> {
     fn record_handshake(
         &mut self,
         handshake_id: &[u8; 32],
-        signed_prekey_id: u32,
+        last_resort_id: u32,
     ) -> StoreResult<()> {
-        let old = self
-            .tables
-            .handshakes
-            .insert(*handshake_id, signed_prekey_id);
+        let old = self.tables.handshakes.insert(*handshake_id, last_resort_id);
         self.undo.push(Undo::Handshake(*handshake_id, old));
         Ok(())
     }
 
-    fn forget_handshakes(&mut self, signed_prekey_id: u32) -> StoreResult<usize> {
+    fn handshake_count(&mut self, last_resort_id: u32) -> StoreResult<usize> {
+        Ok((self.tables.handshakes.values())
+            .filter(|k| **k == last_resort_id)
+            .count())
+    }
+
+    fn forget_handshakes(&mut self, last_resort_id: u32) -> StoreResult<usize> {
         let ids: Vec<[u8; 32]> = self
             .tables
             .handshakes
             .iter()
-            .filter(|(_, spk)| **spk == signed_prekey_id)
+            .filter(|(_, k)| **k == last_resort_id)
             .map(|(id, _)| *id)
             .collect();
         for id in &ids {
             self.tables.handshakes.remove(id);
-            self.undo.push(Undo::Handshake(*id, Some(signed_prekey_id)));
+            self.undo.push(Undo::Handshake(*id, Some(last_resort_id)));
         }
         Ok(ids.len())
     }

@@ -139,30 +139,36 @@ pub trait SessionStore {
     fn session_addresses(&mut self) -> StoreResult<Vec<DeviceAddress>>;
 }
 
-/// Handshakes answered on last-resort prekeys, so that a replayed
-/// `PreKeyMessage` is refused. Each is kept while the signed prekey it
-/// used is kept: once that is deleted, the handshake cannot be answered
-/// again anyway.
+/// Handshakes answered on a last-resort ML-KEM prekey without a one-time
+/// prekey, so that a replayed `PreKeyMessage` is refused. Each is kept, by
+/// the id of the last-resort key it used, while that key is kept: once the
+/// key is deleted, the handshake cannot be answered again anyway. The
+/// account logs at most
+/// [`MAX_HANDSHAKES_PER_LAST_RESORT_KEY`](crate::client::MAX_HANDSHAKES_PER_LAST_RESORT_KEY)
+/// per key.
 pub trait HandshakeLog {
     /// Whether a handshake with this id was answered.
     ///
     /// # Errors
     /// A [`StorageError`] when the store cannot be read.
     fn contains_handshake(&mut self, handshake_id: &[u8; 32]) -> StoreResult<bool>;
-    /// Records an answered handshake and the signed prekey it used.
+    /// Records an answered handshake and the last-resort KEM prekey it used.
     ///
     /// # Errors
     /// A [`StorageError`] when the store cannot be written.
-    fn record_handshake(
-        &mut self,
-        handshake_id: &[u8; 32],
-        signed_prekey_id: u32,
-    ) -> StoreResult<()>;
-    /// Forgets the handshakes that used a signed prekey; how many there were.
+    fn record_handshake(&mut self, handshake_id: &[u8; 32], last_resort_id: u32)
+    -> StoreResult<()>;
+    /// How many handshakes recorded with a last-resort KEM prekey.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn handshake_count(&mut self, last_resort_id: u32) -> StoreResult<usize>;
+    /// Forgets the handshakes that used a last-resort KEM prekey; how many
+    /// there were.
     ///
     /// # Errors
     /// A [`StorageError`] when the store cannot be written.
-    fn forget_handshakes(&mut self, signed_prekey_id: u32) -> StoreResult<usize>;
+    fn forget_handshakes(&mut self, last_resort_id: u32) -> StoreResult<usize>;
 }
 
 /// One transaction over every record kind.

@@ -49,10 +49,10 @@ CREATE TABLE one_time_prekeys (id INTEGER PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE kem_prekeys (id INTEGER PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE last_resort_kem_prekeys (id INTEGER PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE handshakes (
-    id               BLOB PRIMARY KEY,
-    signed_prekey_id INTEGER NOT NULL
+    id              BLOB PRIMARY KEY,
+    last_resort_id  INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX handshakes_by_signed_prekey ON handshakes (signed_prekey_id);
+CREATE INDEX handshakes_by_last_resort_key ON handshakes (last_resort_id);
 ";
 
 /// The statements of a table keyed by a peer device's address.
@@ -167,7 +167,13 @@ impl SqliteStore {
 
     /// The schema version this build writes into a new database, and the
     /// only one it opens.
-    pub const SCHEMA_VERSION: u32 = 1;
+    ///
+    /// Version 2 logs handshakes by last-resort KEM prekey id instead of
+    /// signed prekey id. A version 1 store (never written by a release) is
+    /// refused with [`StorageError::UnsupportedSchema`]: its log cannot be
+    /// re-keyed without the sealed records, and dropping it would reopen
+    /// replays.
+    pub const SCHEMA_VERSION: u32 = 2;
 
     /// Opens (creating it if needed) a store in the SQLite database at
     /// `path`. Several stores, threads and processes may open the same
@@ -567,22 +573,34 @@ impl HandshakeLog for SqliteTransaction<'_> {
     fn record_handshake(
         &mut self,
         handshake_id: &[u8; 32],
-        signed_prekey_id: u32,
+        last_resort_id: u32,
     ) -> StoreResult<()> {
         self.write(
-            "INSERT INTO handshakes (id, signed_prekey_id) VALUES (?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET signed_prekey_id = excluded.signed_prekey_id",
+            "INSERT INTO handshakes (id, last_resort_id) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET last_resort_id = excluded.last_resort_id",
             "handshakes",
-            params![&handshake_id[..], signed_prekey_id],
+            params![&handshake_id[..], last_resort_id],
         )
         .map(drop)
     }
 
-    fn forget_handshakes(&mut self, signed_prekey_id: u32) -> StoreResult<usize> {
+    fn handshake_count(&mut self, last_resort_id: u32) -> StoreResult<usize> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM handshakes WHERE last_resort_id = ?1",
+                [last_resort_id],
+                |r| r.get(0),
+            )
+            .map_err(db("handshakes"))?;
+        usize::try_from(n).map_err(|_| invalid("handshakes"))
+    }
+
+    fn forget_handshakes(&mut self, last_resort_id: u32) -> StoreResult<usize> {
         self.write(
-            "DELETE FROM handshakes WHERE signed_prekey_id = ?1",
+            "DELETE FROM handshakes WHERE last_resort_id = ?1",
             "handshakes",
-            [signed_prekey_id],
+            [last_resort_id],
         )
     }
 }

@@ -92,19 +92,22 @@ fn another_schema_version_is_refused() {
         }
         .unwrap();
     };
-    set(Some(2));
-    assert_eq!(
-        SqliteStore::open(&file.0).unwrap_err(),
-        StorageError::UnsupportedSchema {
-            expected: SqliteStore::SCHEMA_VERSION,
-            found: 2
-        }
-    );
+    // Version 1 (handshakes keyed by signed prekey) is not migrated.
+    for found in [1, 3] {
+        set(Some(i64::from(found)));
+        assert_eq!(
+            SqliteStore::open(&file.0).unwrap_err(),
+            StorageError::UnsupportedSchema {
+                expected: SqliteStore::SCHEMA_VERSION,
+                found
+            }
+        );
+    }
     set(Some(-1));
     assert_eq!(
         SqliteStore::open(&file.0).unwrap_err(),
         StorageError::UnsupportedSchema {
-            expected: 1,
+            expected: 2,
             found: u32::MAX
         }
     );
@@ -115,11 +118,10 @@ fn another_schema_version_is_refused() {
             table: "client_schema"
         }
     );
-    set(Some(1));
     let conn = Connection::open(&file.0).unwrap();
     conn.execute(
-        "INSERT INTO client_schema (slot, version) VALUES (0, 1)",
-        [],
+        "INSERT INTO client_schema (slot, version) VALUES (0, ?1)",
+        [SqliteStore::SCHEMA_VERSION],
     )
     .unwrap();
     drop(conn);
