@@ -20,6 +20,7 @@
 
 mod keys;
 mod persist;
+pub(crate) use persist::invalid_state;
 mod skipped;
 mod state;
 

@@ -14,8 +14,9 @@ use crate::error::{DecodeError, Error, MisuseError, WireType};
 use crate::keys::prekey_x25519;
 use crate::wire::{ChainFrame, RatchetFrame, RatchetKeyFrame, SkippedFrame};
 
-/// A field of the session state that breaks an invariant.
-fn invalid(field: &'static str, found: u32) -> Error {
+/// A field of the session state that breaks an invariant (the ratchet's
+/// here, the session envelope's in `session/persist.rs`).
+pub(crate) fn invalid_state(field: &'static str, found: u32) -> Error {
     DecodeError::InvalidField {
         wire_type: WireType::SessionState,
         field,
@@ -145,7 +146,7 @@ fn receiving_chains(
         keys.push(prekey_x25519(&c.ratchet_key)?);
     }
     if chains.len() > bounds.max_old_chains() as usize + 1 {
-        return Err(invalid("chain_count", chains.len() as u32));
+        return Err(invalid_state("chain_count", chains.len() as u32));
     }
     let mut receiving = VecDeque::with_capacity(chains.len());
     let mut last_seq: Option<u32> = None;
@@ -158,10 +159,10 @@ fn receiving_chains(
             expired_below,
         } = c;
         if last_seq.is_some_and(|s| s >= seq) || seq >= next_chain_seq {
-            return Err(invalid("seq", seq));
+            return Err(invalid_state("seq", seq));
         }
         if expired_below > next_index {
-            return Err(invalid("expired_below", expired_below));
+            return Err(invalid_state("expired_below", expired_below));
         }
         last_seq = Some(seq);
         receiving.push_back(ReceivingChain {
@@ -181,20 +182,20 @@ fn skipped_keys(
     bounds: Bounds,
 ) -> crate::Result<SkippedKeys> {
     if skipped.len() > bounds.max_skipped_keys() as usize {
-        return Err(invalid("skipped_count", skipped.len() as u32));
+        return Err(invalid_state("skipped_count", skipped.len() as u32));
     }
     let mut items = Vec::with_capacity(skipped.len());
     for s in skipped {
         let SkippedFrame { seq, index, seed } = s;
         let Some(chain) = receiving.iter().find(|c| c.seq == seq) else {
-            return Err(invalid("skipped_seq", seq));
+            return Err(invalid_state("skipped_seq", seq));
         };
         if index >= chain.chain.next_index() || index < chain.expired_below {
-            return Err(invalid("skipped_index", index));
+            return Err(invalid_state("skipped_index", index));
         }
         items.push((seq, index, MessageKeySeed::new(seed)));
     }
-    SkippedKeys::from_sorted(items).ok_or_else(|| invalid("skipped_order", 0))
+    SkippedKeys::from_sorted(items).ok_or_else(|| invalid_state("skipped_order", 0))
 }
 
 /// Step 5 of [`DoubleRatchet::from_frame`].
@@ -204,7 +205,7 @@ fn our_side(
     receiving: &VecDeque<ReceivingChain>,
     initiator: bool,
 ) -> crate::Result<OurSide> {
-    let role = || invalid("role", u32::from(!initiator));
+    let role = || invalid_state("role", u32::from(!initiator));
     let ours = ours.map(|r| OurRatchetKey::from_secret(StaticSecret::from(*r.secret)));
     let side = match (ours, sending) {
         (Some(ours), Some((key, index))) => OurSide::Sending {
@@ -255,7 +256,7 @@ mod tests {
     }
 
     fn field(name: &'static str, found: u32) -> Error {
-        invalid(name, found)
+        invalid_state(name, found)
     }
 
     #[test]

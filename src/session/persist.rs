@@ -8,20 +8,10 @@ use zeroize::Zeroizing;
 
 use super::{PendingPreKey, Role, Session};
 use crate::SecretBytes;
-use crate::error::{DecodeError, Error, WireType};
 use crate::keys::{IdentityKey, prekey_x25519};
 use crate::message::HandshakeId;
-use crate::ratchet::{Bounds, DoubleRatchet};
+use crate::ratchet::{Bounds, DoubleRatchet, invalid_state};
 use crate::wire::{PendingPreKeyFrame, SessionFrame};
-
-fn invalid(field: &'static str, found: u32) -> Error {
-    DecodeError::InvalidField {
-        wire_type: WireType::SessionState,
-        field,
-        found,
-    }
-    .into()
-}
 
 impl Session {
     /// Serializes the whole session state, secrets included, into a
@@ -91,7 +81,7 @@ impl Session {
         let role = match (initiator, pending) {
             (true, pending) => Role::Initiator { pending },
             (false, None) => Role::Responder,
-            (false, Some(_)) => return Err(invalid("role", 1)),
+            (false, Some(_)) => return Err(invalid_state("role", 1)),
         };
         Ok(Session {
             role,
