@@ -171,7 +171,7 @@ mod len {
     pub(crate) const ROOT_INFO: usize = 16;
     pub(crate) const MESSAGE_KEY_INFO: usize = 23;
     /// The AEAD associated data: session AD ‖ header.
-    pub(crate) const AEAD_AD: usize = 32 + 46;
+    pub(crate) const AEAD_AD: usize = 32 + 66;
 }
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -765,6 +765,79 @@ fn jumps(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
     });
 }
 
+/// The cost of a forgery (issue 13): what a message from anyone without
+/// the session's current secrets costs its receiver. Each forgery is an
+/// honest message with its counters raised to the bounds (so without the
+/// header tag it would make the receiver follow its chains up to
+/// `max_forward_jump` steps); the header tag fails first. The session is
+/// unchanged by a rejection, so one session serves every iteration.
+fn forgery(c: &mut Criterion, p: &Parties) {
+    let mut r = rng(8);
+    let jump = 25_000u32;
+    let config = SessionConfig::default()
+        .with_max_forward_jump(jump)
+        .unwrap()
+        .with_max_skipped_keys(25_000)
+        .unwrap();
+    let (mut alice, mut bob) = established(&mut r, p, &config);
+    bob.decrypt(&alice.encrypt(&mut r, b"start").unwrap())
+        .unwrap();
+    let raise = |m: &[u8], at: usize, v: u32| {
+        let mut b = m.to_vec();
+        b[at..at + 4].copy_from_slice(&v.to_be_bytes());
+        b
+    };
+    let (pn_at, n_at) = (38, 42);
+    // Bob's next message is on Alice's known chain; his reply to it would
+    // start a new one.
+    let known = raise(&alice.encrypt(&mut r, b"x").unwrap(), n_at, jump);
+    let reply = bob.encrypt(&mut r, b"y").unwrap();
+    let new_key = raise(&raise(&reply, n_at, jump), pn_at, jump);
+    let mut g = c.benchmark_group("forgery");
+    g.bench_function("session_known_chain_jump_25000", |b| {
+        b.iter(|| assert!(bob.decrypt(&known).is_err()))
+    });
+    g.bench_function("session_new_ratchet_key_both_jumps_25000", |b| {
+        b.iter(|| assert!(alice.decrypt(&new_key).is_err()))
+    });
+    // A forged first message: a real handshake's, its index raised.
+    let mut fresh = Session::initiate(&mut r, &p.alice, &p.verified, config.clone()).unwrap();
+    let first = fresh.encrypt(&mut r, b"hi").unwrap();
+    let at = first.len() - (66 + 2 + 16);
+    let forged = raise(&first, at + n_at, jump);
+    let forged = PreKeyMessage::from_bytes(&forged).unwrap();
+    let honest = PreKeyMessage::from_bytes(&first).unwrap();
+    g.bench_function("prekey_message_index_25000", |b| {
+        b.iter(|| {
+            assert!(
+                Session::respond(
+                    &p.bob,
+                    &p.spk,
+                    Some(&p.opk),
+                    &p.kem,
+                    &forged,
+                    config.clone()
+                )
+                .is_err()
+            )
+        })
+    });
+    g.bench_function("prekey_message_honest_index_0", |b| {
+        b.iter(|| {
+            Session::respond(
+                &p.bob,
+                &p.spk,
+                Some(&p.opk),
+                &p.kem,
+                &honest,
+                config.clone(),
+            )
+            .unwrap()
+        })
+    });
+    g.finish();
+}
+
 fn persistence(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
     let mut r = rng(7);
     let (mut alice, mut bob) = established(&mut r, p, &SessionConfig::default());
@@ -957,6 +1030,7 @@ fn main() {
     chain(&mut c, &mut prims, &p);
     ratchet(&mut c, &mut prims, &p);
     jumps(&mut c, &mut prims, &p);
+    forgery(&mut c, &p);
     persistence(&mut c, &mut prims, &p);
     paired_ratios(&mut prims, &p);
     c.final_summary();

@@ -216,16 +216,17 @@ pub const MAX_UPLOAD_LEN: usize = MIN_UPLOAD_LEN
 /// prekey id: version, type, suite, identity key, three prekey ids, the
 /// presence flag and the ML-KEM ciphertext (1136 bytes).
 const PREKEY_PREFIX_MAX_LEN: usize = 3 + KEY_LEN + 4 + 1 + 4 + 4 + KEM_CIPHERTEXT_LEN;
-/// Length of a `Message` header.
-const MESSAGE_HEADER_LEN: usize = 2 + KEY_LEN + 4 + 4 + 4;
+/// Length of a `Message` header: version, type, ratchet key, receiver
+/// hint, the two counters, the ciphertext length and the header tag.
+const MESSAGE_HEADER_LEN: usize = 2 + KEY_LEN + 4 + 4 + 4 + 4 + 16;
 
 /// The shortest encoded message of either kind: a `Message` with an empty
-/// plaintext (62 bytes).
+/// plaintext (82 bytes).
 pub const MIN_MESSAGE_LEN: usize = MESSAGE_HEADER_LEN + TAG_LEN;
 
 /// The longest encoded message of either kind: a `PreKeyMessage` naming a
 /// one-time prekey and carrying a plaintext of
-/// [`MAX_PLAINTEXT_LEN`] (263 342 bytes). A
+/// [`MAX_PLAINTEXT_LEN`] (263 362 bytes). A
 /// server can refuse anything longer without reading it; see
 /// [`route`](crate::server::route).
 pub const MAX_MESSAGE_LEN: usize = PREKEY_PREFIX_MAX_LEN + MESSAGE_HEADER_LEN + MAX_CIPHERTEXT_LEN;
@@ -240,5 +241,5 @@ pub const MAX_BUNDLE_LEN: usize = MIN_BUNDLE_LEN + ONE_TIME_PREKEY_ENTRY_LEN;
 
 // The sizes the layouts in PROTOCOL.md §4 and docs/SERVER.md state.
 const _: () = assert!(MIN_BUNDLE_LEN == 1405 && MAX_BUNDLE_LEN == 1441);
-const _: () = assert!(MAX_MESSAGE_LEN == 263_342 && MIN_MESSAGE_LEN == 62);
+const _: () = assert!(MAX_MESSAGE_LEN == 263_362 && MIN_MESSAGE_LEN == 82);
 const _: () = assert!(MIN_UPLOAD_LEN == 109 && MAX_UPLOAD_LEN == 131_178);

@@ -10,30 +10,34 @@ use crate::crypto::kdf;
 use crate::crypto::labels;
 use crate::keys::{Hex, IdentityKey, X25519PublicKey, prekey_x25519};
 use crate::wire::{
-    self, KEM_CIPHERTEXT_LEN, MessageFrame, MessageKind, MessageView, PreKeyFrame,
-    PreKeyMessageFrame, TAG_LEN,
+    self, HEADER_TAG_LEN, KEM_CIPHERTEXT_LEN, MessageFrame, MessageKind, MessageView, PreKeyFrame,
+    PreKeyMessageFrame, RECEIVER_HINT_LEN, TAG_LEN, TAGGED_LEN,
 };
 
 /// A ratchet message: a header (the sender's ratchet key, the length of its
 /// previous chain, this message's index) and a ChaCha20-Poly1305 ciphertext.
 ///
-/// Wire layout (46 + L bytes):
+/// Wire layout (66 + L bytes):
 ///
 /// ```text
 /// offset  size  field
 ///      0     1  version            = 0x01
 ///      1     1  type               = 0x01 (Message)
 ///      2    32  ratchet_key        sender's X25519 ratchet public key
-///     34     4  previous_length    u32, big-endian
-///     38     4  index              u32, big-endian
-///     42     4  ciphertext_length  u32, L, 16 ..= MAX_CIPHERTEXT_LEN
-///     46     L  ciphertext         ciphertext ‖ 16-byte tag
+///     34     4  receiver_hint      first 4 bytes of the receiver's ratchet key
+///     38     4  previous_length    u32, big-endian
+///     42     4  index              u32, big-endian
+///     46     4  ciphertext_length  u32, L, 16 ..= MAX_CIPHERTEXT_LEN
+///     50    16  header_tag         MAC of bytes 0..50 under the chain's header key
+///     66     L  ciphertext         ciphertext ‖ 16-byte tag
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
     ratchet_key: X25519PublicKey,
+    receiver_hint: [u8; RECEIVER_HINT_LEN],
     previous_length: u32,
     index: u32,
+    header_tag: [u8; HEADER_TAG_LEN],
     /// Ciphertext followed by the tag.
     ciphertext: Vec<u8>,
 }
@@ -51,14 +55,18 @@ impl Message {
     fn from_frame(frame: MessageFrame) -> crate::Result<Self> {
         let MessageFrame {
             ratchet_key,
+            receiver_hint,
             previous_length,
             index,
+            header_tag,
             ciphertext,
         } = frame;
         Ok(Message {
             ratchet_key: prekey_x25519(&ratchet_key)?,
+            receiver_hint,
             previous_length,
             index,
+            header_tag,
             ciphertext,
         })
     }
@@ -85,6 +93,14 @@ impl Message {
         self.previous_length
     }
 
+    /// The first 4 bytes of the receiver's ratchet public key that the
+    /// sender's chain was derived with (4 zero bytes on the initiator's
+    /// first chain): says which of the receiver's sessions a message under
+    /// a new ratchet key belongs to.
+    pub fn receiver_hint(&self) -> &[u8; 4] {
+        &self.receiver_hint
+    }
+
     /// Length of the ciphertext, tag included.
     pub fn ciphertext_len(&self) -> usize {
         self.ciphertext.len()
@@ -94,8 +110,10 @@ impl Message {
     pub(crate) fn view(&self) -> MessageRef<'_> {
         MessageRef {
             ratchet_key: self.ratchet_key,
+            receiver_hint: self.receiver_hint,
             previous_length: self.previous_length,
             index: self.index,
+            header_tag: self.header_tag,
             ciphertext: &self.ciphertext,
         }
     }
@@ -105,12 +123,15 @@ impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Message {
             ratchet_key,
+            receiver_hint,
             previous_length,
             index,
+            header_tag: _,
             ciphertext,
         } = self;
         f.debug_struct("Message")
             .field("ratchet_key", &Hex(ratchet_key.as_bytes()))
+            .field("receiver_hint", &Hex(receiver_hint))
             .field("previous_length", previous_length)
             .field("index", index)
             .field("ciphertext_len", &ciphertext.len())
@@ -124,8 +145,10 @@ impl fmt::Debug for Message {
 /// the ratchet decrypts.
 pub(crate) struct MessageRef<'a> {
     ratchet_key: X25519PublicKey,
+    receiver_hint: [u8; RECEIVER_HINT_LEN],
     previous_length: u32,
     index: u32,
+    header_tag: [u8; HEADER_TAG_LEN],
     /// Ciphertext followed by the tag.
     ciphertext: &'a [u8],
 }
@@ -136,14 +159,18 @@ impl<'a> MessageRef<'a> {
     pub(crate) fn decode(bytes: &'a [u8]) -> crate::Result<Self> {
         let MessageView {
             ratchet_key,
+            receiver_hint,
             previous_length,
             index,
+            header_tag,
             ciphertext,
         } = MessageFrame::decode_view(bytes)?;
         Ok(MessageRef {
             ratchet_key: prekey_x25519(&ratchet_key)?,
+            receiver_hint,
             previous_length,
             index,
+            header_tag,
             ciphertext,
         })
     }
@@ -161,6 +188,16 @@ impl<'a> MessageRef<'a> {
     /// How many messages the sender sent on its previous chain.
     pub(crate) fn previous_length(&self) -> u32 {
         self.previous_length
+    }
+
+    /// The header tag, as received.
+    pub(crate) fn header_tag(&self) -> &[u8; HEADER_TAG_LEN] {
+        &self.header_tag
+    }
+
+    /// The header bytes the header tag covers, as on the wire.
+    pub(crate) fn tagged(&self) -> [u8; TAGGED_LEN] {
+        self.wire().tagged()
     }
 
     /// The header bytes, as on the wire (the message's part of the AEAD
@@ -182,8 +219,10 @@ impl<'a> MessageRef<'a> {
     fn wire(&self) -> MessageView<'a> {
         MessageView {
             ratchet_key: *self.ratchet_key.as_bytes(),
+            receiver_hint: self.receiver_hint,
             previous_length: self.previous_length,
             index: self.index,
+            header_tag: self.header_tag,
             ciphertext: self.ciphertext,
         }
     }

@@ -57,6 +57,7 @@ TRANSCRIPT = b"KINSEAL-v1 transcript\0"
 HANDSHAKE_INFO = b"KINSEAL-v1 X25519 ML-KEM-768 SHA-256\0"
 SESSION_AD = b"KINSEAL-v1 session AD\0"
 ROOT_INFO = b"KINSEAL-v1 root\0"
+HEADER_TAG = b"KINSEAL-v1 header tag\0"
 MESSAGE_KEY_INFO = b"KINSEAL-v1 message key\0"
 HANDSHAKE_ID = b"KINSEAL-v1 handshake id\0"
 
@@ -567,7 +568,8 @@ def verify_strict(A_bytes: bytes, label: bytes, body: bytes, sig: bytes) -> None
 T_MESSAGE, T_PREKEY_MESSAGE, T_BUNDLE, T_RECORD = 0x01, 0x02, 0x03, 0x10
 MAX_PLAINTEXT_LEN = 262144
 MAX_CIPHERTEXT_LEN = 262160
-HEADER_LEN = 46
+TAGGED_LEN = 50  # the header bytes the header tag covers (§4.2)
+HEADER_LEN = 66
 
 
 class Reader:
@@ -679,18 +681,29 @@ def verify_bundle(b: Bundle) -> None:
 @dataclass
 class Message:
     ratchet_key: bytes
+    hint: bytes  # receiver hint, 4 bytes
     pn: int
     n: int
+    tag: bytes  # header tag, 16 bytes
     ciphertext: bytes
 
-    def header(self) -> bytes:
+    def tagged(self) -> bytes:
+        """Header bytes 0..50, which the header tag covers."""
         return (
-            u8(VERSION) + u8(T_MESSAGE) + self.ratchet_key + u32(self.pn) + u32(self.n)
-            + u32(len(self.ciphertext))
+            u8(VERSION) + u8(T_MESSAGE) + self.ratchet_key + self.hint + u32(self.pn)
+            + u32(self.n) + u32(len(self.ciphertext))
         )
+
+    def header(self) -> bytes:
+        return self.tagged() + self.tag
 
     def encode(self) -> bytes:
         return self.header() + self.ciphertext
+
+
+def header_tag(hk: bytes, ad: bytes, tagged: bytes) -> bytes:
+    """§7.1: HMAC(HK, HEADER_TAG ‖ AD_s ‖ header[0..50]) truncated to 16 bytes."""
+    return hmac256(hk, HEADER_TAG + ad + tagged)[:16]
 
 
 def read_message(r: Reader) -> Message:
@@ -698,13 +711,14 @@ def read_message(r: Reader) -> Message:
     of checks: the length is checked before the bytes it counts are read;
     keys only once the whole encoding has decoded)."""
     read_prefix(r, T_MESSAGE, False)
-    rk = r.take(32)
+    rk, hint = r.take(32), r.take(4)
     pn, n, ln = r.u32(), r.u32(), r.u32()
     if not 16 <= ln <= MAX_CIPHERTEXT_LEN:
         raise ProtocolError("LengthOutOfRange", f"ciphertext length {ln}")
+    tag = r.take(16)
     ct = r.take(ln)
     r.finish()
-    return Message(rk, pn, n, ct)
+    return Message(rk, hint, pn, n, tag, ct)
 
 
 def decode_message(data: bytes) -> Message:
@@ -783,10 +797,10 @@ def transcript_hash(ik_a, ik_b, spk_id, spk, opk, kem_id, ek, ek_a, ct) -> bytes
 
 
 def derive_root(dhs: list, ss: bytes, th: bytes):
-    """§6.2: RK0, CK0."""
+    """§6.2: RK0, CK0, HK_A (the initiator's first chain), HK_B (the responder's)."""
     ikm = b"\xff" * 32 + b"".join(dhs) + ss
-    okm = hkdf(bytes(32), ikm, HANDSHAKE_INFO + th, 64)
-    return okm[:32], okm[32:]
+    okm = hkdf(bytes(32), ikm, HANDSHAKE_INFO + th, 128)
+    return okm[:32], okm[32:64], okm[64:96], okm[96:]
 
 
 def session_ad(ik_a: bytes, ik_b: bytes, ctx: bytes) -> bytes:
@@ -823,6 +837,7 @@ class Chain:
     ck: bytes
     nr: int
     expired_below: int
+    hk: bytes  # the chain's header key
 
 
 @dataclass
@@ -836,9 +851,10 @@ class Session:
     base_key: bytes
     hid: bytes  # §6.5, stored since the record change (§4.4, §8.2)
     rk: bytes
+    nhk: bytes  # the next header key (§7.2)
     bounds: Bounds
     dhs: Optional[bytes]  # our ratchet private key
-    send: Optional[list]  # [CKs, Ns]
+    send: Optional[list]  # [CKs, Ns, HKs, receiver hint]
     pn: int
     next_seq: int
     chains: list = field(default_factory=list)  # [Chain], oldest first
@@ -864,15 +880,16 @@ def initiator_setup(ik_a_sk, bundle_bytes, ek_a_priv, m, ctx, bounds, trace=None
         dhs.append(dh(ek_a_priv, b.opk[1]))
     ct, ss = mlkem_encaps_internal(b.ek, m)
     th = transcript_hash(ik_a, b.ik, b.spk_id, b.spk, b.opk, b.kem_id, b.ek, ek_a, ct)
-    rk0, ck0 = derive_root(dhs, ss, th)
+    rk0, ck0, hk_a, hk_b = derive_root(dhs, ss, th)
     ad = session_ad(ik_a, b.ik, ctx)
     setup = SetupData(b.spk_id, b.opk[0] if b.opk else None, b.kem_id, ct)
     hid = handshake_id(ik_a, ek_a, setup)
     if trace is not None:
-        trace.update(dhs=dhs, ct=ct, ss=ss, th=th, rk0=rk0, ck0=ck0, ad=ad, hid=hid)
+        trace.update(dhs=dhs, ct=ct, ss=ss, th=th, rk0=rk0, ck0=ck0, hk_a=hk_a, hk_b=hk_b, ad=ad, hid=hid)
     bounds.validate()
     # §7.2 initiator; the private key is stored as generated (unclamped, §4.4)
-    return Session(False, ik_a, b.ik, ad, ek_a, hid, rk0, bounds, ek_a_priv, [ck0, 0], 0, 0, [], [], setup)
+    return Session(False, ik_a, b.ik, ad, ek_a, hid, rk0, hk_b, bounds, ek_a_priv,
+                   [ck0, 0, hk_a, bytes(4)], 0, 0, [], [], setup)
 
 
 @dataclass
@@ -914,14 +931,14 @@ def responder_setup(keys: ResponderKeys, data: bytes, ctx: bytes, bounds: Bounds
     ek = mlkem_public_from_seed(seed)
     ik_b = identity_public(keys.ik_sk)
     th = transcript_hash(ik_a, ik_b, s.spk_id, spk_pub, opk, s.kem_id, ek, ek_a, s.ct)
-    rk0, ck0 = derive_root(dhs, ss, th)
+    rk0, ck0, hk_a, hk_b = derive_root(dhs, ss, th)
     ad = session_ad(ik_a, ik_b, ctx)
     if trace is not None:
-        trace.update(dhs=dhs, ss=ss, th=th, rk0=rk0, ck0=ck0, ad=ad, hid=hid)
+        trace.update(dhs=dhs, ss=ss, th=th, rk0=rk0, ck0=ck0, hk_a=hk_a, hk_b=hk_b, ad=ad, hid=hid)
     bounds.validate()
     # §7.2 responder
-    sess = Session(True, ik_b, ik_a, ad, ek_a, hid, rk0, bounds, None, None, 0, 1,
-                   [Chain(ek_a, 0, ck0, 0, 0)], [], None)
+    sess = Session(True, ik_b, ik_a, ad, ek_a, hid, rk0, hk_b, bounds, None, None, 0, 1,
+                   [Chain(ek_a, 0, ck0, 0, 0, hk_a)], [], None)
     pt = ratchet_decrypt(sess, msg)  # mutates only on success
     return sess, pt, hid
 
@@ -932,8 +949,9 @@ def responder_setup(keys: ResponderKeys, data: bytes, ctx: bytes, bounds: Bounds
 
 
 def kdf_rk(rk: bytes, dh_out: bytes):
-    okm = hkdf(rk, dh_out, ROOT_INFO, 64)
-    return okm[:32], okm[32:]
+    """§7.1: RK', CK, NHK (the header key of the chain after the new one)."""
+    okm = hkdf(rk, dh_out, ROOT_INFO, 96)
+    return okm[:32], okm[32:64], okm[64:]
 
 
 def kdf_ck(ck: bytes):
@@ -950,27 +968,31 @@ def ratchet_encrypt(s: Session, pt: bytes, new_ratchet_priv: Callable[[], bytes]
     if len(pt) > MAX_PLAINTEXT_LEN:
         raise ProtocolError("Misuse", "plaintext too long")  # §9 senders
     new_priv = None
-    rk, dhs, send = s.rk, s.dhs, s.send
+    rk, dhs, send, nhk = s.rk, s.dhs, s.send, s.nhk
     if send is None:
         if not s.chains:  # §9 senders
             raise ProtocolError("UnexpectedRatchetKey", "no receiving chain to ratchet from")
         new_priv = new_ratchet_priv()
-        rk, cks = kdf_rk(s.rk, dh(new_priv, s.chains[-1].ratchet_key))
-        dhs, send = new_priv, [cks, 0]
-    cks, ns = send
+        their = s.chains[-1].ratchet_key
+        rk, cks, nhk = kdf_rk(s.rk, dh(new_priv, their))
+        # the new chain's header key is the next header key held (§7.3 step 1)
+        dhs, send = new_priv, [cks, 0, s.nhk, their[:4]]
+    cks, ns, hks, hint = send
     if ns == U32_MAX:
         raise ProtocolError("ChainExhausted")
     seed, cks2 = kdf_ck(cks)
     key, nonce = message_key(seed)
-    msg = Message(x25519_base(dhs), s.pn, ns, b"")
-    hdr_len = u32(len(pt) + 16)
-    header = msg.header()[:-4] + hdr_len
+    msg = Message(x25519_base(dhs), hint, s.pn, ns, b"", b"")
+    msg.ciphertext = bytes(len(pt) + 16)  # only its length is in the header
+    msg.tag = header_tag(hks, s.ad, msg.tagged())
+    header = msg.header()
     msg.ciphertext = aead_seal(key, nonce, s.ad + header, pt)
     assert msg.header() == header
     if trace is not None:
         trace.update(new_priv=new_priv, ratchet_public=msg.ratchet_key, chain_key=cks,
-                     seed=seed, key=key, nonce=nonce)
-    s.rk, s.dhs, s.send = rk, dhs, [cks2, ns + 1]
+                     seed=seed, key=key, nonce=nonce, header_key=hks, header_tag=msg.tag,
+                     next_header_key=nhk if new_priv is not None else None)
+    s.rk, s.dhs, s.send, s.nhk = rk, dhs, [cks2, ns + 1, hks, hint], nhk
     if s.pending is not None:
         return PreKeyMessage(s.local_ik, s.pending, msg).encode()
     return msg.encode()
@@ -1007,10 +1029,14 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
     """§7.4; on any rejection `s` is left unchanged."""
     R, PN, N = msg.ratchet_key, msg.pn, msg.n
     b = s.bounds
-    if N == U32_MAX:
-        raise ProtocolError("ChainExhausted")
     header = msg.header()
     idx = next((i for i, c in enumerate(s.chains) if c.ratchet_key == R), None)
+    # 1. the header tag, under the named chain's header key or the next one
+    hk = s.chains[idx].hk if idx is not None else s.nhk
+    if not hmac.compare_digest(header_tag(hk, s.ad, msg.tagged()), msg.tag):
+        raise ProtocolError("DecryptionFailed", "header tag")
+    if N == U32_MAX:
+        raise ProtocolError("ChainExhausted")
     if idx is not None:  # 2. known chain
         c = s.chains[idx]
         if N < c.nr:
@@ -1049,7 +1075,7 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
         if PN - old.nr > b.max_forward_jump:
             raise ProtocolError("TooFarAhead", "previous chain")
         old_plan = follow(old.ck, old.nr, PN, min(PN - old.nr, b.max_skipped_keys - keep_new), False)
-    rk2, ckr = kdf_rk(s.rk, dh(s.dhs, R))
+    rk2, ckr, nhk2 = kdf_rk(s.rk, dh(s.dhs, R))
     ckr2, kept_new, seed, floor_new = follow(ckr, 0, N, keep_new, True)
     key, nonce = message_key(seed)
     pt = aead_open(key, nonce, s.ad + header, msg.ciphertext)
@@ -1060,7 +1086,8 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
         if floor is not None:
             old.expired_below = max(old.expired_below, floor)
         _store_add(s, old.seq, kept)
-    new = Chain(R, s.next_seq, ckr2, N + 1, floor_new or 0)
+    new = Chain(R, s.next_seq, ckr2, N + 1, floor_new or 0, s.nhk)
+    s.nhk = nhk2
     s.chains.append(new)
     s.next_seq += 1
     _store_add(s, new.seq, kept_new)
@@ -1082,15 +1109,15 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
 
 def encode_record(s: Session) -> bytes:
     out = u8(VERSION) + u8(T_RECORD) + u8(SUITE) + flag(s.responder)
-    out += s.local_ik + s.remote_ik + s.ad + s.base_key + s.hid + s.rk
+    out += s.local_ik + s.remote_ik + s.ad + s.base_key + s.hid + s.rk + s.nhk
     out += u32(s.bounds.max_forward_jump) + u32(s.bounds.max_skipped_keys) + u32(s.bounds.max_old_chains)
     out += flag(s.dhs is not None) + (s.dhs or b"")
     out += flag(s.send is not None)
     if s.send is not None:
-        out += s.send[0] + u32(s.send[1])
+        out += s.send[0] + u32(s.send[1]) + s.send[2] + s.send[3]
     out += u32(s.pn) + u32(s.next_seq) + u32(len(s.chains))
     for c in s.chains:
-        out += c.ratchet_key + u32(c.seq) + c.ck + u32(c.nr) + u32(c.expired_below)
+        out += c.ratchet_key + u32(c.seq) + c.ck + u32(c.nr) + u32(c.expired_below) + c.hk
     out += u32(len(s.skipped))
     for q, i, seed in s.skipped:
         out += u32(q) + u32(i) + seed
@@ -1109,15 +1136,15 @@ def decode_record(data: bytes) -> Session:
     r = Reader(data)
     read_prefix(r, T_RECORD, True)
     responder = r.flag()
-    local_ik, remote_ik, ad, base_key, hid, rk = (r.take(32) for _ in range(6))
+    local_ik, remote_ik, ad, base_key, hid, rk, nhk = (r.take(32) for _ in range(7))
     bounds = Bounds(r.u32(), r.u32(), r.u32())
     bounds.validate()
     dhs = r.take(32) if r.flag() else None
-    send = [r.take(32), r.u32()] if r.flag() else None
+    send = [r.take(32), r.u32(), r.take(32), r.take(4)] if r.flag() else None
     pn, next_seq, nchains = r.u32(), r.u32(), r.u32()
     if nchains > 33:
         raise ProtocolError("LengthOutOfRange", "chain count")
-    chains = [Chain(r.take(32), r.u32(), r.take(32), r.u32(), r.u32()) for _ in range(nchains)]
+    chains = [Chain(r.take(32), r.u32(), r.take(32), r.u32(), r.u32(), r.take(32)) for _ in range(nchains)]
     nskipped = r.u32()
     if nskipped > 50000:
         raise ProtocolError("LengthOutOfRange", "skipped count")
@@ -1163,7 +1190,7 @@ def decode_record(data: bytes) -> Session:
         raise bad("responder with sending chain but no ratchet key")
     if send is None and not chains:
         raise bad("neither sending nor receiving chain")
-    return Session(responder, local_ik, remote_ik, ad, base_key, hid, rk, bounds, dhs, send, pn,
+    return Session(responder, local_ik, remote_ik, ad, base_key, hid, rk, nhk, bounds, dhs, send, pn,
                    next_seq, chains, skipped, pending)
 
 
@@ -1312,6 +1339,8 @@ def check_handshake_case(c: Checker, hs, tag: str, bounds: Bounds):
     c.eq(f"{tag} transcript hash", t["th"], H(hs["transcript_hash"]))
     c.eq(f"{tag} RK0", t["rk0"], H(hs["root_key"]))
     c.eq(f"{tag} CK0", t["ck0"], H(hs["chain_key"]))
+    c.eq(f"{tag} HK_A", t["hk_a"], H(hs["initiator_header_key"]))
+    c.eq(f"{tag} HK_B", t["hk_b"], H(hs["responder_header_key"]))
     c.eq(f"{tag} session AD", t["ad"], H(hs["session_ad"]))
     c.eq(f"{tag} handshake id", t["hid"], H(hs["handshake_id"]))
     # first message (§7.3, §8.1), built from the components
@@ -1321,7 +1350,8 @@ def check_handshake_case(c: Checker, hs, tag: str, bounds: Bounds):
     c.eq(f"{tag} first message key", key0, H(hs["first_message_key"]))
     c.eq(f"{tag} first message nonce", nonce0, H(hs["first_message_nonce"]))
     pt0 = H(hs["first_plaintext"])
-    hdr = u8(1) + u8(1) + ek_a + u32(0) + u32(0) + u32(len(pt0) + 16)
+    tagged = u8(1) + u8(1) + ek_a + bytes(4) + u32(0) + u32(0) + u32(len(pt0) + 16)
+    hdr = tagged + hmac256(t["hk_a"], HEADER_TAG + t["ad"] + tagged)[:16]
     built = (u8(1) + u8(2) + u8(1) + ik_a + u32(spk["id"]) + (flag(True) + u32(opk["id"]) if opk else flag(False))
              + u32(kem["id"]) + t["ct"] + hdr + aead_seal(key0, nonce0, t["ad"] + hdr, pt0))
     c.eq(f"{tag} prekey_message (built by hand)", built, H(hs["prekey_message"]))
@@ -1334,7 +1364,7 @@ def check_handshake_case(c: Checker, hs, tag: str, bounds: Bounds):
     tb = {}
     bob, pt, hid = responder_setup(keys, H(hs["prekey_message"]), ctx, bounds, tb)
     c.eq(f"{tag} responder plaintext", pt, pt0)
-    for k in ("dhs", "ss", "th", "rk0", "ck0", "ad", "hid"):
+    for k in ("dhs", "ss", "th", "rk0", "ck0", "hk_a", "hk_b", "ad", "hid"):
         c.eq(f"{tag} responder {k}", tb[k], t[k])
     # §6.4 step 5: a last-resort KEM prekey remembers the handshake id;
     # one-time prekeys are deleted
@@ -1420,6 +1450,10 @@ def check_conversation(c: Checker, conv, tag: str) -> None:
         c.eq(f"{tag} msg {k} message_key_seed", t["seed"], H(m["message_key_seed"]))
         c.eq(f"{tag} msg {k} message_key", t["key"], H(m["message_key"]))
         c.eq(f"{tag} msg {k} nonce", t["nonce"], H(m["nonce"]))
+        c.eq(f"{tag} msg {k} header_key", t["header_key"], H(m["header_key"]))
+        c.eq(f"{tag} msg {k} header_tag", t["header_tag"], H(m["header_tag"]))
+        c.eq(f"{tag} msg {k} next_header_key", t["next_header_key"],
+             H(m["next_header_key"]) if m["next_header_key"] is not None else None)
         c.eq(f"{tag} msg {k} bytes", b, H(m["bytes"]))
         wire[k] = b
 
@@ -1723,7 +1757,7 @@ def check_edge_cases(c: Checker) -> int:
     small_ik = bytes([1] + [0] * 31)  # the identity point: small order (§3.1)
 
     def msg_bytes(rk, pn, n_, ln, body_len):
-        return u8(1) + u8(T_MESSAGE) + rk + u32(pn) + u32(n_) + u32(ln) + bytes(body_len)
+        return u8(1) + u8(T_MESSAGE) + rk + bytes(4) + u32(pn) + u32(n_) + u32(ln) + bytes(16) + bytes(body_len)
 
     order = [
         ("bad ratchet key and ciphertext length 15", msg_bytes(bad_key, 0, 0, 15, 15), "LengthOutOfRange"),
@@ -1761,8 +1795,8 @@ def check_edge_cases(c: Checker) -> int:
         c.rejects(f"edge: order of checks: {what}", lambda: verify_bundle(decode_bundle(data)), kind)
         n += 1
     rec = H(neg["record"])
-    # offset of the chain count: 4 + 6*32 + 12 + (1 + 32) + (1 + 32 + 4) + 4 + 4 (§4.4)
-    cc = 4 + 6 * 32 + 12 + 33 + 37 + 8
+    # offset of the chain count: 4 + 7*32 + 12 + (1 + 32) + (1 + 32 + 4 + 32 + 4) + 4 + 4 (§4.4)
+    cc = 4 + 7 * 32 + 12 + 33 + 73 + 8
     c.eq("edge: chain count offset in the negative record", rec[cc:cc + 4], u32(1))
     rec_34 = rec[:cc] + u32(34) + rec[cc + 4:]
     c.rejects("edge: order of checks: record chain count 34 and input too short", lambda: decode_record(rec_34),
@@ -1778,8 +1812,11 @@ def check_edge_cases(c: Checker) -> int:
     mfj = bob.bounds.max_forward_jump
     other = x25519_base(bytes(range(1, 33)))
 
-    def try_deliver(state, pn, n_):
-        m = Message(other, pn, n_, bytes(16)).encode()
+    def try_deliver(state, pn, n_, tagged=True):
+        msg = Message(other, bytes(4), pn, n_, bytes(16), bytes(16))
+        if tagged:  # a header the peer could have sent: tagged with the next header key
+            msg.tag = header_tag(state.nhk, state.ad, msg.tagged())
+        m = msg.encode()
         before = encode_record(state)
         try:
             deliver(state, m, ResponderKeys(b"", {}, {}, {}), b"", state.bounds)
@@ -1794,19 +1831,24 @@ def check_edge_cases(c: Checker) -> int:
     c.eq("edge: catch-up PN - Nr = max_forward_jump passes the check (then the AEAD fails)",
          try_deliver(bob.clone(), nr + mfj, 0), "DecryptionFailed")
     c.eq("edge: new chain N = max_forward_jump + 1 is TooFarAhead", try_deliver(bob.clone(), 0, mfj + 1), "TooFarAhead")
-    ns = 4 + 6 * 32 + 12 + 33 + 37 + 4  # next chain sequence number
+    ns = 4 + 7 * 32 + 12 + 33 + 73 + 4  # next chain sequence number
     exhausted = decode_record(rec[:ns] + u32(U32_MAX) + rec[ns + 4:])
     c.eq("edge: next chain seq 2^32 - 1 is ChainExhausted", try_deliver(exhausted, 0, 0), "ChainExhausted")
     almost = decode_record(rec[:ns] + u32(U32_MAX - 1) + rec[ns + 4:])
     c.eq("edge: next chain seq 2^32 - 2 passes the check", try_deliver(almost, 0, 0), "DecryptionFailed")
-    c.eq("edge: index 2^32 - 1 is ChainExhausted (before the chain lookup)",
+    c.eq("edge: index 2^32 - 1 is ChainExhausted (after the header tag)",
          try_deliver(bob.clone(), 0, U32_MAX), "ChainExhausted")
-    n += 6
+    for pn_, n_ in ((nr + mfj + 1, 0), (0, mfj + 1), (0, U32_MAX)):
+        c.eq(f"edge: an untagged header PN={pn_} N={n_} fails at its tag first",
+             try_deliver(bob.clone(), pn_, n_, tagged=False), "DecryptionFailed")
+    c.eq("edge: next chain seq 2^32 - 1, untagged header: DecryptionFailed first",
+         try_deliver(exhausted, 0, 0, tagged=False), "DecryptionFailed")
+    n += 10
     # §9 senders
     c.rejects("edge: plaintext over MAX_PLAINTEXT_LEN", lambda: ratchet_encrypt(bob.clone(), bytes(MAX_PLAINTEXT_LEN + 1), lambda: None), "Misuse")
     c.rejects("edge: context over 1024 bytes", lambda: session_ad(bytes(32), bytes(32), bytes(1025)), "Misuse")
     full = bob.clone()
-    full.send = [full.send[0], U32_MAX]
+    full.send = [full.send[0], U32_MAX, full.send[2], full.send[3]]
     c.rejects("edge: send at Ns = 2^32 - 1", lambda: ratchet_encrypt(full, b"", lambda: None), "ChainExhausted")
     n += 3
     return n

@@ -13,31 +13,118 @@ type HmacSha256 = Hmac<Sha256>;
 /// Two 32-byte secrets derived together.
 pub(crate) type KeyPair32 = (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>);
 
-/// The handshake KDF: HKDF-SHA256 with a zero salt over `ikm`, info =
-/// label ‖ transcript hash, 64 bytes out, split into root key ‖ chain key.
-pub(crate) fn handshake(ikm: &[u8], transcript_hash: &[u8; 32]) -> KeyPair32 {
-    let hk = Hkdf::<Sha256>::new(Some(&[0u8; 32]), ikm);
-    let mut okm = Zeroizing::new([0u8; 64]);
-    // 64 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
-    let _ = hk.expand_multi_info(&[labels::HANDSHAKE_INFO, transcript_hash], &mut okm[..]);
-    split64(&okm)
+/// Length of a `Message`'s header tag: HMAC-SHA256 truncated to 16 bytes.
+pub(crate) const HEADER_TAG_LEN: usize = 16;
+
+/// What the handshake KDF yields: the first root key, the initiator's first
+/// chain key, that chain's header key, and the header key of the
+/// responder's first chain.
+pub(crate) struct HandshakeKeys {
+    root_key: Zeroizing<[u8; 32]>,
+    chain_key: Zeroizing<[u8; 32]>,
+    initiator_header_key: Zeroizing<[u8; 32]>,
+    responder_header_key: Zeroizing<[u8; 32]>,
 }
+
+/// The four keys of [`HandshakeKeys`], in its order.
+pub(crate) type HandshakeKeyParts = (
+    Zeroizing<[u8; 32]>,
+    Zeroizing<[u8; 32]>,
+    Zeroizing<[u8; 32]>,
+    Zeroizing<[u8; 32]>,
+);
+
+impl HandshakeKeys {
+    /// The root key, the chain key, the initiator's first header key and
+    /// the responder's.
+    pub(crate) fn into_parts(self) -> HandshakeKeyParts {
+        (
+            self.root_key,
+            self.chain_key,
+            self.initiator_header_key,
+            self.responder_header_key,
+        )
+    }
+}
+
+/// Zeroize-on-drop audit (see `crate::hygiene`): every field, exhaustively.
+#[allow(dead_code)]
+fn zeroize_audit(keys: &HandshakeKeys) {
+    use crate::hygiene::zod;
+    let HandshakeKeys {
+        root_key,
+        chain_key,
+        initiator_header_key,
+        responder_header_key,
+    } = keys;
+    zod(root_key);
+    zod(chain_key);
+    zod(initiator_header_key);
+    zod(responder_header_key);
+}
+
+impl zeroize::ZeroizeOnDrop for HandshakeKeys {}
+
+/// The handshake KDF: HKDF-SHA256 with a zero salt over `ikm`, info =
+/// label ‖ transcript hash, 128 bytes out, split into root key ‖ chain key
+/// ‖ initiator's header key ‖ responder's header key.
+pub(crate) fn handshake(ikm: &[u8], transcript_hash: &[u8; 32]) -> HandshakeKeys {
+    let hk = Hkdf::<Sha256>::new(Some(&[0u8; 32]), ikm);
+    let mut okm = Zeroizing::new([0u8; 128]);
+    // 128 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
+    let _ = hk.expand_multi_info(&[labels::HANDSHAKE_INFO, transcript_hash], &mut okm[..]);
+    HandshakeKeys {
+        root_key: part(&okm[..], 0),
+        chain_key: part(&okm[..], 1),
+        initiator_header_key: part(&okm[..], 2),
+        responder_header_key: part(&okm[..], 3),
+    }
+}
+
+/// Three 32-byte secrets derived together.
+pub(crate) type KeyTriple32 = (
+    Zeroizing<[u8; 32]>,
+    Zeroizing<[u8; 32]>,
+    Zeroizing<[u8; 32]>,
+);
 
 /// The root KDF: HKDF-SHA256 with salt = root key, ikm = DH output,
-/// info = the root label; 64 bytes out, split into new root key ‖ chain key.
-pub(crate) fn root_step(root_key: &[u8; 32], dh_output: &[u8; 32]) -> KeyPair32 {
+/// info = the root label; 96 bytes out, split into new root key ‖ chain key
+/// ‖ next header key (of the chain after the new one).
+pub(crate) fn root_step(root_key: &[u8; 32], dh_output: &[u8; 32]) -> KeyTriple32 {
     let hk = Hkdf::<Sha256>::new(Some(root_key), dh_output);
-    let mut okm = Zeroizing::new([0u8; 64]);
+    let mut okm = Zeroizing::new([0u8; 96]);
     let _ = hk.expand(labels::ROOT_INFO, &mut okm[..]);
-    split64(&okm)
+    (part(&okm[..], 0), part(&okm[..], 1), part(&okm[..], 2))
 }
 
-fn split64(okm: &[u8; 64]) -> KeyPair32 {
-    let mut a = Zeroizing::new([0u8; 32]);
-    let mut b = Zeroizing::new([0u8; 32]);
-    a.copy_from_slice(&okm[..32]);
-    b.copy_from_slice(&okm[32..]);
-    (a, b)
+/// The `i`-th 32-byte part of `okm` (zeros past its end, which the callers
+/// above never ask for).
+fn part(okm: &[u8], i: usize) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    if let Some(p) = okm.get(32 * i..32 * (i + 1)) {
+        out.copy_from_slice(p);
+    }
+    out
+}
+
+/// A `Message`'s header tag: HMAC-SHA256(header key, HEADER_TAG label ‖
+/// session AD ‖ header bytes before the tag), truncated to 16 bytes.
+pub(crate) fn header_tag(
+    header_key: &[u8; 32],
+    session_ad: &[u8; 32],
+    header: &[u8],
+) -> [u8; HEADER_TAG_LEN] {
+    let mut mac = keyed_hmac(header_key);
+    mac.update(labels::HEADER_TAG);
+    mac.update(session_ad);
+    mac.update(header);
+    let full = mac.finalize().into_bytes();
+    let mut out = [0u8; HEADER_TAG_LEN];
+    if let Some(t) = full.get(..HEADER_TAG_LEN) {
+        out.copy_from_slice(t);
+    }
+    out
 }
 
 /// The chain KDF: message-key seed = HMAC(ck, 0x01), next chain key =

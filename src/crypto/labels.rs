@@ -16,6 +16,8 @@ pub(crate) const HANDSHAKE_INFO: &[u8] = b"KINSEAL-v1 X25519 ML-KEM-768 SHA-256\
 pub(crate) const SESSION_AD: &[u8] = b"KINSEAL-v1 session AD\0";
 /// HKDF info of the root-key step.
 pub(crate) const ROOT_INFO: &[u8] = b"KINSEAL-v1 root\0";
+/// Prefix of a `Message`'s header-tag MAC input.
+pub(crate) const HEADER_TAG: &[u8] = b"KINSEAL-v1 header tag\0";
 /// HKDF info that expands a message-key seed into an AEAD key and nonce.
 pub(crate) const MESSAGE_KEY_INFO: &[u8] = b"KINSEAL-v1 message key\0";
 /// Prefix of the replay-detection handshake id hash input.

@@ -731,23 +731,31 @@ fn hkdf_sha256_as_kinseal_uses_it() {
         // RFC's empty salt (Wycheproof's EmptySalt cases).
         if salt.is_empty() {
             let th = kdf::sha256(&[&info]);
-            let mut want = [0u8; 64];
+            let mut want = [0u8; 128];
             HkdfSha256::new(Some(&salt), &ikm)
                 .expand_multi_info(&[labels::HANDSHAKE_INFO, &th], &mut want)
                 .unwrap();
-            let (rk, ck) = kdf::handshake(&ikm, &th);
-            assert_eq!([&rk[..], &ck[..]].concat(), want, "{tc}: handshake");
+            let (rk, ck, hk_a, hk_b) = kdf::handshake(&ikm, &th).into_parts();
+            assert_eq!(
+                [&rk[..], &ck[..], &hk_a[..], &hk_b[..]].concat(),
+                want,
+                "{tc}: handshake"
+            );
             empty_salt += 1;
         }
 
         // root_step: salt = the 32-byte root key, ikm = a 32-byte DH output.
         if let (Some(rk), Some(dh)) = (array::<32>(&salt), array::<32>(&ikm)) {
-            let mut want = [0u8; 64];
+            let mut want = [0u8; 96];
             HkdfSha256::new(Some(&rk), &dh)
                 .expand(labels::ROOT_INFO, &mut want)
                 .unwrap();
-            let (new_rk, ck) = kdf::root_step(&rk, &dh);
-            assert_eq!([&new_rk[..], &ck[..]].concat(), want, "{tc}: root_step");
+            let (new_rk, ck, nhk) = kdf::root_step(&rk, &dh);
+            assert_eq!(
+                [&new_rk[..], &ck[..], &nhk[..]].concat(),
+                want,
+                "{tc}: root_step"
+            );
             root_shaped += 1;
         }
     }

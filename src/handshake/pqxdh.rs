@@ -16,8 +16,7 @@ use crate::wire::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, PROTOCOL_VERSION, PreK
 
 /// What both sides of a handshake derive.
 pub(crate) struct SessionSecrets {
-    root_key: Zeroizing<[u8; 32]>,
-    chain_key: Zeroizing<[u8; 32]>,
+    keys: kdf::HandshakeKeys,
     session_ad: [u8; 32],
 }
 
@@ -27,9 +26,10 @@ impl SessionSecrets {
         &self.session_ad
     }
 
-    /// The first root key and the first chain key, for the ratchet.
-    pub(crate) fn into_keys(self) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
-        (self.root_key, self.chain_key)
+    /// The first root key, the first chain key and the two first header
+    /// keys, for the ratchet.
+    pub(crate) fn into_keys(self) -> kdf::HandshakeKeyParts {
+        self.keys.into_parts()
     }
 }
 
@@ -92,12 +92,10 @@ fn zeroize_audit(secrets: &SessionSecrets, init: &Initiation) {
     use crate::hygiene::zod;
     // The session AD is a hash of public values (identities and context).
     let SessionSecrets {
-        root_key,
-        chain_key,
+        keys,
         session_ad: _,
     } = secrets;
-    zod(root_key);
-    zod(chain_key);
+    zod(keys);
     // Everything but the base key pair's secret is sent in the clear.
     let Initiation {
         secrets,
@@ -185,10 +183,8 @@ fn derive(
         ikm.extend_from_slice(&d[..]);
     }
     ikm.extend_from_slice(kem_secret);
-    let (root_key, chain_key) = kdf::handshake(&ikm, &transcript.hash());
     SessionSecrets {
-        root_key,
-        chain_key,
+        keys: kdf::handshake(&ikm, &transcript.hash()),
         session_ad: session_ad(transcript.initiator, transcript.responder, context),
     }
 }

@@ -9,7 +9,9 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 use crate::crypto::dh::SharedSecret;
 use crate::crypto::{aead, kdf};
 use crate::error::ProtocolError;
-use crate::wire::TAG_LEN;
+use subtle::ConstantTimeEq;
+
+use crate::wire::{HEADER_TAG_LEN, TAG_LEN, TAGGED_LEN};
 
 /// The root key, stepped with every new ratchet key.
 pub(crate) struct RootKey(Zeroizing<[u8; 32]>);
@@ -23,10 +25,51 @@ impl RootKey {
         &self.0
     }
 
-    /// KDF_RK: the next root key and the new chain's key.
-    pub(crate) fn step(&self, dh_output: &SharedSecret) -> (RootKey, Zeroizing<[u8; 32]>) {
-        let (root, chain) = kdf::root_step(&self.0, dh_output);
-        (RootKey(root), chain)
+    /// KDF_RK: the next root key, the new chain's key, and the header key
+    /// of the chain after it (the next one the peer of the new chain's
+    /// sender starts).
+    pub(crate) fn step(
+        &self,
+        dh_output: &SharedSecret,
+    ) -> (RootKey, Zeroizing<[u8; 32]>, HeaderKey) {
+        let (root, chain, next_header) = kdf::root_step(&self.0, dh_output);
+        (RootKey(root), chain, HeaderKey(next_header))
+    }
+}
+
+/// A chain's header key: what a `Message`'s header tag is computed with,
+/// so that a receiver can tell a header from the peer from a forgery
+/// before it does any chain work.
+pub(crate) struct HeaderKey(Zeroizing<[u8; 32]>);
+
+impl HeaderKey {
+    pub(crate) fn new(key: Zeroizing<[u8; 32]>) -> Self {
+        HeaderKey(key)
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The header tag of the header bytes `tagged` in a session with
+    /// associated data `session_ad`.
+    pub(crate) fn tag(
+        &self,
+        session_ad: &[u8; 32],
+        tagged: &[u8; TAGGED_LEN],
+    ) -> [u8; HEADER_TAG_LEN] {
+        kdf::header_tag(&self.0, session_ad, tagged)
+    }
+
+    /// Whether `tag` is the header tag of `tagged`, compared in constant
+    /// time. One HMAC-SHA256, no allocation.
+    pub(crate) fn verifies(
+        &self,
+        session_ad: &[u8; 32],
+        tagged: &[u8; TAGGED_LEN],
+        tag: &[u8; HEADER_TAG_LEN],
+    ) -> bool {
+        bool::from(self.tag(session_ad, tagged).ct_eq(tag))
     }
 }
 
@@ -191,6 +234,7 @@ macro_rules! redacted_debug {
 
 redacted_debug!(
     RootKey,
+    HeaderKey,
     ChainKey,
     RemoteChainKey,
     MessageKeySeed,
@@ -198,6 +242,7 @@ redacted_debug!(
 );
 
 impl ZeroizeOnDrop for RootKey {}
+impl ZeroizeOnDrop for HeaderKey {}
 impl ZeroizeOnDrop for ChainKey {}
 impl ZeroizeOnDrop for RemoteChainKey {}
 impl ZeroizeOnDrop for Followed {}
@@ -208,6 +253,7 @@ impl ZeroizeOnDrop for MessageKey {}
 #[allow(dead_code)]
 fn zeroize_audit(
     root: &RootKey,
+    header: &HeaderKey,
     chain: &ChainKey,
     remote: &RemoteChainKey,
     followed: &Followed,
@@ -216,6 +262,8 @@ fn zeroize_audit(
 ) {
     use crate::hygiene::{zod, zod_all};
     let RootKey(key) = root;
+    zod(key);
+    let HeaderKey(key) = header;
     zod(key);
     let ChainKey { key, index: _ } = chain;
     zod(key);

@@ -7,12 +7,12 @@ use std::collections::VecDeque;
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
-use super::keys::{ChainKey, MessageKeySeed, RemoteChainKey, RootKey};
+use super::keys::{ChainKey, HeaderKey, MessageKeySeed, RemoteChainKey, RootKey};
 use super::skipped::SkippedKeys;
-use super::state::{Bounds, DoubleRatchet, OurRatchetKey, OurSide, ReceivingChain};
+use super::state::{Bounds, DoubleRatchet, OurRatchetKey, OurSide, ReceivingChain, SendingChain};
 use crate::error::{DecodeError, Error, MisuseError, WireType};
 use crate::keys::prekey_x25519;
-use crate::wire::{ChainFrame, RatchetFrame, RatchetKeyFrame, SkippedFrame};
+use crate::wire::{ChainFrame, RatchetFrame, RatchetKeyFrame, SendingFrame, SkippedFrame};
 
 /// A field of the session state that breaks an invariant (the ratchet's
 /// here, the session envelope's in `session/persist.rs`).
@@ -47,13 +47,19 @@ impl DoubleRatchet {
         let (ours, sending) = match &self.side {
             OurSide::Sending { ours, chain } => (
                 Some(ours),
-                Some((Zeroizing::new(*chain.bytes()), chain.index())),
+                Some(SendingFrame {
+                    chain_key: Zeroizing::new(*chain.chain.bytes()),
+                    index: chain.chain.index(),
+                    header_key: Zeroizing::new(*chain.header_key.bytes()),
+                    receiver_hint: chain.receiver_hint,
+                }),
             ),
             OurSide::PeerStepped { ours } => (Some(ours), None),
             OurSide::ResponderFresh => (None, None),
         };
         RatchetFrame {
             root_key: Zeroizing::new(*self.root.bytes()),
+            next_header_key: Zeroizing::new(*self.next_header_key.bytes()),
             max_forward_jump: self.bounds.max_forward_jump(),
             max_skipped_keys: self.bounds.max_skipped_keys(),
             max_old_chains: self.bounds.max_old_chains(),
@@ -72,6 +78,7 @@ impl DoubleRatchet {
                     chain_key: Zeroizing::new(*c.chain.bytes()),
                     next_index: c.chain.next_index(),
                     expired_below: c.expired_below,
+                    header_key: Zeroizing::new(*c.header_key.bytes()),
                 })
                 .collect(),
             skipped: self
@@ -110,6 +117,7 @@ impl DoubleRatchet {
         let bounds = Bounds::from_frame(&frame)?;
         let RatchetFrame {
             root_key,
+            next_header_key,
             max_forward_jump: _,
             max_skipped_keys: _,
             max_old_chains: _,
@@ -125,6 +133,7 @@ impl DoubleRatchet {
         let side = our_side(ours, sending, &receiving, initiator)?;
         Ok(DoubleRatchet {
             root: RootKey::new(root_key),
+            next_header_key: HeaderKey::new(next_header_key),
             side,
             previous_sending_length,
             receiving,
@@ -157,6 +166,7 @@ fn receiving_chains(
             chain_key,
             next_index,
             expired_below,
+            header_key,
         } = c;
         if last_seq.is_some_and(|s| s >= seq) || seq >= next_chain_seq {
             return Err(invalid_state("seq", seq));
@@ -170,6 +180,7 @@ fn receiving_chains(
             seq,
             chain: RemoteChainKey::new(chain_key, next_index),
             expired_below,
+            header_key: HeaderKey::new(header_key),
         });
     }
     Ok(receiving)
@@ -201,17 +212,29 @@ fn skipped_keys(
 /// Step 5 of [`DoubleRatchet::from_frame`].
 fn our_side(
     ours: Option<RatchetKeyFrame>,
-    sending: Option<(Zeroizing<[u8; 32]>, u32)>,
+    sending: Option<SendingFrame>,
     receiving: &VecDeque<ReceivingChain>,
     initiator: bool,
 ) -> crate::Result<OurSide> {
     let role = || invalid_state("role", u32::from(!initiator));
     let ours = ours.map(|r| OurRatchetKey::from_secret(StaticSecret::from(*r.secret)));
     let side = match (ours, sending) {
-        (Some(ours), Some((key, index))) => OurSide::Sending {
-            ours,
-            chain: ChainKey::new(key, index),
-        },
+        (Some(ours), Some(sending)) => {
+            let SendingFrame {
+                chain_key,
+                index,
+                header_key,
+                receiver_hint,
+            } = sending;
+            OurSide::Sending {
+                ours,
+                chain: SendingChain {
+                    chain: ChainKey::new(chain_key, index),
+                    header_key: HeaderKey::new(header_key),
+                    receiver_hint,
+                },
+            }
+        }
         (Some(ours), None) => OurSide::PeerStepped { ours },
         (None, None) => OurSide::ResponderFresh,
         // Sending needs a ratchet key to send under.
@@ -245,10 +268,21 @@ mod tests {
         DoubleRatchet::responder(
             RootKey::new(key(1)),
             RemoteChainKey::new(key(2), 4),
+            HeaderKey::new(key(8)),
+            HeaderKey::new(key(9)),
             base,
             Bounds::DEFAULT,
         )
         .to_frame()
+    }
+
+    fn sending(index: u32) -> SendingFrame {
+        SendingFrame {
+            chain_key: key(6),
+            index,
+            header_key: key(10),
+            receiver_hint: [1, 2, 3, 4],
+        }
     }
 
     fn load(frame: RatchetFrame, initiator: bool) -> Result<DoubleRatchet, Error> {
@@ -263,14 +297,19 @@ mod tests {
     fn a_frame_loads_back_to_the_same_frame() {
         let mut frame = responder();
         frame.ours = Some(RatchetKeyFrame { secret: key(5) });
-        frame.sending = Some((key(6), 9));
+        frame.sending = Some(sending(9));
         frame.skipped.push(SkippedFrame {
             seq: 0,
             index: 2,
             seed: key(7),
         });
         let back = load(frame, false).ok().unwrap().to_frame();
-        assert!(matches!(back.sending, Some((ref k, 9)) if **k == [6; 32]));
+        assert!(
+            matches!(back.sending, Some(ref s) if *s.chain_key == [6; 32] && s.index == 9
+            && *s.header_key == [10; 32] && s.receiver_hint == [1, 2, 3, 4])
+        );
+        assert_eq!(*back.next_header_key, [9; 32]);
+        assert_eq!(*back.chains[0].header_key, [8; 32]);
         assert_eq!(back.ours.map(|o| *o.secret), Some([5; 32]));
         assert_eq!(back.chains.len(), 1);
         assert_eq!(back.chains[0].next_index, 4);
@@ -287,7 +326,7 @@ mod tests {
         assert_eq!(load(responder(), true).err(), Some(field("role", 0)));
         // A sending chain needs a key to send under.
         let mut f = responder();
-        f.sending = Some((key(6), 0));
+        f.sending = Some(sending(0));
         assert_eq!(load(f, false).err(), Some(field("role", 1)));
         // Without a sending chain, a peer key to start one from.
         let mut f = responder();
@@ -301,7 +340,7 @@ mod tests {
         let mut f = responder();
         f.chains.clear();
         f.ours = Some(RatchetKeyFrame { secret: key(5) });
-        f.sending = Some((key(6), 0));
+        f.sending = Some(sending(0));
         assert!(load(f, true).is_ok());
     }
 

@@ -6,7 +6,7 @@ use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use super::keys::{ChainKey, Followed, MessageKey, RemoteChainKey, RootKey};
+use super::keys::{ChainKey, Followed, HeaderKey, MessageKey, RemoteChainKey, RootKey};
 use super::skipped::SkippedKeys;
 use crate::crypto::dh;
 use crate::error::{Error, MisuseError, ProtocolError};
@@ -16,7 +16,7 @@ use crate::limits::{
     MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
 };
 use crate::message::MessageRef;
-use crate::wire::{MAX_PLAINTEXT_LEN, MessageFrame};
+use crate::wire::{MAX_PLAINTEXT_LEN, MessageFrame, RECEIVER_HINT_LEN};
 
 /// The bounds a ratchet enforces, each within its safe range: the only
 /// constructor, [`Bounds::new`], checks them against the `*_LIMIT`s.
@@ -131,6 +131,17 @@ pub(crate) struct ReceivingChain {
     pub(super) chain: RemoteChainKey,
     /// Indices below this that were skipped had their keys discarded.
     pub(super) expired_below: u32,
+    /// What this chain's message headers are tagged with.
+    pub(super) header_key: HeaderKey,
+}
+
+/// Our sending chain: its key and index, its header key, and the receiver
+/// hint its messages carry (the first bytes of the peer's ratchet key it
+/// was derived with).
+pub(crate) struct SendingChain {
+    pub(super) chain: ChainKey,
+    pub(super) header_key: HeaderKey,
+    pub(super) receiver_hint: [u8; RECEIVER_HINT_LEN],
 }
 
 /// Our side of the ratchet: what our next message is sent from. Each
@@ -141,7 +152,7 @@ pub(crate) enum OurSide {
     /// starts here, with its base key and the handshake's chain.
     Sending {
         ours: OurRatchetKey,
-        chain: ChainKey,
+        chain: SendingChain,
     },
     /// The peer sent under a new ratchet key since we last sent: our next
     /// message starts a new sending chain under a new key of ours. Until
@@ -166,6 +177,10 @@ impl OurSide {
 /// The Double Ratchet.
 pub(crate) struct DoubleRatchet {
     pub(super) root: RootKey,
+    /// The header key of the next chain: the one the peer's next new
+    /// ratchet key starts, or (after the peer stepped) our next sending
+    /// chain's.
+    pub(super) next_header_key: HeaderKey,
     pub(super) side: OurSide,
     pub(super) previous_sending_length: u32,
     /// Oldest first; the last is the current one.
@@ -184,6 +199,8 @@ enum Commit {
     /// The peer's new ratchet key started a new chain.
     NewChain {
         root: RootKey,
+        /// The header key of the chain after the new one.
+        next_header_key: HeaderKey,
         /// The current chain, followed up to the peer's previous length.
         previous: Option<Followed>,
         ratchet_key: X25519PublicKey,
@@ -194,15 +211,28 @@ enum Commit {
 impl DoubleRatchet {
     /// The initiator's ratchet: it sends first, on the handshake's chain,
     /// with its base key as its first ratchet key.
+    /// `header_key` is its first chain's, `next_header_key` the one of the
+    /// responder's first chain.
     pub(crate) fn initiator(
         root: RootKey,
         chain: ChainKey,
+        header_key: HeaderKey,
+        next_header_key: HeaderKey,
         base: OurRatchetKey,
         bounds: Bounds,
     ) -> Self {
         DoubleRatchet {
             root,
-            side: OurSide::Sending { ours: base, chain },
+            next_header_key,
+            side: OurSide::Sending {
+                ours: base,
+                chain: SendingChain {
+                    chain,
+                    header_key,
+                    // No ratchet key of the responder's was used.
+                    receiver_hint: [0; RECEIVER_HINT_LEN],
+                },
+            },
             previous_sending_length: 0,
             receiving: VecDeque::new(),
             next_chain_seq: 0,
@@ -213,9 +243,13 @@ impl DoubleRatchet {
 
     /// The responder's ratchet: it receives first, on the handshake's chain,
     /// keyed by the initiator's base key.
+    /// `header_key` is the initiator's first chain's, `next_header_key`
+    /// the one of our own first sending chain.
     pub(crate) fn responder(
         root: RootKey,
         chain: RemoteChainKey,
+        header_key: HeaderKey,
+        next_header_key: HeaderKey,
         base_key: X25519PublicKey,
         bounds: Bounds,
     ) -> Self {
@@ -225,9 +259,11 @@ impl DoubleRatchet {
             seq: 0,
             chain,
             expired_below: 0,
+            header_key,
         });
         DoubleRatchet {
             root,
+            next_header_key,
             side: OurSide::ResponderFresh,
             previous_sending_length: 0,
             receiving,
@@ -268,42 +304,72 @@ impl DoubleRatchet {
             let next = encrypt_message(
                 out,
                 ours,
-                chain,
+                &chain.chain,
+                &chain.header_key,
+                &chain.receiver_hint,
                 self.previous_sending_length,
                 session_ad,
                 plaintext,
             )?;
-            *chain = next;
+            chain.chain = next;
             return Ok(());
         }
-        let (ours, chain, root) = self.next_sending_chain(rng)?;
+        let (ours, chain, root, next_header_key, receiver_hint) = self.next_sending_chain(rng)?;
+        // The new chain's header key is the next header key we hold.
         let next = encrypt_message(
             out,
             &ours,
             &chain,
+            &self.next_header_key,
+            &receiver_hint,
             self.previous_sending_length,
             session_ad,
             plaintext,
         )?;
         self.root = root;
-        self.side = OurSide::Sending { ours, chain: next };
+        let header_key = core::mem::replace(&mut self.next_header_key, next_header_key);
+        self.side = OurSide::Sending {
+            ours,
+            chain: SendingChain {
+                chain: next,
+                header_key,
+                receiver_hint,
+            },
+        };
         Ok(())
     }
 
     /// A new ratchet key and the sending chain it starts with the peer's
-    /// current ratchet key.
+    /// current ratchet key; the header key of the chain after it; the
+    /// receiver hint of the peer's key.
+    #[allow(clippy::type_complexity)]
     fn next_sending_chain<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
-    ) -> Result<(OurRatchetKey, ChainKey, RootKey), Error> {
+    ) -> Result<
+        (
+            OurRatchetKey,
+            ChainKey,
+            RootKey,
+            HeaderKey,
+            [u8; RECEIVER_HINT_LEN],
+        ),
+        Error,
+    > {
         let theirs = self
             .receiving
             .back()
             .ok_or(ProtocolError::UnexpectedRatchetKey)?;
         let ours = OurRatchetKey::from_secret(StaticSecret::random_from_rng(rng));
         let shared = dh::agree(&ours.secret, theirs.ratchet_key.as_bytes())?;
-        let (root, chain) = self.root.step(&shared);
-        Ok((ours, ChainKey::new(chain, 0), root))
+        let (root, chain, next_header_key) = self.root.step(&shared);
+        Ok((
+            ours,
+            ChainKey::new(chain, 0),
+            root,
+            next_header_key,
+            receiver_hint(&theirs.ratchet_key),
+        ))
     }
 
     /// Decrypts a message into a new buffer; on any error the state is
@@ -314,7 +380,7 @@ impl DoubleRatchet {
         message: &MessageRef<'_>,
     ) -> Result<Vec<u8>, Error> {
         let ad = ad(session_ad, &message.header());
-        let (commit, key) = self.plan(message)?;
+        let (commit, key) = self.plan(session_ad, message)?;
         let (body, tag) = message.body_and_tag();
         let mut plaintext = vec![0u8; body.len()];
         key.decrypt(&ad, body, &tag, &mut plaintext)
@@ -324,16 +390,33 @@ impl DoubleRatchet {
     }
 
     /// Works out which key decrypts `message` and what would change.
-    fn plan(&self, message: &MessageRef<'_>) -> Result<(Commit, MessageKey), Error> {
+    ///
+    /// First of all, before any chain work, DH or allocation, the header
+    /// tag is checked under the header key of the chain the message names
+    /// (or, for a new ratchet key, the next header key): a message from
+    /// anyone without the session's current secrets fails here, as
+    /// [`Error::DecryptionFailed`], whatever its counters say.
+    fn plan(
+        &self,
+        session_ad: &[u8; 32],
+        message: &MessageRef<'_>,
+    ) -> Result<(Commit, MessageKey), Error> {
+        let known = self
+            .receiving
+            .iter()
+            .position(|c| c.ratchet_key == *message.ratchet_key());
+        let header_key = match known.and_then(|p| self.receiving.get(p)) {
+            Some(chain) => &chain.header_key,
+            None => &self.next_header_key,
+        };
+        if !header_key.verifies(session_ad, &message.tagged(), message.header_tag()) {
+            return Err(Error::DecryptionFailed);
+        }
         let index = message.index();
         let previous_length = message.previous_length();
         if index == u32::MAX {
             return Err(ProtocolError::ChainExhausted.into());
         }
-        let known = self
-            .receiving
-            .iter()
-            .position(|c| c.ratchet_key == *message.ratchet_key());
         if let Some(position) = known {
             let Some(chain) = self.receiving.get(position) else {
                 return Err(ProtocolError::UnexpectedRatchetKey.into());
@@ -388,12 +471,13 @@ impl DoubleRatchet {
             _ => None,
         };
         let shared = dh::agree(&ours.secret, message.ratchet_key().as_bytes())?;
-        let (root, chain_key) = self.root.step(&shared);
+        let (root, chain_key, next_header_key) = self.root.step(&shared);
         let followed = RemoteChainKey::new(chain_key, 0).follow(index, keep_new, true);
         let key = target_key(&followed)?;
         Ok((
             Commit::NewChain {
                 root,
+                next_header_key,
                 previous,
                 ratchet_key: *message.ratchet_key(),
                 followed,
@@ -428,6 +512,7 @@ impl DoubleRatchet {
             }
             Commit::NewChain {
                 root,
+                next_header_key,
                 previous,
                 ratchet_key,
                 followed,
@@ -440,11 +525,15 @@ impl DoubleRatchet {
                 }
                 let seq = self.next_chain_seq;
                 self.next_chain_seq = seq.saturating_add(1);
+                // The new chain's headers were checked with the next
+                // header key; the step yielded the one after.
+                let header_key = core::mem::replace(&mut self.next_header_key, next_header_key);
                 self.receiving.push_back(ReceivingChain {
                     ratchet_key,
                     seq,
                     chain: followed.chain,
                     expired_below: followed.passed_below,
+                    header_key,
                 });
                 let evicted = self.skipped.extend(seq, followed.kept, max);
                 self.note_evictions(&evicted);
@@ -458,7 +547,7 @@ impl DoubleRatchet {
                 // Our next message starts a new chain; this one ended here.
                 self.side = match core::mem::replace(&mut self.side, OurSide::ResponderFresh) {
                     OurSide::Sending { ours, chain } => {
-                        self.previous_sending_length = chain.index();
+                        self.previous_sending_length = chain.chain.index();
                         OurSide::PeerStepped { ours }
                     }
                     unchanged @ (OurSide::PeerStepped { .. } | OurSide::ResponderFresh) => {
@@ -479,7 +568,25 @@ impl DoubleRatchet {
 }
 
 #[cfg(test)]
+impl SendingChain {
+    /// The chain key, for the vector generator.
+    pub(crate) fn chain(&self) -> &ChainKey {
+        &self.chain
+    }
+
+    /// The header key, for the vector generator.
+    pub(crate) fn header_key(&self) -> &HeaderKey {
+        &self.header_key
+    }
+}
+
+#[cfg(test)]
 impl DoubleRatchet {
+    /// The next header key, for the vector generator.
+    pub(crate) fn next_header_key(&self) -> &HeaderKey {
+        &self.next_header_key
+    }
+
     /// Our side, for the vector generator's cross-checks.
     pub(crate) fn side(&self) -> &OurSide {
         &self.side
@@ -512,10 +619,13 @@ fn target_key(followed: &Followed) -> Result<MessageKey, Error> {
 
 /// Encrypts `plaintext` as the next message on `chain` into `out`, and returns
 /// the chain one step on. On error `out` is as it was.
+#[allow(clippy::too_many_arguments)]
 fn encrypt_message(
     out: &mut Vec<u8>,
     ours: &OurRatchetKey,
     chain: &ChainKey,
+    header_key: &HeaderKey,
+    receiver_hint: &[u8; RECEIVER_HINT_LEN],
     previous_length: u32,
     session_ad: &[u8; 32],
     plaintext: &[u8],
@@ -525,9 +635,11 @@ fn encrypt_message(
     let sealed = MessageFrame::encrypt_into(
         out,
         ours.public.as_bytes(),
+        receiver_hint,
         previous_length,
         index,
         plaintext,
+        |tagged| header_key.tag(session_ad, tagged),
         |header, plaintext, body| key.encrypt(&ad(session_ad, header), plaintext, body),
     );
     if sealed.is_err() {
@@ -547,6 +659,16 @@ fn encrypt_message(
     Ok(next)
 }
 
+/// The receiver hint of messages on a chain derived with the receiver's
+/// ratchet key `key`: its first bytes.
+pub(crate) fn receiver_hint(key: &X25519PublicKey) -> [u8; RECEIVER_HINT_LEN] {
+    let mut out = [0u8; RECEIVER_HINT_LEN];
+    if let Some(prefix) = key.as_bytes().get(..RECEIVER_HINT_LEN) {
+        out.copy_from_slice(prefix);
+    }
+    out
+}
+
 /// The AEAD associated data: the 32-byte session AD, then the header.
 fn ad(
     session_ad: &[u8; 32],
@@ -561,6 +683,7 @@ fn ad(
 
 impl ZeroizeOnDrop for OurRatchetKey {}
 impl ZeroizeOnDrop for ReceivingChain {}
+impl ZeroizeOnDrop for SendingChain {}
 impl ZeroizeOnDrop for OurSide {}
 impl ZeroizeOnDrop for DoubleRatchet {}
 
@@ -568,6 +691,7 @@ impl ZeroizeOnDrop for DoubleRatchet {}
 #[allow(dead_code)]
 fn zeroize_audit(
     ours: &OurRatchetKey,
+    sending: &SendingChain,
     chain: &ReceivingChain,
     side: &OurSide,
     ratchet: &DoubleRatchet,
@@ -577,13 +701,23 @@ fn zeroize_audit(
     let OurRatchetKey { secret, public: _ } = ours;
     zod(secret);
     // The peer's ratchet key and the counters are public (message headers).
+    // The receiver hint is public (message headers).
+    let SendingChain {
+        chain: sending_chain,
+        header_key: sending_header_key,
+        receiver_hint: _,
+    } = sending;
+    zod(sending_chain);
+    zod(sending_header_key);
     let ReceivingChain {
         ratchet_key: _,
         seq: _,
         chain,
         expired_below: _,
+        header_key,
     } = chain;
     zod(chain);
+    zod(header_key);
     match side {
         OurSide::Sending { ours, chain } => {
             zod(ours);
@@ -594,6 +728,7 @@ fn zeroize_audit(
     }
     let DoubleRatchet {
         root,
+        next_header_key,
         side,
         previous_sending_length: _,
         receiving,
@@ -602,6 +737,7 @@ fn zeroize_audit(
         bounds: _,
     } = ratchet;
     zod(root);
+    zod(next_header_key);
     zod(side);
     zod_all(receiving);
     zod(skipped);
@@ -620,11 +756,13 @@ fn zeroize_audit_commit(commit: &Commit) {
         } => zod(followed),
         Commit::NewChain {
             root,
+            next_header_key,
             previous,
             ratchet_key: _,
             followed,
         } => {
             zod(root);
+            zod(next_header_key);
             zod(previous);
             zod(followed);
         }

@@ -58,7 +58,7 @@ use crate::keys::{
 use crate::message::{
     HandshakeId, IncomingMessage, Message, MessageRef, PreKeyMessage, message_kind,
 };
-use crate::ratchet::{ChainKey, DoubleRatchet, RemoteChainKey, RootKey};
+use crate::ratchet::{ChainKey, DoubleRatchet, HeaderKey, RemoteChainKey, RootKey};
 use crate::wire::{
     KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, MessageKind, PreKeyFrame,
     PreKeyMessageFrame, TAG_LEN, encode_prekey_prefix,
@@ -142,10 +142,12 @@ impl Session {
         let base_key = *init.base_public();
         let (secrets, base, prekeys, kem_ciphertext, remote_identity) = init.into_parts();
         let session_ad = *secrets.session_ad();
-        let (root_key, chain_key) = secrets.into_keys();
+        let (root_key, chain_key, initiator_header_key, responder_header_key) = secrets.into_keys();
         let ratchet = DoubleRatchet::initiator(
             RootKey::new(root_key),
             ChainKey::new(chain_key, 0),
+            HeaderKey::new(initiator_header_key),
+            HeaderKey::new(responder_header_key),
             base,
             config.bounds(),
         );
@@ -200,11 +202,13 @@ impl Session {
             config.context(),
         )?;
         let session_ad = *secrets.session_ad();
-        let (root_key, chain_key) = secrets.into_keys();
+        let (root_key, chain_key, initiator_header_key, responder_header_key) = secrets.into_keys();
         let base_key = *message.base_public();
         let ratchet = DoubleRatchet::responder(
             RootKey::new(root_key),
             RemoteChainKey::new(chain_key, 0),
+            HeaderKey::new(initiator_header_key),
+            HeaderKey::new(responder_header_key),
             base_key,
             config.bounds(),
         );

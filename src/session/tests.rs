@@ -125,10 +125,10 @@ fn record_checks_keep_their_order() {
     let (_a, b, _) = setup(&mut rng, true);
     let record = b.to_bytes().to_vec();
     // Offsets in the layout of `wire::SessionFrame`.
-    let (local_identity, base_key, max_forward_jump) = (4, 4 + 3 * 32, 4 + 5 * 32 + 32);
+    let (local_identity, base_key, max_forward_jump) = (4, 4 + 3 * 32, 4 + 5 * 32 + 2 * 32);
     // The one receiving chain ends 5 bytes before the end (no skipped keys,
     // no pending data); its ratchet key opens it.
-    let chain_ratchet_key = record.len() - 1 - 4 - 76;
+    let chain_ratchet_key = record.len() - 1 - 4 - 108;
     let bad_bounds = (max_forward_jump..max_forward_jump + 4, 0);
     let bad_identity = (local_identity..local_identity + 32, 0xff);
     let bad_base = (base_key..base_key + 32, 0xff);
@@ -177,4 +177,114 @@ fn records_encode_without_reallocating() {
         let frame = crate::wire::SessionFrame::decode(&record).unwrap();
         assert!(record.len() <= frame.capacity(), "{}", record.len());
     }
+}
+
+/// Offsets in a `Message` (PROTOCOL.md 4.2).
+const PN_AT: usize = 38;
+const N_AT: usize = 42;
+
+fn with_u32(bytes: &[u8], at: usize, value: u32) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    b[at..at + 4].copy_from_slice(&value.to_be_bytes());
+    b
+}
+
+/// Delivers `bytes` to `s`, expecting `want`; the session must be unchanged.
+/// (That a forgery allocates nothing is measured by the benchmark report,
+/// `benches/peer`, which counts allocations; the crate has no `unsafe`.)
+fn rejects(s: &mut Session, bytes: &[u8], want: Error) {
+    let before = s.to_bytes();
+    assert_eq!(s.decrypt(bytes), Err(want));
+    assert_eq!(
+        s.to_bytes(),
+        before,
+        "a rejected message changed the session"
+    );
+}
+
+/// A header from anyone without the session's current secrets fails at its
+/// tag, before any chain work: whatever the counters say (a jump at the
+/// bound, past it, the last index) it is `DecryptionFailed` (not
+/// `TooFarAhead` or `ChainExhausted`), and the session is unchanged — on a new ratchet key and on a
+/// known chain alike.
+#[test]
+fn forged_headers_fail_at_the_tag() {
+    let mut rng = ChaCha20Rng::from_seed([13; 32]);
+    let (mut a, mut b, _) = setup(&mut rng, true);
+    let first = b.encrypt(&mut rng, b"one").unwrap();
+    let second = b.encrypt(&mut rng, b"two").unwrap();
+    let jump = crate::limits::DEFAULT_MAX_FORWARD_JUMP;
+    // A new ratchet key: a forged index at the bound, past it, the last.
+    for n in [jump, jump + 1, u32::MAX] {
+        rejects(&mut a, &with_u32(&first, N_AT, n), Error::DecryptionFailed);
+    }
+    // With the previous chain's catch-up at the bound too.
+    let both = with_u32(&with_u32(&first, N_AT, jump), PN_AT, jump);
+    rejects(&mut a, &both, Error::DecryptionFailed);
+    // A random header tag under an honest header.
+    let mut random_tag = first.clone();
+    random_tag[50..66].copy_from_slice(&[0x5a; 16]);
+    rejects(&mut a, &random_tag, Error::DecryptionFailed);
+    assert_eq!(a.decrypt(&first).unwrap(), b"one");
+    // A known chain.
+    for n in [jump, jump + 1, u32::MAX] {
+        rejects(&mut a, &with_u32(&second, N_AT, n), Error::DecryptionFailed);
+    }
+    assert_eq!(a.stored_skipped_keys(), 0);
+    assert_eq!(a.decrypt(&second).unwrap(), b"two");
+}
+
+/// Only a message whose header authenticates is called a `Duplicate`: a
+/// copy of a read message with its header changed is `DecryptionFailed`;
+/// one with only its ciphertext changed has an authentic header, and is.
+#[test]
+fn only_an_authentic_header_is_a_duplicate() {
+    let mut rng = ChaCha20Rng::from_seed([14; 32]);
+    let (mut a, mut b, _) = setup(&mut rng, true);
+    let m = b.encrypt(&mut rng, b"one").unwrap();
+    assert_eq!(a.decrypt(&m).unwrap(), b"one");
+    let duplicate = Error::Protocol(ProtocolError::Duplicate { index: 0 });
+    rejects(&mut a, &m, duplicate.clone());
+    rejects(&mut a, &with_u32(&m, PN_AT, 1), Error::DecryptionFailed);
+    let mut tampered_tag = m.clone();
+    tampered_tag[60] ^= 1;
+    rejects(&mut a, &tampered_tag, Error::DecryptionFailed);
+    let mut tampered_body = m.clone();
+    let last = tampered_body.len() - 1;
+    tampered_body[last] ^= 1;
+    rejects(&mut a, &tampered_body, duplicate);
+}
+
+/// The checks after the header tag still report their own kinds for a
+/// header the peer did tag: the bound on a known chain, the bound on a new
+/// ratchet key (its previous chain's catch-up included).
+#[test]
+fn authentic_headers_still_get_their_error_kinds() {
+    let mut rng = ChaCha20Rng::from_seed([15; 32]);
+    let config = SessionConfig::default().with_max_forward_jump(3).unwrap();
+    let bob = IdentityKeyPair::generate(&mut rng);
+    let spk = SignedPreKeyPair::generate(&mut rng, &bob, 1, 100);
+    let kem = KemPreKeyPair::generate(&mut rng, &bob, 2, false, 100);
+    let bundle = PreKeyBundle::new(
+        bob.public_key().clone(),
+        spk.public().clone(),
+        None,
+        kem.public().clone(),
+    )
+    .verify()
+    .unwrap();
+    let alice = IdentityKeyPair::generate(&mut rng);
+    let mut a = Session::initiate(&mut rng, &alice, &bundle, config.clone()).unwrap();
+    let first = PreKeyMessage::from_bytes(&a.encrypt(&mut rng, b"0").unwrap()).unwrap();
+    let mut b = Session::respond(&bob, &spk, None, &kem, &first, config)
+        .unwrap()
+        .session;
+    let sent: Vec<_> = (0..6).map(|_| b.encrypt(&mut rng, b"x").unwrap()).collect();
+    // A new ratchet key, 5 ahead of a bound of 3.
+    let too_far = Error::Protocol(ProtocolError::TooFarAhead { max: 3, found: 5 });
+    rejects(&mut a, &sent[5], too_far);
+    assert_eq!(a.decrypt(&sent[0]).unwrap(), b"x");
+    // A known chain, 4 ahead.
+    let too_far = Error::Protocol(ProtocolError::TooFarAhead { max: 3, found: 4 });
+    rejects(&mut a, &sent[5], too_far);
 }

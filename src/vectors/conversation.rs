@@ -8,10 +8,13 @@ use x25519_dalek::StaticSecret;
 
 use super::handshake::{self, Case};
 use super::{hex, seeded};
-use crate::crypto::{dh, kdf};
+use crate::crypto::{dh, kdf, labels};
 use crate::error::{AccountError, DecodeError, Error, ProtocolError};
 use crate::ratchet::{OurSide, RootKey};
 use crate::session::{Session, SessionConfig};
+use crate::wire::TAG_LEN;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 #[derive(Clone, Copy)]
@@ -369,8 +372,12 @@ fn send(
     from: Party,
 ) -> (Value, Vec<u8>) {
     let r = session.ratchet();
-    let (new_ratchet, chain_key) = match r.side() {
-        OurSide::Sending { chain, .. } => (None, Zeroizing::new(*chain.bytes())),
+    let (new_ratchet, chain_key, header_key) = match r.side() {
+        OurSide::Sending { chain, .. } => (
+            None,
+            Zeroizing::new(*chain.chain().bytes()),
+            *chain.header_key().bytes(),
+        ),
         OurSide::PeerStepped { .. } | OurSide::ResponderFresh => {
             // PROTOCOL.md 7.3 step 1, with the same draw the library makes.
             let secret = StaticSecret::random_from_rng(&mut super::fork(rng));
@@ -379,8 +386,14 @@ fn send(
                 .map(|k| *k.as_bytes())
                 .unwrap_or_default();
             let shared = dh::agree(&secret, &theirs).unwrap();
-            let (root, chain) = RootKey::new(Zeroizing::new(*r.root().bytes())).step(&shared);
-            (Some((secret.to_bytes(), root)), chain)
+            let (root, chain, next_header_key) =
+                RootKey::new(Zeroizing::new(*r.root().bytes())).step(&shared);
+            // The new chain's header key is the next header key held.
+            (
+                Some((secret.to_bytes(), root, next_header_key)),
+                chain,
+                *r.next_header_key().bytes(),
+            )
         }
     };
     let (seed, _) = kdf::chain_step(&chain_key);
@@ -390,14 +403,27 @@ fn send(
     let OurSide::Sending { ours, .. } = r.side() else {
         panic!("a message was just sent");
     };
-    if let Some((private, root)) = &new_ratchet {
+    if let Some((private, root, next_header_key)) = &new_ratchet {
         assert_eq!(&ours.secret().to_bytes(), private);
         assert_eq!(root.bytes(), r.root().bytes());
+        assert_eq!(next_header_key.bytes(), r.next_header_key().bytes());
     }
+    // The embedded or plain Message is the end of the bytes (PROTOCOL.md
+    // 4.2): its header tag is HMAC(hk, label ‖ AD_s ‖ header[0..50])[0..16].
+    let message = &bytes[bytes.len() - (66 + plaintext.len() + TAG_LEN)..];
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&header_key).unwrap();
+    mac.update(labels::HEADER_TAG);
+    mac.update(session.session_ad());
+    mac.update(&message[..50]);
+    let header_tag = mac.finalize().into_bytes();
+    assert_eq!(&header_tag[..16], &message[50..66]);
     let value = json!({
         "from": party(from),
         "plaintext": hex(plaintext),
-        "new_ratchet_private": new_ratchet.as_ref().map_or(Value::Null, |(p, _)| Value::String(hex(p))),
+        "new_ratchet_private": new_ratchet.as_ref().map_or(Value::Null, |(p, _, _)| Value::String(hex(p))),
+        "next_header_key": new_ratchet.as_ref().map_or(Value::Null, |(_, _, h)| Value::String(hex(h.bytes()))),
+        "header_key": hex(&header_key),
+        "header_tag": hex(&header_tag[..16]),
         "ratchet_public": hex(ours.public().as_bytes()),
         "chain_key": hex(&chain_key[..]),
         "message_key_seed": hex(&seed[..]),

@@ -134,7 +134,9 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
     let base_private = base.secret().to_bytes();
     let base_public = *base.public().as_bytes();
     let base_secret = x25519_dalek::StaticSecret::from(base_private);
-    let chain_key_0 = *chain.bytes();
+    let chain_key_0 = *chain.chain().bytes();
+    let header_key_0 = *chain.header_key().bytes();
+    let next_header_key_0 = *alice.ratchet().next_header_key().bytes();
     let root_key_0 = *alice.ratchet().root().bytes();
     let prekey_message = alice.encrypt(rng, first).unwrap();
     let ct = Box::new(*alice.pending_kem_ciphertext().unwrap());
@@ -184,9 +186,11 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
         ikm.extend_from_slice(&d[..]);
     }
     ikm.extend_from_slice(&ss[..]);
-    let (rk, ck) = kdf::handshake(&ikm, &th);
+    let (rk, ck, hk_a, hk_b) = kdf::handshake(&ikm, &th).into_parts();
     assert_eq!(*rk, root_key_0);
     assert_eq!(*ck, chain_key_0);
+    assert_eq!(*hk_a, header_key_0);
+    assert_eq!(*hk_b, next_header_key_0);
 
     let ctx_len = (case.context.len() as u32).to_be_bytes();
     let ad = kdf::sha256(&[
@@ -295,6 +299,8 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
         "transcript_hash": hex(&th),
         "root_key": hex(&rk[..]),
         "chain_key": hex(&ck[..]),
+        "initiator_header_key": hex(&hk_a[..]),
+        "responder_header_key": hex(&hk_b[..]),
         "session_ad": hex(&ad),
         "handshake_id": hex(&hid),
         "first_plaintext": hex(first),

@@ -11,6 +11,7 @@ use super::{hex, seeded};
 use crate::error::Error;
 use crate::keys::{IdentityKey, IdentityKeyPair, KemPreKey, PreKeyBundle};
 use crate::message::{IncomingMessage, PreKeyMessage};
+use crate::ratchet::OurSide;
 use crate::session::{Session, SessionConfig};
 use crate::wire::TAG_LEN;
 
@@ -240,21 +241,21 @@ pub(super) fn negative_file() -> Value {
     add_message(
         "ciphertext length 15",
         edit(&reply, |b| {
-            b[42..46].copy_from_slice(&15u32.to_be_bytes());
-            b.truncate(46 + 15);
+            b[46..50].copy_from_slice(&15u32.to_be_bytes());
+            b.truncate(66 + 15);
         }),
     );
     add_message(
         "ciphertext length above the maximum",
         edit(&reply, |b| {
-            b[42..46].copy_from_slice(&((crate::MAX_CIPHERTEXT_LEN + 1) as u32).to_be_bytes())
+            b[46..50].copy_from_slice(&((crate::MAX_CIPHERTEXT_LEN + 1) as u32).to_be_bytes())
         }),
     );
     add_message(
         "ciphertext length longer than the input",
         edit(&reply, |b| {
-            let n = u32::from_be_bytes([b[42], b[43], b[44], b[45]]) + 1;
-            b[42..46].copy_from_slice(&n.to_be_bytes());
+            let n = u32::from_be_bytes([b[46], b[47], b[48], b[49]]) + 1;
+            b[46..50].copy_from_slice(&n.to_be_bytes());
         }),
     );
     add_message("one trailing byte", edit(&reply, |b| b.push(0)));
@@ -284,8 +285,9 @@ pub(super) fn negative_file() -> Value {
     );
 
     // Record offsets (PROTOCOL.md 4.4): 4 header bytes, five 32-byte public
-    // fields, the root key, then the three bounds and the ratchet flag.
-    let bounds_at = 4 + 5 * 32 + 32;
+    // fields, the root key and the next header key, then the three bounds
+    // and the ratchet flag.
+    let bounds_at = 4 + 5 * 32 + 2 * 32;
     let ratchet_flag = bounds_at + 12;
     let mut add_record = |reason: &str, input: Vec<u8>| {
         let r = record_result(&input);
@@ -319,9 +321,14 @@ pub(super) fn negative_file() -> Value {
     let mut tampered_ct = prekey.clone();
     tampered_ct[44 + 100] ^= 1;
     let first_len = "first".len();
-    let index_byte = prekey.len() - TAG_LEN - first_len - 5;
+    // The embedded message's offsets (PROTOCOL.md 4.2, 4.3: the prefix has
+    // a one-time prekey id): its index ends 21 bytes before the ciphertext
+    // (the length and the header tag follow it).
+    let embedded = 1136;
+    let index_byte = prekey.len() - TAG_LEN - first_len - 21;
+    assert_eq!(index_byte, embedded + 45);
     let zero_base_key = edit(&prekey, |b| {
-        let at = b.len() - TAG_LEN - first_len - 44;
+        let at = embedded + 2;
         b[at..at + 32].copy_from_slice(&[0; 32]);
     });
     let respond_cases = [
@@ -344,9 +351,14 @@ pub(super) fn negative_file() -> Value {
             }),
         ),
         (
-            "message index changed (the header is authenticated)",
+            "message index changed (the header tag fails)",
             "",
             edit(&prekey, |b| b[index_byte] ^= 1),
+        ),
+        (
+            "header tag with one bit flipped",
+            "",
+            edit(&prekey, |b| b[embedded + 50] ^= 1),
         ),
         (
             "base key of small order (all-zero DH output)",
@@ -387,6 +399,21 @@ pub(super) fn negative_file() -> Value {
         .encrypt(&mut rng, b"from another session")
         .unwrap();
     let other_identity = IdentityKeyPair::generate(&mut rng);
+    // Bob's next header key (his own first sending chain's, which Alice
+    // also holds) and Alice's first chain's: re-tagging a header with them
+    // makes a header the peer could have sent, so that the checks after
+    // the header tag are reached.
+    let bob_next = *setup_bob.ratchet().next_header_key().bytes();
+    let OurSide::Sending { chain, .. } = setup.alice.ratchet().side() else {
+        panic!("an initiator sends first");
+    };
+    let alice_first = *chain.header_key().bytes();
+    let ad = *setup_bob.session_ad();
+    let retag = |mut b: Vec<u8>, at: usize, key: &[u8; 32]| {
+        let tag = crate::crypto::kdf::header_tag(key, &ad, &b[at..at + 50]);
+        b[at + 50..at + 66].copy_from_slice(&tag);
+        b
+    };
     let deliver_cases = [
         (
             "alice",
@@ -407,14 +434,45 @@ pub(super) fn negative_file() -> Value {
         ),
         (
             "bob",
-            "a new ratchet key before the responder has sent",
-            foreign,
+            "a message of another session (its header tag fails)",
+            foreign.clone(),
         ),
         (
             "bob",
-            "message index 2^32 - 1",
+            "a new ratchet key before the responder has sent (header tagged with the next header key)",
+            retag(foreign, 0, &bob_next),
+        ),
+        (
+            "bob",
+            "message index 2^32 - 1 (header tag recomputed)",
+            retag(
+                edit(&prekey, |b| {
+                    b[index_byte - 3..=index_byte].copy_from_slice(&[0xff; 4])
+                }),
+                embedded,
+                &alice_first,
+            ),
+        ),
+        (
+            "bob",
+            "message index 2^32 - 1 (header tag not recomputed)",
             edit(&prekey, |b| {
                 b[index_byte - 3..=index_byte].copy_from_slice(&[0xff; 4])
+            }),
+        ),
+        (
+            "bob",
+            "a copy of the first message, already decrypted, with its previous length changed: \
+             not a Duplicate, its header does not authenticate",
+            edit(&prekey, |b| b[embedded + 41] ^= 1),
+        ),
+        (
+            "bob",
+            "a copy of the first message, already decrypted, with its AEAD tag changed: \
+             the header authenticates, so Duplicate",
+            edit(&prekey, |b| {
+                let n = b.len();
+                b[n - 1] ^= 1
             }),
         ),
     ];

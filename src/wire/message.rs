@@ -13,33 +13,46 @@ use crate::error::{DecodeError, WireType};
 ///      0     1  version            = 0x01
 ///      1     1  type               = 0x01 (Message)
 ///      2    32  ratchet_key        sender's current X25519 ratchet public key
-///     34     4  previous_length    u32, messages sent on the sender's previous chain
-///     38     4  index              u32, this message's index in its chain
-///     42     4  ciphertext_length  u32, 16 ..= MAX_CIPHERTEXT_LEN
-///     46     L  ciphertext         ChaCha20-Poly1305 ciphertext, 16-byte tag last
+///     34     4  receiver_hint      first 4 bytes of the receiver's ratchet public key
+///                                  this chain was derived with (zeros on the
+///                                  initiator's first chain)
+///     38     4  previous_length    u32, messages sent on the sender's previous chain
+///     42     4  index              u32, this message's index in its chain
+///     46     4  ciphertext_length  u32, 16 ..= MAX_CIPHERTEXT_LEN
+///     50    16  header_tag         HMAC-SHA256(header key, label ‖ session AD ‖ bytes 0..50)[0..16]
+///     66     L  ciphertext         ChaCha20-Poly1305 ciphertext, 16-byte tag last
 /// ```
 ///
-/// The 46 header bytes (offsets 0..46) are the message's part of the AEAD
-/// associated data.
+/// The 66 header bytes (offsets 0..66) are the message's part of the AEAD
+/// associated data; the header tag covers the 50 before it.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct MessageFrame {
     pub(crate) ratchet_key: [u8; KEY_LEN],
+    pub(crate) receiver_hint: [u8; RECEIVER_HINT_LEN],
     pub(crate) previous_length: u32,
     pub(crate) index: u32,
+    pub(crate) header_tag: [u8; HEADER_TAG_LEN],
     /// Ciphertext followed by the tag.
     pub(crate) ciphertext: Vec<u8>,
 }
 
+/// Length of a `Message`'s receiver hint.
+pub(crate) const RECEIVER_HINT_LEN: usize = 4;
+/// Length of a `Message`'s header tag.
+pub(crate) const HEADER_TAG_LEN: usize = 16;
+
 impl MessageFrame {
     /// Length of the header: everything before the ciphertext.
-    pub(crate) const HEADER_LEN: usize = 46;
+    pub(crate) const HEADER_LEN: usize = TAGGED_LEN + HEADER_TAG_LEN;
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let v = Self::decode_view(bytes)?;
         Ok(MessageFrame {
             ratchet_key: v.ratchet_key,
+            receiver_hint: v.receiver_hint,
             previous_length: v.previous_length,
             index: v.index,
+            header_tag: v.header_tag,
             ciphertext: v.ciphertext.to_vec(),
         })
     }
@@ -51,69 +64,90 @@ impl MessageFrame {
         let mut r = Reader::new(bytes, WireType::Message);
         r.header(TYPE_MESSAGE)?;
         let ratchet_key = r.array()?;
+        let receiver_hint = r.array()?;
         let previous_length = r.u32()?;
         let index = r.u32()?;
         let len = r.length(TAG_LEN, MAX_CIPHERTEXT_LEN)?;
+        let header_tag = r.array()?;
         let ciphertext = r.take(len)?;
         r.finish()?;
         Ok(MessageView {
             ratchet_key,
+            receiver_hint,
             previous_length,
             index,
+            header_tag,
             ciphertext,
         })
     }
 
-    /// Writes a complete message to `out`: the header, then the sealed
-    /// `plaintext`, then the tag. `seal` is given the header bytes, the
-    /// plaintext and the (zeroed) place for the ciphertext, and returns the
-    /// tag; the plaintext is never copied into `out`.
+    /// Writes a complete message to `out`: the header (its tag computed by
+    /// `tag` from the bytes before it), then the sealed `plaintext`, then
+    /// the AEAD tag. `seal` is given the whole header, the plaintext and
+    /// the (zeroed) place for the ciphertext, and returns the tag; the
+    /// plaintext is never copied into `out`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn encrypt_into<E>(
         out: &mut Vec<u8>,
         ratchet_key: &[u8; KEY_LEN],
+        receiver_hint: &[u8; RECEIVER_HINT_LEN],
         previous_length: u32,
         index: u32,
         plaintext: &[u8],
+        tag: impl FnOnce(&[u8; TAGGED_LEN]) -> [u8; HEADER_TAG_LEN],
         seal: impl FnOnce(&[u8; Self::HEADER_LEN], &[u8], &mut [u8]) -> Result<[u8; TAG_LEN], E>,
     ) -> Result<(), E> {
-        let header = encode_header(
+        let tagged = encode_tagged(
             ratchet_key,
+            receiver_hint,
             previous_length,
             index,
             plaintext.len() + TAG_LEN,
         );
+        let header = join_header(&tagged, &tag(&tagged));
         out.reserve(Self::HEADER_LEN + plaintext.len() + TAG_LEN);
         out.extend_from_slice(&header);
         let start = out.len();
         out.resize(start + plaintext.len(), 0);
-        let tag = match out.get_mut(start..) {
+        let aead_tag = match out.get_mut(start..) {
             Some(body) => seal(&header, plaintext, body)?,
             None => seal(&header, plaintext, &mut [])?,
         };
-        out.extend_from_slice(&tag);
+        out.extend_from_slice(&aead_tag);
         Ok(())
     }
 }
+
+/// Length of the header bytes the header tag covers (offsets 0..50).
+pub(crate) const TAGGED_LEN: usize = 2 + KEY_LEN + RECEIVER_HINT_LEN + 4 + 4 + 4;
 
 /// A `Message` to decrypt: the header fields, and the ciphertext (with its
 /// tag) borrowed from wherever it is, a received buffer or a decoded frame.
 pub(crate) struct MessageView<'a> {
     pub(crate) ratchet_key: [u8; KEY_LEN],
+    pub(crate) receiver_hint: [u8; RECEIVER_HINT_LEN],
     pub(crate) previous_length: u32,
     pub(crate) index: u32,
+    pub(crate) header_tag: [u8; HEADER_TAG_LEN],
     /// Ciphertext followed by the tag.
     pub(crate) ciphertext: &'a [u8],
 }
 
 impl<'a> MessageView<'a> {
-    /// The header bytes, as on the wire.
-    pub(crate) fn header(&self) -> [u8; MessageFrame::HEADER_LEN] {
-        encode_header(
+    /// The header bytes the header tag covers, as on the wire.
+    pub(crate) fn tagged(&self) -> [u8; TAGGED_LEN] {
+        encode_tagged(
             &self.ratchet_key,
+            &self.receiver_hint,
             self.previous_length,
             self.index,
             self.ciphertext.len(),
         )
+    }
+
+    /// The header bytes, as on the wire.
+    pub(crate) fn header(&self) -> [u8; MessageFrame::HEADER_LEN] {
+        join_header(&self.tagged(), &self.header_tag)
     }
 
     /// Writes the message: the header, then the ciphertext.
@@ -134,19 +168,22 @@ impl<'a> MessageView<'a> {
     }
 }
 
-fn encode_header(
+fn encode_tagged(
     ratchet_key: &[u8; KEY_LEN],
+    receiver_hint: &[u8; RECEIVER_HINT_LEN],
     previous_length: u32,
     index: u32,
     ciphertext_len: usize,
-) -> [u8; MessageFrame::HEADER_LEN] {
+) -> [u8; TAGGED_LEN] {
     // The layout above, written straight into the array (no allocation:
     // this runs twice per message, once each side).
-    let mut out = [0u8; MessageFrame::HEADER_LEN];
+    let mut out = [0u8; TAGGED_LEN];
     let (head, rest) = out.split_at_mut(2);
     head.copy_from_slice(&[super::PROTOCOL_VERSION, TYPE_MESSAGE]);
     let (key, rest) = rest.split_at_mut(KEY_LEN);
     key.copy_from_slice(ratchet_key);
+    let (hint, rest) = rest.split_at_mut(RECEIVER_HINT_LEN);
+    hint.copy_from_slice(receiver_hint);
     let (pn, rest) = rest.split_at_mut(4);
     pn.copy_from_slice(&previous_length.to_be_bytes());
     let (n, len) = rest.split_at_mut(4);
@@ -156,6 +193,17 @@ fn encode_header(
             .unwrap_or(u32::MAX)
             .to_be_bytes(),
     );
+    out
+}
+
+fn join_header(
+    tagged: &[u8; TAGGED_LEN],
+    tag: &[u8; HEADER_TAG_LEN],
+) -> [u8; MessageFrame::HEADER_LEN] {
+    let mut out = [0u8; MessageFrame::HEADER_LEN];
+    let (a, b) = out.split_at_mut(TAGGED_LEN);
+    a.copy_from_slice(tagged);
+    b.copy_from_slice(tag);
     out
 }
 

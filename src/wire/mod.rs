@@ -22,11 +22,13 @@ pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedP
 pub(crate) use codec::{Frame, Reader, Writer};
 pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
 pub(crate) use message::{
-    MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame, encode_prekey_prefix, peek_kind,
+    HEADER_TAG_LEN, MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame, RECEIVER_HINT_LEN,
+    TAGGED_LEN, encode_prekey_prefix, peek_kind,
 };
 pub(crate) use safety::{FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame};
 pub(crate) use session::{
-    ChainFrame, PendingPreKeyFrame, RatchetFrame, RatchetKeyFrame, SessionFrame, SkippedFrame,
+    ChainFrame, PendingPreKeyFrame, RatchetFrame, RatchetKeyFrame, SendingFrame, SessionFrame,
+    SkippedFrame,
 };
 pub(crate) use store::{
     AccountFrame, MAX_SEALED_PLAINTEXT_LEN, PeerIdentityFrame, SealedFrame, SessionEntryFrame,

@@ -2,7 +2,9 @@
 
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use super::{KEM_CIPHERTEXT_LEN, KEY_LEN, PreKeyFrame, Reader, TYPE_SESSION_STATE, Writer};
+use super::{
+    KEM_CIPHERTEXT_LEN, KEY_LEN, PreKeyFrame, RECEIVER_HINT_LEN, Reader, TYPE_SESSION_STATE, Writer,
+};
 use crate::error::{DecodeError, WireType};
 use crate::limits::{MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT};
 
@@ -20,6 +22,15 @@ pub(crate) struct ChainFrame {
     pub(crate) chain_key: Secret32,
     pub(crate) next_index: u32,
     pub(crate) expired_below: u32,
+    pub(crate) header_key: Secret32,
+}
+
+/// Our sending chain.
+pub(crate) struct SendingFrame {
+    pub(crate) chain_key: Secret32,
+    pub(crate) index: u32,
+    pub(crate) header_key: Secret32,
+    pub(crate) receiver_hint: [u8; RECEIVER_HINT_LEN],
 }
 
 /// A stored skipped message key.
@@ -49,6 +60,7 @@ pub(crate) struct PendingPreKeyFrame {
 /// base_key                   32   the initiator's base (ephemeral) public key
 /// handshake_id               32   the handshake's id
 /// root_key                   32   secret
+/// next_header_key            32   secret
 /// max_forward_jump            4   u32
 /// max_skipped_keys            4   u32
 /// max_old_chains              4   u32
@@ -57,10 +69,13 @@ pub(crate) struct PendingPreKeyFrame {
 /// sending_present             1   0x00 or 0x01
 ///   sending_chain_key        32   secret, when present
 ///   sending_index             4   u32, when present
+///   sending_header_key       32   secret, when present
+///   sending_receiver_hint     4   when present
 /// previous_sending_length     4   u32
 /// next_chain_seq              4   u32
 /// chain_count                 4   u32, 0 ..= MAX_OLD_CHAINS_LIMIT + 1, oldest first
-///   per chain: ratchet_key 32, seq 4, chain_key 32 (secret), next_index 4, expired_below 4
+///   per chain: ratchet_key 32, seq 4, chain_key 32 (secret), next_index 4, expired_below 4,
+///              header_key 32 (secret)
 /// skipped_count               4   u32, 0 ..= MAX_SKIPPED_KEYS_LIMIT, oldest first
 ///   per key: seq 4, index 4, seed 32 (secret)
 /// pending_present             1   0x00 or 0x01
@@ -86,12 +101,13 @@ pub(crate) struct SessionFrame {
 /// The ratchet's part of a [`SessionFrame`], `root_key` to the skipped keys.
 pub(crate) struct RatchetFrame {
     pub(crate) root_key: Secret32,
+    pub(crate) next_header_key: Secret32,
     pub(crate) max_forward_jump: u32,
     pub(crate) max_skipped_keys: u32,
     pub(crate) max_old_chains: u32,
     /// Our ratchet key (`ratchet_present` and `ratchet_secret`).
     pub(crate) ours: Option<RatchetKeyFrame>,
-    pub(crate) sending: Option<(Secret32, u32)>,
+    pub(crate) sending: Option<SendingFrame>,
     pub(crate) previous_sending_length: u32,
     pub(crate) next_chain_seq: u32,
     pub(crate) chains: Vec<ChainFrame>,
@@ -100,6 +116,7 @@ pub(crate) struct RatchetFrame {
 
 impl ZeroizeOnDrop for RatchetKeyFrame {}
 impl ZeroizeOnDrop for ChainFrame {}
+impl ZeroizeOnDrop for SendingFrame {}
 impl ZeroizeOnDrop for SkippedFrame {}
 impl ZeroizeOnDrop for RatchetFrame {}
 impl ZeroizeOnDrop for SessionFrame {}
@@ -111,22 +128,33 @@ impl ZeroizeOnDrop for SessionFrame {}
 #[allow(dead_code)]
 fn zeroize_audit(
     ours: &RatchetKeyFrame,
+    sending_frame: &SendingFrame,
     chain: &ChainFrame,
     skipped: &SkippedFrame,
     ratchet: &RatchetFrame,
     session: &SessionFrame,
 ) {
-    use crate::hygiene::{zod, zod_all};
+    use crate::hygiene::zod;
     let RatchetKeyFrame { secret } = ours;
     zod(secret);
+    let SendingFrame {
+        chain_key,
+        index: _,
+        header_key,
+        receiver_hint: _,
+    } = sending_frame;
+    zod(chain_key);
+    zod(header_key);
     let ChainFrame {
         ratchet_key: _,
         seq: _,
         chain_key,
         next_index: _,
         expired_below: _,
+        header_key,
     } = chain;
     zod(chain_key);
+    zod(header_key);
     let SkippedFrame {
         seq: _,
         index: _,
@@ -135,6 +163,7 @@ fn zeroize_audit(
     zod(seed);
     let RatchetFrame {
         root_key,
+        next_header_key,
         max_forward_jump: _,
         max_skipped_keys: _,
         max_old_chains: _,
@@ -146,8 +175,9 @@ fn zeroize_audit(
         skipped,
     } = ratchet;
     zod(root_key);
+    zod(next_header_key);
     zod(ours);
-    zod_all(sending.iter().map(|(key, _index)| key));
+    zod(sending);
     zod(chains);
     zod(skipped);
     let SessionFrame {
@@ -167,8 +197,16 @@ fn zeroize_audit(
 impl SessionFrame {
     /// The most the fields before `chains` and the two counts can take
     /// (with our ratchet key and a sending chain present).
-    const FIXED_MAX_LEN: usize =
-        4 + 6 * KEY_LEN + 3 * 4 + (1 + KEY_LEN) + (1 + KEY_LEN + 4) + 4 + 4 + 4 + 4 + 1;
+    const FIXED_MAX_LEN: usize = 4
+        + 7 * KEY_LEN
+        + 3 * 4
+        + (1 + KEY_LEN)
+        + (1 + KEY_LEN + 4 + KEY_LEN + RECEIVER_HINT_LEN)
+        + 4
+        + 4
+        + 4
+        + 4
+        + 1;
     /// The most the pending setup data can take, its flag excluded.
     const PENDING_MAX_LEN: usize = 4 + 1 + 4 + 4 + KEM_CIPHERTEXT_LEN;
 
@@ -255,7 +293,7 @@ impl SessionFrame {
 
 impl ChainFrame {
     /// Length of one encoded chain.
-    const LEN: usize = KEY_LEN + 4 + KEY_LEN + 4 + 4;
+    const LEN: usize = KEY_LEN + 4 + KEY_LEN + 4 + 4 + KEY_LEN;
 }
 
 impl SkippedFrame {
@@ -266,6 +304,7 @@ impl SkippedFrame {
 impl RatchetFrame {
     fn encode(&self, w: &mut Writer<'_>) {
         w.bytes(&self.root_key[..])
+            .bytes(&self.next_header_key[..])
             .u32(self.max_forward_jump)
             .u32(self.max_skipped_keys)
             .u32(self.max_old_chains)
@@ -274,8 +313,11 @@ impl RatchetFrame {
             w.bytes(&r.secret[..]);
         }
         w.flag(self.sending.is_some());
-        if let Some((ck, index)) = &self.sending {
-            w.bytes(&ck[..]).u32(*index);
+        if let Some(s) = &self.sending {
+            w.bytes(&s.chain_key[..])
+                .u32(s.index)
+                .bytes(&s.header_key[..])
+                .bytes(&s.receiver_hint);
         }
         w.u32(self.previous_sending_length)
             .u32(self.next_chain_seq)
@@ -285,7 +327,8 @@ impl RatchetFrame {
                 .u32(c.seq)
                 .bytes(&c.chain_key[..])
                 .u32(c.next_index)
-                .u32(c.expired_below);
+                .u32(c.expired_below)
+                .bytes(&c.header_key[..]);
         }
         w.length(self.skipped.len());
         for s in &self.skipped {
@@ -297,6 +340,7 @@ impl RatchetFrame {
     /// whole state, which bounds what a forged count can pre-allocate.
     fn decode(r: &mut Reader<'_>, total: usize) -> Result<Self, DecodeError> {
         let root_key = secret(r)?;
+        let next_header_key = secret(r)?;
         let max_forward_jump = r.u32()?;
         let max_skipped_keys = r.u32()?;
         let max_old_chains = r.u32()?;
@@ -306,7 +350,12 @@ impl RatchetFrame {
             None
         };
         let sending = if r.flag("sending_present")? {
-            Some((secret(r)?, r.u32()?))
+            Some(SendingFrame {
+                chain_key: secret(r)?,
+                index: r.u32()?,
+                header_key: secret(r)?,
+                receiver_hint: r.array()?,
+            })
         } else {
             None
         };
@@ -321,6 +370,7 @@ impl RatchetFrame {
                 chain_key: secret(r)?,
                 next_index: r.u32()?,
                 expired_below: r.u32()?,
+                header_key: secret(r)?,
             });
         }
         let skipped_count = r.length(0, MAX_SKIPPED_KEYS_LIMIT as usize)?;
@@ -334,6 +384,7 @@ impl RatchetFrame {
         }
         Ok(RatchetFrame {
             root_key,
+            next_header_key,
             max_forward_jump,
             max_skipped_keys,
             max_old_chains,

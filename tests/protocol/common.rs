@@ -366,6 +366,9 @@ pub struct RecordView {
     /// (chain seq, index, seed).
     pub skipped: Vec<(u32, u32, [u8; 32])>,
     pub pending: bool,
+    /// Every header key in the record: the next header key, the sending
+    /// chain's, then each receiving chain's, in record order.
+    pub header_keys: Vec<[u8; 32]>,
 }
 
 /// A receiving chain in a session record.
@@ -376,6 +379,34 @@ pub struct RecordChain {
     pub chain_key: [u8; 32],
     pub next_index: u32,
     pub expired_below: u32,
+    pub header_key: [u8; 32],
+}
+
+impl RecordView {
+    /// The header key a message under `ratchet_key` is checked with
+    /// (PROTOCOL.md §7.4 step 1): its chain's, or the next header key.
+    pub fn header_key_for(&self, ratchet_key: &[u8]) -> [u8; 32] {
+        self.chains
+            .iter()
+            .find(|c| c.ratchet_key[..] == *ratchet_key)
+            .map_or(self.header_keys[0], |c| c.header_key)
+    }
+
+    /// Recomputes the header tag (bytes 50..66) of the `Message` `bytes`
+    /// as this session's peer would: a header with changed fields that the
+    /// session's checks after the tag then see.
+    pub fn retag(&self, bytes: &[u8]) -> Vec<u8> {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut b = bytes.to_vec();
+        let key = self.header_key_for(&b[2..34]);
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+        mac.update(b"KINSEAL-v1 header tag\0");
+        mac.update(&self.session_ad);
+        mac.update(&b[..50]);
+        let tag = mac.finalize().into_bytes();
+        b[50..66].copy_from_slice(&tag[..16]);
+        b
+    }
 }
 
 /// Offset of the session AD in a record.
@@ -416,18 +447,29 @@ impl RecordView {
         let base_key = r.k();
         let handshake_id = r.k();
         let root_key = r.k();
+        let mut header_keys = vec![r.k()];
         let _bounds = (r.u32(), r.u32(), r.u32());
         let ratchet_secret = r.flag().then(|| r.k());
-        let sending = r.flag().then(|| (r.k(), r.u32()));
+        let sending = r.flag().then(|| {
+            let sending = (r.k(), r.u32());
+            header_keys.push(r.k());
+            let _receiver_hint = r.take(4);
+            sending
+        });
         let previous_sending_length = r.u32();
         let next_chain_seq = r.u32();
         let chains = (0..r.u32())
-            .map(|_| RecordChain {
-                ratchet_key: r.k(),
-                seq: r.u32(),
-                chain_key: r.k(),
-                next_index: r.u32(),
-                expired_below: r.u32(),
+            .map(|_| {
+                let chain = RecordChain {
+                    ratchet_key: r.k(),
+                    seq: r.u32(),
+                    chain_key: r.k(),
+                    next_index: r.u32(),
+                    expired_below: r.u32(),
+                    header_key: r.k(),
+                };
+                header_keys.push(chain.header_key);
+                chain
             })
             .collect();
         let skipped = (0..r.u32()).map(|_| (r.u32(), r.u32(), r.k())).collect();
@@ -456,18 +498,20 @@ impl RecordView {
             chains,
             skipped,
             pending,
+            header_keys,
         }
     }
 
     /// Every secret 32-byte value in the record: the root key, our ratchet
-    /// private key, the sending chain key, every receiving chain key and
-    /// every skipped seed.
+    /// private key, the sending chain key, every receiving chain key, every
+    /// skipped seed and every header key.
     pub fn secrets(&self) -> Vec<[u8; 32]> {
         let mut out = vec![self.root_key];
         out.extend(self.ratchet_secret);
         out.extend(self.sending.map(|(k, _)| k));
         out.extend(self.chains.iter().map(|c| c.chain_key));
         out.extend(self.skipped.iter().map(|s| s.2));
+        out.extend(self.header_keys.iter().copied());
         out
     }
 }

@@ -65,11 +65,14 @@ mod attacker {
 
     /// KDF_RK: (next root key, chain key).
     pub(crate) fn kdf_rk(rk: &[u8; 32], dh: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
-        let mut okm = [0u8; 64];
+        let mut okm = [0u8; 96];
         Hkdf::<Sha256>::new(Some(rk), dh)
             .expand(ROOT_INFO, &mut okm)
             .unwrap();
-        (okm[..32].try_into().unwrap(), okm[32..].try_into().unwrap())
+        (
+            okm[..32].try_into().unwrap(),
+            okm[32..64].try_into().unwrap(),
+        )
     }
 
     pub(crate) fn dh(secret: &[u8; 32], public: &[u8; 32]) -> [u8; 32] {
@@ -102,7 +105,7 @@ mod attacker {
     /// Opens a message (either kind) with a message-key seed and a session AD.
     pub(crate) fn open(seed: &[u8; 32], session_ad: &[u8; 32], bytes: &[u8]) -> Option<Vec<u8>> {
         let m = embedded(bytes);
-        let (header, rest) = m.split_at(46);
+        let (header, rest) = m.split_at(66);
         let (ct, tag) = rest.split_at(rest.len() - 16);
         let mut key_nonce = [0u8; 44];
         Hkdf::<Sha256>::from_prk(seed)
@@ -155,7 +158,12 @@ mod attacker {
 
     /// CK0 of PROTOCOL.md §6.2 from the DH outputs, the KEM secret (if the
     /// attacker has one) and TH.
-    pub(crate) fn first_chain_key(dhs: &[[u8; 32]], ss: Option<&[u8]>, th: &[u8; 32]) -> [u8; 32] {
+    /// CK0 and HK_A of PROTOCOL.md §6.2.
+    pub(crate) fn first_chain_key(
+        dhs: &[[u8; 32]],
+        ss: Option<&[u8]>,
+        th: &[u8; 32],
+    ) -> ([u8; 32], [u8; 32]) {
         let mut ikm = vec![0xFF; 32];
         for d in dhs {
             ikm.extend_from_slice(d);
@@ -163,11 +171,14 @@ mod attacker {
         if let Some(ss) = ss {
             ikm.extend_from_slice(ss);
         }
-        let mut okm = [0u8; 64];
+        let mut okm = [0u8; 128];
         Hkdf::<Sha256>::new(Some(&[0u8; 32]), &ikm)
             .expand_multi_info(&[HANDSHAKE_INFO, th], &mut okm)
             .unwrap();
-        okm[32..].try_into().unwrap()
+        (
+            okm[32..64].try_into().unwrap(),
+            okm[64..96].try_into().unwrap(),
+        )
     }
 
     /// AD_s of PROTOCOL.md §6.3.
@@ -182,10 +193,12 @@ mod attacker {
         ])
     }
 
-    /// A complete `Message` (PROTOCOL.md §4.2, §7.3) sealed with the key of
-    /// `seed`.
+    /// A complete `Message` (PROTOCOL.md §4.2, §7.3) on the initiator's
+    /// first chain (receiver hint 0), its header tagged with `header_key`,
+    /// sealed with the key of `seed`.
     pub(crate) fn seal(
         seed: &[u8; 32],
+        header_key: &[u8; 32],
         session_ad: &[u8; 32],
         ratchet_key: &[u8; 32],
         pn: u32,
@@ -194,9 +207,16 @@ mod attacker {
     ) -> Vec<u8> {
         let mut m = vec![1, 1];
         m.extend_from_slice(ratchet_key);
+        m.extend_from_slice(&[0; 4]);
         m.extend_from_slice(&pn.to_be_bytes());
         m.extend_from_slice(&n.to_be_bytes());
         m.extend_from_slice(&(plaintext.len() as u32 + 16).to_be_bytes());
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(header_key).unwrap();
+        mac.update(b"KINSEAL-v1 header tag\0");
+        mac.update(session_ad);
+        mac.update(&m);
+        let header_tag = mac.finalize().into_bytes();
+        m.extend_from_slice(&header_tag[..16]);
         let mut key_nonce = [0u8; 44];
         Hkdf::<Sha256>::from_prk(seed)
             .unwrap()
@@ -537,7 +557,7 @@ fn harvest_now_decrypt_later_needs_the_ml_kem_secret() {
             b"",
         );
         let try_open = |ss: Option<&[u8]>| {
-            let ck0 = attacker::first_chain_key(&dhs, ss, &th);
+            let (ck0, _) = attacker::first_chain_key(&dhs, ss, &th);
             attacker::open(&attacker::kdf_ck(&ck0).0, &ad, &first)
         };
         let kem = b.kem_prekey();
@@ -619,10 +639,10 @@ fn a_stolen_signed_prekey_lets_the_thief_claim_any_identity_to_its_owner() {
             prefix.extend_from_slice(&b.kem_prekey().id().to_be_bytes());
             prefix.extend_from_slice(&ct);
             let th = attacker::transcript_hash(alice.as_bytes(), b, &ek_public, &ct);
-            let ck0 = attacker::first_chain_key(&dhs, Some(&ss), &th);
+            let (ck0, hk_a) = attacker::first_chain_key(&dhs, Some(&ss), &th);
             let ad = attacker::session_ad(alice.as_bytes(), b.identity_key().as_bytes(), b"");
             let seed = attacker::kdf_ck(&ck0).0;
-            let message = attacker::seal(&seed, &ad, &ek_public, 0, 0, b"this is alice");
+            let message = attacker::seal(&seed, &hk_a, &ad, &ek_public, 0, 0, b"this is alice");
             [prefix, message].concat()
         };
 

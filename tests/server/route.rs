@@ -146,7 +146,7 @@ fn route_refuses_malformed_messages() {
     ));
     // A ciphertext length beyond the maximum, however short the input.
     let mut b = c.reply.clone();
-    b[42..46].copy_from_slice(&u32::MAX.to_be_bytes());
+    b[46..50].copy_from_slice(&u32::MAX.to_be_bytes());
     assert!(matches!(decode(&b), DecodeError::LengthOutOfRange { .. }));
     // Oversize input is refused before parsing, whatever it holds.
     let huge = vec![0xAB; MAX_MESSAGE_LEN + 1];
