@@ -11,14 +11,16 @@ use crate::crypto::{dh, labels};
 use crate::error::{DecodeError, KeyKind, SignedObject};
 use crate::wire::{Frame, KEY_LEN, OneTimePreKeyPairFrame, SIGNATURE_LEN, SignedPreKeyPairFrame};
 
-/// A public X25519 key whose encoding has been checked: canonical (top bit
-/// clear, below 2^255 - 19). Peer keys become one only through
+/// A public X25519 key that has been checked: canonically encoded (top bit
+/// clear, below 2^255 - 19) and the u-coordinate of a point of the
+/// prime-order subgroup (PROTOCOL.md §3.2), so each key has exactly one
+/// encoding and no small-order component. Peer keys become one only through
 /// [`x25519_public`], where received bytes turn into a value; our own keys
-/// through [`X25519PublicKey::from_secret`], which is canonical by
+/// through [`X25519PublicKey::from_secret`], which is valid by
 /// construction. Past that point the check never runs again.
 ///
-/// (Small-order keys are canonical too; they are refused where they would
-/// be used, by `dh::agree`, as before.)
+/// (`dh::agree` still refuses an all-zero output; no key of this type can
+/// produce one.)
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct X25519PublicKey([u8; KEY_LEN]);
 
@@ -48,10 +50,12 @@ impl fmt::Debug for X25519PublicKey {
     }
 }
 
-/// Parses a public X25519 key, rejecting non-canonical encodings: the one
-/// way received bytes become an [`X25519PublicKey`].
+/// Parses a public X25519 key, rejecting non-canonical encodings and every
+/// u-coordinate that is not of a point of the prime-order subgroup (small
+/// order, a small-order component added, or on the twist): the one way
+/// received bytes become an [`X25519PublicKey`].
 pub(crate) fn x25519_public(bytes: &[u8; KEY_LEN]) -> Result<X25519PublicKey, DecodeError> {
-    if dh::is_canonical_public(bytes) {
+    if dh::is_canonical_public(bytes) && dh::in_prime_order_subgroup(bytes) {
         Ok(X25519PublicKey(*bytes))
     } else {
         Err(DecodeError::InvalidKey {
@@ -74,7 +78,8 @@ impl SignedPreKey {
     /// checked by [`SignedPreKey::verify`] or bundle verification, not here.
     ///
     /// # Errors
-    /// [`DecodeError::InvalidKey`] if `public` is not a canonical X25519 key.
+    /// [`DecodeError::InvalidKey`] if `public` is not a canonical X25519 key
+    /// of the prime-order subgroup (PROTOCOL.md §3.2).
     pub fn from_parts(
         id: u32,
         created_at: u64,
@@ -270,7 +275,8 @@ impl OneTimePreKey {
     /// Assembles a one-time prekey from its published parts.
     ///
     /// # Errors
-    /// [`DecodeError::InvalidKey`] if `public` is not a canonical X25519 key.
+    /// [`DecodeError::InvalidKey`] if `public` is not a canonical X25519 key
+    /// of the prime-order subgroup (PROTOCOL.md §3.2).
     pub fn from_parts(id: u32, public: &[u8; KEY_LEN]) -> crate::Result<Self> {
         Ok(OneTimePreKey {
             id,
