@@ -364,6 +364,15 @@ impl Prims {
             Prim::Ed25519ToMontgomery => {
                 black_box(black_box(&self.verifying).to_montgomery());
             }
+            Prim::Ed25519TorsionFree => {
+                assert!(black_box(&self.verifying).to_edwards().is_torsion_free());
+            }
+            Prim::X25519Subgroup => {
+                let u = curve25519_dalek::montgomery::MontgomeryPoint(
+                    black_box(&self.x_public).to_bytes(),
+                );
+                assert!(u.to_edwards(0).is_some_and(|p| p.is_torsion_free()));
+            }
             Prim::MlKemKeygen => {
                 black_box(mlkem768::generate_key_pair(black_box(self.kem_seed)));
             }

@@ -8,7 +8,7 @@ use core::fmt;
 
 use crate::crypto::kdf;
 use crate::crypto::labels;
-use crate::keys::{Hex, IdentityKey, X25519PublicKey, prekey_x25519};
+use crate::keys::{CanonicalX25519, Hex, IdentityKey, X25519PublicKey, canonical_x25519};
 use crate::wire::{
     self, HEADER_TAG_LEN, KEM_CIPHERTEXT_LEN, MessageFrame, MessageKind, MessageView, PreKeyFrame,
     PreKeyMessageFrame, RECEIVER_HINT_LEN, TAG_LEN, TAGGED_LEN,
@@ -33,7 +33,8 @@ use crate::wire::{
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
-    ratchet_key: X25519PublicKey,
+    /// Canonical; its subgroup is checked when it starts a new chain.
+    ratchet_key: CanonicalX25519,
     receiver_hint: [u8; RECEIVER_HINT_LEN],
     previous_length: u32,
     index: u32,
@@ -62,7 +63,7 @@ impl Message {
             ciphertext,
         } = frame;
         Ok(Message {
-            ratchet_key: prekey_x25519(&ratchet_key)?,
+            ratchet_key: canonical_x25519(&ratchet_key)?,
             receiver_hint,
             previous_length,
             index,
@@ -144,7 +145,7 @@ impl fmt::Debug for Message {
 /// themselves ([`MessageRef::decode`], which copies nothing). This is what
 /// the ratchet decrypts.
 pub(crate) struct MessageRef<'a> {
-    ratchet_key: X25519PublicKey,
+    ratchet_key: CanonicalX25519,
     receiver_hint: [u8; RECEIVER_HINT_LEN],
     previous_length: u32,
     index: u32,
@@ -166,7 +167,7 @@ impl<'a> MessageRef<'a> {
             ciphertext,
         } = MessageFrame::decode_view(bytes)?;
         Ok(MessageRef {
-            ratchet_key: prekey_x25519(&ratchet_key)?,
+            ratchet_key: canonical_x25519(&ratchet_key)?,
             receiver_hint,
             previous_length,
             index,
@@ -176,7 +177,7 @@ impl<'a> MessageRef<'a> {
     }
 
     /// The sender's ratchet key.
-    pub(crate) fn ratchet_key(&self) -> &X25519PublicKey {
+    pub(crate) fn ratchet_key(&self) -> &CanonicalX25519 {
         &self.ratchet_key
     }
 
@@ -252,7 +253,10 @@ pub struct PreKeyMessage {
     identity_key: IdentityKey,
     prekeys: PreKeyFrame,
     kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
-    /// The embedded first message; its ratchet key is the base key.
+    /// The base key `EK_A`, the embedded message's ratchet key, fully
+    /// checked: the handshake takes it into a DH at once.
+    base_key: X25519PublicKey,
+    /// The embedded first message.
     message: Message,
 }
 
@@ -271,11 +275,14 @@ impl PreKeyMessage {
             message,
         } = PreKeyMessageFrame::decode(bytes)?;
         let identity_key = IdentityKey::from_bytes(&identity_key)?;
+        let message = Message::from_frame(message)?;
+        let base_key = message.ratchet_key.check()?;
         Ok(PreKeyMessage {
             identity_key,
             prekeys,
             kem_ciphertext,
-            message: Message::from_frame(message)?,
+            base_key,
+            message,
         })
     }
 
@@ -350,7 +357,7 @@ impl PreKeyMessage {
 
     /// The initiator's base key, checked.
     pub(crate) fn base_public(&self) -> &X25519PublicKey {
-        &self.message.ratchet_key
+        &self.base_key
     }
 
     /// Which of the responder's prekeys the initiator used.

@@ -86,7 +86,8 @@ class ProtocolError(Exception):
     """A rejection; `kind` is an error kind of the PROTOCOL.md §9 table.  Names
     outside it are this script's own: UnknownPrekey / Replay for the account
     layer's §6.4 step 2 errors, and NoSession / OtherSession for input the
-    one-session-per-party conversation model cannot route (§8.2)."""
+    one-session-per-party conversation model cannot route (§8.2); Upload /
+    UploadInvalidKey for the prekey upload's own refusals (SERVER.md §2.2)."""
 
     def __init__(self, kind: str, detail: str = ""):
         super().__init__(f"{kind}: {detail}" if detail else kind)
@@ -259,6 +260,55 @@ def ed_small_order(Pt) -> bool:
     return ed_is_identity(ed_mul(8, Pt))
 
 
+# Subgroup membership (§3.1 item 3, §3.2), from the definitions: the group of
+# edwards25519 (and of Curve25519) has order 8·L; a point is in the subgroup
+# of prime order L exactly when [L]P is the neutral element.
+
+
+def ed_in_prime_subgroup(Pt) -> bool:
+    return ed_is_identity(ed_mul(L, Pt))
+
+
+MONT_A = 486662  # Curve25519: v^2 = u^3 + A·u^2 + u over GF(p)
+
+
+def mont_on_curve(u: int) -> bool:
+    """Whether some v in GF(p) satisfies v^2 = u^3 + A u^2 + u (Euler's
+    criterion); if not, u is the u-coordinate of a point on the twist."""
+    rhs = (u * u * u + MONT_A * u * u + u) % P
+    return rhs == 0 or pow(rhs, (P - 1) // 2, P) == 1
+
+
+def mont_mul_xz(k: int, u: int):
+    """[k]P for a point with u-coordinate u, as projective (X : Z), by the
+    x-only Montgomery ladder of RFC 7748 §5 without clamping; Z = 0 is the
+    point at infinity (the neutral element)."""
+    a24 = (MONT_A - 2) // 4
+    x2, z2, x3, z3 = 1, 0, u, 1
+    for t in reversed(range(k.bit_length())):
+        if (k >> t) & 1:
+            x2, z2, x3, z3 = x3, z3, x2, z2
+        a, b, c, d = x2 + z2, x2 - z2, x3 + z3, x3 - z3
+        aa, bb = a * a % P, b * b % P
+        e = aa - bb
+        da, cb = d * a % P, c * b % P
+        x3, z3 = (da + cb) ** 2 % P, u * (da - cb) ** 2 % P
+        x2, z2 = aa * bb % P, e * (aa + a24 * e) % P
+        if (k >> t) & 1:
+            x2, z2, x3, z3 = x3, z3, x2, z2
+    return x2 % P, z2 % P
+
+
+def x25519_in_prime_subgroup(k: bytes) -> bool:
+    """A canonical u (§3.2) names a point of order L: on the curve (not the
+    twist), not u = 0 (the point of order 2, also how X25519 writes the
+    neutral element), and [L]P = O."""
+    u = int.from_bytes(k, "little")
+    if u == 0 or not mont_on_curve(u):
+        return False
+    return mont_mul_xz(L, u)[1] == 0
+
+
 # ---------------------------------------------------------------------------
 # §3.1 Identity keys
 # ---------------------------------------------------------------------------
@@ -273,7 +323,7 @@ def identity_x25519_private(sk: bytes) -> bytes:
 
 
 def validate_identity_key(ik: bytes):
-    """§3.1 items 1-2; returns the decoded point."""
+    """§3.1 items 1-3; returns the decoded point."""
     Pt = ed_decode(ik)  # item 1: strict decoding, canonical encodings only
     if Pt is None:
         raise ProtocolError("InvalidKey", "identity key not a canonical point encoding")
@@ -281,6 +331,8 @@ def validate_identity_key(ik: bytes):
         raise ProtocolError("InvalidKey", "identity key encoding not canonical")
     if ed_small_order(Pt):
         raise ProtocolError("InvalidKey", "identity key of small order")
+    if not ed_in_prime_subgroup(Pt):  # item 3: no small-order component
+        raise ProtocolError("InvalidKey", "identity key not in the prime-order subgroup")
     return Pt
 
 
@@ -295,13 +347,21 @@ def montgomery_u(ik: bytes) -> bytes:
 # ---------------------------------------------------------------------------
 
 
-def validate_x25519_public(k: bytes) -> None:
+def validate_x25519_canonical(k: bytes) -> None:
+    """§3.2 item 1: the encoding alone (what decoding a Message checks)."""
     if len(k) != 32:
         raise ProtocolError("InvalidKey", "X25519 key length")
     if k[31] & 0x80:
         raise ProtocolError("InvalidKey", "X25519 key with the top bit set")
     if int.from_bytes(k, "little") >= P:
         raise ProtocolError("InvalidKey", "X25519 key >= p")
+
+
+def validate_x25519_public(k: bytes) -> None:
+    """§3.2 items 1 and 2: the encoding and the prime-order subgroup."""
+    validate_x25519_canonical(k)
+    if not x25519_in_prime_subgroup(k):
+        raise ProtocolError("InvalidKey", "X25519 key not of a point of order L")
 
 
 # ---------------------------------------------------------------------------
@@ -723,7 +783,9 @@ def read_message(r: Reader) -> Message:
 
 def decode_message(data: bytes) -> Message:
     msg = read_message(Reader(data))
-    validate_x25519_public(msg.ratchet_key)
+    # §4.2: only the encoding here; the subgroup is checked when the key
+    # starts a new chain, after its header tag (§7.4 step 3).
+    validate_x25519_canonical(msg.ratchet_key)
     return msg
 
 
@@ -1066,6 +1128,9 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
         raise ProtocolError("ChainExhausted", "chain sequence numbers exhausted")
     if s.dhs is None:
         raise ProtocolError("UnexpectedRatchetKey")
+    # the new key's subgroup, once per chain, before any chain work or DH
+    if not x25519_in_prime_subgroup(R):
+        raise ProtocolError("InvalidKey", "new ratchet key not of a point of order L")
     if N > b.max_forward_jump:
         raise ProtocolError("TooFarAhead")
     keep_new = min(N, b.max_skipped_keys)
@@ -1192,6 +1257,60 @@ def decode_record(data: bytes) -> Session:
         raise bad("neither sending nor receiving chain")
     return Session(responder, local_ik, remote_ik, ad, base_key, hid, rk, nhk, bounds, dhs, send, pn,
                    next_seq, chains, skipped, pending)
+
+
+# ---------------------------------------------------------------------------
+# SERVER.md §2 prekey upload: decoding and key checks (§2.2 steps 1-3), and
+# the upload signature (step 6), for negative.json's upload cases
+# ---------------------------------------------------------------------------
+
+T_UPLOAD = 0x20
+SIG_UPLOAD = b"KINSEAL-v1 prekey upload\0"
+MAX_UPLOAD_LEN = 131178
+MAX_UPLOAD_BATCH = 100
+
+
+def decode_upload(data: bytes) -> dict:
+    """SERVER.md §2.2 steps 1-3. A bad identity key is InvalidKey; a bad
+    prekey is UploadInvalidKey (the `Upload(InvalidKey)` refusal)."""
+    if len(data) > MAX_UPLOAD_LEN:
+        raise ProtocolError("LengthOutOfRange", "upload too long")
+    r = Reader(data)
+    read_prefix(r, T_UPLOAD, True)
+    ik = r.take(32)
+    spk = (r.u32(), r.u64(), r.take(32), r.take(64)) if r.flag() else None
+
+    def kem_entry():
+        return (r.u32(), r.flag(), r.u64(), r.take(EK_LEN), r.take(64))
+
+    last_resort = kem_entry() if r.flag() else None
+    n = r.u32()
+    if n > MAX_UPLOAD_BATCH:
+        raise ProtocolError("Upload", "too many one-time prekeys")
+    opks = [(r.u32(), r.take(32)) for _ in range(n)]
+    m = r.u32()
+    if m > MAX_UPLOAD_BATCH:
+        raise ProtocolError("Upload", "too many KEM prekeys")
+    kems = [kem_entry() for _ in range(m)]
+    signature = r.take(64)
+    r.finish()
+    validate_identity_key(ik)
+
+    def prekey(check, key):
+        try:
+            check(key)
+        except ProtocolError as e:
+            raise ProtocolError("UploadInvalidKey", str(e)) from None
+
+    if spk is not None:
+        prekey(validate_x25519_public, spk[2])
+    if last_resort is not None:
+        prekey(validate_mlkem_public, last_resort[3])
+    for _, key in opks:
+        prekey(validate_x25519_public, key)
+    for entry in kems:
+        prekey(validate_mlkem_public, entry[3])
+    return {"ik": ik, "body": data[:-64], "signature": signature}
 
 
 # ---------------------------------------------------------------------------
@@ -1539,6 +1658,10 @@ def check_negative(c: Checker) -> int:
         "message": [base_pkm, decode_prekey_message(base_pkm).message.encode()],
         "session_record": [base_record],
     }
+    # the upload the upload cases edit: it decodes and its signature verifies
+    bases["upload"] = [H(doc["upload"])]
+    up = decode_upload(bases["upload"][0])
+    verify_strict(up["ik"], SIG_UPLOAD, up["body"], up["signature"])
     verify_bundle(decode_bundle(bases["bundle"][0]))
     decode_any_message(bases["message"][1])
     c.ok("negative base bundle and message accepted", True)
@@ -1553,6 +1676,8 @@ def check_negative(c: Checker) -> int:
             fn = lambda: decode_any_message(data)  # noqa: E731
         elif case["kind"] == "session_record":
             fn = lambda: decode_record(data)  # noqa: E731
+        elif case["kind"] == "upload":
+            fn = lambda: decode_upload(data)  # noqa: E731
         else:
             c.ok(f"{what}: known kind", False)
             continue
@@ -1712,6 +1837,39 @@ def check_safety_numbers(c: Checker) -> int:
 # edge cases the vectors do not reach ----------------------------------------
 
 
+def subgroup_edge_cases(c: Checker, t8) -> int:
+    """§3.1 item 3 and §3.2: keys with a small-order component, small-order
+    keys and twist points are refused; honest keys are not.  The Edwards
+    check ([L]P = O) and the Montgomery one (curve equation, then the x-only
+    ladder) are computed apart and must agree on every key here."""
+    n = 0
+    for i in range(4):
+        sk = bytes([i + 1] * 32)
+        A_enc = identity_public(sk)
+        A = validate_identity_key(A_enc)
+        c.eq(f"edge: U(IK) is X25519(x, 9) for key {i}", montgomery_u(A_enc), x25519_base(identity_x25519_private(sk)))
+        c.ok(f"edge: honest X25519 key {i} in the subgroup", x25519_in_prime_subgroup(montgomery_u(A_enc)))
+        for j in range(1, 8):
+            T = ed_mul(j, t8)
+            bad = ed_encode(ed_add(A, T))
+            c.ok(f"edge: A + [{j}]T8 decodes, large order", not ed_small_order(ed_decode(bad)))
+            c.rejects(f"edge: identity key A + [{j}]T8", lambda: validate_identity_key(bad), "InvalidKey")
+            u_bad = montgomery_u(bad)
+            c.rejects(f"edge: X25519 key u(P + [{j}]T8)", lambda: validate_x25519_public(u_bad), "InvalidKey")
+            n += 2
+    # the small-order u values: 0, 1, p - 1 is not on the curve (the twist),
+    # and the order-4 and order-8 ones, from the Edwards torsion points
+    small = {montgomery_u(ed_encode(ed_mul(j, t8))) for j in range(1, 8)} | {bytes(32)}
+    for u_ in sorted(small):
+        c.rejects(f"edge: small-order X25519 key {u_.hex()[:8]}", lambda: validate_x25519_public(u_), "InvalidKey")
+        n += 1
+    for v in (2, P - 1):  # twist points: u^3 + A u^2 + u is not a square
+        c.ok(f"edge: u = {v} is on the twist", not mont_on_curve(v))
+        c.rejects(f"edge: twist point u = {v}", lambda: validate_x25519_public(v.to_bytes(32, "little")), "InvalidKey")
+        n += 1
+    return n
+
+
 def check_edge_cases(c: Checker) -> int:
     """A few rejections the spec requires that no vector exercises, to test
     the pure-Python checks above (these are not from the vector files)."""
@@ -1727,7 +1885,11 @@ def check_edge_cases(c: Checker) -> int:
     c.ok("edge: lenient decoding accepts y = p + 1 (why the §3.1 note's re-encode check exists)",
          ed_decode((P + 1).to_bytes(32, "little"), reduce_y=True) is not None)
     n += 1
+    # (x = 0 only for y = ±1, the neutral element and the point of order 2:
+    # both are small-order, so item 2 rejects them too; §3.1 says so)
     c.rejects("edge: identity key x=0 with sign bit", lambda: validate_identity_key(bytes([1] + [0] * 30 + [0x80])), "InvalidKey")
+    c.ok("edge: both x = 0 points are of small order",
+         all(ed_small_order(ed_decode(y.to_bytes(32, "little"))) for y in (1, P - 1)))
     # §3.5 item 2: small-order R, with S chosen so that the equation holds
     sk = bytes(range(32))
     A = identity_public(sk)
@@ -1744,10 +1906,7 @@ def check_edge_cases(c: Checker) -> int:
     for u_ in (bytes(32), (1).to_bytes(32, "little")):
         c.rejects(f"edge: DH with u = {u_[0]}", lambda: dh(bytes(range(32)), u_), "NonContributoryKey")
         n += 1
-    # §3.2: p - 1 is the largest accepted key; §4.2 / §7.4 step 1
-    validate_x25519_public((P - 1).to_bytes(32, "little"))
-    c.ok("edge: X25519 key p - 1 accepted", True)
-    n += 1
+    n += subgroup_edge_cases(c, t8)
 
     # §4 "Order of checks", on inputs with two faults (the vectors have one
     # fault per input, so they do not pin this order)

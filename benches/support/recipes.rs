@@ -36,6 +36,12 @@ pub(crate) enum Prim {
     Ed25519IsWeak,
     /// The birational map to X25519 (one field inversion).
     Ed25519ToMontgomery,
+    /// The prime-order-subgroup check of an identity key (PROTOCOL.md §3.1
+    /// item 3): `[L]A = O`, one scalar multiplication.
+    Ed25519TorsionFree,
+    /// The prime-order-subgroup check of an X25519 key (§3.2 item 2): the
+    /// map to Edwards form (an inversion and a decompression) and `[L]P = O`.
+    X25519Subgroup,
     /// ML-KEM-768 key generation from a 64-byte seed.
     MlKemKeygen,
     /// The FIPS 203 encapsulation-key check.
@@ -87,6 +93,8 @@ impl Prim {
             Ed25519Decompress,
             Ed25519IsWeak,
             Ed25519ToMontgomery,
+            Ed25519TorsionFree,
+            X25519Subgroup,
             MlKemKeygen,
             MlKemValidate,
             MlKemEncaps,
@@ -125,6 +133,8 @@ impl Prim {
             Ed25519Decompress => "ed25519_decompress".into(),
             Ed25519IsWeak => "ed25519_is_weak".into(),
             Ed25519ToMontgomery => "ed25519_to_montgomery".into(),
+            Ed25519TorsionFree => "ed25519_is_torsion_free".into(),
+            X25519Subgroup => "x25519_subgroup_check".into(),
             MlKemKeygen => "mlkem768_keygen".into(),
             MlKemValidate => "mlkem768_validate_public_key".into(),
             MlKemEncaps => "mlkem768_encapsulate".into(),
@@ -183,7 +193,9 @@ const INITIATE: &[(Prim, u32)] = &[
 const RESPOND: &[(Prim, u32)] = &[
     (Ed25519Decompress, 1),
     (Ed25519IsWeak, 1),
+    (Ed25519TorsionFree, 1),
     (Ed25519ToMontgomery, 1),
+    (X25519Subgroup, 1),
     (X25519Dh, 4),
     (MlKemDecaps, 1),
     (Sha256Transcript, 1),
@@ -205,6 +217,7 @@ const NEW_KEY_ENCRYPT: &[(Prim, u32)] = &[
 ];
 
 const NEW_KEY_DECRYPT: &[(Prim, u32)] = &[
+    (X25519Subgroup, 1),
     (X25519Dh, 1),
     (HkdfRoot, 1),
     (HmacChainStep, 1),
@@ -212,11 +225,14 @@ const NEW_KEY_DECRYPT: &[(Prim, u32)] = &[
     (OpenLibcrux(100), 1),
 ];
 
-/// Identity validation when decoding: decompress, small-order check, map.
-const IDENTITY: [(Prim, u32); 3] = [
+/// Identity validation when decoding: decompress, small-order check,
+/// subgroup check, map; then the base key's subgroup check.
+const IDENTITY: [(Prim, u32); 5] = [
     (Ed25519Decompress, 1),
     (Ed25519IsWeak, 1),
+    (Ed25519TorsionFree, 1),
     (Ed25519ToMontgomery, 1),
+    (X25519Subgroup, 1),
 ];
 
 pub(crate) const OPS: &[Op] = &[
@@ -285,7 +301,7 @@ pub(crate) const OPS: &[Op] = &[
         label: "responder setup incl. first decrypt",
         floor: RESPOND,
         peer: Some("vodozemac/inbound_session"),
-        note: "decoding the PreKeyMessage validates IK_A (decompress, small-order check, map to X25519); DH1–DH4, ML-KEM decapsulation, the three hashes, handshake HKDF, then the first message: chain step + HKDF-Expand + open",
+        note: "decoding the PreKeyMessage validates IK_A (decompress, small-order and subgroup checks, map to X25519) and EK_A (subgroup check); DH1–DH4, ML-KEM decapsulation, the three hashes, handshake HKDF, then the first message: chain step + HKDF-Expand + open",
     },
     Op {
         id: "chain/encrypt/100",
@@ -297,9 +313,14 @@ pub(crate) const OPS: &[Op] = &[
     Op {
         id: "chain/decrypt/100",
         label: "same-chain decrypt 100 B",
-        floor: &[(HmacChainStep, 1), (HkdfExpand44, 1), (OpenLibcrux(100), 1)],
+        floor: &[
+            (X25519Subgroup, 1),
+            (HmacChainStep, 1),
+            (HkdfExpand44, 1),
+            (OpenLibcrux(100), 1),
+        ],
         peer: Some("vodozemac/decrypt/100"),
-        note: "1 chain step + HKDF-Expand + open",
+        note: "the ratchet key's subgroup check (decoding), 1 chain step + HKDF-Expand + open",
     },
     Op {
         id: "chain/encrypt/1024",
@@ -316,6 +337,7 @@ pub(crate) const OPS: &[Op] = &[
         id: "chain/decrypt/1024",
         label: "same-chain decrypt 1 KiB",
         floor: &[
+            (X25519Subgroup, 1),
             (HmacChainStep, 1),
             (HkdfExpand44, 1),
             (OpenRustCrypto(1024), 1),
@@ -338,6 +360,7 @@ pub(crate) const OPS: &[Op] = &[
         id: "chain/decrypt/65536",
         label: "same-chain decrypt 64 KiB",
         floor: &[
+            (X25519Subgroup, 1),
             (HmacChainStep, 1),
             (HkdfExpand44, 1),
             (OpenRustCrypto(65536), 1),
@@ -357,12 +380,13 @@ pub(crate) const OPS: &[Op] = &[
         label: "new-ratchet-key decrypt 100 B",
         floor: NEW_KEY_DECRYPT,
         peer: Some("vodozemac/new_key_decrypt"),
-        note: "DH, root HKDF, then a same-chain message",
+        note: "the ratchet key's subgroup check (decoding), DH, root HKDF, then a same-chain message",
     },
     Op {
         id: "ratchet/ping_pong",
         label: "ping-pong round (2 × 100 B)",
         floor: &[
+            (X25519Subgroup, 2),
             (X25519Keygen, 2),
             (X25519Dh, 4),
             (HkdfRoot, 4),
@@ -378,6 +402,7 @@ pub(crate) const OPS: &[Op] = &[
         id: "jump/decrypt/1000",
         label: "decrypt after a forward jump of 1 000",
         floor: &[
+            (X25519Subgroup, 1),
             (HmacChainStep, 1001),
             (HkdfExpand44, 1),
             (OpenLibcrux(100), 1),
@@ -389,6 +414,7 @@ pub(crate) const OPS: &[Op] = &[
         id: "jump/decrypt/25000",
         label: "decrypt after a forward jump of 25 000",
         floor: &[
+            (X25519Subgroup, 1),
             (HmacChainStep, 25001),
             (HkdfExpand44, 1),
             (OpenLibcrux(100), 1),
@@ -399,7 +425,11 @@ pub(crate) const OPS: &[Op] = &[
     Op {
         id: "skipped/decrypt_late",
         label: "late message from the skipped-key store",
-        floor: &[(HkdfExpand44, 1), (OpenLibcrux(100), 1)],
+        floor: &[
+            (X25519Subgroup, 1),
+            (HkdfExpand44, 1),
+            (OpenLibcrux(100), 1),
+        ],
         peer: None,
         note: "lookup among 1 000 stored keys, HKDF-Expand, open",
     },
@@ -416,25 +446,27 @@ pub(crate) const OPS: &[Op] = &[
         floor: &[
             (Ed25519Decompress, 2),
             (Ed25519IsWeak, 2),
+            (Ed25519TorsionFree, 2),
             (Ed25519ToMontgomery, 2),
+            (X25519Subgroup, 2),
             (X25519Keygen, 1),
         ],
         peer: None,
-        note: "both identity keys validated and mapped, our ratchet public key recomputed from its private key",
+        note: "both identity keys validated and mapped, the base key and the receiving chain's ratchet key checked, our ratchet public key recomputed from its private key",
     },
     Op {
         id: "parse/message",
         label: "parse Message (100 B)",
-        floor: &[],
+        floor: &[(X25519Subgroup, 1)],
         peer: None,
-        note: "no cryptography: structure and a canonical-key check",
+        note: "structure, and the ratchet key's canonical and subgroup checks",
     },
     Op {
         id: "parse/prekey_message",
         label: "parse PreKeyMessage",
         floor: &IDENTITY,
         peer: None,
-        note: "IK_A validated and mapped to X25519",
+        note: "IK_A validated and mapped to X25519, EK_A's subgroup check",
     },
     Op {
         id: "parse/bundle",
@@ -442,11 +474,13 @@ pub(crate) const OPS: &[Op] = &[
         floor: &[
             (Ed25519Decompress, 1),
             (Ed25519IsWeak, 1),
+            (Ed25519TorsionFree, 1),
             (Ed25519ToMontgomery, 1),
+            (X25519Subgroup, 2),
             (MlKemValidate, 1),
         ],
         peer: None,
-        note: "IK_B validated and mapped, the ML-KEM key's modulus check",
+        note: "IK_B validated and mapped, SPK_B and OPK_B subgroup checks, the ML-KEM key's modulus check",
     },
 ];
 

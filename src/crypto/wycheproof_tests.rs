@@ -337,8 +337,18 @@ fn x25519_through_dh_agree_and_the_key_parser() {
         parser_rejected_top_bit: usize,
         parser_rejected_at_least_p: usize,
         parser_rejected_and_zero: usize,
+        parser_rejected_not_in_subgroup: usize,
         non_canonical_flagged: usize,
     }
+    // Membership of the prime-order subgroup by the definition, computed
+    // apart from the parser: [ℓ − 1]P = −P (same u) exactly when [ℓ]P = O,
+    // by the x-only ladder, which also runs on twist points; u = 0 (order
+    // 2) by hand.
+    let in_subgroup = |u: &[u8; 32]| -> bool {
+        use curve25519_dalek::Scalar;
+        use curve25519_dalek::montgomery::MontgomeryPoint;
+        *u != [0u8; 32] && (MontgomeryPoint(*u) * (Scalar::ZERO - Scalar::ONE)).to_bytes() == *u
+    };
     let mut x = X::default();
     for (group, test) in cases(&v) {
         assert_eq!(group["curve"], "curve25519");
@@ -371,7 +381,7 @@ fn x25519_through_dh_agree_and_the_key_parser() {
         }
 
         // Key parsing: kinseal accepts exactly the canonical encodings
-        // (top bit clear, u < p), which X25519 itself would also accept.
+        // (top bit clear, u < p) of points of the prime-order subgroup.
         let top_bit = public[31] & 0x80 != 0;
         let non_canonical = top_bit || at_least_p(&public);
         if has_flag(test, "NonCanonicalPublic") {
@@ -381,11 +391,18 @@ fn x25519_through_dh_agree_and_the_key_parser() {
         match crate::keys::prekey_x25519(&public) {
             Ok(parsed) => {
                 assert!(!non_canonical, "{tc}: a non-canonical key was parsed");
+                assert!(in_subgroup(&public), "{tc}: a key outside the subgroup");
+                assert!(!zero, "{tc}: a low-order key was parsed");
                 assert_eq!(parsed, public);
             }
             Err(_) => {
-                assert!(non_canonical, "{tc}: a canonical key was refused");
-                if top_bit {
+                assert!(
+                    non_canonical || !in_subgroup(&public),
+                    "{tc}: a canonical subgroup key was refused"
+                );
+                if !non_canonical {
+                    x.parser_rejected_not_in_subgroup += 1;
+                } else if top_bit {
                     x.parser_rejected_top_bit += 1;
                 } else {
                     x.parser_rejected_at_least_p += 1;
@@ -406,10 +423,16 @@ fn x25519_through_dh_agree_and_the_key_parser() {
             // 29 public keys are not canonical encodings: 21 with the top
             // bit set, 8 more with u >= p. X25519 accepts them (RFC 7748
             // masks and reduces); kinseal's parser refuses all 29 before
-            // any DH. 16 of them are also low-order (zero shared secret).
+            // any DH. Of the 489 canonical ones, 439 are not of a point of
+            // the prime-order subgroup (twist points, small-order points,
+            // points with a small-order component: the file probes edge
+            // cases) and are refused too; the 50 left are what an honest
+            // peer could send. All 31 keys with a zero shared secret are
+            // among the refused.
             parser_rejected_top_bit: 21,
             parser_rejected_at_least_p: 8,
-            parser_rejected_and_zero: 16,
+            parser_rejected_and_zero: 31,
+            parser_rejected_not_in_subgroup: 439,
             non_canonical_flagged: 19,
         }
     );

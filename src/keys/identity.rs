@@ -15,9 +15,11 @@ use crate::wire::{KEY_LEN, SIGNATURE_LEN};
 
 /// A public identity key: 32 bytes, an Ed25519 public key.
 ///
-/// Parsing accepts only canonical encodings of points that are not of
-/// small order; the X25519 form used in key agreement is derived once, with
-/// the standard birational map from Edwards to Montgomery form.
+/// Parsing accepts only canonical encodings of points of the prime-order
+/// subgroup other than the neutral element, so one private key has exactly
+/// one public identity key (and one safety number); the X25519 form used in
+/// key agreement is derived once, with the standard birational map from
+/// Edwards to Montgomery form.
 #[derive(Clone)]
 pub struct IdentityKey {
     ed: VerifyingKey,
@@ -32,8 +34,10 @@ impl IdentityKey {
     ///
     /// # Errors
     /// [`DecodeError::InvalidKey`] when the bytes are not a point, not its
-    /// canonical encoding, or a point of small order (a "weak" key, under
-    /// which signatures can be forged).
+    /// canonical encoding, a point of small order (a "weak" key, under
+    /// which signatures can be forged), or a point with a small-order
+    /// component (`A + T`, `T` of order dividing 8 — the same private key
+    /// would otherwise have eight valid public keys).
     pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> crate::Result<Self> {
         let invalid = DecodeError::InvalidKey {
             kind: KeyKind::Identity,
@@ -48,7 +52,9 @@ impl IdentityKey {
         // point of order 2, which `is_weak` rejects anyway. (Both checks are
         // compared on every identity key of the test suite and on edge
         // encodings in `tests::canonical_check_matches_recompression`.)
-        if !y_is_canonical(bytes) || ed.is_weak() {
+        // Then the subgroup: [ℓ]A must be the neutral element, and A must
+        // not be the neutral element itself (`is_weak` again).
+        if !y_is_canonical(bytes) || ed.is_weak() || !ed.to_edwards().is_torsion_free() {
             return Err(invalid.into());
         }
         Ok(Self::from_verifying_key(ed))
@@ -250,8 +256,52 @@ mod tests {
     /// compare the re-compressed encoding.
     fn old_check(bytes: &[u8; KEY_LEN]) -> bool {
         match VerifyingKey::from_bytes(bytes) {
-            Ok(ed) => ed.to_edwards().compress().as_bytes() == bytes && !ed.is_weak(),
+            Ok(ed) => {
+                ed.to_edwards().compress().as_bytes() == bytes
+                    && !ed.is_weak()
+                    && in_subgroup_by_definition(&ed.to_edwards())
+            }
             Err(_) => false,
+        }
+    }
+
+    /// Whether `[ℓ]P` is the neutral element, computed another way than
+    /// `is_torsion_free`: `[ℓ − 1]P = −P` holds exactly when `[ℓ]P = O`
+    /// (ℓ − 1 is a reduced scalar, so this is an ordinary multiplication).
+    fn in_subgroup_by_definition(p: &curve25519_dalek::EdwardsPoint) -> bool {
+        use curve25519_dalek::Scalar;
+        let l_minus_one = Scalar::ZERO - Scalar::ONE;
+        p * l_minus_one == -p
+    }
+
+    /// `A + T` for every small-order `T ≠ O` is refused, for many honest
+    /// `A` (which are accepted); so is every small-order point itself.
+    /// Without the subgroup check all 7 · 12 torsioned keys would parse.
+    #[test]
+    fn identity_keys_outside_the_prime_order_subgroup_are_rejected() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        let invalid = Err(crate::Error::Decode(DecodeError::InvalidKey {
+            kind: KeyKind::Identity,
+        }));
+        let mut seed = [7u8; KEY_LEN];
+        for round in 0..12u8 {
+            seed[0] = round;
+            let pair = IdentityKeyPair::from_secret_array(&seed);
+            let a = pair.public_key().ed.to_edwards();
+            assert!(IdentityKey::from_bytes(pair.public_key().as_bytes()).is_ok());
+            assert!(in_subgroup_by_definition(&a));
+            for t in &EIGHT_TORSION[1..] {
+                let torsioned = (a + t).compress().to_bytes();
+                // A valid, canonical, large-order point: only the subgroup
+                // check refuses it.
+                let ed = VerifyingKey::from_bytes(&torsioned).unwrap();
+                assert!(!ed.is_weak() && y_is_canonical(&torsioned));
+                assert!(!in_subgroup_by_definition(&ed.to_edwards()));
+                assert_eq!(IdentityKey::from_bytes(&torsioned), invalid);
+            }
+        }
+        for t in &EIGHT_TORSION {
+            assert_eq!(IdentityKey::from_bytes(&t.compress().to_bytes()), invalid);
         }
     }
 

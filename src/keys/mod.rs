@@ -49,4 +49,6 @@ impl core::fmt::Debug for Short<'_> {
     }
 }
 
-pub(crate) use prekey::{X25519PublicKey, x25519_public as prekey_x25519};
+pub(crate) use prekey::{
+    CanonicalX25519, X25519PublicKey, canonical_x25519, x25519_public as prekey_x25519,
+};

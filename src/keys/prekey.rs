@@ -11,14 +11,16 @@ use crate::crypto::{dh, labels};
 use crate::error::{DecodeError, KeyKind, SignedObject};
 use crate::wire::{Frame, KEY_LEN, OneTimePreKeyPairFrame, SIGNATURE_LEN, SignedPreKeyPairFrame};
 
-/// A public X25519 key whose encoding has been checked: canonical (top bit
-/// clear, below 2^255 - 19). Peer keys become one only through
+/// A public X25519 key that has been checked: canonically encoded (top bit
+/// clear, below 2^255 - 19) and the u-coordinate of a point of the
+/// prime-order subgroup (PROTOCOL.md §3.2), so each key has exactly one
+/// encoding and no small-order component. Peer keys become one only through
 /// [`x25519_public`], where received bytes turn into a value; our own keys
-/// through [`X25519PublicKey::from_secret`], which is canonical by
+/// through [`X25519PublicKey::from_secret`], which is valid by
 /// construction. Past that point the check never runs again.
 ///
-/// (Small-order keys are canonical too; they are refused where they would
-/// be used, by `dh::agree`, as before.)
+/// (`dh::agree` still refuses an all-zero output; no key of this type can
+/// produce one.)
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct X25519PublicKey([u8; KEY_LEN]);
 
@@ -48,10 +50,69 @@ impl fmt::Debug for X25519PublicKey {
     }
 }
 
-/// Parses a public X25519 key, rejecting non-canonical encodings: the one
-/// way received bytes become an [`X25519PublicKey`].
-pub(crate) fn x25519_public(bytes: &[u8; KEY_LEN]) -> Result<X25519PublicKey, DecodeError> {
+/// A received X25519 key that is canonically encoded but whose subgroup
+/// membership is not checked yet: a `Message`'s ratchet key. Most messages
+/// name a ratchet key the session already holds, checked when its chain
+/// began, so the check (about 0.7 of a DH) runs only when the key starts a
+/// new chain, after the header tag authenticated it (PROTOCOL.md §7.4
+/// step 4.3). Nothing can use one in a DH: [`CanonicalX25519::check`] makes
+/// the [`X25519PublicKey`] a DH takes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct CanonicalX25519([u8; KEY_LEN]);
+
+impl CanonicalX25519 {
+    /// The 32-byte encoding.
+    pub(crate) fn as_bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+
+    /// The subgroup check (PROTOCOL.md §3.2 item 2).
+    ///
+    /// # Errors
+    /// [`DecodeError::InvalidKey`] for a key outside the prime-order subgroup.
+    pub(crate) fn check(&self) -> Result<X25519PublicKey, DecodeError> {
+        x25519_public(&self.0)
+    }
+}
+
+impl PartialEq<X25519PublicKey> for CanonicalX25519 {
+    fn eq(&self, other: &X25519PublicKey) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl From<X25519PublicKey> for CanonicalX25519 {
+    fn from(key: X25519PublicKey) -> Self {
+        CanonicalX25519(key.0)
+    }
+}
+
+impl fmt::Debug for CanonicalX25519 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CanonicalX25519")
+            .field(&Hex(&self.0))
+            .finish()
+    }
+}
+
+/// Checks only the encoding of a received X25519 key (PROTOCOL.md §3.2
+/// item 1): what decoding a `Message` does with its ratchet key.
+pub(crate) fn canonical_x25519(bytes: &[u8; KEY_LEN]) -> Result<CanonicalX25519, DecodeError> {
     if dh::is_canonical_public(bytes) {
+        Ok(CanonicalX25519(*bytes))
+    } else {
+        Err(DecodeError::InvalidKey {
+            kind: KeyKind::X25519,
+        })
+    }
+}
+
+/// Parses a public X25519 key, rejecting non-canonical encodings and every
+/// u-coordinate that is not of a point of the prime-order subgroup (small
+/// order, a small-order component added, or on the twist): the one way
+/// received bytes become an [`X25519PublicKey`].
+pub(crate) fn x25519_public(bytes: &[u8; KEY_LEN]) -> Result<X25519PublicKey, DecodeError> {
+    if dh::is_canonical_public(bytes) && dh::in_prime_order_subgroup(bytes) {
         Ok(X25519PublicKey(*bytes))
     } else {
         Err(DecodeError::InvalidKey {
@@ -74,7 +135,8 @@ impl SignedPreKey {
     /// checked by [`SignedPreKey::verify`] or bundle verification, not here.
     ///
     /// # Errors
-    /// [`DecodeError::InvalidKey`] if `public` is not a canonical X25519 key.
+    /// [`DecodeError::InvalidKey`] if `public` is not a canonical X25519 key
+    /// of the prime-order subgroup (PROTOCOL.md §3.2).
     pub fn from_parts(
         id: u32,
         created_at: u64,
@@ -270,7 +332,8 @@ impl OneTimePreKey {
     /// Assembles a one-time prekey from its published parts.
     ///
     /// # Errors
-    /// [`DecodeError::InvalidKey`] if `public` is not a canonical X25519 key.
+    /// [`DecodeError::InvalidKey`] if `public` is not a canonical X25519 key
+    /// of the prime-order subgroup (PROTOCOL.md §3.2).
     pub fn from_parts(id: u32, public: &[u8; KEY_LEN]) -> crate::Result<Self> {
         Ok(OneTimePreKey {
             id,

@@ -404,7 +404,7 @@ impl DoubleRatchet {
         let known = self
             .receiving
             .iter()
-            .position(|c| c.ratchet_key == *message.ratchet_key());
+            .position(|c| *message.ratchet_key() == c.ratchet_key);
         let header_key = match known.and_then(|p| self.receiving.get(p)) {
             Some(chain) => &chain.header_key,
             None => &self.next_header_key,
@@ -460,6 +460,10 @@ impl DoubleRatchet {
             .side
             .ours()
             .ok_or(ProtocolError::UnexpectedRatchetKey)?;
+        // The new key is checked here, once per chain, and only now that
+        // the header authenticated it: same-chain messages and forgeries
+        // never pay for the subgroup check (PROTOCOL.md §7.4 step 4.3).
+        let theirs = message.ratchet_key().check()?;
         self.check_jump(0, index)?;
         let keep_new = index.min(self.bounds.max_skipped_keys);
         let previous = match self.receiving.back() {
@@ -470,7 +474,7 @@ impl DoubleRatchet {
             }
             _ => None,
         };
-        let shared = dh::agree(&ours.secret, message.ratchet_key().as_bytes())?;
+        let shared = dh::agree(&ours.secret, theirs.as_bytes())?;
         let (root, chain_key, next_header_key) = self.root.step(&shared);
         let followed = RemoteChainKey::new(chain_key, 0).follow(index, keep_new, true);
         let key = target_key(&followed)?;
@@ -479,7 +483,7 @@ impl DoubleRatchet {
                 root,
                 next_header_key,
                 previous,
-                ratchet_key: *message.ratchet_key(),
+                ratchet_key: theirs,
                 followed,
             },
             key,

@@ -288,3 +288,40 @@ fn authentic_headers_still_get_their_error_kinds() {
     let too_far = Error::Protocol(ProtocolError::TooFarAhead { max: 3, found: 4 });
     rejects(&mut a, &sent[5], too_far);
 }
+
+/// A new ratchet key is checked against the prime-order subgroup once its
+/// header authenticated, and not before: a forged header naming a key with
+/// a small-order component added is `DecryptionFailed` (the forger made the
+/// receiver do one HMAC, not the subgroup check), while the same key under
+/// the header key the peer holds is `InvalidKey`, with the session
+/// unchanged either way (PROTOCOL.md §3.2, §7.4 step 4.3). A key the
+/// session already holds is never checked again.
+#[test]
+fn a_new_ratchet_key_is_checked_after_its_header_tag() {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::montgomery::MontgomeryPoint;
+
+    let mut rng = ChaCha20Rng::from_seed([16; 32]);
+    let (mut a, mut b, _) = setup(&mut rng, true);
+    let first = b.encrypt(&mut rng, b"one").unwrap();
+    let key: [u8; 32] = first[2..34].try_into().unwrap();
+    let torsioned = (MontgomeryPoint(key).to_edwards(0).unwrap() + EIGHT_TORSION[1])
+        .to_montgomery()
+        .to_bytes();
+    assert!(crate::crypto::dh::is_canonical_public(&torsioned));
+    let mut forged = first.clone();
+    forged[2..34].copy_from_slice(&torsioned);
+    // Decoding checks the encoding only.
+    assert!(crate::Message::from_bytes(&forged).is_ok());
+    rejects(&mut a, &forged, Error::DecryptionFailed);
+    // Re-tagged under the header key of Bob's first chain, which Alice
+    // holds as her next header key: the header authenticates.
+    let next = *a.ratchet().next_header_key().bytes();
+    let tag = crate::crypto::kdf::header_tag(&next, a.session_ad(), &forged[..50]);
+    forged[50..66].copy_from_slice(&tag);
+    let invalid = Error::Decode(crate::DecodeError::InvalidKey {
+        kind: crate::KeyKind::X25519,
+    });
+    rejects(&mut a, &forged, invalid);
+    assert_eq!(a.decrypt(&first).unwrap(), b"one");
+}

@@ -2,6 +2,8 @@
 //! the error kind kinseal reports.
 
 use curve25519_dalek::constants::EIGHT_TORSION;
+use curve25519_dalek::edwards::CompressedEdwardsY;
+use curve25519_dalek::montgomery::MontgomeryPoint;
 use ed25519_dalek::VerifyingKey;
 use serde_json::{Value, json};
 
@@ -9,7 +11,10 @@ use super::conversation::error_name;
 use super::handshake::{self, Case};
 use super::{hex, seeded};
 use crate::error::Error;
-use crate::keys::{IdentityKey, IdentityKeyPair, KemPreKey, PreKeyBundle};
+use crate::keys::{
+    IdentityKey, IdentityKeyPair, KemPreKey, OneTimePreKeyPair, PreKeyBundle, PreKeyUpload,
+    SignedPreKeyPair,
+};
 use crate::message::{IncomingMessage, PreKeyMessage};
 use crate::ratchet::OurSide;
 use crate::session::{Session, SessionConfig};
@@ -361,7 +366,7 @@ pub(super) fn negative_file() -> Value {
             edit(&prekey, |b| b[embedded + 50] ^= 1),
         ),
         (
-            "base key of small order (all-zero DH output)",
+            "base key of small order (u = 0; rejected when decoded, before any DH)",
             "",
             zero_base_key,
         ),
@@ -414,7 +419,22 @@ pub(super) fn negative_file() -> Value {
         b[at + 50..at + 66].copy_from_slice(&tag);
         b
     };
+    // Bob's reply on a ratchet key with a small-order component added,
+    // re-tagged: its header authenticates, so the new key is checked (and
+    // refused) before any DH (PROTOCOL.md 3.2, 7.4 step 4.3).
+    let reply_key = *crate::Message::from_bytes(&reply).unwrap().ratchet_key();
+    let torsioned_reply = retag(
+        replaced(&reply, 2, &reply_key, &torsioned_x25519(&reply_key)),
+        0,
+        &bob_next,
+    );
     let deliver_cases = [
+        (
+            "alice",
+            "a Message whose ratchet key is u(P + T), T of order 8, with a valid header tag: \
+             refused as it starts a new chain, before the DH",
+            torsioned_reply,
+        ),
         (
             "alice",
             "the initiator receives a PreKeyMessage",
@@ -488,39 +508,17 @@ pub(super) fn negative_file() -> Value {
                                   "input": hex(&input), "error": error_name(&e)}));
     }
 
-    // An initiator given a verified bundle whose signed prekey is of small order.
-    let bad_spk = {
-        let b = PreKeyBundle::from_bytes(&bundle).unwrap();
-        let s = b.signed_prekey();
-        let zero = [0u8; 32];
-        let sig = r.identity.sign(
-            crate::crypto::labels::SIG_SIGNED_PREKEY,
-            &[
-                &[crate::wire::SUITE_V1],
-                &s.id().to_be_bytes(),
-                &s.created_at().to_be_bytes(),
-                &zero,
-            ],
-        );
-        let spk =
-            crate::keys::SignedPreKey::from_parts(s.id(), s.created_at(), &zero, &sig).unwrap();
-        PreKeyBundle::new(
-            b.identity_key().clone(),
-            spk,
-            b.one_time_prekey().copied(),
-            b.kem_prekey().clone(),
-        )
-    };
-    let initiator =
-        IdentityKeyPair::from_secret_bytes(&unhex(&setup.json["initiator"]["identity_secret"]))
-            .unwrap();
-    let verified = bad_spk.clone().verify().unwrap();
-    let Err(e) = Session::initiate(&mut rng, &initiator, &verified, SessionConfig::default())
-    else {
-        panic!("initiated against a small-order signed prekey");
-    };
-    decrypt_cases.push(json!({"operation": "initiate", "reason": "a correctly signed bundle whose signed prekey is of small order (all-zero DH1)",
-                              "input": hex(&bad_spk.to_bytes()), "error": error_name(&e)}));
+    // Every place a key appears, with a key outside the prime-order
+    // subgroup (PROTOCOL.md 3.1, 3.2).
+    let (more, upload) = subgroup_cases(
+        &mut rng,
+        &setup.json,
+        &bundle,
+        &prekey,
+        &record,
+        &setup.responder.identity,
+    );
+    cases.extend(more);
 
     json!({
         "description": "Inputs that MUST be rejected (PROTOCOL.md 9); see test-vectors/README.md.",
@@ -528,5 +526,220 @@ pub(super) fn negative_file() -> Value {
         "record": hex(&record),
         "cases": cases,
         "decrypt_cases": decrypt_cases,
+        "upload": hex(&upload),
     })
+}
+
+// ------------------------------------------------------------------------
+// Keys outside the prime-order subgroup (PROTOCOL.md 3.1, 3.2; issue 13,
+// finding 2). Each input replaces one honest key `K` by `K + T`, `T` the
+// point of order 8 of `EIGHT_TORSION[1]`: a valid, canonical encoding of a
+// point of large order that only the subgroup check refuses.
+
+/// `A + T` for an Ed25519 encoding `A`.
+fn torsioned_identity(a: &[u8]) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    b.copy_from_slice(a);
+    let p = CompressedEdwardsY(b).decompress().unwrap();
+    let out = (p + EIGHT_TORSION[1]).compress().to_bytes();
+    assert!(VerifyingKey::from_bytes(&out).is_ok_and(|k| !k.is_weak()));
+    out
+}
+
+/// `u(P + T)` for an X25519 u-coordinate `u(P)`.
+fn torsioned_x25519(u: &[u8]) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    b.copy_from_slice(u);
+    let p = MontgomeryPoint(b).to_edwards(0).unwrap();
+    let out = (p + EIGHT_TORSION[1]).to_montgomery().to_bytes();
+    assert!(crate::crypto::dh::is_canonical_public(&out));
+    out
+}
+
+/// `input` with the 32 bytes at `at` (which must hold `key`) replaced.
+fn replaced(input: &[u8], at: usize, key: &[u8], by: &[u8; 32]) -> Vec<u8> {
+    assert_eq!(
+        &input[at..at + 32],
+        key,
+        "offset {at} does not hold the key"
+    );
+    edit(input, |b| b[at..at + 32].copy_from_slice(by))
+}
+
+/// The one offset of `key` in `input`.
+fn offset_of(input: &[u8], key: &[u8]) -> usize {
+    let hits: Vec<usize> = (0..=input.len() - key.len())
+        .filter(|&i| &input[i..i + key.len()] == key)
+        .collect();
+    assert_eq!(hits.len(), 1, "the key is not in the input exactly once");
+    hits[0]
+}
+
+fn upload_result(bytes: &[u8]) -> Result<(), Error> {
+    PreKeyUpload::from_bytes(bytes).map(|_| ())
+}
+
+/// An upload refusal's kind: `UploadInvalidKey` for a bad prekey (SERVER.md
+/// 2.2 step 3), else as `error_name`.
+fn upload_error_name(e: &Error) -> &'static str {
+    match e {
+        Error::Upload(crate::UploadError::InvalidKey { .. }) => "UploadInvalidKey",
+        e => error_name(e),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn subgroup_cases(
+    rng: &mut chacha20::ChaCha20Rng,
+    setup: &Value,
+    bundle: &[u8],
+    prekey: &[u8],
+    bob_record: &[u8],
+    responder: &IdentityKeyPair,
+) -> (Vec<Value>, Vec<u8>) {
+    let mut cases = Vec::new();
+    let r = &setup["responder"];
+    let (ik_b, spk, opk) = (
+        unhex(&r["identity_public"]),
+        unhex(&r["signed_prekey"]["public"]),
+        unhex(&r["one_time_prekey"]["public"]),
+    );
+    let ik_a = unhex(&setup["initiator"]["identity_public"]);
+    let base = unhex(&setup["initiator"]["base_public"]);
+
+    // Bundle (4.1): IK_B at 3, SPK_B at 47, OPK_B at 148.
+    let mut add_bundle = |reason: &str, input: Vec<u8>| {
+        let r = bundle_result(&input);
+        cases.push(case("bundle", reason, &input, r));
+    };
+    add_bundle(
+        "identity key A + T, T of order 8 (not in the prime-order subgroup)",
+        replaced(bundle, 3, &ik_b, &torsioned_identity(&ik_b)),
+    );
+    add_bundle(
+        "signed prekey u(P + T), T of order 8",
+        replaced(bundle, 47, &spk, &torsioned_x25519(&spk)),
+    );
+    add_bundle(
+        "one-time prekey u(P + T), T of order 8",
+        replaced(bundle, 148, &opk, &torsioned_x25519(&opk)),
+    );
+    // A signed prekey of small order whose signature is valid: refused when
+    // decoded, so its all-zero DH is never computed.
+    let zero = [0u8; 32];
+    let spk_id = u32::from_be_bytes([bundle[35], bundle[36], bundle[37], bundle[38]]);
+    let created = &bundle[39..47];
+    let sig = responder.sign(
+        crate::crypto::labels::SIG_SIGNED_PREKEY,
+        &[
+            &[crate::wire::SUITE_V1],
+            &spk_id.to_be_bytes(),
+            created,
+            &zero,
+        ],
+    );
+    add_bundle(
+        "signed prekey of small order (u = 0) with a valid signature",
+        edit(&replaced(bundle, 47, &spk, &zero), |b| {
+            b[79..143].copy_from_slice(&sig)
+        }),
+    );
+    let mut twist = [0u8; 32];
+    twist[0] = 2; // u = 2: u^3 + A u^2 + u is not a square, a twist point
+    add_bundle(
+        "signed prekey on the twist (u = 2)",
+        replaced(bundle, 47, &spk, &twist),
+    );
+
+    // PreKeyMessage (4.3) and Message (4.2).
+    let mut add_message = |reason: &str, input: Vec<u8>| {
+        let r = message_result(&input);
+        cases.push(case("message", reason, &input, r));
+    };
+    add_message(
+        "PreKeyMessage identity key A + T, T of order 8",
+        replaced(prekey, 3, &ik_a, &torsioned_identity(&ik_a)),
+    );
+    add_message(
+        "PreKeyMessage base key u(P + T), T of order 8",
+        replaced(
+            prekey,
+            offset_of(prekey, &base),
+            &base,
+            &torsioned_x25519(&base),
+        ),
+    );
+    let bob = Session::from_bytes(bob_record).unwrap();
+    // Session state (4.4): local identity at 4, remote at 36, base key at
+    // 100, and the receiving chain's ratchet key (found by value).
+    let mut add_record = |reason: &str, input: Vec<u8>| {
+        let r = record_result(&input);
+        cases.push(case("session_record", reason, &input, r));
+    };
+    add_record(
+        "local identity key A + T",
+        replaced(bob_record, 4, &ik_b, &torsioned_identity(&ik_b)),
+    );
+    add_record(
+        "remote identity key A + T",
+        replaced(bob_record, 36, &ik_a, &torsioned_identity(&ik_a)),
+    );
+    add_record(
+        "base key u(P + T)",
+        replaced(bob_record, 100, &base, &torsioned_x25519(&base)),
+    );
+    // Bob's one receiving chain is keyed by Alice's base key (her first
+    // ratchet key), which the record holds a second time there.
+    let peer = bob
+        .ratchet()
+        .current_peer_key()
+        .map(|k| k.as_bytes().to_vec());
+    assert_eq!(peer.as_ref(), Some(&base));
+    let chain_at = 132 + offset_of(&bob_record[132..], &base);
+    add_record(
+        "receiving chain ratchet key u(P + T)",
+        replaced(bob_record, chain_at, &base, &torsioned_x25519(&base)),
+    );
+
+    // Upload (SERVER.md 2.1): IK at 3, the signed prekey's public at 48,
+    // the first one-time prekey's public right after the last-resort flag
+    // (absent here), the count and its id.
+    let device = IdentityKeyPair::generate(rng);
+    let signed = SignedPreKeyPair::generate(rng, &device, 7, 1_767_225_600);
+    let one_time = OneTimePreKeyPair::generate_batch(rng, 100, 2).unwrap();
+    let upload = PreKeyUpload::builder(&device)
+        .signed_prekey(signed.public())
+        .one_time_prekeys(one_time.iter().map(|k| k.public()))
+        .to_bytes()
+        .unwrap();
+    PreKeyUpload::from_bytes(&upload)
+        .unwrap()
+        .verify(device.public_key())
+        .unwrap();
+    let ik_d = *device.public_key().as_bytes();
+    let spk_d = *signed.public().public_key();
+    let opk_d = *one_time[1].public().public_key();
+    let opk_at = 36 + 108 + 1 + 4 + 36 + 4;
+    let mut add_upload = |reason: &str, input: Vec<u8>| {
+        let Err(e) = upload_result(&input) else {
+            panic!("negative vector was accepted: {reason}");
+        };
+        cases.push(
+            json!({"kind": "upload", "reason": reason, "input": hex(&input),
+                          "error": upload_error_name(&e)}),
+        );
+    };
+    add_upload(
+        "identity key A + T",
+        replaced(&upload, 3, &ik_d, &torsioned_identity(&ik_d)),
+    );
+    add_upload(
+        "signed prekey u(P + T)",
+        replaced(&upload, 48, &spk_d, &torsioned_x25519(&spk_d)),
+    );
+    add_upload(
+        "second one-time prekey u(P + T)",
+        replaced(&upload, opk_at, &opk_d, &torsioned_x25519(&opk_d)),
+    );
+    (cases, upload)
 }

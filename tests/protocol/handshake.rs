@@ -275,10 +275,20 @@ fn non_canonical_identity_encodings_are_rejected() {
     let bundle = bob.bundle(BundleChoice::FULL).to_bytes();
     let (_bob, p) = pair(&mut rng);
     for (non_canonical, canonical) in non_canonical_identities() {
-        assert_eq!(
-            IdentityKey::from_bytes(&canonical).unwrap().to_bytes(),
-            canonical
-        );
+        // Only y <= 18 has a second encoding; such points are not always in
+        // the prime-order subgroup, and then their canonical encoding is
+        // refused too (PROTOCOL.md §3.1 item 3).
+        let point = CompressedEdwardsY(canonical).decompress().unwrap();
+        match IdentityKey::from_bytes(&canonical) {
+            Ok(key) => {
+                assert!(point.is_torsion_free());
+                assert_eq!(key.to_bytes(), canonical);
+            }
+            Err(e) => {
+                assert!(!point.is_torsion_free());
+                assert_eq!(e, invalid_identity());
+            }
+        }
         assert_eq!(
             IdentityKey::from_bytes(&non_canonical).unwrap_err(),
             invalid_identity()
@@ -635,10 +645,10 @@ fn prekeys_not_named_by_the_message_are_misuse() {
 #[test]
 fn small_order_keys_in_the_handshake_are_non_contributory() {
     let mut rng = rng(360);
-    let bob = Bob::new(&mut rng);
     let (bob_m, _a, first) = first_message(361, BundleChoice::FULL);
     // A small-order base key: the embedded message's ratchet key (offset
-    // 2 of the message, which starts after the 1136-byte prefix).
+    // 2 of the message, which starts after the 1136-byte prefix). It is
+    // refused when the message is decoded (PROTOCOL.md §3.2), before any DH.
     let message_start = 48 + kinseal::wire::KEM_CIPHERTEXT_LEN;
     let mut bad = first.clone();
     bad[message_start + 2..message_start + 34].copy_from_slice(&[0u8; 32]);
@@ -646,24 +656,19 @@ fn small_order_keys_in_the_handshake_are_non_contributory() {
         bob_m
             .respond_bytes(&bad, SessionConfig::default())
             .unwrap_err(),
-        Error::Protocol(ProtocolError::NonContributoryKey)
+        Error::Decode(kinseal::DecodeError::InvalidKey {
+            kind: kinseal::KeyKind::X25519
+        })
     );
-    // A small-order one-time prekey (unsigned, so it passes verification):
-    // the initiator refuses to use it.
-    let weak_opk = OneTimePreKey::from_parts(OPK_ID, &[0u8; 32]).unwrap();
-    let bundle = PreKeyBundle::new(
-        bob.identity.public_key().clone(),
-        bob.spk.public().clone(),
-        Some(weak_opk),
-        bob.kem.public().clone(),
-    )
-    .verify()
-    .unwrap();
-    let alice = IdentityKeyPair::generate(&mut rng);
+    // A small-order one-time prekey cannot even be assembled, so no
+    // bundle can carry one to an initiator.
     assert_eq!(
-        Session::initiate(&mut rng, &alice, &bundle, SessionConfig::default()).unwrap_err(),
-        Error::Protocol(ProtocolError::NonContributoryKey)
+        OneTimePreKey::from_parts(OPK_ID, &[0u8; 32]).unwrap_err(),
+        Error::Decode(kinseal::DecodeError::InvalidKey {
+            kind: kinseal::KeyKind::X25519
+        })
     );
+    let _ = &mut rng;
 }
 
 // ------------------------------------------------ Last-resort replay check

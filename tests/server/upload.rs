@@ -392,11 +392,20 @@ fn altered_uploads_fail_the_upload_signature() {
     let d = alice();
     let good = d.full_upload();
     // The one-time X25519 keys carry no signature of their own; the upload
-    // signature is what protects them. Flip the low bit of one (still a
-    // valid key), then the signature itself.
-    for at in [OPK + 4, good.len() - 1, SPK_PUBLIC] {
+    // signature is what protects them. Replace one by another valid key
+    // (a flipped bit would most likely leave the prime-order subgroup and
+    // be refused when decoded), flip a bit of the signature itself, and
+    // replace the signed prekey.
+    let other = *kinseal::OneTimePreKeyPair::generate(&mut rng(77), 9)
+        .public()
+        .public_key();
+    for (at, len) in [(OPK + 4, 32), (good.len() - 1, 1), (SPK_PUBLIC, 32)] {
         let mut b = good.clone();
-        b[at] ^= 0x01;
+        if len == 32 {
+            b[at..at + 32].copy_from_slice(&other);
+        } else {
+            b[at] ^= 0x01;
+        }
         let e = PreKeyUpload::from_bytes(&b)
             .unwrap()
             .verify(d.identity.public_key())
