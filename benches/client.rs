@@ -178,5 +178,68 @@ fn fan_out(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, same_chain, first_message, fan_out);
+/// Alice, Bob, their addresses and a forged `Message` (see `many_sessions`).
+type Many = (
+    Account<Arc<MemoryStore>>,
+    Account<Arc<MemoryStore>>,
+    DeviceAddress,
+    DeviceAddress,
+    Vec<u8>,
+);
+
+/// Bob with `n` sessions from Alice (the current one answered, `n - 1`
+/// archived), a fresh Alice message on the current one, and a forged
+/// `Message` to Bob from Alice's address: an honest message of a stranger
+/// pair (a ratchet key and receiver hint no session of Bob's has).
+fn many_sessions(n: usize, cache: usize) -> Many {
+    let dir = MemoryDirectory::new();
+    let a = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
+    let b = DeviceAddress::new(b"parley", b"bob", 1).unwrap();
+    let alice = account(&dir, &a, Arc::new(MemoryStore::new()));
+    let bob = account(&dir, &b, Arc::new(MemoryStore::new()));
+    let config = AccountConfig::default()
+        .with_max_archived_sessions(40)
+        .unwrap()
+        .with_session_cache(cache)
+        .unwrap();
+    let bob = bob.with_config(config);
+    for _ in 0..n {
+        // `account` published 100 one-time prekeys: enough for 41.
+        let bundle = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
+        alice.start_session(&mut OsRng, &b, &bundle, NOW).unwrap();
+        let first = alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap();
+        bob.decrypt(&mut OsRng, &a, &first, NOW).unwrap();
+    }
+    let reply = bob.encrypt(&mut OsRng, &a, b"hi", NOW).unwrap();
+    alice.decrypt(&mut OsRng, &b, &reply, NOW).unwrap();
+    let (carol, _dave, _c, d) = pair(Arc::new(MemoryStore::new()));
+    let forged = carol.encrypt(&mut OsRng, &d, &[0x42; 100], NOW).unwrap();
+    (alice, bob, a, b, forged)
+}
+
+fn forgery(c: &mut Criterion) {
+    let mut g = c.benchmark_group("account_forgery");
+    let msg = [0x42u8; 100];
+    for (cache, label) in [(32, "cached"), (0, "cache off")] {
+        for n in [1, 41] {
+            let (_alice, bob, a, _b, forged) = many_sessions(n, cache);
+            g.bench_function(format!("forged Message, {n} sessions ({label})"), |bench| {
+                bench.iter(|| {
+                    assert!(bob.decrypt(&mut OsRng, &a, &forged, NOW).is_err());
+                })
+            });
+            let (alice, bob, a, b, _) = many_sessions(n, cache);
+            g.bench_function(format!("decrypt 100 B, {n} sessions ({label})"), |bench| {
+                bench.iter_batched(
+                    || alice.encrypt(&mut OsRng, &b, &msg, NOW).unwrap(),
+                    |m| bob.decrypt(&mut OsRng, &a, &m, NOW).unwrap(),
+                    BatchSize::SmallInput,
+                )
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, same_chain, first_message, fan_out, forgery);
 criterion_main!(benches);

@@ -183,6 +183,10 @@ pub(crate) const MAX_SESSION_STATE_LEN: usize = 4 * 1024 * 1024;
 /// The most sessions one session set may hold: the current one and up to
 /// [`MAX_ARCHIVED_SESSIONS_LIMIT`] archived ones.
 pub(crate) const MAX_SESSIONS_PER_SET: usize = 1 + MAX_ARCHIVED_SESSIONS_LIMIT;
+/// The most receiving-chain ratchet keys a session-set entry lists for
+/// routing (`docs/STORAGE.md` §4.3): the current receiving chain and up to
+/// [`MAX_OLD_CHAINS_LIMIT`] old ones, every chain a session may keep.
+pub(crate) const MAX_ROUTED_CHAINS: usize = 1 + MAX_OLD_CHAINS_LIMIT as usize;
 
 // ---- Encoded sizes, from the layouts ---------------------------------------
 

@@ -278,6 +278,19 @@ impl DoubleRatchet {
         self.receiving.len()
     }
 
+    /// The peer's ratchet keys of the receiving chains kept, oldest first:
+    /// a `Message` under any other key can only start a new chain.
+    pub(crate) fn receiving_keys(&self) -> impl Iterator<Item = &X25519PublicKey> {
+        self.receiving.iter().map(|c| &c.ratchet_key)
+    }
+
+    /// Our current ratchet public key, the one a new chain of the peer's
+    /// is derived with (its messages' receiver hint starts it); `None` for
+    /// a responder that has not sent, which accepts no new chain.
+    pub(crate) fn our_ratchet_key(&self) -> Option<&X25519PublicKey> {
+        self.side.ours().map(OurRatchetKey::public)
+    }
+
     /// How many skipped message keys are stored.
     pub(crate) fn stored_skipped_keys(&self) -> usize {
         self.skipped.len()

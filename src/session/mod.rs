@@ -459,6 +459,22 @@ impl fmt::Debug for Session {
     }
 }
 
+impl Session {
+    /// Our current ratchet public key, if the session has one: a `Message`
+    /// under a ratchet key the session does not know can only decrypt if
+    /// its receiver hint is this key's first bytes. For routing at the
+    /// account (`client::account::sessions`).
+    pub(crate) fn our_ratchet_key(&self) -> Option<&[u8; 32]> {
+        self.ratchet.our_ratchet_key().map(|k| k.as_bytes())
+    }
+
+    /// The peer's ratchet keys of every receiving chain the session keeps,
+    /// oldest first. For routing at the account.
+    pub(crate) fn receiving_ratchet_keys(&self) -> impl Iterator<Item = &[u8; 32]> {
+        self.ratchet.receiving_keys().map(|k| k.as_bytes())
+    }
+}
+
 #[cfg(test)]
 impl Session {
     /// The ratchet, for the vector generator's cross-checks.

@@ -9,16 +9,20 @@ use super::{
     TYPE_SESSION_SET, Writer,
 };
 use crate::error::{DecodeError, WireType};
-use crate::limits::{MAX_SESSION_STATE_LEN, MAX_SESSIONS_PER_SET};
+use crate::limits::{MAX_ROUTED_CHAINS, MAX_SESSION_STATE_LEN, MAX_SESSIONS_PER_SET};
 use crate::sizes::SEAL_NONCE_LEN;
 
 /// Length of a sealed record's header: version, type, key id, nonce.
 pub(crate) const SEAL_HEADER_LEN: usize = 1 + 1 + 4 + SEAL_NONCE_LEN;
 /// The largest record a seal may hold: the largest session set (see
-/// `MAX_SESSION_STATE_LEN` and `MAX_SESSIONS_PER_SET` in `limits.rs`) with room for
-/// its framing.
+/// `MAX_SESSION_STATE_LEN`, `MAX_ROUTED_CHAINS` and `MAX_SESSIONS_PER_SET`
+/// in `limits.rs`) with room for its framing.
 pub(crate) const MAX_SEALED_PLAINTEXT_LEN: usize =
-    2 + 4 + MAX_SESSIONS_PER_SET * (8 + 8 + 4 + MAX_SESSION_STATE_LEN);
+    2 + 4 + MAX_SESSIONS_PER_SET * MAX_SESSION_ENTRY_LEN;
+/// The longest session-set entry: times, the routing keys at their bound,
+/// the length and the largest session.
+const MAX_SESSION_ENTRY_LEN: usize =
+    8 + 8 + 1 + KEY_LEN + 1 + MAX_ROUTED_CHAINS * KEY_LEN + 4 + MAX_SESSION_STATE_LEN;
 
 /// A record sealed under a storage key.
 ///
@@ -199,25 +203,48 @@ impl Frame<'_> for PeerIdentityFrame {
     }
 }
 
-/// One session of a session set.
+/// One session of a session set, with what routes a `Message` to it
+/// without decoding it: its own current ratchet public key and the peer's
+/// ratchet keys of every receiving chain it keeps (both exactly what the
+/// session holds; the account checks that when it decodes the session).
 pub(crate) struct SessionEntryFrame<'a> {
     pub(crate) created_at: u64,
     pub(crate) last_used: u64,
+    pub(crate) our_ratchet_key: Option<[u8; KEY_LEN]>,
+    pub(crate) receiving_keys: Vec<[u8; KEY_LEN]>,
     pub(crate) session: &'a [u8],
+}
+
+impl SessionEntryFrame<'_> {
+    fn encoded_len(&self) -> usize {
+        8 + 8
+            + 1
+            + self.our_ratchet_key.map_or(0, |_| KEY_LEN)
+            + 1
+            + self.receiving_keys.len() * KEY_LEN
+            + 4
+            + self.session.len()
+    }
 }
 
 /// The sessions with one peer device, the current one first.
 ///
 /// ```text
-/// field             size  notes
-/// version              1  = 0x01
-/// type                 1  = 0x33 (SessionSetRecord)
-/// count                4  u32, 1 ..= MAX_SESSIONS_PER_SET
+/// field               size  notes
+/// version                1  = 0x01
+/// type                   1  = 0x37 (SessionSetRecord; 0x33 was the
+///                              layout without routing keys, retired)
+/// count                  4  u32, 1 ..= MAX_SESSIONS_PER_SET
 /// count × entry:
-///   created_at         8  u64, when the session was set up
-///   last_used          8  u64, when it last encrypted or decrypted
-///   length             4  u32, 1 ..= MAX_SESSION_STATE_LEN
-///   session       length  a session state (type 0x10)
+///   created_at           8  u64, when the session was set up
+///   last_used            8  u64, when it last encrypted or decrypted
+///   has_ratchet_key      1  flag: whether the session has a ratchet key
+///   our_ratchet_key   0|32  its current ratchet public key, if it has one
+///   receiving_count      1  u8, 0 ..= MAX_ROUTED_CHAINS
+///   receiving_keys  32 × n  the peer's ratchet key of each receiving
+///                            chain kept, oldest first
+///   length               4  u32, 1 ..= MAX_SESSION_STATE_LEN
+///   session         length  a session state (type 0x10)
 /// ```
 pub(crate) struct SessionSetFrame<'a> {
     pub(crate) entries: Vec<SessionEntryFrame<'a>>,
@@ -231,7 +258,7 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
             + self
                 .entries
                 .iter()
-                .map(|e| 8 + 8 + 4 + e.session.len())
+                .map(SessionEntryFrame::encoded_len)
                 .sum::<usize>()
     }
 
@@ -239,10 +266,17 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
         let mut w = Writer::new(out);
         w.header(TYPE_SESSION_SET).length(self.entries.len());
         for e in &self.entries {
-            w.u64(e.created_at)
-                .u64(e.last_used)
-                .length(e.session.len())
-                .bytes(e.session);
+            w.u64(e.created_at).u64(e.last_used);
+            w.flag(e.our_ratchet_key.is_some());
+            if let Some(key) = &e.our_ratchet_key {
+                w.bytes(key);
+            }
+            // At most MAX_ROUTED_CHAINS (33) keys: the session's own bound.
+            w.u8(u8::try_from(e.receiving_keys.len()).unwrap_or(u8::MAX));
+            for key in &e.receiving_keys {
+                w.bytes(key);
+            }
+            w.length(e.session.len()).bytes(e.session);
         }
     }
 
@@ -254,10 +288,29 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
         for _ in 0..count {
             let created_at = r.u64()?;
             let last_used = r.u64()?;
+            let our_ratchet_key = match r.flag("has_ratchet_key")? {
+                true => Some(r.array()?),
+                false => None,
+            };
+            let receiving = usize::from(r.u8()?);
+            if receiving > MAX_ROUTED_CHAINS {
+                return Err(DecodeError::LengthOutOfRange {
+                    wire_type: WireType::SessionSetRecord,
+                    min: 0,
+                    max: MAX_ROUTED_CHAINS,
+                    found: receiving,
+                });
+            }
+            let mut receiving_keys = Vec::with_capacity(receiving);
+            for _ in 0..receiving {
+                receiving_keys.push(r.array()?);
+            }
             let len = r.length(1, MAX_SESSION_STATE_LEN)?;
             entries.push(SessionEntryFrame {
                 created_at,
                 last_used,
+                our_ratchet_key,
+                receiving_keys,
                 session: r.take(len)?,
             });
         }
@@ -316,30 +369,83 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn session_set_bounds_its_count() {
-        let frame = SessionSetFrame {
+    fn two_entries() -> SessionSetFrame<'static> {
+        SessionSetFrame {
             entries: vec![
                 SessionEntryFrame {
                     created_at: 1,
                     last_used: 2,
+                    our_ratchet_key: Some([9; KEY_LEN]),
+                    receiving_keys: vec![[5; KEY_LEN], [6; KEY_LEN]],
                     session: b"abc",
                 },
                 SessionEntryFrame {
                     created_at: 3,
                     last_used: 4,
+                    our_ratchet_key: None,
+                    receiving_keys: vec![],
                     session: b"d",
                 },
             ],
-        };
+        }
+    }
+
+    #[test]
+    fn session_set_bounds_its_count() {
+        let frame = two_entries();
         let bytes = frame.to_vec();
         assert_eq!(bytes.len(), frame.encoded_len());
+        assert_eq!(
+            bytes.len(),
+            6 + (16 + 1 + 32 + 1 + 64 + 4 + 3) + (16 + 1 + 1 + 4 + 1)
+        );
         assert_eq!(SessionSetFrame::decode(&bytes).unwrap().to_vec(), bytes);
+        for cut in 0..bytes.len() {
+            assert!(SessionSetFrame::decode(&bytes[..cut]).is_err());
+        }
         let mut empty = bytes[..2].to_vec();
         empty.extend_from_slice(&0u32.to_be_bytes());
         assert!(matches!(
             SessionSetFrame::decode(&empty),
             Err(DecodeError::LengthOutOfRange { found: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn session_set_bounds_its_routing_keys() {
+        let mut frame = two_entries();
+        frame.entries[1].receiving_keys = vec![[7; KEY_LEN]; MAX_ROUTED_CHAINS];
+        let bytes = frame.to_vec();
+        assert_eq!(SessionSetFrame::decode(&bytes).unwrap().to_vec(), bytes);
+        // One key more than a session can keep: the count is refused
+        // before any key is read.
+        let count_at = 6 + (16 + 1 + 32 + 1 + 64 + 4 + 3) + 16 + 1;
+        let mut over = bytes.clone();
+        over[count_at] = u8::try_from(MAX_ROUTED_CHAINS + 1).unwrap();
+        assert!(matches!(
+            SessionSetFrame::decode(&over),
+            Err(DecodeError::LengthOutOfRange { found, .. }) if found == MAX_ROUTED_CHAINS + 1
+        ));
+        // A flag other than 0x00 / 0x01.
+        let mut flag = bytes;
+        flag[6 + 16] = 2;
+        assert!(matches!(
+            SessionSetFrame::decode(&flag),
+            Err(DecodeError::InvalidField {
+                field: "has_ratchet_key",
+                found: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_layout_without_routing_keys_is_refused_by_type() {
+        let mut bytes = two_entries().to_vec();
+        bytes[1] = 0x33;
+        assert!(matches!(
+            SessionSetFrame::decode(&bytes),
+            Err(DecodeError::UnexpectedType { found: 0x33, .. })
         ));
     }
 

@@ -5,11 +5,11 @@ use core::fmt;
 use rand_core::CryptoRng;
 
 use super::Account;
-use super::sessions::{Arrival, SessionSet};
+use super::sessions::SessionSet;
 use crate::address::{DeviceAddress, UserAddress};
 use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, TrustPolicy};
-use crate::error::{AccountError, ProtocolError};
+use crate::error::AccountError;
 use crate::limits::MAX_HANDSHAKES_PER_LAST_RESORT_KEY;
 use crate::{
     Error, HandshakeId, IncomingMessage, MessageKind, PreKeyMessage, Session, VerifiedBundle,
@@ -56,16 +56,6 @@ impl fmt::Debug for Decrypted {
             .field("new_session", &self.new_session)
             .finish()
     }
-}
-
-/// Whether an error says the message belongs to the session that reported
-/// it (so it is the error to report), rather than that it does not
-/// authenticate there.
-fn is_specific(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Protocol(ProtocolError::Duplicate { .. } | ProtocolError::MessageKeyExpired { .. })
-    )
 }
 
 impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
@@ -289,30 +279,41 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         deliver: impl FnOnce(&Decrypted) -> Result<T, E>,
     ) -> crate::Result<Result<(Decrypted, T), E>> {
         let mut txn = self.store.transaction()?;
-        let mut set = self.load_sessions(&mut txn, peer)?;
-        // Decoded once, here, then tried on each candidate session. A
-        // `Message` from a device without a session is refused first, as
-        // it always was, whatever its bytes hold after the kind.
+        let (mut set, read) = self.load_sessions_and_record(&mut txn, peer)?;
+        // Decoded once, here, then tried on the session(s) it can belong
+        // to. A `Message` from a device without a session is refused
+        // first, as it always was, whatever its bytes hold after the kind.
         if message_kind(bytes)? == MessageKind::Message && set.is_empty() {
             return Err(AccountError::NoSessionForMessage.into());
         }
         let message = IncomingMessage::from_bytes(bytes)?;
-        let decrypted = match &message {
-            IncomingMessage::Message(_) => Decrypted {
-                plaintext: self.decrypt_existing(&mut set, None, &message, now)?,
-                identity: IdentityStatus::Known,
-                new_session: false,
-            },
-            IncomingMessage::PreKey(prekey_message) => {
-                match set.find_handshake(&prekey_message.handshake_id())? {
-                    Some(index) => Decrypted {
-                        plaintext: self.decrypt_existing(&mut set, Some(index), &message, now)?,
-                        identity: IdentityStatus::Known,
-                        new_session: false,
-                    },
-                    None => self.answer(&mut txn, rng, peer, &mut set, prekey_message, now)?,
+        let existing = match &message {
+            IncomingMessage::Message(_) => Some(None),
+            IncomingMessage::PreKey(prekey_message) => set
+                .find_handshake(&prekey_message.handshake_id())?
+                .map(Some),
+        };
+        let decrypted = match (existing, &message) {
+            (Some(only), _) => match set.decrypt(only, &message, now) {
+                Ok(plaintext) => Decrypted {
+                    plaintext,
+                    identity: IdentityStatus::Known,
+                    new_session: false,
+                },
+                Err(e) => {
+                    // A failed decrypt left every session as it was and
+                    // nothing was written: the set is still what `read`
+                    // holds, so keep it cached (a forgery neither costs
+                    // the next message a decode nor evicts the peer).
+                    drop(txn);
+                    self.remember(peer, read, set);
+                    return Err(e);
                 }
+            },
+            (None, IncomingMessage::PreKey(prekey_message)) => {
+                self.answer(&mut txn, rng, peer, &mut set, prekey_message, now)?
             }
+            (None, IncomingMessage::Message(_)) => return Err(Error::DecryptionFailed),
         };
         let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
         let delivered = match deliver(&decrypted) {
@@ -323,43 +324,6 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         txn.commit()?;
         self.remember(peer, sealed, set);
         Ok(Ok((decrypted, delivered)))
-    }
-
-    /// Decrypts under an existing session: entry `only` if given, else the
-    /// current one and then the archived ones, newest first.
-    fn decrypt_existing(
-        &self,
-        set: &mut SessionSet,
-        only: Option<usize>,
-        message: &IncomingMessage,
-        now: u64,
-    ) -> crate::Result<Vec<u8>> {
-        let arrival = match only {
-            Some(_) => Arrival::PreKeyMessage,
-            None => Arrival::Message,
-        };
-        let candidates = match only {
-            Some(i) => i..i.saturating_add(1),
-            None => 0..set.entries.len(),
-        };
-        let mut first_error = None;
-        for index in candidates {
-            let Some(entry) = set.entries.get_mut(index) else {
-                continue;
-            };
-            match entry.session()?.decrypt_incoming(message) {
-                Ok(plaintext) => {
-                    entry.touch(now);
-                    set.after_decrypt(index, arrival)?;
-                    return Ok(plaintext);
-                }
-                Err(e) if is_specific(&e) => return Err(e),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        Err(first_error.unwrap_or(Error::DecryptionFailed))
     }
 
     /// Sets up a session from a `PreKeyMessage` for a new handshake.

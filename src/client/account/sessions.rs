@@ -28,14 +28,63 @@
 use zeroize::Zeroizing;
 
 use crate::address::DeviceAddress;
+use crate::error::{ProtocolError, StorageError};
+use crate::sizes::KEY_LEN;
 use crate::wire::{Frame, SessionEntryFrame, SessionSetFrame};
-use crate::{HandshakeId, SecretBytes, Session};
+use crate::{Error, HandshakeId, IncomingMessage, Message, SecretBytes, Session};
+
+/// The first bytes of a ratchet key that a `Message`'s receiver hint holds.
+const HINT_LEN: usize = 4;
+
+/// What routes a `Message` to a session without decoding it: the peer's
+/// ratchet keys of the receiving chains the session keeps, and its own
+/// current ratchet public key (a new chain of the peer's is derived with
+/// it, and its messages' receiver hint is its first bytes). Stored with
+/// the session's record and always what the session itself holds.
+#[derive(PartialEq, Eq, Default)]
+struct Route {
+    ours: Option<[u8; KEY_LEN]>,
+    receiving: Vec<[u8; KEY_LEN]>,
+}
+
+impl Route {
+    fn of(session: &Session) -> Self {
+        Route {
+            ours: session.our_ratchet_key().copied(),
+            receiving: session.receiving_ratchet_keys().copied().collect(),
+        }
+    }
+
+    /// Whether the session has a receiving chain under `ratchet_key`.
+    fn knows(&self, ratchet_key: &[u8; KEY_LEN]) -> bool {
+        self.receiving.iter().any(|k| k == ratchet_key)
+    }
+
+    /// Whether a new chain whose messages carry `hint` may be the peer's
+    /// answer to this session's ratchet key.
+    fn hinted(&self, hint: &[u8; HINT_LEN]) -> bool {
+        self.ours
+            .as_ref()
+            .is_some_and(|k| k.get(..HINT_LEN) == Some(&hint[..]))
+    }
+}
+
+/// Whether an error says the message belongs to the session that reported
+/// it (so it is the error to report), rather than that it does not
+/// authenticate there.
+fn is_specific(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Protocol(ProtocolError::Duplicate { .. } | ProtocolError::MessageKeyExpired { .. })
+    )
+}
 
 /// One session of a set, kept as its record until it is needed.
 pub(super) struct Entry {
     pub(super) created_at: u64,
     pub(super) last_used: u64,
     record: SecretBytes,
+    route: Route,
     decoded: Option<Session>,
     dirty: bool,
 }
@@ -46,16 +95,25 @@ impl Entry {
             created_at: now,
             last_used: now,
             record: SecretBytes::new(Zeroizing::new(Vec::new())),
+            route: Route::of(&session),
             decoded: Some(session),
             dirty: true,
         }
     }
 
-    /// The session, decoded from its record on first use.
+    /// The session, decoded from its record on first use. A record whose
+    /// routing keys are not the session's own is refused: routing would
+    /// send its messages elsewhere.
     pub(super) fn session(&mut self) -> crate::Result<&mut Session> {
         let session = match self.decoded.take() {
             Some(s) => s,
-            None => Session::from_bytes(&self.record)?,
+            None => {
+                let s = Session::from_bytes(&self.record)?;
+                if Route::of(&s) != self.route {
+                    return Err(StorageError::InvalidRecord { table: "sessions" }.into());
+                }
+                s
+            }
         };
         Ok(self.decoded.insert(session))
     }
@@ -82,7 +140,7 @@ pub(super) struct SessionSet {
 
 /// What kind of message decrypted under an archived session.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Arrival {
+enum Arrival {
     PreKeyMessage,
     Message,
 }
@@ -99,6 +157,10 @@ impl SessionSet {
                     created_at: e.created_at,
                     last_used: e.last_used,
                     record: SecretBytes::new(Zeroizing::new(e.session.to_vec())),
+                    route: Route {
+                        ours: e.our_ratchet_key,
+                        receiving: e.receiving_keys.clone(),
+                    },
                     decoded: None,
                     dirty: false,
                 })
@@ -106,12 +168,14 @@ impl SessionSet {
         })
     }
 
-    /// Encodes the set, re-serializing only the sessions that changed.
+    /// Encodes the set, re-serializing (and re-routing) only the sessions
+    /// that changed.
     pub(super) fn encode(&mut self) -> Zeroizing<Vec<u8>> {
         for e in &mut self.entries {
             if e.dirty {
                 if let Some(s) = &e.decoded {
                     e.record = s.to_bytes();
+                    e.route = Route::of(s);
                 }
                 e.dirty = false;
             }
@@ -123,11 +187,40 @@ impl SessionSet {
                 .map(|e| SessionEntryFrame {
                     created_at: e.created_at,
                     last_used: e.last_used,
+                    our_ratchet_key: e.route.ours,
+                    receiving_keys: e.route.receiving.clone(),
                     session: &e.record,
                 })
                 .collect(),
         }
         .to_secret_vec()
+    }
+
+    /// The entries `message` can belong to, in set order, found from the
+    /// routing keys alone (no session is decoded): those with a receiving
+    /// chain under its ratchet key; failing that, those whose own ratchet
+    /// key starts with its receiver hint (a new chain of the peer's). Any
+    /// other session would refuse it — an unknown ratchet key needs the
+    /// session's own key for its first DH — so nothing else is tried.
+    fn route(&self, message: &Message) -> Vec<usize> {
+        let key = message.ratchet_key();
+        let known: Vec<usize> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.route.knows(key))
+            .map(|(i, _)| i)
+            .collect();
+        if !known.is_empty() {
+            return known;
+        }
+        let hint = message.receiver_hint();
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.route.hinted(hint))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -142,6 +235,41 @@ impl SessionSet {
             }
         }
         Ok(None)
+    }
+
+    /// Decrypts under an existing session: entry `only` if given (the one
+    /// a `PreKeyMessage`'s handshake id names), else the entries
+    /// [`SessionSet::route`] names for the `Message`, in set order. No
+    /// other session is decoded or tried. Then applies rule 2.
+    pub(super) fn decrypt(
+        &mut self,
+        only: Option<usize>,
+        message: &IncomingMessage,
+        now: u64,
+    ) -> crate::Result<Vec<u8>> {
+        let (arrival, candidates) = match (only, message) {
+            (Some(i), _) => (Arrival::PreKeyMessage, vec![i]),
+            (None, IncomingMessage::Message(m)) => (Arrival::Message, self.route(m)),
+            (None, IncomingMessage::PreKey(_)) => (Arrival::PreKeyMessage, Vec::new()),
+        };
+        let mut first_error = None;
+        for index in candidates {
+            let Some(entry) = self.entries.get_mut(index) else {
+                continue;
+            };
+            match entry.session()?.decrypt_incoming(message) {
+                Ok(plaintext) => {
+                    entry.touch(now);
+                    self.after_decrypt(index, arrival)?;
+                    return Ok(plaintext);
+                }
+                Err(e) if is_specific(&e) => return Err(e),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or(Error::DecryptionFailed))
     }
 
     /// Makes `session` the current one (the caller started it).
@@ -166,7 +294,7 @@ impl SessionSet {
 
     /// Applies rule 2 after a message of kind `arrival` decrypted under
     /// entry `index`.
-    pub(super) fn after_decrypt(&mut self, index: usize, arrival: Arrival) -> crate::Result<()> {
+    fn after_decrypt(&mut self, index: usize, arrival: Arrival) -> crate::Result<()> {
         if index == 0 {
             return Ok(());
         }
@@ -268,3 +396,6 @@ impl SessionCache {
         self.entries.clear();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -780,6 +780,13 @@ fn main() {
     }
     let _ = writeln!(w);
 
+    // Hand-written sections (measured by benchmarks this report does not
+    // run) are carried over from the current file, between their markers.
+    let _ = write!(
+        w,
+        "{}",
+        kept_sections(&root.join("docs").join("PERFORMANCE.md"))
+    );
     let _ = writeln!(w, "## Floors");
     let _ = writeln!(w);
     let _ = writeln!(
@@ -840,4 +847,31 @@ fn main() {
         eprintln!("report: missing results: {}", missing.join(", "));
         std::process::exit(1);
     }
+}
+
+/// Opens a hand-written block of `docs/PERFORMANCE.md` that the report
+/// keeps as it is.
+const KEPT_BEGIN: &str = "<!-- kept by report: begin -->";
+/// Closes a hand-written block.
+const KEPT_END: &str = "<!-- kept by report: end -->";
+
+/// Every hand-written block of the file at `path`, markers included, each
+/// followed by a blank line: so regenerating the report keeps them.
+fn kept_sections(path: &Path) -> String {
+    let Ok(old) = std::fs::read_to_string(path) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut rest = old.as_str();
+    while let Some(start) = rest.find(KEPT_BEGIN) {
+        let Some(len) = rest[start..].find(KEPT_END) else {
+            eprintln!("report: an unclosed `{KEPT_BEGIN}` block was dropped");
+            break;
+        };
+        let end = start + len + KEPT_END.len();
+        out.push_str(&rest[start..end]);
+        out.push_str("\n\n");
+        rest = &rest[end..];
+    }
+    out
 }
