@@ -1,5 +1,5 @@
 //! Fuzz targets for kinseal. Each `pub fn` here is one cargo-fuzz target
-//! (see `fuzz_targets/`), and `tests/fuzz_corpus.rs` replays the committed
+//! (see `fuzz_targets/`), and `tests/protocol/fuzz_corpus.rs` replays the committed
 //! corpora through the same functions under `cargo test`.
 //!
 //! Every target asserts, besides "no panic", what must hold for its input:

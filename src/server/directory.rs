@@ -40,8 +40,8 @@ use crate::limits::{MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS};
 /// registered there again: otherwise its old signed uploads, replayed, are
 /// fresh again and put back keys already handed out.
 /// [`TakenBundle::new`], [`DeviceInfo::new`] and [`PreKeyCounts::new`]
-/// build the results; `tests/directory.rs` and
-/// `tests/directory_concurrency.rs` in the repository are the checks to
+/// build the results; `tests/server/directory.rs` and
+/// `tests/server/directory_concurrency.rs` in the repository are the checks to
 /// run against it.
 pub trait PreKeyDirectory {
     /// Registers a device with its identity key.

@@ -1,4 +1,4 @@
-//! What the conformance suite (`tests/client_store.rs`) cannot reach
+//! What the conformance suite (`tests/client/store.rs`) cannot reach
 //! through the public API: the schema, damaged rows, the pragmas, the
 //! write lock and error mapping.
 
