@@ -50,8 +50,8 @@ impl Session {
     /// never a panic or a session that misbehaves later.
     ///
     /// # Errors
-    /// [`Error::Decode`] for any malformed or inconsistent state;
-    /// [`Error::Misuse`] if its bounds are outside the allowed ranges.
+    /// [`Error::Decode`](crate::Error::Decode) for any malformed or inconsistent state;
+    /// [`Error::Misuse`](crate::Error::Misuse) if its bounds are outside the allowed ranges.
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Session> {
         let SessionFrame {
             suite: _,

@@ -65,7 +65,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ///
     /// # Errors
     /// A [`TrustError`](crate::TrustError) if the trust policy refuses the
-    /// bundle's identity key; [`ProtocolError::NonContributoryKey`] for a
+    /// bundle's identity key; [`ProtocolError::NonContributoryKey`](crate::ProtocolError::NonContributoryKey) for a
     /// weak key in the bundle; a [`StorageError`](crate::StorageError).
     pub fn start_session<R: CryptoRng + ?Sized>(
         &self,
@@ -219,7 +219,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// - [`Error::Decode`](crate::Error::Decode) for malformed bytes;
     /// - [`Error::DecryptionFailed`](crate::Error::DecryptionFailed) if no
     ///   session opens it;
-    /// - [`ProtocolError::Duplicate`] / [`ProtocolError::MessageKeyExpired`]
+    /// - [`ProtocolError::Duplicate`](crate::ProtocolError::Duplicate) / [`ProtocolError::MessageKeyExpired`](crate::ProtocolError::MessageKeyExpired)
     ///   for a copy already decrypted / a message older than the kept keys;
     /// - [`AccountError::NoSessionForMessage`] for a `Message` from a device
     ///   without a session;
@@ -238,7 +238,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// # Crash safety
     /// The session update is committed before the plaintext is returned:
     /// if the app dies before it has stored the plaintext, the message is
-    /// gone (delivered again, it is a [`ProtocolError::Duplicate`]). Apps
+    /// gone (delivered again, it is a [`ProtocolError::Duplicate`](crate::ProtocolError::Duplicate)). Apps
     /// that cannot accept that use [`Account::decrypt_with`].
     pub fn decrypt<R: CryptoRng + ?Sized>(
         &self,
