@@ -219,7 +219,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     }
 
     /// The signed upload of `update`, for the directory
-    /// ([`PreKeyDirectory::upload`](crate::server::PreKeyDirectory::upload)).
+    /// (`PreKeyDirectory::upload` in `kinseal::server`).
     ///
     /// # Errors
     /// [`UploadError::Empty`](crate::UploadError::Empty) if the update is empty.
