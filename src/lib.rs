@@ -56,11 +56,15 @@ pub use keys::{
     SignedPreKeyPair, VerifiedBundle, VerifiedUpload,
 };
 pub use limits::{
-    DEFAULT_MAX_FORWARD_JUMP, DEFAULT_MAX_OLD_CHAINS, DEFAULT_MAX_SKIPPED_KEYS, MAX_CONTEXT_LEN,
-    MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
+    DEFAULT_MAX_FORWARD_JUMP, DEFAULT_MAX_OLD_CHAINS, DEFAULT_MAX_SKIPPED_KEYS,
+    DEFAULT_PADDING_BLOCK, MAX_CONTEXT_LEN, MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT,
+    MAX_PADDING_BLOCK_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
 };
 pub use message::{HandshakeId, IncomingMessage, Message, PreKeyMessage, message_kind};
 pub use rng::OsRng;
 pub use secret::SecretBytes;
-pub use session::{InboundSession, Session, SessionConfig};
-pub use wire::{MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageKind, PROTOCOL_VERSION, SUITE_V1};
+pub use session::{InboundSession, Padding, Session, SessionConfig};
+pub use wire::{
+    MAX_CIPHERTEXT_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN, MIN_CIPHERTEXT_LEN, MessageKind,
+    PROTOCOL_VERSION, SUITE_V1,
+};

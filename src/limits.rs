@@ -21,8 +21,29 @@ use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LE
 /// under their own keys. The bound keeps a single hostile message from
 /// making a receiver allocate more than this.
 pub const MAX_PLAINTEXT_LEN: usize = 256 * 1024;
-/// The largest ciphertext field of a message: [`MAX_PLAINTEXT_LEN`] plus the tag.
-pub const MAX_CIPHERTEXT_LEN: usize = MAX_PLAINTEXT_LEN + TAG_LEN;
+/// The longest padded plaintext a message may carry (270 336 bytes): what
+/// the largest padding a configuration may choose makes of a
+/// [`MAX_PLAINTEXT_LEN`] plaintext and its end marker (Padmé of 262 145,
+/// PROTOCOL.md §7.6). A receiver refuses a longer ciphertext before
+/// reading it, and a padded plaintext whose unpadded length exceeds
+/// [`MAX_PLAINTEXT_LEN`] after it authenticated.
+pub const MAX_PADDED_LEN: usize = 270_336;
+/// The largest ciphertext field of a message: [`MAX_PADDED_LEN`] plus the tag.
+pub const MAX_CIPHERTEXT_LEN: usize = MAX_PADDED_LEN + TAG_LEN;
+/// The smallest ciphertext field of a message: the one-byte end marker of
+/// an empty plaintext (PROTOCOL.md §7.6) plus the tag.
+pub const MIN_CIPHERTEXT_LEN: usize = 1 + TAG_LEN;
+
+/// Default padding block (PROTOCOL.md §7.6): a padded plaintext is a
+/// multiple of 160 bytes, as Signal pads, so every message shorter than
+/// 160 bytes (most chat messages) has the same length on the wire.
+pub const DEFAULT_PADDING_BLOCK: u16 = 160;
+/// The largest padding block a configuration may choose.
+///
+/// Together with Padmé this bounds the padded length of a
+/// [`MAX_PLAINTEXT_LEN`] plaintext by [`MAX_PADDED_LEN`]; a block costs at
+/// most `block − 1` bytes per message.
+pub const MAX_PADDING_BLOCK_LIMIT: u16 = 4096;
 
 /// Default largest number of messages a single incoming message may skip
 /// over in one chain (the gap between the next expected index and the
@@ -225,12 +246,12 @@ const PREKEY_PREFIX_MAX_LEN: usize = 3 + KEY_LEN + 4 + 1 + 4 + 4 + KEM_CIPHERTEX
 const MESSAGE_HEADER_LEN: usize = 2 + KEY_LEN + 4 + 4 + 4 + 4 + 16;
 
 /// The shortest encoded message of either kind: a `Message` with an empty
-/// plaintext (82 bytes).
-pub const MIN_MESSAGE_LEN: usize = MESSAGE_HEADER_LEN + TAG_LEN;
+/// plaintext and no padding beyond its end marker (83 bytes).
+pub const MIN_MESSAGE_LEN: usize = MESSAGE_HEADER_LEN + MIN_CIPHERTEXT_LEN;
 
 /// The longest encoded message of either kind: a `PreKeyMessage` naming a
-/// one-time prekey and carrying a plaintext of
-/// [`MAX_PLAINTEXT_LEN`] (263 362 bytes). A
+/// one-time prekey and carrying a padded plaintext of
+/// [`MAX_PADDED_LEN`] (271 554 bytes). A
 /// server can refuse anything longer without reading it; see
 /// [`route`](crate::server::route).
 pub const MAX_MESSAGE_LEN: usize = PREKEY_PREFIX_MAX_LEN + MESSAGE_HEADER_LEN + MAX_CIPHERTEXT_LEN;
@@ -245,5 +266,5 @@ pub const MAX_BUNDLE_LEN: usize = MIN_BUNDLE_LEN + ONE_TIME_PREKEY_ENTRY_LEN;
 
 // The sizes the layouts in PROTOCOL.md §4 and docs/SERVER.md state.
 const _: () = assert!(MIN_BUNDLE_LEN == 1405 && MAX_BUNDLE_LEN == 1441);
-const _: () = assert!(MAX_MESSAGE_LEN == 263_362 && MIN_MESSAGE_LEN == 82);
+const _: () = assert!(MAX_MESSAGE_LEN == 271_554 && MIN_MESSAGE_LEN == 83);
 const _: () = assert!(MIN_UPLOAD_LEN == 109 && MAX_UPLOAD_LEN == 131_178);

@@ -627,7 +627,9 @@ def verify_strict(A_bytes: bytes, label: bytes, body: bytes, sig: bytes) -> None
 
 T_MESSAGE, T_PREKEY_MESSAGE, T_BUNDLE, T_RECORD = 0x01, 0x02, 0x03, 0x10
 MAX_PLAINTEXT_LEN = 262144
-MAX_CIPHERTEXT_LEN = 262160
+MAX_PADDED_LEN = 270336  # §7.6: Padmé(MAX_PLAINTEXT_LEN + 1)
+MAX_CIPHERTEXT_LEN = MAX_PADDED_LEN + 16
+MIN_CIPHERTEXT_LEN = 1 + 16  # the end marker of an empty plaintext, and the tag
 TAGGED_LEN = 50  # the header bytes the header tag covers (§4.2)
 HEADER_LEN = 66
 
@@ -773,7 +775,7 @@ def read_message(r: Reader) -> Message:
     read_prefix(r, T_MESSAGE, False)
     rk, hint = r.take(32), r.take(4)
     pn, n, ln = r.u32(), r.u32(), r.u32()
-    if not 16 <= ln <= MAX_CIPHERTEXT_LEN:
+    if not MIN_CIPHERTEXT_LEN <= ln <= MAX_CIPHERTEXT_LEN:
         raise ProtocolError("LengthOutOfRange", f"ciphertext length {ln}")
     tag = r.take(16)
     ct = r.take(ln)
@@ -893,6 +895,45 @@ class Bounds:
 
 
 @dataclass
+class Padding:
+    """§7.6 the sender's policy."""
+
+    block: int = 160
+    padme: bool = True
+
+    def validate(self) -> None:
+        if not 1 <= self.block <= 4096:
+            raise ProtocolError("Misuse", "padding block out of range")
+
+    def padded_len(self, n: int) -> int:
+        blocks = -(-(n + 1) // self.block) * self.block
+        return padme(blocks) if self.padme else blocks
+
+
+def padme(length: int) -> int:
+    """§7.6 Padmé: keep only the top floor(log2 E) + 1 bits below the leading one."""
+    if length < 2:
+        return length
+    e = length.bit_length() - 1
+    s = e.bit_length()  # floor(log2 e) + 1
+    mask = (1 << (e - s)) - 1
+    return (length + mask) & ~mask
+
+
+def pad(pt: bytes, padded_len: int) -> bytes:
+    """§7.6: plaintext ‖ 0x80 ‖ zeros."""
+    return pt + b"\x80" + bytes(max(padded_len - len(pt) - 1, 0))
+
+
+def unpad(body: bytes) -> bytes:
+    """§7.6: the plaintext ends at the last non-zero byte, which must be 0x80."""
+    stripped = body.rstrip(b"\x00")
+    if not stripped or stripped[-1] != 0x80 or len(stripped) - 1 > MAX_PLAINTEXT_LEN:
+        raise ProtocolError("InvalidPadding")
+    return stripped[:-1]
+
+
+@dataclass
 class Chain:
     ratchet_key: bytes
     seq: int
@@ -912,6 +953,7 @@ class Session:
     ad: bytes
     base_key: bytes
     hid: bytes  # §6.5, stored since the record change (§4.4, §8.2)
+    padding: Padding  # §7.6, how this side pads what it sends
     rk: bytes
     nhk: bytes  # the next header key (§7.2)
     bounds: Bounds
@@ -927,7 +969,7 @@ class Session:
         return decode_record(encode_record(self))
 
 
-def initiator_setup(ik_a_sk, bundle_bytes, ek_a_priv, m, ctx, bounds, trace=None):
+def initiator_setup(ik_a_sk, bundle_bytes, ek_a_priv, m, ctx, bounds, trace=None, padding=None):
     """§6.1 with the CSPRNG outputs (EK_A, m) given; returns the Session."""
     b = decode_bundle(bundle_bytes)
     verify_bundle(b)
@@ -950,7 +992,7 @@ def initiator_setup(ik_a_sk, bundle_bytes, ek_a_priv, m, ctx, bounds, trace=None
         trace.update(dhs=dhs, ct=ct, ss=ss, th=th, rk0=rk0, ck0=ck0, hk_a=hk_a, hk_b=hk_b, ad=ad, hid=hid)
     bounds.validate()
     # §7.2 initiator; the private key is stored as generated (unclamped, §4.4)
-    return Session(False, ik_a, b.ik, ad, ek_a, hid, rk0, hk_b, bounds, ek_a_priv,
+    return Session(False, ik_a, b.ik, ad, ek_a, hid, padding or Padding(), rk0, hk_b, bounds, ek_a_priv,
                    [ck0, 0, hk_a, bytes(4)], 0, 0, [], [], setup)
 
 
@@ -965,7 +1007,8 @@ class ResponderKeys:
     seen_hids: set = field(default_factory=set)
 
 
-def responder_setup(keys: ResponderKeys, data: bytes, ctx: bytes, bounds: Bounds, trace=None):
+def responder_setup(keys: ResponderKeys, data: bytes, ctx: bytes, bounds: Bounds, trace=None,
+                    padding=None):
     """§6.4 steps 1-4 for a PreKeyMessage with a new EK_A; returns
     (session, plaintext, hid).  Step 5 (deleting prekeys) is the caller's."""
     pkm = decode_prekey_message(data)  # validates IK_A and EK_A
@@ -999,7 +1042,7 @@ def responder_setup(keys: ResponderKeys, data: bytes, ctx: bytes, bounds: Bounds
         trace.update(dhs=dhs, ss=ss, th=th, rk0=rk0, ck0=ck0, hk_a=hk_a, hk_b=hk_b, ad=ad, hid=hid)
     bounds.validate()
     # §7.2 responder
-    sess = Session(True, ik_b, ik_a, ad, ek_a, hid, rk0, hk_b, bounds, None, None, 0, 1,
+    sess = Session(True, ik_b, ik_a, ad, ek_a, hid, padding or Padding(), rk0, hk_b, bounds, None, None, 0, 1,
                    [Chain(ek_a, 0, ck0, 0, 0, hk_a)], [], None)
     pt = ratchet_decrypt(sess, msg)  # mutates only on success
     return sess, pt, hid
@@ -1045,13 +1088,14 @@ def ratchet_encrypt(s: Session, pt: bytes, new_ratchet_priv: Callable[[], bytes]
     seed, cks2 = kdf_ck(cks)
     key, nonce = message_key(seed)
     msg = Message(x25519_base(dhs), hint, s.pn, ns, b"", b"")
-    msg.ciphertext = bytes(len(pt) + 16)  # only its length is in the header
+    body = pad(pt, s.padding.padded_len(len(pt)))  # §7.6
+    msg.ciphertext = bytes(len(body) + 16)  # only its length is in the header
     msg.tag = header_tag(hks, s.ad, msg.tagged())
     header = msg.header()
-    msg.ciphertext = aead_seal(key, nonce, s.ad + header, pt)
+    msg.ciphertext = aead_seal(key, nonce, s.ad + header, body)
     assert msg.header() == header
     if trace is not None:
-        trace.update(new_priv=new_priv, ratchet_public=msg.ratchet_key, chain_key=cks,
+        trace.update(new_priv=new_priv, ratchet_public=msg.ratchet_key, chain_key=cks, padded_len=len(body),
                      seed=seed, key=key, nonce=nonce, header_key=hks, header_tag=msg.tag,
                      next_header_key=nhk if new_priv is not None else None)
     s.rk, s.dhs, s.send, s.nhk = rk, dhs, [cks2, ns + 1, hks, hint], nhk
@@ -1106,7 +1150,7 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
             if pos is None:
                 raise ProtocolError("MessageKeyExpired" if N < c.expired_below else "Duplicate")
             key, nonce = message_key(s.skipped[pos][2])
-            pt = aead_open(key, nonce, s.ad + header, msg.ciphertext)
+            pt = unpad(aead_open(key, nonce, s.ad + header, msg.ciphertext))
             del s.skipped[pos]
             s.pending = None
             return pt
@@ -1116,7 +1160,7 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
             raise ProtocolError("TooFarAhead")
         ck, kept, seed, floor = follow(c.ck, c.nr, N, min(N - c.nr, b.max_skipped_keys), True)
         key, nonce = message_key(seed)
-        pt = aead_open(key, nonce, s.ad + header, msg.ciphertext)
+        pt = unpad(aead_open(key, nonce, s.ad + header, msg.ciphertext))
         c.ck, c.nr = ck, N + 1
         if floor is not None:
             c.expired_below = max(c.expired_below, floor)
@@ -1143,7 +1187,7 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
     rk2, ckr, nhk2 = kdf_rk(s.rk, dh(s.dhs, R))
     ckr2, kept_new, seed, floor_new = follow(ckr, 0, N, keep_new, True)
     key, nonce = message_key(seed)
-    pt = aead_open(key, nonce, s.ad + header, msg.ciphertext)
+    pt = unpad(aead_open(key, nonce, s.ad + header, msg.ciphertext))
     # 5. commit
     if old_plan is not None:
         ck, kept, _, floor = old_plan
@@ -1174,7 +1218,8 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
 
 def encode_record(s: Session) -> bytes:
     out = u8(VERSION) + u8(T_RECORD) + u8(SUITE) + flag(s.responder)
-    out += s.local_ik + s.remote_ik + s.ad + s.base_key + s.hid + s.rk + s.nhk
+    out += s.local_ik + s.remote_ik + s.ad + s.base_key + s.hid
+    out += s.padding.block.to_bytes(2, "big") + flag(s.padding.padme) + s.rk + s.nhk
     out += u32(s.bounds.max_forward_jump) + u32(s.bounds.max_skipped_keys) + u32(s.bounds.max_old_chains)
     out += flag(s.dhs is not None) + (s.dhs or b"")
     out += flag(s.send is not None)
@@ -1201,9 +1246,10 @@ def decode_record(data: bytes) -> Session:
     r = Reader(data)
     read_prefix(r, T_RECORD, True)
     responder = r.flag()
-    local_ik, remote_ik, ad, base_key, hid, rk, nhk = (r.take(32) for _ in range(7))
+    local_ik, remote_ik, ad, base_key, hid = (r.take(32) for _ in range(5))
+    padding = Padding(int.from_bytes(r.take(2), "big"), r.flag())
+    rk, nhk = r.take(32), r.take(32)
     bounds = Bounds(r.u32(), r.u32(), r.u32())
-    bounds.validate()
     dhs = r.take(32) if r.flag() else None
     send = [r.take(32), r.u32(), r.take(32), r.take(4)] if r.flag() else None
     pn, next_seq, nchains = r.u32(), r.u32(), r.u32()
@@ -1220,6 +1266,9 @@ def decode_record(data: bytes) -> Session:
         opk_id = r.u32() if r.flag() else None
         pending = SetupData(spk_id, opk_id, r.u32(), r.take(CT_LEN))
     r.finish()
+    # settings: the padding, then the bounds
+    padding.validate()
+    bounds.validate()
     # keys
     validate_identity_key(local_ik)
     validate_identity_key(remote_ik)
@@ -1255,7 +1304,7 @@ def decode_record(data: bytes) -> Session:
         raise bad("responder with sending chain but no ratchet key")
     if send is None and not chains:
         raise bad("neither sending nor receiving chain")
-    return Session(responder, local_ik, remote_ik, ad, base_key, hid, rk, nhk, bounds, dhs, send, pn,
+    return Session(responder, local_ik, remote_ik, ad, base_key, hid, padding, rk, nhk, bounds, dhs, send, pn,
                    next_seq, chains, skipped, pending)
 
 
@@ -1405,6 +1454,7 @@ def check_handshake_case(c: Checker, hs, tag: str, bounds: Bounds):
     ini, rsp = hs["initiator"], hs["responder"]
     spk, opk, kem = rsp["signed_prekey"], rsp["one_time_prekey"], rsp["kem_prekey"]
     ctx = H(hs["context"])
+    pad_a, pad_b = (Padding(**hs["padding"][side]) for side in ("initiator", "responder"))
     a_sk, b_sk = H(ini["identity_secret"]), H(rsp["identity_secret"])
     ik_a, ik_b = H(ini["identity_public"]), H(rsp["identity_public"])
     c.eq(f"{tag} IK_A", identity_public(a_sk), ik_a)
@@ -1445,7 +1495,7 @@ def check_handshake_case(c: Checker, hs, tag: str, bounds: Bounds):
     c.eq(f"{tag} bundle length (§4.1 heading)", len(H(hs["bundle"])), 1441 if opk else 1405)
     # initiator (§6.1, §6.2, §6.3, §6.5)
     t = {}
-    alice = initiator_setup(a_sk, H(hs["bundle"]), ek_a_priv, H(ini["kem_encaps_m"]), ctx, bounds, t)
+    alice = initiator_setup(a_sk, H(hs["bundle"]), ek_a_priv, H(ini["kem_encaps_m"]), ctx, bounds, t, pad_a)
     want_dhs = [H(hs[k]) for k in ("dh1", "dh2", "dh3")] + ([H(hs["dh4"])] if hs["dh4"] else [])
     c.eq(f"{tag} dh4 presence", hs["dh4"] is not None, opk is not None)
     for i, (g, w) in enumerate(zip(t["dhs"], want_dhs)):
@@ -1469,10 +1519,13 @@ def check_handshake_case(c: Checker, hs, tag: str, bounds: Bounds):
     c.eq(f"{tag} first message key", key0, H(hs["first_message_key"]))
     c.eq(f"{tag} first message nonce", nonce0, H(hs["first_message_nonce"]))
     pt0 = H(hs["first_plaintext"])
-    tagged = u8(1) + u8(1) + ek_a + bytes(4) + u32(0) + u32(0) + u32(len(pt0) + 16)
+    # §7.6: the first plaintext, padded by the initiator's policy
+    c.eq(f"{tag} first padded length", pad_a.padded_len(len(pt0)), hs["first_padded_length"])
+    body0 = pt0 + b"\x80" + bytes(hs["first_padded_length"] - len(pt0) - 1)
+    tagged = u8(1) + u8(1) + ek_a + bytes(4) + u32(0) + u32(0) + u32(len(body0) + 16)
     hdr = tagged + hmac256(t["hk_a"], HEADER_TAG + t["ad"] + tagged)[:16]
     built = (u8(1) + u8(2) + u8(1) + ik_a + u32(spk["id"]) + (flag(True) + u32(opk["id"]) if opk else flag(False))
-             + u32(kem["id"]) + t["ct"] + hdr + aead_seal(key0, nonce0, t["ad"] + hdr, pt0))
+             + u32(kem["id"]) + t["ct"] + hdr + aead_seal(key0, nonce0, t["ad"] + hdr, body0))
     c.eq(f"{tag} prekey_message (built by hand)", built, H(hs["prekey_message"]))
     sent = ratchet_encrypt(alice, pt0, lambda: None)
     c.eq(f"{tag} prekey_message (ratchet_encrypt)", sent, H(hs["prekey_message"]))
@@ -1481,7 +1534,7 @@ def check_handshake_case(c: Checker, hs, tag: str, bounds: Bounds):
     # responder (§6.4)
     keys = responder_keys(hs)
     tb = {}
-    bob, pt, hid = responder_setup(keys, H(hs["prekey_message"]), ctx, bounds, tb)
+    bob, pt, hid = responder_setup(keys, H(hs["prekey_message"]), ctx, bounds, tb, pad_b)
     c.eq(f"{tag} responder plaintext", pt, pt0)
     for k in ("dhs", "ss", "th", "rk0", "ck0", "hk_a", "hk_b", "ad", "hid"):
         c.eq(f"{tag} responder {k}", tb[k], t[k])
@@ -1499,7 +1552,7 @@ def check_handshake_case(c: Checker, hs, tag: str, bounds: Bounds):
     for who, s in (("alice", alice), ("bob", bob)):
         rec = encode_record(s)
         c.eq(f"{tag} {who} record round trip", encode_record(decode_record(rec)), rec)
-    return alice, keys
+    return alice, keys, pad_b
 
 
 def check_handshakes(c: Checker) -> int:
@@ -1512,13 +1565,14 @@ def check_handshakes(c: Checker) -> int:
 # conversation.json ---------------------------------------------------------
 
 
-def deliver(s: Optional[Session], data: bytes, keys: ResponderKeys, ctx: bytes, bounds: Bounds):
+def deliver(s: Optional[Session], data: bytes, keys: ResponderKeys, ctx: bytes, bounds: Bounds,
+            padding: Optional[Padding] = None):
     """Deliver wire bytes to a party holding session `s` (None: a responder
     without a session yet).  Returns (session, plaintext); raises on
     rejection, leaving `s` unchanged."""
     if len(data) >= 2 and data[0] == VERSION and data[1] == T_PREKEY_MESSAGE:
         if s is None:  # §6.4: a new session
-            sess, pt, _ = responder_setup(keys, data, ctx, bounds)
+            sess, pt, _ = responder_setup(keys, data, ctx, bounds, padding=padding)
             return sess, pt
         pkm = decode_prekey_message(data)
         if not s.responder:  # §8.1
@@ -1546,7 +1600,7 @@ def check_conversation(c: Checker, conv, tag: str) -> None:
     # check_handshake_case() builds alice's session and sends messages[0]
     # from it, so the events must begin with that send.
     c.eq(f"{tag} events begin with sending messages[0]", (events[0]["event"], events[0].get("message")), ("send", 0))
-    alice, keys = check_handshake_case(c, hs, f"{tag} handshake", bounds)
+    alice, keys, pad_b = check_handshake_case(c, hs, f"{tag} handshake", bounds)
     wire: dict = {}
     parties: dict = {"alice": alice, "bob": None}
     next_send = 0
@@ -1573,6 +1627,7 @@ def check_conversation(c: Checker, conv, tag: str) -> None:
         c.eq(f"{tag} msg {k} header_tag", t["header_tag"], H(m["header_tag"]))
         c.eq(f"{tag} msg {k} next_header_key", t["next_header_key"],
              H(m["next_header_key"]) if m["next_header_key"] is not None else None)
+        c.eq(f"{tag} msg {k} padded_length", t["padded_len"], m["padded_length"])
         c.eq(f"{tag} msg {k} bytes", b, H(m["bytes"]))
         wire[k] = b
 
@@ -1596,7 +1651,7 @@ def check_conversation(c: Checker, conv, tag: str) -> None:
             s = parties[to]
             before = encode_record(s) if s is not None else None
             try:
-                s2, pt = deliver(s, wire[k], keys, ctx, bounds)
+                s2, pt = deliver(s, wire[k], keys, ctx, bounds, pad_b)
                 parties[to] = s2
                 outcome = "ok"
             except ProtocolError as err:
@@ -1639,7 +1694,7 @@ def check_negative(c: Checker) -> int:
     setup = doc["setup"]
     ctx0 = H(setup["context"])
     # alice: the initiator right after sending the first message
-    alice, _ = check_handshake_case(c, setup, "negative setup", Bounds())
+    alice, _, _ = check_handshake_case(c, setup, "negative setup", Bounds())
     base_pkm = H(setup["prekey_message"])
     # bob: the responder that has answered the first message and sent nothing
     bob, _, _ = responder_setup(responder_keys(setup), base_pkm, ctx0, Bounds())
@@ -1919,22 +1974,22 @@ def check_edge_cases(c: Checker) -> int:
         return u8(1) + u8(T_MESSAGE) + rk + bytes(4) + u32(pn) + u32(n_) + u32(ln) + bytes(16) + bytes(body_len)
 
     order = [
-        ("bad ratchet key and ciphertext length 15", msg_bytes(bad_key, 0, 0, 15, 15), "LengthOutOfRange"),
-        ("bad ratchet key and input shorter than its length", msg_bytes(bad_key, 0, 0, 16, 15), "Truncated"),
-        ("bad ratchet key and a trailing byte", msg_bytes(bad_key, 0, 0, 16, 17), "TrailingBytes"),
-        ("length above the maximum and input too short", msg_bytes(good_key, 0, 0, MAX_CIPHERTEXT_LEN + 1, 16),
+        ("bad ratchet key and ciphertext length 16", msg_bytes(bad_key, 0, 0, 16, 16), "LengthOutOfRange"),
+        ("bad ratchet key and input shorter than its length", msg_bytes(bad_key, 0, 0, 17, 16), "Truncated"),
+        ("bad ratchet key and a trailing byte", msg_bytes(bad_key, 0, 0, 17, 18), "TrailingBytes"),
+        ("length above the maximum and input too short", msg_bytes(good_key, 0, 0, MAX_CIPHERTEXT_LEN + 1, 17),
          "LengthOutOfRange"),
     ]
     pk_prefix = u8(1) + u8(T_PREKEY_MESSAGE) + u8(SUITE) + small_ik + u32(1) + flag(False) + u32(2) + bytes(CT_LEN)
     order += [
         ("PreKeyMessage: small-order IK_A and embedded trailing byte",
-         pk_prefix + msg_bytes(good_key, 0, 0, 16, 17), "TrailingBytes"),
-        ("PreKeyMessage: small-order IK_A and embedded length 15",
-         pk_prefix + msg_bytes(good_key, 0, 0, 15, 15), "LengthOutOfRange"),
+         pk_prefix + msg_bytes(good_key, 0, 0, 17, 18), "TrailingBytes"),
+        ("PreKeyMessage: small-order IK_A and embedded length 16",
+         pk_prefix + msg_bytes(good_key, 0, 0, 16, 16), "LengthOutOfRange"),
         ("PreKeyMessage: small-order IK_A and embedded version 0x02",
-         pk_prefix + b"\x02" + msg_bytes(good_key, 0, 0, 16, 16)[1:], "UnsupportedVersion"),
+         pk_prefix + b"\x02" + msg_bytes(good_key, 0, 0, 17, 17)[1:], "UnsupportedVersion"),
         ("PreKeyMessage: bad EK_A and embedded truncated",
-         pk_prefix.replace(small_ik, identity_public(bytes(32))) + msg_bytes(bad_key, 0, 0, 16, 15), "Truncated"),
+         pk_prefix.replace(small_ik, identity_public(bytes(32))) + msg_bytes(bad_key, 0, 0, 17, 16), "Truncated"),
     ]
     for what, data, kind in order:
         c.rejects(f"edge: order of checks: {what}", lambda: decode_any_message(data), kind)
@@ -1954,8 +2009,8 @@ def check_edge_cases(c: Checker) -> int:
         c.rejects(f"edge: order of checks: {what}", lambda: verify_bundle(decode_bundle(data)), kind)
         n += 1
     rec = H(neg["record"])
-    # offset of the chain count: 4 + 7*32 + 12 + (1 + 32) + (1 + 32 + 4 + 32 + 4) + 4 + 4 (§4.4)
-    cc = 4 + 7 * 32 + 12 + 33 + 73 + 8
+    # offset of the chain count: 4 + 7*32 + 3 + 12 + (1 + 32) + (1 + 32 + 4 + 32 + 4) + 4 + 4 (§4.4)
+    cc = 4 + 7 * 32 + 3 + 12 + 33 + 73 + 8
     c.eq("edge: chain count offset in the negative record", rec[cc:cc + 4], u32(1))
     rec_34 = rec[:cc] + u32(34) + rec[cc + 4:]
     c.rejects("edge: order of checks: record chain count 34 and input too short", lambda: decode_record(rec_34),
@@ -1972,7 +2027,7 @@ def check_edge_cases(c: Checker) -> int:
     other = x25519_base(bytes(range(1, 33)))
 
     def try_deliver(state, pn, n_, tagged=True):
-        msg = Message(other, bytes(4), pn, n_, bytes(16), bytes(16))
+        msg = Message(other, bytes(4), pn, n_, bytes(16), bytes(17))
         if tagged:  # a header the peer could have sent: tagged with the next header key
             msg.tag = header_tag(state.nhk, state.ad, msg.tagged())
         m = msg.encode()
@@ -1990,7 +2045,7 @@ def check_edge_cases(c: Checker) -> int:
     c.eq("edge: catch-up PN - Nr = max_forward_jump passes the check (then the AEAD fails)",
          try_deliver(bob.clone(), nr + mfj, 0), "DecryptionFailed")
     c.eq("edge: new chain N = max_forward_jump + 1 is TooFarAhead", try_deliver(bob.clone(), 0, mfj + 1), "TooFarAhead")
-    ns = 4 + 7 * 32 + 12 + 33 + 73 + 4  # next chain sequence number
+    ns = 4 + 7 * 32 + 3 + 12 + 33 + 73 + 4  # next chain sequence number
     exhausted = decode_record(rec[:ns] + u32(U32_MAX) + rec[ns + 4:])
     c.eq("edge: next chain seq 2^32 - 1 is ChainExhausted", try_deliver(exhausted, 0, 0), "ChainExhausted")
     almost = decode_record(rec[:ns] + u32(U32_MAX - 1) + rec[ns + 4:])
@@ -2010,6 +2065,21 @@ def check_edge_cases(c: Checker) -> int:
     full.send = [full.send[0], U32_MAX, full.send[2], full.send[3]]
     c.rejects("edge: send at Ns = 2^32 - 1", lambda: ratchet_encrypt(full, b"", lambda: None), "ChainExhausted")
     n += 3
+    # §7.6 padding: Padmé and the policies, at and around their edges, and
+    # the unpadding rules on bodies no vector holds
+    for n_in, want in ((0, 0), (1, 1), (2, 2), (9, 10), (100, 104), (161, 176), (1025, 1088),
+                       (MAX_PLAINTEXT_LEN + 1, MAX_PADDED_LEN)):
+        c.eq(f"edge: Padmé({n_in})", padme(n_in), want)
+    for pol, n_in, want in ((Padding(), 0, 160), (Padding(), 159, 160), (Padding(), 160, 320),
+                            (Padding(), 1024, 1152), (Padding(), MAX_PLAINTEXT_LEN, MAX_PADDED_LEN),
+                            (Padding(1, False), 5, 6), (Padding(32, False), 32, 64),
+                            (Padding(4096, True), MAX_PLAINTEXT_LEN, MAX_PADDED_LEN)):
+        c.eq(f"edge: padded length {pol} of {n_in}", pol.padded_len(n_in), want)
+    for what, body in (("empty", b""), ("only zeros", bytes(17)), ("marker 0x01", b"a\x01"),
+                       ("plaintext over MAX_PLAINTEXT_LEN", bytes([1]) * (MAX_PLAINTEXT_LEN + 1) + b"\x80")):
+        c.rejects(f"edge: unpad {what}", lambda: unpad(body), "InvalidPadding")
+    c.eq("edge: unpad keeps a plaintext's own trailing 0x80 and zeros", unpad(b"a\x80\x00\x80\x00\x00"), b"a\x80\x00")
+    n += 19
     return n
 
 

@@ -65,10 +65,10 @@ impl AeadKey {
 pub(crate) const SHORT_MAX: usize = 768;
 
 /// Encrypts `plaintext` into `out` (of the same length) under one
-/// message's key and nonce, returning the tag. Neither function works in place: the
-/// ratchet seals from the caller's plaintext into the message it builds
-/// and opens from the received bytes into the plaintext it returns, so
-/// nothing is copied before it is encrypted or decrypted.
+/// message's key and nonce, returning the tag: the out-of-place form of
+/// [`encrypt_in_place`], which the ratchet uses (it seals the padded
+/// plaintext where the ciphertext goes). Kept for the cross-checks.
+#[cfg(test)]
 pub(crate) fn encrypt(
     key: &AeadKey,
     ad: &[u8],
@@ -82,9 +82,34 @@ pub(crate) fn encrypt(
     }
 }
 
+/// Encrypts `buffer` in place, returning the tag: the same function as
+/// [`encrypt`]. The ratchet pads the plaintext where its ciphertext goes
+/// and seals it there. Short buffers are copied to the stack first (the
+/// short-message implementation does not work in place), and the copy is
+/// wiped.
+pub(crate) fn encrypt_in_place(
+    key: &AeadKey,
+    ad: &[u8],
+    buffer: &mut [u8],
+) -> Result<[u8; TAG_LEN], ()> {
+    let n = buffer.len();
+    if n <= SHORT_MAX {
+        let mut copy = [0u8; SHORT_MAX];
+        let plaintext = copy.get_mut(..n).ok_or(())?;
+        plaintext.copy_from_slice(buffer);
+        let tag = short::encrypt(key, ad, plaintext, buffer);
+        plaintext.zeroize();
+        tag
+    } else {
+        long::encrypt_in_place(key, ad, buffer)
+    }
+}
+
 /// Checks the tag, then decrypts `ciphertext` into `out` (of the same
 /// length). On failure nothing is written to `out`: the tag is verified
-/// before any byte is decrypted.
+/// before any byte is decrypted. Decryption does not work in place: the
+/// ratchet opens from the received bytes into the plaintext it returns, so
+/// nothing is copied before it is decrypted.
 pub(crate) fn decrypt(
     key: &AeadKey,
     ad: &[u8],
@@ -141,6 +166,19 @@ pub(crate) mod short {
 pub(crate) mod long {
     use super::{AeadInOut, AeadKey, ChaCha20Poly1305, InOutBuf, KeyInit, Nonce, TAG_LEN, Tag};
 
+    pub(crate) fn encrypt_in_place(
+        key: &AeadKey,
+        ad: &[u8],
+        buffer: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], ()> {
+        let AeadKey { key, nonce } = key;
+        let tag = ChaCha20Poly1305::new(key.into())
+            .encrypt_inout_detached(&Nonce::from(*nonce), ad, InOutBuf::from(buffer))
+            .map_err(|_| ())?;
+        Ok(tag.into())
+    }
+
+    #[cfg(test)]
     pub(crate) fn encrypt(
         key: &AeadKey,
         ad: &[u8],
@@ -206,6 +244,15 @@ mod tests {
                 Ok(long_tag)
             );
             assert_eq!(dispatched, long_ct);
+            let mut in_place = plaintext.clone();
+            assert_eq!(
+                encrypt_in_place(&key_nonce, &ad, &mut in_place),
+                Ok(long_tag)
+            );
+            assert_eq!(
+                in_place, long_ct,
+                "in-place ciphertext differs at {n} bytes"
+            );
 
             for decrypt in [short::decrypt, long::decrypt, super::decrypt] {
                 let mut out = vec![0u8; n];

@@ -53,6 +53,12 @@ pub enum ProtocolError {
     UnexpectedRatchetKey,
     /// The message's chain index space is exhausted.
     ChainExhausted,
+    /// The message authenticated, but its padded plaintext is not one
+    /// (PROTOCOL.md §7.6): no end marker, or a plaintext longer than
+    /// [`MAX_PLAINTEXT_LEN`](crate::MAX_PLAINTEXT_LEN). Only a holder of
+    /// the session's keys can send this: the peer's implementation is
+    /// broken. The session is unchanged.
+    InvalidPadding,
 }
 
 /// The caller used the API in a way it does not allow.
@@ -150,6 +156,9 @@ impl fmt::Display for ProtocolError {
                 f.write_str("new ratchet key before the responder has sent")
             }
             ProtocolError::ChainExhausted => f.write_str("chain index space exhausted"),
+            ProtocolError::InvalidPadding => {
+                f.write_str("authenticated message with an invalid padded plaintext")
+            }
         }
     }
 }

@@ -202,13 +202,9 @@ impl MessageKeySeed {
 pub(crate) struct MessageKey(aead::AeadKey);
 
 impl MessageKey {
-    pub(crate) fn encrypt(
-        &self,
-        ad: &[u8],
-        plaintext: &[u8],
-        out: &mut [u8],
-    ) -> Result<[u8; TAG_LEN], ()> {
-        aead::encrypt(&self.0, ad, plaintext, out)
+    /// Seals `buffer` (a padded plaintext) in place.
+    pub(crate) fn encrypt(&self, ad: &[u8], buffer: &mut [u8]) -> Result<[u8; TAG_LEN], ()> {
+        aead::encrypt_in_place(&self.0, ad, buffer)
     }
 
     pub(crate) fn decrypt(

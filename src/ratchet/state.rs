@@ -16,7 +16,7 @@ use crate::limits::{
     MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
 };
 use crate::message::MessageRef;
-use crate::wire::{MAX_PLAINTEXT_LEN, MessageFrame, RECEIVER_HINT_LEN};
+use crate::wire::{Body, MAX_PLAINTEXT_LEN, MessageFrame, RECEIVER_HINT_LEN, unpadded_len};
 
 /// The bounds a ratchet enforces, each within its safe range: the only
 /// constructor, [`Bounds::new`], checks them against the `*_LIMIT`s.
@@ -296,7 +296,8 @@ impl DoubleRatchet {
         self.skipped.len()
     }
 
-    /// Encrypts `plaintext` into a complete `Message`, appended to `out`.
+    /// Encrypts `body` (a plaintext and its padded length, PROTOCOL.md
+    /// §7.6) into a complete `Message`, appended to `out`.
     /// Starts a new sending chain first when the peer has ratcheted. On
     /// error, `out` and the ratchet are as they were.
     ///
@@ -310,7 +311,7 @@ impl DoubleRatchet {
         &mut self,
         rng: &mut R,
         session_ad: &[u8; 32],
-        plaintext: &[u8],
+        body: Body<'_>,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         if let OurSide::Sending { ours, chain } = &mut self.side {
@@ -322,7 +323,7 @@ impl DoubleRatchet {
                 &chain.receiver_hint,
                 self.previous_sending_length,
                 session_ad,
-                plaintext,
+                body,
             )?;
             chain.chain = next;
             return Ok(());
@@ -337,7 +338,7 @@ impl DoubleRatchet {
             &receiver_hint,
             self.previous_sending_length,
             session_ad,
-            plaintext,
+            body,
         )?;
         self.root = root;
         let header_key = core::mem::replace(&mut self.next_header_key, next_header_key);
@@ -398,6 +399,13 @@ impl DoubleRatchet {
         let mut plaintext = vec![0u8; body.len()];
         key.decrypt(&ad, body, &tag, &mut plaintext)
             .map_err(|_| Error::DecryptionFailed)?;
+        // The padding is checked before anything is committed: a bad one
+        // leaves the session as it was (PROTOCOL.md §7.4 step 5).
+        let Some(len) = unpadded_len(&plaintext) else {
+            zeroize::Zeroize::zeroize(&mut plaintext);
+            return Err(ProtocolError::InvalidPadding.into());
+        };
+        plaintext.truncate(len);
         self.apply(commit);
         Ok(plaintext)
     }
@@ -645,31 +653,29 @@ fn encrypt_message(
     receiver_hint: &[u8; RECEIVER_HINT_LEN],
     previous_length: u32,
     session_ad: &[u8; 32],
-    plaintext: &[u8],
+    body: Body<'_>,
 ) -> Result<ChainKey, Error> {
     let (index, key, next) = chain.peek()?;
-    let start = out.len();
+    let sealed_len = body.len();
     let sealed = MessageFrame::encrypt_into(
         out,
         ours.public.as_bytes(),
         receiver_hint,
         previous_length,
         index,
-        plaintext,
+        body,
         |tagged| header_key.tag(session_ad, tagged),
-        |header, plaintext, body| key.encrypt(&ad(session_ad, header), plaintext, body),
+        |header, padded| key.encrypt(&ad(session_ad, header), padded),
     );
     if sealed.is_err() {
-        out.truncate(start);
-        // Not reachable: the AEAD refuses only an output of another length
-        // than the plaintext (`encrypt_into` sizes it) or a plaintext beyond
-        // its own limit (far above `MAX_PLAINTEXT_LEN`, which
-        // `Session::encrypt` enforces). Were it reached, it would be a
-        // plaintext the AEAD could not take: report that, not a failed
-        // decryption.
+        // Not reachable (`encrypt_into` has already restored `out`): the
+        // AEAD refuses only a plaintext beyond its own limit (far above
+        // `MAX_PADDED_LEN`, which `Session::encrypt` keeps to). Were it
+        // reached, it would be a plaintext the AEAD could not take: report
+        // that, not a failed decryption.
         return Err(MisuseError::PlaintextTooLong {
             max: MAX_PLAINTEXT_LEN,
-            found: plaintext.len(),
+            found: sealed_len,
         }
         .into());
     }

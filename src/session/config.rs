@@ -4,7 +4,10 @@ use crate::error::MisuseError;
 use crate::limits::MAX_CONTEXT_LEN;
 use crate::ratchet::Bounds;
 
-/// How a session tolerates loss and reordering, and what context it binds.
+use super::Padding;
+
+/// How a session tolerates loss and reordering, how it pads, and what
+/// context it binds.
 ///
 /// ```
 /// use kinseal::SessionConfig;
@@ -16,6 +19,7 @@ use crate::ratchet::Bounds;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
     bounds: Bounds,
+    padding: Padding,
     context: Vec<u8>,
 }
 
@@ -23,6 +27,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             bounds: Bounds::DEFAULT,
+            padding: Padding::DEFAULT,
             context: Vec::new(),
         }
     }
@@ -62,6 +67,13 @@ impl SessionConfig {
         Ok(self)
     }
 
+    /// How this side pads what it sends ([`Padding::DEFAULT`] unless set).
+    /// The peer needs no matching setting: any padding decrypts.
+    pub fn with_padding(mut self, padding: Padding) -> Self {
+        self.padding = padding;
+        self
+    }
+
     /// Context both sides must agree on — for example both parties' app
     /// ids and addresses. It is bound into every message's associated data:
     /// if the two sides set different contexts, every message fails to
@@ -94,6 +106,11 @@ impl SessionConfig {
     /// The number of previous receiving chains kept.
     pub fn max_old_chains(&self) -> u32 {
         self.bounds.max_old_chains()
+    }
+
+    /// The padding policy.
+    pub fn padding(&self) -> Padding {
+        self.padding
     }
 
     /// The context.

@@ -39,6 +39,7 @@
 //! ```
 
 mod config;
+mod padding;
 mod persist;
 #[cfg(test)]
 mod tests;
@@ -48,6 +49,7 @@ use core::fmt;
 use rand_core::CryptoRng;
 
 pub use config::SessionConfig;
+pub use padding::Padding;
 
 use crate::error::{MisuseError, ProtocolError};
 use crate::handshake;
@@ -60,7 +62,7 @@ use crate::message::{
 };
 use crate::ratchet::{ChainKey, DoubleRatchet, HeaderKey, RemoteChainKey, RootKey};
 use crate::wire::{
-    KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, MessageKind, PreKeyFrame,
+    Body, KEM_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN, MessageFrame, MessageKind, PreKeyFrame,
     PreKeyMessageFrame, TAG_LEN, encode_prekey_prefix,
 };
 
@@ -95,6 +97,8 @@ pub struct Session {
     base_key: X25519PublicKey,
     /// [`PreKeyMessage::handshake_id`] of the handshake that made this session.
     handshake_id: HandshakeId,
+    /// How what we send is padded.
+    padding: Padding,
     ratchet: DoubleRatchet,
 }
 
@@ -163,6 +167,7 @@ impl Session {
             session_ad,
             base_key,
             handshake_id,
+            padding: config.padding(),
             ratchet,
         })
     }
@@ -219,6 +224,7 @@ impl Session {
             session_ad,
             base_key,
             handshake_id: message.handshake_id(),
+            padding: config.padding(),
             ratchet,
         };
         let plaintext = session
@@ -233,6 +239,8 @@ impl Session {
 
     /// Encrypts a message to the peer, returning its wire bytes: a
     /// [`PreKeyMessage`] until the peer has been heard from, then a [`Message`].
+    /// The plaintext is padded inside the AEAD by the session's
+    /// [`Padding`] (from its [`SessionConfig`]).
     ///
     /// `rng` is drawn from only when the message starts a new ratchet step.
     ///
@@ -257,8 +265,8 @@ impl Session {
             Some(_) => PreKeyMessageFrame::PREFIX_MAX_LEN,
             None => 0,
         };
-        let mut out =
-            Vec::with_capacity(prefix + MessageFrame::HEADER_LEN + plaintext.len() + TAG_LEN);
+        let padded_len = self.padding.padded_len(plaintext.len());
+        let mut out = Vec::with_capacity(prefix + MessageFrame::HEADER_LEN + padded_len + TAG_LEN);
         if let Some(p) = pending {
             encode_prekey_prefix(
                 &mut out,
@@ -268,8 +276,12 @@ impl Session {
                 &p.kem_ciphertext,
             );
         }
+        let body = Body::Padded {
+            plaintext,
+            padded_len,
+        };
         self.ratchet
-            .encrypt(rng, &self.session_ad, plaintext, &mut out)?;
+            .encrypt(rng, &self.session_ad, body, &mut out)?;
         Ok(out)
     }
 
@@ -292,7 +304,9 @@ impl Session {
     /// [`ProtocolError::MessageKeyExpired`] for one older than the kept keys;
     /// [`ProtocolError::TooFarAhead`] past the jump bound;
     /// [`ProtocolError::UnexpectedPreKeyMessage`] for a `PreKeyMessage` of
-    /// another session.
+    /// another session; [`ProtocolError::InvalidPadding`] for an
+    /// authenticated message whose padded plaintext is not one (a broken
+    /// peer).
     pub fn decrypt(&mut self, bytes: &[u8]) -> crate::Result<Vec<u8>> {
         match message_kind(bytes)? {
             MessageKind::Message => self.decrypt_ref(&MessageRef::decode(bytes)?),
@@ -386,6 +400,11 @@ impl Session {
         &self.handshake_id
     }
 
+    /// How the session pads what it sends.
+    pub fn padding(&self) -> Padding {
+        self.padding
+    }
+
     /// How many skipped message keys the session holds for late messages.
     pub fn stored_skipped_keys(&self) -> usize {
         self.ratchet.stored_skipped_keys()
@@ -416,8 +435,8 @@ impl zeroize::ZeroizeOnDrop for Session {}
 fn zeroize_audit(session: &Session, inbound: &InboundSession) {
     use crate::hygiene::zod;
     // The role and pending setup data, the identities, the session AD (a
-    // hash of public values), the base key and the handshake id are all
-    // public.
+    // hash of public values), the base key, the handshake id and the
+    // padding policy are all public.
     let Session {
         role: _,
         local_identity: _,
@@ -425,6 +444,7 @@ fn zeroize_audit(session: &Session, inbound: &InboundSession) {
         session_ad: _,
         base_key: _,
         handshake_id: _,
+        padding: _,
         ratchet,
     } = session;
     zod(ratchet);
@@ -445,6 +465,7 @@ impl fmt::Debug for Session {
             session_ad: _,
             base_key,
             handshake_id: _,
+            padding,
             ratchet,
         } = self;
         f.debug_struct("Session")
@@ -452,6 +473,7 @@ impl fmt::Debug for Session {
             .field("local_identity", local_identity)
             .field("remote_identity", remote_identity)
             .field("base_key", &Hex(base_key.as_bytes()))
+            .field("padding", padding)
             .field("receiving_chains", &ratchet.receiving_chains())
             .field("skipped_keys", &ratchet.stored_skipped_keys())
             .field("sends_prekey_messages", &self.sends_prekey_messages())
@@ -485,6 +507,28 @@ impl Session {
     /// The session associated-data digest, for the vector generator.
     pub(crate) fn session_ad(&self) -> &[u8; 32] {
         &self.session_ad
+    }
+
+    /// Encrypts `body` exactly as given, with no padding added: the
+    /// vectors' authenticated messages whose padding is invalid.
+    pub(crate) fn encrypt_raw_body<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        body: &[u8],
+    ) -> crate::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        if let Some(p) = self.pending() {
+            encode_prekey_prefix(
+                &mut out,
+                crate::wire::SUITE_V1,
+                self.local_identity.as_bytes(),
+                &p.prekeys,
+                &p.kem_ciphertext,
+            );
+        }
+        self.ratchet
+            .encrypt(rng, &self.session_ad, Body::Raw(body), &mut out)?;
+        Ok(out)
     }
 
     /// The pending KEM ciphertext, for the vector generator.

@@ -6,7 +6,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{PendingPreKey, Role, Session};
+use super::{Padding, PendingPreKey, Role, Session};
 use crate::SecretBytes;
 use crate::keys::{IdentityKey, prekey_x25519};
 use crate::message::HandshakeId;
@@ -31,6 +31,8 @@ impl Session {
             session_ad: self.session_ad,
             base_key: *self.base_key.as_bytes(),
             handshake_id: *self.handshake_id.as_bytes(),
+            padding_block: self.padding.block(),
+            padding_padme: self.padding.padme(),
             ratchet: self.ratchet.to_frame(),
             pending: self.pending().map(|p| PendingPreKeyFrame {
                 prekeys: p.prekeys,
@@ -51,7 +53,8 @@ impl Session {
     ///
     /// # Errors
     /// [`Error::Decode`](crate::Error::Decode) for any malformed or inconsistent state;
-    /// [`Error::Misuse`](crate::Error::Misuse) if its bounds are outside the allowed ranges.
+    /// [`Error::Misuse`](crate::Error::Misuse) if its padding block or its
+    /// bounds are outside the allowed ranges.
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Session> {
         let SessionFrame {
             suite: _,
@@ -61,13 +64,16 @@ impl Session {
             session_ad,
             base_key,
             handshake_id,
+            padding_block,
+            padding_padme,
             ratchet,
             pending,
         } = SessionFrame::decode(bytes)?;
         // The order of the checks decides which error a state with several
-        // faults reports, and it is the one it always was: the bounds, the
+        // faults reports: the padding and the bounds (both settings), the
         // envelope's keys, then the rest of the ratchet (whose own check of
         // its bounds then passes), then the role.
+        let padding = Padding::new(padding_block, padding_padme)?;
         Bounds::from_frame(&ratchet)?;
         let local_identity = IdentityKey::from_bytes(&local_identity)?;
         let remote_identity = IdentityKey::from_bytes(&remote_identity)?;
@@ -90,6 +96,7 @@ impl Session {
             session_ad,
             base_key,
             handshake_id: HandshakeId::from_bytes(handshake_id),
+            padding,
             ratchet,
         })
     }

@@ -125,7 +125,7 @@ fn record_checks_keep_their_order() {
     let (_a, b, _) = setup(&mut rng, true);
     let record = b.to_bytes().to_vec();
     // Offsets in the layout of `wire::SessionFrame`.
-    let (local_identity, base_key, max_forward_jump) = (4, 4 + 3 * 32, 4 + 5 * 32 + 2 * 32);
+    let (local_identity, base_key, max_forward_jump) = (4, 4 + 3 * 32, 4 + 5 * 32 + 3 + 2 * 32);
     // The one receiving chain ends 5 bytes before the end (no skipped keys,
     // no pending data); its ratchet key opens it.
     let chain_ratchet_key = record.len() - 1 - 4 - 108;

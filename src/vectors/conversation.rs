@@ -8,10 +8,10 @@ use x25519_dalek::StaticSecret;
 
 use super::handshake::{self, Case};
 use super::{hex, seeded};
-use crate::crypto::{dh, kdf, labels};
+use crate::crypto::{aead, dh, kdf, labels};
 use crate::error::{AccountError, DecodeError, Error, ProtocolError};
 use crate::ratchet::{OurSide, RootKey};
-use crate::session::{Session, SessionConfig};
+use crate::session::{Padding, Session, SessionConfig};
 use crate::wire::TAG_LEN;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -26,6 +26,8 @@ enum Party {
 enum Step {
     /// The party sends the text.
     Send(Party, &'static str),
+    /// The party sends this many bytes of a fixed pattern.
+    SendLen(Party, usize),
     /// The message with this number (0 = the handshake's first message) is
     /// delivered to its recipient.
     Deliver(usize),
@@ -39,7 +41,7 @@ enum Step {
 }
 
 use Party::{Alice, Bob};
-use Step::{Deliver, Restore, Save, Send, Snapshot};
+use Step::{Deliver, Restore, Save, Send, SendLen, Snapshot};
 
 /// The name of an error kind, as the vectors spell it.
 pub(super) fn error_name(e: &Error) -> &'static str {
@@ -63,6 +65,7 @@ pub(super) fn error_name(e: &Error) -> &'static str {
             ProtocolError::UnexpectedPreKeyMessage => "UnexpectedPreKeyMessage",
             ProtocolError::UnexpectedRatchetKey => "UnexpectedRatchetKey",
             ProtocolError::ChainExhausted => "ChainExhausted",
+            ProtocolError::InvalidPadding => "InvalidPadding",
         },
         Error::Account(a) => match a {
             AccountError::UnknownPreKey { .. } => "UnknownPreKey",
@@ -208,6 +211,24 @@ pub(super) fn conversation_file() -> Value {
         Deliver(20),       // the restored Bob lost his third chain: DecryptionFailed
         Snapshot,
     ];
+    // Each side pads by its own policy, and each decrypts the other's.
+    let padding_script = [
+        Send(Bob, ""),       // 1: an empty plaintext
+        SendLen(Bob, 31),    // 2
+        SendLen(Bob, 32),    // 3: one byte past a 32-byte block
+        SendLen(Bob, 1_000), // 4: above the AEAD's short-message switch
+        Deliver(4),
+        Deliver(1),
+        Deliver(3),
+        Deliver(2),
+        Send(Alice, ""),       // 5
+        SendLen(Alice, 159),   // 6
+        SendLen(Alice, 5_000), // 7
+        Deliver(6),
+        Deliver(7),
+        Deliver(5),
+        Snapshot,
+    ];
     let conversations = vec![
         script(
             &mut rng,
@@ -239,6 +260,21 @@ pub(super) fn conversation_file() -> Value {
                 )
             },
             &catch_up_script,
+        ),
+        script(
+            &mut rng,
+            Case {
+                config: SessionConfig::default().with_padding(Padding::NONE),
+                responder_padding: Some(Padding::blocks(32).unwrap()),
+                ..Case::new(
+                    "padding (PROTOCOL.md 7.6): the initiator sends unpadded (block 1, no \
+                     Padme), the responder in 32-byte blocks; empty, block-edge and long \
+                     plaintexts",
+                    true,
+                    false,
+                )
+            },
+            &padding_script,
         ),
     ];
     json!({
@@ -283,18 +319,23 @@ fn script(rng: &mut ChaCha20Rng, case: Case, steps: &[Step]) -> Value {
     let mut saved = Vec::new();
     for step in steps {
         match step {
-            Send(from, text) => {
+            Send(from, _) | SendLen(from, _) => {
+                let plaintext = match step {
+                    SendLen(_, n) => (0..*n).map(|i| (i % 251) as u8).collect(),
+                    Send(_, text) => text.as_bytes().to_vec(),
+                    _ => Vec::new(),
+                };
                 let session = match from {
                     Alice => &mut alice,
                     Bob => &mut bob,
                 };
-                let (value, bytes) = send(rng, session, text.as_bytes(), *from);
+                let (value, bytes) = send(rng, session, &plaintext, *from);
                 events.push(json!({"event": "send", "message": messages.len()}));
                 messages.push(value);
                 sent.push(Sent {
                     from: *from,
                     bytes,
-                    plaintext: text.as_bytes().to_vec(),
+                    plaintext,
                 });
             }
             Deliver(n) => {
@@ -410,13 +451,30 @@ fn send(
     }
     // The embedded or plain Message is the end of the bytes (PROTOCOL.md
     // 4.2): its header tag is HMAC(hk, label ‖ AD_s ‖ header[0..50])[0..16].
-    let message = &bytes[bytes.len() - (66 + plaintext.len() + TAG_LEN)..];
+    let padded_len = session.padding().padded_len(plaintext.len());
+    let message = &bytes[bytes.len() - (66 + padded_len + TAG_LEN)..];
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&header_key).unwrap();
     mac.update(labels::HEADER_TAG);
     mac.update(session.session_ad());
     mac.update(&message[..50]);
     let header_tag = mac.finalize().into_bytes();
     assert_eq!(&header_tag[..16], &message[50..66]);
+    // Inside the AEAD (AD = AD_s ‖ header): the plaintext, 0x80, zeros
+    // (PROTOCOL.md 7.6).
+    let (body, tag) = message[66..].split_at(padded_len);
+    let mut padded = vec![0u8; padded_len];
+    aead::decrypt(
+        &aead::AeadKey::from_okm(&key),
+        &[&session.session_ad()[..], &message[..66]].concat(),
+        body,
+        &tag.try_into().unwrap(),
+        &mut padded,
+    )
+    .unwrap();
+    let mut want = plaintext.to_vec();
+    want.push(0x80);
+    want.resize(padded_len, 0);
+    assert_eq!(padded, want);
     let value = json!({
         "from": party(from),
         "plaintext": hex(plaintext),
@@ -429,6 +487,7 @@ fn send(
         "message_key_seed": hex(&seed[..]),
         "message_key": hex(&key[..32]),
         "nonce": hex(&key[32..]),
+        "padded_length": padded_len,
         "bytes": hex(&bytes),
     });
     (value, bytes)

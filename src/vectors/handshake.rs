@@ -11,7 +11,7 @@ use crate::keys::{
 };
 use crate::message::PreKeyMessage;
 use crate::ratchet::OurSide;
-use crate::session::{Session, SessionConfig};
+use crate::session::{Padding, Session, SessionConfig};
 use crate::wire::SUITE_V1;
 use crate::wire::{PROTOCOL_VERSION, TAG_LEN};
 
@@ -61,7 +61,10 @@ pub(super) struct Case {
     pub(super) one_time_prekey: bool,
     pub(super) last_resort: bool,
     pub(super) context: &'static [u8],
+    /// Both sides' configuration; the responder's padding may differ.
     pub(super) config: SessionConfig,
+    /// The responder's padding, if not the configuration's.
+    pub(super) responder_padding: Option<Padding>,
 }
 
 impl Case {
@@ -72,6 +75,7 @@ impl Case {
             last_resort,
             context: b"",
             config: SessionConfig::default(),
+            responder_padding: None,
         }
     }
 }
@@ -98,6 +102,11 @@ pub(super) fn handshake_file() -> Value {
                         the handshake id, and the first PreKeyMessage with its message key.",
         "cases": cases,
     })
+}
+
+/// A padding policy as the vectors write it.
+pub(super) fn padding_json(p: Padding) -> Value {
+    json!({"block": p.block(), "padme": p.padme()})
 }
 
 /// Runs one handshake through the library and recomputes it by hand.
@@ -127,6 +136,7 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
     probe.fill_bytes(&mut m);
 
     let config = case.config.clone().with_context(case.context).unwrap();
+    let responder_padding = case.responder_padding.unwrap_or(config.padding());
     let mut alice = Session::initiate(rng, &alice_id, &verified, config.clone()).unwrap();
     let OurSide::Sending { ours: base, chain } = alice.ratchet().side() else {
         panic!("an initiator sends first");
@@ -213,7 +223,7 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
         case.one_time_prekey.then_some(&opk),
         &kem_pre,
         &parsed,
-        config,
+        config.clone().with_padding(responder_padding),
     )
     .unwrap();
     assert_eq!(inbound.plaintext, first);
@@ -252,6 +262,10 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
     let json = json!({
         "description": case.description,
         "context": hex(case.context),
+        "padding": {
+            "initiator": padding_json(config.padding()),
+            "responder": padding_json(responder_padding),
+        },
         "initiator": {
             "identity_secret": hex(&alice_id.to_secret_bytes()),
             "identity_public": hex(ik_a.as_bytes()),
@@ -307,6 +321,7 @@ pub(super) fn run(rng: &mut ChaCha20Rng, case: &Case, first: &[u8]) -> Setup {
         "first_message_key_seed": hex(&seed[..]),
         "first_message_key": hex(&message_key[..32]),
         "first_message_nonce": hex(&message_key[32..]),
+        "first_padded_length": config.padding().padded_len(first.len()),
         "prekey_message": hex(&prekey_message),
     });
     Setup {

@@ -244,10 +244,10 @@ pub(super) fn negative_file() -> Value {
         edit(&reply, |b| b[2 + 31] |= 0x80),
     );
     add_message(
-        "ciphertext length 15",
+        "ciphertext length 16: no room for the padding's end marker (PROTOCOL.md 7.6)",
         edit(&reply, |b| {
-            b[46..50].copy_from_slice(&15u32.to_be_bytes());
-            b.truncate(66 + 15);
+            b[46..50].copy_from_slice(&16u32.to_be_bytes());
+            b.truncate(66 + 16);
         }),
     );
     add_message(
@@ -290,9 +290,10 @@ pub(super) fn negative_file() -> Value {
     );
 
     // Record offsets (PROTOCOL.md 4.4): 4 header bytes, five 32-byte public
-    // fields, the root key and the next header key, then the three bounds
-    // and the ratchet flag.
-    let bounds_at = 4 + 5 * 32 + 2 * 32;
+    // fields, the padding block and flag, the root key and the next header
+    // key, then the three bounds and the ratchet flag.
+    let padding_at = 4 + 5 * 32;
+    let bounds_at = padding_at + 3 + 2 * 32;
     let ratchet_flag = bounds_at + 12;
     let mut add_record = |reason: &str, input: Vec<u8>| {
         let r = record_result(&input);
@@ -310,6 +311,20 @@ pub(super) fn negative_file() -> Value {
             b[bounds_at + 4..bounds_at + 8].copy_from_slice(&50_001u32.to_be_bytes())
         }),
     );
+    add_record(
+        "padding block 0",
+        edit(&record, |b| b[padding_at..padding_at + 2].fill(0)),
+    );
+    add_record(
+        "padding block above the limit (4097)",
+        edit(&record, |b| {
+            b[padding_at..padding_at + 2].copy_from_slice(&4097u16.to_be_bytes())
+        }),
+    );
+    add_record(
+        "padding Padme flag 0x02",
+        edit(&record, |b| b[padding_at + 2] = 2),
+    );
     add_record("role flag 0x02", edit(&record, |b| b[3] = 2));
     add_record(
         "responder record relabelled as initiator, with its ratchet key removed",
@@ -325,10 +340,10 @@ pub(super) fn negative_file() -> Value {
     // Decryption failures, against the setup's responder keys.
     let mut tampered_ct = prekey.clone();
     tampered_ct[44 + 100] ^= 1;
-    let first_len = "first".len();
+    let first_len = crate::Padding::DEFAULT.padded_len("first".len());
     // The embedded message's offsets (PROTOCOL.md 4.2, 4.3: the prefix has
     // a one-time prekey id): its index ends 21 bytes before the ciphertext
-    // (the length and the header tag follow it).
+    // of the padded plaintext (the length and the header tag follow it).
     let embedded = 1136;
     let index_byte = prekey.len() - TAG_LEN - first_len - 21;
     assert_eq!(index_byte, embedded + 45);
@@ -496,8 +511,37 @@ pub(super) fn negative_file() -> Value {
             }),
         ),
     ];
+    // Authenticated messages whose padded plaintext is not one (PROTOCOL.md
+    // 7.6), sealed by copies of the senders so that the receivers' states
+    // stay those above. Each is refused after its AEAD tag verified.
+    let copy = |s: &Session| Session::from_bytes(&s.to_bytes()).unwrap();
+    let mut bob_copy = copy(&setup_bob);
+    let mut alice_copy = copy(&setup.alice);
+    let mut bad_marker = b"hi".to_vec();
+    bad_marker.push(0x81);
+    bad_marker.resize(160, 0);
+    let mut too_long = vec![0x01u8; crate::MAX_PLAINTEXT_LEN + 1];
+    too_long.push(0x80);
+    let padding_cases = [
+        (
+            "alice",
+            "a new chain whose padded plaintext has no end marker (160 zero bytes)",
+            bob_copy.encrypt_raw_body(&mut rng, &[0u8; 160]).unwrap(),
+        ),
+        (
+            "alice",
+            "a message whose last non-zero byte is 0x81, not the end marker 0x80",
+            bob_copy.encrypt_raw_body(&mut rng, &bad_marker).unwrap(),
+        ),
+        (
+            "bob",
+            "a repeated PreKeyMessage whose padded plaintext holds 262 145 bytes \
+             (MAX_PLAINTEXT_LEN + 1) before its end marker",
+            alice_copy.encrypt_raw_body(&mut rng, &too_long).unwrap(),
+        ),
+    ];
     let (mut alice, mut bob) = (setup.alice, setup_bob);
-    for (to, reason, input) in deliver_cases {
+    for (to, reason, input) in deliver_cases.into_iter().chain(padding_cases) {
         let session = if to == "alice" { &mut alice } else { &mut bob };
         let before = session.to_bytes();
         let Err(e) = session.decrypt(&input) else {

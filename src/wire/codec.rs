@@ -89,6 +89,10 @@ impl<'a> Reader<'a> {
         Ok(self.array::<1>()?[0])
     }
 
+    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         Ok(u32::from_be_bytes(self.array()?))
     }
@@ -185,6 +189,10 @@ impl<'a> Writer<'a> {
     pub(crate) fn u8(&mut self, v: u8) -> &mut Self {
         self.out.push(v);
         self
+    }
+
+    pub(crate) fn u16(&mut self, v: u16) -> &mut Self {
+        self.bytes(&v.to_be_bytes())
     }
 
     pub(crate) fn u32(&mut self, v: u32) -> &mut Self {

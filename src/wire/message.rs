@@ -1,8 +1,9 @@
 //! `Message` and `PreKeyMessage` frames.
 
+use super::padding::pad_into;
 use super::{
-    KEM_CIPHERTEXT_LEN, KEY_LEN, MAX_CIPHERTEXT_LEN, Reader, TAG_LEN, TYPE_MESSAGE,
-    TYPE_PREKEY_MESSAGE, Writer,
+    KEM_CIPHERTEXT_LEN, KEY_LEN, MAX_CIPHERTEXT_LEN, MIN_CIPHERTEXT_LEN, Reader, TAG_LEN,
+    TYPE_MESSAGE, TYPE_PREKEY_MESSAGE, Writer,
 };
 use crate::error::{DecodeError, WireType};
 
@@ -67,7 +68,7 @@ impl MessageFrame {
         let receiver_hint = r.array()?;
         let previous_length = r.u32()?;
         let index = r.u32()?;
-        let len = r.length(TAG_LEN, MAX_CIPHERTEXT_LEN)?;
+        let len = r.length(MIN_CIPHERTEXT_LEN, MAX_CIPHERTEXT_LEN)?;
         let header_tag = r.array()?;
         let ciphertext = r.take(len)?;
         r.finish()?;
@@ -82,10 +83,13 @@ impl MessageFrame {
     }
 
     /// Writes a complete message to `out`: the header (its tag computed by
-    /// `tag` from the bytes before it), then the sealed `plaintext`, then
-    /// the AEAD tag. `seal` is given the whole header, the plaintext and
-    /// the (zeroed) place for the ciphertext, and returns the tag; the
-    /// plaintext is never copied into `out`.
+    /// `tag` from the bytes before it), then `plaintext` padded to
+    /// `padded_len` bytes (`padding.rs`) and sealed in place by `seal`,
+    /// then the AEAD tag. `seal` is given the whole header and the padded
+    /// plaintext, and returns the tag.
+    ///
+    /// On error `out` is as it was, and the plaintext it held for sealing
+    /// has been overwritten.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn encrypt_into<E>(
         out: &mut Vec<u8>,
@@ -93,28 +97,73 @@ impl MessageFrame {
         receiver_hint: &[u8; RECEIVER_HINT_LEN],
         previous_length: u32,
         index: u32,
-        plaintext: &[u8],
+        body: Body<'_>,
         tag: impl FnOnce(&[u8; TAGGED_LEN]) -> [u8; HEADER_TAG_LEN],
-        seal: impl FnOnce(&[u8; Self::HEADER_LEN], &[u8], &mut [u8]) -> Result<[u8; TAG_LEN], E>,
+        seal: impl FnOnce(&[u8; Self::HEADER_LEN], &mut [u8]) -> Result<[u8; TAG_LEN], E>,
     ) -> Result<(), E> {
+        let body_len = body.len();
         let tagged = encode_tagged(
             ratchet_key,
             receiver_hint,
             previous_length,
             index,
-            plaintext.len() + TAG_LEN,
+            body_len + TAG_LEN,
         );
         let header = join_header(&tagged, &tag(&tagged));
-        out.reserve(Self::HEADER_LEN + plaintext.len() + TAG_LEN);
-        out.extend_from_slice(&header);
         let start = out.len();
-        out.resize(start + plaintext.len(), 0);
-        let aead_tag = match out.get_mut(start..) {
-            Some(body) => seal(&header, plaintext, body)?,
-            None => seal(&header, plaintext, &mut [])?,
+        out.reserve(Self::HEADER_LEN + body_len + TAG_LEN);
+        out.extend_from_slice(&header);
+        let at = out.len();
+        match body {
+            Body::Padded { plaintext, .. } => pad_into(out, plaintext, body_len),
+            #[cfg(test)]
+            Body::Raw(bytes) => out.extend_from_slice(bytes),
+        }
+        let sealed = match out.get_mut(at..) {
+            Some(padded) => seal(&header, padded),
+            None => seal(&header, &mut []),
         };
-        out.extend_from_slice(&aead_tag);
-        Ok(())
+        match sealed {
+            Ok(aead_tag) => {
+                out.extend_from_slice(&aead_tag);
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(padded) = out.get_mut(at..) {
+                    zeroize::Zeroize::zeroize(padded);
+                }
+                out.truncate(start);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// What a message seals.
+pub(crate) enum Body<'a> {
+    /// A plaintext, padded to `padded_len` bytes (at least its length plus
+    /// the end marker).
+    Padded {
+        plaintext: &'a [u8],
+        padded_len: usize,
+    },
+    /// Bytes sealed as they are: the vectors' authenticated messages whose
+    /// padding is invalid.
+    #[cfg(test)]
+    Raw(&'a [u8]),
+}
+
+impl Body<'_> {
+    /// The number of bytes sealed.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Body::Padded {
+                plaintext,
+                padded_len,
+            } => (*padded_len).max(plaintext.len() + 1),
+            #[cfg(test)]
+            Body::Raw(bytes) => bytes.len(),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod bundle;
 mod codec;
 mod key_pairs;
 mod message;
+mod padding;
 mod safety;
 mod session;
 mod store;
@@ -22,9 +23,10 @@ pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedP
 pub(crate) use codec::{Frame, Reader, Writer};
 pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
 pub(crate) use message::{
-    HEADER_TAG_LEN, MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame, RECEIVER_HINT_LEN,
-    TAGGED_LEN, encode_prekey_prefix, peek_kind,
+    Body, HEADER_TAG_LEN, MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame,
+    RECEIVER_HINT_LEN, TAGGED_LEN, encode_prekey_prefix, peek_kind,
 };
+pub(crate) use padding::{padme, round_up, unpadded_len};
 pub(crate) use safety::{FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame};
 pub(crate) use session::{
     ChainFrame, PendingPreKeyFrame, RatchetFrame, RatchetKeyFrame, SendingFrame, SessionFrame,
@@ -46,7 +48,9 @@ pub const PROTOCOL_VERSION: u8 = 1;
 /// suite to downgrade to.
 pub const SUITE_V1: u8 = 0x01;
 
-pub use crate::limits::{MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN};
+pub use crate::limits::{
+    MAX_CIPHERTEXT_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN, MIN_CIPHERTEXT_LEN,
+};
 pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
 
 // Every type byte, in one table: the second byte of every encoding, after

@@ -59,6 +59,8 @@ pub(crate) struct PendingPreKeyFrame {
 /// session_ad                 32   associated-data digest
 /// base_key                   32   the initiator's base (ephemeral) public key
 /// handshake_id               32   the handshake's id
+/// padding_block               2   u16, 1 ..= MAX_PADDING_BLOCK_LIMIT (checked a layer up)
+/// padding_padme               1   0x00 or 0x01
 /// root_key                   32   secret
 /// next_header_key            32   secret
 /// max_forward_jump            4   u32
@@ -93,6 +95,10 @@ pub(crate) struct SessionFrame {
     pub(crate) session_ad: [u8; KEY_LEN],
     pub(crate) base_key: [u8; KEY_LEN],
     pub(crate) handshake_id: [u8; KEY_LEN],
+    /// The sender's padding block.
+    pub(crate) padding_block: u16,
+    /// Whether the padding rounds to Padmé's buckets.
+    pub(crate) padding_padme: bool,
     /// `root_key` to `skipped`, in the order above.
     pub(crate) ratchet: RatchetFrame,
     pub(crate) pending: Option<PendingPreKeyFrame>,
@@ -188,6 +194,8 @@ fn zeroize_audit(
         session_ad: _,
         base_key: _,
         handshake_id: _,
+        padding_block: _,
+        padding_padme: _,
         ratchet,
         pending: _,
     } = session;
@@ -199,6 +207,8 @@ impl SessionFrame {
     /// (with our ratchet key and a sending chain present).
     const FIXED_MAX_LEN: usize = 4
         + 7 * KEY_LEN
+        + 2
+        + 1
         + 3 * 4
         + (1 + KEY_LEN)
         + (1 + KEY_LEN + 4 + KEY_LEN + RECEIVER_HINT_LEN)
@@ -233,7 +243,9 @@ impl SessionFrame {
             .bytes(&self.remote_identity)
             .bytes(&self.session_ad)
             .bytes(&self.base_key)
-            .bytes(&self.handshake_id);
+            .bytes(&self.handshake_id)
+            .u16(self.padding_block)
+            .flag(self.padding_padme);
         self.ratchet.encode(&mut w);
         w.flag(self.pending.is_some());
         if let Some(p) = &self.pending {
@@ -256,6 +268,8 @@ impl SessionFrame {
         let session_ad = r.array()?;
         let base_key = r.array()?;
         let handshake_id = r.array()?;
+        let padding_block = r.u16()?;
+        let padding_padme = r.flag("padding_padme")?;
         let ratchet = RatchetFrame::decode(&mut r, bytes.len())?;
         let pending = if r.flag("pending_present")? {
             let signed_prekey_id = r.u32()?;
@@ -285,6 +299,8 @@ impl SessionFrame {
             session_ad,
             base_key,
             handshake_id,
+            padding_block,
+            padding_padme,
             ratchet,
             pending,
         })

@@ -446,6 +446,8 @@ impl RecordView {
         let session_ad = r.k();
         let base_key = r.k();
         let handshake_id = r.k();
+        let _padding_block = r.take(2);
+        let _padding_padme = r.flag();
         let root_key = r.k();
         let mut header_keys = vec![r.k()];
         let _bounds = (r.u32(), r.u32(), r.u32());

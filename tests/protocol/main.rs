@@ -16,6 +16,7 @@ mod conversation;
 mod debug_redaction;
 mod fuzz_corpus;
 mod handshake;
+mod padding;
 mod persistence;
 mod random_conversations;
 mod security_properties;

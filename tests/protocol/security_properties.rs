@@ -119,8 +119,11 @@ mod attacker {
         let tag = Tag::from(<[u8; 16]>::try_from(tag).unwrap());
         cipher
             .decrypt_inout_detached(&nonce, &ad, body.as_mut_slice().into(), &tag)
-            .ok()
-            .map(|()| body)
+            .ok()?;
+        // PROTOCOL.md §7.6: the plaintext ends at the last non-zero byte,
+        // the 0x80 end marker.
+        let end = body.iter().rposition(|&b| b != 0)?;
+        (body[end] == 0x80).then(|| body[..end].to_vec())
     }
 
     /// TH of PROTOCOL.md §6.2 for a handshake by the holder of `ik_a` with
@@ -195,7 +198,8 @@ mod attacker {
 
     /// A complete `Message` (PROTOCOL.md §4.2, §7.3) on the initiator's
     /// first chain (receiver hint 0), its header tagged with `header_key`,
-    /// sealed with the key of `seed`.
+    /// sealed with the key of `seed`, its plaintext padded by the default
+    /// policy.
     pub(crate) fn seal(
         seed: &[u8; 32],
         header_key: &[u8; 32],
@@ -210,7 +214,9 @@ mod attacker {
         m.extend_from_slice(&[0; 4]);
         m.extend_from_slice(&pn.to_be_bytes());
         m.extend_from_slice(&n.to_be_bytes());
-        m.extend_from_slice(&(plaintext.len() as u32 + 16).to_be_bytes());
+        // Padded as a session pads by default (PROTOCOL.md §7.6).
+        let padded_len = kinseal::Padding::DEFAULT.padded_len(plaintext.len());
+        m.extend_from_slice(&(padded_len as u32 + 16).to_be_bytes());
         let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(header_key).unwrap();
         mac.update(b"KINSEAL-v1 header tag\0");
         mac.update(session_ad);
@@ -226,6 +232,8 @@ mod attacker {
         let nonce = Nonce::from(<[u8; 12]>::try_from(&key_nonce[32..]).unwrap());
         let ad = [&session_ad[..], &m].concat();
         let mut body = plaintext.to_vec();
+        body.push(0x80);
+        body.resize(padded_len, 0);
         let tag = cipher
             .encrypt_inout_detached(&nonce, &ad, body.as_mut_slice().into())
             .unwrap();

@@ -57,7 +57,7 @@ fn decode_errors_change_nothing() {
     let mut bad_type = m.bytes.clone();
     bad_type[1] = 0x03;
     let mut bad_length = m.bytes.clone();
-    bad_length[46..50].copy_from_slice(&15u32.to_be_bytes());
+    bad_length[46..50].copy_from_slice(&16u32.to_be_bytes());
     let mut non_canonical_key = m.bytes.clone();
     non_canonical_key[33] |= 0x80;
     let cases: Vec<(Vec<u8>, Error)> = vec![
@@ -84,9 +84,9 @@ fn decode_errors_change_nothing() {
             bad_length,
             Error::Decode(DecodeError::LengthOutOfRange {
                 wire_type: WireType::Message,
-                min: 16,
+                min: kinseal::MIN_CIPHERTEXT_LEN,
                 max: kinseal::MAX_CIPHERTEXT_LEN,
-                found: 15,
+                found: 16,
             }),
         ),
         (

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use kinseal::server::{MAX_MESSAGE_LEN, MIN_MESSAGE_LEN, TYPE_PREKEY_UPLOAD, route};
 use kinseal::{
-    DecodeError, Error, IdentityKeyPair, MAX_PLAINTEXT_LEN, MessageKind, PreKeyBundle,
+    DecodeError, Error, IdentityKeyPair, MAX_PLAINTEXT_LEN, MessageKind, Padding, PreKeyBundle,
     PreKeyMessage, Session, SessionConfig, WireType,
 };
 
@@ -15,8 +15,10 @@ pub(crate) struct Conversation {
     pub(crate) first: Vec<u8>,
     /// A `PreKeyMessage` of a session set up without one.
     pub(crate) first_without_opk: Vec<u8>,
-    /// A ratchet message: the responder's reply.
+    /// A ratchet message: the responder's reply, empty and padded by default.
     pub(crate) reply: Vec<u8>,
+    /// The same reply from a responder that does not pad.
+    pub(crate) unpadded_reply: Vec<u8>,
 }
 
 pub(crate) fn conversation() -> &'static Conversation {
@@ -50,12 +52,23 @@ pub(crate) fn conversation() -> &'static Conversation {
         )
         .unwrap();
         let reply = inbound.session.encrypt(&mut rng, b"").unwrap();
+        let mut unpadded = Session::respond(
+            &b.identity,
+            &b.spk,
+            Some(&b.one_time[0]),
+            &b.kem[0],
+            &message,
+            config.clone().with_padding(Padding::NONE),
+        )
+        .unwrap();
+        let unpadded_reply = unpadded.session.encrypt(&mut rng, b"").unwrap();
         let mut other = Session::initiate(&mut rng, &alice, &bundle(false), config).unwrap();
         let first_without_opk = other.encrypt(&mut rng, b"hello").unwrap();
         Conversation {
             first,
             first_without_opk,
             reply,
+            unpadded_reply,
         }
     })
 }
@@ -81,8 +94,10 @@ fn route_reads_kind_version_size_and_prekey_ids() {
     let info = route(&c.reply).unwrap();
     assert_eq!(info.kind(), MessageKind::Message);
     assert_eq!(info.prekeys(), None);
-    // An empty reply is the shortest message there is.
-    assert_eq!(info.size(), MIN_MESSAGE_LEN);
+    // An empty reply padded by default is one 160-byte block; unpadded it
+    // is the shortest message there is.
+    assert_eq!(info.size(), MIN_MESSAGE_LEN - 1 + 160);
+    assert_eq!(route(&c.unpadded_reply).unwrap().size(), MIN_MESSAGE_LEN);
 }
 
 #[test]
