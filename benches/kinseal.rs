@@ -172,6 +172,8 @@ mod len {
     pub(crate) const MESSAGE_KEY_INFO: usize = 23;
     /// The AEAD associated data: session AD ‖ header.
     pub(crate) const AEAD_AD: usize = 32 + 66;
+    /// The header tag's input: label (22) ‖ session AD ‖ header bytes 0..50.
+    pub(crate) const HEADER_TAG_INPUT: usize = 22 + 32 + 50;
 }
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -214,6 +216,7 @@ struct Prims {
     dh: [u8; 32],
     root_info: [u8; len::ROOT_INFO],
     mk_info: [u8; len::MESSAGE_KEY_INFO],
+    header_tag_input: [u8; len::HEADER_TAG_INPUT],
     key: [u8; 32],
     nonce: [u8; 12],
     ad: [u8; len::AEAD_AD],
@@ -300,6 +303,7 @@ impl Prims {
             dh: [0x88u8; 32],
             root_info: [0x99u8; len::ROOT_INFO],
             mk_info: [0xaau8; len::MESSAGE_KEY_INFO],
+            header_tag_input: [0xbbu8; len::HEADER_TAG_INPUT],
             key,
             nonce,
             ad,
@@ -425,6 +429,11 @@ impl Prims {
                 let mut next = keyed;
                 next.update(&[2]);
                 black_box((seed.finalize().into_bytes(), next.finalize().into_bytes()));
+            }
+            Prim::HmacHeaderTag => {
+                let mut mac = <HmacSha256 as KeyInit>::new_from_slice(black_box(&self.rk)).unwrap();
+                mac.update(&self.header_tag_input);
+                black_box(mac.finalize().into_bytes());
             }
             Prim::SealLibcrux(n) => {
                 let (key, nonce, ad) = (self.key, self.nonce, self.ad);
@@ -685,6 +694,30 @@ fn chain(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
         0,
         "the receiver fell out of step"
     );
+    // The same with `Padding::NONE` (only the end marker): what the
+    // default padding costs in time.
+    let unpadded = SessionConfig::default().with_padding(kinseal::Padding::NONE);
+    let (mut sender, _) = established(&mut r, p, &unpadded);
+    let (mut alice, mut bob) = established(&mut r, p, &unpadded);
+    sender.encrypt(&mut r, b"start").unwrap();
+    bob.decrypt(&alice.encrypt(&mut r, b"start").unwrap())
+        .unwrap();
+    let mut g = c.benchmark_group("padding");
+    for size in SIZES {
+        let plaintext = vec![0x5a; size];
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_function(format!("encrypt_unpadded/{size}"), |b| {
+            b.iter(|| sender.encrypt(&mut r, &plaintext).unwrap())
+        });
+        g.bench_function(format!("decrypt_unpadded/{size}"), |b| {
+            b.iter_batched_ref(
+                || alice.encrypt(&mut r, &plaintext).unwrap(),
+                |m| drop(bob.decrypt(m).unwrap()),
+                in_cache(size),
+            )
+        });
+    }
+    g.finish();
 }
 
 fn ratchet(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
@@ -1026,6 +1059,10 @@ fn paired_ratios(prims: &mut Prims, p: &Parties) {
 }
 
 fn main() {
+    // The floors' AEAD sizes are the padded lengths of the plaintexts sent.
+    for (n, padded) in SIZES.iter().zip(AEAD_SIZES) {
+        assert_eq!(kinseal::Padding::DEFAULT.padded_len(*n), padded);
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_millis(1500))

@@ -21,8 +21,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chacha20::ChaCha20Rng;
 use kinseal::{
-    IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, PreKeyBundle, PreKeyMessage, Session,
-    SessionConfig, SignedPreKeyPair,
+    IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, Padding, PreKeyBundle, PreKeyMessage,
+    Session, SessionConfig, SignedPreKeyPair,
 };
 use rand_core::SeedableRng;
 
@@ -40,6 +40,8 @@ use recipes::{OPS, Op, Prim};
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// Heap allocations made (`alloc`, `alloc_zeroed` and `realloc` calls).
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: every method forwards to `System` with the same arguments and
 // only adds bookkeeping.
@@ -47,6 +49,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged.
         let ptr = unsafe { System.alloc(layout) };
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         if !ptr.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -56,6 +59,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged.
         let ptr = unsafe { System.alloc_zeroed(layout) };
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         if !ptr.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -71,6 +75,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded unchanged.
         let new = unsafe { System.realloc(ptr, layout, new_size) };
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         if !new.is_null() {
             LIVE.fetch_add(new_size, Ordering::Relaxed);
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
@@ -96,9 +101,9 @@ const NOW: u64 = 1_767_225_600;
 /// pending data has no receiving chain and no skipped key yet).
 fn record_len(chains: usize, skipped: usize) -> usize {
     // version, type, suite, role; identities, AD, base key, handshake id,
-    // root key; three bounds; ratchet key flag + key; sending flag + key +
+    // root key; the padding block and flag; three bounds; ratchet key flag + key; sending flag + key +
     // index; PN; next seq; chain count; skipped count; pending flag.
-    let fixed = 4 + 6 * 32 + 3 * 4 + (1 + 32) + (1 + 32 + 4) + 4 + 4 + 4 + 4 + 1;
+    let fixed = 4 + 6 * 32 + 3 + 3 * 4 + (1 + 32) + (1 + 32 + 4) + 4 + 4 + 4 + 4 + 1;
     fixed + 76 * chains + 40 * skipped
 }
 
@@ -241,6 +246,89 @@ fn memory() -> Memory {
         worst,
         struct_size: std::mem::size_of::<Session>(),
     }
+}
+
+/// Heap allocations per rejected forgery (issue 13: a forged `Message`
+/// "allocates nothing"): each forgery is an honest message with its
+/// counters raised to the bounds (as in `forgery/*` of benches/kinseal.rs),
+/// decrypted 1 000 times and counted by the global allocator. The
+/// forgeries are decoded first, as `Session::decrypt` decodes them, and
+/// both kinds of rejection are counted: the session's decrypt and the
+/// decode-and-decrypt of the bytes.
+fn forgery_allocations() -> Vec<(&'static str, f64)> {
+    let mut r = ChaCha20Rng::from_seed([43; 32]);
+    let bob_id = IdentityKeyPair::generate(&mut r);
+    let spk = SignedPreKeyPair::generate(&mut r, &bob_id, 1, NOW);
+    let opk = OneTimePreKeyPair::generate(&mut r, 2);
+    let kem = KemPreKeyPair::generate(&mut r, &bob_id, 3, false, NOW);
+    let bundle = PreKeyBundle::new(
+        bob_id.public_key().clone(),
+        spk.public().clone(),
+        Some(*opk.public()),
+        kem.public().clone(),
+    )
+    .verify()
+    .expect("bundle");
+    let alice_id = IdentityKeyPair::generate(&mut r);
+    let config = SessionConfig::default()
+        .with_max_forward_jump(25_000)
+        .expect("config")
+        .with_max_skipped_keys(25_000)
+        .expect("config");
+    let mut alice =
+        Session::initiate(&mut r, &alice_id, &bundle, config.clone()).expect("initiate");
+    let first = alice.encrypt(&mut r, b"hi").expect("encrypt");
+    let m = PreKeyMessage::from_bytes(&first).expect("decode");
+    let mut bob = Session::respond(&bob_id, &spk, Some(&opk), &kem, &m, config)
+        .expect("respond")
+        .session;
+    alice
+        .decrypt(&bob.encrypt(&mut r, b"hello").expect("encrypt"))
+        .expect("decrypt");
+    bob.decrypt(&alice.encrypt(&mut r, b"start").expect("encrypt"))
+        .expect("decrypt");
+    // PROTOCOL.md §4.2: PN at offset 38, N at 42.
+    let raise = |m: &[u8], at: usize| {
+        let mut b = m.to_vec();
+        b[at..at + 4].copy_from_slice(&25_000u32.to_be_bytes());
+        b
+    };
+    let known = raise(&alice.encrypt(&mut r, b"x").expect("encrypt"), 42);
+    let reply = bob.encrypt(&mut r, b"y").expect("encrypt");
+    let new_key = raise(&raise(&reply, 42), 38);
+    let count = |f: &mut dyn FnMut()| {
+        let before = ALLOCS.load(Ordering::Relaxed);
+        for _ in 0..1_000 {
+            f();
+        }
+        (ALLOCS.load(Ordering::Relaxed) - before) as f64 / 1_000.0
+    };
+    vec![
+        (
+            "known chain, `N − Nr` = 25 000",
+            count(&mut || assert!(bob.decrypt(&known).is_err())),
+        ),
+        (
+            "new ratchet key, `N` = `PN − Nr` = 25 000",
+            count(&mut || assert!(alice.decrypt(&new_key).is_err())),
+        ),
+    ]
+}
+
+/// The padded lengths of some plaintext lengths under three policies, and
+/// their cost in bytes (PROTOCOL.md §7.6).
+fn padding_rows() -> Vec<(usize, [usize; 3])> {
+    let policies = [
+        Padding::NONE,
+        Padding::blocks(160).expect("policy"),
+        Padding::DEFAULT,
+    ];
+    [
+        0usize, 1, 20, 100, 159, 160, 500, 1_000, 4_000, 10_000, 65_536, 262_144,
+    ]
+    .into_iter()
+    .map(|n| (n, policies.map(|p| p.padded_len(n) + 16)))
+    .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -657,8 +745,8 @@ fn main() {
     // under 2% of a 64 KiB AEAD call), the median-based ratio to the AEAD
     // alone beside it.
     for (id, raw) in [
-        ("chain/encrypt/65536", Prim::SealRustCrypto(65536)),
-        ("chain/decrypt/65536", Prim::OpenRustCrypto(65536)),
+        ("chain/encrypt/65536", Prim::SealRustCrypto(67_584)),
+        ("chain/decrypt/65536", Prim::OpenRustCrypto(67_584)),
     ] {
         let from_medians = match (get(id), get(&format!("floor/{}", raw.id()))) {
             (Some(k), Some(a)) => Some(a / k),
@@ -667,7 +755,7 @@ fn main() {
         let from_pairs = pairs.get(id).map(|r| 1.0 / r);
         t.check(
             from_pairs.or(from_medians).map(|x| x >= 0.9),
-            &format!("`{id}` ≥ 0.9× raw AEAD throughput"),
+            &format!("`{id}` ≥ 0.9× raw AEAD throughput (over its 67 584-byte padded plaintext)"),
             match (from_pairs, from_medians) {
                 (Some(p), Some(m)) => format!("{p:.2}× paired ({m:.2}× from medians)"),
                 (None, Some(m)) => format!("{m:.2}×"),
@@ -725,6 +813,74 @@ fn main() {
                 .map(fmt_time)
                 .unwrap_or_default()
         );
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Padding (issue 13, finding 5)");
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Bytes on the wire for a plaintext of each length: the ciphertext field \
+         (padded plaintext + 16-byte tag; the header adds 66, a `PreKeyMessage`'s \
+         prefix up to 1 136 more) under `Padding::NONE` (only the end marker), \
+         160-byte blocks alone, and the default (160-byte blocks, then Padmé; \
+         PROTOCOL.md §7.6). Computed by `Padding::padded_len`."
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "| plaintext | `NONE` | blocks of 160 | default | default − `NONE` |"
+    );
+    let _ = writeln!(w, "|---:|---:|---:|---:|---:|");
+    for (n, [none, blocks, default]) in padding_rows() {
+        let _ = writeln!(
+            w,
+            "| {n} | {none} | {blocks} | {default} | +{} ({:.1} %) |",
+            default - none,
+            100.0 * (default - none) as f64 / none as f64
+        );
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Time: a same-chain message with the default padding against one with \
+         `Padding::NONE` (`padding/*_unpadded/*`), medians of this run. The \
+         difference is the AEAD over the padding's bytes and, on receipt, the \
+         scan back to the end marker."
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "| plaintext | encrypt, default | encrypt, `NONE` | decrypt, default | decrypt, `NONE` |"
+    );
+    let _ = writeln!(w, "|---:|---:|---:|---:|---:|");
+    for n in [100usize, 1024, 65536] {
+        let cell = |id: String| get(&id).map(fmt_time).unwrap_or_default();
+        let _ = writeln!(
+            w,
+            "| {n} B | {} | {} | {} | {} |",
+            cell(format!("chain/encrypt/{n}")),
+            cell(format!("padding/encrypt_unpadded/{n}")),
+            cell(format!("chain/decrypt/{n}")),
+            cell(format!("padding/decrypt_unpadded/{n}")),
+        );
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Heap allocations of a forgery (issue 13)");
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Allocations per rejected forged `Message` at a `Session` (`Session::decrypt` \
+         of the bytes, so decoding included), counted by the report binary's global \
+         allocator over 1 000 rejections; each forgery is an honest message with \
+         its counters raised to the bounds, as in `forgery/*`."
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(w, "| forgery | allocations per rejection |");
+    let _ = writeln!(w, "|---|---:|");
+    for (what, n) in forgery_allocations() {
+        let _ = writeln!(w, "| {what} | {n} |");
     }
     let _ = writeln!(w);
 
