@@ -114,6 +114,33 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
+/// Seeds in the current byte layouts for the parsing targets, by target
+/// and file name: a `Message`, the fixture's `PreKeyMessage` and Alice's
+/// session record. The other files of those corpora were found by the
+/// fuzzers, some under earlier layouts; these keep every field of the
+/// present ones reachable in one mutation.
+pub fn layout_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let f = fixture();
+    let message = f
+        .to_alice
+        .last()
+        .map(|(m, _)| m.clone())
+        .unwrap_or_default();
+    vec![
+        ("parse_message", "fixture-message", message),
+        (
+            "parse_prekey_message",
+            "fixture-prekey-message",
+            f.prekey_message.clone(),
+        ),
+        (
+            "parse_session_record",
+            "fixture-alice-record",
+            f.alice_record.clone(),
+        ),
+    ]
+}
+
 /// Applies byte edits: each 3-byte group is (op, position, value); op 0
 /// xors, 1 truncates, 2 appends, 3 overwrites.
 fn mutate(original: &[u8], edits: &[u8]) -> Vec<u8> {

@@ -89,6 +89,22 @@ fn upload_seed_is_current() {
     assert_eq!(std::fs::read(&path).unwrap(), targets::fixture().upload);
 }
 
+/// The layout seeds of the parsing targets are the fixture's messages and
+/// record and must stay in step with it; `KINSEAL_WRITE_FUZZ_SEEDS=1`
+/// rewrites them.
+#[test]
+fn layout_seeds_are_current() {
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    for (target, name, bytes) in targets::layout_seeds() {
+        assert!(!bytes.is_empty(), "{target}/{name}");
+        let path = corpus.join(target).join(name);
+        if std::env::var_os("KINSEAL_WRITE_FUZZ_SEEDS").is_some() {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{target}/{name}");
+    }
+}
+
 /// The key-record seeds are the fixture's three key records and must stay
 /// in step with it; `KINSEAL_WRITE_FUZZ_SEEDS=1` rewrites them.
 #[test]

@@ -226,7 +226,12 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// - [`AccountError::UnknownPreKey`] when a `PreKeyMessage` names a
     ///   prekey this device no longer (or never) had;
     ///   [`AccountError::ReplayedHandshake`] for a replay on last-resort
-    ///   prekeys;
+    ///   prekeys; [`AccountError::HandshakeLogFull`] when the last-resort
+    ///   prekey it names has answered
+    ///   [`MAX_HANDSHAKES_PER_LAST_RESORT_KEY`](crate::client::MAX_HANDSHAKES_PER_LAST_RESORT_KEY)
+    ///   handshakes (rotate it; see [`Account::refresh_prekeys`]);
+    /// - [`ProtocolError::InvalidPadding`](crate::ProtocolError::InvalidPadding)
+    ///   for an authenticated message whose padded plaintext is not one;
     /// - a [`TrustError`](crate::TrustError) when an authenticated
     ///   `PreKeyMessage` carries an identity key the trust policy refuses:
     ///   nothing is consumed, and after
