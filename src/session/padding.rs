@@ -98,10 +98,10 @@ impl Padding {
     }
 
     /// The padded length of a plaintext of `plaintext_len` bytes: the
-    /// bytes the AEAD seals (the ciphertext field is 16 more). Always more
-    /// than `plaintext_len`; at most
-    /// [`MAX_PADDED_LEN`](crate::MAX_PADDED_LEN) for a plaintext within
-    /// [`MAX_PLAINTEXT_LEN`].
+    /// bytes the AEAD seals (the ciphertext field is 16 more). For a
+    /// length within [`MAX_PLAINTEXT_LEN`] it is more than `plaintext_len`
+    /// and at most [`MAX_PADDED_LEN`](crate::MAX_PADDED_LEN); a longer
+    /// length, which no session sends, is counted as [`MAX_PLAINTEXT_LEN`].
     pub fn padded_len(&self, plaintext_len: usize) -> usize {
         let n = plaintext_len.min(MAX_PLAINTEXT_LEN) + 1;
         let blocks = round_up(n, usize::from(self.block));
