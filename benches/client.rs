@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use kinseal::OsRng;
 use kinseal::client::{
     Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, SqliteStore, StorageKey,
     StorageKeyring,
 };
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
+use kinseal::{AccountError, Error, OsRng, VerifiedBundle};
 
 const NOW: u64 = 1_767_225_600;
 
@@ -187,11 +187,32 @@ type Many = (
     Vec<u8>,
 );
 
+/// Alice, Bob, their addresses, the directory and the bundle of Bob's that
+/// Alice used first (see `with_sessions`).
+type Sessions = (
+    Account<Arc<MemoryStore>>,
+    Account<Arc<MemoryStore>>,
+    DeviceAddress,
+    DeviceAddress,
+    MemoryDirectory,
+    VerifiedBundle,
+);
+
 /// Bob with `n` sessions from Alice (the current one answered, `n - 1`
 /// archived), a fresh Alice message on the current one, and a forged
 /// `Message` to Bob from Alice's address: an honest message of a stranger
 /// pair (a ratchet key and receiver hint no session of Bob's has).
 fn many_sessions(n: usize, cache: usize) -> Many {
+    let (alice, bob, a, b, _, _) = with_sessions(n, cache);
+    let (carol, _dave, _c, d) = pair(Arc::new(MemoryStore::new()));
+    let forged = carol.encrypt(&mut OsRng, &d, &[0x42; 100], NOW).unwrap();
+    (alice, bob, a, b, forged)
+}
+
+/// Bob with `n` sessions from Alice (the current one answered, `n - 1`
+/// archived), with the directory and the bundle Alice used first (Bob has
+/// since used up its one-time prekeys).
+fn with_sessions(n: usize, cache: usize) -> Sessions {
     let dir = MemoryDirectory::new();
     let a = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
     let b = DeviceAddress::new(b"parley", b"bob", 1).unwrap();
@@ -203,18 +224,35 @@ fn many_sessions(n: usize, cache: usize) -> Many {
         .with_session_cache(cache)
         .unwrap();
     let bob = bob.with_config(config);
+    let mut used = None;
     for _ in 0..n {
         // `account` published 100 one-time prekeys: enough for 41.
         let bundle = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
         alice.start_session(&mut OsRng, &b, &bundle, NOW).unwrap();
         let first = alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap();
         bob.decrypt(&mut OsRng, &a, &first, NOW).unwrap();
+        used.get_or_insert(bundle);
     }
     let reply = bob.encrypt(&mut OsRng, &a, b"hi", NOW).unwrap();
     alice.decrypt(&mut OsRng, &b, &reply, NOW).unwrap();
-    let (carol, _dave, _c, d) = pair(Arc::new(MemoryStore::new()));
-    let forged = carol.encrypt(&mut OsRng, &d, &[0x42; 100], NOW).unwrap();
-    (alice, bob, a, b, forged)
+    (alice, bob, a, b, dir, used.unwrap())
+}
+
+/// A bundle of `b`'s with one-time prekeys, topping the directory up
+/// first once they ran out (so honest handshakes never fill the
+/// last-resort handshake log, however long the measurement).
+fn fresh_bundle(
+    dir: &MemoryDirectory,
+    bob: &Account<Arc<MemoryStore>>,
+    b: &DeviceAddress,
+) -> VerifiedBundle {
+    let taken = dir.take_bundle(b).unwrap();
+    if !taken.used_last_resort() {
+        return taken.into_bundle().verify().unwrap();
+    }
+    let update = bob.refresh_prekeys(&mut OsRng, NOW, None).unwrap();
+    dir.upload(b, &bob.upload_bytes(&update).unwrap()).unwrap();
+    dir.take_bundle(b).unwrap().into_bundle().verify().unwrap()
 }
 
 fn forgery(c: &mut Criterion) {
@@ -241,5 +279,55 @@ fn forgery(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, same_chain, first_message, fan_out, forgery);
+/// A `PreKeyMessage` from Alice's address for a handshake none of Bob's
+/// `n` sessions has, on one-time prekeys Bob already used (Alice starting
+/// again from the bundle Bob answered first): it fails with
+/// `UnknownPreKey` before any handshake arithmetic. For comparison, the
+/// honest floor: a new handshake Bob answers, the set kept at `n`
+/// sessions.
+fn prekey_forgery(c: &mut Criterion) {
+    let mut g = c.benchmark_group("account_forgery");
+    for n in [1, 41] {
+        let (alice, bob, a, b, dir, used) = with_sessions(n, 32);
+        alice.start_session(&mut OsRng, &b, &used, NOW).unwrap();
+        let forged = alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap();
+        let refused = bob.decrypt(&mut OsRng, &a, &forged, NOW).unwrap_err();
+        assert!(
+            matches!(refused, Error::Account(AccountError::UnknownPreKey { .. })),
+            "{refused:?}"
+        );
+        g.bench_function(format!("prekey_unknown_handshake/{n}"), |bench| {
+            bench.iter(|| {
+                assert!(bob.decrypt(&mut OsRng, &a, &forged, NOW).is_err());
+            })
+        });
+        let config = AccountConfig::default()
+            .with_max_archived_sessions(n - 1)
+            .unwrap()
+            .with_session_cache(32)
+            .unwrap();
+        let bob = bob.with_config(config);
+        g.bench_function(format!("prekey_new_handshake/{n}"), |bench| {
+            bench.iter_batched(
+                || {
+                    let bundle = fresh_bundle(&dir, &bob, &b);
+                    alice.start_session(&mut OsRng, &b, &bundle, NOW).unwrap();
+                    alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap()
+                },
+                |m| bob.decrypt(&mut OsRng, &a, &m, NOW).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    same_chain,
+    first_message,
+    fan_out,
+    forgery,
+    prekey_forgery
+);
 criterion_main!(benches);

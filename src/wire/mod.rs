@@ -75,9 +75,10 @@ pub(crate) const TYPE_ACCOUNT: u8 = 0x31;
 /// The type byte of a [`PeerIdentityFrame`].
 pub(crate) const TYPE_PEER_IDENTITY: u8 = 0x32;
 /// The type byte of a [`SessionSetFrame`]. (`0x33` was the session set
-/// before its entries carried routing keys; it is retired, never reused,
-/// so a record in that layout is refused by its type.)
-pub(crate) const TYPE_SESSION_SET: u8 = 0x37;
+/// before its entries carried routing keys, `0x37` before they carried
+/// handshake ids and pending flags; both are retired, never reused, so a
+/// record in either layout is refused by its type.)
+pub(crate) const TYPE_SESSION_SET: u8 = 0x38;
 /// The type byte of a [`SignedPreKeyPairFrame`].
 pub(crate) const TYPE_SIGNED_PREKEY_PAIR: u8 = 0x34;
 /// The type byte of a [`OneTimePreKeyPairFrame`].

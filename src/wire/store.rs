@@ -19,10 +19,11 @@ pub(crate) const SEAL_HEADER_LEN: usize = 1 + 1 + 4 + SEAL_NONCE_LEN;
 /// in `limits.rs`) with room for its framing.
 pub(crate) const MAX_SEALED_PLAINTEXT_LEN: usize =
     2 + 4 + MAX_SESSIONS_PER_SET * MAX_SESSION_ENTRY_LEN;
-/// The longest session-set entry: times, the routing keys at their bound,
-/// the length and the largest session.
+/// The longest session-set entry: times, the handshake id and pending
+/// flag, the routing keys at their bound, the length and the largest
+/// session.
 const MAX_SESSION_ENTRY_LEN: usize =
-    8 + 8 + 1 + KEY_LEN + 1 + MAX_ROUTED_CHAINS * KEY_LEN + 4 + MAX_SESSION_STATE_LEN;
+    8 + 8 + KEY_LEN + 1 + 1 + KEY_LEN + 1 + MAX_ROUTED_CHAINS * KEY_LEN + 4 + MAX_SESSION_STATE_LEN;
 
 /// A record sealed under a storage key.
 ///
@@ -203,13 +204,17 @@ impl Frame<'_> for PeerIdentityFrame {
     }
 }
 
-/// One session of a session set, with what routes a `Message` to it
-/// without decoding it: its own current ratchet public key and the peer's
-/// ratchet keys of every receiving chain it keeps (both exactly what the
-/// session holds; the account checks that when it decodes the session).
+/// One session of a session set, with what routes a message to it and
+/// decides which session is current without decoding it: its handshake
+/// id, whether it still sends `PreKeyMessage`s (*pending*), its own
+/// current ratchet public key and the peer's ratchet keys of every
+/// receiving chain it keeps (all exactly what the session holds; the
+/// account checks that when it decodes the session).
 pub(crate) struct SessionEntryFrame<'a> {
     pub(crate) created_at: u64,
     pub(crate) last_used: u64,
+    pub(crate) handshake_id: [u8; KEY_LEN],
+    pub(crate) pending: bool,
     pub(crate) our_ratchet_key: Option<[u8; KEY_LEN]>,
     pub(crate) receiving_keys: Vec<[u8; KEY_LEN]>,
     pub(crate) session: &'a [u8],
@@ -218,6 +223,8 @@ pub(crate) struct SessionEntryFrame<'a> {
 impl SessionEntryFrame<'_> {
     fn encoded_len(&self) -> usize {
         8 + 8
+            + KEY_LEN
+            + 1
             + 1
             + self.our_ratchet_key.map_or(0, |_| KEY_LEN)
             + 1
@@ -232,12 +239,15 @@ impl SessionEntryFrame<'_> {
 /// ```text
 /// field               size  notes
 /// version                1  = 0x01
-/// type                   1  = 0x37 (SessionSetRecord; 0x33 was the
-///                              layout without routing keys, retired)
+/// type                   1  = 0x38 (SessionSetRecord; 0x33, without
+///                              routing keys, and 0x37, without handshake
+///                              ids, are retired)
 /// count                  4  u32, 1 ..= MAX_SESSIONS_PER_SET
 /// count × entry:
 ///   created_at           8  u64, when the session was set up
 ///   last_used            8  u64, when it last encrypted or decrypted
+///   handshake_id        32  the session's handshake id
+///   pending              1  flag: whether it still sends PreKeyMessages
 ///   has_ratchet_key      1  flag: whether the session has a ratchet key
 ///   our_ratchet_key   0|32  its current ratchet public key, if it has one
 ///   receiving_count      1  u8, 0 ..= MAX_ROUTED_CHAINS
@@ -267,6 +277,7 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
         w.header(TYPE_SESSION_SET).length(self.entries.len());
         for e in &self.entries {
             w.u64(e.created_at).u64(e.last_used);
+            w.bytes(&e.handshake_id).flag(e.pending);
             w.flag(e.our_ratchet_key.is_some());
             if let Some(key) = &e.our_ratchet_key {
                 w.bytes(key);
@@ -288,6 +299,8 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
         for _ in 0..count {
             let created_at = r.u64()?;
             let last_used = r.u64()?;
+            let handshake_id = r.array()?;
+            let pending = r.flag("pending")?;
             let our_ratchet_key = match r.flag("has_ratchet_key")? {
                 true => Some(r.array()?),
                 false => None,
@@ -309,6 +322,8 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
             entries.push(SessionEntryFrame {
                 created_at,
                 last_used,
+                handshake_id,
+                pending,
                 our_ratchet_key,
                 receiving_keys,
                 session: r.take(len)?,
@@ -375,6 +390,8 @@ mod tests {
                 SessionEntryFrame {
                     created_at: 1,
                     last_used: 2,
+                    handshake_id: [8; KEY_LEN],
+                    pending: true,
                     our_ratchet_key: Some([9; KEY_LEN]),
                     receiving_keys: vec![[5; KEY_LEN], [6; KEY_LEN]],
                     session: b"abc",
@@ -382,6 +399,8 @@ mod tests {
                 SessionEntryFrame {
                     created_at: 3,
                     last_used: 4,
+                    handshake_id: [4; KEY_LEN],
+                    pending: false,
                     our_ratchet_key: None,
                     receiving_keys: vec![],
                     session: b"d",
@@ -397,7 +416,7 @@ mod tests {
         assert_eq!(bytes.len(), frame.encoded_len());
         assert_eq!(
             bytes.len(),
-            6 + (16 + 1 + 32 + 1 + 64 + 4 + 3) + (16 + 1 + 1 + 4 + 1)
+            6 + (16 + 33 + 1 + 32 + 1 + 64 + 4 + 3) + (16 + 33 + 1 + 1 + 4 + 1)
         );
         assert_eq!(SessionSetFrame::decode(&bytes).unwrap().to_vec(), bytes);
         for cut in 0..bytes.len() {
@@ -419,7 +438,7 @@ mod tests {
         assert_eq!(SessionSetFrame::decode(&bytes).unwrap().to_vec(), bytes);
         // One key more than a session can keep: the count is refused
         // before any key is read.
-        let count_at = 6 + (16 + 1 + 32 + 1 + 64 + 4 + 3) + 16 + 1;
+        let count_at = 6 + (16 + 33 + 1 + 32 + 1 + 64 + 4 + 3) + 16 + 33 + 1;
         let mut over = bytes.clone();
         over[count_at] = u8::try_from(MAX_ROUTED_CHAINS + 1).unwrap();
         assert!(matches!(
@@ -427,26 +446,45 @@ mod tests {
             Err(DecodeError::LengthOutOfRange { found, .. }) if found == MAX_ROUTED_CHAINS + 1
         ));
         // A flag other than 0x00 / 0x01.
-        let mut flag = bytes;
-        flag[6 + 16] = 2;
-        assert!(matches!(
-            SessionSetFrame::decode(&flag),
-            Err(DecodeError::InvalidField {
-                field: "has_ratchet_key",
-                found: 2,
-                ..
-            })
-        ));
+        for (at, name) in [(6 + 16 + 32, "pending"), (6 + 16 + 33, "has_ratchet_key")] {
+            let mut flag = bytes.clone();
+            flag[at] = 2;
+            assert!(matches!(
+                SessionSetFrame::decode(&flag),
+                Err(DecodeError::InvalidField {
+                    field,
+                    found: 2,
+                    ..
+                }) if field == name
+            ));
+        }
     }
 
     #[test]
-    fn the_layout_without_routing_keys_is_refused_by_type() {
-        let mut bytes = two_entries().to_vec();
-        bytes[1] = 0x33;
-        assert!(matches!(
-            SessionSetFrame::decode(&bytes),
-            Err(DecodeError::UnexpectedType { found: 0x33, .. })
-        ));
+    fn session_set_keeps_each_handshake_id_and_pending_flag() {
+        let bytes = two_entries().to_vec();
+        let back = SessionSetFrame::decode(&bytes).unwrap();
+        let got: Vec<_> = back
+            .entries
+            .iter()
+            .map(|e| (e.handshake_id, e.pending))
+            .collect();
+        assert_eq!(got, vec![([8; KEY_LEN], true), ([4; KEY_LEN], false)]);
+        assert_eq!(bytes[6 + 16..6 + 16 + 32], [8; KEY_LEN]);
+        assert_eq!(bytes[6 + 16 + 32], 1);
+    }
+
+    #[test]
+    fn the_retired_layouts_are_refused_by_type() {
+        // 0x33: without routing keys; 0x37: without handshake ids.
+        for retired in [0x33, 0x37] {
+            let mut bytes = two_entries().to_vec();
+            bytes[1] = retired;
+            assert!(matches!(
+                SessionSetFrame::decode(&bytes),
+                Err(DecodeError::UnexpectedType { found, .. }) if found == retired
+            ));
+        }
     }
 
     #[test]

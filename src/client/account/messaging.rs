@@ -107,11 +107,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// A [`StorageError`](crate::StorageError).
     pub fn current_session_id(&self, peer: &DeviceAddress) -> crate::Result<Option<HandshakeId>> {
         let mut txn = self.store.transaction()?;
-        let (mut set, sealed) = self.load_sessions_and_record(&mut txn, peer)?;
-        let id = match set.entries.first_mut() {
-            None => None,
-            Some(e) => Some(*e.session()?.handshake_id()),
-        };
+        let (set, sealed) = self.load_sessions_and_record(&mut txn, peer)?;
+        // From the stored route: no session is decoded.
+        let id = set.entries.first().map(|e| *e.handshake_id());
         drop(txn);
         self.remember(peer, sealed, set);
         Ok(id)
@@ -294,9 +292,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let message = IncomingMessage::from_bytes(bytes)?;
         let existing = match &message {
             IncomingMessage::Message(_) => Some(None),
-            IncomingMessage::PreKey(prekey_message) => set
-                .find_handshake(&prekey_message.handshake_id())?
-                .map(Some),
+            IncomingMessage::PreKey(prekey_message) => {
+                set.find_handshake(&prekey_message.handshake_id()).map(Some)
+            }
         };
         let decrypted = match (existing, &message) {
             (Some(only), _) => match set.decrypt(only, &message, now) {
@@ -385,7 +383,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             // message from being answered again while the key is kept.
             txn.record_handshake(handshake_id.as_bytes(), kem.id())?;
         }
-        set.insert_answered(inbound.session, now)?;
+        set.insert_answered(inbound.session, now);
         Ok(Decrypted {
             plaintext: inbound.plaintext,
             identity,

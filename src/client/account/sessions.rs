@@ -36,13 +36,19 @@ use crate::{Error, HandshakeId, IncomingMessage, Message, SecretBytes, Session};
 /// The first bytes of a ratchet key that a `Message`'s receiver hint holds.
 const HINT_LEN: usize = 4;
 
-/// What routes a `Message` to a session without decoding it: the peer's
-/// ratchet keys of the receiving chains the session keeps, and its own
-/// current ratchet public key (a new chain of the peer's is derived with
-/// it, and its messages' receiver hint is its first bytes). Stored with
-/// the session's record and always what the session itself holds.
-#[derive(PartialEq, Eq, Default)]
+/// What routes a message to a session, and decides which session is
+/// current, without decoding it: the session's handshake id (a
+/// `PreKeyMessage` names it), whether it is pending (still sends
+/// `PreKeyMessage`s: rules 1 and 2), the peer's ratchet keys of the
+/// receiving chains it keeps, and its own current ratchet public key (a
+/// new chain of the peer's is derived with it, and its messages' receiver
+/// hint is its first bytes). Stored with the session's record and always
+/// what the session itself holds: recomputed whenever the session changes,
+/// and checked against the session when a stored one is decoded.
+#[derive(PartialEq, Eq)]
 struct Route {
+    handshake_id: HandshakeId,
+    pending: bool,
     ours: Option<[u8; KEY_LEN]>,
     receiving: Vec<[u8; KEY_LEN]>,
 }
@@ -50,6 +56,8 @@ struct Route {
 impl Route {
     fn of(session: &Session) -> Self {
         Route {
+            handshake_id: *session.handshake_id(),
+            pending: session.sends_prekey_messages(),
             ours: session.our_ratchet_key().copied(),
             receiving: session.receiving_ratchet_keys().copied().collect(),
         }
@@ -102,8 +110,9 @@ impl Entry {
     }
 
     /// The session, decoded from its record on first use. A record whose
-    /// routing keys are not the session's own is refused: routing would
-    /// send its messages elsewhere.
+    /// route (handshake id, pending flag, routing keys) is not the
+    /// session's own is refused: routing would send its messages elsewhere,
+    /// and rules 1 and 2 would decide on values the session does not hold.
     pub(super) fn session(&mut self) -> crate::Result<&mut Session> {
         let session = match self.decoded.take() {
             Some(s) => s,
@@ -118,17 +127,26 @@ impl Entry {
         Ok(self.decoded.insert(session))
     }
 
-    /// Marks the session as changed and used at `now`.
+    /// Marks the session as changed and used at `now`, and recomputes its
+    /// route from it (a decrypt may add a receiving chain or end the
+    /// pending state, an encrypt may step the ratchet key).
     pub(super) fn touch(&mut self, now: u64) {
         self.dirty = true;
         self.last_used = self.last_used.max(now);
+        if let Some(s) = &self.decoded {
+            self.route = Route::of(s);
+        }
+    }
+
+    /// The session's handshake id, from its route: no decode.
+    pub(super) fn handshake_id(&self) -> &HandshakeId {
+        &self.route.handshake_id
     }
 
     /// Whether this device started the session and has not yet decrypted
-    /// a reply, and the session's handshake id.
-    fn pending_and_id(&mut self) -> crate::Result<(bool, HandshakeId)> {
-        let s = self.session()?;
-        Ok((s.sends_prekey_messages(), *s.handshake_id()))
+    /// a reply, from its route: no decode.
+    fn pending(&self) -> bool {
+        self.route.pending
     }
 }
 
@@ -158,6 +176,8 @@ impl SessionSet {
                     last_used: e.last_used,
                     record: SecretBytes::new(Zeroizing::new(e.session.to_vec())),
                     route: Route {
+                        handshake_id: HandshakeId::from_bytes(e.handshake_id),
+                        pending: e.pending,
                         ours: e.our_ratchet_key,
                         receiving: e.receiving_keys.clone(),
                     },
@@ -187,6 +207,8 @@ impl SessionSet {
                 .map(|e| SessionEntryFrame {
                     created_at: e.created_at,
                     last_used: e.last_used,
+                    handshake_id: *e.route.handshake_id.as_bytes(),
+                    pending: e.route.pending,
                     our_ratchet_key: e.route.ours,
                     receiving_keys: e.route.receiving.clone(),
                     session: &e.record,
@@ -227,14 +249,12 @@ impl SessionSet {
         self.entries.is_empty()
     }
 
-    /// The position of the session set up by the handshake `id`.
-    pub(super) fn find_handshake(&mut self, id: &HandshakeId) -> crate::Result<Option<usize>> {
-        for (i, e) in self.entries.iter_mut().enumerate() {
-            if e.session()?.handshake_id() == id {
-                return Ok(Some(i));
-            }
-        }
-        Ok(None)
+    /// The position of the session set up by the handshake `id`, found
+    /// from the stored handshake ids alone: no session is decoded, so a
+    /// `PreKeyMessage` for a new (or forged) handshake costs nothing here
+    /// whatever the number of sessions.
+    pub(super) fn find_handshake(&self, id: &HandshakeId) -> Option<usize> {
+        self.entries.iter().position(|e| e.handshake_id() == id)
     }
 
     /// Decrypts under an existing session: entry `only` if given (the one
@@ -260,7 +280,7 @@ impl SessionSet {
             match entry.session()?.decrypt_incoming(message) {
                 Ok(plaintext) => {
                     entry.touch(now);
-                    self.after_decrypt(index, arrival)?;
+                    self.after_decrypt(index, arrival);
                     return Ok(plaintext);
                 }
                 Err(e) if is_specific(&e) => return Err(e),
@@ -277,29 +297,24 @@ impl SessionSet {
         self.entries.insert(0, Entry::new(session, now));
     }
 
-    /// Adds a session a `PreKeyMessage` set up (rule 1).
-    pub(super) fn insert_answered(&mut self, session: Session, now: u64) -> crate::Result<()> {
-        let new_id = *session.handshake_id();
-        let keep_current = match self.entries.first_mut() {
-            Some(current) => {
-                let (pending, id) = current.pending_and_id()?;
-                pending && id < new_id
-            }
-            None => false,
-        };
+    /// Adds a session a `PreKeyMessage` set up (rule 1), deciding from
+    /// the current session's route (no decode).
+    pub(super) fn insert_answered(&mut self, session: Session, now: u64) {
+        let keep_current = self.entries.first().is_some_and(|current| {
+            current.pending() && current.handshake_id() < session.handshake_id()
+        });
         let at = usize::from(keep_current);
         self.entries.insert(at, Entry::new(session, now));
-        Ok(())
     }
 
     /// Applies rule 2 after a message of kind `arrival` decrypted under
-    /// entry `index`.
-    fn after_decrypt(&mut self, index: usize, arrival: Arrival) -> crate::Result<()> {
+    /// entry `index`, deciding from the routes (no decode).
+    fn after_decrypt(&mut self, index: usize, arrival: Arrival) {
         if index == 0 {
-            return Ok(());
+            return;
         }
-        let Some(current) = self.entries.first_mut() else {
-            return Ok(());
+        let (Some(current), Some(entry)) = (self.entries.first(), self.entries.get(index)) else {
+            return;
         };
         let promote = match arrival {
             // The peer sent it on that session after hearing from us
@@ -308,19 +323,13 @@ impl SessionSet {
             // A copy of a first message says nothing about what the peer
             // uses now, except under simultaneous initiation (rule 1).
             Arrival::PreKeyMessage => {
-                let (pending, current_id) = current.pending_and_id()?;
-                pending
-                    && match self.entries.get_mut(index) {
-                        Some(e) => e.session()?.handshake_id() < &current_id,
-                        None => false,
-                    }
+                current.pending() && entry.handshake_id() < current.handshake_id()
             }
         };
-        if promote && index < self.entries.len() {
+        if promote {
             let entry = self.entries.remove(index);
             self.entries.insert(0, entry);
         }
-        Ok(())
     }
 
     /// Drops archived sessions idle for longer than `ttl` and those beyond

@@ -1,5 +1,6 @@
-//! Routing a `Message` to the one session it can belong to, without
-//! decoding (or trying) any other.
+//! Routing a `Message` to the one session it can belong to, and a
+//! `PreKeyMessage` to the one its handshake id names, and applying rules 1
+//! and 2, without decoding (or trying) any other session.
 //!
 //! The signal that a session was not decoded is behavioural: the sessions
 //! that must not be touched are replaced by records that are not sessions
@@ -18,10 +19,9 @@ use crate::{
 /// Offset of a `Message`'s receiver hint (PROTOCOL.md §4.2).
 const HINT_AT: usize = 34;
 
-/// Alice's and Bob's sessions after Alice's first message and Bob's
-/// reply, so that Alice's next message is a `Message` on a new chain
-/// answering Bob's ratchet key.
-fn answered_pair(rng: &mut ChaCha20Rng) -> (Session, Session) {
+/// Alice's session with a fresh Bob (pending: she has sent nothing yet)
+/// and Bob's keys to answer it with.
+fn started(rng: &mut ChaCha20Rng) -> (Session, IdentityKeyPair, SignedPreKeyPair, KemPreKeyPair) {
     let bob = IdentityKeyPair::generate(rng);
     let spk = SignedPreKeyPair::generate(rng, &bob, 1, 100);
     let kem = KemPreKeyPair::generate(rng, &bob, 2, true, 100);
@@ -34,7 +34,27 @@ fn answered_pair(rng: &mut ChaCha20Rng) -> (Session, Session) {
     .verify()
     .unwrap();
     let alice = IdentityKeyPair::generate(rng);
-    let mut a = Session::initiate(rng, &alice, &bundle, SessionConfig::default()).unwrap();
+    let a = Session::initiate(rng, &alice, &bundle, SessionConfig::default()).unwrap();
+    (a, bob, spk, kem)
+}
+
+/// Bob's session answering Alice's first message, and Alice's second
+/// `PreKeyMessage` on that session (sent before she heard back).
+fn answered_twice(rng: &mut ChaCha20Rng) -> (Session, Vec<u8>) {
+    let (mut a, bob, spk, kem) = started(rng);
+    let first = PreKeyMessage::from_bytes(&a.encrypt(rng, b"first").unwrap()).unwrap();
+    let second = a.encrypt(rng, b"second").unwrap();
+    let b = Session::respond(&bob, &spk, None, &kem, &first, SessionConfig::default())
+        .unwrap()
+        .session;
+    (b, second)
+}
+
+/// Alice's and Bob's sessions after Alice's first message and Bob's
+/// reply, so that Alice's next message is a `Message` on a new chain
+/// answering Bob's ratchet key.
+fn answered_pair(rng: &mut ChaCha20Rng) -> (Session, Session) {
+    let (mut a, bob, spk, kem) = started(rng);
     let first = PreKeyMessage::from_bytes(&a.encrypt(rng, b"first").unwrap()).unwrap();
     let mut b = Session::respond(&bob, &spk, None, &kem, &first, SessionConfig::default())
         .unwrap()
@@ -47,6 +67,12 @@ fn answered_pair(rng: &mut ChaCha20Rng) -> (Session, Session) {
 fn message(bytes: &[u8]) -> IncomingMessage {
     let m = IncomingMessage::from_bytes(bytes).unwrap();
     assert!(matches!(m, IncomingMessage::Message(_)));
+    m
+}
+
+fn prekey_message(bytes: &[u8]) -> IncomingMessage {
+    let m = IncomingMessage::from_bytes(bytes).unwrap();
+    assert!(matches!(m, IncomingMessage::PreKey(_)));
     m
 }
 
@@ -212,4 +238,147 @@ fn a_record_whose_routing_keys_are_not_its_sessions_is_refused() {
     frame.entries[0].our_ratchet_key = None;
     let mut set = SessionSet::decode(&frame.to_vec()).unwrap();
     assert!(set.entries[0].session().is_err());
+    // A handshake id or pending flag that is not the session's: refused
+    // when the session is decoded, so a `PreKeyMessage` routed by it
+    // never reaches another session.
+    let refused = |frame: SessionSetFrame<'_>| {
+        let mut set = SessionSet::decode(&frame.to_vec()).unwrap();
+        matches!(
+            set.entries[0].session(),
+            Err(Error::Storage(StorageError::InvalidRecord {
+                table: "sessions"
+            }))
+        )
+    };
+    let mut frame = SessionSetFrame::decode(&bytes).unwrap();
+    frame.entries[0].handshake_id[0] ^= 1;
+    assert!(refused(frame));
+    let mut frame = SessionSetFrame::decode(&bytes).unwrap();
+    frame.entries[0].pending = !frame.entries[0].pending;
+    assert!(refused(frame));
+    // Unaltered, it decodes.
+    let mut set = SessionSet::decode(&bytes).unwrap();
+    assert!(set.entries[0].session().is_ok());
+}
+
+#[test]
+fn a_prekey_message_finds_its_session_among_many_and_decodes_no_other() {
+    let mut rng = ChaCha20Rng::from_seed([16; 32]);
+    let count = crate::limits::MAX_SESSIONS_PER_SET;
+    let (bobs, seconds): (Vec<_>, Vec<_>) = (0..count).map(|_| answered_twice(&mut rng)).unzip();
+    let hid: Vec<HandshakeId> = bobs.iter().map(|b| *b.handshake_id()).collect();
+    let (_, bytes) = stored(bobs);
+    // The pushed order puts handshake i at index count - 1 - i.
+    let archived = 5;
+    let at = count - 1 - archived;
+
+    // A handshake id no session has (a new handshake, or a forgery): the
+    // answer comes from the stored ids, with every session undecodable.
+    let (mut stranger, _, _, _) = started(&mut rng);
+    let unknown = PreKeyMessage::from_bytes(&stranger.encrypt(&mut rng, b"new").unwrap()).unwrap();
+    let set = only_decodable(&bytes, None);
+    assert_eq!(set.find_handshake(&unknown.handshake_id()), None);
+    for (i, id) in hid.iter().enumerate() {
+        assert_eq!(set.find_handshake(id), Some(count - 1 - i));
+    }
+    assert_eq!(decoded(&set), Vec::<usize>::new());
+
+    // A later `PreKeyMessage` of an archived session's handshake decrypts
+    // there; deciding rule 2 needs no other session (the current one is
+    // not pending: it answered), so nothing else is decoded or moved.
+    let mut set = only_decodable(&bytes, Some(at));
+    let only = set.find_handshake(&hid[archived]);
+    assert_eq!(only, Some(at));
+    let m = prekey_message(&seconds[archived]);
+    assert_eq!(set.decrypt(only, &m, 2).unwrap(), b"second");
+    assert_eq!(decoded(&set), vec![at]);
+    assert_eq!(set.entries[at].handshake_id(), &hid[archived]);
+    assert_eq!(set.entries[0].handshake_id(), &hid[count - 1]);
+}
+
+/// A pending session of Bob's (he started it) whose handshake id is
+/// below `bound` if `below`, above it otherwise.
+fn pending_beside(rng: &mut ChaCha20Rng, bound: &HandshakeId, below: bool) -> Session {
+    loop {
+        let (a, _, _, _) = started(rng);
+        assert!(a.sends_prekey_messages());
+        if (a.handshake_id() < bound) == below {
+            return a;
+        }
+    }
+}
+
+#[test]
+fn rule_1_decides_from_the_stored_id_and_pending_flag() {
+    let mut rng = ChaCha20Rng::from_seed([17; 32]);
+    for current_smaller in [true, false] {
+        let (answered, _) = answered_twice(&mut rng);
+        let new_id = *answered.handshake_id();
+        let current = pending_beside(&mut rng, &new_id, current_smaller);
+        let current_id = *current.handshake_id();
+        let (_, bytes) = stored(vec![current]);
+        let mut set = only_decodable(&bytes, None);
+        set.insert_answered(answered, 2);
+        let order: Vec<HandshakeId> = set.entries.iter().map(|e| *e.handshake_id()).collect();
+        let expected = match current_smaller {
+            // The pending session with the smaller id stays current.
+            true => vec![current_id, new_id],
+            false => vec![new_id, current_id],
+        };
+        assert_eq!(order, expected);
+        assert_eq!(decoded(&set), vec![usize::from(current_smaller)]);
+    }
+}
+
+#[test]
+fn rule_2_promotes_a_prekey_message_copy_from_the_stored_ids_alone() {
+    let mut rng = ChaCha20Rng::from_seed([18; 32]);
+    for archived_smaller in [true, false] {
+        let (answered, second) = answered_twice(&mut rng);
+        let answered_id = *answered.handshake_id();
+        let current = pending_beside(&mut rng, &answered_id, !archived_smaller);
+        let current_id = *current.handshake_id();
+        // The answered session archived, the pending one current.
+        let (_, bytes) = stored(vec![answered, current]);
+        let mut set = only_decodable(&bytes, Some(1));
+        assert_eq!(set.find_handshake(&answered_id), Some(1));
+        let m = prekey_message(&second);
+        assert_eq!(set.decrypt(Some(1), &m, 2).unwrap(), b"second");
+        let order: Vec<HandshakeId> = set.entries.iter().map(|e| *e.handshake_id()).collect();
+        let expected = match archived_smaller {
+            // The current session is pending with the larger id: the
+            // other device keeps the answered one (rule 1), so does this.
+            true => vec![answered_id, current_id],
+            false => vec![current_id, answered_id],
+        };
+        assert_eq!(order, expected);
+        assert_eq!(decoded(&set), vec![usize::from(!archived_smaller)]);
+    }
+}
+
+#[test]
+fn the_stored_id_and_pending_flag_follow_the_session() {
+    let mut rng = ChaCha20Rng::from_seed([19; 32]);
+    let (mut a, bob, spk, kem) = started(&mut rng);
+    let first = PreKeyMessage::from_bytes(&a.encrypt(&mut rng, b"first").unwrap()).unwrap();
+    let mut b = Session::respond(&bob, &spk, None, &kem, &first, SessionConfig::default())
+        .unwrap()
+        .session;
+    let reply = b.encrypt(&mut rng, b"reply").unwrap();
+    let (mut set, _) = stored(vec![a]);
+    assert!(set.entries[0].pending());
+    assert_eq!(set.entries[0].handshake_id(), &first.handshake_id());
+    // Decrypting the reply ends the pending state, in the route at once
+    // and in the record written.
+    assert_eq!(set.decrypt(None, &message(&reply), 2).unwrap(), b"reply");
+    assert!(!set.entries[0].pending());
+    let bytes = set.encode();
+    let frame = SessionSetFrame::decode(&bytes).unwrap();
+    assert!(!frame.entries[0].pending);
+    assert_eq!(
+        frame.entries[0].handshake_id,
+        *first.handshake_id().as_bytes()
+    );
+    let mut set = SessionSet::decode(&bytes).unwrap();
+    assert!(!set.entries[0].session().unwrap().sends_prekey_messages());
 }
