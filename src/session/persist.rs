@@ -4,14 +4,12 @@
 //! data, base key, handshake id and pending setup data); the ratchet
 //! persists and checks itself (`DoubleRatchet::{to_frame, from_frame}`).
 
-use zeroize::Zeroizing;
-
 use super::{Padding, PendingPreKey, Role, Session};
 use crate::SecretBytes;
 use crate::keys::{IdentityKey, prekey_x25519};
 use crate::message::HandshakeId;
 use crate::ratchet::{Bounds, DoubleRatchet, invalid_state};
-use crate::wire::{PendingPreKeyFrame, SessionFrame};
+use crate::wire::{Frame, PendingPreKeyFrame, SessionFrame};
 
 impl Session {
     /// Serializes the whole session state, secrets included, into a
@@ -39,9 +37,7 @@ impl Session {
                 kem_ciphertext: p.kem_ciphertext.clone(),
             }),
         };
-        let mut out = Zeroizing::new(Vec::with_capacity(frame.capacity()));
-        frame.encode(&mut out);
-        SecretBytes::new(out)
+        SecretBytes::new(frame.to_secret_vec())
     }
 
     /// Restores a session from [`Session::to_bytes`].

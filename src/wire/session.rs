@@ -3,7 +3,8 @@
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::{
-    KEM_CIPHERTEXT_LEN, KEY_LEN, PreKeyFrame, RECEIVER_HINT_LEN, Reader, TYPE_SESSION_STATE, Writer,
+    Frame, KEM_CIPHERTEXT_LEN, KEY_LEN, PreKeyFrame, RECEIVER_HINT_LEN, Reader, TYPE_SESSION_STATE,
+    Writer,
 };
 use crate::error::{DecodeError, WireType};
 use crate::limits::{MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT};
@@ -203,38 +204,37 @@ fn zeroize_audit(
 }
 
 impl SessionFrame {
-    /// The most the fields before `chains` and the two counts can take
-    /// (with our ratchet key and a sending chain present).
-    const FIXED_MAX_LEN: usize = 4
-        + 7 * KEY_LEN
-        + 2
-        + 1
-        + 3 * 4
-        + (1 + KEY_LEN)
-        + (1 + KEY_LEN + 4 + KEY_LEN + RECEIVER_HINT_LEN)
-        + 4
-        + 4
-        + 4
-        + 4
-        + 1;
-    /// The most the pending setup data can take, its flag excluded.
-    const PENDING_MAX_LEN: usize = 4 + 1 + 4 + 4 + KEM_CIPHERTEXT_LEN;
+    /// The fields that are always there: the envelope, the root and next
+    /// header keys, the bounds, the two presence flags of the ratchet, the
+    /// counters, the two counts and the pending flag.
+    const FIXED_LEN: usize =
+        4 + 5 * KEY_LEN + 2 + 1 + 2 * KEY_LEN + 3 * 4 + 1 + 1 + 4 + 4 + 4 + 4 + 1;
+    /// Our ratchet private key, when present.
+    const OURS_LEN: usize = KEY_LEN;
+    /// The sending chain, when present.
+    const SENDING_LEN: usize = KEY_LEN + 4 + KEY_LEN + RECEIVER_HINT_LEN;
+}
 
-    /// An upper bound on the length of the encoding, so that encoding into
-    /// a buffer of this capacity never reallocates (which would leave a
-    /// copy of the secrets written so far behind in freed memory).
-    pub(crate) fn capacity(&self) -> usize {
-        let pending = match self.pending {
-            Some(_) => Self::PENDING_MAX_LEN,
-            None => 0,
-        };
-        Self::FIXED_MAX_LEN
-            + self.ratchet.chains.len() * ChainFrame::LEN
-            + self.ratchet.skipped.len() * SkippedFrame::LEN
+impl Frame<'_> for SessionFrame {
+    type Error = DecodeError;
+
+    /// Exact, so that [`Frame::to_secret_vec`] never reallocates (which
+    /// would leave a copy of the secrets written so far behind in freed
+    /// memory).
+    fn encoded_len(&self) -> usize {
+        let r = &self.ratchet;
+        let pending = self.pending.as_ref().map_or(0, |p| {
+            4 + 1 + p.prekeys.one_time_prekey_id.map_or(0, |_| 4) + 4 + KEM_CIPHERTEXT_LEN
+        });
+        Self::FIXED_LEN
+            + r.ours.as_ref().map_or(0, |_| Self::OURS_LEN)
+            + r.sending.as_ref().map_or(0, |_| Self::SENDING_LEN)
+            + r.chains.len() * ChainFrame::LEN
+            + r.skipped.len() * SkippedFrame::LEN
             + pending
     }
 
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer::new(out);
         w.header(TYPE_SESSION_STATE)
             .u8(self.suite)
@@ -258,7 +258,7 @@ impl SessionFrame {
         }
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::SessionState);
         r.header(TYPE_SESSION_STATE)?;
         let suite = r.suite()?;
