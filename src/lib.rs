@@ -60,7 +60,7 @@ pub use limits::{
     DEFAULT_PADDING_BLOCK, MAX_CONTEXT_LEN, MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT,
     MAX_PADDING_BLOCK_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
 };
-pub use message::{HandshakeId, IncomingMessage, Message, PreKeyMessage, message_kind};
+pub use message::{Envelope, HandshakeId, IncomingMessage, Message, PreKeyMessage, message_kind};
 pub use rng::OsRng;
 pub use secret::SecretBytes;
 pub use session::{InboundSession, Padding, Session, SessionConfig};

@@ -88,6 +88,35 @@ pub const MAX_APP_ID_LEN: usize = 64;
 /// the others.
 pub const MAX_USER_ID_LEN: usize = 256;
 
+/// Length of a [`UserAddress`](crate::address::UserAddress) embedded in another
+/// encoding (an envelope) with the shortest ids (5 bytes):
+/// `len(app) u8 ‖ app ‖ len(user) u16 ‖ user`, one byte each.
+///
+/// The user id's length is a u16 because [`MAX_USER_ID_LEN`] (256) does
+/// not fit a byte.
+pub(crate) const MIN_EMBEDDED_USER_ADDRESS_LEN: usize = 1 + 1 + 2 + 1;
+/// Length of an embedded user address with the longest ids (323 bytes).
+pub(crate) const MAX_EMBEDDED_USER_ADDRESS_LEN: usize = 1 + MAX_APP_ID_LEN + 2 + MAX_USER_ID_LEN;
+/// Length of an embedded device address with the shortest ids (9 bytes):
+/// the embedded user address, then `device u32`.
+pub(crate) const MIN_EMBEDDED_DEVICE_ADDRESS_LEN: usize = MIN_EMBEDDED_USER_ADDRESS_LEN + 4;
+/// Length of an embedded device address with the longest ids (327 bytes).
+pub(crate) const MAX_EMBEDDED_DEVICE_ADDRESS_LEN: usize = MAX_EMBEDDED_USER_ADDRESS_LEN + 4;
+
+/// The shortest [`UserAddress`](crate::address::UserAddress) encoding
+/// (`UserAddress::to_bytes`): version, type and an embedded address with
+/// one-byte ids (7 bytes).
+pub const MIN_USER_ADDRESS_LEN: usize = 2 + MIN_EMBEDDED_USER_ADDRESS_LEN;
+/// The longest [`UserAddress`](crate::address::UserAddress) encoding: ids
+/// of [`MAX_APP_ID_LEN`] and [`MAX_USER_ID_LEN`] bytes (325 bytes).
+pub const MAX_USER_ADDRESS_LEN: usize = 2 + MAX_EMBEDDED_USER_ADDRESS_LEN;
+/// The shortest [`DeviceAddress`](crate::address::DeviceAddress) encoding
+/// (11 bytes).
+pub const MIN_DEVICE_ADDRESS_LEN: usize = 2 + MIN_EMBEDDED_DEVICE_ADDRESS_LEN;
+/// The longest [`DeviceAddress`](crate::address::DeviceAddress) encoding
+/// (329 bytes).
+pub const MAX_DEVICE_ADDRESS_LEN: usize = 2 + MAX_EMBEDDED_DEVICE_ADDRESS_LEN;
+
 // ---- The directory and uploads (server) -----------------------------------
 
 /// The most devices one user of one app may register.
@@ -132,6 +161,15 @@ pub const MAX_STORED_KEM_PREKEYS: usize = 1_000;
 /// Ten keys is the threshold libsignal-based clients use: enough to absorb
 /// a burst of new senders between the device's checks.
 pub const DEFAULT_REPLENISH_THRESHOLD: usize = 10;
+
+/// The length of a [`PreKeyCounts`](crate::server::PreKeyCounts) encoding
+/// (10 bytes): version, type, and one u32 per kind of one-time prekey.
+///
+/// A count is any u32: the directory's own bounds
+/// ([`MAX_STORED_ONE_TIME_PREKEYS`], [`MAX_STORED_KEM_PREKEYS`]) are its
+/// policy, which a later version may raise, not part of the format, so a
+/// device never refuses counts from a newer server.
+pub const PREKEY_COUNTS_LEN: usize = 2 + 4 + 4;
 
 /// The longest interval, in seconds, a device should go between rotations
 /// of its signed prekey: 7 days, as the X3DH specification suggests
@@ -256,6 +294,19 @@ pub const MIN_MESSAGE_LEN: usize = MESSAGE_HEADER_LEN + MIN_CIPHERTEXT_LEN;
 /// [`route`](crate::server::route).
 pub const MAX_MESSAGE_LEN: usize = PREKEY_PREFIX_MAX_LEN + MESSAGE_HEADER_LEN + MAX_CIPHERTEXT_LEN;
 
+/// What an [`Envelope`](crate::Envelope) adds to its message: version, type,
+/// the two embedded device addresses and the message length (u32).
+const ENVELOPE_OVERHEAD_MIN: usize = 2 + 2 * MIN_EMBEDDED_DEVICE_ADDRESS_LEN + 4;
+
+/// The shortest [`Envelope`](crate::Envelope) encoding: two device addresses
+/// with one-byte ids and a [`MIN_MESSAGE_LEN`] message (107 bytes).
+pub const MIN_ENVELOPE_LEN: usize = ENVELOPE_OVERHEAD_MIN + MIN_MESSAGE_LEN;
+
+/// The longest [`Envelope`](crate::Envelope) encoding: two device addresses
+/// with the longest ids and a [`MAX_MESSAGE_LEN`] message (272 214 bytes).
+/// Longer input is refused before it is read.
+pub const MAX_ENVELOPE_LEN: usize = 2 + 2 * MAX_EMBEDDED_DEVICE_ADDRESS_LEN + 4 + MAX_MESSAGE_LEN;
+
 /// The length of an encoded [`PreKeyBundle`](crate::PreKeyBundle) without a
 /// one-time prekey (1405 bytes).
 pub const MIN_BUNDLE_LEN: usize = 3 + KEY_LEN + SIGNED_PREKEY_ENTRY_LEN + 1 + KEM_PREKEY_ENTRY_LEN;
@@ -268,3 +319,7 @@ pub const MAX_BUNDLE_LEN: usize = MIN_BUNDLE_LEN + ONE_TIME_PREKEY_ENTRY_LEN;
 const _: () = assert!(MIN_BUNDLE_LEN == 1405 && MAX_BUNDLE_LEN == 1441);
 const _: () = assert!(MAX_MESSAGE_LEN == 271_554 && MIN_MESSAGE_LEN == 83);
 const _: () = assert!(MIN_UPLOAD_LEN == 109 && MAX_UPLOAD_LEN == 131_178);
+const _: () = assert!(MIN_USER_ADDRESS_LEN == 7 && MAX_USER_ADDRESS_LEN == 325);
+const _: () = assert!(MIN_DEVICE_ADDRESS_LEN == 11 && MAX_DEVICE_ADDRESS_LEN == 329);
+const _: () = assert!(MIN_ENVELOPE_LEN == 107 && MAX_ENVELOPE_LEN == 272_214);
+const _: () = assert!(PREKEY_COUNTS_LEN == 10);

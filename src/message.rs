@@ -6,6 +6,10 @@
 
 use core::fmt;
 
+mod envelope;
+
+pub use envelope::Envelope;
+
 use crate::crypto::kdf;
 use crate::crypto::labels;
 use crate::keys::{CanonicalX25519, Hex, IdentityKey, X25519PublicKey, canonical_x25519};

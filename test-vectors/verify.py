@@ -648,6 +648,9 @@ class Reader:
     def u8(self) -> int:
         return self.take(1)[0]
 
+    def u16(self) -> int:
+        return int.from_bytes(self.take(2), "big")
+
     def u32(self) -> int:
         return int.from_bytes(self.take(4), "big")
 
@@ -1363,6 +1366,119 @@ def decode_upload(data: bytes) -> dict:
 
 
 # ---------------------------------------------------------------------------
+# §4.5 addresses, §4.6 prekey counts, §4.7 envelope
+# ---------------------------------------------------------------------------
+
+T_USER_ADDRESS, T_DEVICE_ADDRESS, T_PREKEY_COUNTS, T_ENVELOPE = 0x50, 0x51, 0x21, 0x60
+MAX_APP_ID_LEN, MAX_USER_ID_LEN = 64, 256
+MIN_MESSAGE_LEN, MAX_MESSAGE_LEN = 83, 271554
+MAX_ENVELOPE_LEN = 2 + 2 * (1 + MAX_APP_ID_LEN + 2 + MAX_USER_ID_LEN + 4) + 4 + MAX_MESSAGE_LEN
+
+
+def encode_user_address_embedded(app_id: bytes, user_id: bytes) -> bytes:
+    """§4.5: len(app) u8 ‖ app ‖ len(user) u16 ‖ user."""
+    return u8(len(app_id)) + app_id + u16(len(user_id)) + user_id
+
+
+def encode_device_address_embedded(a: tuple) -> bytes:
+    app_id, user_id, device_id = a
+    return encode_user_address_embedded(app_id, user_id) + u32(device_id)
+
+
+def read_user_address_embedded(r: Reader) -> tuple[bytes, bytes]:
+    """§4.5: each length against its range before the bytes it counts."""
+    n = r.u8()
+    if not 1 <= n <= MAX_APP_ID_LEN:
+        raise ProtocolError("LengthOutOfRange", f"app id length {n}")
+    app_id = r.take(n)
+    n = r.u16()
+    if not 1 <= n <= MAX_USER_ID_LEN:
+        raise ProtocolError("LengthOutOfRange", f"user id length {n}")
+    return app_id, r.take(n)
+
+
+def read_device_address_embedded(r: Reader) -> tuple[bytes, bytes, int]:
+    app_id, user_id = read_user_address_embedded(r)
+    return app_id, user_id, r.u32()
+
+
+def decode_user_address(data: bytes) -> tuple[bytes, bytes]:
+    r = Reader(data)
+    read_prefix(r, T_USER_ADDRESS, False)
+    a = read_user_address_embedded(r)
+    r.finish()
+    return a
+
+
+def decode_device_address(data: bytes) -> tuple[bytes, bytes, int]:
+    r = Reader(data)
+    read_prefix(r, T_DEVICE_ADDRESS, False)
+    a = read_device_address_embedded(r)
+    r.finish()
+    return a
+
+
+def encode_prekey_counts(one_time: int, kem: int) -> bytes:
+    """§4.6."""
+    return u8(VERSION) + u8(T_PREKEY_COUNTS) + u32(one_time) + u32(kem)
+
+
+def decode_prekey_counts(data: bytes) -> tuple[int, int]:
+    r = Reader(data)
+    read_prefix(r, T_PREKEY_COUNTS, False)
+    counts = r.u32(), r.u32()
+    r.finish()
+    return counts
+
+
+def check_message_structure(data: bytes) -> str:
+    """§4.7: the message's structure as §4.2 / §4.3 decode it, keys not
+    validated; returns its kind."""
+    if len(data) >= 1 and data[0] != VERSION:
+        raise ProtocolError("UnsupportedVersion", f"0x{data[0]:02x}")
+    if len(data) >= 2 and data[1] == T_PREKEY_MESSAGE:
+        r = Reader(data)
+        read_prefix(r, T_PREKEY_MESSAGE, True)
+        r.take(32 + 4)
+        if r.flag():
+            r.u32()
+        r.take(4 + CT_LEN)
+        read_message(r)
+        return "PreKeyMessage"
+    read_message(Reader(data))
+    return "Message"
+
+
+def encode_envelope(sender: tuple, recipient: tuple, message: bytes) -> bytes:
+    """§4.7."""
+    return (u8(VERSION) + u8(T_ENVELOPE) + encode_device_address_embedded(sender)
+            + encode_device_address_embedded(recipient) + u32(len(message)) + message)
+
+
+def decode_envelope(data: bytes) -> tuple[tuple, tuple, str, bytes]:
+    """§4.7 order of checks: the whole length, the fields front to back,
+    then the message.  A rejection of the message itself gets
+    `part = "message"`."""
+    if len(data) > MAX_ENVELOPE_LEN:
+        raise ProtocolError("LengthOutOfRange", "envelope too long")
+    r = Reader(data)
+    read_prefix(r, T_ENVELOPE, False)
+    sender = read_device_address_embedded(r)
+    recipient = read_device_address_embedded(r)
+    n = r.u32()
+    if not MIN_MESSAGE_LEN <= n <= MAX_MESSAGE_LEN:
+        raise ProtocolError("LengthOutOfRange", f"message length {n}")
+    message = r.take(n)
+    r.finish()
+    try:
+        kind = check_message_structure(message)
+    except ProtocolError as e:
+        e.part = "message"
+        raise
+    return sender, recipient, kind, message
+
+
+# ---------------------------------------------------------------------------
 # The checks
 # ---------------------------------------------------------------------------
 
@@ -1889,6 +2005,73 @@ def check_safety_numbers(c: Checker) -> int:
     return n
 
 
+# addressing.json (§4.5-§4.7) -------------------------------------------------
+
+
+def check_addressing(c: Checker) -> int:
+    doc = load("addressing.json")
+    types = doc["type_bytes"]
+    c.eq("addressing: type bytes", (types["user_address"], types["device_address"], types["prekey_counts"],
+                                    types["envelope"]), (T_USER_ADDRESS, T_DEVICE_ADDRESS, T_PREKEY_COUNTS, T_ENVELOPE))
+
+    def device(v) -> tuple:
+        return H(v["app_id"]), H(v["user_id"]), v["device_id"]
+
+    n = 0
+    for i, case in enumerate(doc["user_addresses"]):
+        a, enc = (H(case["app_id"]), H(case["user_id"])), H(case["encoding"])
+        c.eq(f"user_address[{i}] encode", u8(VERSION) + u8(T_USER_ADDRESS) + encode_user_address_embedded(*a), enc)
+        c.eq(f"user_address[{i}] decode", decode_user_address(enc), a)
+        n += 1
+    for i, case in enumerate(doc["device_addresses"]):
+        a, enc = device(case), H(case["encoding"])
+        c.eq(f"device_address[{i}] encode", u8(VERSION) + u8(T_DEVICE_ADDRESS) + encode_device_address_embedded(a), enc)
+        c.eq(f"device_address[{i}] decode", decode_device_address(enc), a)
+        n += 1
+    for i, case in enumerate(doc["prekey_counts"]):
+        counts, enc = (case["one_time"], case["kem"]), H(case["encoding"])
+        c.eq(f"prekey_counts[{i}] encode", encode_prekey_counts(*counts), enc)
+        c.eq(f"prekey_counts[{i}] decode", decode_prekey_counts(enc), counts)
+        n += 1
+    for i, case in enumerate(doc["envelopes"]):
+        what = f"envelope[{i}]"
+        sender, recipient, message = device(case["sender"]), device(case["recipient"]), H(case["message"])
+        enc = H(case["encoding"])
+        c.eq(f"{what} encode", encode_envelope(sender, recipient, message), enc)
+        c.eq(f"{what} decode", decode_envelope(enc), (sender, recipient, case["message_kind"], message))
+        # the recipient's own decoding of the message, keys included (§4)
+        if case["message_error"] is None:
+            decode_any_message(message)
+            c.ok(f"{what} message decodes", True)
+        else:
+            c.rejects(f"{what} message", lambda: decode_any_message(message), case["message_error"])
+        n += 1
+    decoders = {
+        "user_address": decode_user_address,
+        "device_address": decode_device_address,
+        "prekey_counts": decode_prekey_counts,
+        "envelope": decode_envelope,
+    }
+    for i, case in enumerate(doc["cases"]):
+        what = f"addressing negative[{i}] {case['kind']}: {case['reason']}"
+        if not c.ok(f"{what}: known kind", case["kind"] in decoders):
+            continue
+        data, decode = H(case["input"]), decoders[case["kind"]]
+        part = []
+
+        def run():
+            try:
+                decode(data)
+            except ProtocolError as e:
+                part.append(getattr(e, "part", "self"))
+                raise
+
+        c.rejects(what, run, case["error"])
+        c.eq(f"{what}: rejected in", part[:1], [case["part"]])
+        n += 1
+    return n
+
+
 # edge cases the vectors do not reach ----------------------------------------
 
 
@@ -2091,6 +2274,7 @@ def main() -> int:
         ("conversation.json", check_conversations, "conversations"),
         ("negative.json", check_negative, "cases"),
         ("safety-number.json", check_safety_numbers, "cases"),
+        ("addressing.json", check_addressing, "cases"),
         ("edge cases (not from a file)", check_edge_cases, "cases"),
     ):
         before_p, before_f = c.passed, c.failed

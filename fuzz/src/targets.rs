@@ -4,10 +4,11 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use chacha20::ChaCha20Rng;
-use kinseal::server::{PreKeyUpload, route as route_message};
+use kinseal::server::{PreKeyCounts, PreKeyUpload, route as route_message};
 use kinseal::{
-    Error, IdentityKeyPair, IncomingMessage, KemPreKeyPair, Message, OneTimePreKeyPair,
-    PreKeyBundle, PreKeyMessage, ProtocolError, Session, SessionConfig, SignedPreKeyPair,
+    DeviceAddress, Envelope, Error, IdentityKeyPair, IncomingMessage, KemPreKeyPair, Message,
+    OneTimePreKeyPair, PreKeyBundle, PreKeyMessage, ProtocolError, Session, SessionConfig,
+    SignedPreKeyPair, UserAddress,
 };
 use rand_core::SeedableRng;
 
@@ -138,7 +139,29 @@ pub fn layout_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             "fixture-alice-record",
             f.alice_record.clone(),
         ),
+        ("parse_addressing", "fixture-envelope", fixture_envelope()),
+        (
+            "parse_addressing",
+            "device-address",
+            DeviceAddress::new(b"chirp", b"alice", 1)
+                .unwrap()
+                .to_bytes(),
+        ),
+        (
+            "parse_addressing",
+            "prekey-counts",
+            PreKeyCounts::new(9, 100).to_bytes(),
+        ),
     ]
+}
+
+/// The fixture's `PreKeyMessage` in an envelope between two devices.
+fn fixture_envelope() -> Vec<u8> {
+    let from = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
+    let to = DeviceAddress::new(b"parley", b"bob@parley.example", 7).unwrap();
+    Envelope::new(from, to, fixture().prekey_message.clone())
+        .unwrap()
+        .to_bytes()
 }
 
 /// Applies byte edits: each 3-byte group is (op, position, value); op 0
@@ -217,6 +240,36 @@ pub fn parse_upload(data: &[u8]) {
     if let Ok(u) = PreKeyUpload::from_bytes(data) {
         assert_eq!(u.to_bytes(), data);
         let _ = u.verify(fixture().bob.public_key());
+    }
+}
+
+/// Address, prekey-count and envelope parsing: accepted bytes re-encode
+/// identically, and an envelope's message is one the router accepts, of
+/// the same kind.
+pub fn parse_addressing(data: &[u8]) {
+    if let Ok(a) = UserAddress::from_bytes(data) {
+        assert_eq!(a.to_bytes(), data);
+    }
+    if let Ok(a) = DeviceAddress::from_bytes(data) {
+        assert_eq!(a.to_bytes(), data);
+        assert_eq!(
+            &UserAddress::from_bytes(&a.user().to_bytes()).unwrap(),
+            a.user()
+        );
+    }
+    if let Ok(c) = PreKeyCounts::from_bytes(data) {
+        assert_eq!(c.to_bytes(), data);
+    }
+    if let Ok(e) = Envelope::from_bytes(data) {
+        assert_eq!(e.to_bytes(), data);
+        assert_eq!(route_message(e.message()).unwrap().kind(), e.message_kind());
+        let again = Envelope::new(
+            e.sender().clone(),
+            e.recipient().clone(),
+            e.message().to_vec(),
+        );
+        assert_eq!(again.unwrap(), e);
+        let _ = e.decode_message();
     }
 }
 

@@ -30,6 +30,16 @@ pub enum WireType {
     PeerIdentityRecord,
     /// A client's record of the sessions with one peer device.
     SessionSetRecord,
+    /// A [`UserAddress`](crate::UserAddress), encoded on its own.
+    UserAddress,
+    /// A [`DeviceAddress`](crate::DeviceAddress), encoded on its own.
+    DeviceAddress,
+    /// A [`PreKeyCounts`](crate::server::PreKeyCounts).
+    PreKeyCounts,
+    /// An [`Envelope`](crate::Envelope): its own fields and the addresses
+    /// in it (the message it carries reports errors as a
+    /// [`Message`](WireType::Message) or [`PreKeyMessage`](WireType::PreKeyMessage)).
+    Envelope,
 }
 
 /// Which key a validation failure is about.

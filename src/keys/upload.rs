@@ -9,8 +9,8 @@ use crate::crypto::labels::SIG_UPLOAD;
 use crate::error::{PreKeyRole, SignedObject, UploadError};
 use crate::limits::{MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD};
 use crate::wire::{
-    Frame, KemPreKeyFrame, OneTimePreKeyFrame, SIGNATURE_LEN, SignedPreKeyFrame, UploadBodyFrame,
-    UploadFrame,
+    Frame, KemPreKeyFrame, OneTimePreKeyFrame, PreKeyCountsFrame, SIGNATURE_LEN, SignedPreKeyFrame,
+    UploadBodyFrame, UploadFrame,
 };
 
 /// What a device uploads to its server: any of a new signed prekey, a new
@@ -220,7 +220,16 @@ impl VerifiedUpload {
     }
 }
 
-/// How many one-time prekeys of each kind a directory holds for a device.
+/// How many one-time prekeys of each kind a directory holds for a device:
+/// what a server tells the device, so that it uploads more in time.
+///
+/// These two counts are all a device needs from its server to refill
+/// ([`Account::one_time_prekeys_needed`](crate::client::Account::one_time_prekeys_needed)):
+/// it knows its own signed prekey and last-resort key, and when it made
+/// them; the replenish threshold is the server's policy.
+///
+/// [`PreKeyCounts::to_bytes`] is the encoding servers of every app send
+/// (PROTOCOL.md §4.6, 10 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct PreKeyCounts {
     one_time: usize,
@@ -249,7 +258,45 @@ impl PreKeyCounts {
     pub fn needs_replenish(&self, threshold: usize) -> bool {
         self.one_time < threshold || self.kem < threshold
     }
+
+    /// The canonical encoding: version, type `0x21`, then each count as a
+    /// u32 ([`PREKEY_COUNTS_LEN`](crate::wire::PREKEY_COUNTS_LEN) bytes).
+    ///
+    /// A count above `u32::MAX`, which no directory can hold (they keep at
+    /// most [`MAX_STORED_ONE_TIME_PREKEYS`](crate::limits::MAX_STORED_ONE_TIME_PREKEYS)),
+    /// is written as `u32::MAX`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        PreKeyCountsFrame {
+            one_time: count(self.one_time),
+            kem: count(self.kem),
+        }
+        .to_vec()
+    }
+
+    /// Decodes counts from [`PreKeyCounts::to_bytes`]. Any u32 is a count;
+    /// for every accepted input `b`,
+    /// `PreKeyCounts::from_bytes(b)?.to_bytes() == b`.
+    ///
+    /// # Errors
+    /// [`Error::Decode`](crate::Error::Decode) with
+    /// [`WireType::PreKeyCounts`](crate::WireType::PreKeyCounts):
+    /// `UnsupportedVersion`, `UnexpectedType`, `Truncated`,
+    /// `TrailingBytes`.
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        let frame = PreKeyCountsFrame::decode(bytes)?;
+        Ok(PreKeyCounts {
+            one_time: frame.one_time as usize,
+            kem: frame.kem as usize,
+        })
+    }
 }
+
+// Every count a directory may hold fits the u32 it is encoded in, and
+// every u32 fits a `usize` on the targets kinseal builds for.
+const _: () = assert!(crate::limits::MAX_STORED_ONE_TIME_PREKEYS <= u32::MAX as usize);
+const _: () = assert!(crate::limits::MAX_STORED_KEM_PREKEYS <= u32::MAX as usize);
+const _: () = assert!(usize::BITS >= 32);
 
 /// Builds a [`PreKeyUpload`] on a device, from the public halves of its
 /// keys. Made by [`PreKeyUpload::builder`].

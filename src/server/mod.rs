@@ -80,12 +80,13 @@ pub use crate::error::{AddressField, DirectoryError, OtherError, StorageError, U
 pub use crate::keys::{PreKeyCounts, PreKeyUpload, PreKeyUploadBuilder, VerifiedUpload};
 pub use crate::limits::{
     DEFAULT_REPLENISH_THRESHOLD, MAX_APP_ID_LEN, MAX_BUNDLE_LEN, MAX_DEVICES_PER_USER,
-    MAX_KEM_PREKEYS_PER_UPLOAD, MAX_MESSAGE_LEN, MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
+    MAX_ENVELOPE_LEN, MAX_KEM_PREKEYS_PER_UPLOAD, MAX_MESSAGE_LEN, MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
     MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS, MAX_UPLOAD_LEN, MAX_USER_ID_LEN,
-    MIN_BUNDLE_LEN, MIN_MESSAGE_LEN, MIN_UPLOAD_LEN, SIGNED_PREKEY_GRACE_SECS,
-    SIGNED_PREKEY_ROTATION_SECS,
+    MIN_BUNDLE_LEN, MIN_ENVELOPE_LEN, MIN_MESSAGE_LEN, MIN_UPLOAD_LEN, PREKEY_COUNTS_LEN,
+    SIGNED_PREKEY_GRACE_SECS, SIGNED_PREKEY_ROTATION_SECS,
 };
-pub use crate::wire::TYPE_PREKEY_UPLOAD;
+pub use crate::message::Envelope;
+pub use crate::wire::{TYPE_ENVELOPE, TYPE_PREKEY_COUNTS, TYPE_PREKEY_UPLOAD};
 pub use directory::{DeviceInfo, HighestIds, PreKeyDirectory, Registration, TakenBundle};
 pub use memory::MemoryDirectory;
 pub use route::{PreKeyIds, RouteInfo, route};

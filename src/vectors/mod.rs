@@ -11,6 +11,7 @@
 //! explicit step: `KINSEAL_REGENERATE_VECTORS=1 cargo test --lib vectors`,
 //! then review and commit the diff (see `test-vectors/README.md`).
 
+mod addressing;
 mod conversation;
 mod handshake;
 mod negative;
@@ -50,6 +51,7 @@ fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("conversation.json", conversation::conversation_file());
     files.insert("negative.json", negative::negative_file());
     files.insert("safety-number.json", safety::safety_number_file());
+    files.insert("addressing.json", addressing::addressing_file());
     files
 }
 

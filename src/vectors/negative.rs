@@ -48,7 +48,7 @@ fn edit(bytes: &[u8], f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     b
 }
 
-fn unhex(v: &Value) -> Vec<u8> {
+pub(super) fn unhex(v: &Value) -> Vec<u8> {
     let s = v.as_str().unwrap_or_default();
     (0..s.len() / 2)
         .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())

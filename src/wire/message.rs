@@ -296,6 +296,26 @@ impl PreKeyMessageFrame {
     pub(crate) const PREFIX_MAX_LEN: usize = 3 + KEY_LEN + 4 + 1 + 4 + 4 + KEM_CIPHERTEXT_LEN;
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (p, rest) = Self::decode_prefix(bytes)?;
+        Ok(PreKeyMessageFrame {
+            suite: p.suite,
+            identity_key: p.identity_key,
+            prekeys: p.prekeys,
+            kem_ciphertext: p.kem_ciphertext,
+            message: MessageFrame::decode(rest)?,
+        })
+    }
+
+    /// Checks the whole structure with exactly the checks of
+    /// [`PreKeyMessageFrame::decode`], without copying the embedded
+    /// message's ciphertext (for an envelope, which keeps the bytes).
+    pub(crate) fn check(bytes: &[u8]) -> Result<(), DecodeError> {
+        let (_, rest) = Self::decode_prefix(bytes)?;
+        MessageFrame::decode_view(rest).map(|_| ())
+    }
+
+    /// Decodes everything before the embedded message and returns the rest.
+    fn decode_prefix(bytes: &[u8]) -> Result<(PreKeyPrefix, &[u8]), DecodeError> {
         let mut r = Reader::new(bytes, WireType::PreKeyMessage);
         r.header(TYPE_PREKEY_MESSAGE)?;
         let suite = r.suite()?;
@@ -308,8 +328,7 @@ impl PreKeyMessageFrame {
         };
         let kem_prekey_id = r.u32()?;
         let kem_ciphertext = r.boxed_array()?;
-        let message = MessageFrame::decode(r.remaining())?;
-        Ok(PreKeyMessageFrame {
+        let prefix = PreKeyPrefix {
             suite,
             identity_key,
             prekeys: PreKeyFrame {
@@ -318,9 +337,17 @@ impl PreKeyMessageFrame {
                 kem_prekey_id,
             },
             kem_ciphertext,
-            message,
-        })
+        };
+        Ok((prefix, r.remaining()))
     }
+}
+
+/// The fields of a `PreKeyMessage` before its embedded message.
+struct PreKeyPrefix {
+    suite: u8,
+    identity_key: [u8; KEY_LEN],
+    prekeys: PreKeyFrame,
+    kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
 }
 
 const _: () = assert!(PreKeyMessageFrame::PREFIX_MAX_LEN == 1136);

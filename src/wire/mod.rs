@@ -9,8 +9,11 @@
 //!
 //! All integers are big-endian.
 
+mod address;
 mod bundle;
 mod codec;
+mod counts;
+mod envelope;
 mod key_pairs;
 mod message;
 mod padding;
@@ -19,8 +22,11 @@ mod session;
 mod store;
 mod upload;
 
+pub(crate) use address::DeviceAddressFrame;
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 pub(crate) use codec::{Frame, Reader, Writer};
+pub(crate) use counts::PreKeyCountsFrame;
+pub(crate) use envelope::{EnvelopeFrame, check_message};
 pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
 pub(crate) use message::{
     Body, HEADER_TAG_LEN, MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame,
@@ -49,14 +55,20 @@ pub const PROTOCOL_VERSION: u8 = 1;
 pub const SUITE_V1: u8 = 0x01;
 
 pub use crate::limits::{
-    MAX_CIPHERTEXT_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN, MIN_CIPHERTEXT_LEN,
+    MAX_CIPHERTEXT_LEN, MAX_DEVICE_ADDRESS_LEN, MAX_ENVELOPE_LEN, MAX_PADDED_LEN,
+    MAX_PLAINTEXT_LEN, MAX_USER_ADDRESS_LEN, MIN_CIPHERTEXT_LEN, MIN_DEVICE_ADDRESS_LEN,
+    MIN_ENVELOPE_LEN, MIN_USER_ADDRESS_LEN, PREKEY_COUNTS_LEN,
 };
 pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
 
 // Every type byte, in one table: the second byte of every encoding, after
 // the version. No two layouts share one, so bytes of one kind never decode
-// as another. 0x0_ are messages and bundles, 0x10 the session state, 0x20
-// the upload, 0x3_ the client's records at rest, 0x40 the safety number.
+// as another. 0x0_ are messages and bundles, 0x10 the session state, 0x2_
+// what a device and its server exchange about prekeys (the upload, the
+// counts), 0x3_ the client's records at rest, 0x40 the safety number,
+// 0x5_ who is who (addresses; 0x52 ..= 0x5f are kept for device lists and
+// the records that sign them), 0x6_ delivery (the envelope; 0x61 ..= 0x6f
+// kept for what travels next to it, such as decryption-error receipts).
 
 /// The type byte of a ratchet [`Message`](crate::Message).
 pub(crate) const TYPE_MESSAGE: u8 = 0x01;
@@ -68,6 +80,8 @@ pub(crate) const TYPE_BUNDLE: u8 = 0x03;
 pub(crate) const TYPE_SESSION_STATE: u8 = 0x10;
 /// The type byte of a [`PreKeyUpload`](crate::PreKeyUpload).
 pub const TYPE_PREKEY_UPLOAD: u8 = 0x20;
+/// The type byte of a [`PreKeyCounts`](crate::server::PreKeyCounts).
+pub const TYPE_PREKEY_COUNTS: u8 = 0x21;
 /// The type byte of a record sealed under a storage key ([`SealedFrame`]).
 pub(crate) const TYPE_SEALED: u8 = 0x30;
 /// The type byte of an [`AccountFrame`].
@@ -87,6 +101,12 @@ pub(crate) const TYPE_ONE_TIME_PREKEY_PAIR: u8 = 0x35;
 pub(crate) const TYPE_KEM_PREKEY_PAIR: u8 = 0x36;
 /// The type byte of a safety number's QR payload ([`SafetyNumberFrame`]).
 pub(crate) const TYPE_SAFETY_NUMBER: u8 = 0x40;
+/// The type byte of a [`UserAddress`](crate::UserAddress) on its own.
+pub const TYPE_USER_ADDRESS: u8 = 0x50;
+/// The type byte of a [`DeviceAddress`](crate::DeviceAddress) on its own.
+pub const TYPE_DEVICE_ADDRESS: u8 = 0x51;
+/// The type byte of an [`Envelope`](crate::Envelope).
+pub const TYPE_ENVELOPE: u8 = 0x60;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

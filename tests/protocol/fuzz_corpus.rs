@@ -63,6 +63,11 @@ fn parse_upload_corpus() {
 }
 
 #[test]
+fn parse_addressing_corpus() {
+    replay("parse_addressing", targets::parse_addressing);
+}
+
+#[test]
 fn route_corpus() {
     replay("route", targets::route);
 }
