@@ -96,15 +96,23 @@ fn heap_of<T>(value: T) -> usize {
 
 const NOW: u64 = 1_767_225_600;
 
-/// Record size from docs/PROTOCOL.md §4.4 with `chains` receiving chains,
-/// `skipped` stored keys, and no pending setup data (an initiator with
-/// pending data has no receiving chain and no skipped key yet).
+/// One receiving chain in a record (PROTOCOL.md §4.4): ratchet key, seq,
+/// chain key, next index, expired-below, header key.
+const CHAIN_LEN: usize = 32 + 4 + 32 + 4 + 4 + 32;
+
+/// Record size from docs/PROTOCOL.md §4.4 with our ratchet key and a
+/// sending chain present, `chains` receiving chains, `skipped` stored keys,
+/// and no pending setup data (an initiator with pending data has no
+/// receiving chain and no skipped key yet).
 fn record_len(chains: usize, skipped: usize) -> usize {
-    // version, type, suite, role; identities, AD, base key, handshake id,
-    // root key; the padding block and flag; three bounds; ratchet key flag + key; sending flag + key +
-    // index; PN; next seq; chain count; skipped count; pending flag.
-    let fixed = 4 + 6 * 32 + 3 + 3 * 4 + (1 + 32) + (1 + 32 + 4) + 4 + 4 + 4 + 4 + 1;
-    fixed + 76 * chains + 40 * skipped
+    // version, type, suite, role; identities, AD, base key, handshake id;
+    // the padding block and flag; root key, next header key; three bounds;
+    // ratchet key flag + key; sending flag + chain key + index + header
+    // key + receiver hint; PN; next seq; chain count; skipped count;
+    // pending flag.
+    let fixed =
+        4 + 5 * 32 + 3 + 2 * 32 + 3 * 4 + (1 + 32) + (1 + 32 + 4 + 32 + 4) + 4 + 4 + 4 + 4 + 1;
+    fixed + CHAIN_LEN * chains + 40 * skipped
 }
 
 /// Pending setup data in a record: ids, the one-time flag and the KEM
@@ -912,7 +920,8 @@ fn main() {
     let _ = writeln!(
         w,
         "**Worst case the bounds allow.** The record of docs/PROTOCOL.md §4.4 is \
-         {} bytes of fixed fields, plus 76 per receiving chain and 40 per stored \
+         {} bytes of fixed fields (our ratchet key and a sending chain included), \
+         plus {CHAIN_LEN} per receiving chain and 40 per stored \
          key; pending setup data ({} bytes) exists only before the first reply, \
          when there are no receiving chains and no stored keys. The heap column \
          is a session driven to both bounds at once (most chains and most keys) \
