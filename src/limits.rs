@@ -256,6 +256,25 @@ pub const MIN_MESSAGE_LEN: usize = MESSAGE_HEADER_LEN + MIN_CIPHERTEXT_LEN;
 /// [`route`](crate::server::route).
 pub const MAX_MESSAGE_LEN: usize = PREKEY_PREFIX_MAX_LEN + MESSAGE_HEADER_LEN + MAX_CIPHERTEXT_LEN;
 
+/// Length of one device entry of a [`DeviceList`](crate::DeviceList):
+/// `device_id u32 ‖ identity_key 32 ‖ added_at u64`.
+pub const DEVICE_LIST_ENTRY_LEN: usize = 4 + KEY_LEN + 8;
+/// What a [`DeviceList`](crate::DeviceList) holds besides its ids and its
+/// entries: version, type, suite, user key, the two id lengths, list
+/// version, previous hash, creation time, device count and signature.
+const DEVICE_LIST_FIXED_LEN: usize = 3 + KEY_LEN + 1 + 2 + 8 + 32 + 8 + 1 + SIGNATURE_LEN;
+/// The shortest [`DeviceList`](crate::DeviceList) encoding: one-byte ids
+/// and one device (197 bytes).
+pub const MIN_DEVICE_LIST_LEN: usize = DEVICE_LIST_FIXED_LEN + 2 + DEVICE_LIST_ENTRY_LEN;
+/// The longest [`DeviceList`](crate::DeviceList) encoding: ids of
+/// [`MAX_APP_ID_LEN`] and [`MAX_USER_ID_LEN`] bytes and
+/// [`MAX_DEVICES_PER_USER`] devices (1175 bytes). The decoder needs no
+/// separate check: every length in the layout is bounded before it is read.
+pub const MAX_DEVICE_LIST_LEN: usize = DEVICE_LIST_FIXED_LEN
+    + MAX_APP_ID_LEN
+    + MAX_USER_ID_LEN
+    + MAX_DEVICES_PER_USER * DEVICE_LIST_ENTRY_LEN;
+
 /// The length of an encoded [`PreKeyBundle`](crate::PreKeyBundle) without a
 /// one-time prekey (1405 bytes).
 pub const MIN_BUNDLE_LEN: usize = 3 + KEY_LEN + SIGNED_PREKEY_ENTRY_LEN + 1 + KEM_PREKEY_ENTRY_LEN;
@@ -268,3 +287,4 @@ pub const MAX_BUNDLE_LEN: usize = MIN_BUNDLE_LEN + ONE_TIME_PREKEY_ENTRY_LEN;
 const _: () = assert!(MIN_BUNDLE_LEN == 1405 && MAX_BUNDLE_LEN == 1441);
 const _: () = assert!(MAX_MESSAGE_LEN == 271_554 && MIN_MESSAGE_LEN == 83);
 const _: () = assert!(MIN_UPLOAD_LEN == 109 && MAX_UPLOAD_LEN == 131_178);
+const _: () = assert!(MIN_DEVICE_LIST_LEN == 197 && MAX_DEVICE_LIST_LEN == 1175);

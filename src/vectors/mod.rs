@@ -12,6 +12,7 @@
 //! then review and commit the diff (see `test-vectors/README.md`).
 
 mod conversation;
+mod device_list;
 mod handshake;
 mod negative;
 mod safety;
@@ -50,6 +51,7 @@ fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("conversation.json", conversation::conversation_file());
     files.insert("negative.json", negative::negative_file());
     files.insert("safety-number.json", safety::safety_number_file());
+    files.insert("device-list.json", device_list::device_list_file());
     files
 }
 

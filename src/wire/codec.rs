@@ -117,6 +117,17 @@ impl<'a> Reader<'a> {
     /// Reads a u32 count and checks it against `min..=max`.
     pub(crate) fn length(&mut self, min: usize, max: usize) -> Result<usize, DecodeError> {
         let found = self.u32()? as usize;
+        self.check_len(found, min, max)
+    }
+
+    /// Checks a length already read (in whatever width its layout gives
+    /// it) against `min..=max`.
+    pub(crate) fn check_len(
+        &self,
+        found: usize,
+        min: usize,
+        max: usize,
+    ) -> Result<usize, DecodeError> {
         if found < min || found > max {
             return Err(DecodeError::LengthOutOfRange {
                 wire_type: self.wire_type,

@@ -9,8 +9,10 @@
 //!
 //! All integers are big-endian.
 
+mod address;
 mod bundle;
 mod codec;
+mod device_list;
 mod key_pairs;
 mod message;
 mod padding;
@@ -19,8 +21,12 @@ mod session;
 mod store;
 mod upload;
 
+pub(crate) use address::UserAddressFrame;
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 pub(crate) use codec::{Frame, Reader, Writer};
+pub(crate) use device_list::{
+    DEVICE_LIST_HASH_LEN, DeviceEntryFrame, DeviceListBodyFrame, DeviceListFrame,
+};
 pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
 pub(crate) use message::{
     Body, HEADER_TAG_LEN, MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame,
@@ -49,6 +55,9 @@ pub const PROTOCOL_VERSION: u8 = 1;
 pub const SUITE_V1: u8 = 0x01;
 
 pub use crate::limits::{
+    DEVICE_LIST_ENTRY_LEN, MAX_DEVICE_LIST_LEN, MAX_DEVICES_PER_USER, MIN_DEVICE_LIST_LEN,
+};
+pub use crate::limits::{
     MAX_CIPHERTEXT_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN, MIN_CIPHERTEXT_LEN,
 };
 pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
@@ -56,7 +65,9 @@ pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATUR
 // Every type byte, in one table: the second byte of every encoding, after
 // the version. No two layouts share one, so bytes of one kind never decode
 // as another. 0x0_ are messages and bundles, 0x10 the session state, 0x20
-// the upload, 0x3_ the client's records at rest, 0x40 the safety number.
+// the upload, 0x3_ the client's records at rest, 0x40 the safety number,
+// 0x5_ who is who (0x52 the device list; 0x50 and 0x51 are kept for the
+// addresses' own encodings).
 
 /// The type byte of a ratchet [`Message`](crate::Message).
 pub(crate) const TYPE_MESSAGE: u8 = 0x01;
@@ -86,6 +97,8 @@ pub(crate) const TYPE_ONE_TIME_PREKEY_PAIR: u8 = 0x35;
 pub(crate) const TYPE_KEM_PREKEY_PAIR: u8 = 0x36;
 /// The type byte of a safety number's QR payload ([`SafetyNumberFrame`]).
 pub(crate) const TYPE_SAFETY_NUMBER: u8 = 0x40;
+/// The type byte of a [`DeviceList`](crate::DeviceList).
+pub const TYPE_DEVICE_LIST: u8 = 0x52;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
