@@ -45,8 +45,9 @@ use std::time::{Duration, Instant};
 use chacha20::ChaCha20Rng;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use kinseal::{
-    IdentityKeyPair, KemPreKeyPair, Message, OneTimePreKeyPair, PreKeyBundle, PreKeyMessage,
-    Session, SessionConfig, SignedPreKeyPair, VerifiedBundle,
+    DeviceList, IdentityKeyPair, KemPreKeyPair, Message, OneTimePreKeyPair, PreKeyBundle,
+    PreKeyMessage, Session, SessionConfig, SignedPreKeyPair, UserAddress, UserIdentityKeyPair,
+    VerifiedBundle,
 };
 use rand_core::{Rng, SeedableRng};
 
@@ -880,6 +881,35 @@ fn forgery(c: &mut Criterion, p: &Parties) {
     g.finish();
 }
 
+/// What a peer pays for a user's device list (issue 14): decoding it
+/// (the user key and every device identity key checked, PROTOCOL.md §3.1)
+/// and verifying its signature, for a list of one device and of
+/// `MAX_DEVICES_PER_USER`.
+fn device_list(c: &mut Criterion) {
+    let mut r = rng(9);
+    let user = UserIdentityKeyPair::generate(&mut r);
+    let address = UserAddress::new(b"chirp", b"alice@example.org").unwrap();
+    let devices: Vec<IdentityKeyPair> = (0..kinseal::server::MAX_DEVICES_PER_USER)
+        .map(|_| IdentityKeyPair::generate(&mut r))
+        .collect();
+    let mut g = c.benchmark_group("device_list");
+    for n in [1, kinseal::server::MAX_DEVICES_PER_USER] {
+        let set = (0..n).map(|i| (i as u32, devices[i].public_key(), NOW));
+        let bytes = DeviceList::first(&user, &address, NOW, set)
+            .unwrap()
+            .to_bytes();
+        g.bench_function(BenchmarkId::new("verify", n), |b| {
+            b.iter(|| {
+                DeviceList::from_bytes(black_box(&bytes))
+                    .unwrap()
+                    .verify()
+                    .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
 fn persistence(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
     let mut r = rng(7);
     let (mut alice, mut bob) = established(&mut r, p, &SessionConfig::default());
@@ -1077,6 +1107,7 @@ fn main() {
     ratchet(&mut c, &mut prims, &p);
     jumps(&mut c, &mut prims, &p);
     forgery(&mut c, &p);
+    device_list(&mut c);
     persistence(&mut c, &mut prims, &p);
     paired_ratios(&mut prims, &p);
     c.final_summary();

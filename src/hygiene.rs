@@ -37,6 +37,7 @@ fn assert_zod<T: ZeroizeOnDrop>() {}
 fn all() {
     // Public.
     assert_zod::<crate::IdentityKeyPair>();
+    assert_zod::<crate::UserIdentityKeyPair>();
     assert_zod::<crate::SignedPreKeyPair>();
     assert_zod::<crate::OneTimePreKeyPair>();
     assert_zod::<crate::KemPreKeyPair>();

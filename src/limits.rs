@@ -307,6 +307,25 @@ pub const MIN_ENVELOPE_LEN: usize = ENVELOPE_OVERHEAD_MIN + MIN_MESSAGE_LEN;
 /// Longer input is refused before it is read.
 pub const MAX_ENVELOPE_LEN: usize = 2 + 2 * MAX_EMBEDDED_DEVICE_ADDRESS_LEN + 4 + MAX_MESSAGE_LEN;
 
+/// Length of one device entry of a [`DeviceList`](crate::DeviceList):
+/// `device_id u32 ‖ identity_key 32 ‖ added_at u64`.
+pub const DEVICE_LIST_ENTRY_LEN: usize = 4 + KEY_LEN + 8;
+/// What a [`DeviceList`](crate::DeviceList) holds besides its ids and its
+/// entries: version, type, suite, user key, the two id lengths, list
+/// version, previous hash, creation time, device count and signature.
+const DEVICE_LIST_FIXED_LEN: usize = 3 + KEY_LEN + 1 + 2 + 8 + 32 + 8 + 1 + SIGNATURE_LEN;
+/// The shortest [`DeviceList`](crate::DeviceList) encoding: one-byte ids
+/// and one device (197 bytes).
+pub const MIN_DEVICE_LIST_LEN: usize = DEVICE_LIST_FIXED_LEN + 2 + DEVICE_LIST_ENTRY_LEN;
+/// The longest [`DeviceList`](crate::DeviceList) encoding: ids of
+/// [`MAX_APP_ID_LEN`] and [`MAX_USER_ID_LEN`] bytes and
+/// [`MAX_DEVICES_PER_USER`] devices (1175 bytes). The decoder needs no
+/// separate check: every length in the layout is bounded before it is read.
+pub const MAX_DEVICE_LIST_LEN: usize = DEVICE_LIST_FIXED_LEN
+    + MAX_APP_ID_LEN
+    + MAX_USER_ID_LEN
+    + MAX_DEVICES_PER_USER * DEVICE_LIST_ENTRY_LEN;
+
 /// The length of an encoded [`PreKeyBundle`](crate::PreKeyBundle) without a
 /// one-time prekey (1405 bytes).
 pub const MIN_BUNDLE_LEN: usize = 3 + KEY_LEN + SIGNED_PREKEY_ENTRY_LEN + 1 + KEM_PREKEY_ENTRY_LEN;
@@ -323,3 +342,4 @@ const _: () = assert!(MIN_USER_ADDRESS_LEN == 7 && MAX_USER_ADDRESS_LEN == 325);
 const _: () = assert!(MIN_DEVICE_ADDRESS_LEN == 11 && MAX_DEVICE_ADDRESS_LEN == 329);
 const _: () = assert!(MIN_ENVELOPE_LEN == 107 && MAX_ENVELOPE_LEN == 272_214);
 const _: () = assert!(PREKEY_COUNTS_LEN == 10);
+const _: () = assert!(MIN_DEVICE_LIST_LEN == 197 && MAX_DEVICE_LIST_LEN == 1175);

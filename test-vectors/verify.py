@@ -2072,6 +2072,184 @@ def check_addressing(c: Checker) -> int:
     return n
 
 
+# device-list.json (§12) -----------------------------------------------------
+
+T_DEVICE_LIST = 0x52
+SIG_DEVICE_LIST = b"KINSEAL-v1 device list\0"
+DEVICE_LIST_HASH = b"KINSEAL-v1 device list hash\0"
+MAX_DEVICES_PER_USER = 16
+
+
+@dataclass
+class DeviceListV:
+    user_key: bytes
+    app_id: bytes
+    user_id: bytes
+    version: int
+    previous_hash: bytes
+    created_at: int
+    devices: list  # (device_id, identity_key, added_at), ascending by id
+    body: bytes
+    signature: bytes
+
+    def encoding(self) -> bytes:
+        return self.body + self.signature
+
+    def hash(self) -> bytes:
+        return sha256(DEVICE_LIST_HASH + self.encoding())  # §12.2
+
+
+def encode_device_list_body(user_key, app_id, user_id, version, previous_hash, created_at, devices) -> bytes:
+    """§12.1, everything before the signature."""
+    out = u8(VERSION) + u8(T_DEVICE_LIST) + u8(SUITE) + user_key
+    out += encode_user_address_embedded(app_id, user_id)
+    out += u64(version) + previous_hash + u64(created_at) + u8(len(devices))
+    for device_id, ik, added_at in devices:
+        out += u32(device_id) + ik + u64(added_at)
+    return out
+
+
+def decode_device_list(data: bytes) -> DeviceListV:
+    """§12.3 steps 1-3: structure, keys, consistency."""
+    r = Reader(data)
+    read_prefix(r, T_DEVICE_LIST, with_suite=True)
+    user_key = r.take(32)
+    app_id, user_id = read_user_address_embedded(r)  # §4.5
+    version = r.u64()
+    if version == 0:
+        raise ProtocolError("InvalidField", "list_version 0")
+    previous_hash = r.take(32)
+    created_at = r.u64()
+    count = r.u8()
+    if not 1 <= count <= MAX_DEVICES_PER_USER:
+        raise ProtocolError("LengthOutOfRange", f"device_count {count}")
+    devices = [(r.u32(), r.take(32), r.u64()) for _ in range(count)]
+    body = data[: r.pos]
+    signature = r.take(64)
+    r.finish()
+    # step 2: keys, the user key first, then the devices' in order
+    validate_identity_key(user_key)
+    for _, ik, _ in devices:
+        validate_identity_key(ik)
+    # step 3: consistency, in field order
+    if (previous_hash == bytes(32)) != (version == 1):
+        raise ProtocolError("InvalidField", "previous_hash zero iff list_version = 1")
+    ids = [d[0] for d in devices]
+    if any(a >= b for a, b in zip(ids, ids[1:])):
+        raise ProtocolError("InvalidField", "device ids not strictly ascending")
+    if len({d[1] for d in devices}) != len(devices):
+        raise ProtocolError("InvalidField", "an identity key listed twice")
+    return DeviceListV(user_key, app_id, user_id, version, previous_hash, created_at, devices, body, signature)
+
+
+def verify_device_list(data: bytes) -> DeviceListV:
+    """§12.3: decode, then step 4, the signature."""
+    dl = decode_device_list(data)
+    verify_strict(dl.user_key, SIG_DEVICE_LIST, dl.body, dl.signature)
+    return dl
+
+
+def device_list_successor(cur: DeviceListV, nxt: DeviceListV) -> dict:
+    """§12.4, in its order; the result as the vectors spell it."""
+    if nxt.user_key != cur.user_key:
+        return {"outcome": "UserKeyChanged"}
+    if (nxt.app_id, nxt.user_id) != (cur.app_id, cur.user_id):
+        return {"outcome": "AddressMismatch"}
+    if nxt.version < cur.version:
+        return {"outcome": "Rollback", "current": cur.version, "found": nxt.version}
+    if nxt.version == cur.version:
+        if nxt.hash() == cur.hash():
+            return {"outcome": "Unchanged"}
+        return {"outcome": "Fork", "version": cur.version}
+    if nxt.version > cur.version + 1:
+        return {"outcome": "Gap", "current": cur.version, "found": nxt.version}
+    if nxt.previous_hash != cur.hash():
+        return {"outcome": "Fork", "version": cur.version}
+    return device_list_diff(cur, nxt)
+
+
+def device_list_diff(old: DeviceListV, new: DeviceListV) -> dict:
+    before = {d[0]: d[1] for d in old.devices}
+    after = {d[0]: d[1] for d in new.devices}
+    return {
+        "outcome": "Advanced",
+        "added": sorted(i for i in after if i not in before),
+        "removed": sorted(i for i in before if i not in after),
+        "replaced": sorted(i for i in after if i in before and after[i] != before[i]),
+    }
+
+
+def device_list_chain(cur: DeviceListV, lists: list) -> dict:
+    """§12.4: each list checked against the one before; the net change."""
+    start = cur
+    for nxt in lists:
+        step = device_list_successor(cur, nxt)
+        if step["outcome"] not in ("Unchanged", "Advanced"):
+            return step
+        cur = nxt
+    if cur.hash() == start.hash():
+        return {"outcome": "Unchanged"}
+    return device_list_diff(start, cur)
+
+
+def check_device_lists(c: Checker) -> int:
+    doc = load("device-list.json")
+    c.eq("device list: type byte", doc["type_byte"], T_DEVICE_LIST)
+    c.eq("device list: signature label", H(doc["signature_label"]), SIG_DEVICE_LIST)
+    c.eq("device list: hash label", H(doc["hash_label"]), DEVICE_LIST_HASH)
+    sk = H(doc["user_secret"])
+    user_public = identity_public(sk)
+    chain = []
+    n = 0
+    for group in ("lists", "other_lists"):
+        for i, case in enumerate(doc[group]):
+            tag = f"device list {group}[{i}] ({case['description']})"
+            devices = [(d["device_id"], H(d["identity_public"]), d["added_at"]) for d in case["devices"]]
+            body = encode_device_list_body(H(case["user_public"]), H(case["app_id"]), H(case["user_id"]),
+                                           case["list_version"], H(case["previous_hash"]), case["created_at"],
+                                           devices)
+            c.eq(f"{tag} body", body, H(case["body"]))
+            c.eq(f"{tag} signed message", SIG_DEVICE_LIST + body, H(case["signed_message"]))
+            if H(case["user_public"]) == user_public:
+                # Ed25519 is deterministic (RFC 8032): the signature recomputes
+                c.eq(f"{tag} signature", sign(sk, SIG_DEVICE_LIST, body), H(case["signature"]))
+            enc = body + H(case["signature"])
+            c.eq(f"{tag} encoding", enc, H(case["encoding"]))
+            dl = verify_device_list(enc)
+            c.ok(f"{tag} decodes and verifies", True)
+            c.eq(f"{tag} re-encodes", dl.encoding(), enc)
+            c.eq(f"{tag} hash", dl.hash(), H(case["hash"]))
+            c.eq(f"{tag} devices", dl.devices, devices)
+            if group == "lists":
+                c.eq(f"{tag} user key is the user's", dl.user_key, user_public)
+                chain.append(dl)
+            n += 1
+    for i, dl in enumerate(chain):
+        want = bytes(32) if i == 0 else chain[i - 1].hash()
+        c.eq(f"device list chain[{i}] version", dl.version, i + 1)
+        c.eq(f"device list chain[{i}] previous hash", dl.previous_hash, want)
+    for i, case in enumerate(doc["negative"]):
+        what = f"device list negative[{i}]: {case['reason']}"
+        data = H(case["input"])
+        c.rejects(what, lambda: verify_device_list(data), case["error"])
+        n += 1
+    keys = ("outcome", "added", "removed", "replaced", "current", "found", "version")
+    for i, case in enumerate(doc["successor_cases"]):
+        what = f"device list successor[{i}]: {case['description']}"
+        cur, nxt = verify_device_list(H(case["current_list"])), verify_device_list(H(case["next_list"]))
+        want = {k: case[k] for k in keys if k in case}
+        c.eq(what, device_list_successor(cur, nxt), want)
+        n += 1
+    for i, case in enumerate(doc["chain_cases"]):
+        what = f"device list chain case[{i}]: {case['description']}"
+        cur = verify_device_list(H(case["current_list"]))
+        lists = [verify_device_list(H(x)) for x in case["lists"]]
+        want = {k: case[k] for k in keys if k in case}
+        c.eq(what, device_list_chain(cur, lists), want)
+        n += 1
+    return n
+
+
 # edge cases the vectors do not reach ----------------------------------------
 
 
@@ -2275,6 +2453,7 @@ def main() -> int:
         ("negative.json", check_negative, "cases"),
         ("safety-number.json", check_safety_numbers, "cases"),
         ("addressing.json", check_addressing, "cases"),
+        ("device-list.json", check_device_lists, "cases"),
         ("edge cases (not from a file)", check_edge_cases, "cases"),
     ):
         before_p, before_f = c.passed, c.failed

@@ -28,3 +28,7 @@ pub(crate) const STORAGE_KEY: &[u8] = b"KINSEAL-v1 storage key\0";
 pub(crate) const STORAGE_AD: &[u8] = b"KINSEAL-v1 storage record\0";
 /// Prefix of every safety-number fingerprint hash input.
 pub(crate) const SAFETY_NUMBER: &[u8] = b"KINSEAL-v1 safety number\0";
+/// Prefix of the bytes a user identity key signs for a device list.
+pub(crate) const SIG_DEVICE_LIST: &[u8] = b"KINSEAL-v1 device list\0";
+/// Prefix of a device list's hash input (followed by the whole encoding).
+pub(crate) const DEVICE_LIST_HASH: &[u8] = b"KINSEAL-v1 device list hash\0";

@@ -40,14 +40,18 @@ pub enum WireType {
     /// in it (the message it carries reports errors as a
     /// [`Message`](WireType::Message) or [`PreKeyMessage`](WireType::PreKeyMessage)).
     Envelope,
+    /// A user's signed [`DeviceList`](crate::DeviceList).
+    DeviceList,
 }
 
 /// Which key a validation failure is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeyKind {
-    /// An Ed25519 identity key.
+    /// An Ed25519 identity key of a device.
     Identity,
+    /// An Ed25519 user identity key ([`UserIdentityKey`](crate::UserIdentityKey)).
+    UserIdentity,
     /// An X25519 key: signed prekey, one-time prekey, base key or ratchet key.
     X25519,
     /// An ML-KEM-768 encapsulation key.

@@ -6,6 +6,7 @@
 //! | [`DecodeError`] | every decoder: bytes that are not a well-formed value |
 //! | [`ProtocolError`] | the protocol core: well-formed input that breaks a rule |
 //! | [`MisuseError`] | the protocol core: a call the API does not allow |
+//! | [`DeviceListError`] | the protocol core: a device list that cannot follow the one a caller holds |
 //! | [`Error::DecryptionFailed`] | a message that did not authenticate, opaque on purpose |
 //! | [`AddressError`] | building an address (client and server) |
 //! | [`AccountError`], [`TrustError`] | the client layer ([`client`](crate::client)) |
@@ -28,6 +29,7 @@ use core::fmt;
 mod address;
 mod client;
 mod decode;
+mod device_list;
 mod protocol;
 mod server;
 mod storage;
@@ -35,6 +37,7 @@ mod storage;
 pub use address::{AddressError, AddressField};
 pub use client::{AccountError, TrustError};
 pub use decode::{DecodeError, KeyKind, WireType};
+pub use device_list::DeviceListError;
 pub use protocol::{MisuseError, PreKeyRole, ProtocolError, SignedObject};
 pub use server::{DirectoryError, UploadError};
 pub use storage::{OtherError, StorageError};
@@ -68,6 +71,10 @@ pub enum Error {
     /// A store failed: a prekey directory's (see [`server`](crate::server))
     /// or a client's (see [`client`](crate::client)).
     Storage(StorageError),
+    /// A user's device list cannot follow the one the caller holds: a
+    /// rollback, a fork, a gap, or another user's list (see
+    /// [`VerifiedDeviceList::check_successor`](crate::VerifiedDeviceList::check_successor)).
+    DeviceList(DeviceListError),
 }
 
 macro_rules! from_kind {
@@ -90,6 +97,7 @@ from_kind! {
     UploadError => Upload,
     DirectoryError => Directory,
     StorageError => Storage,
+    DeviceListError => DeviceList,
 }
 
 impl fmt::Display for Error {
@@ -105,6 +113,7 @@ impl fmt::Display for Error {
             Error::Upload(e) => write!(f, "upload refused: {e}"),
             Error::Directory(e) => write!(f, "directory error: {e}"),
             Error::Storage(e) => write!(f, "storage error: {e}"),
+            Error::DeviceList(e) => write!(f, "device list refused: {e}"),
         }
     }
 }
@@ -122,6 +131,7 @@ impl core::error::Error for Error {
             Error::Upload(e) => Some(e),
             Error::Directory(e) => Some(e),
             Error::Storage(e) => Some(e),
+            Error::DeviceList(e) => Some(e),
         }
     }
 }

@@ -11,6 +11,9 @@ pub enum SignedObject {
     SignedPreKey,
     /// An ML-KEM prekey (one-time or last-resort).
     KemPreKey,
+    /// A user's [`DeviceList`](crate::DeviceList), signed by the user
+    /// identity key it names.
+    DeviceList,
 }
 
 /// Well-formed input that breaks a protocol rule.
@@ -114,6 +117,31 @@ pub enum MisuseError {
         /// The size asked for.
         found: usize,
     },
+    /// A device list to sign has no device, or more than
+    /// [`MAX_DEVICES_PER_USER`](crate::limits::MAX_DEVICES_PER_USER).
+    DeviceCount {
+        /// The fewest devices a list holds (1).
+        min: usize,
+        /// The most devices a list holds.
+        max: usize,
+        /// The number given.
+        found: usize,
+    },
+    /// A device list to sign names one device id twice.
+    DuplicateDeviceId {
+        /// The id given twice.
+        device_id: u32,
+    },
+    /// A device list to sign gives two devices the same identity key.
+    DuplicateDeviceKey {
+        /// The higher of the two devices' ids.
+        device_id: u32,
+    },
+    /// A device list's version is `u64::MAX`: it has no successor.
+    DeviceListVersionExhausted,
+    /// A successor device list was to be signed by another user identity
+    /// key than the one that signed the list it follows.
+    WrongUserKey,
 }
 
 /// Which prekey an error is about.
@@ -191,6 +219,22 @@ impl fmt::Display for MisuseError {
             }
             MisuseError::BatchTooLarge { max, found } => {
                 write!(f, "batch of {found} exceeds {max}")
+            }
+            MisuseError::DeviceCount { min, max, found } => {
+                write!(f, "device list of {found} devices outside {min}..={max}")
+            }
+            MisuseError::DuplicateDeviceId { device_id } => {
+                write!(f, "device id {device_id} listed twice")
+            }
+            MisuseError::DuplicateDeviceKey { device_id } => {
+                write!(
+                    f,
+                    "device {device_id} has the identity key of another listed device"
+                )
+            }
+            MisuseError::DeviceListVersionExhausted => f.write_str("device list version exhausted"),
+            MisuseError::WrongUserKey => {
+                f.write_str("a successor device list must be signed by the same user key")
             }
         }
     }

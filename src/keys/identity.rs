@@ -39,25 +39,10 @@ impl IdentityKey {
     /// component (`A + T`, `T` of order dividing 8 — the same private key
     /// would otherwise have eight valid public keys).
     pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> crate::Result<Self> {
-        let invalid = DecodeError::InvalidKey {
-            kind: KeyKind::Identity,
-        };
-        let ed = VerifyingKey::from_bytes(bytes).map_err(|_| invalid.clone())?;
-        // ed25519-dalek decompresses under ZIP-215, which also accepts
-        // non-canonical encodings; insist on the one canonical encoding.
-        // Re-compressing the point and comparing would cost a field
-        // inversion; checking the bytes is equivalent: an encoding is
-        // canonical iff its y (the low 255 bits) is below p and, when x = 0,
-        // its sign bit is clear. x = 0 only for y = ±1, the identity and the
-        // point of order 2, which `is_weak` rejects anyway. (Both checks are
-        // compared on every identity key of the test suite and on edge
-        // encodings in `tests::canonical_check_matches_recompression`.)
-        // Then the subgroup: [ℓ]A must be the neutral element, and A must
-        // not be the neutral element itself (`is_weak` again).
-        if !y_is_canonical(bytes) || ed.is_weak() || !ed.to_edwards().is_torsion_free() {
-            return Err(invalid.into());
-        }
-        Ok(Self::from_verifying_key(ed))
+        Ok(Self::from_verifying_key(parse_ed25519(
+            bytes,
+            KeyKind::Identity,
+        )?))
     }
 
     fn from_verifying_key(ed: VerifyingKey) -> Self {
@@ -90,10 +75,7 @@ impl IdentityKey {
         parts: &[&[u8]],
         signature: &[u8; SIGNATURE_LEN],
     ) -> Result<(), ProtocolError> {
-        let message = signed_message(label, parts);
-        self.ed
-            .verify_strict(&message, &Signature::from_bytes(signature))
-            .map_err(|_| ProtocolError::InvalidSignature { object })
+        verify_strict(&self.ed, object, label, parts, signature)
     }
 }
 
@@ -179,9 +161,7 @@ impl IdentityKeyPair {
     }
 
     pub(crate) fn sign(&self, label: &[u8], parts: &[&[u8]]) -> [u8; SIGNATURE_LEN] {
-        use ed25519_dalek::Signer;
-        let message = signed_message(label, parts);
-        self.signing.sign(&message).to_bytes()
+        sign(&self.signing, label, parts)
     }
 
     /// The X25519 secret: the Ed25519 secret scalar, unreduced, which
@@ -226,6 +206,51 @@ impl fmt::Debug for IdentityKeyPair {
             .field("public", &self.public)
             .finish_non_exhaustive()
     }
+}
+
+/// Parses an Ed25519 public key as PROTOCOL.md §3.1 requires of every
+/// identity key, a device's or a user's (`kind` names which in the error).
+pub(super) fn parse_ed25519(
+    bytes: &[u8; KEY_LEN],
+    kind: KeyKind,
+) -> Result<VerifyingKey, DecodeError> {
+    let invalid = DecodeError::InvalidKey { kind };
+    let ed = VerifyingKey::from_bytes(bytes).map_err(|_| invalid.clone())?;
+    // ed25519-dalek decompresses under ZIP-215, which also accepts
+    // non-canonical encodings; insist on the one canonical encoding.
+    // Re-compressing the point and comparing would cost a field
+    // inversion; checking the bytes is equivalent: an encoding is
+    // canonical iff its y (the low 255 bits) is below p and, when x = 0,
+    // its sign bit is clear. x = 0 only for y = ±1, the identity and the
+    // point of order 2, which `is_weak` rejects anyway. (Both checks are
+    // compared on every identity key of the test suite and on edge
+    // encodings in `tests::canonical_check_matches_recompression`.)
+    // Then the subgroup: [ℓ]A must be the neutral element, and A must
+    // not be the neutral element itself (`is_weak` again).
+    if !y_is_canonical(bytes) || ed.is_weak() || !ed.to_edwards().is_torsion_free() {
+        return Err(invalid);
+    }
+    Ok(ed)
+}
+
+/// Verifies an Ed25519 signature over `label ‖ parts…` strictly
+/// (PROTOCOL.md §3.5): non-canonical and small-order `R` values are rejected.
+pub(super) fn verify_strict(
+    key: &VerifyingKey,
+    object: SignedObject,
+    label: &[u8],
+    parts: &[&[u8]],
+    signature: &[u8; SIGNATURE_LEN],
+) -> Result<(), ProtocolError> {
+    let message = signed_message(label, parts);
+    key.verify_strict(&message, &Signature::from_bytes(signature))
+        .map_err(|_| ProtocolError::InvalidSignature { object })
+}
+
+/// Signs `label ‖ parts…` (deterministic, RFC 8032).
+pub(super) fn sign(key: &SigningKey, label: &[u8], parts: &[&[u8]]) -> [u8; SIGNATURE_LEN] {
+    use ed25519_dalek::Signer;
+    key.sign(&signed_message(label, parts)).to_bytes()
 }
 
 /// Whether the y coordinate of an Edwards point encoding (the low 255

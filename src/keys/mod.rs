@@ -1,18 +1,25 @@
 //! Long-term and medium-term keys: the identity key, signed and one-time
-//! X25519 prekeys, ML-KEM-768 prekeys, the bundle a server hands out, and
-//! the upload a device sends it.
+//! X25519 prekeys, ML-KEM-768 prekeys, the bundle a server hands out, the
+//! upload a device sends it, and the user identity key with the device
+//! list it signs.
 
 mod bundle;
+mod device_list;
 mod identity;
 mod kem;
 mod prekey;
 mod upload;
+mod user;
 
 pub use bundle::{PreKeyBundle, VerifiedBundle};
+pub use device_list::{
+    DeviceList, DeviceListEntry, DeviceListUpdate, ReplacedDevice, VerifiedDeviceList,
+};
 pub use identity::{IdentityKey, IdentityKeyPair};
 pub use kem::{KemPreKey, KemPreKeyPair};
 pub use prekey::{OneTimePreKey, OneTimePreKeyPair, SignedPreKey, SignedPreKeyPair};
 pub use upload::{PreKeyCounts, PreKeyUpload, PreKeyUploadBuilder, VerifiedUpload};
+pub use user::{UserIdentityKey, UserIdentityKeyPair};
 
 /// The most prekeys one `generate_batch` call produces.
 pub const MAX_PREKEY_BATCH: usize = 10_000;

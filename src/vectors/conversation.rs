@@ -80,6 +80,13 @@ pub(super) fn error_name(e: &Error) -> &'static str {
         Error::Directory(_) => "Directory",
         Error::Storage(_) => "Storage",
         Error::Trust(_) => "Trust",
+        Error::DeviceList(d) => match d {
+            crate::DeviceListError::UserKeyChanged => "UserKeyChanged",
+            crate::DeviceListError::AddressMismatch => "AddressMismatch",
+            crate::DeviceListError::Rollback { .. } => "Rollback",
+            crate::DeviceListError::Fork { .. } => "Fork",
+            crate::DeviceListError::Gap { .. } => "Gap",
+        },
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod addressing;
 mod conversation;
+mod device_list;
 mod handshake;
 mod negative;
 mod safety;
@@ -52,6 +53,7 @@ fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("negative.json", negative::negative_file());
     files.insert("safety-number.json", safety::safety_number_file());
     files.insert("addressing.json", addressing::addressing_file());
+    files.insert("device-list.json", device_list::device_list_file());
     files
 }
 

@@ -78,7 +78,7 @@ fn with_kem_signature(bundle: &[u8], signature: [u8; 64]) -> Vec<u8> {
 
 /// A valid Ed25519 point whose encoding is not canonical (y ≥ p) and that is
 /// not of small order, found by search over y = p + k.
-fn non_canonical_identity() -> [u8; 32] {
+pub(super) fn non_canonical_identity() -> [u8; 32] {
     for k in 0u8..19 {
         for sign in [0u8, 0x80] {
             let mut b = [0xffu8; 32];

@@ -13,6 +13,7 @@ mod address;
 mod bundle;
 mod codec;
 mod counts;
+mod device_list;
 mod envelope;
 mod key_pairs;
 mod message;
@@ -22,10 +23,13 @@ mod session;
 mod store;
 mod upload;
 
-pub(crate) use address::DeviceAddressFrame;
+pub(crate) use address::{DeviceAddressFrame, UserAddressFrame};
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 pub(crate) use codec::{Frame, Reader, Writer};
 pub(crate) use counts::PreKeyCountsFrame;
+pub(crate) use device_list::{
+    DEVICE_LIST_HASH_LEN, DeviceEntryFrame, DeviceListBodyFrame, DeviceListFrame,
+};
 pub(crate) use envelope::{EnvelopeFrame, check_message};
 pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
 pub(crate) use message::{
@@ -55,8 +59,9 @@ pub const PROTOCOL_VERSION: u8 = 1;
 pub const SUITE_V1: u8 = 0x01;
 
 pub use crate::limits::{
-    MAX_CIPHERTEXT_LEN, MAX_DEVICE_ADDRESS_LEN, MAX_ENVELOPE_LEN, MAX_PADDED_LEN,
-    MAX_PLAINTEXT_LEN, MAX_USER_ADDRESS_LEN, MIN_CIPHERTEXT_LEN, MIN_DEVICE_ADDRESS_LEN,
+    DEVICE_LIST_ENTRY_LEN, MAX_CIPHERTEXT_LEN, MAX_DEVICE_ADDRESS_LEN, MAX_DEVICE_LIST_LEN,
+    MAX_DEVICES_PER_USER, MAX_ENVELOPE_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN,
+    MAX_USER_ADDRESS_LEN, MIN_CIPHERTEXT_LEN, MIN_DEVICE_ADDRESS_LEN, MIN_DEVICE_LIST_LEN,
     MIN_ENVELOPE_LEN, MIN_USER_ADDRESS_LEN, PREKEY_COUNTS_LEN,
 };
 pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
@@ -66,9 +71,10 @@ pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATUR
 // as another. 0x0_ are messages and bundles, 0x10 the session state, 0x2_
 // what a device and its server exchange about prekeys (the upload, the
 // counts), 0x3_ the client's records at rest, 0x40 the safety number,
-// 0x5_ who is who (addresses; 0x52 ..= 0x5f are kept for device lists and
-// the records that sign them), 0x6_ delivery (the envelope; 0x61 ..= 0x6f
-// kept for what travels next to it, such as decryption-error receipts).
+// 0x5_ who is who (the addresses, 0x52 the device list; 0x53 ..= 0x5f are
+// kept for the records that sign or link user identities), 0x6_ delivery
+// (the envelope; 0x61 ..= 0x6f kept for what travels next to it, such as
+// decryption-error receipts).
 
 /// The type byte of a ratchet [`Message`](crate::Message).
 pub(crate) const TYPE_MESSAGE: u8 = 0x01;
@@ -107,6 +113,8 @@ pub const TYPE_USER_ADDRESS: u8 = 0x50;
 pub const TYPE_DEVICE_ADDRESS: u8 = 0x51;
 /// The type byte of an [`Envelope`](crate::Envelope).
 pub const TYPE_ENVELOPE: u8 = 0x60;
+/// The type byte of a [`DeviceList`](crate::DeviceList).
+pub const TYPE_DEVICE_LIST: u8 = 0x52;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -18,7 +18,7 @@ mod redaction;
 use common::*;
 use kinseal::{
     IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SecretBytes, Session, SessionConfig,
-    SignedPreKeyPair,
+    SignedPreKeyPair, UserIdentityKeyPair,
 };
 use rand_core::Rng;
 use redaction::assert_redacted;
@@ -67,6 +67,15 @@ fn identity_key_pair() {
     check("IdentityKeyPair", &pair, &[&sk, &expanded]);
     check("IdentityKeyPair clone", &pair.clone(), &[&sk, &expanded]);
     // The public key is shown.
+    assert!(format!("{pair:?}").contains(&hex(pair.public_key().as_bytes())));
+}
+
+#[test]
+fn user_identity_key_pair() {
+    let pair = UserIdentityKeyPair::generate(&mut rng(1101));
+    let sk = pair.to_secret_bytes();
+    let expanded = Sha512::digest(&*sk);
+    check("UserIdentityKeyPair", &pair, &[&sk, &expanded]);
     assert!(format!("{pair:?}").contains(&hex(pair.public_key().as_bytes())));
 }
 

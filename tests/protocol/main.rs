@@ -14,6 +14,7 @@ mod common;
 mod adversary;
 mod conversation;
 mod debug_redaction;
+mod device_list;
 mod envelope;
 mod fuzz_corpus;
 mod handshake;
