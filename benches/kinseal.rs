@@ -707,10 +707,10 @@ fn chain(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
     for size in SIZES {
         let plaintext = vec![0x5a; size];
         g.throughput(Throughput::Bytes(size as u64));
-        g.bench_function(format!("encrypt_unpadded/{size}"), |b| {
+        g.bench_function(BenchmarkId::new("encrypt_unpadded", size), |b| {
             b.iter(|| sender.encrypt(&mut r, &plaintext).unwrap())
         });
-        g.bench_function(format!("decrypt_unpadded/{size}"), |b| {
+        g.bench_function(BenchmarkId::new("decrypt_unpadded", size), |b| {
             b.iter_batched_ref(
                 || alice.encrypt(&mut r, &plaintext).unwrap(),
                 |m| drop(bob.decrypt(m).unwrap()),
