@@ -9,7 +9,6 @@ use subtle::ConstantTimeEq;
 use x25519_dalek::StaticSecret;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use super::Hex;
 use crate::error::{DecodeError, KeyKind, ProtocolError, SignedObject};
 use crate::wire::{KEY_LEN, SIGNATURE_LEN};
 
@@ -79,27 +78,36 @@ impl IdentityKey {
     }
 }
 
-impl PartialEq for IdentityKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
+/// Equality, hashing and `Debug` (the key's hex) of a public Ed25519 key
+/// type, all by its 32-byte encoding (`as_bytes`).
+macro_rules! public_key_by_bytes {
+    ($t:ident) => {
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_bytes() == other.as_bytes()
+            }
+        }
 
-impl Eq for IdentityKey {}
+        impl Eq for $t {}
 
-impl core::hash::Hash for IdentityKey {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.as_bytes().hash(state);
-    }
-}
+        impl core::hash::Hash for $t {
+            fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+                self.as_bytes().hash(state);
+            }
+        }
 
-impl fmt::Debug for IdentityKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("IdentityKey")
-            .field(&Hex(self.as_bytes()))
-            .finish()
-    }
+        impl core::fmt::Debug for $t {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_tuple(stringify!($t))
+                    .field(&super::Hex(self.as_bytes()))
+                    .finish()
+            }
+        }
+    };
 }
+pub(super) use public_key_by_bytes;
+
+public_key_by_bytes!(IdentityKey);
 
 /// An identity key pair. The private half never leaves except through
 /// [`IdentityKeyPair::to_secret_bytes`], is zeroized on drop, and is never printed.
@@ -112,9 +120,7 @@ pub struct IdentityKeyPair {
 impl IdentityKeyPair {
     /// Generates a new identity from `rng`.
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let mut secret = Zeroizing::new([0u8; KEY_LEN]);
-        rng.fill_bytes(&mut secret[..]);
-        Self::from_secret_array(&secret)
+        Self::from_secret_array(&random_secret(rng))
     }
 
     /// Rebuilds an identity from the 32-byte Ed25519 secret key that
@@ -123,16 +129,7 @@ impl IdentityKeyPair {
     /// # Errors
     /// [`DecodeError::LengthOutOfRange`] unless `secret` is 32 bytes long.
     pub fn from_secret_bytes(secret: &[u8]) -> crate::Result<Self> {
-        let array: &[u8; KEY_LEN] =
-            secret
-                .try_into()
-                .map_err(|_| DecodeError::LengthOutOfRange {
-                    wire_type: crate::WireType::KeyPair,
-                    min: KEY_LEN,
-                    max: KEY_LEN,
-                    found: secret.len(),
-                })?;
-        Ok(Self::from_secret_array(array))
+        Ok(Self::from_secret_array(secret_array(secret)?))
     }
 
     fn from_secret_array(secret: &[u8; KEY_LEN]) -> Self {
@@ -210,6 +207,26 @@ impl fmt::Debug for IdentityKeyPair {
 
 /// Parses an Ed25519 public key as PROTOCOL.md §3.1 requires of every
 /// identity key, a device's or a user's (`kind` names which in the error).
+/// 32 bytes from `rng`, for a new Ed25519 secret key.
+pub(super) fn random_secret<R: CryptoRng + ?Sized>(rng: &mut R) -> Zeroizing<[u8; KEY_LEN]> {
+    let mut secret = Zeroizing::new([0u8; KEY_LEN]);
+    rng.fill_bytes(&mut secret[..]);
+    secret
+}
+
+/// A stored Ed25519 secret key's 32 bytes, or the length error of a key
+/// pair that does not have them.
+pub(super) fn secret_array(secret: &[u8]) -> Result<&[u8; KEY_LEN], DecodeError> {
+    secret
+        .try_into()
+        .map_err(|_| DecodeError::LengthOutOfRange {
+            wire_type: crate::WireType::KeyPair,
+            min: KEY_LEN,
+            max: KEY_LEN,
+            found: secret.len(),
+        })
+}
+
 pub(super) fn parse_ed25519(
     bytes: &[u8; KEY_LEN],
     kind: KeyKind,
@@ -378,7 +395,12 @@ mod tests {
         let mut accepted = 0;
         for bytes in &cases {
             let new = IdentityKey::from_bytes(bytes).is_ok();
-            assert_eq!(new, old_check(bytes), "disagree on {:?}", Hex(bytes));
+            assert_eq!(
+                new,
+                old_check(bytes),
+                "disagree on {:?}",
+                super::super::Hex(bytes)
+            );
             accepted += usize::from(new);
         }
         assert!(accepted >= 200, "too few valid keys exercised: {accepted}");

@@ -10,9 +10,10 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::CryptoRng;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use super::Hex;
-use super::identity::{parse_ed25519, sign, verify_strict};
-use crate::error::{DecodeError, KeyKind, ProtocolError, SignedObject};
+use super::identity::{
+    parse_ed25519, public_key_by_bytes, random_secret, secret_array, sign, verify_strict,
+};
+use crate::error::{KeyKind, ProtocolError, SignedObject};
 use crate::wire::{KEY_LEN, SIGNATURE_LEN};
 
 /// A public user identity key: 32 bytes, an Ed25519 public key, checked
@@ -48,7 +49,7 @@ impl UserIdentityKey {
     /// Parses and validates a user identity key.
     ///
     /// # Errors
-    /// [`DecodeError::InvalidKey`] with [`KeyKind::UserIdentity`], for
+    /// [`DecodeError::InvalidKey`](crate::DecodeError::InvalidKey) with [`KeyKind::UserIdentity`], for
     /// the same inputs [`IdentityKey::from_bytes`](crate::IdentityKey::from_bytes)
     /// refuses: not a point, not its canonical encoding, of small order,
     /// or with a small-order component.
@@ -80,27 +81,7 @@ impl UserIdentityKey {
     }
 }
 
-impl PartialEq for UserIdentityKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Eq for UserIdentityKey {}
-
-impl core::hash::Hash for UserIdentityKey {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.as_bytes().hash(state);
-    }
-}
-
-impl fmt::Debug for UserIdentityKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("UserIdentityKey")
-            .field(&Hex(self.as_bytes()))
-            .finish()
-    }
-}
+public_key_by_bytes!(UserIdentityKey);
 
 /// A user identity key pair. The private half never leaves except through
 /// [`UserIdentityKeyPair::to_secret_bytes`], is zeroized on drop, and is
@@ -115,27 +96,16 @@ pub struct UserIdentityKeyPair {
 impl UserIdentityKeyPair {
     /// Generates a new user identity from `rng`.
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let mut secret = Zeroizing::new([0u8; KEY_LEN]);
-        rng.fill_bytes(&mut secret[..]);
-        Self::from_secret_array(&secret)
+        Self::from_secret_array(&random_secret(rng))
     }
 
     /// Rebuilds a user identity from the 32-byte Ed25519 secret key that
     /// [`UserIdentityKeyPair::to_secret_bytes`] returned.
     ///
     /// # Errors
-    /// [`DecodeError::LengthOutOfRange`] unless `secret` is 32 bytes long.
+    /// [`DecodeError::LengthOutOfRange`](crate::DecodeError::LengthOutOfRange) unless `secret` is 32 bytes long.
     pub fn from_secret_bytes(secret: &[u8]) -> crate::Result<Self> {
-        let array: &[u8; KEY_LEN] =
-            secret
-                .try_into()
-                .map_err(|_| DecodeError::LengthOutOfRange {
-                    wire_type: crate::WireType::KeyPair,
-                    min: KEY_LEN,
-                    max: KEY_LEN,
-                    found: secret.len(),
-                })?;
-        Ok(Self::from_secret_array(array))
+        Ok(Self::from_secret_array(secret_array(secret)?))
     }
 
     fn from_secret_array(secret: &[u8; KEY_LEN]) -> Self {

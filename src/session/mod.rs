@@ -260,13 +260,30 @@ impl Session {
             }
             .into());
         }
+        let padded_len = self.padding.padded_len(plaintext.len());
+        self.seal(
+            rng,
+            Body::Padded {
+                plaintext,
+                padded_len,
+            },
+        )
+    }
+
+    /// The wire bytes of one message sealing `body`: the setup data first
+    /// while it is still sent, then the `Message`. On error the session is
+    /// unchanged.
+    fn seal<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        body: Body<'_>,
+    ) -> crate::Result<Vec<u8>> {
         let pending = self.pending();
         let prefix = match pending {
             Some(_) => PreKeyMessageFrame::PREFIX_MAX_LEN,
             None => 0,
         };
-        let padded_len = self.padding.padded_len(plaintext.len());
-        let mut out = Vec::with_capacity(prefix + MessageFrame::HEADER_LEN + padded_len + TAG_LEN);
+        let mut out = Vec::with_capacity(prefix + MessageFrame::HEADER_LEN + body.len() + TAG_LEN);
         if let Some(p) = pending {
             encode_prekey_prefix(
                 &mut out,
@@ -276,10 +293,6 @@ impl Session {
                 &p.kem_ciphertext,
             );
         }
-        let body = Body::Padded {
-            plaintext,
-            padded_len,
-        };
         self.ratchet
             .encrypt(rng, &self.session_ad, body, &mut out)?;
         Ok(out)
@@ -516,19 +529,7 @@ impl Session {
         rng: &mut R,
         body: &[u8],
     ) -> crate::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        if let Some(p) = self.pending() {
-            encode_prekey_prefix(
-                &mut out,
-                crate::wire::SUITE_V1,
-                self.local_identity.as_bytes(),
-                &p.prekeys,
-                &p.kem_ciphertext,
-            );
-        }
-        self.ratchet
-            .encrypt(rng, &self.session_ad, Body::Raw(body), &mut out)?;
-        Ok(out)
+        self.seal(rng, Body::Raw(body))
     }
 
     /// The pending KEM ciphertext, for the vector generator.

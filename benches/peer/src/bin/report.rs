@@ -126,31 +126,66 @@ struct Memory {
     struct_size: usize,
 }
 
-fn memory() -> Memory {
-    let mut r = ChaCha20Rng::from_seed([42; 32]);
-    let bob_id = IdentityKeyPair::generate(&mut r);
-    let spk = SignedPreKeyPair::generate(&mut r, &bob_id, 1, NOW);
-    let opk = OneTimePreKeyPair::generate(&mut r, 2);
-    let kem = KemPreKeyPair::generate(&mut r, &bob_id, 3, false, NOW);
-    let bundle = PreKeyBundle::new(
-        bob_id.public_key().clone(),
-        spk.public().clone(),
-        Some(*opk.public()),
-        kem.public().clone(),
-    )
-    .verify()
-    .expect("bundle");
-    let alice_id = IdentityKeyPair::generate(&mut r);
+/// Bob's keys and bundle, and Alice's identity: the two parties of every
+/// session the report builds.
+struct Keys {
+    bob_id: IdentityKeyPair,
+    spk: SignedPreKeyPair,
+    opk: OneTimePreKeyPair,
+    kem: KemPreKeyPair,
+    bundle: kinseal::VerifiedBundle,
+    alice_id: IdentityKeyPair,
+}
 
-    let pair = |r: &mut ChaCha20Rng, config: &SessionConfig| {
-        let mut alice = Session::initiate(r, &alice_id, &bundle, config.clone()).expect("initiate");
+impl Keys {
+    fn new(r: &mut ChaCha20Rng) -> Keys {
+        let bob_id = IdentityKeyPair::generate(r);
+        let spk = SignedPreKeyPair::generate(r, &bob_id, 1, NOW);
+        let opk = OneTimePreKeyPair::generate(r, 2);
+        let kem = KemPreKeyPair::generate(r, &bob_id, 3, false, NOW);
+        let bundle = PreKeyBundle::new(
+            bob_id.public_key().clone(),
+            spk.public().clone(),
+            Some(*opk.public()),
+            kem.public().clone(),
+        )
+        .verify()
+        .expect("bundle");
+        let alice_id = IdentityKeyPair::generate(r);
+        Keys {
+            bob_id,
+            spk,
+            opk,
+            kem,
+            bundle,
+            alice_id,
+        }
+    }
+
+    /// Alice initiates and sends one message; Bob answers it.
+    fn pair(&self, r: &mut ChaCha20Rng, config: &SessionConfig) -> (Session, Session) {
+        let mut alice =
+            Session::initiate(r, &self.alice_id, &self.bundle, config.clone()).expect("initiate");
         let first = alice.encrypt(r, b"hi").expect("encrypt");
         let m = PreKeyMessage::from_bytes(&first).expect("decode");
-        let bob = Session::respond(&bob_id, &spk, Some(&opk), &kem, &m, config.clone())
-            .expect("respond")
-            .session;
+        let bob = Session::respond(
+            &self.bob_id,
+            &self.spk,
+            Some(&self.opk),
+            &self.kem,
+            &m,
+            config.clone(),
+        )
+        .expect("respond")
+        .session;
         (alice, bob)
-    };
+    }
+}
+
+fn memory() -> Memory {
+    let mut r = ChaCha20Rng::from_seed([42; 32]);
+    let keys = Keys::new(&mut r);
+    let pair = |r: &mut ChaCha20Rng, config: &SessionConfig| keys.pair(r, config);
     let size = |s: &Session| s.to_bytes().as_bytes().len();
 
     let mut rows = Vec::new();
@@ -259,37 +294,16 @@ fn memory() -> Memory {
 /// Heap allocations per rejected forgery (issue 13: a forged `Message`
 /// "allocates nothing"): each forgery is an honest message with its
 /// counters raised to the bounds (as in `forgery/*` of benches/kinseal.rs),
-/// decrypted 1 000 times and counted by the global allocator. The
-/// forgeries are decoded first, as `Session::decrypt` decodes them, and
-/// both kinds of rejection are counted: the session's decrypt and the
-/// decode-and-decrypt of the bytes.
+/// decrypted 1 000 times from its bytes (`Session::decrypt`, so decoding
+/// included) and counted by the global allocator.
 fn forgery_allocations() -> Vec<(&'static str, f64)> {
     let mut r = ChaCha20Rng::from_seed([43; 32]);
-    let bob_id = IdentityKeyPair::generate(&mut r);
-    let spk = SignedPreKeyPair::generate(&mut r, &bob_id, 1, NOW);
-    let opk = OneTimePreKeyPair::generate(&mut r, 2);
-    let kem = KemPreKeyPair::generate(&mut r, &bob_id, 3, false, NOW);
-    let bundle = PreKeyBundle::new(
-        bob_id.public_key().clone(),
-        spk.public().clone(),
-        Some(*opk.public()),
-        kem.public().clone(),
-    )
-    .verify()
-    .expect("bundle");
-    let alice_id = IdentityKeyPair::generate(&mut r);
     let config = SessionConfig::default()
         .with_max_forward_jump(25_000)
         .expect("config")
         .with_max_skipped_keys(25_000)
         .expect("config");
-    let mut alice =
-        Session::initiate(&mut r, &alice_id, &bundle, config.clone()).expect("initiate");
-    let first = alice.encrypt(&mut r, b"hi").expect("encrypt");
-    let m = PreKeyMessage::from_bytes(&first).expect("decode");
-    let mut bob = Session::respond(&bob_id, &spk, Some(&opk), &kem, &m, config)
-        .expect("respond")
-        .session;
+    let (mut alice, mut bob) = Keys::new(&mut r).pair(&mut r, &config);
     alice
         .decrypt(&bob.encrypt(&mut r, b"hello").expect("encrypt"))
         .expect("decrypt");
