@@ -6,9 +6,9 @@ use std::sync::OnceLock;
 use chacha20::ChaCha20Rng;
 use kinseal::server::{PreKeyCounts, PreKeyUpload, route as route_message};
 use kinseal::{
-    DeviceAddress, Envelope, Error, IdentityKeyPair, IncomingMessage, KemPreKeyPair, Message,
-    OneTimePreKeyPair, PreKeyBundle, PreKeyMessage, ProtocolError, Session, SessionConfig,
-    SignedPreKeyPair, UserAddress,
+    DeviceAddress, DeviceList, DeviceListUpdate, Envelope, Error, IdentityKeyPair, IncomingMessage,
+    KemPreKeyPair, Message, OneTimePreKeyPair, PreKeyBundle, PreKeyMessage, ProtocolError, Session,
+    SessionConfig, SignedPreKeyPair, UserAddress, UserIdentityKeyPair, VerifiedDeviceList,
 };
 use rand_core::SeedableRng;
 
@@ -152,7 +152,75 @@ pub fn layout_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             "prekey-counts",
             PreKeyCounts::new(9, 100).to_bytes(),
         ),
+        (
+            "parse_device_list",
+            "fixture-first",
+            device_lists().0.to_bytes(),
+        ),
+        (
+            "parse_device_list",
+            "fixture-second",
+            device_lists().1.to_bytes(),
+        ),
     ]
+}
+
+/// A user's first device list (Alice's and Bob's fixture devices) and its
+/// successor (Bob's device replaced by a new key), signed by one user key.
+pub fn device_lists() -> &'static (VerifiedDeviceList, VerifiedDeviceList) {
+    static L: OnceLock<(VerifiedDeviceList, VerifiedDeviceList)> = OnceLock::new();
+    L.get_or_init(|| {
+        let f = fixture();
+        let mut r = rng(4);
+        let user = UserIdentityKeyPair::generate(&mut r);
+        let address = UserAddress::new(b"chirp", b"alice").unwrap();
+        let replacement = IdentityKeyPair::generate(&mut r);
+        let first = DeviceList::first(
+            &user,
+            &address,
+            1_700_000_000,
+            [(1, f.bob.public_key(), 1_700_000_000)],
+        )
+        .unwrap();
+        let second = first
+            .next(
+                &user,
+                1_700_000_100,
+                [
+                    (1, f.bob.public_key(), 1_700_000_000),
+                    (2, replacement.public_key(), 1_700_000_100),
+                ],
+            )
+            .unwrap();
+        (first, second)
+    })
+}
+
+/// Device lists on arbitrary bytes: an accepted list re-encodes byte for
+/// byte; a list that verifies is its own unchanged successor; and checked
+/// as a successor of the fixture's first list, it is refused unless it is
+/// that list or the fixture's second one (only the fixture's user key can
+/// sign a successor), and never panics.
+pub fn parse_device_list(data: &[u8]) {
+    let Ok(list) = DeviceList::from_bytes(data) else {
+        return;
+    };
+    assert_eq!(list.to_bytes(), data);
+    let Ok(verified) = list.verify() else {
+        return;
+    };
+    assert_eq!(verified.to_bytes(), data);
+    assert_eq!(
+        verified.check_successor(&verified),
+        Ok(DeviceListUpdate::Unchanged)
+    );
+    let (first, second) = device_lists();
+    if first.check_successor(&verified).is_ok() {
+        assert!(
+            verified.to_bytes() == first.to_bytes() || verified.to_bytes() == second.to_bytes()
+        );
+    }
+    let _ = first.check_chain(core::slice::from_ref(&verified));
 }
 
 /// The fixture's `PreKeyMessage` in an envelope between two devices.

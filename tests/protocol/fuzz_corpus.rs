@@ -68,6 +68,11 @@ fn parse_addressing_corpus() {
 }
 
 #[test]
+fn parse_device_list_corpus() {
+    replay("parse_device_list", targets::parse_device_list);
+}
+
+#[test]
 fn route_corpus() {
     replay("route", targets::route);
 }
