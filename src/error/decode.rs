@@ -34,7 +34,7 @@ pub enum WireType {
     UserAddress,
     /// A [`DeviceAddress`](crate::DeviceAddress), encoded on its own.
     DeviceAddress,
-    /// A [`PreKeyCounts`](crate::server::PreKeyCounts).
+    /// A [`PreKeyCounts`](crate::PreKeyCounts).
     PreKeyCounts,
     /// An [`Envelope`](crate::Envelope): its own fields and the addresses
     /// in it (the message it carries reports errors as a

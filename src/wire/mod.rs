@@ -86,7 +86,7 @@ pub(crate) const TYPE_BUNDLE: u8 = 0x03;
 pub(crate) const TYPE_SESSION_STATE: u8 = 0x10;
 /// The type byte of a [`PreKeyUpload`](crate::PreKeyUpload).
 pub const TYPE_PREKEY_UPLOAD: u8 = 0x20;
-/// The type byte of a [`PreKeyCounts`](crate::server::PreKeyCounts).
+/// The type byte of a [`PreKeyCounts`](crate::PreKeyCounts).
 pub const TYPE_PREKEY_COUNTS: u8 = 0x21;
 /// The type byte of a record sealed under a storage key ([`SealedFrame`]).
 pub(crate) const TYPE_SEALED: u8 = 0x30;
