@@ -16,15 +16,7 @@ use crate::limits::{MAX_APP_ID_LEN, MAX_USER_ID_LEN};
 pub struct UserAddress {
     app_id: Box<[u8]>,
     user_id: Box<[u8]>,
-    // The lengths again, in the widths that store locators write them in;
-    // set by `new`, which bounds them, so no later conversion can fail.
-    app_id_len: u8,
-    user_id_len: u16,
 }
-
-// The bounds fit the widths the lengths are kept in.
-const _: () = assert!(MAX_APP_ID_LEN <= u8::MAX as usize);
-const _: () = assert!(MAX_USER_ID_LEN <= u16::MAX as usize);
 
 impl UserAddress {
     /// Checks the lengths and builds the address.
@@ -33,24 +25,12 @@ impl UserAddress {
     /// [`AddressError::OutOfRange`] for an empty or too long app id
     /// or user id.
     pub fn new(app_id: &[u8], user_id: &[u8]) -> crate::Result<Self> {
-        let app_id_len = check(AddressField::AppId, app_id, MAX_APP_ID_LEN)?;
-        let user_id_len = check(AddressField::UserId, user_id, MAX_USER_ID_LEN)?;
+        check(AddressField::AppId, app_id, MAX_APP_ID_LEN)?;
+        check(AddressField::UserId, user_id, MAX_USER_ID_LEN)?;
         Ok(UserAddress {
             app_id: app_id.into(),
             user_id: user_id.into(),
-            app_id_len,
-            user_id_len,
         })
-    }
-
-    /// The app id's length, at most [`MAX_APP_ID_LEN`].
-    pub(crate) fn app_id_len(&self) -> u8 {
-        self.app_id_len
-    }
-
-    /// The user id's length, at most [`MAX_USER_ID_LEN`].
-    pub(crate) fn user_id_len(&self) -> u16 {
-        self.user_id_len
     }
 
     /// The app id.
@@ -74,21 +54,16 @@ impl UserAddress {
 
 /// Checks that `value` is 1 ..= `max` bytes and returns its length in the
 /// width `L` it is kept in (which `max` fits).
-fn check<L: TryFrom<usize>>(
-    field: AddressField,
-    value: &[u8],
-    max: usize,
-) -> Result<L, AddressError> {
-    let out_of_range = AddressError::OutOfRange {
-        field,
-        min: 1,
-        max,
-        found: value.len(),
-    };
+fn check(field: AddressField, value: &[u8], max: usize) -> Result<(), AddressError> {
     if value.is_empty() || value.len() > max {
-        return Err(out_of_range);
+        return Err(AddressError::OutOfRange {
+            field,
+            min: 1,
+            max,
+            found: value.len(),
+        });
     }
-    L::try_from(value.len()).map_err(|_| out_of_range)
+    Ok(())
 }
 
 impl fmt::Debug for UserAddress {

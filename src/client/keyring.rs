@@ -11,7 +11,7 @@ use crate::crypto::{labels, seal};
 use crate::error::{DecodeError, MisuseError};
 use crate::limits::{MAX_APP_ID_LEN, MAX_STORAGE_KEYS, MAX_USER_ID_LEN};
 use crate::sizes::SEAL_NONCE_LEN;
-use crate::wire::{Frame, MAX_SEALED_PLAINTEXT_LEN, SealedFrame};
+use crate::wire::{DeviceAddressFrame, Frame, MAX_SEALED_PLAINTEXT_LEN, SealedFrame};
 
 /// A key that seals a client's records at rest, with the id that names it
 /// inside every record it sealed.
@@ -263,8 +263,9 @@ impl RecordKey<'_> {
     }
 
     /// The table and the locator bytes: empty for the account, the id as a
-    /// big-endian u32, or an address as `len(app) u8 ‖ app ‖ len(user) u16
-    /// ‖ user ‖ device u32`.
+    /// big-endian u32, or a device address in its embedded form
+    /// (PROTOCOL.md §4.5): `len(app) u8 ‖ app ‖ len(user) u16 ‖ user ‖
+    /// device u32`.
     fn table_and_locator(&self) -> (&'static str, Vec<u8>) {
         let locator = match self {
             RecordKey::Account => Vec::new(),
@@ -272,21 +273,12 @@ impl RecordKey<'_> {
             | RecordKey::OneTimePreKey(id)
             | RecordKey::KemPreKey(id)
             | RecordKey::LastResortKemPreKey(id) => id.to_be_bytes().to_vec(),
-            RecordKey::PeerIdentity(a) | RecordKey::Sessions(a) => address_locator(a),
+            RecordKey::PeerIdentity(a) | RecordKey::Sessions(a) => {
+                DeviceAddressFrame::of(a).embedded()
+            }
         };
         (self.table(), locator)
     }
-}
-
-fn address_locator(a: &DeviceAddress) -> Vec<u8> {
-    let (app, user) = (a.app_id(), a.user_id());
-    let mut out = Vec::with_capacity(1 + app.len() + 2 + user.len() + 4);
-    out.push(a.user().app_id_len());
-    out.extend_from_slice(app);
-    out.extend_from_slice(&a.user().user_id_len().to_be_bytes());
-    out.extend_from_slice(user);
-    out.extend_from_slice(&a.device_id().to_be_bytes());
-    out
 }
 
 impl fmt::Debug for StorageKeyring {

@@ -115,6 +115,14 @@ impl<'a> DeviceAddressFrame<'a> {
         w.u32(self.device_id);
     }
 
+    /// The embedded form on its own: also the client store's locator of a
+    /// record kept per peer device (docs/STORAGE.md §3).
+    pub(crate) fn embedded(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.embedded_len());
+        self.write_embedded(&mut Writer::new(&mut out));
+        out
+    }
+
     /// Reads the embedded form.
     pub(crate) fn read_embedded(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         Ok(DeviceAddressFrame {
