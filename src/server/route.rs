@@ -2,7 +2,7 @@
 
 use crate::error::{DecodeError, WireType};
 use crate::limits::{MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
-use crate::wire::{self, MessageFrame, MessageKind, PreKeyMessageFrame};
+use crate::wire::{self, MessageKind};
 
 /// The ids of the three prekeys a session was set up with: those a
 /// [`PreKeyMessage`](crate::PreKeyMessage) names, and those a
@@ -104,21 +104,13 @@ pub fn route(bytes: &[u8]) -> crate::Result<RouteInfo> {
         }
         .into());
     }
-    let kind = wire::peek_kind(bytes)?;
-    let prekeys = match kind {
-        MessageKind::Message => {
-            MessageFrame::decode(bytes)?;
-            None
-        }
-        MessageKind::PreKeyMessage => {
-            let p = PreKeyMessageFrame::decode(bytes)?.prekeys;
-            Some(PreKeyIds {
-                signed_prekey_id: p.signed_prekey_id,
-                one_time_prekey_id: p.one_time_prekey_id,
-                kem_prekey_id: p.kem_prekey_id,
-            })
-        }
-    };
+    // The structure, copying nothing (the ciphertext is not needed here).
+    let (kind, prekeys) = wire::check_structure(bytes)?;
+    let prekeys = prekeys.map(|p| PreKeyIds {
+        signed_prekey_id: p.signed_prekey_id,
+        one_time_prekey_id: p.one_time_prekey_id,
+        kem_prekey_id: p.kem_prekey_id,
+    });
     Ok(RouteInfo {
         kind,
         version: wire::PROTOCOL_VERSION,

@@ -21,7 +21,7 @@
 //! is validated and nothing is authenticated, as in `server::route`.
 
 use super::{
-    DeviceAddressFrame, Frame, MessageFrame, MessageKind, PreKeyMessageFrame, Reader,
+    DeviceAddressFrame, Frame, MessageFrame, MessageKind, PreKeyFrame, PreKeyMessageFrame, Reader,
     TYPE_ENVELOPE, Writer, peek_kind,
 };
 use crate::error::{DecodeError, WireType};
@@ -71,7 +71,8 @@ impl<'a> Frame<'a> for EnvelopeFrame<'a> {
         let len = r.length(MIN_MESSAGE_LEN, MAX_MESSAGE_LEN)?;
         let message = r.take(len)?;
         r.finish()?;
-        let kind = check_message(message)?;
+        // Its length was checked as the field was read.
+        let (kind, _) = check_structure(message)?;
         Ok(EnvelopeFrame {
             sender,
             recipient,
@@ -94,12 +95,27 @@ pub(crate) fn check_message(message: &[u8]) -> Result<MessageKind, DecodeError> 
             found: message.len(),
         });
     }
-    let kind = peek_kind(message)?;
-    match kind {
-        MessageKind::Message => MessageFrame::decode_view(message).map(|_| ())?,
-        MessageKind::PreKeyMessage => PreKeyMessageFrame::check(message)?,
+    Ok(check_structure(message)?.0)
+}
+
+/// The whole structure of a `Message` or `PreKeyMessage`, by its type
+/// byte, with exactly the message decoders' checks and errors but copying
+/// nothing: its kind, and the prekey ids a `PreKeyMessage` names. No
+/// length bound of its own (the callers' errors name what was too long)
+/// and no key is validated.
+pub(crate) fn check_structure(
+    message: &[u8],
+) -> Result<(MessageKind, Option<PreKeyFrame>), DecodeError> {
+    match peek_kind(message)? {
+        MessageKind::Message => {
+            MessageFrame::decode_view(message)?;
+            Ok((MessageKind::Message, None))
+        }
+        MessageKind::PreKeyMessage => Ok((
+            MessageKind::PreKeyMessage,
+            Some(PreKeyMessageFrame::check(message)?),
+        )),
     }
-    Ok(kind)
 }
 
 #[cfg(test)]

@@ -308,10 +308,12 @@ impl PreKeyMessageFrame {
 
     /// Checks the whole structure with exactly the checks of
     /// [`PreKeyMessageFrame::decode`], without copying the embedded
-    /// message's ciphertext (for an envelope, which keeps the bytes).
-    pub(crate) fn check(bytes: &[u8]) -> Result<(), DecodeError> {
-        let (_, rest) = Self::decode_prefix(bytes)?;
-        MessageFrame::decode_view(rest).map(|_| ())
+    /// message's ciphertext (for a server routing it, or an envelope,
+    /// which keep the bytes), and returns the prekey ids it names.
+    pub(crate) fn check(bytes: &[u8]) -> Result<PreKeyFrame, DecodeError> {
+        let (prefix, rest) = Self::decode_prefix(bytes)?;
+        MessageFrame::decode_view(rest)?;
+        Ok(prefix.prekeys)
     }
 
     /// Decodes everything before the embedded message and returns the rest.

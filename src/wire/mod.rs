@@ -30,7 +30,7 @@ pub(crate) use counts::PreKeyCountsFrame;
 pub(crate) use device_list::{
     DEVICE_LIST_HASH_LEN, DeviceEntryFrame, DeviceListBodyFrame, DeviceListFrame,
 };
-pub(crate) use envelope::{EnvelopeFrame, check_message};
+pub(crate) use envelope::{EnvelopeFrame, check_message, check_structure};
 pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
 pub(crate) use message::{
     Body, HEADER_TAG_LEN, MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame,
