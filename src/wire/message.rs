@@ -83,9 +83,9 @@ impl MessageFrame {
     }
 
     /// Writes a complete message to `out`: the header (its tag computed by
-    /// `tag` from the bytes before it), then `plaintext` padded to
-    /// `padded_len` bytes (`padding.rs`) and sealed in place by `seal`,
-    /// then the AEAD tag. `seal` is given the whole header and the padded
+    /// `tag` from the bytes before it), then `body` (a plaintext padded to
+    /// its padded length, `padding.rs`) sealed in place by `seal`, then the
+    /// AEAD tag. `seal` is given the whole header and the padded
     /// plaintext, and returns the tag.
     ///
     /// On error `out` is as it was, and the plaintext it held for sealing
