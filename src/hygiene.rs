@@ -38,6 +38,8 @@ fn all() {
     // Public.
     assert_zod::<crate::IdentityKeyPair>();
     assert_zod::<crate::UserIdentityKeyPair>();
+    assert_zod::<crate::LinkRequest>();
+    assert_zod::<crate::Provisioned>();
     assert_zod::<crate::SignedPreKeyPair>();
     assert_zod::<crate::OneTimePreKeyPair>();
     assert_zod::<crate::KemPreKeyPair>();

@@ -47,12 +47,12 @@ pub mod wire;
 pub use address::{DeviceAddress, UserAddress};
 pub use error::{
     AccountError, AddressError, AddressField, DecodeError, DeviceListError, DirectoryError, Error,
-    KeyKind, MisuseError, OtherError, PreKeyRole, ProtocolError, Result, SignedObject,
+    KeyKind, LinkError, MisuseError, OtherError, PreKeyRole, ProtocolError, Result, SignedObject,
     StorageError, TrustError, UploadError, WireType,
 };
 pub use keys::{
-    DeviceList, DeviceListEntry, DeviceListUpdate, ReplacedDevice, UserIdentityKey,
-    UserIdentityKeyPair, VerifiedDeviceList,
+    DeviceList, DeviceListEntry, DeviceListUpdate, LinkCode, LinkRequest, Provisioned,
+    ProvisioningMessage, ReplacedDevice, UserIdentityKey, UserIdentityKeyPair, VerifiedDeviceList,
 };
 pub use keys::{
     IdentityKey, IdentityKeyPair, KemPreKey, KemPreKeyPair, MAX_PREKEY_BATCH, OneTimePreKey,

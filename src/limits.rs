@@ -326,6 +326,34 @@ pub const MAX_DEVICE_LIST_LEN: usize = DEVICE_LIST_FIXED_LEN
     + MAX_USER_ID_LEN
     + MAX_DEVICES_PER_USER * DEVICE_LIST_ENTRY_LEN;
 
+/// The length of a link code, the QR payload a new device shows
+/// (PROTOCOL.md §13.2; 67 bytes): version, type, suite and two keys.
+pub const LINK_CODE_LEN: usize = 3 + 2 * KEY_LEN;
+/// The header of a provisioning message (39 bytes): version, type, suite,
+/// the sender's ephemeral key and the ciphertext length (u32). It is the
+/// AEAD's associated data.
+pub(crate) const PROVISIONING_HEADER_LEN: usize = 3 + KEY_LEN + 4;
+/// What a provisioning payload holds besides its device list (38 bytes):
+/// version, type, the user secret and the device id.
+pub(crate) const PROVISIONING_PAYLOAD_FIXED_LEN: usize = 2 + KEY_LEN + 4;
+/// The shortest ciphertext of a provisioning message (251 bytes): a
+/// payload with a [`MIN_DEVICE_LIST_LEN`] list, and the tag.
+pub const MIN_PROVISIONING_CIPHERTEXT_LEN: usize =
+    PROVISIONING_PAYLOAD_FIXED_LEN + MIN_DEVICE_LIST_LEN + TAG_LEN;
+/// The longest ciphertext of a provisioning message (1229 bytes): a
+/// payload with a [`MAX_DEVICE_LIST_LEN`] list, and the tag. A longer
+/// ciphertext length is refused before the ciphertext is read.
+pub const MAX_PROVISIONING_CIPHERTEXT_LEN: usize =
+    PROVISIONING_PAYLOAD_FIXED_LEN + MAX_DEVICE_LIST_LEN + TAG_LEN;
+/// The shortest provisioning message (PROTOCOL.md §13.3; 290 bytes): what
+/// sealing makes of the shortest device list.
+pub const MIN_PROVISIONING_MESSAGE_LEN: usize =
+    PROVISIONING_HEADER_LEN + MIN_PROVISIONING_CIPHERTEXT_LEN;
+/// The longest provisioning message (1268 bytes): a relay can refuse
+/// anything longer without reading it.
+pub const MAX_PROVISIONING_MESSAGE_LEN: usize =
+    PROVISIONING_HEADER_LEN + MAX_PROVISIONING_CIPHERTEXT_LEN;
+
 /// The length of an encoded [`PreKeyBundle`](crate::PreKeyBundle) without a
 /// one-time prekey (1405 bytes).
 pub const MIN_BUNDLE_LEN: usize = 3 + KEY_LEN + SIGNED_PREKEY_ENTRY_LEN + 1 + KEM_PREKEY_ENTRY_LEN;
@@ -343,3 +371,5 @@ const _: () = assert!(MIN_DEVICE_ADDRESS_LEN == 11 && MAX_DEVICE_ADDRESS_LEN == 
 const _: () = assert!(MIN_ENVELOPE_LEN == 107 && MAX_ENVELOPE_LEN == 272_214);
 const _: () = assert!(PREKEY_COUNTS_LEN == 10);
 const _: () = assert!(MIN_DEVICE_LIST_LEN == 197 && MAX_DEVICE_LIST_LEN == 1175);
+const _: () = assert!(LINK_CODE_LEN == 67);
+const _: () = assert!(MIN_PROVISIONING_MESSAGE_LEN == 290 && MAX_PROVISIONING_MESSAGE_LEN == 1268);

@@ -2250,6 +2250,177 @@ def check_device_lists(c: Checker) -> int:
     return n
 
 
+# ===========================================================================
+# provisioning.json (§13, linking a device) — begin
+# ===========================================================================
+
+T_LINK_CODE, T_PROVISIONING_MESSAGE, T_PROVISIONING_PAYLOAD = 0x53, 0x54, 0x55
+PROVISIONING = b"KINSEAL-v1 provisioning\0"
+PROVISIONING_HEADER_LEN = 3 + 32 + 4
+PROVISIONING_PAYLOAD_FIXED = 2 + 32 + 4
+MIN_DEVICE_LIST_LEN, MAX_DEVICE_LIST_LEN = 197, 1175  # §12.1
+MIN_PROVISIONING_CT = PROVISIONING_PAYLOAD_FIXED + MIN_DEVICE_LIST_LEN + 16  # 251
+MAX_PROVISIONING_CT = PROVISIONING_PAYLOAD_FIXED + MAX_DEVICE_LIST_LEN + 16  # 1229
+
+
+def encode_link_code(q_pub: bytes, ik_n: bytes) -> bytes:
+    """§13.2."""
+    return u8(VERSION) + u8(T_LINK_CODE) + u8(SUITE) + q_pub + ik_n
+
+
+def decode_link_code(data: bytes) -> tuple[bytes, bytes]:
+    """§13.2: structure, then Q (§3.2), then IK_N (§3.1)."""
+    r = Reader(data)
+    read_prefix(r, T_LINK_CODE, with_suite=True)
+    q_pub, ik_n = r.take(32), r.take(32)
+    r.finish()
+    validate_x25519_public(q_pub)
+    validate_identity_key(ik_n)
+    return q_pub, ik_n
+
+
+def provisioning_header(e_pub: bytes, ct_len: int) -> bytes:
+    """§13.3: the first 39 bytes, the AEAD's associated data."""
+    return u8(VERSION) + u8(T_PROVISIONING_MESSAGE) + u8(SUITE) + e_pub + u32(ct_len)
+
+
+def provisioning_payload(user_secret: bytes, device_id: int, device_list: bytes) -> bytes:
+    """§13.3, the payload."""
+    return u8(VERSION) + u8(T_PROVISIONING_PAYLOAD) + user_secret + u32(device_id) + device_list
+
+
+def provisioning_info(code: bytes, e_pub: bytes) -> bytes:
+    """§13.4: the HKDF info."""
+    return PROVISIONING + code + e_pub
+
+
+def provisioning_okm(shared: bytes, info: bytes) -> tuple[bytes, bytes]:
+    """§13.4: key ‖ nonce = HKDF(0x00×32, shared, info, 44)."""
+    okm = hkdf(bytes(32), shared, info, 44)
+    return okm[:32], okm[32:]
+
+
+def seal_provisioning(e: bytes, code: bytes, payload: bytes, info: Optional[bytes] = None,
+                      ad: Optional[bytes] = None) -> bytes:
+    """§13.4 from the sender's ephemeral secret; `info` and `ad` replace
+    the schedule's own (for the vectors sealed wrongly on purpose)."""
+    e_pub = x25519_base(e)
+    header = provisioning_header(e_pub, len(payload) + 16)
+    key, nonce = provisioning_okm(dh(e, code[3:35]), provisioning_info(code, e_pub) if info is None else info)
+    return header + aead_seal(key, nonce, header if ad is None else ad, payload)
+
+
+def link_fit(dl: DeviceListV, user_public: bytes, device_id: int, ik_n: bytes) -> None:
+    """§13.5: the sender's three checks, the receiver's steps 7-9."""
+    if dl.user_key != user_public:
+        raise ProtocolError("UserKeyMismatch", "list signed by another user key")
+    entries = dict((d[0], d[1]) for d in dl.devices)
+    if device_id not in entries:
+        raise ProtocolError("DeviceNotListed", f"device {device_id}")
+    if entries[device_id] != ik_n:
+        raise ProtocolError("DeviceKeyMismatch", f"device {device_id}")
+
+
+def open_provisioning(q: bytes, ik_n: bytes, code: bytes, data: bytes):
+    """§13.5 steps 1-9; returns (user_secret, device_id, verified list)."""
+    r = Reader(data)
+    read_prefix(r, T_PROVISIONING_MESSAGE, with_suite=True)  # step 1
+    e_pub = r.take(32)
+    n = r.u32()
+    if not MIN_PROVISIONING_CT <= n <= MAX_PROVISIONING_CT:
+        raise ProtocolError("LengthOutOfRange", f"ciphertext_len {n}")
+    ct = r.take(n)
+    r.finish()
+    validate_x25519_public(e_pub)  # step 2
+    shared = dh(q, e_pub)  # step 3
+    key, nonce = provisioning_okm(shared, provisioning_info(code, e_pub))
+    payload = aead_open(key, nonce, data[:PROVISIONING_HEADER_LEN], ct)  # step 4
+    p = Reader(payload)
+    read_prefix(p, T_PROVISIONING_PAYLOAD, with_suite=False)  # step 5
+    user_secret, device_id = p.take(32), p.u32()
+    dl = verify_device_list(p.rest())  # step 6 (§12.3)
+    link_fit(dl, identity_public(user_secret), device_id, ik_n)  # steps 7-9
+    return user_secret, device_id, dl
+
+
+def check_provisioning(c: Checker) -> int:
+    doc = load("provisioning.json")
+    c.eq("provisioning: link code type", doc["link_code_type"], T_LINK_CODE)
+    c.eq("provisioning: message type", doc["provisioning_message_type"], T_PROVISIONING_MESSAGE)
+    c.eq("provisioning: payload type", doc["provisioning_payload_type"], T_PROVISIONING_PAYLOAD)
+    c.eq("provisioning: label", H(doc["provisioning_label"]), PROVISIONING)
+    n = 0
+    for i, case in enumerate(doc["cases"]):
+        tag = f"provisioning cases[{i}] ({case['description']})"
+        ik_n = identity_public(H(case["device_identity_secret"]))
+        c.eq(f"{tag} device identity", ik_n, H(case["device_identity_public"]))
+        q = H(case["request_ephemeral_secret"])
+        q_pub = x25519_base(q)
+        c.eq(f"{tag} request ephemeral public", q_pub, H(case["request_ephemeral_public"]))
+        code = encode_link_code(q_pub, ik_n)
+        c.eq(f"{tag} link code", code, H(case["link_code"]))
+        c.eq(f"{tag} link code decodes", decode_link_code(code), (q_pub, ik_n))
+        user_secret = H(case["user_secret"])
+        c.eq(f"{tag} user public", identity_public(user_secret), H(case["user_public"]))
+        e = H(case["sender_ephemeral_secret"])
+        e_pub = x25519_base(e)
+        c.eq(f"{tag} sender ephemeral public", e_pub, H(case["sender_ephemeral_public"]))
+        shared = dh(e, q_pub)
+        c.eq(f"{tag} shared secret", shared, H(case["shared_secret"]))
+        c.eq(f"{tag} shared secret, the new device's side", dh(q, e_pub), shared)
+        info = provisioning_info(code, e_pub)
+        c.eq(f"{tag} HKDF info", info, H(case["hkdf_info"]))
+        key, nonce = provisioning_okm(shared, info)
+        c.eq(f"{tag} key", key, H(case["key"]))
+        c.eq(f"{tag} nonce", nonce, H(case["nonce"]))
+        device_list = H(case["device_list"])
+        payload = provisioning_payload(user_secret, case["device_id"], device_list)
+        c.eq(f"{tag} payload", payload, H(case["payload"]))
+        header = provisioning_header(e_pub, len(payload) + 16)
+        c.eq(f"{tag} header", header, H(case["header"]))
+        message = header + aead_seal(key, nonce, header, payload)
+        c.eq(f"{tag} message", message, H(case["message"]))
+        c.eq(f"{tag} message, sealed again", seal_provisioning(e, code, payload), message)
+        c.ok(f"{tag} length", 39 + MIN_PROVISIONING_CT <= len(message) <= 39 + MAX_PROVISIONING_CT)
+        got_secret, got_id, dl = open_provisioning(q, ik_n, code, message)
+        c.eq(f"{tag} opens", (got_secret, got_id, dl.encoding()), (user_secret, case["device_id"], device_list))
+        c.eq(f"{tag} list hash", dl.hash(), H(case["device_list_hash"]))
+        address = u8(VERSION) + u8(T_DEVICE_ADDRESS) + encode_device_address_embedded(
+            (dl.app_id, dl.user_id, case["device_id"]))
+        c.eq(f"{tag} device address", address, H(case["device_address"]))
+        n += 1
+    for i, case in enumerate(doc["link_code_negative"]):
+        data = H(case["input"])
+        c.rejects(f"link code negative[{i}]: {case['reason']}", lambda: decode_link_code(data), case["error"])
+        n += 1
+    requests = []
+    for i, r in enumerate(doc["requests"]):
+        q = H(r["request_ephemeral_secret"])
+        ik_n = identity_public(H(r["device_identity_secret"]))
+        code = encode_link_code(x25519_base(q), ik_n)
+        c.eq(f"provisioning requests[{i}] link code", code, H(r["link_code"]))
+        requests.append((q, ik_n, code))
+    for i, case in enumerate(doc["negative"]):
+        what = f"provisioning negative[{i}]: {case['reason']}"
+        q, ik_n, code = requests[case["request"]]
+        data = H(case["message"])
+        sealed = case.get("sealed_by_hand")
+        if sealed is not None:
+            # The message is exactly what sealing its payload, with its
+            # info and AD, under its sender's secret gives.
+            again = seal_provisioning(H(sealed["sender_ephemeral_secret"]), code, H(sealed["payload"]),
+                                      H(sealed["hkdf_info"]), H(sealed["ad"]))
+            c.eq(f"{what}: sealed as described", again, data)
+        c.rejects(what, lambda: open_provisioning(q, ik_n, code, data), case["error"])
+        n += 1
+    return n
+
+
+# ===========================================================================
+# provisioning.json (§13, linking a device) — end
+# ===========================================================================
+
+
 # edge cases the vectors do not reach ----------------------------------------
 
 
@@ -2454,6 +2625,7 @@ def main() -> int:
         ("safety-number.json", check_safety_numbers, "cases"),
         ("addressing.json", check_addressing, "cases"),
         ("device-list.json", check_device_lists, "cases"),
+        ("provisioning.json", check_provisioning, "cases"),
         ("edge cases (not from a file)", check_edge_cases, "cases"),
     ):
         before_p, before_f = c.passed, c.failed

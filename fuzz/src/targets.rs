@@ -16,6 +16,10 @@ use rand_core::SeedableRng;
 mod store_targets;
 pub use store_targets::{open_store_record, store_record_seeds};
 
+#[path = "link_targets.rs"]
+mod link_targets;
+pub use link_targets::parse_link;
+
 /// Long-lived material built once per process.
 pub struct Fixture {
     bob: IdentityKeyPair,
@@ -127,7 +131,7 @@ pub fn layout_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         .last()
         .map(|(m, _)| m.clone())
         .unwrap_or_default();
-    vec![
+    let mut seeds = vec![
         ("parse_message", "fixture-message", message),
         (
             "parse_prekey_message",
@@ -162,7 +166,9 @@ pub fn layout_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             "fixture-second",
             device_lists().1.to_bytes(),
         ),
-    ]
+    ];
+    seeds.extend(link_targets::link_seeds());
+    seeds
 }
 
 /// A user's first device list (Alice's and Bob's fixture devices) and its

@@ -177,6 +177,24 @@ pub(crate) fn message_key(seed: &[u8; 32]) -> AeadKey {
     AeadKey::from_okm(&okm)
 }
 
+/// A provisioning message's AEAD key and nonce: HKDF-SHA256 with a zero
+/// salt over the DH output, info = the provisioning label ‖ the link code
+/// ‖ the sender's ephemeral public key, 44 bytes out (PROTOCOL.md §13.4).
+pub(crate) fn provisioning_key(
+    shared: &[u8; 32],
+    link_code: &[u8],
+    sender_ephemeral: &[u8; 32],
+) -> AeadKey {
+    let hk = Hkdf::<Sha256>::new(Some(&[0u8; 32]), shared);
+    let mut okm = Zeroizing::new([0u8; KEY_NONCE_LEN]);
+    // 44 bytes is far below HKDF-SHA-256's 8160-byte limit.
+    let _ = hk.expand_multi_info(
+        &[labels::PROVISIONING, link_code, sender_ephemeral],
+        &mut okm[..],
+    );
+    AeadKey::from_okm(&okm)
+}
+
 /// SHA-256 over the concatenation of `parts`.
 pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut h = Sha256::new();

@@ -32,3 +32,6 @@ pub(crate) const SAFETY_NUMBER: &[u8] = b"KINSEAL-v1 safety number\0";
 pub(crate) const SIG_DEVICE_LIST: &[u8] = b"KINSEAL-v1 device list\0";
 /// Prefix of a device list's hash input (followed by the whole encoding).
 pub(crate) const DEVICE_LIST_HASH: &[u8] = b"KINSEAL-v1 device list hash\0";
+/// HKDF info prefix of a provisioning message's key and nonce (followed by
+/// the link code and the sender's ephemeral key).
+pub(crate) const PROVISIONING: &[u8] = b"KINSEAL-v1 provisioning\0";

@@ -42,6 +42,12 @@ pub enum WireType {
     Envelope,
     /// A user's signed [`DeviceList`](crate::DeviceList).
     DeviceList,
+    /// A `LinkCode`, the QR payload of a new device (PROTOCOL.md §13.2).
+    LinkCode,
+    /// A provisioning message (PROTOCOL.md §13.3).
+    ProvisioningMessage,
+    /// The payload a provisioning message encrypts, after it decrypted.
+    ProvisioningPayload,
 }
 
 /// Which key a validation failure is about.

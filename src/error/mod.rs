@@ -7,6 +7,7 @@
 //! | [`ProtocolError`] | the protocol core: well-formed input that breaks a rule |
 //! | [`MisuseError`] | the protocol core: a call the API does not allow |
 //! | [`DeviceListError`] | the protocol core: a device list that cannot follow the one a caller holds |
+//! | [`LinkError`] | the protocol core: the pieces of a device link that do not fit together |
 //! | [`Error::DecryptionFailed`] | a message that did not authenticate, opaque on purpose |
 //! | [`AddressError`] | building an address (client and server) |
 //! | [`AccountError`], [`TrustError`] | the client layer ([`client`](crate::client)) |
@@ -30,6 +31,7 @@ mod address;
 mod client;
 mod decode;
 mod device_list;
+mod link;
 mod protocol;
 mod server;
 mod storage;
@@ -38,6 +40,7 @@ pub use address::{AddressError, AddressField};
 pub use client::{AccountError, TrustError};
 pub use decode::{DecodeError, KeyKind, WireType};
 pub use device_list::DeviceListError;
+pub use link::LinkError;
 pub use protocol::{MisuseError, PreKeyRole, ProtocolError, SignedObject};
 pub use server::{DirectoryError, UploadError};
 pub use storage::{OtherError, StorageError};
@@ -75,6 +78,9 @@ pub enum Error {
     /// rollback, a fork, a gap, or another user's list (see
     /// [`VerifiedDeviceList::check_successor`](crate::VerifiedDeviceList::check_successor)).
     DeviceList(DeviceListError),
+    /// The device list, user key and new device of a device link do not
+    /// fit together (`ProvisioningMessage::seal`, `LinkRequest::open`).
+    Link(LinkError),
 }
 
 macro_rules! from_kind {
@@ -98,6 +104,7 @@ from_kind! {
     DirectoryError => Directory,
     StorageError => Storage,
     DeviceListError => DeviceList,
+    LinkError => Link,
 }
 
 impl fmt::Display for Error {
@@ -114,6 +121,7 @@ impl fmt::Display for Error {
             Error::Directory(e) => write!(f, "directory error: {e}"),
             Error::Storage(e) => write!(f, "storage error: {e}"),
             Error::DeviceList(e) => write!(f, "device list refused: {e}"),
+            Error::Link(e) => write!(f, "device link refused: {e}"),
         }
     }
 }
@@ -132,6 +140,7 @@ impl core::error::Error for Error {
             Error::Directory(e) => Some(e),
             Error::Storage(e) => Some(e),
             Error::DeviceList(e) => Some(e),
+            Error::Link(e) => Some(e),
         }
     }
 }

@@ -1,12 +1,13 @@
 //! Long-term and medium-term keys: the identity key, signed and one-time
 //! X25519 prekeys, ML-KEM-768 prekeys, the bundle a server hands out, the
-//! upload a device sends it, and the user identity key with the device
-//! list it signs.
+//! upload a device sends it, the user identity key with the device list
+//! it signs, and linking a new device to the account.
 
 mod bundle;
 mod device_list;
 mod identity;
 mod kem;
+mod link;
 mod prekey;
 mod upload;
 mod user;
@@ -17,6 +18,7 @@ pub use device_list::{
 };
 pub use identity::{IdentityKey, IdentityKeyPair};
 pub use kem::{KemPreKey, KemPreKeyPair};
+pub use link::{LinkCode, LinkRequest, Provisioned, ProvisioningMessage};
 pub use prekey::{OneTimePreKey, OneTimePreKeyPair, SignedPreKey, SignedPreKeyPair};
 pub use upload::{PreKeyCounts, PreKeyUpload, PreKeyUploadBuilder, VerifiedUpload};
 pub use user::{UserIdentityKey, UserIdentityKeyPair};

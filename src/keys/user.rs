@@ -135,6 +135,12 @@ impl UserIdentityKeyPair {
     pub(crate) fn sign(&self, label: &[u8], parts: &[&[u8]]) -> [u8; SIGNATURE_LEN] {
         sign(&self.signing, label, parts)
     }
+
+    /// The 32-byte Ed25519 secret key, borrowed: for encodings that carry
+    /// it into a buffer the caller wipes (a provisioning payload).
+    pub(crate) fn secret_key_bytes(&self) -> &[u8; KEY_LEN] {
+        self.signing.as_bytes()
+    }
 }
 
 impl ZeroizeOnDrop for UserIdentityKeyPair {}

@@ -87,6 +87,11 @@ pub(super) fn error_name(e: &Error) -> &'static str {
             crate::DeviceListError::Fork { .. } => "Fork",
             crate::DeviceListError::Gap { .. } => "Gap",
         },
+        Error::Link(l) => match l {
+            crate::LinkError::UserKeyMismatch => "UserKeyMismatch",
+            crate::LinkError::DeviceNotListed { .. } => "DeviceNotListed",
+            crate::LinkError::DeviceKeyMismatch { .. } => "DeviceKeyMismatch",
+        },
     }
 }
 

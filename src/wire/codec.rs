@@ -79,6 +79,20 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// The next `N` bytes, borrowed rather than copied: for secrets, so
+    /// that decoding leaves no copy of them behind.
+    pub(crate) fn array_ref<const N: usize>(&mut self) -> Result<&'a [u8; N], DecodeError> {
+        let Some((head, tail)) = self.rest.split_first_chunk::<N>() else {
+            return Err(DecodeError::Truncated {
+                wire_type: self.wire_type,
+                needed: N,
+                available: self.rest.len(),
+            });
+        };
+        self.rest = tail;
+        Ok(head)
+    }
+
     pub(crate) fn boxed_array<const N: usize>(&mut self) -> Result<Box<[u8; N]>, DecodeError> {
         let mut out = Box::new([0u8; N]);
         out.copy_from_slice(self.take(N)?);

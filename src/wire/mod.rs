@@ -16,6 +16,7 @@ mod counts;
 mod device_list;
 mod envelope;
 mod key_pairs;
+mod link;
 mod message;
 mod padding;
 mod safety;
@@ -32,6 +33,7 @@ pub(crate) use device_list::{
 };
 pub(crate) use envelope::{EnvelopeFrame, check_message, check_structure};
 pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
+pub(crate) use link::{LinkCodeFrame, ProvisioningFrame, ProvisioningPayloadFrame};
 pub(crate) use message::{
     Body, HEADER_TAG_LEN, MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame,
     RECEIVER_HINT_LEN, TAGGED_LEN, encode_prekey_prefix, peek_kind,
@@ -59,10 +61,12 @@ pub const PROTOCOL_VERSION: u8 = 1;
 pub const SUITE_V1: u8 = 0x01;
 
 pub use crate::limits::{
-    DEVICE_LIST_ENTRY_LEN, MAX_CIPHERTEXT_LEN, MAX_DEVICE_ADDRESS_LEN, MAX_DEVICE_LIST_LEN,
-    MAX_DEVICES_PER_USER, MAX_ENVELOPE_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN,
-    MAX_USER_ADDRESS_LEN, MIN_CIPHERTEXT_LEN, MIN_DEVICE_ADDRESS_LEN, MIN_DEVICE_LIST_LEN,
-    MIN_ENVELOPE_LEN, MIN_USER_ADDRESS_LEN, PREKEY_COUNTS_LEN,
+    DEVICE_LIST_ENTRY_LEN, LINK_CODE_LEN, MAX_CIPHERTEXT_LEN, MAX_DEVICE_ADDRESS_LEN,
+    MAX_DEVICE_LIST_LEN, MAX_DEVICES_PER_USER, MAX_ENVELOPE_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN,
+    MAX_PROVISIONING_CIPHERTEXT_LEN, MAX_PROVISIONING_MESSAGE_LEN, MAX_USER_ADDRESS_LEN,
+    MIN_CIPHERTEXT_LEN, MIN_DEVICE_ADDRESS_LEN, MIN_DEVICE_LIST_LEN, MIN_ENVELOPE_LEN,
+    MIN_PROVISIONING_CIPHERTEXT_LEN, MIN_PROVISIONING_MESSAGE_LEN, MIN_USER_ADDRESS_LEN,
+    PREKEY_COUNTS_LEN,
 };
 pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
 
@@ -71,8 +75,9 @@ pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATUR
 // as another. 0x0_ are messages and bundles, 0x10 the session state, 0x2_
 // what a device and its server exchange about prekeys (the upload, the
 // counts), 0x3_ the client's records at rest, 0x40 the safety number,
-// 0x5_ who is who (the addresses, 0x52 the device list; 0x53 ..= 0x5f are
-// kept for the records that sign or link user identities), 0x6_ delivery
+// 0x5_ who is who (the addresses, 0x52 the device list, 0x53 ..= 0x55
+// linking a device; 0x56 ..= 0x5f are kept for the records that sign or
+// link user identities), 0x6_ delivery
 // (the envelope; 0x61 ..= 0x6f kept for what travels next to it, such as
 // decryption-error receipts).
 
@@ -115,6 +120,14 @@ pub const TYPE_DEVICE_ADDRESS: u8 = 0x51;
 pub const TYPE_ENVELOPE: u8 = 0x60;
 /// The type byte of a [`DeviceList`](crate::DeviceList).
 pub const TYPE_DEVICE_LIST: u8 = 0x52;
+/// The type byte of a link code, the QR payload of a new device
+/// (PROTOCOL.md §13.2).
+pub const TYPE_LINK_CODE: u8 = 0x53;
+/// The type byte of a provisioning message (PROTOCOL.md §13.3).
+pub const TYPE_PROVISIONING_MESSAGE: u8 = 0x54;
+/// The type byte of a provisioning message's payload, which only ever
+/// exists encrypted ([`ProvisioningPayloadFrame`]).
+pub(crate) const TYPE_PROVISIONING_PAYLOAD: u8 = 0x55;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -17,8 +17,9 @@ mod redaction;
 
 use common::*;
 use kinseal::{
-    IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SecretBytes, Session, SessionConfig,
-    SignedPreKeyPair, UserIdentityKeyPair,
+    DeviceList, IdentityKeyPair, KemPreKeyPair, LinkRequest, OneTimePreKeyPair,
+    ProvisioningMessage, SecretBytes, Session, SessionConfig, SignedPreKeyPair, UserAddress,
+    UserIdentityKeyPair,
 };
 use rand_core::Rng;
 use redaction::assert_redacted;
@@ -77,6 +78,52 @@ fn user_identity_key_pair() {
     let expanded = Sha512::digest(&*sk);
     check("UserIdentityKeyPair", &pair, &[&sk, &expanded]);
     assert!(format!("{pair:?}").contains(&hex(pair.public_key().as_bytes())));
+}
+
+/// A link request draws the new device's identity secret, then its
+/// ephemeral X25519 secret: replayed, they give the request's public keys,
+/// and neither shows, nor the user secret in what opening gives.
+#[test]
+fn link_request_and_provisioned_device() {
+    let mut replay = rng(1102);
+    let (mut identity, mut ephemeral) = ([0u8; 32], [0u8; 32]);
+    replay.fill_bytes(&mut identity);
+    replay.fill_bytes(&mut ephemeral);
+    let request = LinkRequest::new(&mut rng(1102));
+    let code = request.code();
+    assert_eq!(code.ephemeral_key(), &x25519_public(&ephemeral));
+    assert_eq!(
+        IdentityKeyPair::from_secret_bytes(&identity)
+            .unwrap()
+            .public_key(),
+        request.identity_key()
+    );
+    let expanded = Sha512::digest(identity);
+    check("LinkRequest", &request, &[&identity, &expanded, &ephemeral]);
+
+    let user = UserIdentityKeyPair::generate(&mut rng(1103));
+    let address = UserAddress::new(b"chirp", b"alice").unwrap();
+    let list = DeviceList::first(
+        &user,
+        &address,
+        CREATED_AT,
+        [(2, code.identity_key(), CREATED_AT)],
+    )
+    .unwrap();
+    let message = ProvisioningMessage::seal(&mut rng(1104), &code, &user, &list, 2).unwrap();
+    let linked = request.open(&message).unwrap();
+    let user_secret = user.to_secret_bytes();
+    check(
+        "Provisioned",
+        &linked,
+        &[
+            &identity,
+            &expanded,
+            &user_secret,
+            &Sha512::digest(&*user_secret),
+        ],
+    );
+    assert!(format!("{linked:?}").contains(&hex(user.public_key().as_bytes())));
 }
 
 /// A secret generated from `rng(seed)`: the first `N` bytes it yields.

@@ -73,6 +73,11 @@ fn parse_device_list_corpus() {
 }
 
 #[test]
+fn parse_link_corpus() {
+    replay("parse_link", targets::parse_link);
+}
+
+#[test]
 fn route_corpus() {
     replay("route", targets::route);
 }

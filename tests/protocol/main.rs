@@ -18,6 +18,7 @@ mod device_list;
 mod envelope;
 mod fuzz_corpus;
 mod handshake;
+mod link;
 mod padding;
 mod persistence;
 mod random_conversations;
