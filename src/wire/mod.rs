@@ -37,7 +37,10 @@ pub(crate) use message::{
     RECEIVER_HINT_LEN, TAGGED_LEN, encode_prekey_prefix, peek_kind,
 };
 pub(crate) use padding::{padme, round_up, unpadded_len};
-pub(crate) use safety::{FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame};
+pub(crate) use safety::{
+    FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_DEVICE_VERSION, SAFETY_NUMBER_USER_VERSION,
+    SafetyNumberFrame,
+};
 pub(crate) use session::{
     ChainFrame, PendingPreKeyFrame, RatchetFrame, RatchetKeyFrame, SendingFrame, SessionFrame,
     SkippedFrame,
