@@ -2282,6 +2282,143 @@ def check_device_lists(c: Checker) -> int:
     return n
 
 
+# receipt.json (§14) ---------------------------------------------------------
+
+T_RECEIPT = 0x61
+SIG_RECEIPT = b"KINSEAL-v1 decryption-error receipt\0"
+RECEIPT_REASONS = {0x01: "NoSession", 0x02: "DecryptionFailed", 0x03: "UnknownPreKey", 0x04: "UnknownDevice"}
+MIN_RECEIPT_LEN, MAX_RECEIPT_LEN = 159, 803
+
+
+@dataclass
+class ReceiptV:
+    sender_device: tuple  # "from": the device that could not decrypt
+    recipient_device: tuple  # "to": the failed message's sender
+    reason: int
+    failed: dict
+    created_at: int
+    identity_key: bytes
+    body: bytes
+    signature: bytes
+
+
+def encode_receipt_locator(failed: dict) -> bytes:
+    """§14.1: the kind byte (the failed message's type byte), then its fields."""
+    if failed["kind"] == "Message":
+        return u8(T_MESSAGE) + H(failed["ratchet_key"]) + u32(failed["index"]) + u32(failed["previous_length"])
+    return u8(T_PREKEY_MESSAGE) + H(failed["handshake_id"])
+
+
+def encode_receipt_body(frm: tuple, to: tuple, reason: int, failed: dict, created_at: int, ik: bytes) -> bytes:
+    return (u8(VERSION) + u8(T_RECEIPT) + u8(SUITE) + encode_device_address_embedded(frm)
+            + encode_device_address_embedded(to) + u8(reason) + encode_receipt_locator(failed)
+            + u64(created_at) + ik)
+
+
+def decode_receipt(data: bytes) -> ReceiptV:
+    """§14.2 steps 1-2: structure front to back, then the identity key."""
+    r = Reader(data)
+    read_prefix(r, T_RECEIPT, with_suite=True)
+    frm = read_device_address_embedded(r)
+    to = read_device_address_embedded(r)
+    reason = r.u8()
+    if reason not in RECEIPT_REASONS:
+        raise ProtocolError("InvalidField", f"reason 0x{reason:02x}")
+    kind = r.u8()
+    if kind == T_MESSAGE:
+        failed = {"kind": "Message", "ratchet_key": r.take(32).hex(), "index": r.u32(), "previous_length": r.u32()}
+    elif kind == T_PREKEY_MESSAGE:
+        failed = {"kind": "PreKeyMessage", "handshake_id": r.take(32).hex()}
+    else:
+        raise ProtocolError("InvalidField", f"failed_kind 0x{kind:02x}")
+    created_at = r.u64()
+    ik = r.take(32)
+    body = data[: r.pos]
+    signature = r.take(64)
+    r.finish()
+    validate_identity_key(ik)  # §3.1
+    return ReceiptV(frm, to, reason, failed, created_at, ik, body, signature)
+
+
+def verify_receipt(data: bytes) -> ReceiptV:
+    """§14.2: decode, then step 3, the signature under the receipt's own key."""
+    rc = decode_receipt(data)
+    verify_strict(rc.identity_key, SIG_RECEIPT, rc.body, rc.signature)
+    return rc
+
+
+def receipt_locator(data: bytes) -> dict:
+    """§14.1: a message's locator from its structure (§4.2, §4.3), keys not
+    validated; a PreKeyMessage's is its handshake id (§6.5)."""
+    kind = check_message_structure(data)
+    if kind == "Message":
+        m = read_message(Reader(data))
+        return {"kind": "Message", "ratchet_key": m.ratchet_key.hex(), "index": m.n, "previous_length": m.pn}
+    r = Reader(data)
+    read_prefix(r, T_PREKEY_MESSAGE, True)
+    ik_a, spk_id = r.take(32), r.u32()
+    opk_id = r.u32() if r.flag() else None
+    kem_id, ct = r.u32(), r.take(CT_LEN)
+    m = read_message(r)
+    return {"kind": "PreKeyMessage", "handshake_id": handshake_id(ik_a, m.ratchet_key, SetupData(spk_id, opk_id, kem_id, ct)).hex()}
+
+
+def check_receipts(c: Checker) -> int:
+    doc = load("receipt.json")
+    c.eq("receipt: type byte", doc["type_byte"], T_RECEIPT)
+    c.eq("receipt: signature label", H(doc["signature_label"]), SIG_RECEIPT)
+    sk = H(doc["identity_secret"])
+    ik = identity_public(sk)
+
+    def device(v) -> tuple:
+        return H(v["app_id"]), H(v["user_id"]), v["device_id"]
+
+    n = 0
+    lengths = []
+    for i, case in enumerate(doc["receipts"]):
+        tag = f"receipt[{i}] ({case['description']})"
+        # the locator, from the failed message itself
+        locator = receipt_locator(H(case["failed_message"]))
+        c.eq(f"{tag} locator", locator, case["failed"])
+        if locator["kind"] == "PreKeyMessage":
+            # the handshake id of the message decoded in full (keys valid)
+            pk = decode_prekey_message(H(case["failed_message"]))
+            c.eq(f"{tag} handshake id", handshake_id(pk.ik_a, pk.message.ratchet_key, pk.setup).hex(),
+                 case["failed"]["handshake_id"])
+        c.eq(f"{tag} reason", RECEIPT_REASONS.get(case["reason_code"]), case["reason"])
+        c.eq(f"{tag} identity key", H(case["identity_public"]), ik)
+        body = encode_receipt_body(device(case["from"]), device(case["to"]), case["reason_code"], locator,
+                                   case["created_at"], ik)
+        c.eq(f"{tag} body", body, H(case["body"]))
+        c.eq(f"{tag} signed message", SIG_RECEIPT + body, H(case["signed_message"]))
+        # Ed25519 is deterministic (RFC 8032): the signature recomputes
+        c.eq(f"{tag} signature", sign(sk, SIG_RECEIPT, body), H(case["signature"]))
+        enc = body + H(case["signature"])
+        c.eq(f"{tag} encoding", enc, H(case["encoding"]))
+        rc = verify_receipt(enc)
+        c.ok(f"{tag} decodes and verifies", True)
+        c.eq(f"{tag} decoded fields", (rc.sender_device, rc.recipient_device, rc.reason, rc.failed, rc.created_at),
+             (device(case["from"]), device(case["to"]), case["reason_code"], locator, case["created_at"]))
+        c.eq(f"{tag} re-encodes", rc.body + rc.signature, enc)
+        lengths.append(len(enc))
+        n += 1
+    c.eq("receipt: the shortest and longest lengths", (min(lengths), max(lengths)), (MIN_RECEIPT_LEN, MAX_RECEIPT_LEN))
+    for i, case in enumerate(doc["negative"]):
+        what = f"receipt negative[{i}]: {case['reason']}"
+        data = H(case["input"])
+        c.rejects(what, lambda: verify_receipt(data), case["error"])
+        n += 1
+    for i, case in enumerate(doc["locators"]):
+        what = f"receipt locator[{i}]: {case['reason']}"
+        data = H(case["input"])
+        if "error" in case:
+            c.rejects(what, lambda: receipt_locator(data), case["error"])
+        else:
+            c.eq(what, receipt_locator(data), case["failed"])
+        n += 1
+    return n
+
+
 # edge cases the vectors do not reach ----------------------------------------
 
 
@@ -2486,6 +2623,7 @@ def main() -> int:
         ("safety-number.json", check_safety_numbers, "cases"),
         ("addressing.json", check_addressing, "cases"),
         ("device-list.json", check_device_lists, "cases"),
+        ("receipt.json", check_receipts, "cases"),
         ("edge cases (not from a file)", check_edge_cases, "cases"),
     ):
         before_p, before_f = c.passed, c.failed

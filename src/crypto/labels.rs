@@ -32,3 +32,6 @@ pub(crate) const SAFETY_NUMBER: &[u8] = b"KINSEAL-v1 safety number\0";
 pub(crate) const SIG_DEVICE_LIST: &[u8] = b"KINSEAL-v1 device list\0";
 /// Prefix of a device list's hash input (followed by the whole encoding).
 pub(crate) const DEVICE_LIST_HASH: &[u8] = b"KINSEAL-v1 device list hash\0";
+/// Prefix of the bytes a device's identity key signs for a decryption-error
+/// receipt (followed by every byte of the receipt before its signature).
+pub(crate) const SIG_RECEIPT: &[u8] = b"KINSEAL-v1 decryption-error receipt\0";

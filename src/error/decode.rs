@@ -42,6 +42,8 @@ pub enum WireType {
     Envelope,
     /// A user's signed [`DeviceList`](crate::DeviceList).
     DeviceList,
+    /// A [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt).
+    DecryptionErrorReceipt,
 }
 
 /// Which key a validation failure is about.

@@ -14,6 +14,9 @@ pub enum SignedObject {
     /// A user's [`DeviceList`](crate::DeviceList), signed by the user
     /// identity key it names.
     DeviceList,
+    /// A [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt), signed
+    /// by the identity key of the device that could not decrypt.
+    DecryptionErrorReceipt,
 }
 
 /// Well-formed input that breaks a protocol rule.

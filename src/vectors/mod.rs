@@ -16,6 +16,7 @@ mod conversation;
 mod device_list;
 mod handshake;
 mod negative;
+mod receipt;
 mod safety;
 
 use std::collections::BTreeMap;
@@ -54,6 +55,7 @@ fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("safety-number.json", safety::safety_number_file());
     files.insert("addressing.json", addressing::addressing_file());
     files.insert("device-list.json", device_list::device_list_file());
+    files.insert("receipt.json", receipt::receipt_file());
     files
 }
 

@@ -18,6 +18,7 @@ mod envelope;
 mod key_pairs;
 mod message;
 mod padding;
+mod receipt;
 mod safety;
 mod session;
 mod store;
@@ -37,6 +38,8 @@ pub(crate) use message::{
     RECEIVER_HINT_LEN, TAGGED_LEN, encode_prekey_prefix, peek_kind,
 };
 pub(crate) use padding::{padme, round_up, unpadded_len};
+pub use receipt::ReceiptReason;
+pub(crate) use receipt::{FailedMessageFrame, ReceiptBodyFrame, ReceiptFrame};
 pub(crate) use safety::{
     FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_DEVICE_VERSION, SAFETY_NUMBER_USER_VERSION,
     SafetyNumberFrame,
@@ -63,9 +66,9 @@ pub const SUITE_V1: u8 = 0x01;
 
 pub use crate::limits::{
     DEVICE_LIST_ENTRY_LEN, MAX_CIPHERTEXT_LEN, MAX_DEVICE_ADDRESS_LEN, MAX_DEVICE_LIST_LEN,
-    MAX_DEVICES_PER_USER, MAX_ENVELOPE_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN,
+    MAX_DEVICES_PER_USER, MAX_ENVELOPE_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN, MAX_RECEIPT_LEN,
     MAX_USER_ADDRESS_LEN, MIN_CIPHERTEXT_LEN, MIN_DEVICE_ADDRESS_LEN, MIN_DEVICE_LIST_LEN,
-    MIN_ENVELOPE_LEN, MIN_USER_ADDRESS_LEN, PREKEY_COUNTS_LEN,
+    MIN_ENVELOPE_LEN, MIN_RECEIPT_LEN, MIN_USER_ADDRESS_LEN, PREKEY_COUNTS_LEN,
 };
 pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
 
@@ -76,8 +79,8 @@ pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATUR
 // counts), 0x3_ the client's records at rest, 0x40 the safety number,
 // 0x5_ who is who (the addresses, 0x52 the device list; 0x53 ..= 0x5f are
 // kept for the records that sign or link user identities), 0x6_ delivery
-// (the envelope; 0x61 ..= 0x6f kept for what travels next to it, such as
-// decryption-error receipts).
+// (0x60 the envelope, 0x61 the decryption-error receipt that travels next
+// to it; 0x62 ..= 0x6f kept for more of that kind).
 
 /// The type byte of a ratchet [`Message`](crate::Message).
 pub(crate) const TYPE_MESSAGE: u8 = 0x01;
@@ -118,6 +121,8 @@ pub const TYPE_DEVICE_ADDRESS: u8 = 0x51;
 pub const TYPE_ENVELOPE: u8 = 0x60;
 /// The type byte of a [`DeviceList`](crate::DeviceList).
 pub const TYPE_DEVICE_LIST: u8 = 0x52;
+/// The type byte of a [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt).
+pub const TYPE_RECEIPT: u8 = 0x61;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

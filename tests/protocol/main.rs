@@ -21,6 +21,7 @@ mod handshake;
 mod padding;
 mod persistence;
 mod random_conversations;
+mod receipt;
 mod security_properties;
 mod tamper;
 mod transactional;
