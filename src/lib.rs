@@ -64,11 +64,14 @@ pub use limits::{
     DEFAULT_PADDING_BLOCK, MAX_CONTEXT_LEN, MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT,
     MAX_PADDING_BLOCK_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
 };
-pub use message::{Envelope, HandshakeId, IncomingMessage, Message, PreKeyMessage, message_kind};
+pub use message::{
+    DecryptionErrorReceipt, Envelope, FailedMessage, HandshakeId, IncomingMessage, Message,
+    PreKeyMessage, VerifiedReceipt, message_kind,
+};
 pub use rng::OsRng;
 pub use secret::SecretBytes;
 pub use session::{InboundSession, Padding, Session, SessionConfig};
 pub use wire::{
     MAX_CIPHERTEXT_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN, MIN_CIPHERTEXT_LEN, MessageKind,
-    PROTOCOL_VERSION, SUITE_V1,
+    PROTOCOL_VERSION, ReceiptReason, SUITE_V1,
 };

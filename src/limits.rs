@@ -353,6 +353,28 @@ pub const MIN_PROVISIONING_MESSAGE_LEN: usize =
 /// anything longer without reading it.
 pub const MAX_PROVISIONING_MESSAGE_LEN: usize =
     PROVISIONING_HEADER_LEN + MAX_PROVISIONING_CIPHERTEXT_LEN;
+/// What a [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt) holds
+/// besides its two addresses and its failed-message locator: version,
+/// type, suite, reason, creation time, identity key and signature.
+const RECEIPT_FIXED_LEN: usize = 3 + 1 + 8 + KEY_LEN + SIGNATURE_LEN;
+/// Length of a receipt's locator of a failed `PreKeyMessage`: the kind
+/// byte and the handshake id.
+const RECEIPT_PREKEY_LOCATOR_LEN: usize = 1 + 32;
+/// Length of a receipt's locator of a failed `Message`: the kind byte, the
+/// ratchet key, the index and the previous chain length.
+const RECEIPT_MESSAGE_LOCATOR_LEN: usize = 1 + KEY_LEN + 4 + 4;
+/// The shortest [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt)
+/// encoding: two device addresses with one-byte ids and the locator of a
+/// `PreKeyMessage` (159 bytes).
+pub const MIN_RECEIPT_LEN: usize =
+    RECEIPT_FIXED_LEN + 2 * MIN_EMBEDDED_DEVICE_ADDRESS_LEN + RECEIPT_PREKEY_LOCATOR_LEN;
+/// The longest [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt)
+/// encoding: two device addresses with the longest ids and the locator of
+/// a `Message` (803 bytes). As for device lists, every length in the
+/// layout is bounded before it is read, so the decoder needs no separate
+/// check.
+pub const MAX_RECEIPT_LEN: usize =
+    RECEIPT_FIXED_LEN + 2 * MAX_EMBEDDED_DEVICE_ADDRESS_LEN + RECEIPT_MESSAGE_LOCATOR_LEN;
 
 /// The length of an encoded [`PreKeyBundle`](crate::PreKeyBundle) without a
 /// one-time prekey (1405 bytes).
@@ -373,3 +395,4 @@ const _: () = assert!(PREKEY_COUNTS_LEN == 10);
 const _: () = assert!(MIN_DEVICE_LIST_LEN == 197 && MAX_DEVICE_LIST_LEN == 1175);
 const _: () = assert!(LINK_CODE_LEN == 67);
 const _: () = assert!(MIN_PROVISIONING_MESSAGE_LEN == 290 && MAX_PROVISIONING_MESSAGE_LEN == 1268);
+const _: () = assert!(MIN_RECEIPT_LEN == 159 && MAX_RECEIPT_LEN == 803);

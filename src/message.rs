@@ -7,8 +7,10 @@
 use core::fmt;
 
 mod envelope;
+mod receipt;
 
 pub use envelope::Envelope;
+pub use receipt::{DecryptionErrorReceipt, FailedMessage, VerifiedReceipt};
 
 use crate::crypto::kdf;
 use crate::crypto::labels;

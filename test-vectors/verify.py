@@ -1886,7 +1886,8 @@ def check_negative(c: Checker) -> int:
 # safety-number.json (§11) ---------------------------------------------------
 
 SAFETY_NUMBER = b"KINSEAL-v1 safety number\0"
-SN_VERSION = 0x01
+SN_DEVICE_VERSION = 0x01  # two devices' identity keys
+SN_USER_VERSION = 0x02  # two users' identity keys
 SN_ITERATIONS = 5200
 T_SAFETY_NUMBER = 0x40
 SN_QR_LEN = 66
@@ -1896,11 +1897,11 @@ def u16(v: int) -> bytes:
     return v.to_bytes(2, "big")
 
 
-def sn_hashes(ik: bytes) -> list[bytes]:
-    """§11.1: h_0 .. h_5199 of one identity key."""
-    hs = [sha512(SAFETY_NUMBER + u16(SN_VERSION) + ik)]
+def sn_hashes(key: bytes, sv: int) -> list[bytes]:
+    """§11.1: h_0 .. h_5199 of one key under safety-number version sv."""
+    hs = [sha512(SAFETY_NUMBER + u16(sv) + key)]
     for _ in range(1, SN_ITERATIONS):
-        hs.append(sha512(hs[-1] + ik))
+        hs.append(sha512(hs[-1] + key))
     return hs
 
 
@@ -1918,17 +1919,17 @@ def sn_sort_key(fp: bytes):
     return (sn_digits(fp), fp)
 
 
-def safety_number(ik1: bytes, ik2: bytes) -> tuple[str, bytes]:
+def safety_number(k1: bytes, k2: bytes, sv: int) -> tuple[str, bytes]:
     """§11.2-11.4: the 60 digits and the 66-byte QR payload."""
-    lo, hi = sorted((sn_hashes(ik1)[-1][:32], sn_hashes(ik2)[-1][:32]), key=sn_sort_key)
-    return sn_digits(lo) + sn_digits(hi), u8(SN_VERSION) + u8(T_SAFETY_NUMBER) + lo + hi
+    lo, hi = sorted((sn_hashes(k1, sv)[-1][:32], sn_hashes(k2, sv)[-1][:32]), key=sn_sort_key)
+    return sn_digits(lo) + sn_digits(hi), u8(sv) + u8(T_SAFETY_NUMBER) + lo + hi
 
 
-def decode_safety_qr(b: bytes) -> tuple[bytes, bytes]:
-    """§11.4 reader rules, in their order."""
+def decode_safety_qr(b: bytes) -> tuple[int, bytes, bytes]:
+    """§11.4 reader rules 1-4, in their order: (SV, fp(lo), fp(hi))."""
     if len(b) < 1:
         raise ProtocolError("Truncated", "version byte")
-    if b[0] != SN_VERSION:
+    if b[0] not in (SN_DEVICE_VERSION, SN_USER_VERSION):
         raise ProtocolError("UnsupportedVersion", f"{b[0]}")
     if len(b) < 2:
         raise ProtocolError("Truncated", "type byte")
@@ -1941,24 +1942,28 @@ def decode_safety_qr(b: bytes) -> tuple[bytes, bytes]:
     lo, hi = b[2:34], b[34:66]
     if sn_sort_key(lo) > sn_sort_key(hi):
         raise ProtocolError("InvalidField", "fingerprint order")
-    return lo, hi
+    return b[0], lo, hi
 
 
-def check_safety_numbers(c: Checker) -> int:
-    doc = load("safety-number.json")
-    c.eq("safety: version", doc["version"], SN_VERSION)
-    c.eq("safety: label", H(doc["label"]), SAFETY_NUMBER)
-    c.eq("safety: iterations", doc["iterations"], SN_ITERATIONS)
-    c.eq("safety: QR type byte", doc["qr_type"], T_SAFETY_NUMBER)
+def compare_safety_qr(ours: bytes, scanned: bytes) -> str:
+    """§11.4: decode (rules 1-4), refuse the other version (rule 5), then
+    match when both fingerprints equal the reader's own."""
+    sv, lo, hi = decode_safety_qr(scanned)
+    if sv != ours[0]:
+        raise ProtocolError("SafetyNumberVersionMismatch", f"{sv} against {ours[0]}")
+    return "match" if ours[2:] == lo + hi else "mismatch"
+
+
+def check_safety_cases(c: Checker, cases: list, sv: int, key_name: str, group: str) -> list[bytes]:
     ours: list[bytes] = []
-    for i, case in enumerate(doc["cases"]):
-        tag = f"safety[{i}] ({case['description']})"
+    for i, case in enumerate(cases):
+        tag = f"safety {group}[{i}] ({case['description']})"
         halves = {}
         for side in ("a", "b"):
             k = case[f"key_{side}"]
-            ik = H(k["identity_public"])
-            validate_identity_key(ik)  # §3.1: the inputs are valid identity keys
-            hs = sn_hashes(ik)
+            key = H(k[key_name])
+            validate_identity_key(key)  # §3.1: device and user keys alike
+            hs = sn_hashes(key, sv)
             c.eq(f"{tag} {side} h0", hs[0], H(k["h0"]))
             c.eq(f"{tag} {side} h1", hs[1], H(k["h1"]))
             c.eq(f"{tag} {side} h5199", hs[SN_ITERATIONS - 1], H(k["h5199"]))
@@ -1966,11 +1971,11 @@ def check_safety_numbers(c: Checker) -> int:
             c.eq(f"{tag} {side} fingerprint", fp, H(k["fingerprint"]))
             c.eq(f"{tag} {side} chunks", sn_chunks(fp), k["chunks"])
             c.eq(f"{tag} {side} digits", sn_digits(fp), k["digits"])
-            halves[side] = (ik, fp)
-        (ika, fpa), (ikb, fpb) = halves["a"], halves["b"]
+            halves[side] = (key, fp)
+        (ka, fpa), (kb, fpb) = halves["a"], halves["b"]
         low = "a" if sn_sort_key(fpa) <= sn_sort_key(fpb) else "b"
         c.eq(f"{tag} low half", low, case["low"])
-        digits, qr = safety_number(ika, ikb)
+        digits, qr = safety_number(ka, kb, sv)
         c.eq(f"{tag} digits", digits, case["digits"])
         c.ok(f"{tag} 60 ASCII digits", len(digits) == 60 and all(ch in "0123456789" for ch in digits))
         groups = [digits[5 * g:5 * g + 5] for g in range(12)]
@@ -1978,13 +1983,22 @@ def check_safety_numbers(c: Checker) -> int:
         c.eq(f"{tag} display", " ".join(groups), case["display"])
         c.eq(f"{tag} display length", len(case["display"]), 71)
         c.eq(f"{tag} QR payload", qr, H(case["qr"]))
+        c.eq(f"{tag} QR version byte", qr[0], sv)
         # symmetry: the other order gives the same number
-        c.eq(f"{tag} symmetric", safety_number(ikb, ika), (digits, qr))
-        c.eq(f"{tag} QR decodes to its fingerprints", decode_safety_qr(qr), tuple(sorted((fpa, fpb), key=sn_sort_key)))
+        c.eq(f"{tag} symmetric", safety_number(kb, ka, sv), (digits, qr))
+        c.eq(f"{tag} QR decodes to its fingerprints", decode_safety_qr(qr),
+             (sv,) + tuple(sorted((fpa, fpb), key=sn_sort_key)))
+        # the same key bytes under the other version give other digits
+        other = SN_USER_VERSION if sv == SN_DEVICE_VERSION else SN_DEVICE_VERSION
+        c.ok(f"{tag} differs from the other version's", safety_number(ka, kb, other)[0] != digits)
         ours.append(qr)
-    n = len(doc["cases"])
-    for i, case in enumerate(doc["qr_cases"]):
-        what = f"safety qr[{i}] ({case['reason']})"
+    return ours
+
+
+def check_safety_scans(c: Checker, scans: list, ours: list[bytes], group: str) -> int:
+    n = 0
+    for i, case in enumerate(scans):
+        what = f"safety {group}[{i}] ({case['reason']})"
         data = H(case["input"])
         against = case["against"]
         if not c.ok(f"{what}: names a case", 0 <= against < len(ours)):
@@ -1992,16 +2006,34 @@ def check_safety_numbers(c: Checker) -> int:
         want = case["outcome"]
         if want in ("match", "mismatch"):
             try:
-                lo, hi = decode_safety_qr(data)
+                got = compare_safety_qr(ours[against], data)
             except ProtocolError as e:
-                c.eq(what, e.kind, want)
-                continue
-            # §11.4: it matches when both fingerprints equal the reader's own
-            got = "match" if u8(SN_VERSION) + u8(T_SAFETY_NUMBER) + lo + hi == ours[against] else "mismatch"
+                got = e.kind
             c.eq(what, got, want)
         else:
-            c.rejects(what, lambda: decode_safety_qr(data), want)
+            c.rejects(what, lambda: compare_safety_qr(ours[against], data), want)
         n += 1
+    return n
+
+
+def check_safety_numbers(c: Checker) -> int:
+    doc = load("safety-number.json")
+    c.eq("safety: version", doc["version"], SN_DEVICE_VERSION)
+    c.eq("safety: user version", doc["user_version"], SN_USER_VERSION)
+    c.eq("safety: label", H(doc["label"]), SAFETY_NUMBER)
+    c.eq("safety: iterations", doc["iterations"], SN_ITERATIONS)
+    c.eq("safety: QR type byte", doc["qr_type"], T_SAFETY_NUMBER)
+    devices = check_safety_cases(c, doc["cases"], SN_DEVICE_VERSION, "identity_public", "cases")
+    users = check_safety_cases(c, doc["user_cases"], SN_USER_VERSION, "user_public", "user_cases")
+    # user case 4 is device case 0's key bytes as user keys (§11: SV in h_0)
+    d0, u4 = doc["cases"][0], doc["user_cases"][4]
+    c.eq("safety: user case 4 has device case 0's keys",
+         (u4["key_a"]["user_public"], u4["key_b"]["user_public"]),
+         (d0["key_a"]["identity_public"], d0["key_b"]["identity_public"]))
+    c.ok("safety: user case 4's digits are not device case 0's", u4["digits"] != d0["digits"])
+    n = len(devices) + len(users)
+    n += check_safety_scans(c, doc["qr_cases"], devices, "qr")
+    n += check_safety_scans(c, doc["user_qr_cases"], users, "user qr")
     return n
 
 
@@ -2412,6 +2444,139 @@ def check_provisioning(c: Checker) -> int:
                                       H(sealed["hkdf_info"]), H(sealed["ad"]))
             c.eq(f"{what}: sealed as described", again, data)
         c.rejects(what, lambda: open_provisioning(q, ik_n, code, data), case["error"])
+# receipt.json (§14) ---------------------------------------------------------
+
+T_RECEIPT = 0x61
+SIG_RECEIPT = b"KINSEAL-v1 decryption-error receipt\0"
+RECEIPT_REASONS = {0x01: "NoSession", 0x02: "DecryptionFailed", 0x03: "UnknownPreKey", 0x04: "UnknownDevice"}
+MIN_RECEIPT_LEN, MAX_RECEIPT_LEN = 159, 803
+
+
+@dataclass
+class ReceiptV:
+    sender_device: tuple  # "from": the device that could not decrypt
+    recipient_device: tuple  # "to": the failed message's sender
+    reason: int
+    failed: dict
+    created_at: int
+    identity_key: bytes
+    body: bytes
+    signature: bytes
+
+
+def encode_receipt_locator(failed: dict) -> bytes:
+    """§14.1: the kind byte (the failed message's type byte), then its fields."""
+    if failed["kind"] == "Message":
+        return u8(T_MESSAGE) + H(failed["ratchet_key"]) + u32(failed["index"]) + u32(failed["previous_length"])
+    return u8(T_PREKEY_MESSAGE) + H(failed["handshake_id"])
+
+
+def encode_receipt_body(frm: tuple, to: tuple, reason: int, failed: dict, created_at: int, ik: bytes) -> bytes:
+    return (u8(VERSION) + u8(T_RECEIPT) + u8(SUITE) + encode_device_address_embedded(frm)
+            + encode_device_address_embedded(to) + u8(reason) + encode_receipt_locator(failed)
+            + u64(created_at) + ik)
+
+
+def decode_receipt(data: bytes) -> ReceiptV:
+    """§14.2 steps 1-2: structure front to back, then the identity key."""
+    r = Reader(data)
+    read_prefix(r, T_RECEIPT, with_suite=True)
+    frm = read_device_address_embedded(r)
+    to = read_device_address_embedded(r)
+    reason = r.u8()
+    if reason not in RECEIPT_REASONS:
+        raise ProtocolError("InvalidField", f"reason 0x{reason:02x}")
+    kind = r.u8()
+    if kind == T_MESSAGE:
+        failed = {"kind": "Message", "ratchet_key": r.take(32).hex(), "index": r.u32(), "previous_length": r.u32()}
+    elif kind == T_PREKEY_MESSAGE:
+        failed = {"kind": "PreKeyMessage", "handshake_id": r.take(32).hex()}
+    else:
+        raise ProtocolError("InvalidField", f"failed_kind 0x{kind:02x}")
+    created_at = r.u64()
+    ik = r.take(32)
+    body = data[: r.pos]
+    signature = r.take(64)
+    r.finish()
+    validate_identity_key(ik)  # §3.1
+    return ReceiptV(frm, to, reason, failed, created_at, ik, body, signature)
+
+
+def verify_receipt(data: bytes) -> ReceiptV:
+    """§14.2: decode, then step 3, the signature under the receipt's own key."""
+    rc = decode_receipt(data)
+    verify_strict(rc.identity_key, SIG_RECEIPT, rc.body, rc.signature)
+    return rc
+
+
+def receipt_locator(data: bytes) -> dict:
+    """§14.1: a message's locator from its structure (§4.2, §4.3), keys not
+    validated; a PreKeyMessage's is its handshake id (§6.5)."""
+    kind = check_message_structure(data)
+    if kind == "Message":
+        m = read_message(Reader(data))
+        return {"kind": "Message", "ratchet_key": m.ratchet_key.hex(), "index": m.n, "previous_length": m.pn}
+    r = Reader(data)
+    read_prefix(r, T_PREKEY_MESSAGE, True)
+    ik_a, spk_id = r.take(32), r.u32()
+    opk_id = r.u32() if r.flag() else None
+    kem_id, ct = r.u32(), r.take(CT_LEN)
+    m = read_message(r)
+    return {"kind": "PreKeyMessage", "handshake_id": handshake_id(ik_a, m.ratchet_key, SetupData(spk_id, opk_id, kem_id, ct)).hex()}
+
+
+def check_receipts(c: Checker) -> int:
+    doc = load("receipt.json")
+    c.eq("receipt: type byte", doc["type_byte"], T_RECEIPT)
+    c.eq("receipt: signature label", H(doc["signature_label"]), SIG_RECEIPT)
+    sk = H(doc["identity_secret"])
+    ik = identity_public(sk)
+
+    def device(v) -> tuple:
+        return H(v["app_id"]), H(v["user_id"]), v["device_id"]
+
+    n = 0
+    lengths = []
+    for i, case in enumerate(doc["receipts"]):
+        tag = f"receipt[{i}] ({case['description']})"
+        # the locator, from the failed message itself
+        locator = receipt_locator(H(case["failed_message"]))
+        c.eq(f"{tag} locator", locator, case["failed"])
+        if locator["kind"] == "PreKeyMessage":
+            # the handshake id of the message decoded in full (keys valid)
+            pk = decode_prekey_message(H(case["failed_message"]))
+            c.eq(f"{tag} handshake id", handshake_id(pk.ik_a, pk.message.ratchet_key, pk.setup).hex(),
+                 case["failed"]["handshake_id"])
+        c.eq(f"{tag} reason", RECEIPT_REASONS.get(case["reason_code"]), case["reason"])
+        c.eq(f"{tag} identity key", H(case["identity_public"]), ik)
+        body = encode_receipt_body(device(case["from"]), device(case["to"]), case["reason_code"], locator,
+                                   case["created_at"], ik)
+        c.eq(f"{tag} body", body, H(case["body"]))
+        c.eq(f"{tag} signed message", SIG_RECEIPT + body, H(case["signed_message"]))
+        # Ed25519 is deterministic (RFC 8032): the signature recomputes
+        c.eq(f"{tag} signature", sign(sk, SIG_RECEIPT, body), H(case["signature"]))
+        enc = body + H(case["signature"])
+        c.eq(f"{tag} encoding", enc, H(case["encoding"]))
+        rc = verify_receipt(enc)
+        c.ok(f"{tag} decodes and verifies", True)
+        c.eq(f"{tag} decoded fields", (rc.sender_device, rc.recipient_device, rc.reason, rc.failed, rc.created_at),
+             (device(case["from"]), device(case["to"]), case["reason_code"], locator, case["created_at"]))
+        c.eq(f"{tag} re-encodes", rc.body + rc.signature, enc)
+        lengths.append(len(enc))
+        n += 1
+    c.eq("receipt: the shortest and longest lengths", (min(lengths), max(lengths)), (MIN_RECEIPT_LEN, MAX_RECEIPT_LEN))
+    for i, case in enumerate(doc["negative"]):
+        what = f"receipt negative[{i}]: {case['reason']}"
+        data = H(case["input"])
+        c.rejects(what, lambda: verify_receipt(data), case["error"])
+        n += 1
+    for i, case in enumerate(doc["locators"]):
+        what = f"receipt locator[{i}]: {case['reason']}"
+        data = H(case["input"])
+        if "error" in case:
+            c.rejects(what, lambda: receipt_locator(data), case["error"])
+        else:
+            c.eq(what, receipt_locator(data), case["failed"])
         n += 1
     return n
 
@@ -2626,6 +2791,7 @@ def main() -> int:
         ("addressing.json", check_addressing, "cases"),
         ("device-list.json", check_device_lists, "cases"),
         ("provisioning.json", check_provisioning, "cases"),
+        ("receipt.json", check_receipts, "cases"),
         ("edge cases (not from a file)", check_edge_cases, "cases"),
     ):
         before_p, before_f = c.passed, c.failed

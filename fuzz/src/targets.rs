@@ -12,8 +12,11 @@ use kinseal::{
 };
 use rand_core::SeedableRng;
 
+#[path = "receipt_targets.rs"]
+mod receipt_targets;
 #[path = "store_targets.rs"]
 mod store_targets;
+pub use receipt_targets::{parse_receipt, receipts};
 pub use store_targets::{open_store_record, store_record_seeds};
 
 #[path = "link_targets.rs"]
@@ -165,6 +168,21 @@ pub fn layout_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             "parse_device_list",
             "fixture-second",
             device_lists().1.to_bytes(),
+        ),
+        (
+            "parse_receipt",
+            "fixture-prekey-receipt",
+            receipts()[0].clone(),
+        ),
+        (
+            "parse_receipt",
+            "fixture-message-receipt",
+            receipts()[1].clone(),
+        ),
+        (
+            "parse_receipt",
+            "fixture-prekey-message",
+            f.prekey_message.clone(),
         ),
     ];
     seeds.extend(link_targets::link_seeds());

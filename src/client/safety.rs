@@ -1,5 +1,7 @@
 //! Safety numbers: a fingerprint of two identity keys that two people
-//! compare out of band (`docs/PROTOCOL.md` §11).
+//! compare out of band (`docs/PROTOCOL.md` §11): of two users' identity
+//! keys (version 2, the number people compare), or of two devices'
+//! (version 1).
 
 use core::cmp::Ordering;
 use core::fmt;
@@ -7,10 +9,13 @@ use core::fmt;
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::IdentityKey;
 use crate::crypto::labels;
-use crate::error::{DecodeError, WireType};
-use crate::wire::{FINGERPRINT_LEN, Fingerprint, Frame, SAFETY_NUMBER_VERSION, SafetyNumberFrame};
+use crate::error::{DecodeError, ProtocolError, WireType};
+use crate::wire::{
+    FINGERPRINT_LEN, Fingerprint, Frame, KEY_LEN, SAFETY_NUMBER_DEVICE_VERSION,
+    SAFETY_NUMBER_USER_VERSION, SafetyNumberFrame,
+};
+use crate::{IdentityKey, UserIdentityKey};
 
 /// How many SHA-512 computations make one key's fingerprint: `h_0` over the
 /// label, the version and the key, then `h_i = SHA-512(h_(i-1) ‖ key)` up to
@@ -32,74 +37,111 @@ const CHUNK_MODULUS: u64 = 100_000;
 /// A safety number: the fingerprint of two identity keys that two people
 /// compare out of band, read aloud as 60 digits or scanned as a QR code.
 ///
-/// It depends on the two [`IdentityKey`]s and the version only. It names no
+/// There are two kinds, told apart by their version (PROTOCOL.md §11):
+///
+/// - [`SafetyNumber::for_users`], version 2
+///   ([`USER_VERSION`](Self::USER_VERSION)): of two people's
+///   [`UserIdentityKey`]s. One number per pair of people, whatever devices
+///   they use and however many: the number apps show between people.
+/// - [`SafetyNumber::new`], version 1
+///   ([`DEVICE_VERSION`](Self::DEVICE_VERSION)): of two devices'
+///   [`IdentityKey`]s, for device-level checks.
+///
+/// A number depends on the two keys and the version only. It names no
 /// user or address, so every app of the family shows the same number for
 /// the same two keys, and it is symmetric: each side computes it with its
-/// own key first and gets the same result. Each device has its own identity
-/// key, so a safety number is about one device of each person.
+/// own key first and gets the same result. The version is hashed in, so
+/// the same 32 key bytes give unrelated digits as a user key and as a
+/// device key, and a scanned number of the other version is refused
+/// ([`ProtocolError::SafetyNumberVersionMismatch`]), never reported as a
+/// mismatch of keys.
 ///
 /// Nothing in it is secret.
 ///
 /// ```
-/// use kinseal::{IdentityKeyPair, OsRng};
+/// use kinseal::{OsRng, UserIdentityKeyPair};
 /// use kinseal::client::SafetyNumber;
 ///
 /// # fn main() -> Result<(), kinseal::Error> {
-/// let alice = IdentityKeyPair::generate(&mut OsRng);
-/// let bob = IdentityKeyPair::generate(&mut OsRng);
+/// let alice = UserIdentityKeyPair::generate(&mut OsRng);
+/// let bob = UserIdentityKeyPair::generate(&mut OsRng);
 ///
 /// // Each computes it from their own key and the other's.
-/// let on_alices_phone = SafetyNumber::new(alice.public_key(), bob.public_key());
-/// let on_bobs_phone = SafetyNumber::new(bob.public_key(), alice.public_key());
-/// assert_eq!(on_alices_phone.digits(), on_bobs_phone.digits());
+/// let on_alices_phone = SafetyNumber::for_users(alice.public_key(), bob.public_key());
+/// let on_bobs_laptop = SafetyNumber::for_users(bob.public_key(), alice.public_key());
+/// assert_eq!(on_alices_phone.digits(), on_bobs_laptop.digits());
 /// assert_eq!(on_alices_phone.digits().len(), 60);
 /// assert_eq!(on_alices_phone.groups().len(), 12);
+/// assert_eq!(on_alices_phone.version(), SafetyNumber::USER_VERSION);
 ///
 /// // Bob scans the QR code on Alice's screen.
 /// let qr = on_alices_phone.to_qr_bytes();
-/// assert!(on_bobs_phone.matches_scanned(&qr)?);
+/// assert!(on_bobs_laptop.matches_scanned(&qr)?);
 ///
 /// // Against another key, it does not match.
-/// let mallory = IdentityKeyPair::generate(&mut OsRng);
-/// let wrong = SafetyNumber::new(bob.public_key(), mallory.public_key());
+/// let mallory = UserIdentityKeyPair::generate(&mut OsRng);
+/// let wrong = SafetyNumber::for_users(bob.public_key(), mallory.public_key());
 /// assert!(!wrong.matches_scanned(&qr)?);
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct SafetyNumber {
+    /// [`SafetyNumber::DEVICE_VERSION`] or [`SafetyNumber::USER_VERSION`].
+    version: u8,
     /// The two fingerprints, in safety-number order (§11.2).
     low: Fingerprint,
     high: Fingerprint,
 }
 
 impl SafetyNumber {
-    /// The safety-number version this build computes and reads: the first
-    /// byte of [`to_qr_bytes`](Self::to_qr_bytes). A later version would
-    /// give different numbers for the same keys.
-    pub const VERSION: u8 = SAFETY_NUMBER_VERSION;
+    /// The safety-number version of two devices' identity keys
+    /// ([`SafetyNumber::new`]): 1, the first byte of their QR payload.
+    pub const DEVICE_VERSION: u8 = SAFETY_NUMBER_DEVICE_VERSION;
 
-    /// The safety number of two identity keys, in either order.
+    /// The safety-number version of two users' identity keys
+    /// ([`SafetyNumber::for_users`]): 2, the first byte of their QR payload.
+    pub const USER_VERSION: u8 = SAFETY_NUMBER_USER_VERSION;
+
+    /// The safety number of two devices' identity keys, in either order
+    /// (version 1): for checking one device of each person. Between people,
+    /// show [`SafetyNumber::for_users`].
     ///
     /// Takes 2 × 5200 SHA-512 computations (a few milliseconds): compute it
     /// when the user asks to see it, not on every message.
     pub fn new(a: &IdentityKey, b: &IdentityKey) -> SafetyNumber {
-        let fa = fingerprint(&key_hash(Self::VERSION, a));
-        let fb = fingerprint(&key_hash(Self::VERSION, b));
-        if order(&fa, &fb).is_le() {
-            SafetyNumber { low: fa, high: fb }
+        Self::of(Self::DEVICE_VERSION, a.as_bytes(), b.as_bytes())
+    }
+
+    /// The safety number of two users' identity keys, in either order
+    /// (version 2): one number per pair of people, the same on every device
+    /// of either and in every app of the family. It is §11's construction
+    /// with the user keys as inputs and `SV = 2`, so it never equals the
+    /// version 1 number of device keys with the same bytes.
+    ///
+    /// Takes 2 × 5200 SHA-512 computations, as [`SafetyNumber::new`].
+    pub fn for_users(a: &UserIdentityKey, b: &UserIdentityKey) -> SafetyNumber {
+        Self::of(Self::USER_VERSION, a.as_bytes(), b.as_bytes())
+    }
+
+    fn of(version: u8, a: &[u8; KEY_LEN], b: &[u8; KEY_LEN]) -> SafetyNumber {
+        let fa = fingerprint(&key_hash(version, a));
+        let fb = fingerprint(&key_hash(version, b));
+        let (low, high) = if order(&fa, &fb).is_le() {
+            (fa, fb)
         } else {
-            SafetyNumber { low: fb, high: fa }
-        }
+            (fb, fa)
+        };
+        SafetyNumber { version, low, high }
     }
 
     /// Reads a QR payload (from [`to_qr_bytes`](Self::to_qr_bytes), on
-    /// another device), for example to show its digits.
+    /// another device) of either version, for example to show its digits.
     ///
     /// # Errors
     ///
     /// [`Error::Decode`](crate::Error::Decode) with
-    /// `UnsupportedVersion` for another safety-number version,
+    /// `UnsupportedVersion` for a version other than 1 and 2,
     /// `UnexpectedType` if the second byte is not the safety-number type,
     /// `Truncated` or `TrailingBytes` if it is not 66 bytes long, and
     /// `InvalidField` if the two fingerprints are not in order.
@@ -114,14 +156,17 @@ impl SafetyNumber {
             .into());
         }
         Ok(SafetyNumber {
+            version: frame.version,
             low: frame.low,
             high: frame.high,
         })
     }
 
-    /// The safety-number version: [`SafetyNumber::VERSION`].
+    /// The safety-number version: [`SafetyNumber::USER_VERSION`] for a
+    /// number of user keys, [`SafetyNumber::DEVICE_VERSION`] for one of
+    /// device keys.
     pub fn version(&self) -> u8 {
-        Self::VERSION
+        self.version
     }
 
     /// The 60 digits: the 30 of one key, then the 30 of the other.
@@ -142,6 +187,7 @@ impl SafetyNumber {
     /// 100.
     pub fn to_qr_bytes(&self) -> Vec<u8> {
         SafetyNumberFrame {
+            version: self.version,
             low: self.low,
             high: self.high,
         }
@@ -149,18 +195,29 @@ impl SafetyNumber {
     }
 
     /// Whether a scanned QR payload is this safety number: `Ok(true)` if
-    /// it is, `Ok(false)` if it is a well-formed safety number of other
-    /// keys (the keys differ: do not trust the session until this is
-    /// resolved).
+    /// it is, `Ok(false)` if it is a well-formed safety number of the same
+    /// version for other keys (the keys differ: do not trust the session
+    /// until this is resolved).
     ///
     /// # Errors
     ///
     /// [`Error::Decode`](crate::Error::Decode) if `scanned` is not a
-    /// safety-number payload of this version, as in
-    /// [`from_qr_bytes`](Self::from_qr_bytes): the other side may run an
-    /// app that computes another version, which is not a mismatch of keys.
+    /// safety-number payload, as in [`from_qr_bytes`](Self::from_qr_bytes)
+    /// (the other side may run an app that computes a version this build
+    /// does not know), and
+    /// [`ProtocolError::SafetyNumberVersionMismatch`] if it is one of the
+    /// other version (a number of device keys scanned against one of user
+    /// keys, or the other way round). Neither is a mismatch of keys: tell
+    /// the user to compare numbers of the same kind.
     pub fn matches_scanned(&self, scanned: &[u8]) -> crate::Result<bool> {
         let theirs = Self::from_qr_bytes(scanned)?;
+        if theirs.version != self.version {
+            return Err(ProtocolError::SafetyNumberVersionMismatch {
+                ours: self.version,
+                scanned: theirs.version,
+            }
+            .into());
+        }
         // Public data; constant time all the same, it costs nothing here.
         let equal = self.low.ct_eq(&theirs.low) & self.high.ct_eq(&theirs.high);
         Ok(bool::from(equal))
@@ -174,9 +231,8 @@ impl fmt::Display for SafetyNumber {
     }
 }
 
-/// The final hash `h_5199` of one identity key (§11.1).
-fn key_hash(version: u8, key: &IdentityKey) -> [u8; 64] {
-    let key = key.as_bytes();
+/// The final hash `h_5199` of one key's 32 bytes (§11.1).
+fn key_hash(version: u8, key: &[u8; KEY_LEN]) -> [u8; 64] {
     let mut h: [u8; 64] = Sha512::new()
         .chain_update(labels::SAFETY_NUMBER)
         .chain_update(u16::from(version).to_be_bytes())
@@ -347,11 +403,11 @@ mod tests {
         let sn = SafetyNumber::new(&k[0], &k[1]);
         let qr = sn.to_qr_bytes();
 
-        let mut v2 = qr.clone();
-        v2[0] = 2;
+        let mut v3 = qr.clone();
+        v3[0] = 3;
         assert_eq!(
-            sn.matches_scanned(&v2),
-            Err(Error::Decode(DecodeError::UnsupportedVersion { found: 2 }))
+            sn.matches_scanned(&v3),
+            Err(Error::Decode(DecodeError::UnsupportedVersion { found: 3 }))
         );
         let mut v0 = qr.clone();
         v0[0] = 0;
@@ -405,7 +461,7 @@ mod tests {
         for _ in 1..5200 {
             h = Sha512::digest([&h[..], key].concat()).to_vec();
         }
-        assert_eq!(key_hash(1, &k[0]).to_vec(), h);
+        assert_eq!(key_hash(1, k[0].as_bytes()).to_vec(), h);
         let sn = SafetyNumber::new(&k[0], &k[0]);
         assert_eq!(sn.to_qr_bytes()[2..34], h[..32]);
     }
@@ -469,6 +525,7 @@ mod tests {
     #[test]
     fn qr_payload_out_of_order_is_refused() {
         let swapped = SafetyNumberFrame {
+            version: 1,
             low: fp(0xff),
             high: fp(0),
         }

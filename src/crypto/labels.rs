@@ -35,3 +35,6 @@ pub(crate) const DEVICE_LIST_HASH: &[u8] = b"KINSEAL-v1 device list hash\0";
 /// HKDF info prefix of a provisioning message's key and nonce (followed by
 /// the link code and the sender's ephemeral key).
 pub(crate) const PROVISIONING: &[u8] = b"KINSEAL-v1 provisioning\0";
+/// Prefix of the bytes a device's identity key signs for a decryption-error
+/// receipt (followed by every byte of the receipt before its signature).
+pub(crate) const SIG_RECEIPT: &[u8] = b"KINSEAL-v1 decryption-error receipt\0";

@@ -48,6 +48,8 @@ pub enum WireType {
     ProvisioningMessage,
     /// The payload a provisioning message encrypts, after it decrypted.
     ProvisioningPayload,
+    /// A [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt).
+    DecryptionErrorReceipt,
 }
 
 /// Which key a validation failure is about.

@@ -14,6 +14,9 @@ pub enum SignedObject {
     /// A user's [`DeviceList`](crate::DeviceList), signed by the user
     /// identity key it names.
     DeviceList,
+    /// A [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt), signed
+    /// by the identity key of the device that could not decrypt.
+    DecryptionErrorReceipt,
 }
 
 /// Well-formed input that breaks a protocol rule.
@@ -62,6 +65,16 @@ pub enum ProtocolError {
     /// the session's keys can send this: the peer's implementation is
     /// broken. The session is unchanged.
     InvalidPadding,
+    /// A scanned safety number is well-formed but of the other
+    /// safety-number version (PROTOCOL.md §11.4): one side shows the number
+    /// of two users' keys, the other the number of two devices' keys. Not
+    /// a mismatch of keys: compare numbers of the same kind.
+    SafetyNumberVersionMismatch {
+        /// The version of the number compared against.
+        ours: u8,
+        /// The version of the scanned payload.
+        scanned: u8,
+    },
 }
 
 /// The caller used the API in a way it does not allow.
@@ -187,6 +200,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::InvalidPadding => {
                 f.write_str("authenticated message with an invalid padded plaintext")
             }
+            ProtocolError::SafetyNumberVersionMismatch { ours, scanned } => write!(
+                f,
+                "scanned a version {scanned} safety number, comparing with version {ours}"
+            ),
         }
     }
 }

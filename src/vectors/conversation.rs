@@ -66,6 +66,7 @@ pub(super) fn error_name(e: &Error) -> &'static str {
             ProtocolError::UnexpectedRatchetKey => "UnexpectedRatchetKey",
             ProtocolError::ChainExhausted => "ChainExhausted",
             ProtocolError::InvalidPadding => "InvalidPadding",
+            ProtocolError::SafetyNumberVersionMismatch { .. } => "SafetyNumberVersionMismatch",
         },
         Error::Account(a) => match a {
             AccountError::UnknownPreKey { .. } => "UnknownPreKey",

@@ -17,6 +17,7 @@ mod device_list;
 mod handshake;
 mod negative;
 mod provisioning;
+mod receipt;
 mod safety;
 
 use std::collections::BTreeMap;
@@ -56,6 +57,7 @@ fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("addressing.json", addressing::addressing_file());
     files.insert("device-list.json", device_list::device_list_file());
     files.insert("provisioning.json", provisioning::provisioning_file());
+    files.insert("receipt.json", receipt::receipt_file());
     files
 }
 

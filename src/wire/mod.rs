@@ -19,6 +19,7 @@ mod key_pairs;
 mod link;
 mod message;
 mod padding;
+mod receipt;
 mod safety;
 mod session;
 mod store;
@@ -39,7 +40,12 @@ pub(crate) use message::{
     RECEIVER_HINT_LEN, TAGGED_LEN, encode_prekey_prefix, peek_kind,
 };
 pub(crate) use padding::{padme, round_up, unpadded_len};
-pub(crate) use safety::{FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_VERSION, SafetyNumberFrame};
+pub use receipt::ReceiptReason;
+pub(crate) use receipt::{FailedMessageFrame, ReceiptBodyFrame, ReceiptFrame};
+pub(crate) use safety::{
+    FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_DEVICE_VERSION, SAFETY_NUMBER_USER_VERSION,
+    SafetyNumberFrame,
+};
 pub(crate) use session::{
     ChainFrame, PendingPreKeyFrame, RatchetFrame, RatchetKeyFrame, SendingFrame, SessionFrame,
     SkippedFrame,
@@ -63,10 +69,10 @@ pub const SUITE_V1: u8 = 0x01;
 pub use crate::limits::{
     DEVICE_LIST_ENTRY_LEN, LINK_CODE_LEN, MAX_CIPHERTEXT_LEN, MAX_DEVICE_ADDRESS_LEN,
     MAX_DEVICE_LIST_LEN, MAX_DEVICES_PER_USER, MAX_ENVELOPE_LEN, MAX_PADDED_LEN, MAX_PLAINTEXT_LEN,
-    MAX_PROVISIONING_CIPHERTEXT_LEN, MAX_PROVISIONING_MESSAGE_LEN, MAX_USER_ADDRESS_LEN,
-    MIN_CIPHERTEXT_LEN, MIN_DEVICE_ADDRESS_LEN, MIN_DEVICE_LIST_LEN, MIN_ENVELOPE_LEN,
-    MIN_PROVISIONING_CIPHERTEXT_LEN, MIN_PROVISIONING_MESSAGE_LEN, MIN_USER_ADDRESS_LEN,
-    PREKEY_COUNTS_LEN,
+    MAX_PROVISIONING_CIPHERTEXT_LEN, MAX_PROVISIONING_MESSAGE_LEN, MAX_RECEIPT_LEN,
+    MAX_USER_ADDRESS_LEN, MIN_CIPHERTEXT_LEN, MIN_DEVICE_ADDRESS_LEN, MIN_DEVICE_LIST_LEN,
+    MIN_ENVELOPE_LEN, MIN_PROVISIONING_CIPHERTEXT_LEN, MIN_PROVISIONING_MESSAGE_LEN,
+    MIN_RECEIPT_LEN, MIN_USER_ADDRESS_LEN, PREKEY_COUNTS_LEN,
 };
 pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
 
@@ -77,9 +83,9 @@ pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATUR
 // counts), 0x3_ the client's records at rest, 0x40 the safety number,
 // 0x5_ who is who (the addresses, 0x52 the device list, 0x53 ..= 0x55
 // linking a device; 0x56 ..= 0x5f are kept for the records that sign or
-// link user identities), 0x6_ delivery
-// (the envelope; 0x61 ..= 0x6f kept for what travels next to it, such as
-// decryption-error receipts).
+// link user identities), 0x6_ delivery (0x60 the envelope, 0x61 the
+// decryption-error receipt that travels next to it; 0x62 ..= 0x6f kept
+// for more of that kind).
 
 /// The type byte of a ratchet [`Message`](crate::Message).
 pub(crate) const TYPE_MESSAGE: u8 = 0x01;
@@ -128,6 +134,8 @@ pub const TYPE_PROVISIONING_MESSAGE: u8 = 0x54;
 /// The type byte of a provisioning message's payload, which only ever
 /// exists encrypted ([`ProvisioningPayloadFrame`]).
 pub(crate) const TYPE_PROVISIONING_PAYLOAD: u8 = 0x55;
+/// The type byte of a [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt).
+pub const TYPE_RECEIPT: u8 = 0x61;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

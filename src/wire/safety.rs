@@ -5,8 +5,9 @@
 //!
 //! ```text
 //! field             size  notes
-//! version              1  = 0x01, the safety-number version (not the
-//!                         protocol version, though both are 1 today)
+//! version              1  the safety-number version SV (not the protocol
+//!                         version): 0x01 for two devices' identity keys,
+//!                         0x02 for two users' identity keys
 //! type                 1  = 0x40 (SafetyNumber)
 //! fingerprint_low     32  fp of the key whose digits come first
 //! fingerprint_high    32  fp of the other key
@@ -23,9 +24,12 @@
 use super::{Frame, Reader, TYPE_SAFETY_NUMBER, Writer};
 use crate::error::{DecodeError, WireType};
 
-/// The safety-number version this build computes and reads: the first byte
-/// of the QR payload, and (as a u16) part of every fingerprint's hash input.
-pub(crate) const SAFETY_NUMBER_VERSION: u8 = 1;
+/// The safety-number version of two devices' identity keys: the first byte
+/// of their QR payload, and (as a u16) part of every fingerprint's hash
+/// input.
+pub(crate) const SAFETY_NUMBER_DEVICE_VERSION: u8 = 1;
+/// The safety-number version of two users' identity keys.
+pub(crate) const SAFETY_NUMBER_USER_VERSION: u8 = 2;
 /// Length of one key's fingerprint in the QR payload: the first 32 bytes
 /// of its final hash.
 pub(crate) const FINGERPRINT_LEN: usize = 32;
@@ -34,9 +38,11 @@ pub(crate) const SAFETY_NUMBER_QR_LEN: usize = 2 + 2 * FINGERPRINT_LEN;
 /// One key's fingerprint.
 pub(crate) type Fingerprint = [u8; FINGERPRINT_LEN];
 
-/// A safety-number QR payload: two fingerprints, in order.
+/// A safety-number QR payload: its version and two fingerprints, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SafetyNumberFrame {
+    /// [`SAFETY_NUMBER_DEVICE_VERSION`] or [`SAFETY_NUMBER_USER_VERSION`].
+    pub(crate) version: u8,
     pub(crate) low: Fingerprint,
     pub(crate) high: Fingerprint,
 }
@@ -50,7 +56,7 @@ impl Frame<'_> for SafetyNumberFrame {
 
     fn encode(&self, out: &mut Vec<u8>) {
         Writer::new(out)
-            .u8(SAFETY_NUMBER_VERSION)
+            .u8(self.version)
             .u8(TYPE_SAFETY_NUMBER)
             .bytes(&self.low)
             .bytes(&self.high);
@@ -64,7 +70,7 @@ impl Frame<'_> for SafetyNumberFrame {
         // Not `Reader::header`: this version byte is the safety-number
         // version, which need not follow the protocol version.
         let version = r.u8()?;
-        if version != SAFETY_NUMBER_VERSION {
+        if version != SAFETY_NUMBER_DEVICE_VERSION && version != SAFETY_NUMBER_USER_VERSION {
             return Err(DecodeError::UnsupportedVersion { found: version });
         }
         let found = r.u8()?;
@@ -77,7 +83,7 @@ impl Frame<'_> for SafetyNumberFrame {
         let low = r.array()?;
         let high = r.array()?;
         r.finish()?;
-        Ok(SafetyNumberFrame { low, high })
+        Ok(SafetyNumberFrame { version, low, high })
     }
 }
 
@@ -93,32 +99,38 @@ mod tests {
 
     #[test]
     fn round_trip_and_layout() {
-        let frame = SafetyNumberFrame {
-            low: fp(0),
-            high: fp(0xff),
-        };
-        let bytes = frame.to_vec();
-        assert_eq!(bytes.len(), SAFETY_NUMBER_QR_LEN);
-        assert_eq!(frame.encoded_len(), SAFETY_NUMBER_QR_LEN);
-        assert_eq!(bytes[..2], [1, 0x40]);
-        assert_eq!(SafetyNumberFrame::decode(&bytes), Ok(frame));
+        for version in [1, 2] {
+            let frame = SafetyNumberFrame {
+                version,
+                low: fp(0),
+                high: fp(0xff),
+            };
+            let bytes = frame.to_vec();
+            assert_eq!(bytes.len(), SAFETY_NUMBER_QR_LEN);
+            assert_eq!(frame.encoded_len(), SAFETY_NUMBER_QR_LEN);
+            assert_eq!(bytes[..2], [version, 0x40]);
+            assert_eq!(SafetyNumberFrame::decode(&bytes), Ok(frame));
+        }
     }
 
     #[test]
     fn rejections() {
         let good = SafetyNumberFrame {
+            version: 1,
             low: fp(0),
             high: fp(0xff),
         }
         .to_vec();
-        let mut v2 = good.clone();
-        v2[0] = 2;
-        // The version is read first, whatever the length.
-        v2.push(0);
-        assert_eq!(
-            SafetyNumberFrame::decode(&v2),
-            Err(DecodeError::UnsupportedVersion { found: 2 })
-        );
+        for version in [0, 3, 0xff] {
+            let mut other = good.clone();
+            other[0] = version;
+            // The version is read first, whatever the length.
+            other.push(0);
+            assert_eq!(
+                SafetyNumberFrame::decode(&other),
+                Err(DecodeError::UnsupportedVersion { found: version })
+            );
+        }
         let mut other_type = good.clone();
         other_type[1] = 0x03;
         assert!(matches!(

@@ -16,5 +16,6 @@ mod crash_support;
 mod account;
 mod atomic;
 mod crash;
+mod safety_number;
 mod simultaneous;
 mod store;

@@ -78,6 +78,11 @@ fn parse_link_corpus() {
 }
 
 #[test]
+fn parse_receipt_corpus() {
+    replay("parse_receipt", targets::parse_receipt);
+}
+
+#[test]
 fn route_corpus() {
     replay("route", targets::route);
 }

@@ -22,6 +22,7 @@ mod link;
 mod padding;
 mod persistence;
 mod random_conversations;
+mod receipt;
 mod security_properties;
 mod tamper;
 mod transactional;
