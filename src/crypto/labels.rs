@@ -32,3 +32,7 @@ pub(crate) const SAFETY_NUMBER: &[u8] = b"KINSEAL-v1 safety number\0";
 pub(crate) const SIG_DEVICE_LIST: &[u8] = b"KINSEAL-v1 device list\0";
 /// Prefix of a device list's hash input (followed by the whole encoding).
 pub(crate) const DEVICE_LIST_HASH: &[u8] = b"KINSEAL-v1 device list hash\0";
+/// Starts an account's session context: the two bound device addresses
+/// (PROTOCOL.md §6.6).
+pub(crate) const BOUND_ADDRESSES: &[u8] = b"KINSEAL-v1 bound addresses\0";
+const _: () = assert!(BOUND_ADDRESSES.len() == crate::limits::BOUND_ADDRESSES_LABEL_LEN);

@@ -24,3 +24,5 @@
 mod pqxdh;
 
 pub(crate) use pqxdh::{Initiation, SessionSecrets, initiate, respond};
+#[cfg(test)]
+pub(crate) use pqxdh::session_ad;

@@ -33,18 +33,42 @@ pub struct Device<S: ClientStore = Arc<MemoryStore>> {
     pub account: Account<S>,
 }
 
+/// The test devices' settings: a small one-time prekey target keeps the
+/// tests fast (each ML-KEM key generation is expensive in a debug build).
+pub fn config() -> AccountConfig {
+    AccountConfig::default()
+        .with_one_time_prekey_target(ONE_TIME_TARGET)
+        .unwrap()
+}
+
 /// Creates an account over `store`, registers it and uploads its first prekeys.
 pub fn register<S: ClientStore>(
     directory: &MemoryDirectory,
     address: DeviceAddress,
     store: S,
 ) -> Device<S> {
-    // A small one-time prekey target keeps the tests fast: each ML-KEM
-    // key generation is expensive in a debug build.
-    let config = AccountConfig::default()
-        .with_one_time_prekey_target(ONE_TIME_TARGET)
-        .unwrap();
-    let account = Account::create(store, keyring(), &mut OsRng, NOW)
+    register_with(directory, address, store, config())
+}
+
+/// A device that trusts peers without a device list on record device by
+/// device, as accounts did before device lists: for the tests of that mode.
+pub fn legacy_device(directory: &MemoryDirectory, app: &str, user: &str, id: u32) -> Device {
+    register_with(
+        directory,
+        address(app, user, id),
+        Arc::new(MemoryStore::new()),
+        config().with_device_lists_required(false),
+    )
+}
+
+/// As [`register`], with the given settings.
+pub fn register_with<S: ClientStore>(
+    directory: &MemoryDirectory,
+    address: DeviceAddress,
+    store: S,
+    config: AccountConfig,
+) -> Device<S> {
+    let account = Account::create(store, keyring(), &mut OsRng, &address, NOW)
         .unwrap()
         .with_config(config);
     directory
@@ -91,9 +115,29 @@ pub fn bundle(directory: &MemoryDirectory, peer: &DeviceAddress) -> VerifiedBund
         .unwrap()
 }
 
+/// Gives `a` the latest device list of `b`'s user, as a directory would.
+pub fn learn_list<S: ClientStore, T: ClientStore>(a: &Account<S>, b: &Account<T>) {
+    let list = b.device_list().unwrap().to_bytes();
+    a.update_device_lists(&mut OsRng, &[list], NOW).unwrap();
+}
+
 impl<S: ClientStore> Device<S> {
-    /// Starts a session with `peer` from a fresh bundle.
+    /// Each device learns the other's device list (as both apps would from
+    /// the directory before they talk).
+    pub fn introduce(&self, peer: &Device<impl ClientStore>) {
+        learn_list(&self.account, &peer.account);
+        learn_list(&peer.account, &self.account);
+    }
+
+    /// Starts a session with `peer` from a fresh bundle (after both learned
+    /// each other's device list).
     pub fn start(&self, directory: &MemoryDirectory, peer: &Device<impl ClientStore>) {
+        // Devices of the mode without lists (`legacy_device`) publish none.
+        if self.account.config().device_lists_required()
+            && peer.account.config().device_lists_required()
+        {
+            self.introduce(peer);
+        }
         self.account
             .start_session(
                 &mut OsRng,

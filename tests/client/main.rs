@@ -16,5 +16,6 @@ mod crash_support;
 mod account;
 mod atomic;
 mod crash;
+mod people;
 mod simultaneous;
 mod store;
