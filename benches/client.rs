@@ -27,7 +27,7 @@ fn account<S: ClientStore>(dir: &MemoryDirectory, at: &DeviceAddress, store: S) 
     let config = AccountConfig::default()
         .with_one_time_prekey_target(100)
         .unwrap();
-    let account = Account::create(store, keyring(), &mut OsRng, NOW)
+    let account = Account::create(store, keyring(), &mut OsRng, at, NOW)
         .unwrap()
         .with_config(config);
     dir.register(at, account.identity_key()).unwrap();
@@ -35,6 +35,16 @@ fn account<S: ClientStore>(dir: &MemoryDirectory, at: &DeviceAddress, store: S) 
     dir.upload(at, &account.upload_bytes(&update).unwrap())
         .unwrap();
     account
+}
+
+/// Each account learns the other's device list, as from a directory.
+fn introduce<S: ClientStore, T: ClientStore>(a: &Account<S>, b: &Account<T>) {
+    let (la, lb) = (
+        a.device_list().unwrap().to_bytes(),
+        b.device_list().unwrap().to_bytes(),
+    );
+    a.update_device_lists(&mut OsRng, &[lb], NOW).unwrap();
+    b.update_device_lists(&mut OsRng, &[la], NOW).unwrap();
 }
 
 fn temp_db(name: &str) -> PathBuf {
@@ -60,6 +70,7 @@ fn pair<S: ClientStore>(
     let b = DeviceAddress::new(b"parley", b"bob", 1).unwrap();
     let alice = account(&dir, &a, Arc::new(MemoryStore::new()));
     let bob = account(&dir, &b, bob_store);
+    introduce(&alice, &bob);
     let bundle = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
     alice.start_session(&mut OsRng, &b, &bundle, NOW).unwrap();
     let first = alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap();
@@ -109,6 +120,7 @@ fn first_message(c: &mut Criterion) {
     let b = DeviceAddress::new(b"parley", b"bob", 1).unwrap();
     let alice = account(&dir, &a, Arc::new(MemoryStore::new()));
     let bob = account(&dir, &b, Arc::new(MemoryStore::new()));
+    introduce(&alice, &bob);
     let bundle = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
     g.bench_function("start_session + first encrypt (memory store)", |bench| {
         bench.iter(|| {
@@ -143,7 +155,10 @@ fn fan_out(c: &mut Criterion) {
     let dir = MemoryDirectory::new();
     let path = temp_db("fan-out");
     let a = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
-    let alice = account(&dir, &a, SqliteStore::open(&path).unwrap());
+    // Ten separate accounts under one user address: no device list
+    // could name them all, so Alice trusts them device by device.
+    let alice = account(&dir, &a, SqliteStore::open(&path).unwrap())
+        .with_config(AccountConfig::default().with_device_lists_required(false));
     let devices: Vec<DeviceAddress> = (1..=10)
         .map(|d| DeviceAddress::new(b"parley", b"bob", d).unwrap())
         .collect();
@@ -218,6 +233,7 @@ fn with_sessions(n: usize, cache: usize) -> Sessions {
     let b = DeviceAddress::new(b"parley", b"bob", 1).unwrap();
     let alice = account(&dir, &a, Arc::new(MemoryStore::new()));
     let bob = account(&dir, &b, Arc::new(MemoryStore::new()));
+    introduce(&alice, &bob);
     let config = AccountConfig::default()
         .with_max_archived_sessions(40)
         .unwrap()

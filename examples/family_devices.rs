@@ -20,7 +20,8 @@ use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
 
 use kinseal::client::{
-    Account, DeviceAddress, IdentityStatus, SqliteStore, StorageKey, StorageKeyring, UserAddress,
+    Account, AccountConfig, DeviceAddress, IdentityStatus, SqliteStore, StorageKey, StorageKeyring,
+    UserAddress,
 };
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
 use kinseal::{OsRng, SecretBytes};
@@ -52,7 +53,14 @@ impl Device {
         let path = folder.join(format!("{name}.sqlite"));
         let (storage_key, storage_secret) = StorageKey::generate_with_secret(&mut OsRng, 1);
         let store = SqliteStore::open(&path)?;
-        let account = Account::create(store, StorageKeyring::new(storage_key), &mut OsRng, NOW)?;
+        let account = Account::create(
+            store,
+            StorageKeyring::new(storage_key),
+            &mut OsRng,
+            &address,
+            NOW,
+        )?
+        .with_config(AccountConfig::default().with_device_lists_required(false));
         directory.register(&address, account.identity_key())?;
         let update = account.refresh_prekeys(&mut OsRng, NOW, None)?;
         directory.upload(&address, &account.upload_bytes(&update)?)?;
@@ -78,7 +86,8 @@ impl Device {
         drop(account);
         let secret: &[u8; 32] = storage_secret.as_bytes().try_into()?;
         let keyring = StorageKeyring::new(StorageKey::new(1, secret));
-        let account = Account::open(SqliteStore::open(&path)?, keyring)?;
+        let account = Account::open(SqliteStore::open(&path)?, keyring)?
+            .with_config(AccountConfig::default().with_device_lists_required(false));
         Ok(Device {
             name,
             address,

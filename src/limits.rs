@@ -75,6 +75,15 @@ pub const MAX_OLD_CHAINS_LIMIT: u32 = 32;
 /// session setup accepts.
 pub const MAX_CONTEXT_LEN: usize = 1024;
 
+/// The longest app context an [`Account`](crate::client::Account)'s
+/// sessions may carry after the two bound device addresses (PROTOCOL.md
+/// §6.6): the addresses' label and embedded forms at their bounds take
+/// the rest of [`MAX_CONTEXT_LEN`].
+pub const MAX_ACCOUNT_CONTEXT_LEN: usize = 256;
+
+/// The length of the label that starts an account's session context.
+pub(crate) const BOUND_ADDRESSES_LABEL_LEN: usize = 27;
+
 // ---- Addresses -----------------------------------------------------------
 
 /// The longest app id a [`UserAddress`](crate::address::UserAddress) may have, in
@@ -396,3 +405,7 @@ const _: () = assert!(MIN_DEVICE_LIST_LEN == 197 && MAX_DEVICE_LIST_LEN == 1175)
 const _: () = assert!(LINK_CODE_LEN == 67);
 const _: () = assert!(MIN_PROVISIONING_MESSAGE_LEN == 290 && MAX_PROVISIONING_MESSAGE_LEN == 1268);
 const _: () = assert!(MIN_RECEIPT_LEN == 159 && MAX_RECEIPT_LEN == 803);
+const _: () = assert!(
+    BOUND_ADDRESSES_LABEL_LEN + 2 * MAX_EMBEDDED_DEVICE_ADDRESS_LEN + MAX_ACCOUNT_CONTEXT_LEN
+        <= MAX_CONTEXT_LEN
+);

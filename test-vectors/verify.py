@@ -56,6 +56,8 @@ SIG_KEM = b"KINSEAL-v1 KEM prekey\0"
 TRANSCRIPT = b"KINSEAL-v1 transcript\0"
 HANDSHAKE_INFO = b"KINSEAL-v1 X25519 ML-KEM-768 SHA-256\0"
 SESSION_AD = b"KINSEAL-v1 session AD\0"
+BOUND_ADDRESSES = b"KINSEAL-v1 bound addresses\0"
+MAX_CONTEXT_LEN = 1024  # §6
 ROOT_INFO = b"KINSEAL-v1 root\0"
 HEADER_TAG = b"KINSEAL-v1 header tag\0"
 MESSAGE_KEY_INFO = b"KINSEAL-v1 message key\0"
@@ -2100,6 +2102,17 @@ def check_addressing(c: Checker) -> int:
 
         c.rejects(what, run, case["error"])
         c.eq(f"{what}: rejected in", part[:1], [case["part"]])
+        n += 1
+    # §6.6: an account's session context binds both device addresses,
+    # initiator first, ahead of the app's context; §6.3 then hashes it.
+    for i, case in enumerate(doc["bound_contexts"]):
+        what = f"bound context[{i}] {case['name']}"
+        ctx = (BOUND_ADDRESSES + encode_device_address_embedded(device(case["initiator"]))
+               + encode_device_address_embedded(device(case["responder"])) + H(case["app_context"]))
+        c.ok(f"{what}: within MAX_CONTEXT_LEN", len(ctx) <= MAX_CONTEXT_LEN)
+        c.eq(f"{what}: context", ctx, H(case["context"]))
+        ad = session_ad(H(case["initiator_identity_key"]), H(case["responder_identity_key"]), ctx)
+        c.eq(f"{what}: session AD", ad, H(case["session_ad"]))
         n += 1
     return n
 

@@ -12,7 +12,7 @@ use kinseal::client::store::{
 };
 use kinseal::client::{
     Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, RecordKey, StorageKey,
-    StorageKeyring, StoreTransaction,
+    StorageKeyring, StoreTransaction, UserAddress,
 };
 use kinseal::server::{MemoryDirectory, PreKeyCounts, PreKeyDirectory};
 
@@ -30,9 +30,9 @@ const ONE_TIME_TARGET: usize = 2;
 /// Where a fuzzed record goes in Bob's store: the seven records Bob holds
 /// (account, Alice's identity and sessions, one prekey of each kind), then
 /// two places that are empty in the fixture (Carol's identity and sessions).
-const SLOTS: usize = 9;
+const SLOTS: usize = 13;
 /// The first slot that is empty in the fixture.
-const FIRST_EMPTY_SLOT: usize = 7;
+const FIRST_EMPTY_SLOT: usize = 11;
 const SLOT_NAMES: [&str; SLOTS] = [
     "account",
     "alice-identity",
@@ -41,6 +41,10 @@ const SLOT_NAMES: [&str; SLOTS] = [
     "one-time-prekey",
     "kem-prekey",
     "last-resort-kem-prekey",
+    "alice-user",
+    "carol-user",
+    "dave-user",
+    "own-user",
     "carol-identity",
     "carol-sessions",
 ];
@@ -50,9 +54,12 @@ struct StoreFixture {
     alice_at: DeviceAddress,
     carol_at: DeviceAddress,
     dave_at: DeviceAddress,
+    /// The user records of slots 7 to 10: Alice's, Carol's and Dave's
+    /// users, and Bob's own.
+    users: [UserAddress; 4],
     /// Prekey ids of slots 3 to 6.
     ids: [u32; 4],
-    /// Bob's sealed records, slots 0 to 6.
+    /// Bob's sealed records, slots 0 to 10.
     sealed: Vec<Vec<u8>>,
     /// Their plaintexts.
     plain: Vec<Vec<u8>>,
@@ -87,12 +94,23 @@ fn store_fixture() -> &'static StoreFixture {
     static F: OnceLock<StoreFixture> = OnceLock::new();
     F.get_or_init(|| {
         let mut r = rng(5);
-        let create = |r: &mut _| Account::create(MemoryStore::new(), keyring(), r, NOW).unwrap();
-        let bob = create(&mut r).with_config(bob_config());
-        let (alice, carol, dave) = (create(&mut r), create(&mut r), create(&mut r));
         let at = |user: &[u8]| DeviceAddress::new(b"fuzz.example", user, 1).unwrap();
         let (bob_at, alice_at, carol_at, dave_at) =
             (at(b"bob"), at(b"alice"), at(b"carol"), at(b"dave"));
+        let create = |r: &mut _, at: &DeviceAddress| {
+            Account::create(MemoryStore::new(), keyring(), r, at, NOW).unwrap()
+        };
+        let bob = create(&mut r, &bob_at).with_config(bob_config());
+        let alice = create(&mut r, &alice_at);
+        let (carol, dave) = (create(&mut r, &carol_at), create(&mut r, &dave_at));
+        // Everyone learns everyone's device list, as from a directory.
+        let everyone = [&alice, &bob, &carol, &dave];
+        for a in everyone {
+            for b in everyone {
+                let list = b.device_list().unwrap().to_bytes();
+                a.update_device_lists(&mut r, &[list], NOW).unwrap();
+            }
+        }
 
         let directory = MemoryDirectory::new();
         directory.register(&bob_at, bob.identity_key()).unwrap();
@@ -139,6 +157,7 @@ fn store_fixture() -> &'static StoreFixture {
         assert_eq!(carol_first.kem_prekey_id(), ids[2]);
         assert_eq!(dave_first.kem_prekey_id(), ids[3]);
         let mut f = StoreFixture {
+            users: [&alice_at, &carol_at, &dave_at, &bob_at].map(|a| a.user().clone()),
             alice_at,
             carol_at,
             dave_at,
@@ -174,7 +193,8 @@ impl StoreFixture {
             4 => RecordKey::OneTimePreKey(self.ids[1]),
             5 => RecordKey::KemPreKey(self.ids[2]),
             6 => RecordKey::LastResortKemPreKey(self.ids[3]),
-            7 => RecordKey::PeerIdentity(&self.carol_at),
+            7..=10 => RecordKey::PeerUser(&self.users[slot - 7]),
+            11 => RecordKey::PeerIdentity(&self.carol_at),
             _ => RecordKey::Sessions(&self.carol_at),
         }
     }
@@ -189,7 +209,8 @@ fn get<T: StoreTransaction>(txn: &mut T, f: &StoreFixture, slot: usize) -> Optio
         4 => txn.one_time_prekey(f.ids[1]),
         5 => txn.kem_prekey(f.ids[2]),
         6 => txn.last_resort_kem_prekey(f.ids[3]),
-        7 => txn.peer_identity(&f.carol_at),
+        7..=10 => txn.peer_user(&f.users[slot - 7]),
+        11 => txn.peer_identity(&f.carol_at),
         _ => txn.sessions(&f.carol_at),
     }
     .unwrap()
@@ -204,7 +225,8 @@ fn put<T: StoreTransaction>(txn: &mut T, f: &StoreFixture, slot: usize, record: 
         4 => txn.put_one_time_prekey(f.ids[1], record),
         5 => txn.put_kem_prekey(f.ids[2], record),
         6 => txn.put_last_resort_kem_prekey(f.ids[3], record),
-        7 => txn.put_peer_identity(&f.carol_at, record),
+        7..=10 => txn.put_peer_user(&f.users[slot - 7], record),
+        11 => txn.put_peer_identity(&f.carol_at, record),
         _ => txn.put_sessions(&f.carol_at, record),
     }
     .unwrap();
@@ -223,6 +245,10 @@ fn snapshot(store: &MemoryStore, f: &StoreFixture) -> Vec<Vec<u8>> {
     for a in txn.session_addresses().unwrap() {
         out.push(address(&a));
         out.push(txn.sessions(&a).unwrap().unwrap());
+    }
+    for u in txn.peer_user_addresses().unwrap() {
+        out.push([u.app_id(), u.user_id()].concat());
+        out.push(txn.peer_user(&u).unwrap().unwrap());
     }
     let tables: [(u8, Vec<u32>); 4] = [
         (1, txn.signed_prekey_ids().unwrap()),
@@ -422,7 +448,7 @@ pub fn store_record_seeds() -> Vec<(String, Vec<u8>)> {
         let source = if slot < FIRST_EMPTY_SLOT {
             slot
         } else {
-            slot - 6
+            slot - 10
         };
         let mode = u8::try_from(slot).unwrap();
         out.push((

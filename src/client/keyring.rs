@@ -6,12 +6,14 @@ use rand_core::CryptoRng;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::StorageError;
-use crate::address::DeviceAddress;
+use crate::address::{DeviceAddress, UserAddress};
 use crate::crypto::{labels, seal};
 use crate::error::{DecodeError, MisuseError};
 use crate::limits::{MAX_APP_ID_LEN, MAX_STORAGE_KEYS, MAX_USER_ID_LEN};
 use crate::sizes::SEAL_NONCE_LEN;
-use crate::wire::{DeviceAddressFrame, Frame, MAX_SEALED_PLAINTEXT_LEN, SealedFrame};
+use crate::wire::{
+    DeviceAddressFrame, Frame, MAX_SEALED_PLAINTEXT_LEN, SealedFrame, UserAddressFrame,
+};
 
 /// A key that seals a client's records at rest, with the id that names it
 /// inside every record it sealed.
@@ -235,6 +237,8 @@ pub enum RecordKey<'a> {
     Account,
     /// A peer device's identity record.
     PeerIdentity(&'a DeviceAddress),
+    /// A user's record: its user key and latest device list.
+    PeerUser(&'a UserAddress),
     /// A signed prekey, by id.
     SignedPreKey(u32),
     /// A one-time X25519 prekey, by id.
@@ -250,10 +254,20 @@ pub enum RecordKey<'a> {
 impl RecordKey<'_> {
     /// The table's name, as in errors and in the SQLite schema.
     pub fn table(&self) -> &'static str {
-        let [account, peers, signed, one_time, kem, last_resort, sessions] = TABLES;
+        let [
+            account,
+            peers,
+            users,
+            signed,
+            one_time,
+            kem,
+            last_resort,
+            sessions,
+        ] = TABLES;
         match self {
             RecordKey::Account => account,
             RecordKey::PeerIdentity(_) => peers,
+            RecordKey::PeerUser(_) => users,
             RecordKey::SignedPreKey(_) => signed,
             RecordKey::OneTimePreKey(_) => one_time,
             RecordKey::KemPreKey(_) => kem,
@@ -263,9 +277,9 @@ impl RecordKey<'_> {
     }
 
     /// The table and the locator bytes: empty for the account, the id as a
-    /// big-endian u32, or a device address in its embedded form
-    /// (PROTOCOL.md §4.5): `len(app) u8 ‖ app ‖ len(user) u16 ‖ user ‖
-    /// device u32`.
+    /// big-endian u32, or a device (or user) address in its embedded form
+    /// (PROTOCOL.md §4.5): `len(app) u8 ‖ app ‖ len(user) u16 ‖ user
+    /// [‖ device u32]`.
     fn table_and_locator(&self) -> (&'static str, Vec<u8>) {
         let locator = match self {
             RecordKey::Account => Vec::new(),
@@ -276,6 +290,7 @@ impl RecordKey<'_> {
             RecordKey::PeerIdentity(a) | RecordKey::Sessions(a) => {
                 DeviceAddressFrame::of(a).embedded()
             }
+            RecordKey::PeerUser(u) => UserAddressFrame::of(u).embedded(),
         };
         (self.table(), locator)
     }
@@ -294,9 +309,10 @@ impl fmt::Debug for StorageKeyring {
 }
 
 /// Every table name a [`RecordKey`] has.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "account",
     "peer_identities",
+    "peer_users",
     "signed_prekeys",
     "one_time_prekeys",
     "kem_prekeys",

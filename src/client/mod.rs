@@ -19,14 +19,19 @@ pub use crate::address::{DeviceAddress, UserAddress};
 pub use crate::limits::{
     DEFAULT_ARCHIVED_SESSION_TTL_SECS, DEFAULT_MAX_ARCHIVED_SESSIONS,
     DEFAULT_ONE_TIME_PREKEY_TARGET, DEFAULT_PENDING_SESSION_TTL_SECS, DEFAULT_SESSION_CACHE,
-    MAX_ARCHIVED_SESSIONS_LIMIT, MAX_HANDSHAKES_PER_LAST_RESORT_KEY, MAX_SESSION_CACHE_LIMIT,
-    MAX_STORAGE_KEYS,
+    MAX_ACCOUNT_CONTEXT_LEN, MAX_ARCHIVED_SESSIONS_LIMIT, MAX_HANDSHAKES_PER_LAST_RESORT_KEY,
+    MAX_SESSION_CACHE_LIMIT, MAX_STORAGE_KEYS,
 };
-pub use account::{Account, AccountConfig, Decrypted, PreKeyUpdate};
+pub use account::{
+    Account, AccountConfig, BundleSource, Decrypted, DeviceListChange, FanOut, LinkedDevice,
+    PreKeyUpdate, ReceiptOutcome, SyncReport,
+};
 pub use keyring::{RecordKey, StorageKey, StorageKeyring};
 pub use safety::SafetyNumber;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::SqliteStore;
 pub use store::{ClientStore, MemoryStore, StoreTransaction};
-pub use trust::{IdentityStatus, KnownIdentity, TrustDecision, TrustOnFirstUse, TrustPolicy};
+pub use trust::{
+    IdentityStatus, KnownIdentity, KnownUser, TrustDecision, TrustOnFirstUse, TrustPolicy,
+};

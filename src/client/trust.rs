@@ -1,8 +1,8 @@
 //! Trust in peers' identity keys: what is on record, and the policy that
 //! decides about a key presented by a bundle or a `PreKeyMessage`.
 
-use crate::IdentityKey;
-use crate::address::DeviceAddress;
+use crate::address::{DeviceAddress, UserAddress};
+use crate::{IdentityKey, UserIdentityKey, VerifiedDeviceList};
 
 /// What an account has on record about a peer device's identity key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +45,54 @@ impl KnownIdentity {
     }
 }
 
+/// What an account has on record about a user: its user key, the trust
+/// decision about it, and the latest device list accepted for it.
+#[derive(Debug, Clone)]
+pub struct KnownUser {
+    key: UserIdentityKey,
+    verified: bool,
+    first_seen: u64,
+    list: VerifiedDeviceList,
+}
+
+impl KnownUser {
+    pub(crate) fn new(list: VerifiedDeviceList, verified: bool, first_seen: u64) -> Self {
+        KnownUser {
+            key: list.user_key().clone(),
+            verified,
+            first_seen,
+            list,
+        }
+    }
+
+    /// The user key on record.
+    pub fn key(&self) -> &UserIdentityKey {
+        &self.key
+    }
+
+    /// Whether the people compared the (per-person) safety number and
+    /// marked the key verified
+    /// ([`Account::mark_user_verified`](super::Account::mark_user_verified)).
+    pub fn is_verified(&self) -> bool {
+        self.verified
+    }
+
+    /// When the user key was first recorded.
+    pub fn first_seen(&self) -> u64 {
+        self.first_seen
+    }
+
+    /// The latest device list accepted for the user, signed by
+    /// [`KnownUser::key`].
+    pub fn device_list(&self) -> &VerifiedDeviceList {
+        &self.list
+    }
+
+    pub(crate) fn into_list(self) -> VerifiedDeviceList {
+        self.list
+    }
+}
+
 /// What a [`TrustPolicy`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrustDecision {
@@ -64,12 +112,44 @@ pub enum TrustDecision {
 /// an app warn about a change that did not happen).
 pub trait TrustPolicy {
     /// Decides about `presented`, given what is on record for `peer`.
+    /// Consulted only for peers without a device list on record (see
+    /// [`AccountConfig::with_device_lists_required`](super::AccountConfig::with_device_lists_required));
+    /// a device on its user's list is trusted as the list's user key is.
     fn decide(
         &self,
         peer: &DeviceAddress,
         known: Option<&KnownIdentity>,
         presented: &IdentityKey,
     ) -> TrustDecision;
+
+    /// Decides about the user key of a device list given to
+    /// [`Account::update_device_lists`](super::Account::update_device_lists),
+    /// given what is on record for `user`. Called for every list, also
+    /// when the key is the one on record.
+    ///
+    /// The default is trust on first use: trust a user key the first time
+    /// it is seen and refuse any other after that, until the user accepts
+    /// it with
+    /// [`Account::accept_user_identity`](super::Account::accept_user_identity).
+    ///
+    /// # Security
+    /// This is the hook for key transparency: a policy holding a verifier
+    /// of a key-transparency log (Meta's `akd`, for example) checks here
+    /// that `presented` is the key the log holds for `user`, from a proof
+    /// the app fetched with the list, and refuses it otherwise.
+    fn decide_user(
+        &self,
+        user: &UserAddress,
+        known: Option<&KnownUser>,
+        presented: &UserIdentityKey,
+    ) -> TrustDecision {
+        let _ = user;
+        match known {
+            None => TrustDecision::Trust,
+            Some(k) if k.key == *presented => TrustDecision::Trust,
+            Some(_) => TrustDecision::Refuse,
+        }
+    }
 }
 
 /// The default policy: trust a device's key the first time it is seen, and
@@ -102,6 +182,15 @@ impl<P: TrustPolicy + ?Sized> TrustPolicy for &P {
     ) -> TrustDecision {
         (**self).decide(peer, known, presented)
     }
+
+    fn decide_user(
+        &self,
+        user: &UserAddress,
+        known: Option<&KnownUser>,
+        presented: &UserIdentityKey,
+    ) -> TrustDecision {
+        (**self).decide_user(user, known, presented)
+    }
 }
 
 impl<P: TrustPolicy + ?Sized> TrustPolicy for Box<P> {
@@ -112,6 +201,15 @@ impl<P: TrustPolicy + ?Sized> TrustPolicy for Box<P> {
         presented: &IdentityKey,
     ) -> TrustDecision {
         (**self).decide(peer, known, presented)
+    }
+
+    fn decide_user(
+        &self,
+        user: &UserAddress,
+        known: Option<&KnownUser>,
+        presented: &UserIdentityKey,
+    ) -> TrustDecision {
+        (**self).decide_user(user, known, presented)
     }
 }
 

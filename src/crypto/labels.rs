@@ -38,3 +38,7 @@ pub(crate) const PROVISIONING: &[u8] = b"KINSEAL-v1 provisioning\0";
 /// Prefix of the bytes a device's identity key signs for a decryption-error
 /// receipt (followed by every byte of the receipt before its signature).
 pub(crate) const SIG_RECEIPT: &[u8] = b"KINSEAL-v1 decryption-error receipt\0";
+/// Starts an account's session context: the two bound device addresses
+/// (PROTOCOL.md §6.6).
+pub(crate) const BOUND_ADDRESSES: &[u8] = b"KINSEAL-v1 bound addresses\0";
+const _: () = assert!(BOUND_ADDRESSES.len() == crate::limits::BOUND_ADDRESSES_LABEL_LEN);

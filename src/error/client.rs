@@ -7,8 +7,8 @@
 use core::fmt;
 
 use super::PreKeyRole;
-use crate::address::DeviceAddress;
-use crate::keys::IdentityKey;
+use crate::address::{DeviceAddress, UserAddress};
+use crate::keys::{IdentityKey, UserIdentityKey};
 
 /// What the client layer refuses, besides an untrusted identity
 /// ([`TrustError`]): the account's own state, and first messages it
@@ -55,6 +55,40 @@ pub enum AccountError {
         /// The most handshakes logged per last-resort key.
         max: usize,
     },
+    /// No device list is on record for the peer device's user, and the
+    /// account only talks to devices a list names: fetch the user's list
+    /// and give it to `Account::update_device_lists`, then try again.
+    NoDeviceList {
+        /// The user.
+        user: UserAddress,
+    },
+    /// The peer device is not on its user's latest device list, or is
+    /// there with another identity key than the one it presented: a
+    /// device the user did not add (a server's "ghost"), one the user
+    /// removed, or one reinstalled since the list on record (fetch the
+    /// user's latest list: if it names the device, try again).
+    UnlistedDevice {
+        /// The device.
+        address: DeviceAddress,
+    },
+    /// An envelope is addressed to another device than this one.
+    WrongRecipient {
+        /// The recipient the envelope names.
+        recipient: DeviceAddress,
+    },
+    /// This account's own user has a device list that no longer names
+    /// this device (another device of the user removed it), or one signed
+    /// by another user key: this device must not act for the user.
+    DeviceRemoved,
+    /// A device id given to add to this account's device list is already
+    /// on it, or one given to remove is not (or is this device's own).
+    DeviceIdInvalid {
+        /// The id.
+        device_id: u32,
+    },
+    /// A decryption-error receipt was not about this device, or named no
+    /// session this device has with its sender.
+    ReceiptNotApplicable,
 }
 
 impl fmt::Display for AccountError {
@@ -79,6 +113,24 @@ impl fmt::Display for AccountError {
                 f,
                 "last-resort prekey {last_resort_id} already answered {max} handshakes"
             ),
+            AccountError::NoDeviceList { user } => {
+                write!(f, "no device list on record for {user:?}")
+            }
+            AccountError::UnlistedDevice { address } => {
+                write!(f, "{address:?} is not on its user's device list")
+            }
+            AccountError::WrongRecipient { recipient } => {
+                write!(f, "the envelope is addressed to {recipient:?}")
+            }
+            AccountError::DeviceRemoved => {
+                f.write_str("this device is no longer on its user's device list")
+            }
+            AccountError::DeviceIdInvalid { device_id } => {
+                write!(f, "device id {device_id} cannot be added or removed here")
+            }
+            AccountError::ReceiptNotApplicable => {
+                f.write_str("the receipt names no session of this device")
+            }
         }
     }
 }
@@ -108,6 +160,26 @@ pub enum TrustError {
         /// The identity key presented.
         key: Box<IdentityKey>,
     },
+    /// A peer user's device list is signed by another user key than the
+    /// one on record: the person started over (every device lost), or
+    /// someone else claims the account. Accept it with
+    /// [`Account::accept_user_identity`](crate::client::Account::accept_user_identity)
+    /// once the user agreed.
+    UserKeyChanged {
+        /// The peer user.
+        user: UserAddress,
+        /// The user key on record.
+        old: Box<UserIdentityKey>,
+        /// The user key of the list presented.
+        new: Box<UserIdentityKey>,
+    },
+    /// The trust policy refused a user key it had not seen before.
+    UserUntrusted {
+        /// The peer user.
+        user: UserAddress,
+        /// The user key presented.
+        key: Box<UserIdentityKey>,
+    },
 }
 
 impl fmt::Display for TrustError {
@@ -118,6 +190,12 @@ impl fmt::Display for TrustError {
             }
             TrustError::Untrusted { address, .. } => {
                 write!(f, "the identity key of {address:?} is not trusted")
+            }
+            TrustError::UserKeyChanged { user, .. } => {
+                write!(f, "the user key of {user:?} changed")
+            }
+            TrustError::UserUntrusted { user, .. } => {
+                write!(f, "the user key of {user:?} is not trusted")
             }
         }
     }

@@ -28,6 +28,8 @@ pub enum WireType {
     AccountRecord,
     /// A client's record of a peer's identity key.
     PeerIdentityRecord,
+    /// A client's record of a peer user (its user key and device list).
+    PeerUserRecord,
     /// A client's record of the sessions with one peer device.
     SessionSetRecord,
     /// A [`UserAddress`](crate::UserAddress), encoded on its own.

@@ -155,6 +155,10 @@ pub enum MisuseError {
     /// A successor device list was to be signed by another user identity
     /// key than the one that signed the list it follows.
     WrongUserKey,
+    /// No device lists were given where at least one is needed.
+    NoDeviceLists,
+    /// An operation on peers was given this account's own user.
+    NotAPeer,
 }
 
 /// Which prekey an error is about.
@@ -253,6 +257,8 @@ impl fmt::Display for MisuseError {
             MisuseError::WrongUserKey => {
                 f.write_str("a successor device list must be signed by the same user key")
             }
+            MisuseError::NoDeviceLists => f.write_str("no device lists given"),
+            MisuseError::NotAPeer => f.write_str("this account's own user is not a peer"),
         }
     }
 }

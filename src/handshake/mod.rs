@@ -23,4 +23,6 @@
 
 mod pqxdh;
 
+#[cfg(test)]
+pub(crate) use pqxdh::session_ad;
 pub(crate) use pqxdh::{Initiation, SessionSecrets, initiate, respond};

@@ -1,8 +1,11 @@
 //! Per-session settings, each checked against its safe range.
 
+use crate::address::DeviceAddress;
+use crate::crypto::labels;
 use crate::error::MisuseError;
 use crate::limits::MAX_CONTEXT_LEN;
 use crate::ratchet::Bounds;
+use crate::wire::DeviceAddressFrame;
 
 use super::Padding;
 
@@ -91,6 +94,41 @@ impl SessionConfig {
         }
         self.context = context.to_vec();
         Ok(self)
+    }
+
+    /// These settings with the two devices' addresses bound into the
+    /// context ahead of this one (PROTOCOL.md §6.6):
+    /// `"KINSEAL-v1 bound addresses\0" ‖ initiator ‖ responder ‖ context`,
+    /// each address in its embedded form (§4.5). Both sides compute it
+    /// from the same two addresses, initiator first, so a message bound to
+    /// one pair does not authenticate under another: a server that
+    /// relabels a sender, or delivers to another device, is caught. The
+    /// client layer's account does this for every session.
+    ///
+    /// # Errors
+    /// [`MisuseError::ContextTooLong`] when the result would be longer
+    /// than [`MAX_CONTEXT_LEN`](crate::MAX_CONTEXT_LEN) (a context of at
+    /// most `MAX_ACCOUNT_CONTEXT_LEN`, 256 bytes, always fits).
+    pub fn with_bound_addresses(
+        &self,
+        initiator: &DeviceAddress,
+        responder: &DeviceAddress,
+    ) -> crate::Result<Self> {
+        let (a, b) = (
+            DeviceAddressFrame::of(initiator),
+            DeviceAddressFrame::of(responder),
+        );
+        let mut context = Vec::with_capacity(
+            labels::BOUND_ADDRESSES.len()
+                + a.embedded_len()
+                + b.embedded_len()
+                + self.context.len(),
+        );
+        context.extend_from_slice(labels::BOUND_ADDRESSES);
+        context.extend_from_slice(&a.embedded());
+        context.extend_from_slice(&b.embedded());
+        context.extend_from_slice(&self.context);
+        self.clone().with_context(&context)
     }
 
     /// The maximum forward jump.

@@ -1,6 +1,7 @@
 //! `addressing.json`: user and device addresses, prekey counts and
 //! envelopes (PROTOCOL.md §4.5–§4.7), valid encodings and inputs that
-//! MUST be rejected, each with the error kind kinseal reports.
+//! MUST be rejected, each with the error kind kinseal reports; and the
+//! session context that binds two addresses (§6.6).
 
 use serde_json::{Value, json};
 
@@ -9,9 +10,14 @@ use super::handshake::{self, Case};
 use super::{hex, seeded};
 use crate::address::{DeviceAddress, UserAddress};
 use crate::error::{DecodeError, Error, WireType};
+use crate::handshake::session_ad;
+use crate::keys::IdentityKeyPair;
 use crate::keys::PreKeyCounts;
-use crate::limits::{MAX_APP_ID_LEN, MAX_MESSAGE_LEN, MAX_USER_ID_LEN, MIN_MESSAGE_LEN};
+use crate::limits::{
+    MAX_ACCOUNT_CONTEXT_LEN, MAX_APP_ID_LEN, MAX_MESSAGE_LEN, MAX_USER_ID_LEN, MIN_MESSAGE_LEN,
+};
 use crate::message::{Envelope, IncomingMessage};
+use crate::session::SessionConfig;
 use crate::wire::{
     MessageKind, PREKEY_COUNTS_LEN, TYPE_DEVICE_ADDRESS, TYPE_ENVELOPE, TYPE_PREKEY_COUNTS,
     TYPE_USER_ADDRESS,
@@ -388,6 +394,56 @@ pub(super) fn addressing_file() -> Value {
         "device_addresses": device_cases,
         "prekey_counts": count_cases,
         "envelopes": envelope_cases,
+        "bound_contexts": bound_contexts(),
         "cases": cases,
     })
+}
+
+/// An account's session context (PROTOCOL.md §6.6) for a few pairs of
+/// addresses and app contexts, and the session AD (§6.3) it gives under
+/// two identity keys.
+fn bound_contexts() -> Vec<Value> {
+    let mut rng = seeded("bound contexts");
+    let (ik_a, ik_b) = (
+        IdentityKeyPair::generate(&mut rng),
+        IdentityKeyPair::generate(&mut rng),
+    );
+    let alice = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
+    let bob = DeviceAddress::new(b"org.example.parley", b"bob@parley.example", 7).unwrap();
+    let long =
+        DeviceAddress::new(&[b'a'; MAX_APP_ID_LEN], &[b'u'; MAX_USER_ID_LEN], u32::MAX).unwrap();
+    let app_max = vec![0x5a; MAX_ACCOUNT_CONTEXT_LEN];
+    let pairs: [(&str, &DeviceAddress, &DeviceAddress, &[u8]); 4] = [
+        ("Alice starts with Bob", &alice, &bob, b""),
+        ("Bob starts with Alice: the other order", &bob, &alice, b""),
+        ("with an app context", &alice, &bob, b"chat v3"),
+        (
+            "both addresses and the app context at their bounds",
+            &long,
+            &long,
+            &app_max,
+        ),
+    ];
+    pairs
+        .into_iter()
+        .map(|(name, initiator, responder, app)| {
+            let config = SessionConfig::default()
+                .with_context(app)
+                .unwrap()
+                .with_bound_addresses(initiator, responder)
+                .unwrap();
+            let context = config.context();
+            let ad = session_ad(ik_a.public_key(), ik_b.public_key(), context);
+            json!({
+                "name": name,
+                "initiator": device_json(initiator),
+                "responder": device_json(responder),
+                "app_context": hex(app),
+                "context": hex(context),
+                "initiator_identity_key": hex(ik_a.public_key().as_bytes()),
+                "responder_identity_key": hex(ik_b.public_key().as_bytes()),
+                "session_ad": hex(&ad),
+            })
+        })
+        .collect()
 }

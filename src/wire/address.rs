@@ -90,6 +90,14 @@ impl<'a> UserAddressFrame<'a> {
         Ok(UserAddressFrame { app_id, user_id })
     }
 
+    /// The embedded form on its own: also the client store's locator of a
+    /// record kept per user (docs/STORAGE.md §3).
+    pub(crate) fn embedded(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.embedded_len());
+        self.write_embedded(&mut Writer::new(&mut out));
+        out
+    }
+
     /// The typed address; the lengths were checked when the frame was read.
     pub(crate) fn to_address(self) -> crate::Result<UserAddress> {
         UserAddress::new(self.app_id, self.user_id)

@@ -51,8 +51,8 @@ pub(crate) use session::{
     SkippedFrame,
 };
 pub(crate) use store::{
-    AccountFrame, MAX_SEALED_PLAINTEXT_LEN, PeerIdentityFrame, SealedFrame, SessionEntryFrame,
-    SessionSetFrame,
+    AccountFrame, MAX_SEALED_PLAINTEXT_LEN, PeerIdentityFrame, PeerUserFrame, SealedFrame,
+    SessionEntryFrame, SessionSetFrame,
 };
 pub(crate) use upload::{UploadBodyFrame, UploadFrame};
 
@@ -101,15 +101,19 @@ pub const TYPE_PREKEY_UPLOAD: u8 = 0x20;
 pub const TYPE_PREKEY_COUNTS: u8 = 0x21;
 /// The type byte of a record sealed under a storage key ([`SealedFrame`]).
 pub(crate) const TYPE_SEALED: u8 = 0x30;
-/// The type byte of an [`AccountFrame`].
-pub(crate) const TYPE_ACCOUNT: u8 = 0x31;
+/// The type byte of an [`AccountFrame`]. (`0x31` was the account record
+/// before it held the user key and the device's own address; retired.)
+pub(crate) const TYPE_ACCOUNT: u8 = 0x39;
 /// The type byte of a [`PeerIdentityFrame`].
 pub(crate) const TYPE_PEER_IDENTITY: u8 = 0x32;
 /// The type byte of a [`SessionSetFrame`]. (`0x33` was the session set
 /// before its entries carried routing keys, `0x37` before they carried
-/// handshake ids and pending flags; both are retired, never reused, so a
-/// record in either layout is refused by its type.)
-pub(crate) const TYPE_SESSION_SET: u8 = 0x38;
+/// handshake ids and pending flags, `0x38` before the set carried its
+/// *closed* flag; all are retired, never reused, so a record in an old
+/// layout is refused by its type.)
+pub(crate) const TYPE_SESSION_SET: u8 = 0x3b;
+/// The type byte of a [`PeerUserFrame`].
+pub(crate) const TYPE_PEER_USER: u8 = 0x3a;
 /// The type byte of a [`SignedPreKeyPairFrame`].
 pub(crate) const TYPE_SIGNED_PREKEY_PAIR: u8 = 0x34;
 /// The type byte of a [`OneTimePreKeyPairFrame`].

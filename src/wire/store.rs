@@ -4,12 +4,17 @@
 
 use zeroize::Zeroizing;
 
+use super::address::DeviceAddressFrame;
 use super::{
-    Frame, KEY_LEN, Reader, TAG_LEN, TYPE_ACCOUNT, TYPE_PEER_IDENTITY, TYPE_SEALED,
+    Frame, KEY_LEN, Reader, TAG_LEN, TYPE_ACCOUNT, TYPE_PEER_IDENTITY, TYPE_PEER_USER, TYPE_SEALED,
     TYPE_SESSION_SET, Writer,
 };
+use crate::address::DeviceAddress;
 use crate::error::{DecodeError, WireType};
-use crate::limits::{MAX_ROUTED_CHAINS, MAX_SESSION_STATE_LEN, MAX_SESSIONS_PER_SET};
+use crate::limits::{
+    MAX_DEVICE_LIST_LEN, MAX_ROUTED_CHAINS, MAX_SESSION_STATE_LEN, MAX_SESSIONS_PER_SET,
+    MIN_DEVICE_LIST_LEN,
+};
 use crate::sizes::SEAL_NONCE_LEN;
 
 /// Length of a sealed record's header: version, type, key id, nonce.
@@ -18,7 +23,7 @@ pub(crate) const SEAL_HEADER_LEN: usize = 1 + 1 + 4 + SEAL_NONCE_LEN;
 /// `MAX_SESSION_STATE_LEN`, `MAX_ROUTED_CHAINS` and `MAX_SESSIONS_PER_SET`
 /// in `limits.rs`) with room for its framing.
 pub(crate) const MAX_SEALED_PLAINTEXT_LEN: usize =
-    2 + 4 + MAX_SESSIONS_PER_SET * MAX_SESSION_ENTRY_LEN;
+    2 + 1 + 4 + MAX_SESSIONS_PER_SET * MAX_SESSION_ENTRY_LEN;
 /// The longest session-set entry: times, the handshake id and pending
 /// flag, the routing keys at their bound, the length and the largest
 /// session.
@@ -92,13 +97,17 @@ impl<'a> Frame<'a> for SealedFrame<'a> {
     }
 }
 
-/// The account: this device's identity and the next prekey ids.
+/// The account: this device's identity, its user's identity, its own
+/// address, and the next prekey ids.
 ///
 /// ```text
 /// field               size  notes
 /// version                1  = 0x01
-/// type                   1  = 0x31 (AccountRecord)
-/// identity_secret       32  Ed25519 secret key (secret)
+/// type                   1  = 0x39 (AccountRecord; 0x31 before it held
+///                               the user key and the address)
+/// identity_secret       32  the device's Ed25519 secret key (secret)
+/// user_secret           32  the user's Ed25519 secret key (secret)
+/// address          7..327  this device's embedded DeviceAddress
 /// created_at             8  u64, seconds since the Unix epoch
 /// next_signed_id         4  u32
 /// next_one_time_id       4  u32
@@ -106,6 +115,8 @@ impl<'a> Frame<'a> for SealedFrame<'a> {
 /// ```
 pub(crate) struct AccountFrame {
     pub(crate) identity_secret: Zeroizing<[u8; KEY_LEN]>,
+    pub(crate) user_secret: Zeroizing<[u8; KEY_LEN]>,
+    pub(crate) address: DeviceAddress,
     pub(crate) created_at: u64,
     pub(crate) next_signed_id: u32,
     pub(crate) next_one_time_id: u32,
@@ -119,26 +130,31 @@ impl zeroize::ZeroizeOnDrop for AccountFrame {}
 fn zeroize_audit(frame: &AccountFrame) {
     let AccountFrame {
         identity_secret,
+        user_secret,
+        address: _,
         created_at: _,
         next_signed_id: _,
         next_one_time_id: _,
         next_kem_id: _,
     } = frame;
     crate::hygiene::zod(identity_secret);
+    crate::hygiene::zod(user_secret);
 }
 
 impl Frame<'_> for AccountFrame {
     type Error = DecodeError;
 
     fn encoded_len(&self) -> usize {
-        2 + KEY_LEN + 8 + 4 + 4 + 4
+        2 + KEY_LEN + KEY_LEN + DeviceAddressFrame::of(&self.address).embedded_len() + 8 + 4 + 4 + 4
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
-        Writer::new(out)
-            .header(TYPE_ACCOUNT)
+        let mut w = Writer::new(out);
+        w.header(TYPE_ACCOUNT)
             .bytes(&self.identity_secret[..])
-            .u64(self.created_at)
+            .bytes(&self.user_secret[..]);
+        DeviceAddressFrame::of(&self.address).write_embedded(&mut w);
+        w.u64(self.created_at)
             .u32(self.next_signed_id)
             .u32(self.next_one_time_id)
             .u32(self.next_kem_id);
@@ -148,8 +164,18 @@ impl Frame<'_> for AccountFrame {
         let mut r = Reader::new(bytes, WireType::AccountRecord);
         r.header(TYPE_ACCOUNT)?;
         let identity_secret = Zeroizing::new(r.array()?);
+        let user_secret = Zeroizing::new(r.array()?);
+        let address = DeviceAddressFrame::read_embedded(&mut r)?
+            .to_address()
+            .map_err(|_| DecodeError::InvalidField {
+                wire_type: WireType::AccountRecord,
+                field: "address",
+                found: 0,
+            })?;
         let frame = AccountFrame {
             identity_secret,
+            user_secret,
+            address,
             created_at: r.u64()?,
             next_signed_id: r.u32()?,
             next_one_time_id: r.u32()?,
@@ -157,6 +183,67 @@ impl Frame<'_> for AccountFrame {
         };
         r.finish()?;
         Ok(frame)
+    }
+}
+
+/// What is known about a peer user: the user identity key on record, the
+/// trust decision about it, and the latest device list accepted for the
+/// user (signed by that key). This device's own user has one too.
+///
+/// ```text
+/// field          size  notes
+/// version           1  = 0x01
+/// type              1  = 0x3a (PeerUserRecord)
+/// user_key         32  Ed25519 public key
+/// verified          1  0x00 trusted on first use or accepted, 0x01 verified
+/// first_seen        8  u64, when this key was first recorded
+/// device_list  197..1175  the device list's encoding (PROTOCOL.md §12.1),
+///                     to the end
+/// ```
+pub(crate) struct PeerUserFrame<'a> {
+    pub(crate) user_key: [u8; KEY_LEN],
+    pub(crate) verified: bool,
+    pub(crate) first_seen: u64,
+    pub(crate) device_list: &'a [u8],
+}
+
+impl<'a> Frame<'a> for PeerUserFrame<'a> {
+    type Error = DecodeError;
+
+    fn encoded_len(&self) -> usize {
+        2 + KEY_LEN + 1 + 8 + self.device_list.len()
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        Writer::new(out)
+            .header(TYPE_PEER_USER)
+            .bytes(&self.user_key)
+            .flag(self.verified)
+            .u64(self.first_seen)
+            .bytes(self.device_list);
+    }
+
+    fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, WireType::PeerUserRecord);
+        r.header(TYPE_PEER_USER)?;
+        let user_key = r.array()?;
+        let verified = r.flag("verified")?;
+        let first_seen = r.u64()?;
+        let device_list = r.remaining();
+        if device_list.len() < MIN_DEVICE_LIST_LEN || device_list.len() > MAX_DEVICE_LIST_LEN {
+            return Err(DecodeError::LengthOutOfRange {
+                wire_type: WireType::PeerUserRecord,
+                min: MIN_DEVICE_LIST_LEN,
+                max: MAX_DEVICE_LIST_LEN,
+                found: device_list.len(),
+            });
+        }
+        Ok(PeerUserFrame {
+            user_key,
+            verified,
+            first_seen,
+            device_list,
+        })
     }
 }
 
@@ -234,14 +321,19 @@ impl SessionEntryFrame<'_> {
     }
 }
 
-/// The sessions with one peer device, the current one first.
+/// The sessions with one peer device, the current one first — unless the
+/// set is *closed*: then every session is archived (a reset, or a
+/// decryption-error receipt, closed the current one) and the next message
+/// to the device needs a new session.
 ///
 /// ```text
 /// field               size  notes
 /// version                1  = 0x01
-/// type                   1  = 0x38 (SessionSetRecord; 0x33, without
-///                              routing keys, and 0x37, without handshake
-///                              ids, are retired)
+/// type                   1  = 0x3b (SessionSetRecord; 0x33, without
+///                              routing keys, 0x37, without handshake
+///                              ids, and 0x38, without the closed flag,
+///                              are retired)
+/// closed                 1  flag: no session is current
 /// count                  4  u32, 1 ..= MAX_SESSIONS_PER_SET
 /// count × entry:
 ///   created_at           8  u64, when the session was set up
@@ -257,6 +349,7 @@ impl SessionEntryFrame<'_> {
 ///   session         length  a session state (type 0x10)
 /// ```
 pub(crate) struct SessionSetFrame<'a> {
+    pub(crate) closed: bool,
     pub(crate) entries: Vec<SessionEntryFrame<'a>>,
 }
 
@@ -264,7 +357,8 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
     type Error = DecodeError;
 
     fn encoded_len(&self) -> usize {
-        2 + 4
+        2 + 1
+            + 4
             + self
                 .entries
                 .iter()
@@ -274,7 +368,9 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
 
     fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer::new(out);
-        w.header(TYPE_SESSION_SET).length(self.entries.len());
+        w.header(TYPE_SESSION_SET)
+            .flag(self.closed)
+            .length(self.entries.len());
         for e in &self.entries {
             w.u64(e.created_at).u64(e.last_used);
             w.bytes(&e.handshake_id).flag(e.pending);
@@ -294,6 +390,7 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
     fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::SessionSetRecord);
         r.header(TYPE_SESSION_SET)?;
+        let closed = r.flag("closed")?;
         let count = r.length(1, MAX_SESSIONS_PER_SET)?;
         let mut entries = Vec::with_capacity(count);
         for _ in 0..count {
@@ -330,7 +427,7 @@ impl<'a> Frame<'a> for SessionSetFrame<'a> {
             });
         }
         r.finish()?;
-        Ok(SessionSetFrame { entries })
+        Ok(SessionSetFrame { closed, entries })
     }
 }
 
@@ -342,6 +439,8 @@ mod tests {
     fn account_round_trip_and_rejects_trailing_bytes() {
         let frame = AccountFrame {
             identity_secret: Zeroizing::new([7; 32]),
+            user_secret: Zeroizing::new([8; 32]),
+            address: DeviceAddress::new(b"chat.example", b"alice", 3).unwrap(),
             created_at: 1_700_000_000,
             next_signed_id: 2,
             next_one_time_id: 101,
@@ -361,6 +460,62 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(AccountFrame::decode(&bytes[..cut]).is_err());
         }
+    }
+
+    #[test]
+    fn the_retired_account_layout_is_refused_by_type() {
+        let frame = AccountFrame {
+            identity_secret: Zeroizing::new([7; 32]),
+            user_secret: Zeroizing::new([8; 32]),
+            address: DeviceAddress::new(b"a", b"b", 1).unwrap(),
+            created_at: 1,
+            next_signed_id: 1,
+            next_one_time_id: 1,
+            next_kem_id: 1,
+        };
+        let mut bytes = frame.to_vec();
+        bytes[1] = 0x31;
+        assert!(matches!(
+            AccountFrame::decode(&bytes),
+            Err(DecodeError::UnexpectedType { found: 0x31, .. })
+        ));
+    }
+
+    #[test]
+    fn peer_user_bounds_its_device_list() {
+        let list = [3u8; MIN_DEVICE_LIST_LEN];
+        let frame = PeerUserFrame {
+            user_key: [1; 32],
+            verified: false,
+            first_seen: 9,
+            device_list: &list,
+        };
+        let bytes = frame.to_vec();
+        assert_eq!(bytes.len(), frame.encoded_len());
+        assert_eq!(PeerUserFrame::decode(&bytes).unwrap().to_vec(), bytes);
+        assert!(matches!(
+            PeerUserFrame::decode(&bytes[..bytes.len() - 1]),
+            Err(DecodeError::LengthOutOfRange { found, .. }) if found == MIN_DEVICE_LIST_LEN - 1
+        ));
+        let long = [3u8; MAX_DEVICE_LIST_LEN + 1];
+        let over = PeerUserFrame {
+            device_list: &long,
+            ..frame
+        };
+        assert!(matches!(
+            PeerUserFrame::decode(&over.to_vec()),
+            Err(DecodeError::LengthOutOfRange { found, .. }) if found == MAX_DEVICE_LIST_LEN + 1
+        ));
+        let mut flag = bytes.clone();
+        flag[2 + 32] = 2;
+        assert!(matches!(
+            PeerUserFrame::decode(&flag),
+            Err(DecodeError::InvalidField {
+                field: "verified",
+                found: 2,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -386,6 +541,7 @@ mod tests {
 
     fn two_entries() -> SessionSetFrame<'static> {
         SessionSetFrame {
+            closed: false,
             entries: vec![
                 SessionEntryFrame {
                     created_at: 1,
@@ -416,13 +572,13 @@ mod tests {
         assert_eq!(bytes.len(), frame.encoded_len());
         assert_eq!(
             bytes.len(),
-            6 + (16 + 33 + 1 + 32 + 1 + 64 + 4 + 3) + (16 + 33 + 1 + 1 + 4 + 1)
+            7 + (16 + 33 + 1 + 32 + 1 + 64 + 4 + 3) + (16 + 33 + 1 + 1 + 4 + 1)
         );
         assert_eq!(SessionSetFrame::decode(&bytes).unwrap().to_vec(), bytes);
         for cut in 0..bytes.len() {
             assert!(SessionSetFrame::decode(&bytes[..cut]).is_err());
         }
-        let mut empty = bytes[..2].to_vec();
+        let mut empty = bytes[..3].to_vec();
         empty.extend_from_slice(&0u32.to_be_bytes());
         assert!(matches!(
             SessionSetFrame::decode(&empty),
@@ -438,7 +594,7 @@ mod tests {
         assert_eq!(SessionSetFrame::decode(&bytes).unwrap().to_vec(), bytes);
         // One key more than a session can keep: the count is refused
         // before any key is read.
-        let count_at = 6 + (16 + 33 + 1 + 32 + 1 + 64 + 4 + 3) + 16 + 33 + 1;
+        let count_at = 7 + (16 + 33 + 1 + 32 + 1 + 64 + 4 + 3) + 16 + 33 + 1;
         let mut over = bytes.clone();
         over[count_at] = u8::try_from(MAX_ROUTED_CHAINS + 1).unwrap();
         assert!(matches!(
@@ -446,7 +602,7 @@ mod tests {
             Err(DecodeError::LengthOutOfRange { found, .. }) if found == MAX_ROUTED_CHAINS + 1
         ));
         // A flag other than 0x00 / 0x01.
-        for (at, name) in [(6 + 16 + 32, "pending"), (6 + 16 + 33, "has_ratchet_key")] {
+        for (at, name) in [(7 + 16 + 32, "pending"), (7 + 16 + 33, "has_ratchet_key")] {
             let mut flag = bytes.clone();
             flag[at] = 2;
             assert!(matches!(
@@ -458,6 +614,16 @@ mod tests {
                 }) if field == name
             ));
         }
+        let mut closed = bytes.clone();
+        closed[2] = 2;
+        assert!(matches!(
+            SessionSetFrame::decode(&closed),
+            Err(DecodeError::InvalidField {
+                field: "closed",
+                found: 2,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -470,14 +636,15 @@ mod tests {
             .map(|e| (e.handshake_id, e.pending))
             .collect();
         assert_eq!(got, vec![([8; KEY_LEN], true), ([4; KEY_LEN], false)]);
-        assert_eq!(bytes[6 + 16..6 + 16 + 32], [8; KEY_LEN]);
-        assert_eq!(bytes[6 + 16 + 32], 1);
+        assert_eq!(bytes[7 + 16..7 + 16 + 32], [8; KEY_LEN]);
+        assert_eq!(bytes[7 + 16 + 32], 1);
     }
 
     #[test]
     fn the_retired_layouts_are_refused_by_type() {
-        // 0x33: without routing keys; 0x37: without handshake ids.
-        for retired in [0x33, 0x37] {
+        // 0x33: without routing keys; 0x37: without handshake ids; 0x38:
+        // without the closed flag.
+        for retired in [0x33, 0x37, 0x38] {
             let mut bytes = two_entries().to_vec();
             bytes[1] = retired;
             assert!(matches!(

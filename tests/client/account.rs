@@ -8,7 +8,7 @@ mod redaction;
 
 use std::sync::Arc;
 
-use client_common::{DAY, Device, NOW, address, bundle, device, keyring, publish};
+use client_common::{DAY, Device, NOW, address, bundle, device, keyring, legacy_device, publish};
 use kinseal::client::store::{
     HandshakeLog, KemPreKeyStore, LastResortKemPreKeyStore, OneTimePreKeyStore, SessionStore,
     SignedPreKeyStore, StoreTransaction,
@@ -24,10 +24,21 @@ use kinseal::{
     StorageError, TrustError,
 };
 
+/// Alice and Bob, each knowing the other's device list.
 fn pair() -> (MemoryDirectory, Device, Device) {
     let directory = MemoryDirectory::new();
     let alice = device(&directory, "chirp", "alice", 1);
     let bob = device(&directory, "parley", "bob", 1);
+    alice.introduce(&bob);
+    (directory, alice, bob)
+}
+
+/// Alice and Bob trusting each other device by device, with no device
+/// lists (`AccountConfig::with_device_lists_required(false)`).
+fn legacy_pair() -> (MemoryDirectory, Device, Device) {
+    let directory = MemoryDirectory::new();
+    let alice = legacy_device(&directory, "chirp", "alice", 1);
+    let bob = legacy_device(&directory, "parley", "bob", 1);
     (directory, alice, bob)
 }
 
@@ -128,6 +139,7 @@ fn a_replayed_handshake_on_last_resort_keys_is_refused() {
 fn the_last_resort_handshake_log_is_bounded_and_goes_with_its_key() {
     let (dir, alice, bob) = pair();
     let carol = device(&dir, "murmur", "carol", 1);
+    carol.introduce(&bob);
     for _ in 0..client_common::ONE_TIME_TARGET {
         dir.take_bundle(&bob.address).unwrap();
     }
@@ -251,12 +263,17 @@ fn a_message_without_a_session_is_refused_and_changes_nothing() {
 /// Bob reinstalls: a new identity at the same address.
 fn reinstall(dir: &MemoryDirectory, bob: &Device) -> Device {
     dir.remove(&bob.address).unwrap();
-    client_common::register(dir, bob.address.clone(), Arc::new(MemoryStore::new()))
+    client_common::register_with(
+        dir,
+        bob.address.clone(),
+        Arc::new(MemoryStore::new()),
+        client_common::config().with_device_lists_required(false),
+    )
 }
 
 #[test]
 fn a_changed_identity_is_refused_with_both_keys_until_accepted() {
-    let (dir, alice, bob) = pair();
+    let (dir, alice, bob) = legacy_pair();
     alice.start(&dir, &bob);
     let first = alice.send(&bob, "hi");
     bob.receive(&alice, &first).unwrap();
@@ -312,10 +329,10 @@ fn a_changed_identity_is_refused_with_both_keys_until_accepted() {
 
 #[test]
 fn only_an_authenticated_prekey_message_can_report_a_changed_identity() {
-    let (dir, alice, bob) = pair();
+    let (dir, alice, bob) = legacy_pair();
     alice.start(&dir, &bob);
     let first = alice.send(&bob, "hi");
-    let mallory = device(&dir, "chirp", "mallory", 9);
+    let mallory = legacy_device(&dir, "chirp", "mallory", 9);
 
     // Alice's own first message with Mallory's identity key pasted in
     // (offset 3, PROTOCOL.md §4.3): it cannot authenticate, so no trust
@@ -326,12 +343,38 @@ fn only_an_authenticated_prekey_message_can_report_a_changed_identity() {
     assert!(bob.account.peer_identity(&alice.address).unwrap().is_none());
     assert_eq!(bob.receive(&alice, &first).unwrap(), b"hi");
 
-    // A real handshake under Mallory's key, delivered as if from Alice,
-    // authenticates: that is a changed identity, refused.
+    // A real handshake from Mallory's own address, relabeled by the
+    // server as Alice's: Mallory bound her own address into it, so it does
+    // not authenticate as Alice's, and nothing is recorded.
     mallory.start(&dir, &bob);
     let from_mallory = mallory.send(&bob, "I am Alice now");
-    assert!(matches!(
+    assert_eq!(
         bob.receive(&alice, &from_mallory),
+        Err(Error::DecryptionFailed)
+    );
+    assert_eq!(
+        bob.account
+            .peer_identity(&alice.address)
+            .unwrap()
+            .unwrap()
+            .key(),
+        alice.account.identity_key()
+    );
+
+    // A real handshake under Mallory's key that binds Alice's address (a
+    // device claiming to be Alice's) authenticates: that is a changed
+    // identity, refused.
+    let elsewhere = MemoryDirectory::new();
+    let impostor = client_common::register_with(
+        &elsewhere,
+        alice.address.clone(),
+        Arc::new(MemoryStore::new()),
+        client_common::config().with_device_lists_required(false),
+    );
+    impostor.start(&dir, &bob);
+    let claimed = impostor.send(&bob, "I am Alice now");
+    assert!(matches!(
+        bob.receive(&alice, &claimed),
         Err(Error::Trust(TrustError::IdentityChanged { .. }))
     ));
 }
@@ -356,10 +399,11 @@ impl TrustPolicy for RefuseStrangers {
 #[test]
 fn the_trust_policy_decides_and_verification_is_recorded() {
     let dir = MemoryDirectory::new();
-    let alice = device(&dir, "chirp", "alice", 1);
-    let bob = device(&dir, "parley", "bob", 1);
+    let alice = legacy_device(&dir, "chirp", "alice", 1);
+    let bob = legacy_device(&dir, "parley", "bob", 1);
     let strict = Account::open(Arc::clone(store_of(&alice)), keyring())
         .unwrap()
+        .with_config(client_common::config().with_device_lists_required(false))
         .with_trust_policy(RefuseStrangers);
     let refused = strict
         .start_session(&mut OsRng, &bob.address, &bundle(&dir, &bob.address), NOW)
@@ -392,6 +436,7 @@ fn signed_prekeys_rotate_by_age_and_retire_after_the_grace_period() {
     let dir = MemoryDirectory::new();
     let alice = device(&dir, "chirp", "alice", 1);
     let bob = device(&dir, "parley", "bob", 1);
+    alice.introduce(&bob);
     let config = AccountConfig::default()
         .with_one_time_prekey_target(client_common::ONE_TIME_TARGET)
         .unwrap()
@@ -539,10 +584,10 @@ fn an_unanswered_session_expires_and_archived_sessions_age_out() {
 #[test]
 fn one_person_with_two_devices_on_two_apps() {
     let dir = MemoryDirectory::new();
-    let alice = device(&dir, "chirp", "alice", 1);
-    let bob_phone = device(&dir, "parley", "bob", 1);
-    let bob_laptop = device(&dir, "parley", "bob", 2);
-    let bob_on_murmur = device(&dir, "murmur", "bob", 1);
+    let alice = legacy_device(&dir, "chirp", "alice", 1);
+    let bob_phone = legacy_device(&dir, "parley", "bob", 1);
+    let bob_laptop = legacy_device(&dir, "parley", "bob", 2);
+    let bob_on_murmur = legacy_device(&dir, "murmur", "bob", 1);
     for peer in [&bob_phone, &bob_laptop, &bob_on_murmur] {
         alice.start(&dir, peer);
         let m = alice.send(peer, "hi Bob");
@@ -639,9 +684,10 @@ fn storage_keys_rotate_and_records_do_not_open_elsewhere() {
 #[test]
 fn an_account_is_created_once() {
     let store = Arc::new(MemoryStore::new());
-    Account::create(Arc::clone(&store), keyring(), &mut OsRng, NOW).unwrap();
+    let at = address("chat.example", "alice", 1);
+    Account::create(Arc::clone(&store), keyring(), &mut OsRng, &at, NOW).unwrap();
     assert_eq!(
-        Account::create(Arc::clone(&store), keyring(), &mut OsRng, NOW).map(|_| ()),
+        Account::create(Arc::clone(&store), keyring(), &mut OsRng, &at, NOW).map(|_| ()),
         Err(Error::Account(AccountError::AccountExists))
     );
     assert!(matches!(
@@ -728,10 +774,10 @@ fn two_threads_decrypting_from_one_peer_lose_no_ratchet_update() {
 #[test]
 fn one_plaintext_to_several_devices_is_one_transaction() {
     let dir = MemoryDirectory::new();
-    let alice = device(&dir, "chirp", "alice", 1);
-    let phone = device(&dir, "parley", "bob", 1);
-    let laptop = device(&dir, "parley", "bob", 2);
-    let tablet = device(&dir, "parley", "bob", 3);
+    let alice = legacy_device(&dir, "chirp", "alice", 1);
+    let phone = legacy_device(&dir, "parley", "bob", 1);
+    let laptop = legacy_device(&dir, "parley", "bob", 2);
+    let tablet = legacy_device(&dir, "parley", "bob", 3);
     alice.start(&dir, &phone);
     alice.start(&dir, &laptop);
     let records = || {

@@ -15,7 +15,7 @@ use kinseal::client::store::{
     SessionStore, SignedPreKeyStore, StoreResult, StoreTransaction,
 };
 use kinseal::client::{
-    Account, ClientStore, DeviceAddress, MemoryStore, StorageKey, StorageKeyring,
+    Account, ClientStore, DeviceAddress, MemoryStore, StorageKey, StorageKeyring, UserAddress,
 };
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
 use kinseal::{Error, OsRng, PreKeyMessage, ProtocolError, StorageError};
@@ -101,6 +101,16 @@ impl IdentityStore for FailingTxn<'_> {
     }
     fn peer_identity_addresses(&mut self) -> StoreResult<Vec<DeviceAddress>> {
         self.inner.peer_identity_addresses()
+    }
+    fn peer_user(&mut self, user: &UserAddress) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.peer_user(user)
+    }
+    fn put_peer_user(&mut self, user: &UserAddress, record: &[u8]) -> StoreResult<()> {
+        self.store.write()?;
+        self.inner.put_peer_user(user, record)
+    }
+    fn peer_user_addresses(&mut self) -> StoreResult<Vec<UserAddress>> {
+        self.inner.peer_user_addresses()
     }
 }
 
@@ -205,6 +215,9 @@ fn dump(store: &FailingStore, handshakes: &[[u8; 32]]) -> BTreeMap<String, Vec<u
     for a in t.session_addresses().unwrap() {
         out.insert(format!("sessions {a:?}"), t.sessions(&a).unwrap().unwrap());
     }
+    for u in t.peer_user_addresses().unwrap() {
+        out.insert(format!("user {u:?}"), t.peer_user(&u).unwrap().unwrap());
+    }
     for id in t.signed_prekey_ids().unwrap() {
         out.insert(
             format!("signed {id}"),
@@ -274,6 +287,7 @@ fn every_operation_is_all_or_nothing_at_every_write() {
         client_common::address("parley", "bob", 1),
         Arc::clone(&bob_store),
     );
+    bob.introduce(&alice);
     let mut counts = Vec::new();
 
     // Prekey refresh after the directory handed some out.
@@ -327,6 +341,7 @@ fn every_operation_is_all_or_nothing_at_every_write() {
 
     // A handshake on the last-resort keys logs its id with the session.
     let carol = device(&dir, "murmur", "carol", 1);
+    carol.introduce(&bob);
     while !dir.take_bundle(&bob.address).unwrap().used_last_resort() {}
     let b = bundle(&dir, &bob.address);
     carol
@@ -344,6 +359,47 @@ fn every_operation_is_all_or_nothing_at_every_write() {
     });
     counts.push(("decrypt last-resort PreKeyMessage", w));
     assert_eq!(got.plaintext(), b"last resort");
+
+    // A device list that adds a device of Alice's, then one that removes
+    // it again: the list and the sessions with the removed device commit
+    // together or not at all.
+    let alice2 = device(&dir, "chirp", "alice", 2);
+    let v2 = alice
+        .account
+        .add_device(&mut OsRng, 2, alice2.account.identity_key(), NOW)
+        .unwrap()
+        .to_bytes();
+    let (change, w) = through_every_failure(&bob_store, &[h], || {
+        bob.account.update_device_lists(&mut OsRng, &[&v2], NOW)
+    });
+    counts.push(("update_device_lists (added)", w));
+    assert_eq!(change.added(), &[alice2.address.clone()]);
+    alice2
+        .account
+        .update_device_lists(
+            &mut OsRng,
+            &[bob.account.device_list().unwrap().to_bytes()],
+            NOW,
+        )
+        .unwrap();
+    let b = bundle(&dir, &bob.address);
+    alice2
+        .account
+        .start_session(&mut OsRng, &bob.address, &b, NOW)
+        .unwrap();
+    let from_alice2 = alice2.send(&bob, "from Alice's second device");
+    bob.receive(&alice2, &from_alice2).unwrap();
+    let v3 = alice
+        .account
+        .remove_device(&mut OsRng, 2, NOW)
+        .unwrap()
+        .to_bytes();
+    let (change, w) = through_every_failure(&bob_store, &[h], || {
+        bob.account.update_device_lists(&mut OsRng, &[&v3], NOW)
+    });
+    counts.push(("update_device_lists (removed)", w));
+    assert_eq!(change.removed(), &[alice2.address.clone()]);
+    assert!(!bob.account.has_session(&alice2.address).unwrap());
 
     // Accepting a changed identity; resealing under a new storage key.
     let key = alice.account.identity_key().clone();

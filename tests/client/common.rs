@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use kinseal::OsRng;
-use kinseal::VerifiedBundle;
 use kinseal::client::{
     Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, StorageKey, StorageKeyring,
 };
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
+use kinseal::{LinkCode, LinkRequest, VerifiedBundle};
 
 /// "Now" for the tests: 2026-01-01T00:00:00Z.
 pub const NOW: u64 = 1_767_225_600;
@@ -33,20 +33,71 @@ pub struct Device<S: ClientStore = Arc<MemoryStore>> {
     pub account: Account<S>,
 }
 
+/// The test devices' settings: a small one-time prekey target keeps the
+/// tests fast (each ML-KEM key generation is expensive in a debug build).
+pub fn config() -> AccountConfig {
+    AccountConfig::default()
+        .with_one_time_prekey_target(ONE_TIME_TARGET)
+        .unwrap()
+}
+
 /// Creates an account over `store`, registers it and uploads its first prekeys.
 pub fn register<S: ClientStore>(
     directory: &MemoryDirectory,
     address: DeviceAddress,
     store: S,
 ) -> Device<S> {
-    // A small one-time prekey target keeps the tests fast: each ML-KEM
-    // key generation is expensive in a debug build.
-    let config = AccountConfig::default()
-        .with_one_time_prekey_target(ONE_TIME_TARGET)
-        .unwrap();
-    let account = Account::create(store, keyring(), &mut OsRng, NOW)
+    register_with(directory, address, store, config())
+}
+
+/// A device that trusts peers without a device list on record device by
+/// device, as accounts did before device lists: for the tests of that mode.
+pub fn legacy_device(directory: &MemoryDirectory, app: &str, user: &str, id: u32) -> Device {
+    register_with(
+        directory,
+        address(app, user, id),
+        Arc::new(MemoryStore::new()),
+        config().with_device_lists_required(false),
+    )
+}
+
+/// As [`register`], with the given settings.
+pub fn register_with<S: ClientStore>(
+    directory: &MemoryDirectory,
+    address: DeviceAddress,
+    store: S,
+    config: AccountConfig,
+) -> Device<S> {
+    let account = Account::create(store, keyring(), &mut OsRng, &address, NOW)
         .unwrap()
         .with_config(config);
+    directory
+        .register(&address, account.identity_key())
+        .unwrap();
+    publish(directory, &address, &account, NOW);
+    Device { address, account }
+}
+
+/// Links a new device of `existing`'s user as device `id`, as the QR-code
+/// flow does (PROTOCOL.md §13), registers it and uploads its prekeys.
+pub fn link<S: ClientStore>(directory: &MemoryDirectory, existing: &Device<S>, id: u32) -> Device {
+    let request = LinkRequest::new(&mut OsRng);
+    let code = LinkCode::from_bytes(&request.code().to_bytes()).unwrap();
+    let linked = existing
+        .account
+        .link_device(&mut OsRng, &code, id, NOW)
+        .unwrap();
+    let provisioned = request.open(linked.provisioning_message()).unwrap();
+    let address = provisioned.device_address();
+    let account = Account::create_linked(
+        Arc::new(MemoryStore::new()),
+        keyring(),
+        &mut OsRng,
+        provisioned,
+        NOW,
+    )
+    .unwrap()
+    .with_config(config());
     directory
         .register(&address, account.identity_key())
         .unwrap();
@@ -91,9 +142,29 @@ pub fn bundle(directory: &MemoryDirectory, peer: &DeviceAddress) -> VerifiedBund
         .unwrap()
 }
 
+/// Gives `a` the latest device list of `b`'s user, as a directory would.
+pub fn learn_list<S: ClientStore, T: ClientStore>(a: &Account<S>, b: &Account<T>) {
+    let list = b.device_list().unwrap().to_bytes();
+    a.update_device_lists(&mut OsRng, &[list], NOW).unwrap();
+}
+
 impl<S: ClientStore> Device<S> {
-    /// Starts a session with `peer` from a fresh bundle.
+    /// Each device learns the other's device list (as both apps would from
+    /// the directory before they talk).
+    pub fn introduce(&self, peer: &Device<impl ClientStore>) {
+        learn_list(&self.account, &peer.account);
+        learn_list(&peer.account, &self.account);
+    }
+
+    /// Starts a session with `peer` from a fresh bundle (after both learned
+    /// each other's device list).
     pub fn start(&self, directory: &MemoryDirectory, peer: &Device<impl ClientStore>) {
+        // Devices of the mode without lists (`legacy_device`) publish none.
+        if self.account.config().device_lists_required()
+            && peer.account.config().device_lists_required()
+        {
+            self.introduce(peer);
+        }
         self.account
             .start_session(
                 &mut OsRng,

@@ -19,6 +19,7 @@
 //! The children are this test binary run again (`worker`, selected by
 //! environment variables), so they use exactly this build.
 
+use crate::common::learn_list;
 use crate::crash_support;
 
 use std::collections::BTreeSet;
@@ -151,9 +152,15 @@ struct World {
 impl World {
     fn new(db: &Path, senders: u8) -> World {
         let directory = MemoryDirectory::new();
-        let receiver = Account::create(SqliteStore::open(db).unwrap(), keyring(), &mut OsRng, NOW)
-            .unwrap()
-            .with_config(config());
+        let receiver = Account::create(
+            SqliteStore::open(db).unwrap(),
+            keyring(),
+            &mut OsRng,
+            &receiver_address(),
+            NOW,
+        )
+        .unwrap()
+        .with_config(config());
         directory
             .register(&receiver_address(), receiver.identity_key())
             .unwrap();
@@ -165,10 +172,14 @@ impl World {
             )
             .unwrap();
         let senders = (0..senders)
-            .map(|_| {
-                let sender = Account::create(MemoryStore::new(), keyring(), &mut OsRng, NOW)
+            .map(|s| {
+                let at = sender_address(s);
+                let sender = Account::create(MemoryStore::new(), keyring(), &mut OsRng, &at, NOW)
                     .unwrap()
                     .with_config(config());
+                // Each learns the other's device list, as from a directory.
+                learn_list(&sender, &receiver);
+                learn_list(&receiver, &sender);
                 let bundle = directory
                     .take_bundle(&receiver_address())
                     .unwrap()

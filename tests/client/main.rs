@@ -16,6 +16,7 @@ mod crash_support;
 mod account;
 mod atomic;
 mod crash;
+mod people;
 mod safety_number;
 mod simultaneous;
 mod store;

@@ -5,7 +5,7 @@ use crate::error::MisuseError;
 use crate::limits::{
     DEFAULT_ARCHIVED_SESSION_TTL_SECS, DEFAULT_MAX_ARCHIVED_SESSIONS,
     DEFAULT_ONE_TIME_PREKEY_TARGET, DEFAULT_PENDING_SESSION_TTL_SECS, DEFAULT_SESSION_CACHE,
-    MAX_ARCHIVED_SESSIONS_LIMIT, MAX_SESSION_CACHE_LIMIT,
+    MAX_ACCOUNT_CONTEXT_LEN, MAX_ARCHIVED_SESSIONS_LIMIT, MAX_SESSION_CACHE_LIMIT,
 };
 use crate::limits::{
     MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD, SIGNED_PREKEY_GRACE_SECS,
@@ -24,6 +24,7 @@ pub struct AccountConfig {
     pub(super) signed_prekey_rotation: u64,
     pub(super) signed_prekey_grace: u64,
     pub(super) session_cache: usize,
+    pub(super) device_lists_required: bool,
 }
 
 impl Default for AccountConfig {
@@ -37,6 +38,7 @@ impl Default for AccountConfig {
             signed_prekey_rotation: SIGNED_PREKEY_ROTATION_SECS,
             signed_prekey_grace: SIGNED_PREKEY_GRACE_SECS,
             session_cache: DEFAULT_SESSION_CACHE,
+            device_lists_required: true,
         }
     }
 }
@@ -59,9 +61,38 @@ const DAY: u64 = 24 * 60 * 60;
 const YEAR: u64 = 366 * DAY;
 
 impl AccountConfig {
-    /// The settings of every session (bounds and context).
-    pub fn with_session_config(mut self, session: SessionConfig) -> Self {
+    /// The settings of every session (bounds, padding and an app
+    /// context). The account binds both devices' addresses into every
+    /// session's context itself (PROTOCOL.md §6.6); `session`'s context is
+    /// appended after them, and both ends must set the same one.
+    ///
+    /// # Errors
+    /// [`MisuseError::ContextTooLong`] for a context longer than
+    /// [`MAX_ACCOUNT_CONTEXT_LEN`], which leaves room for the addresses.
+    pub fn with_session_config(mut self, session: SessionConfig) -> crate::Result<Self> {
+        if session.context().len() > MAX_ACCOUNT_CONTEXT_LEN {
+            return Err(MisuseError::ContextTooLong {
+                max: MAX_ACCOUNT_CONTEXT_LEN,
+                found: session.context().len(),
+            }
+            .into());
+        }
         self.session = session;
+        Ok(self)
+    }
+
+    /// Whether a peer device must be on its user's device list (on
+    /// record, from [`Account::update_device_lists`](super::Account::update_device_lists))
+    /// before a session with it is started or answered: `true` unless set.
+    ///
+    /// # Security
+    /// With `false`, a peer whose user has no list on record is trusted
+    /// device by device ([`TrustPolicy::decide`](crate::client::TrustPolicy::decide)),
+    /// as before device lists: a server can then add a device to such a
+    /// user unnoticed. Once a user's list is on record it is always
+    /// enforced. Meant for talking to apps that do not publish lists yet.
+    pub fn with_device_lists_required(mut self, required: bool) -> Self {
+        self.device_lists_required = required;
         self
     }
 
@@ -158,5 +189,10 @@ impl AccountConfig {
     /// How many archived sessions are kept per peer device.
     pub fn max_archived_sessions(&self) -> usize {
         self.max_archived_sessions
+    }
+
+    /// Whether peer devices must be on their user's device list.
+    pub fn device_lists_required(&self) -> bool {
+        self.device_lists_required
     }
 }

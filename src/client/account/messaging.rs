@@ -12,8 +12,8 @@ use crate::client::trust::{IdentityStatus, TrustPolicy};
 use crate::error::AccountError;
 use crate::limits::MAX_HANDSHAKES_PER_LAST_RESORT_KEY;
 use crate::{
-    Error, HandshakeId, IncomingMessage, MessageKind, PreKeyMessage, Session, VerifiedBundle,
-    message_kind,
+    Error, HandshakeId, IncomingMessage, MessageKind, PreKeyMessage, Session, SessionConfig,
+    VerifiedBundle, message_kind,
 };
 
 /// A decrypted message and what decrypting it learned about the sender.
@@ -77,8 +77,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let mut txn = self.store.transaction()?;
         let mut set = self.load_sessions(&mut txn, peer)?;
         let presented = bundle.bundle().identity_key();
-        let status = self.check_trust(&mut txn, rng, peer, presented, &mut set, now)?;
-        let session = Session::initiate(rng, &self.identity, bundle, self.config.session.clone())?;
+        let status = self.check_device(&mut txn, rng, peer, presented, &mut set, now)?;
+        let config = self.bound_config(&self.address, peer)?;
+        let session = Session::initiate(rng, &self.identity, bundle, config)?;
         set.push_current(session, now);
         let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
         txn.commit()?;
@@ -86,14 +87,28 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         Ok(status)
     }
 
-    /// Whether there is a current session with the device.
+    /// The session settings for a session `initiator` starts with
+    /// `responder`: the account's, with both addresses bound into the
+    /// context ahead of the app's (PROTOCOL.md §6.6).
+    pub(super) fn bound_config(
+        &self,
+        initiator: &DeviceAddress,
+        responder: &DeviceAddress,
+    ) -> crate::Result<SessionConfig> {
+        self.config
+            .session
+            .with_bound_addresses(initiator, responder)
+    }
+
+    /// Whether there is a current session with the device (not closed by
+    /// a reset or a decryption-error receipt).
     ///
     /// # Errors
     /// A [`StorageError`](crate::StorageError).
     pub fn has_session(&self, peer: &DeviceAddress) -> crate::Result<bool> {
         let mut txn = self.store.transaction()?;
         let (set, sealed) = self.load_sessions_and_record(&mut txn, peer)?;
-        let any = !set.is_empty();
+        let any = set.current().is_some();
         drop(txn);
         self.remember(peer, sealed, set);
         Ok(any)
@@ -109,7 +124,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let mut txn = self.store.transaction()?;
         let (set, sealed) = self.load_sessions_and_record(&mut txn, peer)?;
         // From the stored route: no session is decoded.
-        let id = set.entries.first().map(|e| *e.handshake_id());
+        let id = set.current().map(|e| *e.handshake_id());
         drop(txn);
         self.remember(peer, sealed, set);
         Ok(id)
@@ -183,7 +198,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         Ok(out)
     }
 
-    fn encrypt_in<T: StoreTransaction, R: CryptoRng + ?Sized>(
+    pub(super) fn encrypt_in<T: StoreTransaction, R: CryptoRng + ?Sized>(
         &self,
         txn: &mut T,
         rng: &mut R,
@@ -193,7 +208,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ) -> crate::Result<(Vec<u8>, Option<Vec<u8>>, SessionSet)> {
         let mut set = self.load_sessions(txn, peer)?;
         let pending_ttl = self.config.pending_session_ttl;
-        let current = set.entries.first_mut().ok_or(AccountError::NoSession)?;
+        let current = set.current_mut().ok_or(AccountError::NoSession)?;
         let created_at = current.created_at;
         let session = current.session()?;
         if session.sends_prekey_messages() && now.saturating_sub(created_at) > pending_ttl {
@@ -350,13 +365,16 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             None => None,
         };
         let kem = self.find_kem_prekey(txn, message.kem_prekey_id())?;
+        // The sender bound its address and this device's into the
+        // session: a message the server relabeled does not authenticate.
+        let config = self.bound_config(peer, &self.address)?;
         let inbound = Session::respond(
             &self.identity,
             &signed,
             one_time.as_ref(),
             &kem,
             message,
-            self.config.session.clone(),
+            config,
         )?;
         // Nothing one-time is used up, so only the log stops a replay: it
         // must have room (refusing is safe; forgetting an id is not).
@@ -371,7 +389,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         // Only now, with the message authenticated, is its identity key
         // worth a trust decision: a forged message cannot make the app
         // report a changed identity.
-        let identity = self.check_trust(txn, rng, peer, message.identity_key(), set, now)?;
+        let identity = self.check_device(txn, rng, peer, message.identity_key(), set, now)?;
         if let Some(key) = &one_time {
             txn.remove_one_time_prekey(key.id())?;
         }

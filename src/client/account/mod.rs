@@ -9,33 +9,42 @@
 //! let mut rng = OsRng;
 //! let now = 1_700_000_000;
 //! let keyring = || StorageKeyring::new(StorageKey::new(1, &[7; 32]));
-//! let alice = Account::create(MemoryStore::new(), keyring(), &mut rng, now)?;
-//! let bob = Account::create(MemoryStore::new(), keyring(), &mut rng, now)?;
 //! let alice_at = DeviceAddress::new(b"chat.example", b"alice", 1)?;
 //! let bob_at = DeviceAddress::new(b"mail.example", b"bob@example.org", 1)?;
+//! let alice = Account::create(MemoryStore::new(), keyring(), &mut rng, &alice_at, now)?;
+//! let bob = Account::create(MemoryStore::new(), keyring(), &mut rng, &bob_at, now)?;
 //!
-//! // Bob registers and publishes prekeys; the directory hands Alice a
-//! // bundle of them.
+//! // Each learns the other's signed device list (from the directory, in
+//! // an app): only the devices on it are ever talked to.
+//! alice.update_device_lists(&mut rng, &[bob.device_list()?.to_bytes()], now)?;
+//! bob.update_device_lists(&mut rng, &[alice.device_list()?.to_bytes()], now)?;
+//!
+//! // Bob registers and publishes prekeys.
 //! let directory = MemoryDirectory::new();
 //! directory.register(&bob_at, bob.identity_key())?;
 //! let update = bob.refresh_prekeys(&mut rng, now, None)?;
 //! directory.upload(&bob_at, &bob.upload_bytes(&update)?)?;
-//! let bundle = directory.take_bundle(&bob_at)?.into_bundle().verify()?;
 //!
-//! // Alice starts a session and writes; Bob answers.
-//! alice.start_session(&mut rng, &bob_at, &bundle, now)?;
-//! let first = alice.encrypt(&mut rng, &bob_at, b"hi Bob", now)?;
-//! let got = bob.decrypt(&mut rng, &alice_at, &first, now)?;
-//! assert_eq!(got.plaintext(), b"hi Bob");
-//! let reply = bob.encrypt(&mut rng, &alice_at, b"hi Alice", now)?;
-//! assert_eq!(alice.decrypt(&mut rng, &bob_at, &reply, now)?.plaintext(), b"hi Alice");
+//! // Alice starts sessions with every device of Bob's (one, here) and
+//! // writes to all of them; Bob answers.
+//! let mut fetch = |d: &DeviceAddress| directory.take_bundle(d)?.into_bundle().verify();
+//! alice.sync_sessions(&mut rng, bob_at.user(), &mut fetch, now)?;
+//! let sent = alice.encrypt_to_user(&mut rng, bob_at.user(), b"hi Bob", now)?;
+//! let envelope = &sent.envelopes()[0];
+//! assert_eq!(bob.decrypt_envelope(&mut rng, envelope, now)?.plaintext(), b"hi Bob");
+//! let reply = bob.encrypt_envelope(&mut rng, &alice_at, b"hi Alice", now)?;
+//! assert_eq!(alice.decrypt_envelope(&mut rng, &reply, now)?.plaintext(), b"hi Alice");
 //! # Ok::<(), kinseal::Error>(())
 //! ```
 
 mod config;
+mod fanout;
+mod link;
 mod messaging;
 mod prekeys;
+mod recovery;
 mod sessions;
+mod users;
 
 use core::fmt;
 
@@ -43,8 +52,12 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 pub use config::AccountConfig;
+pub use fanout::{BundleSource, FanOut, SyncReport};
+pub use link::LinkedDevice;
 pub use messaging::Decrypted;
 pub use prekeys::PreKeyUpdate;
+pub use recovery::ReceiptOutcome;
+pub use users::DeviceListChange;
 
 use super::keyring::{RecordKey, StorageKeyring};
 use super::store::{
@@ -55,7 +68,9 @@ use super::trust::{IdentityStatus, KnownIdentity, TrustDecision, TrustOnFirstUse
 use crate::address::DeviceAddress;
 use crate::error::{AccountError, TrustError};
 use crate::wire::{AccountFrame, Frame, PeerIdentityFrame};
-use crate::{IdentityKey, IdentityKeyPair, StorageError};
+use crate::{
+    DeviceList, IdentityKey, IdentityKeyPair, StorageError, UserIdentityKey, UserIdentityKeyPair,
+};
 use sessions::{SessionCache, SessionSet};
 
 /// One device's end of every conversation: its identity, prekeys, trust
@@ -72,14 +87,24 @@ pub struct Account<S: ClientStore, P: TrustPolicy = TrustOnFirstUse> {
     store: S,
     keyring: StorageKeyring,
     identity: IdentityKeyPair,
+    user: UserIdentityKeyPair,
+    address: DeviceAddress,
     config: AccountConfig,
     policy: P,
     cache: std::sync::Mutex<SessionCache>,
 }
 
 impl<S: ClientStore> Account<S> {
-    /// Creates a new account in an empty store: a fresh identity key.
-    /// Publish prekeys next with [`Account::refresh_prekeys`].
+    /// Creates a new account in an empty store, for the device at
+    /// `address` (which this device's app server assigned): a fresh device
+    /// identity key, a fresh user identity key, and the user's first
+    /// device list, naming this device alone. Publish the list
+    /// ([`Account::device_list`]) and prekeys
+    /// ([`Account::refresh_prekeys`]) next.
+    ///
+    /// A second device of the same user is not created here: it is
+    /// linked to this one (PROTOCOL.md §13), so that both hold the user
+    /// key and appear on one list.
     ///
     /// # Errors
     /// [`AccountError::AccountExists`] if the store already holds one; a
@@ -88,17 +113,25 @@ impl<S: ClientStore> Account<S> {
         store: S,
         keyring: StorageKeyring,
         rng: &mut R,
+        address: &DeviceAddress,
         now: u64,
     ) -> crate::Result<Self> {
         let identity = IdentityKeyPair::generate(rng);
+        let user = UserIdentityKeyPair::generate(rng);
+        let list = DeviceList::first(
+            &user,
+            address.user(),
+            now,
+            [(address.device_id(), identity.public_key(), now)],
+        )?;
         let mut txn = store.transaction()?;
         if txn.account()?.is_some() {
             return Err(AccountError::AccountExists.into());
         }
-        let mut secret = Zeroizing::new([0u8; 32]);
-        secret.copy_from_slice(&identity.to_secret_bytes());
         let frame = AccountFrame {
-            identity_secret: secret,
+            identity_secret: secret_array(&identity.to_secret_bytes()),
+            user_secret: secret_array(&user.to_secret_bytes()),
+            address: address.clone(),
             created_at: now,
             next_signed_id: 1,
             next_one_time_id: 1,
@@ -106,16 +139,31 @@ impl<S: ClientStore> Account<S> {
         };
         let sealed = keyring.seal(rng, RecordKey::Account, &frame.to_secret_vec())?;
         txn.put_account(&sealed)?;
+        users::store_user(&mut txn, &keyring, rng, &list, true, now)?;
         txn.commit()?;
-        Ok(Self::with_identity(store, keyring, identity))
+        Ok(Self::with_identity(
+            store,
+            keyring,
+            identity,
+            user,
+            address.clone(),
+        ))
     }
 
     /// An account with the default settings and trust policy.
-    fn with_identity(store: S, keyring: StorageKeyring, identity: IdentityKeyPair) -> Self {
+    fn with_identity(
+        store: S,
+        keyring: StorageKeyring,
+        identity: IdentityKeyPair,
+        user: UserIdentityKeyPair,
+        address: DeviceAddress,
+    ) -> Self {
         Account {
             store,
             keyring,
             identity,
+            user,
+            address,
             config: AccountConfig::default(),
             policy: TrustOnFirstUse,
             cache: Default::default(),
@@ -128,13 +176,26 @@ impl<S: ClientStore> Account<S> {
     /// [`AccountError::NoAccount`] if there is none; a [`StorageError`] if
     /// the store fails or the record does not open under the keyring.
     pub fn open(store: S, keyring: StorageKeyring) -> crate::Result<Self> {
-        let identity = {
+        let (identity, user, address) = {
             let mut txn = store.transaction()?;
             let frame = load_account(&mut txn, &keyring)?;
-            IdentityKeyPair::from_secret_bytes(&frame.identity_secret[..])?
+            (
+                IdentityKeyPair::from_secret_bytes(&frame.identity_secret[..])?,
+                UserIdentityKeyPair::from_secret_bytes(&frame.user_secret[..])?,
+                frame.address.clone(),
+            )
         };
-        Ok(Self::with_identity(store, keyring, identity))
+        Ok(Self::with_identity(store, keyring, identity, user, address))
     }
+}
+
+/// A 32-byte secret, copied out of a secret buffer into a wiped array.
+fn secret_array(secret: &crate::SecretBytes) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    if let (Some(dst), Some(src)) = (out.get_mut(..), secret.as_bytes().get(..32)) {
+        dst.copy_from_slice(src);
+    }
+    out
 }
 
 impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
@@ -151,6 +212,8 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             store: self.store,
             keyring: self.keyring,
             identity: self.identity,
+            user: self.user,
+            address: self.address,
             config: self.config,
             policy,
             cache: self.cache,
@@ -160,6 +223,18 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// This device's identity key.
     pub fn identity_key(&self) -> &IdentityKey {
         self.identity.public_key()
+    }
+
+    /// This device's address, as the account was created (or linked)
+    /// with. Every session binds it (PROTOCOL.md §6.6).
+    pub fn address(&self) -> &DeviceAddress {
+        &self.address
+    }
+
+    /// This account's user identity key: the key that signs its device
+    /// lists, and whose per-person safety number peers compare.
+    pub fn user_identity_key(&self) -> &UserIdentityKey {
+        self.user.public_key()
     }
 
     /// The settings.
@@ -255,6 +330,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     pub fn reseal_all<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> crate::Result<usize> {
         let mut txn = self.store.transaction()?;
         let mut count = usize::from(self.reseal(&mut txn, rng, RecordKey::Account)?);
+        for user in txn.peer_user_addresses()? {
+            count += usize::from(self.reseal(&mut txn, rng, RecordKey::PeerUser(&user))?);
+        }
         for peer in txn.peer_identity_addresses()? {
             count += usize::from(self.reseal(&mut txn, rng, RecordKey::PeerIdentity(&peer))?);
         }
@@ -471,7 +549,9 @@ fn load_account<T: StoreTransaction>(
 impl<S: ClientStore, P: TrustPolicy> fmt::Debug for Account<S, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Account")
+            .field("address", &self.address)
             .field("identity", self.identity.public_key())
+            .field("user", self.user.public_key())
             .field("keyring", &self.keyring)
             .finish_non_exhaustive()
     }

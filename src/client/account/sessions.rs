@@ -145,15 +145,20 @@ impl Entry {
 
     /// Whether this device started the session and has not yet decrypted
     /// a reply, from its route: no decode.
-    fn pending(&self) -> bool {
+    pub(super) fn pending(&self) -> bool {
         self.route.pending
     }
 }
 
-/// The current session (first) and the archived ones, most recent first.
+/// The current session (first) and the archived ones, most recent first;
+/// or, once *closed*, only archived ones (a reset or a decryption-error
+/// receipt closed the current session: the next message to the device
+/// needs a new one, while messages still on their way on the old ones
+/// keep decrypting).
 #[derive(Default)]
 pub(super) struct SessionSet {
     pub(super) entries: Vec<Entry>,
+    closed: bool,
 }
 
 /// What kind of message decrypted under an archived session.
@@ -168,6 +173,7 @@ impl SessionSet {
     pub(super) fn decode(bytes: &[u8]) -> crate::Result<Self> {
         let frame = SessionSetFrame::decode(bytes)?;
         Ok(SessionSet {
+            closed: frame.closed,
             entries: frame
                 .entries
                 .iter()
@@ -201,6 +207,7 @@ impl SessionSet {
             }
         }
         SessionSetFrame {
+            closed: self.closed,
             entries: self
                 .entries
                 .iter()
@@ -249,6 +256,33 @@ impl SessionSet {
         self.entries.is_empty()
     }
 
+    /// The current session's entry: the first, unless the set is closed.
+    pub(super) fn current(&self) -> Option<&Entry> {
+        self.entries.first().filter(|_| !self.closed)
+    }
+
+    /// As [`SessionSet::current`], mutably.
+    pub(super) fn current_mut(&mut self) -> Option<&mut Entry> {
+        self.entries.first_mut().filter(|_| !self.closed)
+    }
+
+    /// Closes the current session: it stays, archived, for the messages
+    /// still on their way, but nothing is sent on it again. Whether there
+    /// was a current session.
+    pub(super) fn close(&mut self) -> bool {
+        let had = self.current().is_some();
+        self.closed = true;
+        had
+    }
+
+    /// The position of the session whose own ratchet key (its current
+    /// one, which its sent messages carry) is `key`.
+    pub(super) fn find_ratchet_key(&self, key: &[u8; KEY_LEN]) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.route.ours.as_ref() == Some(key))
+    }
+
     /// The position of the session set up by the handshake `id`, found
     /// from the stored handshake ids alone: no session is decoded, so a
     /// `PreKeyMessage` for a new (or forged) handshake costs nothing here
@@ -295,22 +329,27 @@ impl SessionSet {
     /// Makes `session` the current one (the caller started it).
     pub(super) fn push_current(&mut self, session: Session, now: u64) {
         self.entries.insert(0, Entry::new(session, now));
+        self.closed = false;
     }
 
     /// Adds a session a `PreKeyMessage` set up (rule 1), deciding from
     /// the current session's route (no decode).
     pub(super) fn insert_answered(&mut self, session: Session, now: u64) {
-        let keep_current = self.entries.first().is_some_and(|current| {
+        let keep_current = self.current().is_some_and(|current| {
             current.pending() && current.handshake_id() < session.handshake_id()
         });
         let at = usize::from(keep_current);
         self.entries.insert(at, Entry::new(session, now));
+        // A closed set waited for a new session: this is one.
+        self.closed = false;
     }
 
     /// Applies rule 2 after a message of kind `arrival` decrypted under
     /// entry `index`, deciding from the routes (no decode).
     fn after_decrypt(&mut self, index: usize, arrival: Arrival) {
-        if index == 0 {
+        // In a closed set every session is archived and stays so: what
+        // was closed is not reopened by its late messages.
+        if index == 0 || self.closed {
             return;
         }
         let (Some(current), Some(entry)) = (self.entries.first(), self.entries.get(index)) else {
@@ -336,19 +375,21 @@ impl SessionSet {
     /// the `max_archived` most recent. The current session is never
     /// dropped here.
     pub(super) fn trim(&mut self, max_archived: usize, ttl: u64, now: u64) {
-        let mut first = true;
+        let mut first = !self.closed;
         self.entries.retain(|e| {
             let keep = first || now.saturating_sub(e.last_used) <= ttl;
             first = false;
             keep
         });
-        self.entries.truncate(1 + max_archived);
+        self.entries
+            .truncate(usize::from(!self.closed) + max_archived);
     }
 
     /// Forgets every session (the peer's identity key changed).
     /// Drops every entry.
     pub(super) fn clear(&mut self) {
         self.entries.clear();
+        self.closed = false;
     }
 }
 

@@ -8,12 +8,13 @@ use super::{
     ClientStore, HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore,
     OneTimePreKeyStore, SessionStore, SignedPreKeyStore, StoreResult, StoreTransaction,
 };
-use crate::address::DeviceAddress;
+use crate::address::{DeviceAddress, UserAddress};
 
 #[derive(Default)]
 struct Tables {
     account: Option<Vec<u8>>,
     identities: BTreeMap<DeviceAddress, Vec<u8>>,
+    users: BTreeMap<UserAddress, Vec<u8>>,
     signed: BTreeMap<u32, Vec<u8>>,
     one_time: BTreeMap<u32, Vec<u8>>,
     kem: BTreeMap<u32, Vec<u8>>,
@@ -46,6 +47,7 @@ impl Tables {
 enum Undo {
     Account(Option<Vec<u8>>),
     Identity(DeviceAddress, Option<Vec<u8>>),
+    User(UserAddress, Option<Vec<u8>>),
     PreKey(PreKeyTable, u32, Option<Vec<u8>>),
     Sessions(DeviceAddress, Option<Vec<u8>>),
     Handshake([u8; 32], Option<u32>),
@@ -109,6 +111,7 @@ impl Drop for MemoryTransaction<'_> {
             match undo {
                 Undo::Account(old) => t.account = old,
                 Undo::Identity(peer, old) => restore(&mut t.identities, peer, old),
+                Undo::User(user, old) => restore(&mut t.users, user, old),
                 Undo::PreKey(table, id, old) => restore(t.prekeys(table), id, old),
                 Undo::Sessions(peer, old) => restore(&mut t.sessions, peer, old),
                 Undo::Handshake(id, old) => restore(&mut t.handshakes, id, old),
@@ -158,6 +161,20 @@ impl IdentityStore for MemoryTransaction<'_> {
 
     fn peer_identity_addresses(&mut self) -> StoreResult<Vec<DeviceAddress>> {
         Ok(self.tables.identities.keys().cloned().collect())
+    }
+
+    fn peer_user(&mut self, user: &UserAddress) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.tables.users.get(user).cloned())
+    }
+
+    fn put_peer_user(&mut self, user: &UserAddress, record: &[u8]) -> StoreResult<()> {
+        let old = self.tables.users.insert(user.clone(), record.to_vec());
+        self.undo.push(Undo::User(user.clone(), old));
+        Ok(())
+    }
+
+    fn peer_user_addresses(&mut self) -> StoreResult<Vec<UserAddress>> {
+        Ok(self.tables.users.keys().cloned().collect())
     }
 }
 

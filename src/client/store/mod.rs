@@ -26,12 +26,13 @@ pub use memory::MemoryStore;
 pub use sqlite::{SqliteStore, SqliteTransaction};
 
 use crate::StorageError;
-use crate::address::DeviceAddress;
+use crate::address::{DeviceAddress, UserAddress};
 
 /// What a store operation returns.
 pub type StoreResult<T> = core::result::Result<T, StorageError>;
 
-/// This device's account and what is known about peers' identity keys
+/// This device's account and what is known about peers: each peer
+/// device's identity key and each peer user's user key and device list
 /// (with the trust decisions made about them).
 pub trait IdentityStore {
     /// The sealed account record, if one was stored.
@@ -59,6 +60,22 @@ pub trait IdentityStore {
     /// # Errors
     /// A [`StorageError`] when the store cannot be read.
     fn peer_identity_addresses(&mut self) -> StoreResult<Vec<DeviceAddress>>;
+    /// The sealed record of a user (its user key and latest device list):
+    /// a peer's, or this account's own.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn peer_user(&mut self, user: &UserAddress) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores the sealed record of a user, replacing any previous one.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn put_peer_user(&mut self, user: &UserAddress, record: &[u8]) -> StoreResult<()>;
+    /// Every user with a record.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn peer_user_addresses(&mut self) -> StoreResult<Vec<UserAddress>>;
 }
 
 /// Declares a prekey store trait: one record per `u32` id.
@@ -251,6 +268,7 @@ pub(crate) fn get_record<T: StoreTransaction + ?Sized>(
     match key {
         K::Account => txn.account(),
         K::PeerIdentity(a) => txn.peer_identity(a),
+        K::PeerUser(u) => txn.peer_user(u),
         K::SignedPreKey(id) => txn.signed_prekey(id),
         K::OneTimePreKey(id) => txn.one_time_prekey(id),
         K::KemPreKey(id) => txn.kem_prekey(id),
@@ -269,6 +287,7 @@ pub(crate) fn put_record<T: StoreTransaction + ?Sized>(
     match key {
         K::Account => txn.put_account(record),
         K::PeerIdentity(a) => txn.put_peer_identity(a, record),
+        K::PeerUser(u) => txn.put_peer_user(u, record),
         K::SignedPreKey(id) => txn.put_signed_prekey(id, record),
         K::OneTimePreKey(id) => txn.put_one_time_prekey(id, record),
         K::KemPreKey(id) => txn.put_kem_prekey(id, record),

@@ -12,7 +12,7 @@ use super::{
     OneTimePreKeyStore, SessionStore, SignedPreKeyStore, StoreResult, StoreTransaction,
 };
 use crate::StorageError;
-use crate::address::DeviceAddress;
+use crate::address::{DeviceAddress, UserAddress};
 
 /// The table holding the schema version row.
 const VERSION_TABLE: &str = "client_schema";
@@ -36,6 +36,12 @@ CREATE TABLE peer_identities (
     device_id INTEGER NOT NULL,
     record    BLOB NOT NULL,
     PRIMARY KEY (app_id, user_id, device_id)
+);
+CREATE TABLE peer_users (
+    app_id    BLOB NOT NULL,
+    user_id   BLOB NOT NULL,
+    record    BLOB NOT NULL,
+    PRIMARY KEY (app_id, user_id)
 );
 CREATE TABLE sessions (
     app_id    BLOB NOT NULL,
@@ -168,12 +174,14 @@ impl SqliteStore {
     /// The schema version this build writes into a new database, and the
     /// only one it opens.
     ///
-    /// Version 2 logs handshakes by last-resort KEM prekey id instead of
-    /// signed prekey id. A version 1 store (never written by a release) is
-    /// refused with [`StorageError::UnsupportedSchema`]: its log cannot be
-    /// re-keyed without the sealed records, and dropping it would reopen
-    /// replays.
-    pub const SCHEMA_VERSION: u32 = 2;
+    /// Version 3 adds the `peer_users` table (user keys and device
+    /// lists). Version 2 logged handshakes by last-resort KEM prekey id
+    /// instead of signed prekey id. Older stores (never written by a
+    /// release) are refused with [`StorageError::UnsupportedSchema`]: a
+    /// version 1 log cannot be re-keyed without the sealed records, and a
+    /// version 2 account record holds no user key or address to carry on
+    /// with.
+    pub const SCHEMA_VERSION: u32 = 3;
 
     /// Opens (creating it if needed) a store in the SQLite database at
     /// `path`. Several stores, threads and processes may open the same
@@ -478,6 +486,42 @@ impl IdentityStore for SqliteTransaction<'_> {
 
     fn peer_identity_addresses(&mut self) -> StoreResult<Vec<DeviceAddress>> {
         self.addresses(&PEER_IDENTITIES)
+    }
+
+    fn peer_user(&mut self, user: &UserAddress) -> StoreResult<Option<Vec<u8>>> {
+        self.record(
+            "SELECT record FROM peer_users WHERE app_id = ?1 AND user_id = ?2",
+            "peer_users",
+            params![user.app_id(), user.user_id()],
+        )
+    }
+
+    fn put_peer_user(&mut self, user: &UserAddress, record: &[u8]) -> StoreResult<()> {
+        self.write(
+            "INSERT INTO peer_users (app_id, user_id, record) VALUES (?1, ?2, ?3)
+             ON CONFLICT (app_id, user_id) DO UPDATE SET record = excluded.record",
+            "peer_users",
+            params![user.app_id(), user.user_id(), record],
+        )
+        .map(drop)
+    }
+
+    fn peer_user_addresses(&mut self) -> StoreResult<Vec<UserAddress>> {
+        let table = "peer_users";
+        let mut stmt = self
+            .conn
+            .prepare("SELECT app_id, user_id FROM peer_users ORDER BY app_id, user_id")
+            .map_err(db(table))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(db(table))?;
+        rows.map(|row| {
+            let (app_id, user_id) = row.map_err(db(table))?;
+            UserAddress::new(&app_id, &user_id).map_err(|_| invalid(table))
+        })
+        .collect()
     }
 }
 

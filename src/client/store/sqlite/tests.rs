@@ -92,8 +92,10 @@ fn another_schema_version_is_refused() {
         }
         .unwrap();
     };
-    // Version 1 (handshakes keyed by signed prekey) is not migrated.
-    for found in [1, 3] {
+    // Version 1 (handshakes keyed by signed prekey) and version 2 (no
+    // user records; its account record holds no user key) are not
+    // migrated.
+    for found in [1, 2, 4] {
         set(Some(i64::from(found)));
         assert_eq!(
             SqliteStore::open(&file.0).unwrap_err(),
@@ -107,7 +109,7 @@ fn another_schema_version_is_refused() {
     assert_eq!(
         SqliteStore::open(&file.0).unwrap_err(),
         StorageError::UnsupportedSchema {
-            expected: 2,
+            expected: 3,
             found: u32::MAX
         }
     );
