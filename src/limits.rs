@@ -127,6 +127,19 @@ pub const MAX_DEVICE_ADDRESS_LEN: usize = 2 + MAX_EMBEDDED_DEVICE_ADDRESS_LEN;
 /// make every sender do unbounded work.
 pub const MAX_DEVICES_PER_USER: usize = 16;
 
+/// The most device lists a directory keeps for one user: the latest and
+/// the ones before it, oldest dropped first (see
+/// [`PreKeyDirectory::device_lists_since`](crate::server::PreKeyDirectory::device_lists_since)).
+///
+/// A list changes when the user adds, removes or replaces a device, which
+/// even a person who reinstalls weekly does fewer than 64 times a year. So
+/// a peer offline for months can still fetch every list since the one it
+/// holds and check the chain; one that finds a gap it cannot fill must
+/// treat it as an identity-level decision (compare safety numbers), not
+/// accept the latest list on the server's word. At most 64 × 1175 bytes
+/// (75 KB) per user.
+pub const MAX_DEVICE_LIST_HISTORY: usize = 64;
+
 /// The most one-time X25519 prekeys one upload may carry.
 ///
 /// 100 is what deployed servers accept per request and what clients
