@@ -339,6 +339,32 @@ pub const MAX_DEVICE_LIST_LEN: usize = DEVICE_LIST_FIXED_LEN
     + MAX_USER_ID_LEN
     + MAX_DEVICES_PER_USER * DEVICE_LIST_ENTRY_LEN;
 
+/// One account of an [`AccountLink`](crate::AccountLink): its user
+/// identity key and its embedded user address, with one-byte ids.
+const MIN_LINKED_ACCOUNT_LEN: usize = KEY_LEN + 1 + 1 + 2 + 1;
+/// One account of an [`AccountLink`](crate::AccountLink) with ids of
+/// [`MAX_APP_ID_LEN`] and [`MAX_USER_ID_LEN`] bytes.
+const MAX_LINKED_ACCOUNT_LEN: usize = KEY_LEN + 1 + MAX_APP_ID_LEN + 2 + MAX_USER_ID_LEN;
+/// The shortest [`AccountLink`](crate::AccountLink) encoding: one-byte ids
+/// in both accounts (213 bytes): version, type, suite, the two accounts,
+/// the creation time and the two signatures.
+pub const MIN_ACCOUNT_LINK_LEN: usize = 3 + 2 * MIN_LINKED_ACCOUNT_LEN + 8 + 2 * SIGNATURE_LEN;
+/// The longest [`AccountLink`](crate::AccountLink) encoding: the longest
+/// ids in both accounts (849 bytes). Every length in the layout is bounded
+/// before it is read.
+pub const MAX_ACCOUNT_LINK_LEN: usize = 3 + 2 * MAX_LINKED_ACCOUNT_LEN + 8 + 2 * SIGNATURE_LEN;
+/// The shortest [`AccountLinkProposal`](crate::AccountLinkProposal)
+/// encoding (150 bytes): version, type, suite, the proposer flag, the two
+/// accounts, the creation time and one signature.
+pub const MIN_ACCOUNT_LINK_PROPOSAL_LEN: usize = 4 + 2 * MIN_LINKED_ACCOUNT_LEN + 8 + SIGNATURE_LEN;
+/// The longest [`AccountLinkProposal`](crate::AccountLinkProposal)
+/// encoding (786 bytes).
+pub const MAX_ACCOUNT_LINK_PROPOSAL_LEN: usize = 4 + 2 * MAX_LINKED_ACCOUNT_LEN + 8 + SIGNATURE_LEN;
+/// The length of a [`LinkRevocation`](crate::LinkRevocation) encoding
+/// (139 bytes): version, type, suite, the link hash, the revocation time,
+/// the revoking user key and its signature.
+pub const LINK_REVOCATION_LEN: usize = 3 + 32 + 8 + KEY_LEN + SIGNATURE_LEN;
+
 /// The length of an encoded [`PreKeyBundle`](crate::PreKeyBundle) without a
 /// one-time prekey (1405 bytes).
 pub const MIN_BUNDLE_LEN: usize = 3 + KEY_LEN + SIGNED_PREKEY_ENTRY_LEN + 1 + KEM_PREKEY_ENTRY_LEN;
@@ -356,3 +382,6 @@ const _: () = assert!(MIN_DEVICE_ADDRESS_LEN == 11 && MAX_DEVICE_ADDRESS_LEN == 
 const _: () = assert!(MIN_ENVELOPE_LEN == 107 && MAX_ENVELOPE_LEN == 272_214);
 const _: () = assert!(PREKEY_COUNTS_LEN == 10);
 const _: () = assert!(MIN_DEVICE_LIST_LEN == 197 && MAX_DEVICE_LIST_LEN == 1175);
+const _: () = assert!(MIN_ACCOUNT_LINK_LEN == 213 && MAX_ACCOUNT_LINK_LEN == 849);
+const _: () = assert!(MIN_ACCOUNT_LINK_PROPOSAL_LEN == 150 && MAX_ACCOUNT_LINK_PROPOSAL_LEN == 786);
+const _: () = assert!(LINK_REVOCATION_LEN == 139);

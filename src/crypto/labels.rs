@@ -32,3 +32,9 @@ pub(crate) const SAFETY_NUMBER: &[u8] = b"KINSEAL-v1 safety number\0";
 pub(crate) const SIG_DEVICE_LIST: &[u8] = b"KINSEAL-v1 device list\0";
 /// Prefix of a device list's hash input (followed by the whole encoding).
 pub(crate) const DEVICE_LIST_HASH: &[u8] = b"KINSEAL-v1 device list hash\0";
+/// Prefix of the bytes each user identity key of an account link signs.
+pub(crate) const SIG_ACCOUNT_LINK: &[u8] = b"KINSEAL-v1 account link\0";
+/// Prefix of an account link's hash input (followed by the whole encoding).
+pub(crate) const ACCOUNT_LINK_HASH: &[u8] = b"KINSEAL-v1 account link hash\0";
+/// Prefix of the bytes a user identity key signs to revoke an account link.
+pub(crate) const SIG_LINK_REVOCATION: &[u8] = b"KINSEAL-v1 link revocation\0";

@@ -42,6 +42,13 @@ pub enum WireType {
     Envelope,
     /// A user's signed [`DeviceList`](crate::DeviceList).
     DeviceList,
+    /// An [`AccountLink`](crate::AccountLink) between two accounts.
+    AccountLink,
+    /// An [`AccountLinkProposal`](crate::AccountLinkProposal), signed by
+    /// one of the two accounts.
+    AccountLinkProposal,
+    /// A [`LinkRevocation`](crate::LinkRevocation).
+    LinkRevocation,
 }
 
 /// Which key a validation failure is about.

@@ -7,6 +7,7 @@
 //! | [`ProtocolError`] | the protocol core: well-formed input that breaks a rule |
 //! | [`MisuseError`] | the protocol core: a call the API does not allow |
 //! | [`DeviceListError`] | the protocol core: a device list that cannot follow the one a caller holds |
+//! | [`AccountLinkError`] | the protocol core: a link revocation that does not revoke the link given |
 //! | [`Error::DecryptionFailed`] | a message that did not authenticate, opaque on purpose |
 //! | [`AddressError`] | building an address (client and server) |
 //! | [`AccountError`], [`TrustError`] | the client layer ([`client`](crate::client)) |
@@ -26,6 +27,7 @@
 
 use core::fmt;
 
+mod account_link;
 mod address;
 mod client;
 mod decode;
@@ -34,6 +36,7 @@ mod protocol;
 mod server;
 mod storage;
 
+pub use account_link::AccountLinkError;
 pub use address::{AddressError, AddressField};
 pub use client::{AccountError, TrustError};
 pub use decode::{DecodeError, KeyKind, WireType};
@@ -75,6 +78,9 @@ pub enum Error {
     /// rollback, a fork, a gap, or another user's list (see
     /// [`VerifiedDeviceList::check_successor`](crate::VerifiedDeviceList::check_successor)).
     DeviceList(DeviceListError),
+    /// A link revocation does not revoke the account link it was checked
+    /// against (see [`LinkRevocation::verify`](crate::LinkRevocation::verify)).
+    AccountLink(AccountLinkError),
 }
 
 macro_rules! from_kind {
@@ -98,6 +104,7 @@ from_kind! {
     DirectoryError => Directory,
     StorageError => Storage,
     DeviceListError => DeviceList,
+    AccountLinkError => AccountLink,
 }
 
 impl fmt::Display for Error {
@@ -114,6 +121,7 @@ impl fmt::Display for Error {
             Error::Directory(e) => write!(f, "directory error: {e}"),
             Error::Storage(e) => write!(f, "storage error: {e}"),
             Error::DeviceList(e) => write!(f, "device list refused: {e}"),
+            Error::AccountLink(e) => write!(f, "link revocation refused: {e}"),
         }
     }
 }
@@ -132,6 +140,7 @@ impl core::error::Error for Error {
             Error::Directory(e) => Some(e),
             Error::Storage(e) => Some(e),
             Error::DeviceList(e) => Some(e),
+            Error::AccountLink(e) => Some(e),
         }
     }
 }

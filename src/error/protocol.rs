@@ -14,6 +14,13 @@ pub enum SignedObject {
     /// A user's [`DeviceList`](crate::DeviceList), signed by the user
     /// identity key it names.
     DeviceList,
+    /// An [`AccountLink`](crate::AccountLink) (either of its two
+    /// signatures) or an [`AccountLinkProposal`](crate::AccountLinkProposal),
+    /// signed by the user identity keys it names.
+    AccountLink,
+    /// A [`LinkRevocation`](crate::LinkRevocation), signed by the user
+    /// identity key it names.
+    LinkRevocation,
 }
 
 /// Well-formed input that breaks a protocol rule.
@@ -142,6 +149,13 @@ pub enum MisuseError {
     /// A successor device list was to be signed by another user identity
     /// key than the one that signed the list it follows.
     WrongUserKey,
+    /// An account link was proposed between an account and itself: both
+    /// user identity keys, or both addresses, are the same.
+    LinkToSelf,
+    /// The user identity key given is not the one an account link needs:
+    /// a proposal countersigned by another key than the one it names, or a
+    /// revocation signed by a key that is not one of the link's two.
+    WrongLinkKey,
 }
 
 /// Which prekey an error is about.
@@ -235,6 +249,10 @@ impl fmt::Display for MisuseError {
             MisuseError::DeviceListVersionExhausted => f.write_str("device list version exhausted"),
             MisuseError::WrongUserKey => {
                 f.write_str("a successor device list must be signed by the same user key")
+            }
+            MisuseError::LinkToSelf => f.write_str("an account cannot be linked to itself"),
+            MisuseError::WrongLinkKey => {
+                f.write_str("the user key is not the one the account link needs")
             }
         }
     }

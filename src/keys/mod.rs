@@ -1,22 +1,26 @@
 //! Long-term and medium-term keys: the identity key, signed and one-time
 //! X25519 prekeys, ML-KEM-768 prekeys, the bundle a server hands out, the
 //! upload a device sends it, and the user identity key with the device
-//! list it signs.
+//! list and the account links it signs.
 
+mod account_link;
 mod bundle;
 mod device_list;
 mod identity;
 mod kem;
+mod link_revocation;
 mod prekey;
 mod upload;
 mod user;
 
+pub use account_link::{AccountLink, AccountLinkProposal, LinkedAccount, VerifiedAccountLink};
 pub use bundle::{PreKeyBundle, VerifiedBundle};
 pub use device_list::{
     DeviceList, DeviceListEntry, DeviceListUpdate, ReplacedDevice, VerifiedDeviceList,
 };
 pub use identity::{IdentityKey, IdentityKeyPair};
 pub use kem::{KemPreKey, KemPreKeyPair};
+pub use link_revocation::LinkRevocation;
 pub use prekey::{OneTimePreKey, OneTimePreKeyPair, SignedPreKey, SignedPreKeyPair};
 pub use upload::{PreKeyCounts, PreKeyUpload, PreKeyUploadBuilder, VerifiedUpload};
 pub use user::{UserIdentityKey, UserIdentityKeyPair};

@@ -87,6 +87,10 @@ pub(super) fn error_name(e: &Error) -> &'static str {
             crate::DeviceListError::Fork { .. } => "Fork",
             crate::DeviceListError::Gap { .. } => "Gap",
         },
+        Error::AccountLink(a) => match a {
+            crate::AccountLinkError::OtherLink => "OtherLink",
+            crate::AccountLinkError::NotLinked => "NotLinked",
+        },
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod common;
 
+mod account_link;
 mod adversary;
 mod conversation;
 mod debug_redaction;
@@ -18,6 +19,7 @@ mod device_list;
 mod envelope;
 mod fuzz_corpus;
 mod handshake;
+mod link_revocation;
 mod padding;
 mod persistence;
 mod random_conversations;
