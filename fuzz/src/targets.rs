@@ -15,6 +15,9 @@ use rand_core::SeedableRng;
 #[path = "store_targets.rs"]
 mod store_targets;
 pub use store_targets::{open_store_record, store_record_seeds};
+#[path = "account_link_targets.rs"]
+mod account_link_targets;
+pub use account_link_targets::{account_link_seeds, parse_account_link};
 
 /// Long-lived material built once per process.
 pub struct Fixture {
