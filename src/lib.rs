@@ -46,9 +46,12 @@ pub mod wire;
 
 pub use address::{DeviceAddress, UserAddress};
 pub use error::{
-    AccountError, AddressError, AddressField, DecodeError, DeviceListError, DirectoryError, Error,
-    KeyKind, LinkError, MisuseError, OtherError, PreKeyRole, ProtocolError, Result, SignedObject,
-    StorageError, TrustError, UploadError, WireType,
+    AccountError, AccountLinkError, AddressError, AddressField, DecodeError, DeviceListError,
+    DirectoryError, Error, KeyKind, LinkError, MisuseError, OtherError, PreKeyRole, ProtocolError,
+    Result, SignedObject, StorageError, TrustError, UploadError, WireType,
+};
+pub use keys::{
+    AccountLink, AccountLinkProposal, LinkRevocation, LinkedAccount, VerifiedAccountLink,
 };
 pub use keys::{
     DeviceList, DeviceListEntry, DeviceListUpdate, LinkCode, LinkRequest, Provisioned,

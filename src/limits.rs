@@ -136,6 +136,19 @@ pub const MAX_DEVICE_ADDRESS_LEN: usize = 2 + MAX_EMBEDDED_DEVICE_ADDRESS_LEN;
 /// make every sender do unbounded work.
 pub const MAX_DEVICES_PER_USER: usize = 16;
 
+/// The most device lists a directory keeps for one user: the latest and
+/// the ones before it, oldest dropped first (see
+/// [`PreKeyDirectory::device_lists_since`](crate::server::PreKeyDirectory::device_lists_since)).
+///
+/// A list changes when the user adds, removes or replaces a device, which
+/// even a person who reinstalls weekly does fewer than 64 times a year. So
+/// a peer offline for months can still fetch every list since the one it
+/// holds and check the chain; one that finds a gap it cannot fill must
+/// treat it as an identity-level decision (compare safety numbers), not
+/// accept the latest list on the server's word. At most 64 × 1175 bytes
+/// (75 KB) per user.
+pub const MAX_DEVICE_LIST_HISTORY: usize = 64;
+
 /// The most one-time X25519 prekeys one upload may carry.
 ///
 /// 100 is what deployed servers accept per request and what clients
@@ -384,6 +397,31 @@ pub const MIN_RECEIPT_LEN: usize =
 /// check.
 pub const MAX_RECEIPT_LEN: usize =
     RECEIPT_FIXED_LEN + 2 * MAX_EMBEDDED_DEVICE_ADDRESS_LEN + RECEIPT_MESSAGE_LOCATOR_LEN;
+/// One account of an [`AccountLink`](crate::AccountLink): its user
+/// identity key and its embedded user address, with one-byte ids.
+const MIN_LINKED_ACCOUNT_LEN: usize = KEY_LEN + 1 + 1 + 2 + 1;
+/// One account of an [`AccountLink`](crate::AccountLink) with ids of
+/// [`MAX_APP_ID_LEN`] and [`MAX_USER_ID_LEN`] bytes.
+const MAX_LINKED_ACCOUNT_LEN: usize = KEY_LEN + 1 + MAX_APP_ID_LEN + 2 + MAX_USER_ID_LEN;
+/// The shortest [`AccountLink`](crate::AccountLink) encoding: one-byte ids
+/// in both accounts (213 bytes): version, type, suite, the two accounts,
+/// the creation time and the two signatures.
+pub const MIN_ACCOUNT_LINK_LEN: usize = 3 + 2 * MIN_LINKED_ACCOUNT_LEN + 8 + 2 * SIGNATURE_LEN;
+/// The longest [`AccountLink`](crate::AccountLink) encoding: the longest
+/// ids in both accounts (849 bytes). Every length in the layout is bounded
+/// before it is read.
+pub const MAX_ACCOUNT_LINK_LEN: usize = 3 + 2 * MAX_LINKED_ACCOUNT_LEN + 8 + 2 * SIGNATURE_LEN;
+/// The shortest [`AccountLinkProposal`](crate::AccountLinkProposal)
+/// encoding (150 bytes): version, type, suite, the proposer flag, the two
+/// accounts, the creation time and one signature.
+pub const MIN_ACCOUNT_LINK_PROPOSAL_LEN: usize = 4 + 2 * MIN_LINKED_ACCOUNT_LEN + 8 + SIGNATURE_LEN;
+/// The longest [`AccountLinkProposal`](crate::AccountLinkProposal)
+/// encoding (786 bytes).
+pub const MAX_ACCOUNT_LINK_PROPOSAL_LEN: usize = 4 + 2 * MAX_LINKED_ACCOUNT_LEN + 8 + SIGNATURE_LEN;
+/// The length of a [`LinkRevocation`](crate::LinkRevocation) encoding
+/// (139 bytes): version, type, suite, the link hash, the revocation time,
+/// the revoking user key and its signature.
+pub const LINK_REVOCATION_LEN: usize = 3 + 32 + 8 + KEY_LEN + SIGNATURE_LEN;
 
 /// The length of an encoded [`PreKeyBundle`](crate::PreKeyBundle) without a
 /// one-time prekey (1405 bytes).
@@ -409,3 +447,6 @@ const _: () = assert!(
     BOUND_ADDRESSES_LABEL_LEN + 2 * MAX_EMBEDDED_DEVICE_ADDRESS_LEN + MAX_ACCOUNT_CONTEXT_LEN
         <= MAX_CONTEXT_LEN
 );
+const _: () = assert!(MIN_ACCOUNT_LINK_LEN == 213 && MAX_ACCOUNT_LINK_LEN == 849);
+const _: () = assert!(MIN_ACCOUNT_LINK_PROPOSAL_LEN == 150 && MAX_ACCOUNT_LINK_PROPOSAL_LEN == 786);
+const _: () = assert!(LINK_REVOCATION_LEN == 139);

@@ -2590,12 +2590,207 @@ def check_receipts(c: Checker) -> int:
             c.rejects(what, lambda: receipt_locator(data), case["error"])
         else:
             c.eq(what, receipt_locator(data), case["failed"])
+# account-link.json (§15): account links, proposals, revocations.
+# (This section is self-contained; it ends at the matching "end" rule.)
+# ===========================================================================
+
+T_ACCOUNT_LINK, T_LINK_REVOCATION, T_ACCOUNT_LINK_PROPOSAL = 0x56, 0x57, 0x58
+SIG_ACCOUNT_LINK = b"KINSEAL-v1 account link\0"
+ACCOUNT_LINK_HASH = b"KINSEAL-v1 account link hash\0"
+SIG_LINK_REVOCATION = b"KINSEAL-v1 link revocation\0"
+LINK_REVOCATION_LEN = 139
+
+
+@dataclass
+class AccountLinkV:
+    accounts: list  # two (user_key, app_id, user_id), ascending by key
+    created_at: int
+    body: bytes  # every byte before the signatures
+    signatures: list  # the first account's, then the second's
+
+    def encoding(self) -> bytes:
+        return self.body + self.signatures[0] + self.signatures[1]
+
+    def hash(self) -> bytes:
+        return sha256(ACCOUNT_LINK_HASH + self.encoding())  # §15.1
+
+
+def encode_link_body(accounts, created_at: int) -> bytes:
+    """§15.1: the header, each account as user key ‖ embedded address, the time."""
+    out = u8(VERSION) + u8(T_ACCOUNT_LINK) + u8(SUITE)
+    for key, app_id, user_id in accounts:
+        out += key + encode_user_address_embedded(app_id, user_id)
+    return out + u64(created_at)
+
+
+def read_link_accounts(r: Reader):
+    """§15.1 structure: two accounts and the creation time."""
+    accounts = []
+    for _ in range(2):
+        key = r.take(32)
+        app_id, user_id = read_user_address_embedded(r)
+        accounts.append((key, app_id, user_id))
+    return accounts, r.u64()
+
+
+def check_link_accounts(accounts) -> None:
+    """§15.1 steps 2-3: keys in order, then the canonical order and the addresses."""
+    for key, _, _ in accounts:
+        validate_identity_key(key)
+    (k1, a1, u1), (k2, a2, u2) = accounts
+    if not k1 < k2:  # bytewise; equal keys refused too
+        raise ProtocolError("InvalidField", "second user key not above the first")
+    if (a1, u1) == (a2, u2):
+        raise ProtocolError("InvalidField", "the same address twice")
+
+
+def decode_account_link(data: bytes) -> AccountLinkV:
+    r = Reader(data)
+    read_prefix(r, T_ACCOUNT_LINK, with_suite=True)
+    accounts, created_at = read_link_accounts(r)
+    body = data[: r.pos]
+    signatures = [r.take(64), r.take(64)]
+    r.finish()
+    check_link_accounts(accounts)
+    return AccountLinkV(accounts, created_at, body, signatures)
+
+
+def verify_account_link(data: bytes) -> AccountLinkV:
+    """§15.1 step 4: the first account's signature, then the second's."""
+    link = decode_account_link(data)
+    for (key, _, _), sig in zip(link.accounts, link.signatures):
+        verify_strict(key, SIG_ACCOUNT_LINK, link.body, sig)
+    return link
+
+
+def verify_link_proposal(data: bytes):
+    """§15.2: structure (the proposer byte when read), keys, order, the
+    proposer's signature of the link body.  Returns (link body, proposer
+    index, accounts, signature)."""
+    r = Reader(data)
+    read_prefix(r, T_ACCOUNT_LINK_PROPOSAL, with_suite=True)
+    proposer = r.u8()
+    if proposer not in (0, 1):
+        raise ProtocolError("InvalidField", f"proposer 0x{proposer:02x}")
+    accounts, created_at = read_link_accounts(r)
+    signature = r.take(64)
+    r.finish()
+    check_link_accounts(accounts)
+    body = encode_link_body(accounts, created_at)
+    verify_strict(accounts[proposer][0], SIG_ACCOUNT_LINK, body, signature)
+    return body, proposer, accounts, signature
+
+
+def decode_link_revocation(data: bytes):
+    """§15.4: 139 bytes front to back, then the revoker's key."""
+    r = Reader(data)
+    read_prefix(r, T_LINK_REVOCATION, with_suite=True)
+    link_hash, revoked_at, revoker = r.take(32), r.u64(), r.take(32)
+    body = data[: r.pos]
+    signature = r.take(64)
+    r.finish()
+    validate_identity_key(revoker)
+    return link_hash, revoked_at, revoker, body, signature
+
+
+def verify_link_revocation(data: bytes, link: AccountLinkV) -> None:
+    """§15.4: the link's hash, a linked revoker, then the signature."""
+    link_hash, _, revoker, body, signature = decode_link_revocation(data)
+    if link_hash != link.hash():
+        raise ProtocolError("OtherLink")
+    if revoker not in (link.accounts[0][0], link.accounts[1][0]):
+        raise ProtocolError("NotLinked")
+    verify_strict(revoker, SIG_LINK_REVOCATION, body, signature)
+
+
+def check_account_links(c: Checker) -> int:
+    doc = load("account-link.json")
+    c.eq("account link: type bytes",
+         (doc["link_type_byte"], doc["revocation_type_byte"], doc["proposal_type_byte"]),
+         (T_ACCOUNT_LINK, T_LINK_REVOCATION, T_ACCOUNT_LINK_PROPOSAL))
+    c.eq("account link: link label", H(doc["link_label"]), SIG_ACCOUNT_LINK)
+    c.eq("account link: hash label", H(doc["hash_label"]), ACCOUNT_LINK_HASH)
+    c.eq("account link: revocation label", H(doc["revocation_label"]), SIG_LINK_REVOCATION)
+    secrets = {identity_public(sk): sk for sk in map(H, doc["user_secrets"])}
+    n = 0
+    links = []
+    for i, case in enumerate(doc["links"]):
+        tag = f"account link links[{i}] ({case['description']})"
+        accounts = [(H(a["user_public"]), H(a["app_id"]), H(a["user_id"])) for a in case["accounts"]]
+        body = encode_link_body(accounts, case["created_at"])
+        c.eq(f"{tag} body", body, H(case["body"]))
+        c.eq(f"{tag} signed message", SIG_ACCOUNT_LINK + body, H(case["signed_message"]))
+        c.ok(f"{tag} accounts in ascending order of key", accounts[0][0] < accounts[1][0])
+        for which, (key, _, _) in zip(("first", "second"), accounts):
+            c.eq(f"{tag} {which} signature", sign(secrets[key], SIG_ACCOUNT_LINK, body),
+                 H(case[f"{which}_signature"]))
+        enc = body + H(case["first_signature"]) + H(case["second_signature"])
+        c.eq(f"{tag} encoding", enc, H(case["encoding"]))
+        link = verify_account_link(enc)
+        c.ok(f"{tag} decodes and verifies", True)
+        c.eq(f"{tag} re-encodes", link.encoding(), enc)
+        c.eq(f"{tag} hash", link.hash(), H(case["hash"]))
+        links.append(link)
+        n += 1
+    c.ok("account link: two links of the same accounts have different hashes",
+         links[0].hash() != links[1].hash())
+    for i, case in enumerate(doc["proposals"]):
+        tag = f"account link proposals[{i}] ({case['description']})"
+        link = links[0]
+        proposer = case["proposer"]
+        key = link.accounts[proposer][0]
+        c.eq(f"{tag} proposer key", key, H(case["proposer_public"]))
+        c.eq(f"{tag} link body", link.body, H(case["link_body"]))
+        signature = sign(secrets[key], SIG_ACCOUNT_LINK, link.body)
+        c.eq(f"{tag} signature", signature, H(case["signature"]))
+        enc = u8(VERSION) + u8(T_ACCOUNT_LINK_PROPOSAL) + u8(SUITE) + u8(proposer) + link.body[3:] + signature
+        c.eq(f"{tag} encoding", enc, H(case["encoding"]))
+        body, got_proposer, _, got_sig = verify_link_proposal(enc)
+        c.eq(f"{tag} decodes and verifies", (body, got_proposer), (link.body, proposer))
+        # Countersigning: the other key's signature of the same body, in its place.
+        other = link.accounts[1 - proposer][0]
+        sigs = [None, None]
+        sigs[proposer], sigs[1 - proposer] = got_sig, sign(secrets[other], SIG_ACCOUNT_LINK, body)
+        c.eq(f"{tag} countersigned is the link", body + sigs[0] + sigs[1], link.encoding())
+        n += 1
+    for i, case in enumerate(doc["revocations"]):
+        tag = f"account link revocations[{i}] ({case['description']})"
+        revoker = H(case["revoker"])
+        body = (u8(VERSION) + u8(T_LINK_REVOCATION) + u8(SUITE) + H(case["link_hash"])
+                + u64(case["revoked_at"]) + revoker)
+        c.eq(f"{tag} body", body, H(case["body"]))
+        c.eq(f"{tag} signed message", SIG_LINK_REVOCATION + body, H(case["signed_message"]))
+        signature = sign(secrets[revoker], SIG_LINK_REVOCATION, body)
+        c.eq(f"{tag} signature", signature, H(case["signature"]))
+        c.eq(f"{tag} encoding", body + signature, H(case["encoding"]))
+        c.eq(f"{tag} length", len(body + signature), LINK_REVOCATION_LEN)
+        c.eq(f"{tag} names the first link", H(case["link_hash"]), links[0].hash())
+        verify_link_revocation(body + signature, links[0])
+        c.ok(f"{tag} verifies", True)
+        n += 1
+    for i, case in enumerate(doc["revocation_cases"]):
+        what = f"account link revocation case[{i}]: {case['description']}"
+        link = verify_account_link(H(case["link"]))
+        data = H(case["revocation"])
+        if case["outcome"] == "Valid":
+            verify_link_revocation(data, link)
+            c.ok(what, True)
+        else:
+            c.rejects(what, lambda: verify_link_revocation(data, link), case["outcome"])
+        n += 1
+    run = {"link": verify_account_link, "proposal": verify_link_proposal,
+           "revocation": decode_link_revocation}
+    for i, case in enumerate(doc["negative"]):
+        what = f"account link negative[{i}] ({case['kind']}): {case['reason']}"
+        data = H(case["input"])
+        c.rejects(what, lambda: run[case["kind"]](data), case["error"])
         n += 1
     return n
 
 
 # ===========================================================================
 # provisioning.json (§13, linking a device) — end
+# end of the account-link.json section
 # ===========================================================================
 
 
@@ -2805,6 +3000,7 @@ def main() -> int:
         ("device-list.json", check_device_lists, "cases"),
         ("provisioning.json", check_provisioning, "cases"),
         ("receipt.json", check_receipts, "cases"),
+        ("account-link.json", check_account_links, "cases"),
         ("edge cases (not from a file)", check_edge_cases, "cases"),
     ):
         before_p, before_f = c.passed, c.failed

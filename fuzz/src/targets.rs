@@ -18,6 +18,9 @@ mod receipt_targets;
 mod store_targets;
 pub use receipt_targets::{parse_receipt, receipts};
 pub use store_targets::{open_store_record, store_record_seeds};
+#[path = "account_link_targets.rs"]
+mod account_link_targets;
+pub use account_link_targets::{account_link_seeds, parse_account_link};
 
 #[path = "link_targets.rs"]
 mod link_targets;

@@ -42,3 +42,9 @@ pub(crate) const SIG_RECEIPT: &[u8] = b"KINSEAL-v1 decryption-error receipt\0";
 /// (PROTOCOL.md §6.6).
 pub(crate) const BOUND_ADDRESSES: &[u8] = b"KINSEAL-v1 bound addresses\0";
 const _: () = assert!(BOUND_ADDRESSES.len() == crate::limits::BOUND_ADDRESSES_LABEL_LEN);
+/// Prefix of the bytes each user identity key of an account link signs.
+pub(crate) const SIG_ACCOUNT_LINK: &[u8] = b"KINSEAL-v1 account link\0";
+/// Prefix of an account link's hash input (followed by the whole encoding).
+pub(crate) const ACCOUNT_LINK_HASH: &[u8] = b"KINSEAL-v1 account link hash\0";
+/// Prefix of the bytes a user identity key signs to revoke an account link.
+pub(crate) const SIG_LINK_REVOCATION: &[u8] = b"KINSEAL-v1 link revocation\0";

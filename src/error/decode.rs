@@ -52,6 +52,13 @@ pub enum WireType {
     ProvisioningPayload,
     /// A [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt).
     DecryptionErrorReceipt,
+    /// An [`AccountLink`](crate::AccountLink) between two accounts.
+    AccountLink,
+    /// An [`AccountLinkProposal`](crate::AccountLinkProposal), signed by
+    /// one of the two accounts.
+    AccountLinkProposal,
+    /// A [`LinkRevocation`](crate::LinkRevocation).
+    LinkRevocation,
 }
 
 /// Which key a validation failure is about.

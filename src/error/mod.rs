@@ -8,6 +8,7 @@
 //! | [`MisuseError`] | the protocol core: a call the API does not allow |
 //! | [`DeviceListError`] | the protocol core: a device list that cannot follow the one a caller holds |
 //! | [`LinkError`] | the protocol core: the pieces of a device link that do not fit together |
+//! | [`AccountLinkError`] | the protocol core: a link revocation that does not revoke the link given |
 //! | [`Error::DecryptionFailed`] | a message that did not authenticate, opaque on purpose |
 //! | [`AddressError`] | building an address (client and server) |
 //! | [`AccountError`], [`TrustError`] | the client layer ([`client`](crate::client)) |
@@ -27,6 +28,7 @@
 
 use core::fmt;
 
+mod account_link;
 mod address;
 mod client;
 mod decode;
@@ -36,6 +38,7 @@ mod protocol;
 mod server;
 mod storage;
 
+pub use account_link::AccountLinkError;
 pub use address::{AddressError, AddressField};
 pub use client::{AccountError, TrustError};
 pub use decode::{DecodeError, KeyKind, WireType};
@@ -81,6 +84,9 @@ pub enum Error {
     /// The device list, user key and new device of a device link do not
     /// fit together (`ProvisioningMessage::seal`, `LinkRequest::open`).
     Link(LinkError),
+    /// A link revocation does not revoke the account link it was checked
+    /// against (see [`LinkRevocation::verify`](crate::LinkRevocation::verify)).
+    AccountLink(AccountLinkError),
 }
 
 macro_rules! from_kind {
@@ -105,6 +111,7 @@ from_kind! {
     StorageError => Storage,
     DeviceListError => DeviceList,
     LinkError => Link,
+    AccountLinkError => AccountLink,
 }
 
 impl fmt::Display for Error {
@@ -122,6 +129,7 @@ impl fmt::Display for Error {
             Error::Storage(e) => write!(f, "storage error: {e}"),
             Error::DeviceList(e) => write!(f, "device list refused: {e}"),
             Error::Link(e) => write!(f, "device link refused: {e}"),
+            Error::AccountLink(e) => write!(f, "link revocation refused: {e}"),
         }
     }
 }
@@ -141,6 +149,7 @@ impl core::error::Error for Error {
             Error::Storage(e) => Some(e),
             Error::DeviceList(e) => Some(e),
             Error::Link(e) => Some(e),
+            Error::AccountLink(e) => Some(e),
         }
     }
 }

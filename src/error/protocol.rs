@@ -17,6 +17,13 @@ pub enum SignedObject {
     /// A [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt), signed
     /// by the identity key of the device that could not decrypt.
     DecryptionErrorReceipt,
+    /// An [`AccountLink`](crate::AccountLink) (either of its two
+    /// signatures) or an [`AccountLinkProposal`](crate::AccountLinkProposal),
+    /// signed by the user identity keys it names.
+    AccountLink,
+    /// A [`LinkRevocation`](crate::LinkRevocation), signed by the user
+    /// identity key it names.
+    LinkRevocation,
 }
 
 /// Well-formed input that breaks a protocol rule.
@@ -159,6 +166,13 @@ pub enum MisuseError {
     NoDeviceLists,
     /// An operation on peers was given this account's own user.
     NotAPeer,
+    /// An account link was proposed between an account and itself: both
+    /// user identity keys, or both addresses, are the same.
+    LinkToSelf,
+    /// The user identity key given is not the one an account link needs:
+    /// a proposal countersigned by another key than the one it names, or a
+    /// revocation signed by a key that is not one of the link's two.
+    WrongLinkKey,
 }
 
 /// Which prekey an error is about.
@@ -259,6 +273,10 @@ impl fmt::Display for MisuseError {
             }
             MisuseError::NoDeviceLists => f.write_str("no device lists given"),
             MisuseError::NotAPeer => f.write_str("this account's own user is not a peer"),
+            MisuseError::LinkToSelf => f.write_str("an account cannot be linked to itself"),
+            MisuseError::WrongLinkKey => {
+                f.write_str("the user key is not the one the account link needs")
+            }
         }
     }
 }

@@ -1,17 +1,20 @@
 //! Long-term and medium-term keys: the identity key, signed and one-time
 //! X25519 prekeys, ML-KEM-768 prekeys, the bundle a server hands out, the
 //! upload a device sends it, the user identity key with the device list
-//! it signs, and linking a new device to the account.
+//! and the account links it signs, and linking a new device to the account.
 
+mod account_link;
 mod bundle;
 mod device_list;
 mod identity;
 mod kem;
 mod link;
+mod link_revocation;
 mod prekey;
 mod upload;
 mod user;
 
+pub use account_link::{AccountLink, AccountLinkProposal, LinkedAccount, VerifiedAccountLink};
 pub use bundle::{PreKeyBundle, VerifiedBundle};
 pub use device_list::{
     DeviceList, DeviceListEntry, DeviceListUpdate, ReplacedDevice, VerifiedDeviceList,
@@ -19,6 +22,7 @@ pub use device_list::{
 pub use identity::{IdentityKey, IdentityKeyPair};
 pub use kem::{KemPreKey, KemPreKeyPair};
 pub use link::{LinkCode, LinkRequest, Provisioned, ProvisioningMessage};
+pub use link_revocation::LinkRevocation;
 pub use prekey::{OneTimePreKey, OneTimePreKeyPair, SignedPreKey, SignedPreKeyPair};
 pub use upload::{PreKeyCounts, PreKeyUpload, PreKeyUploadBuilder, VerifiedUpload};
 pub use user::{UserIdentityKey, UserIdentityKeyPair};

@@ -3,14 +3,16 @@
 
 use super::route::PreKeyIds;
 use crate::address::{DeviceAddress, UserAddress};
+use crate::error::DeviceListError;
 use crate::error::PreKeyRole;
 use crate::error::UploadError;
+use crate::keys::{DeviceList, DeviceListUpdate, VerifiedDeviceList};
 use crate::keys::{IdentityKey, PreKeyBundle};
 use crate::keys::{PreKeyCounts, PreKeyUpload, VerifiedUpload};
 use crate::limits::{MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS};
 
-/// Where a server keeps the devices of its users and their public prekeys,
-/// and hands out bundles.
+/// Where a server keeps the devices of its users, their public prekeys and
+/// their device lists, and hands out bundles.
 ///
 /// Every method is one atomic step: it changes everything it reports, or
 /// nothing. In particular [`take_bundle`](PreKeyDirectory::take_bundle)
@@ -39,10 +41,16 @@ use crate::limits::{MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS};
 /// by another, or removed) must be kept, and given back to it if it is
 /// registered there again: otherwise its old signed uploads, replayed, are
 /// fresh again and put back keys already handed out.
+/// Device lists are the same: [`VerifiedDeviceList::check_publish`] is
+/// the rule to apply, against the latest list held, in the transaction
+/// that stores (with the write lock held from its start, or two
+/// publishers of one version can both win); keep the latest
+/// [`MAX_DEVICE_LIST_HISTORY`](super::MAX_DEVICE_LIST_HISTORY) lists and return their bytes unchanged.
 /// [`TakenBundle::new`], [`DeviceInfo::new`] and [`PreKeyCounts::new`]
-/// build the results; `tests/server/directory.rs` and
-/// `tests/server/directory_concurrency.rs` in the repository are the checks to
-/// run against it.
+/// build the results; `tests/server/directory.rs`,
+/// `tests/server/device_lists.rs` and
+/// `tests/server/directory_concurrency.rs` in the repository are the checks
+/// to run against it.
 pub trait PreKeyDirectory {
     /// Registers a device with its identity key.
     ///
@@ -56,6 +64,13 @@ pub trait PreKeyDirectory {
     /// its old uploads stay stale). Deciding whether the caller may
     /// register the address is the server's authentication, not the
     /// directory's.
+    ///
+    /// The directory does not check the device against the user's device
+    /// list ([`publish_device_list`](PreKeyDirectory::publish_device_list)):
+    /// a device may be registered before the list that names it is
+    /// published, and clients do not take the server's word for it anyway.
+    /// A client checks a device's identity key against the user's latest
+    /// verified list before it encrypts to the device.
     ///
     /// # Errors
     /// [`DirectoryError::TooManyDevices`](super::DirectoryError::TooManyDevices)
@@ -137,6 +152,143 @@ pub trait PreKeyDirectory {
         let upload = PreKeyUpload::from_bytes(bytes)?.verify(&identity)?;
         self.store(device, &upload)
     }
+
+    /// Decodes, verifies and stores a device list received for `user`, in
+    /// one call: [`DeviceList::from_bytes`], [`DeviceList::verify`], then
+    /// [`store_device_list`](PreKeyDirectory::store_device_list).
+    ///
+    /// # Errors
+    /// [`Error::Decode`](crate::Error::Decode) with
+    /// [`WireType::DeviceList`](crate::WireType::DeviceList) and
+    /// [`ProtocolError::InvalidSignature`](crate::ProtocolError::InvalidSignature)
+    /// for bytes that are not a verified list; those of `store_device_list`.
+    ///
+    /// # Security
+    /// As for `store_device_list`: accept a publish for `user` only from a
+    /// device the server has authenticated as one of `user`'s.
+    fn publish_device_list(
+        &self,
+        user: &UserAddress,
+        bytes: &[u8],
+    ) -> crate::Result<DeviceListUpdate> {
+        let list = DeviceList::from_bytes(bytes)?.verify()?;
+        self.store_device_list(user, &list)
+    }
+
+    /// Stores a verified device list as `user`'s latest if it may follow
+    /// the latest the directory holds ([`VerifiedDeviceList::check_publish`]),
+    /// in one atomic step:
+    ///
+    /// - no list held for `user`: any list of `user` is accepted, whatever
+    ///   its version, and returned as [`DeviceListUpdate::Advanced`] with
+    ///   every device `added`. An account may move from another server, or
+    ///   from a directory that lost its history, with its chain under way;
+    ///   peers that hold an earlier list check the chain themselves;
+    /// - the latest again, byte for byte: [`DeviceListUpdate::Unchanged`],
+    ///   and nothing is stored (a retry is harmless);
+    /// - the latest's successor (PROTOCOL.md §12.4): `Advanced` with what
+    ///   changed; it is stored as the latest, and the oldest list is dropped
+    ///   beyond [`MAX_DEVICE_LIST_HISTORY`](super::MAX_DEVICE_LIST_HISTORY) (see
+    ///   [`device_lists_since`](PreKeyDirectory::device_lists_since)).
+    ///
+    /// A refusal changes nothing. Of two different lists of one version
+    /// published at once after the same latest, exactly one is stored; the
+    /// other is then a [`Fork`](DeviceListError::Fork) of that version.
+    ///
+    /// # Errors
+    /// - [`DeviceListError::AddressMismatch`] if the list is not `user`'s;
+    /// - [`DeviceListError::UserKeyChanged`] if another user key signed the
+    ///   latest (a new user key replaces the history only through
+    ///   [`reset_device_list`](PreKeyDirectory::reset_device_list));
+    /// - [`DeviceListError::Rollback`], [`Fork`](DeviceListError::Fork),
+    ///   [`Gap`](DeviceListError::Gap) (publish the lists in between first);
+    /// - [`Error::Storage`](crate::Error::Storage).
+    ///
+    /// # Security
+    /// The chain keeps anyone without the user key, the server included,
+    /// from publishing a successor. It cannot protect the first list, which
+    /// names a user key the directory has never seen: accept a publish for
+    /// `user` only from a device the server has authenticated as `user`'s,
+    /// or anyone could claim an address first with a key of their own.
+    /// Clients do not trust the directory either way: they verify every list
+    /// they fetch and check it against the one they hold
+    /// ([`VerifiedDeviceList::check_successor`]); an honest directory that
+    /// refuses garbage only spares them the work.
+    fn store_device_list(
+        &self,
+        user: &UserAddress,
+        list: &VerifiedDeviceList,
+    ) -> crate::Result<DeviceListUpdate>;
+
+    /// Decodes and verifies a device list as
+    /// [`publish_device_list`](PreKeyDirectory::publish_device_list) does,
+    /// then [`replace_device_lists`](PreKeyDirectory::replace_device_lists).
+    ///
+    /// # Errors
+    /// As `publish_device_list` for the bytes; those of
+    /// `replace_device_lists`.
+    ///
+    /// # Security
+    /// See `replace_device_lists`: only after authenticating the person.
+    fn reset_device_list(&self, user: &UserAddress, bytes: &[u8]) -> crate::Result<()> {
+        let list = DeviceList::from_bytes(bytes)?.verify()?;
+        self.replace_device_lists(user, &list)
+    }
+
+    /// Replaces the whole device-list history of `user` by one verified
+    /// list, in one atomic step, whatever the directory held: the way
+    /// back for a person who lost every device, and with them the user
+    /// key, and starts over with a new user key and a version 1 list.
+    /// The list is checked only to be `user`'s.
+    ///
+    /// # Errors
+    /// [`DeviceListError::AddressMismatch`] if the list is not `user`'s;
+    /// [`Error::Storage`](crate::Error::Storage).
+    ///
+    /// # Security
+    /// This bypasses every successor rule: it is an identity change. Call
+    /// it only after authenticating the person by the app's own means, as
+    /// strongly as for creating the account (its recovery process), never
+    /// on a device's request alone: whoever can reset can replace the
+    /// user's devices with their own. Then tell the user's contacts that
+    /// the user's identity changed; their clients see
+    /// [`DeviceListError::UserKeyChanged`] on the new list and must handle
+    /// it as an identity change, never silently.
+    fn replace_device_lists(
+        &self,
+        user: &UserAddress,
+        list: &VerifiedDeviceList,
+    ) -> crate::Result<()>;
+
+    /// The latest device list of `user`, exactly as it was published (the
+    /// same bytes), or `None` if the directory holds none.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    fn device_list(&self, user: &UserAddress) -> crate::Result<Option<Vec<u8>>>;
+
+    /// The device lists of `user` with a version above `version`, oldest
+    /// first, exactly as published: what a peer holding version `version`
+    /// fetches to check the chain to the latest
+    /// ([`VerifiedDeviceList::check_chain`]). Empty if the directory holds
+    /// none above `version`.
+    ///
+    /// The directory keeps the latest [`MAX_DEVICE_LIST_HISTORY`](super::MAX_DEVICE_LIST_HISTORY) lists.
+    /// When lists a peer needs were dropped, the first one returned is more
+    /// than one version past the peer's and `check_chain` reports a
+    /// [`Gap`](DeviceListError::Gap). A gap the peer cannot fill elsewhere
+    /// is an identity-level decision: it cannot tell an honest history from
+    /// a server hiding a list (one that removed a device, say), so it must
+    /// not take the latest list on the server's word, but treat it as a
+    /// changed key (the user compares safety numbers again). After a
+    /// [`reset_device_list`](PreKeyDirectory::reset_device_list) this
+    /// returns the new history's lists; a peer should fetch
+    /// [`device_list`](PreKeyDirectory::device_list) first, which shows it
+    /// the new user key.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    fn device_lists_since(&self, user: &UserAddress, version: u64) -> crate::Result<Vec<Vec<u8>>>;
 }
 
 /// What [`PreKeyDirectory::register`] did.
@@ -372,6 +524,38 @@ impl VerifiedUpload {
     }
 }
 
+impl VerifiedDeviceList {
+    /// The check of [`PreKeyDirectory::store_device_list`], the same for
+    /// every implementation: that this list is `user`'s, and then that it
+    /// may follow `latest`, the latest list the directory holds for `user`
+    /// ([`VerifiedDeviceList::check_successor`]), or, with no list held,
+    /// that it may be the first: any version, returned as
+    /// [`DeviceListUpdate::Advanced`] with every device `added`. A reset
+    /// ([`PreKeyDirectory::replace_device_lists`]) is checked as a first
+    /// list, with `latest` `None`. On `Unchanged`, store nothing.
+    ///
+    /// # Errors
+    /// [`DeviceListError::AddressMismatch`], then those of
+    /// `check_successor`.
+    pub fn check_publish(
+        &self,
+        user: &UserAddress,
+        latest: Option<&VerifiedDeviceList>,
+    ) -> crate::Result<DeviceListUpdate> {
+        if self.address() != user {
+            return Err(DeviceListError::AddressMismatch.into());
+        }
+        match latest {
+            Some(latest) => Ok(latest.check_successor(self)?),
+            None => Ok(DeviceListUpdate::Advanced {
+                added: self.devices().cloned().collect(),
+                removed: Vec::new(),
+                replaced: Vec::new(),
+            }),
+        }
+    }
+}
+
 fn fresh(
     prekey: PreKeyRole,
     highest: Option<u32>,
@@ -399,69 +583,4 @@ fn limit(prekey: PreKeyRole, found: usize, max: usize) -> Result<(), UploadError
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::limits::{MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD};
-    use crate::{IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair};
-    use rand_core::SeedableRng;
-
-    /// The storage limits of both kinds, from the counts alone (filling a
-    /// directory with 1 000 real ML-KEM keys would be slow in debug builds).
-    #[test]
-    fn store_limits_of_both_kinds() {
-        let mut rng = chacha20::ChaCha20Rng::from_seed([4; 32]);
-        let identity = IdentityKeyPair::generate(&mut rng);
-        let kem = KemPreKeyPair::generate(&mut rng, &identity, 9, false, 0);
-        let opk = OneTimePreKeyPair::generate(&mut rng, 9);
-        let upload = PreKeyUpload::from_bytes(
-            &PreKeyUpload::builder(&identity)
-                .kem_prekeys([kem.public()])
-                .one_time_prekeys([opk.public()])
-                .to_bytes()
-                .unwrap(),
-        )
-        .unwrap()
-        .verify(identity.public_key())
-        .unwrap();
-        let ik = identity.public_key();
-        let counts = PreKeyCounts::new;
-        let (highest, after) = upload
-            .check_store(ik, HighestIds::default(), counts(4_999, 999))
-            .unwrap();
-        assert_eq!(after, counts(5_000, 1_000));
-        assert_eq!(
-            highest,
-            HighestIds {
-                signed: None,
-                one_time: Some(9),
-                kem: Some(9)
-            }
-        );
-        assert_eq!(
-            upload
-                .check_store(ik, HighestIds::default(), counts(0, 1_000))
-                .unwrap_err(),
-            crate::Error::Upload(UploadError::StoreFull {
-                prekey: PreKeyRole::Kem,
-                max: MAX_STORED_KEM_PREKEYS,
-                found: 1_001
-            })
-        );
-        assert_eq!(
-            upload
-                .check_store(ik, HighestIds::default(), counts(5_000, 0))
-                .unwrap_err(),
-            crate::Error::Upload(UploadError::StoreFull {
-                prekey: PreKeyRole::OneTime,
-                max: MAX_STORED_ONE_TIME_PREKEYS,
-                found: 5_001
-            })
-        );
-        // The stored limits leave room for whole uploads.
-        assert_eq!(
-            MAX_STORED_ONE_TIME_PREKEYS % MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
-            0
-        );
-        assert_eq!(MAX_STORED_KEM_PREKEYS % MAX_KEM_PREKEYS_PER_UPLOAD, 0);
-    }
-}
+mod tests;

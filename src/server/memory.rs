@@ -1,15 +1,15 @@
 //! A prekey directory in memory, behind one lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use super::directory::{DeviceInfo, HighestIds, PreKeyDirectory, Registration, TakenBundle};
 use crate::address::{DeviceAddress, UserAddress};
 use crate::error::PreKeyRole;
 use crate::error::{DirectoryError, StorageError};
+use crate::keys::{DeviceListUpdate, PreKeyCounts, VerifiedDeviceList, VerifiedUpload};
 use crate::keys::{IdentityKey, KemPreKey, OneTimePreKey, PreKeyBundle, SignedPreKey};
-use crate::keys::{PreKeyCounts, VerifiedUpload};
-use crate::limits::MAX_DEVICES_PER_USER;
+use crate::limits::{MAX_DEVICE_LIST_HISTORY, MAX_DEVICES_PER_USER};
 
 /// A [`PreKeyDirectory`] in memory: for tests, examples, and servers that
 /// keep their directory elsewhere and only need the rules.
@@ -30,6 +30,9 @@ struct Inner {
     /// (replaced or removed), kept so that they only go up if the identity
     /// comes back. Only identities that had ids accepted are kept.
     retired: BTreeMap<(DeviceAddress, [u8; 32]), HighestIds>,
+    /// Each user's device lists, oldest first, at most
+    /// `MAX_DEVICE_LIST_HISTORY`; never empty.
+    lists: BTreeMap<UserAddress, VecDeque<VerifiedDeviceList>>,
 }
 
 impl Inner {
@@ -223,6 +226,58 @@ impl PreKeyDirectory for MemoryDirectory {
         let inner = self.lock()?;
         Ok(user_devices(&inner.devices, user)
             .map(|(address, d)| d.info(address))
+            .collect())
+    }
+
+    fn store_device_list(
+        &self,
+        user: &UserAddress,
+        list: &VerifiedDeviceList,
+    ) -> crate::Result<DeviceListUpdate> {
+        let mut inner = self.lock()?;
+        let latest = inner.lists.get(user).and_then(VecDeque::back);
+        let update = list.check_publish(user, latest)?;
+        if update != DeviceListUpdate::Unchanged {
+            let history = inner.lists.entry(user.clone()).or_default();
+            history.push_back(list.clone());
+            while history.len() > MAX_DEVICE_LIST_HISTORY {
+                history.pop_front();
+            }
+        }
+        Ok(update)
+    }
+
+    fn replace_device_lists(
+        &self,
+        user: &UserAddress,
+        list: &VerifiedDeviceList,
+    ) -> crate::Result<()> {
+        let mut inner = self.lock()?;
+        list.check_publish(user, None)?;
+        inner
+            .lists
+            .insert(user.clone(), VecDeque::from([list.clone()]));
+        Ok(())
+    }
+
+    fn device_list(&self, user: &UserAddress) -> crate::Result<Option<Vec<u8>>> {
+        let inner = self.lock()?;
+        Ok(inner
+            .lists
+            .get(user)
+            .and_then(VecDeque::back)
+            .map(VerifiedDeviceList::to_bytes))
+    }
+
+    fn device_lists_since(&self, user: &UserAddress, version: u64) -> crate::Result<Vec<Vec<u8>>> {
+        let inner = self.lock()?;
+        Ok(inner
+            .lists
+            .get(user)
+            .into_iter()
+            .flatten()
+            .filter(|l| l.version() > version)
+            .map(VerifiedDeviceList::to_bytes)
             .collect())
     }
 }

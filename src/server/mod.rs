@@ -21,6 +21,14 @@
 //!   which hands each one-time prekey to exactly one requester, falls back
 //!   to the last-resort ML-KEM prekey when none is left, and reports how
 //!   many remain.
+//! - **Device lists.** The same directory keeps each user's signed device
+//!   lists ([`DeviceList`]) for peers to fetch with the bundles:
+//!   [`publish_device_list`](PreKeyDirectory::publish_device_list) refuses
+//!   a list that is not the latest's successor (a rollback, a fork, a gap,
+//!   another user key: [`DeviceListError`]), and the directory keeps the
+//!   last [`MAX_DEVICE_LIST_HISTORY`] for peers to fill gaps
+//!   ([`device_lists_since`](PreKeyDirectory::device_lists_since)). Peers
+//!   check every list themselves; the server is not trusted with them.
 //! - **Routing without decryption.** [`route`] reads a message's kind,
 //!   version and size, and for a `PreKeyMessage` the prekey ids it used,
 //!   with the wire layer alone.
@@ -76,14 +84,17 @@ mod route;
 mod sqlite;
 
 pub use crate::address::{DeviceAddress, UserAddress};
-pub use crate::error::{AddressField, DirectoryError, OtherError, StorageError, UploadError};
+pub use crate::error::{
+    AddressField, DeviceListError, DirectoryError, OtherError, StorageError, UploadError,
+};
+pub use crate::keys::{DeviceList, DeviceListUpdate, VerifiedDeviceList};
 pub use crate::keys::{PreKeyCounts, PreKeyUpload, PreKeyUploadBuilder, VerifiedUpload};
 pub use crate::limits::{
-    DEFAULT_REPLENISH_THRESHOLD, MAX_APP_ID_LEN, MAX_BUNDLE_LEN, MAX_DEVICES_PER_USER,
-    MAX_ENVELOPE_LEN, MAX_KEM_PREKEYS_PER_UPLOAD, MAX_MESSAGE_LEN, MAX_ONE_TIME_PREKEYS_PER_UPLOAD,
-    MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS, MAX_UPLOAD_LEN, MAX_USER_ID_LEN,
-    MIN_BUNDLE_LEN, MIN_ENVELOPE_LEN, MIN_MESSAGE_LEN, MIN_UPLOAD_LEN, PREKEY_COUNTS_LEN,
-    SIGNED_PREKEY_GRACE_SECS, SIGNED_PREKEY_ROTATION_SECS,
+    DEFAULT_REPLENISH_THRESHOLD, MAX_APP_ID_LEN, MAX_BUNDLE_LEN, MAX_DEVICE_LIST_HISTORY,
+    MAX_DEVICES_PER_USER, MAX_ENVELOPE_LEN, MAX_KEM_PREKEYS_PER_UPLOAD, MAX_MESSAGE_LEN,
+    MAX_ONE_TIME_PREKEYS_PER_UPLOAD, MAX_STORED_KEM_PREKEYS, MAX_STORED_ONE_TIME_PREKEYS,
+    MAX_UPLOAD_LEN, MAX_USER_ID_LEN, MIN_BUNDLE_LEN, MIN_ENVELOPE_LEN, MIN_MESSAGE_LEN,
+    MIN_UPLOAD_LEN, PREKEY_COUNTS_LEN, SIGNED_PREKEY_GRACE_SECS, SIGNED_PREKEY_ROTATION_SECS,
 };
 pub use crate::message::Envelope;
 pub use crate::wire::{TYPE_ENVELOPE, TYPE_PREKEY_COUNTS, TYPE_PREKEY_UPLOAD};

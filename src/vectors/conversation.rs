@@ -93,6 +93,10 @@ pub(super) fn error_name(e: &Error) -> &'static str {
             crate::LinkError::DeviceNotListed { .. } => "DeviceNotListed",
             crate::LinkError::DeviceKeyMismatch { .. } => "DeviceKeyMismatch",
         },
+        Error::AccountLink(a) => match a {
+            crate::AccountLinkError::OtherLink => "OtherLink",
+            crate::AccountLinkError::NotLinked => "NotLinked",
+        },
     }
 }
 

@@ -11,6 +11,7 @@
 //! explicit step: `KINSEAL_REGENERATE_VECTORS=1 cargo test --lib vectors`,
 //! then review and commit the diff (see `test-vectors/README.md`).
 
+mod account_link;
 mod addressing;
 mod conversation;
 mod device_list;
@@ -58,6 +59,7 @@ fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("device-list.json", device_list::device_list_file());
     files.insert("provisioning.json", provisioning::provisioning_file());
     files.insert("receipt.json", receipt::receipt_file());
+    files.insert("account-link.json", account_link::account_link_file());
     files
 }
 

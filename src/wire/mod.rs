@@ -9,6 +9,7 @@
 //!
 //! All integers are big-endian.
 
+mod account_link;
 mod address;
 mod bundle;
 mod codec;
@@ -25,6 +26,10 @@ mod session;
 mod store;
 mod upload;
 
+pub(crate) use account_link::{
+    ACCOUNT_LINK_HASH_LEN, AccountLinkBodyFrame, AccountLinkFrame, AccountLinkProposalFrame,
+    LinkRevocationFrame, LinkedAccountFrame,
+};
 pub(crate) use address::{DeviceAddressFrame, UserAddressFrame};
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 pub(crate) use codec::{Frame, Reader, Writer};
@@ -74,6 +79,10 @@ pub use crate::limits::{
     MIN_ENVELOPE_LEN, MIN_PROVISIONING_CIPHERTEXT_LEN, MIN_PROVISIONING_MESSAGE_LEN,
     MIN_RECEIPT_LEN, MIN_USER_ADDRESS_LEN, PREKEY_COUNTS_LEN,
 };
+pub use crate::limits::{
+    LINK_REVOCATION_LEN, MAX_ACCOUNT_LINK_LEN, MAX_ACCOUNT_LINK_PROPOSAL_LEN, MIN_ACCOUNT_LINK_LEN,
+    MIN_ACCOUNT_LINK_PROPOSAL_LEN,
+};
 pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
 
 // Every type byte, in one table: the second byte of every encoding, after
@@ -82,10 +91,10 @@ pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATUR
 // what a device and its server exchange about prekeys (the upload, the
 // counts), 0x3_ the client's records at rest, 0x40 the safety number,
 // 0x5_ who is who (the addresses, 0x52 the device list, 0x53 ..= 0x55
-// linking a device; 0x56 ..= 0x5f are kept for the records that sign or
-// link user identities), 0x6_ delivery (0x60 the envelope, 0x61 the
-// decryption-error receipt that travels next to it; 0x62 ..= 0x6f kept
-// for more of that kind).
+// linking a device, 0x56 ..= 0x58 the account links; 0x59 ..= 0x5f are
+// kept for the records that sign or link user identities), 0x6_ delivery
+// (0x60 the envelope, 0x61 the decryption-error receipt that travels next
+// to it; 0x62 ..= 0x6f kept for more of that kind).
 
 /// The type byte of a ratchet [`Message`](crate::Message).
 pub(crate) const TYPE_MESSAGE: u8 = 0x01;
@@ -140,6 +149,12 @@ pub const TYPE_PROVISIONING_MESSAGE: u8 = 0x54;
 pub(crate) const TYPE_PROVISIONING_PAYLOAD: u8 = 0x55;
 /// The type byte of a [`DecryptionErrorReceipt`](crate::DecryptionErrorReceipt).
 pub const TYPE_RECEIPT: u8 = 0x61;
+/// The type byte of an [`AccountLink`](crate::AccountLink).
+pub const TYPE_ACCOUNT_LINK: u8 = 0x56;
+/// The type byte of a [`LinkRevocation`](crate::LinkRevocation).
+pub const TYPE_LINK_REVOCATION: u8 = 0x57;
+/// The type byte of an [`AccountLinkProposal`](crate::AccountLinkProposal).
+pub const TYPE_ACCOUNT_LINK_PROPOSAL: u8 = 0x58;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,7 +7,7 @@ use crate::common as client_common;
 use std::sync::Arc;
 
 use client_common::{Device, NOW, address, device, keyring, register};
-use kinseal::client::store::{IdentityStore, SessionStore, StoreTransaction};
+use kinseal::client::store::{IdentityStore, SessionStore};
 use kinseal::client::{Account, ClientStore, DeviceAddress, MemoryStore, SqliteStore};
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
 use kinseal::{AccountError, DeviceListError, Envelope, Error, OsRng, TrustError, VerifiedBundle};

@@ -83,6 +83,11 @@ fn parse_receipt_corpus() {
 }
 
 #[test]
+fn parse_account_link_corpus() {
+    replay("parse_account_link", targets::parse_account_link);
+}
+
+#[test]
 fn route_corpus() {
     replay("route", targets::route);
 }
@@ -115,7 +120,10 @@ fn upload_seed_is_current() {
 #[test]
 fn layout_seeds_are_current() {
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-    for (target, name, bytes) in targets::layout_seeds() {
+    for (target, name, bytes) in targets::layout_seeds()
+        .into_iter()
+        .chain(targets::account_link_seeds())
+    {
         assert!(!bytes.is_empty(), "{target}/{name}");
         let path = corpus.join(target).join(name);
         if std::env::var_os("KINSEAL_WRITE_FUZZ_SEEDS").is_some() {

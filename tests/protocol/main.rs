@@ -11,6 +11,7 @@
 
 mod common;
 
+mod account_link;
 mod adversary;
 mod conversation;
 mod debug_redaction;
@@ -19,6 +20,7 @@ mod envelope;
 mod fuzz_corpus;
 mod handshake;
 mod link;
+mod link_revocation;
 mod padding;
 mod persistence;
 mod random_conversations;

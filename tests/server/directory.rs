@@ -119,6 +119,8 @@ macro_rules! on_every_directory {
     };
 }
 
+pub(crate) use on_every_directory;
+
 on_every_directory!(
     registration,
     device_limits_and_addresses,
@@ -136,13 +138,14 @@ on_every_directory!(
 
 /// A directory written outside kinseal with only its public API, as a
 /// server with its own database would: the same checks must pass.
-mod outside {
+pub(crate) mod outside {
     use std::collections::BTreeMap;
     use std::sync::Mutex;
 
     use kinseal::server::{
-        DeviceAddress, DeviceInfo, HighestIds, MAX_DEVICES_PER_USER, PreKeyCounts, PreKeyDirectory,
-        Registration, TakenBundle, UserAddress, VerifiedUpload,
+        DeviceAddress, DeviceInfo, DeviceListUpdate, HighestIds, MAX_DEVICE_LIST_HISTORY,
+        MAX_DEVICES_PER_USER, PreKeyCounts, PreKeyDirectory, Registration, TakenBundle,
+        UserAddress, VerifiedDeviceList, VerifiedUpload,
     };
     use kinseal::{
         DirectoryError, IdentityKey, KemPreKey, OneTimePreKey, PreKeyBundle, PreKeyRole,
@@ -152,12 +155,14 @@ mod outside {
     /// The devices, and the highest ids of identities no longer registered
     /// at an address, which must only go up if they come back.
     #[derive(Default)]
-    pub(super) struct Tiny(Mutex<Devices>);
+    pub(crate) struct Tiny(Mutex<Devices>);
 
     #[derive(Default)]
     struct Devices {
         live: BTreeMap<DeviceAddress, Device>,
         retired: BTreeMap<(DeviceAddress, [u8; 32]), HighestIds>,
+        /// Each user's device lists, oldest first.
+        lists: BTreeMap<UserAddress, Vec<VerifiedDeviceList>>,
     }
 
     impl Devices {
@@ -309,6 +314,52 @@ mod outside {
                 .iter()
                 .filter(|(a, _)| a.user() == user)
                 .map(|(a, d)| d.info(a))
+                .collect())
+        }
+
+        fn store_device_list(
+            &self,
+            user: &UserAddress,
+            list: &VerifiedDeviceList,
+        ) -> kinseal::Result<DeviceListUpdate> {
+            let mut devices = self.0.lock().unwrap();
+            let latest = devices.lists.get(user).and_then(|h| h.last());
+            let update = list.check_publish(user, latest)?;
+            if update != DeviceListUpdate::Unchanged {
+                let history = devices.lists.entry(user.clone()).or_default();
+                history.push(list.clone());
+                let excess = history.len().saturating_sub(MAX_DEVICE_LIST_HISTORY);
+                history.drain(..excess);
+            }
+            Ok(update)
+        }
+
+        fn replace_device_lists(
+            &self,
+            user: &UserAddress,
+            list: &VerifiedDeviceList,
+        ) -> kinseal::Result<()> {
+            list.check_publish(user, None)?;
+            let mut devices = self.0.lock().unwrap();
+            devices.lists.insert(user.clone(), vec![list.clone()]);
+            Ok(())
+        }
+
+        fn device_list(&self, user: &UserAddress) -> kinseal::Result<Option<Vec<u8>>> {
+            let devices = self.0.lock().unwrap();
+            let latest = devices.lists.get(user).and_then(|h| h.last());
+            Ok(latest.map(VerifiedDeviceList::to_bytes))
+        }
+
+        fn device_lists_since(
+            &self,
+            user: &UserAddress,
+            version: u64,
+        ) -> kinseal::Result<Vec<Vec<u8>>> {
+            let devices = self.0.lock().unwrap();
+            Ok((devices.lists.get(user).into_iter().flatten())
+                .filter(|l| l.version() > version)
+                .map(VerifiedDeviceList::to_bytes)
                 .collect())
         }
     }

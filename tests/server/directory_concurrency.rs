@@ -278,16 +278,16 @@ fn memory_directory_with_racing_uploads() {
 }
 
 #[cfg(feature = "sqlite")]
-mod sqlite {
+pub(crate) mod sqlite {
     use super::*;
     use kinseal::server::SqliteDirectory;
     use std::path::PathBuf;
 
     /// A fresh directory for one database file, removed on drop.
-    struct TempDir(PathBuf);
+    pub(crate) struct TempDir(PathBuf);
 
     impl TempDir {
-        fn new(name: &str) -> TempDir {
+        pub(crate) fn new(name: &str) -> TempDir {
             let path = std::env::temp_dir().join(format!(
                 "kinseal-{name}-{}-{:?}",
                 std::process::id(),
@@ -300,7 +300,7 @@ mod sqlite {
             TempDir(path)
         }
 
-        fn db(&self) -> PathBuf {
+        pub(crate) fn db(&self) -> PathBuf {
             self.0.join("directory.sqlite")
         }
     }

@@ -1,6 +1,6 @@
 //! The server side: prekey uploads, the directory's rules on every
-//! implementation, its concurrency, routing, and random damage to uploads
-//! and messages. One test binary (see docs/TESTING.md); each module is one
+//! implementation (device lists included), its concurrency, routing, and
+//! random damage to uploads and messages. One test binary (see docs/TESTING.md); each module is one
 //! suite, and `directory` holds the devices they share.
 
 #![allow(
@@ -11,6 +11,8 @@
 )]
 
 mod damage;
+mod device_lists;
+mod device_lists_concurrency;
 mod directory;
 mod directory_concurrency;
 mod route;

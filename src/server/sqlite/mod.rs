@@ -5,11 +5,12 @@
 //! [`PreKeyDirectory`] impl, which hands each operation to the file of its
 //! step:
 //!
-//! - `schema`: the tables, the schema version and the migration from 1;
+//! - `schema`: the tables, the schema version and the migrations from 1 and 2;
 //! - `device`: reading a device's row, key counts and [`DeviceInfo`];
 //! - `register`: registering and removing devices, retired identities;
 //! - `upload`: storing a verified upload;
 //! - `bundle`: taking a bundle, which consumes one-time prekeys;
+//! - `device_lists`: publishing, resetting and reading users' device lists;
 //! - `columns`: error mapping and column values, shared by the steps.
 
 use std::path::Path;
@@ -21,12 +22,15 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::directory::{DeviceInfo, PreKeyDirectory, Registration, TakenBundle};
 use crate::address::{DeviceAddress, UserAddress};
 use crate::error::StorageError;
-use crate::keys::{IdentityKey, PreKeyCounts, VerifiedUpload};
+use crate::keys::{
+    DeviceListUpdate, IdentityKey, PreKeyCounts, VerifiedDeviceList, VerifiedUpload,
+};
 use columns::db;
 
 mod bundle;
 mod columns;
 mod device;
+mod device_lists;
 mod register;
 mod schema;
 mod upload;
@@ -165,6 +169,30 @@ impl PreKeyDirectory for SqliteDirectory {
 
     fn devices(&self, user: &UserAddress) -> crate::Result<Vec<DeviceInfo>> {
         self.user_devices(user)
+    }
+
+    fn store_device_list(
+        &self,
+        user: &UserAddress,
+        list: &VerifiedDeviceList,
+    ) -> crate::Result<DeviceListUpdate> {
+        self.store_list(user, list)
+    }
+
+    fn replace_device_lists(
+        &self,
+        user: &UserAddress,
+        list: &VerifiedDeviceList,
+    ) -> crate::Result<()> {
+        self.replace_lists(user, list)
+    }
+
+    fn device_list(&self, user: &UserAddress) -> crate::Result<Option<Vec<u8>>> {
+        self.latest_list(user)
+    }
+
+    fn device_lists_since(&self, user: &UserAddress, version: u64) -> crate::Result<Vec<Vec<u8>>> {
+        self.lists_since(user, version)
     }
 }
 

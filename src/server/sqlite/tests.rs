@@ -3,9 +3,10 @@
 //! of engine errors, and racing to create one file.
 
 use super::columns::{db, stored_time, time};
-use super::schema::{KEY_TABLES, SCHEMA};
+use super::schema::{KEY_TABLES, SCHEMA, SCHEMA_V2};
 use super::*;
-use crate::server::PreKeyUpload;
+use crate::UserIdentityKeyPair;
+use crate::server::{DeviceList, PreKeyUpload, VerifiedDeviceList};
 use crate::{IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair};
 use rand_core::SeedableRng;
 
@@ -116,8 +117,103 @@ fn a_version_1_database_is_migrated() {
         crate::Error::Upload(crate::error::UploadError::StaleId { .. })
     ));
     drop(dir);
-    // Opened again, it is a version 2 database: nothing to migrate.
+    // Opened again, it is a current database: nothing to migrate.
     SqliteDirectory::open(&file.0).unwrap();
+}
+
+/// A user's first device list, and its successor.
+fn two_lists() -> (UserAddress, VerifiedDeviceList, VerifiedDeviceList) {
+    let mut rng = chacha20::ChaCha20Rng::from_seed([5; 32]);
+    let user = UserIdentityKeyPair::generate(&mut rng);
+    let device = IdentityKeyPair::generate(&mut rng);
+    let address = UserAddress::new(b"app", b"user").unwrap();
+    let v1 = DeviceList::first(&user, &address, 5, [(1, device.public_key(), 5)]).unwrap();
+    let v2 = v1.next(&user, 6, [(2, device.public_key(), 6)]).unwrap();
+    (address, v1, v2)
+}
+
+/// A version 2 database (no device lists) is migrated when opened: what it
+/// holds stays, and it takes device lists from then on.
+#[test]
+fn a_version_2_database_is_migrated() {
+    let file = TempFile::new("schema-v2");
+    {
+        let conn = Connection::open(&file.0).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute_batch(SCHEMA_V2).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'device_lists'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+    let address = {
+        let dir = SqliteDirectory::open(&file.0).unwrap();
+        provisioned(&dir)
+    };
+    let dir = SqliteDirectory::open(&file.0).unwrap();
+    let version: i64 = dir
+        .lock()
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, i64::from(SQLITE_SCHEMA_VERSION));
+    assert_eq!(dir.device(&address).unwrap().counts().one_time(), 2);
+    let (user, v1, v2) = two_lists();
+    dir.publish_device_list(&user, &v1.to_bytes()).unwrap();
+    dir.publish_device_list(&user, &v2.to_bytes()).unwrap();
+    assert_eq!(dir.device_list(&user).unwrap(), Some(v2.to_bytes()));
+}
+
+/// A damaged latest list is refused as a record, and nothing is stored; a
+/// row whose version column disagrees with its list too.
+#[test]
+fn a_damaged_device_list_is_refused_and_nothing_is_stored() {
+    let (user, v1, v2) = two_lists();
+    let invalid = crate::Error::Storage(StorageError::InvalidRecord {
+        table: "device_lists",
+    });
+    for damage in [
+        "UPDATE device_lists SET encoding = x'00'",
+        // The last byte of the signature flipped.
+        "UPDATE device_lists SET encoding =
+         CAST(substr(encoding, 1, length(encoding) - 1) || x'00' AS BLOB)",
+        "UPDATE device_lists SET list_version = x'0000000000000002'",
+        // The row claims another user than the list it holds.
+        "UPDATE device_lists SET app_id = x'6170'",
+    ] {
+        let dir = SqliteDirectory::open_in_memory().unwrap();
+        dir.publish_device_list(&user, &v1.to_bytes()).unwrap();
+        dir.lock().unwrap().execute(damage, []).unwrap();
+        let app: &[u8] = if damage.contains("app_id") {
+            b"ap"
+        } else {
+            b"app"
+        };
+        let at = UserAddress::new(app, b"user").unwrap();
+        let next = DeviceList::first(&other_user(), &at, 7, [(3, &device(), 7)]).unwrap();
+        let list = if at == user { &v2 } else { &next };
+        assert_eq!(
+            dir.publish_device_list(&at, &list.to_bytes()).unwrap_err(),
+            invalid,
+            "{damage}"
+        );
+        assert_eq!(dir.device_lists_since(&at, 0).unwrap().len(), 1, "{damage}");
+    }
+}
+
+fn other_user() -> UserIdentityKeyPair {
+    UserIdentityKeyPair::generate(&mut chacha20::ChaCha20Rng::from_seed([6; 32]))
+}
+
+fn device() -> crate::IdentityKey {
+    IdentityKeyPair::generate(&mut chacha20::ChaCha20Rng::from_seed([7; 32]))
+        .public_key()
+        .clone()
 }
 
 #[test]
