@@ -124,8 +124,10 @@ pub trait TrustPolicy {
 
     /// Decides about the user key of a device list given to
     /// [`Account::update_device_lists`](super::Account::update_device_lists),
-    /// given what is on record for `user`. Called for every list, also
-    /// when the key is the one on record.
+    /// given what is on record for `user`, and the key-transparency proof
+    /// the app fetched with the list, if it gave one
+    /// ([`Account::update_device_lists_with_proof`](super::Account::update_device_lists_with_proof)).
+    /// Called for every list, also when the key is the one on record.
     ///
     /// The default is trust on first use: trust a user key the first time
     /// it is seen and refuse any other after that, until the user accepts
@@ -135,15 +137,18 @@ pub trait TrustPolicy {
     /// # Security
     /// This is the hook for key transparency: a policy holding a verifier
     /// of a key-transparency log (Meta's `akd`, for example) checks here
-    /// that `presented` is the key the log holds for `user`, from a proof
-    /// the app fetched with the list, and refuses it otherwise.
+    /// that `presented` is the key the log holds for `user`, from `proof`
+    /// (opaque to kinseal: a lookup proof against a published root, say),
+    /// and refuses it otherwise, or when there is no proof. kinseal builds
+    /// no log and checks no proof itself.
     fn decide_user(
         &self,
         user: &UserAddress,
         known: Option<&KnownUser>,
         presented: &UserIdentityKey,
+        proof: Option<&[u8]>,
     ) -> TrustDecision {
-        let _ = user;
+        let _ = (user, proof);
         match known {
             None => TrustDecision::Trust,
             Some(k) if k.key == *presented => TrustDecision::Trust,
@@ -188,8 +193,9 @@ impl<P: TrustPolicy + ?Sized> TrustPolicy for &P {
         user: &UserAddress,
         known: Option<&KnownUser>,
         presented: &UserIdentityKey,
+        proof: Option<&[u8]>,
     ) -> TrustDecision {
-        (**self).decide_user(user, known, presented)
+        (**self).decide_user(user, known, presented, proof)
     }
 }
 
@@ -208,8 +214,9 @@ impl<P: TrustPolicy + ?Sized> TrustPolicy for Box<P> {
         user: &UserAddress,
         known: Option<&KnownUser>,
         presented: &UserIdentityKey,
+        proof: Option<&[u8]>,
     ) -> TrustDecision {
-        (**self).decide_user(user, known, presented)
+        (**self).decide_user(user, known, presented, proof)
     }
 }
 

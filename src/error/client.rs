@@ -1,14 +1,16 @@
 //! The client layer's kinds: the account's state, and trust in peers.
 //!
-//! `TrustError` carries the identity keys it is about, so that the app can
-//! show them and accept one: the only type from above the ground floor that
-//! an error kind names (as a payload; nothing here calls into `keys`).
+//! `TrustError` carries the identity keys (device or user) it is about, so
+//! that the app can show them and accept one: the only types from above the
+//! ground floor that an error kind names (as payloads; nothing here calls
+//! into `keys`).
 
 use core::fmt;
 
 use super::PreKeyRole;
 use crate::address::{DeviceAddress, UserAddress};
-use crate::keys::{IdentityKey, UserIdentityKey};
+use crate::keys::IdentityKey;
+use crate::keys::UserIdentityKey;
 
 /// What the client layer refuses, besides an untrusted identity
 /// ([`TrustError`]): the account's own state, and first messages it

@@ -373,7 +373,7 @@ fn every_operation_is_all_or_nothing_at_every_write() {
         bob.account.update_device_lists(&mut OsRng, &[&v2], NOW)
     });
     counts.push(("update_device_lists (added)", w));
-    assert_eq!(change.added(), &[alice2.address.clone()]);
+    assert_eq!(change.added(), std::slice::from_ref(&alice2.address));
     alice2
         .account
         .update_device_lists(
@@ -398,7 +398,7 @@ fn every_operation_is_all_or_nothing_at_every_write() {
         bob.account.update_device_lists(&mut OsRng, &[&v3], NOW)
     });
     counts.push(("update_device_lists (removed)", w));
-    assert_eq!(change.removed(), &[alice2.address.clone()]);
+    assert_eq!(change.removed(), std::slice::from_ref(&alice2.address));
     assert!(!bob.account.has_session(&alice2.address).unwrap());
 
     // Accepting a changed identity; resealing under a new storage key.

@@ -17,6 +17,8 @@ mod account;
 mod atomic;
 mod crash;
 mod people;
+mod person;
+mod recovery;
 mod safety_number;
 mod simultaneous;
 mod store;

@@ -107,7 +107,7 @@ fn a_ghost_device_the_directory_injects_is_refused_and_the_others_are_reached() 
         .map(|e| e.recipient().clone())
         .collect();
     assert_eq!(to, vec![phone.address.clone()]);
-    assert_eq!(sent.missing(), &[laptop.address.clone()]);
+    assert_eq!(sent.missing(), std::slice::from_ref(&laptop.address));
     assert_eq!(
         phone
             .account
@@ -221,7 +221,7 @@ fn a_removed_device_is_not_encrypted_to_and_its_messages_are_refused() {
         .account
         .update_device_lists(&mut OsRng, &[list_bytes(&phone)], NOW)
         .unwrap();
-    assert_eq!(change.removed(), &[laptop.address.clone()]);
+    assert_eq!(change.removed(), std::slice::from_ref(&laptop.address));
     assert!(change.added().is_empty() && change.replaced().is_empty());
     assert!(!alice.account.has_session(&laptop.address).unwrap());
 
@@ -335,7 +335,7 @@ fn a_rolled_back_or_forked_list_is_detected_and_changes_nothing() {
         })
     );
     assert_eq!(
-        refused(&[v1.clone()]),
+        refused(std::slice::from_ref(&v1)),
         Error::DeviceList(DeviceListError::Rollback {
             current: 3,
             found: 1

@@ -101,29 +101,32 @@ impl fmt::Debug for FanOut {
 }
 
 impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
-    /// The devices a message to `user` goes to: every device on the
+    /// The devices a message to `users` goes to: every device on each
     /// user's latest list and every other device on this account's own,
-    /// in list order (the user's first). Never this device.
+    /// in list order (the users' first, in the order given), each once.
+    /// Never this device.
     fn recipients<T: StoreTransaction>(
         &self,
         txn: &mut T,
-        user: &UserAddress,
+        users: &[UserAddress],
     ) -> crate::Result<Vec<DeviceAddress>> {
-        let peer = load_user(txn, &self.keyring, user)?
-            .ok_or(AccountError::NoDeviceList { user: user.clone() })?;
-        let mut out: Vec<DeviceAddress> = peer
-            .device_list()
-            .devices()
-            .map(|d| user.device(d.device_id()))
-            .collect();
-        if user != self.address.user() {
-            let own = self.own_list(txn)?;
-            out.extend(
-                own.devices()
-                    .map(|d| self.address.user().device(d.device_id())),
-            );
+        let mut out: Vec<DeviceAddress> = Vec::new();
+        let own = self.address.user();
+        for user in users.iter().chain([own]) {
+            let list = if user == own {
+                self.own_list(txn)?
+            } else {
+                load_user(txn, &self.keyring, user)?
+                    .ok_or(AccountError::NoDeviceList { user: user.clone() })?
+                    .into_list()
+            };
+            for d in list.devices() {
+                let device = user.device(d.device_id());
+                if device != self.address && !out.contains(&device) {
+                    out.push(device);
+                }
+            }
         }
-        out.retain(|d| *d != self.address);
         Ok(out)
     }
 
@@ -154,7 +157,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let needed = {
             let mut txn = self.store.transaction()?;
             let mut needed = Vec::new();
-            for device in self.recipients(&mut txn, user)? {
+            for device in self.recipients(&mut txn, core::slice::from_ref(user))? {
                 if !self.has_usable_session(&mut txn, &device, now)? {
                     needed.push(device);
                 }
@@ -236,8 +239,25 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         plaintext: &[u8],
         now: u64,
     ) -> crate::Result<FanOut> {
+        self.encrypt_to_users(rng, core::slice::from_ref(user), plaintext, now)
+    }
+
+    /// As [`Account::encrypt_to_user`], to every device of several users
+    /// (the people of a small group, say) and this account's own other
+    /// devices, each device once, in one transaction.
+    ///
+    /// # Errors
+    /// As [`Account::encrypt_to_user`], for the first user without a list
+    /// on record.
+    pub fn encrypt_to_users<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        users: &[UserAddress],
+        plaintext: &[u8],
+        now: u64,
+    ) -> crate::Result<FanOut> {
         let mut txn = self.store.transaction()?;
-        let recipients = self.recipients(&mut txn, user)?;
+        let recipients = self.recipients(&mut txn, users)?;
         let mut envelopes = Vec::with_capacity(recipients.len());
         let mut missing = Vec::new();
         let mut written = Vec::with_capacity(recipients.len());

@@ -41,6 +41,7 @@ mod config;
 mod fanout;
 mod link;
 mod messaging;
+mod people;
 mod prekeys;
 mod recovery;
 mod sessions;

@@ -15,7 +15,7 @@ use crate::{DecryptionErrorReceipt, Envelope, FailedMessage, ReceiptReason};
 impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// Closes the current session with a device, so that the next message
     /// to it needs a new session ([`Account::sync_sessions`] starts one;
-    /// [`Account::encrypt`] says [`AccountError::NoSession`](crate::client::AccountError::NoSession)
+    /// [`Account::encrypt`] says [`AccountError::NoSession`](crate::AccountError::NoSession)
     /// until then). The closed session is kept, archived, so that
     /// messages the device already sent on it still decrypt. Whether
     /// there was a current session.

@@ -346,6 +346,22 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         lists: &[impl AsRef<[u8]>],
         now: u64,
     ) -> crate::Result<DeviceListChange> {
+        self.update_device_lists_with_proof(rng, lists, None, now)
+    }
+
+    /// As [`Account::update_device_lists`], handing the trust policy the
+    /// key-transparency proof the app fetched with the lists (see
+    /// [`TrustPolicy::decide_user`]).
+    ///
+    /// # Errors
+    /// As [`Account::update_device_lists`].
+    pub fn update_device_lists_with_proof<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        lists: &[impl AsRef<[u8]>],
+        proof: Option<&[u8]>,
+        now: u64,
+    ) -> crate::Result<DeviceListChange> {
         let lists = verify_all(lists)?;
         let Some(latest) = lists.last() else {
             return Err(MisuseError::NoDeviceLists.into());
@@ -362,11 +378,10 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 return Err(AccountError::DeviceRemoved.into());
             }
         } else {
-            match (
-                self.policy
-                    .decide_user(&user, known.as_ref(), latest.user_key()),
-                &known,
-            ) {
+            let decision = self
+                .policy
+                .decide_user(&user, known.as_ref(), latest.user_key(), proof);
+            match (decision, &known) {
                 (TrustDecision::Refuse, Some(k)) if k.key() != latest.user_key() => {
                     return Err(TrustError::UserKeyChanged {
                         user,
