@@ -61,12 +61,22 @@ impl fmt::Debug for Decrypted {
 impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// Starts a session with a peer device from its verified bundle; it
     /// becomes the current session (the previous one is archived).
-    /// Messages to the device are `PreKeyMessage`s until it answers.
+    /// Messages to the device are `PreKeyMessage`s until it answers. The
+    /// session binds this device's address and `peer` (PROTOCOL.md §6.6).
+    /// [`Account::sync_sessions`] does this for every device of a user.
     ///
     /// # Errors
-    /// A [`TrustError`](crate::TrustError) if the trust policy refuses the
-    /// bundle's identity key; [`ProtocolError::NonContributoryKey`](crate::ProtocolError::NonContributoryKey) for a
+    /// [`AccountError::UnlistedDevice`] unless the latest device list on
+    /// record for `peer`'s user names it with the bundle's identity key;
+    /// [`AccountError::NoDeviceList`] without a list on record (see
+    /// [`AccountConfig::with_device_lists_required`](super::AccountConfig::with_device_lists_required);
+    /// then a [`TrustError`](crate::TrustError) if the trust policy refuses
+    /// the bundle's identity key); [`ProtocolError::NonContributoryKey`](crate::ProtocolError::NonContributoryKey) for a
     /// weak key in the bundle; a [`StorageError`](crate::StorageError).
+    ///
+    /// # Security
+    /// `peer` must be the address the bundle was fetched for: it is bound
+    /// into the session, and the device list is checked for it.
     pub fn start_session<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
@@ -245,13 +255,30 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ///   handshakes (rotate it; see [`Account::refresh_prekeys`]);
     /// - [`ProtocolError::InvalidPadding`](crate::ProtocolError::InvalidPadding)
     ///   for an authenticated message whose padded plaintext is not one;
-    /// - a [`TrustError`](crate::TrustError) when an authenticated
+    /// - [`AccountError::UnlistedDevice`] when an authenticated
+    ///   `PreKeyMessage` comes from a device its user's latest list on
+    ///   record does not name with that identity key (a ghost, a removed
+    ///   device, or one reinstalled since the list: fetch the user's newer
+    ///   lists and try again), [`AccountError::NoDeviceList`] when the
+    ///   sender's user has no list on record (fetch it, try again);
+    ///   nothing is consumed;
+    /// - without device lists
+    ///   ([`AccountConfig::with_device_lists_required`](super::AccountConfig::with_device_lists_required)),
+    ///   a [`TrustError`](crate::TrustError) when an authenticated
     ///   `PreKeyMessage` carries an identity key the trust policy refuses:
     ///   nothing is consumed, and after
     ///   [`Account::accept_identity`] the same bytes decrypt;
     /// - a [`StorageError`](crate::StorageError).
     ///
-    /// On any error, nothing in the store changed.
+    /// On any error, nothing in the store changed; to tell the sender, see
+    /// [`Account::decryption_error_receipt`].
+    ///
+    /// # Security
+    /// `peer` is who the message is from, as the server said: every
+    /// session binds both devices' addresses (PROTOCOL.md §6.6), so a
+    /// message that is not `peer`'s does not authenticate
+    /// ([`Error::DecryptionFailed`](crate::Error::DecryptionFailed)). Apps
+    /// that get envelopes use [`Account::decrypt_envelope`].
     ///
     /// # Crash safety
     /// The session update is committed before the plaintext is returned:
