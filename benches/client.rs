@@ -4,18 +4,23 @@
 //!
 //! `cargo bench --bench client`. Nothing asserts on a timing.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use kinseal::client::{
     Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, SqliteStore, StorageKey,
-    StorageKeyring,
+    StorageKeyring, UserAddress,
 };
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
-use kinseal::{AccountError, Error, OsRng, VerifiedBundle};
+use kinseal::{AccountError, Error, LinkRequest, OsRng, VerifiedBundle};
 
 const NOW: u64 = 1_767_225_600;
 
@@ -45,6 +50,11 @@ fn introduce<S: ClientStore, T: ClientStore>(a: &Account<S>, b: &Account<T>) {
     );
     a.update_device_lists(&mut OsRng, &[lb], NOW).unwrap();
     b.update_device_lists(&mut OsRng, &[la], NOW).unwrap();
+}
+
+/// An account that only sends: no prekeys published.
+fn bare_account<S: ClientStore>(store: S, at: &DeviceAddress) -> Account<S> {
+    Account::create(store, keyring(), &mut OsRng, at, NOW).unwrap()
 }
 
 fn temp_db(name: &str) -> PathBuf {
@@ -147,27 +157,112 @@ fn first_message(c: &mut Criterion) {
     g.finish();
 }
 
-/// One message to ten devices from a SQLite store: ten transactions (ten
-/// durable commits) against one.
-fn fan_out(c: &mut Criterion) {
-    let mut g = c.benchmark_group("account");
-    g.sample_size(20);
-    let dir = MemoryDirectory::new();
-    let path = temp_db("fan-out");
-    let a = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
-    // Ten separate accounts under one user address: no device list
-    // could name them all, so Alice trusts them device by device.
-    let alice = account(&dir, &a, SqliteStore::open(&path).unwrap())
-        .with_config(AccountConfig::default().with_device_lists_required(false));
-    let devices: Vec<DeviceAddress> = (1..=10)
-        .map(|d| DeviceAddress::new(b"parley", b"bob", d).unwrap())
-        .collect();
-    for d in &devices {
-        let _bob = account(&dir, d, Arc::new(MemoryStore::new()));
-        let bundle = dir.take_bundle(d).unwrap().into_bundle().verify().unwrap();
-        alice.start_session(&mut OsRng, d, &bundle, NOW).unwrap();
+/// A user with `n` devices: the first an account of its own, the others
+/// linked to it by QR code (PROTOCOL.md §13), every one registered with
+/// the directory with prekeys published. Returns the first device's
+/// account (which holds the latest list) and the user's address.
+fn linked_user(
+    dir: &MemoryDirectory,
+    app: &[u8],
+    user: &[u8],
+    n: u32,
+) -> (Account<Arc<MemoryStore>>, UserAddress) {
+    let user = UserAddress::new(app, user).unwrap();
+    let first = account(dir, &user.device(1), Arc::new(MemoryStore::new()));
+    for id in 2..=n {
+        let request = LinkRequest::new(&mut OsRng);
+        let linked = first
+            .link_device(&mut OsRng, &request.code(), id, NOW)
+            .unwrap();
+        let provisioned = request.open(linked.provisioning_message()).unwrap();
+        let device = Account::create_linked(
+            Arc::new(MemoryStore::new()),
+            keyring(),
+            &mut OsRng,
+            provisioned,
+            NOW,
+        )
+        .unwrap()
+        .with_config(
+            AccountConfig::default()
+                .with_one_time_prekey_target(1)
+                .unwrap(),
+        );
+        let at = user.device(id);
+        dir.register(&at, device.identity_key()).unwrap();
+        let update = device.refresh_prekeys(&mut OsRng, NOW, None).unwrap();
+        dir.upload(&at, &device.upload_bytes(&update).unwrap())
+            .unwrap();
     }
+    (first, user)
+}
+
+/// Alice, knowing the lists of `users` (each `per_user` devices), with a
+/// session with every one of their devices.
+fn fan_out_sender<S: ClientStore>(
+    store: S,
+    users: u32,
+    per_user: u32,
+) -> (Account<S>, Vec<UserAddress>) {
+    let dir = &MemoryDirectory::new();
+    let alice = bare_account(store, &DeviceAddress::new(b"chirp", b"alice", 1).unwrap());
+    let mut addresses = Vec::new();
+    for u in 0..users {
+        let (first, user) = linked_user(dir, b"parley", format!("bob{u}").as_bytes(), per_user);
+        let list = first.device_list().unwrap().to_bytes();
+        alice.update_device_lists(&mut OsRng, &[list], NOW).unwrap();
+        let mut fetch = |d: &DeviceAddress| dir.take_bundle(d)?.into_bundle().verify();
+        let report = alice
+            .sync_sessions(&mut OsRng, &user, &mut fetch, NOW)
+            .unwrap();
+        assert_eq!(report.started().len(), per_user as usize);
+        addresses.push(user);
+    }
+    (alice, addresses)
+}
+
+/// One message to every device of a person (10 devices), and of ten
+/// people (100 devices), through `encrypt_to_user(s)`: one transaction,
+/// one envelope per device. Next to it, the same ten devices one
+/// `encrypt` (one transaction) each, and `encrypt` to one device, the
+/// pairwise floor.
+fn fan_out(c: &mut Criterion) {
+    let mut g = c.benchmark_group("fan_out");
+    g.sample_size(20);
     let msg = [0x42u8; 100];
+
+    let (alice, users) = fan_out_sender(Arc::new(MemoryStore::new()), 1, 10);
+    let devices: Vec<DeviceAddress> = (1..=10).map(|d| users[0].device(d)).collect();
+    g.bench_function("encrypt 100 B to 1 device (memory store)", |bench| {
+        bench.iter(|| alice.encrypt(&mut OsRng, &devices[0], &msg, NOW).unwrap())
+    });
+    g.bench_function(
+        "encrypt 100 B to 10 devices, one by one (memory store)",
+        |bench| {
+            bench.iter(|| {
+                for d in &devices {
+                    alice.encrypt(&mut OsRng, d, &msg, NOW).unwrap();
+                }
+            })
+        },
+    );
+    g.bench_function(
+        "encrypt_to_user 100 B, 10 devices (memory store)",
+        |bench| {
+            bench.iter(|| {
+                let out = alice
+                    .encrypt_to_user(&mut OsRng, &users[0], &msg, NOW)
+                    .unwrap();
+                assert_eq!(out.envelopes().len(), 10);
+                out
+            })
+        },
+    );
+    drop(alice);
+
+    let path = temp_db("fan-out");
+    let (alice, users) = fan_out_sender(SqliteStore::open(&path).unwrap(), 1, 10);
+    let devices: Vec<DeviceAddress> = (1..=10).map(|d| users[0].device(d)).collect();
     g.bench_function(
         "encrypt 100 B to 10 devices, one by one (SQLite file)",
         |bench| {
@@ -178,18 +273,95 @@ fn fan_out(c: &mut Criterion) {
             })
         },
     );
+    g.bench_function("encrypt_to_user 100 B, 10 devices (SQLite file)", |bench| {
+        bench.iter(|| {
+            alice
+                .encrypt_to_user(&mut OsRng, &users[0], &msg, NOW)
+                .unwrap()
+        })
+    });
+    drop(alice);
+    let _ = std::fs::remove_file(&path);
+
+    // A hundred devices do not fit the default session cache (32): this
+    // account keeps 128 sessions decoded.
+    let cache = || AccountConfig::default().with_session_cache(128).unwrap();
+    let (alice, users) = fan_out_sender(Arc::new(MemoryStore::new()), 10, 10);
+    let alice = alice.with_config(cache());
     g.bench_function(
-        "encrypt 100 B to 10 devices, encrypt_to_each (SQLite file)",
+        "encrypt_to_users 100 B, 10 people x 10 devices (memory store)",
+        |bench| {
+            bench.iter(|| {
+                let out = alice
+                    .encrypt_to_users(&mut OsRng, &users, &msg, NOW)
+                    .unwrap();
+                assert_eq!(out.envelopes().len(), 100);
+                out
+            })
+        },
+    );
+    let path = temp_db("fan-out-100");
+    drop(alice);
+    let (alice, users) = fan_out_sender(SqliteStore::open(&path).unwrap(), 10, 10);
+    let alice = alice.with_config(cache());
+    g.bench_function(
+        "encrypt_to_users 100 B, 10 people x 10 devices (SQLite file)",
         |bench| {
             bench.iter(|| {
                 alice
-                    .encrypt_to_each(&mut OsRng, &devices, &msg, NOW)
+                    .encrypt_to_users(&mut OsRng, &users, &msg, NOW)
                     .unwrap()
             })
         },
     );
     drop(alice);
     let _ = std::fs::remove_file(&path);
+    g.finish();
+}
+
+/// What taking a person's new device list costs an account: verifying it
+/// (one signature, a subgroup check per identity key), checking it
+/// follows the one on record, and sealing the record. The list is the
+/// same each time after the first, so this is the `Unchanged` path plus
+/// the verification; the first update (a new user) is measured apart.
+fn device_list_update(c: &mut Criterion) {
+    let mut g = c.benchmark_group("device_list");
+    g.sample_size(20);
+    let dir = MemoryDirectory::new();
+    for n in [1u32, 16] {
+        let (first, _user) = linked_user(&dir, b"parley", format!("dl{n}").as_bytes(), n);
+        let list = first.device_list().unwrap().to_bytes();
+        g.bench_function(BenchmarkId::new("account_new_user", n), |bench| {
+            bench.iter_batched(
+                || {
+                    bare_account(
+                        MemoryStore::new(),
+                        &DeviceAddress::new(b"chirp", b"x", 1).unwrap(),
+                    )
+                },
+                |alice| {
+                    alice
+                        .update_device_lists(&mut OsRng, &[&list], NOW)
+                        .unwrap()
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        let alice = bare_account(
+            MemoryStore::new(),
+            &DeviceAddress::new(b"chirp", b"y", 1).unwrap(),
+        );
+        alice
+            .update_device_lists(&mut OsRng, &[&list], NOW)
+            .unwrap();
+        g.bench_function(BenchmarkId::new("account_unchanged", n), |bench| {
+            bench.iter(|| {
+                alice
+                    .update_device_lists(&mut OsRng, &[&list], NOW)
+                    .unwrap()
+            })
+        });
+    }
     g.finish();
 }
 
@@ -343,6 +515,7 @@ criterion_group!(
     same_chain,
     first_message,
     fan_out,
+    device_list_update,
     forgery,
     prekey_forgery
 );

@@ -254,6 +254,10 @@ pub const MAX_STORAGE_KEYS: usize = 8;
 /// default between operations (see
 /// [`AccountConfig::with_session_cache`](crate::client::AccountConfig::with_session_cache)).
 pub const DEFAULT_SESSION_CACHE: usize = 32;
+/// How many users' verified records (user key and device list) an account
+/// keeps in memory between operations, so that a fan-out does not verify
+/// a person's list again for every message.
+pub(crate) const USER_RECORD_CACHE: usize = 64;
 /// The largest session cache an account may be configured with.
 pub const MAX_SESSION_CACHE_LIMIT: usize = 1024;
 

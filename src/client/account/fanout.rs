@@ -8,7 +8,6 @@ use rand_core::CryptoRng;
 
 use super::Account;
 use super::messaging::Decrypted;
-use super::users::load_user;
 use crate::address::{DeviceAddress, UserAddress};
 use crate::client::store::{ClientStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, TrustPolicy};
@@ -116,7 +115,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             let list = if user == own {
                 self.own_list(txn)?
             } else {
-                load_user(txn, &self.keyring, user)?
+                self.load_user(txn, user)?
                     .ok_or(AccountError::NoDeviceList { user: user.clone() })?
                     .into_list()
             };

@@ -93,6 +93,7 @@ pub struct Account<S: ClientStore, P: TrustPolicy = TrustOnFirstUse> {
     config: AccountConfig,
     policy: P,
     cache: std::sync::Mutex<SessionCache>,
+    users: std::sync::Mutex<users::UserCache>,
 }
 
 impl<S: ClientStore> Account<S> {
@@ -168,6 +169,7 @@ impl<S: ClientStore> Account<S> {
             config: AccountConfig::default(),
             policy: TrustOnFirstUse,
             cache: Default::default(),
+            users: Default::default(),
         }
     }
 
@@ -218,6 +220,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             config: self.config,
             policy,
             cache: self.cache,
+            users: self.users,
         }
     }
 

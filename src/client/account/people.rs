@@ -2,7 +2,6 @@
 //! links between two accounts of one person across apps (PROTOCOL.md §15).
 
 use super::Account;
-use super::users::load_user;
 use crate::address::UserAddress;
 use crate::client::SafetyNumber;
 use crate::client::store::ClientStore;
@@ -24,7 +23,8 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// A [`StorageError`](crate::StorageError).
     pub fn user_safety_number(&self, peer: &UserAddress) -> crate::Result<Option<SafetyNumber>> {
         let mut txn = self.store.transaction()?;
-        Ok(load_user(&mut txn, &self.keyring, peer)?
+        Ok(self
+            .load_user(&mut txn, peer)?
             .map(|k| SafetyNumber::for_users(self.user.public_key(), k.key())))
     }
 
@@ -104,7 +104,8 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let mut txn = self.store.transaction()?;
         for account in link.accounts() {
             let user = account.address();
-            let known = load_user(&mut txn, &self.keyring, user)?
+            let known = self
+                .load_user(&mut txn, user)?
                 .ok_or_else(|| AccountError::NoDeviceList { user: user.clone() })?;
             if known.key() != account.user_key() {
                 return Err(TrustError::UserKeyChanged {

@@ -5,7 +5,6 @@
 use rand_core::CryptoRng;
 
 use super::Account;
-use super::users::load_user;
 use crate::address::DeviceAddress;
 use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
 use crate::client::trust::TrustPolicy;
@@ -150,11 +149,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         }
         let device = receipt.from().clone();
         let mut txn = self.store.transaction()?;
-        let user = load_user(&mut txn, &self.keyring, device.user())?.ok_or_else(|| {
-            AccountError::NoDeviceList {
-                user: device.user().clone(),
-            }
-        })?;
+        let user =
+            self.load_user(&mut txn, device.user())?
+                .ok_or_else(|| AccountError::NoDeviceList {
+                    user: device.user().clone(),
+                })?;
         if !receipt.is_listed_in(user.device_list()) {
             return Err(AccountError::UnlistedDevice { address: device }.into());
         }

@@ -29,6 +29,7 @@ use crate::client::keyring::{RecordKey, StorageKeyring};
 use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, KnownUser, TrustDecision, TrustPolicy};
 use crate::error::{AccountError, MisuseError, TrustError};
+use crate::limits::USER_RECORD_CACHE;
 use crate::wire::{Frame, PeerUserFrame};
 use crate::{
     DeviceList, DeviceListUpdate, IdentityKey, StorageError, UserIdentityKey, VerifiedDeviceList,
@@ -169,16 +170,13 @@ pub(super) fn store_user<T: StoreTransaction, R: CryptoRng + ?Sized>(
 /// Reads the record of `user`, if there is one. The list is decoded and
 /// verified again: a record that does not hold a list signed by its key
 /// is refused as invalid.
-pub(super) fn load_user<T: StoreTransaction>(
-    txn: &mut T,
+fn open_user(
     keyring: &StorageKeyring,
     user: &UserAddress,
-) -> crate::Result<Option<KnownUser>> {
+    sealed: &[u8],
+) -> crate::Result<KnownUser> {
     let key = RecordKey::PeerUser(user);
-    let Some(sealed) = txn.peer_user(user)? else {
-        return Ok(None);
-    };
-    let plain = keyring.open_raw(key, &sealed)?;
+    let plain = keyring.open_raw(key, sealed)?;
     let invalid = StorageError::InvalidRecord { table: key.table() };
     let frame = PeerUserFrame::decode(&plain).map_err(|_| invalid.clone())?;
     let list = DeviceList::from_bytes(frame.device_list)
@@ -187,7 +185,39 @@ pub(super) fn load_user<T: StoreTransaction>(
     if list.user_key().to_bytes() != frame.user_key || list.address() != user {
         return Err(invalid.into());
     }
-    Ok(Some(KnownUser::new(list, frame.verified, frame.first_seen)))
+    Ok(KnownUser::new(list, frame.verified, frame.first_seen))
+}
+
+/// Verified user records of recently used users, each with the exact
+/// sealed record it was opened from.
+///
+/// Opening a record verifies its device list again: a signature and a
+/// subgroup check per identity key, about 50 µs per device, which a
+/// fan-out to a person's 16 devices would pay on every message. A record
+/// is used from here only while the store holds byte-for-byte the sealed
+/// record it was opened from (sealing draws a fresh nonce, so any write
+/// by anyone changes the bytes), as the session cache does; an entry
+/// whose record was never committed is never matched again.
+#[derive(Default)]
+pub(super) struct UserCache {
+    entries: Vec<(UserAddress, Vec<u8>, KnownUser)>,
+}
+
+impl UserCache {
+    fn get(&self, user: &UserAddress, sealed: &[u8]) -> Option<KnownUser> {
+        self.entries
+            .iter()
+            .find(|(u, s, _)| u == user && s == sealed)
+            .map(|(_, _, k)| k.clone())
+    }
+
+    fn put(&mut self, user: &UserAddress, sealed: Vec<u8>, known: KnownUser) {
+        self.entries.retain(|(u, _, _)| u != user);
+        while self.entries.len() >= USER_RECORD_CACHE {
+            self.entries.remove(0);
+        }
+        self.entries.push((user.clone(), sealed, known));
+    }
 }
 
 /// Decodes and verifies lists given as bytes, all of one user.
@@ -206,6 +236,35 @@ fn verify_all(lists: &[impl AsRef<[u8]>]) -> crate::Result<Vec<VerifiedDeviceLis
 }
 
 impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
+    /// The record of `user`, if there is one, from the cache when it holds
+    /// exactly the sealed record the store holds.
+    pub(super) fn load_user<T: StoreTransaction>(
+        &self,
+        txn: &mut T,
+        user: &UserAddress,
+    ) -> crate::Result<Option<KnownUser>> {
+        let Some(sealed) = txn.peer_user(user)? else {
+            return Ok(None);
+        };
+        let mut cache = self.user_cache();
+        if let Some(known) = cache.get(user, &sealed) {
+            return Ok(Some(known));
+        }
+        let known = open_user(&self.keyring, user, &sealed)?;
+        cache.put(user, sealed, known.clone());
+        Ok(Some(known))
+    }
+
+    fn user_cache(&self) -> std::sync::MutexGuard<'_, UserCache> {
+        // Only an optimization: after a panic while it was held, start it
+        // afresh.
+        self.users.lock().unwrap_or_else(|poisoned| {
+            let mut cache = poisoned.into_inner();
+            cache.entries.clear();
+            cache
+        })
+    }
+
     /// This account's own latest device list, as on record: publish it
     /// (its [`to_bytes`](VerifiedDeviceList::to_bytes)) so that peers
     /// can check this user's devices.
@@ -221,11 +280,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         &self,
         txn: &mut T,
     ) -> crate::Result<VerifiedDeviceList> {
-        let own = load_user(txn, &self.keyring, self.address.user())?.ok_or(
-            StorageError::InvalidRecord {
+        let own = self
+            .load_user(txn, self.address.user())?
+            .ok_or(StorageError::InvalidRecord {
                 table: "peer_users",
-            },
-        )?;
+            })?;
         Ok(own.into_list())
     }
 
@@ -236,7 +295,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// A [`StorageError`].
     pub fn peer_user(&self, user: &UserAddress) -> crate::Result<Option<KnownUser>> {
         let mut txn = self.store.transaction()?;
-        load_user(&mut txn, &self.keyring, user)
+        self.load_user(&mut txn, user)
     }
 
     /// Adds a device to this account's device list: signs the next version
@@ -368,7 +427,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         };
         let user = latest.address().clone();
         let mut txn = self.store.transaction()?;
-        let known = load_user(&mut txn, &self.keyring, &user)?;
+        let known = self.load_user(&mut txn, &user)?;
         let own = user == *self.address.user();
         if own {
             let here = latest.device(self.address.device_id());
@@ -462,7 +521,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             return Err(MisuseError::NotAPeer.into());
         }
         let mut txn = self.store.transaction()?;
-        let known = load_user(&mut txn, &self.keyring, &user)?;
+        let known = self.load_user(&mut txn, &user)?;
         let previous = match known {
             Some(k) if k.key() == list.user_key() => {
                 drop(txn);
@@ -493,7 +552,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         key: &UserIdentityKey,
     ) -> crate::Result<()> {
         let mut txn = self.store.transaction()?;
-        match load_user(&mut txn, &self.keyring, user)? {
+        match self.load_user(&mut txn, user)? {
             Some(k) if k.key() == key => {
                 let first_seen = k.first_seen();
                 store_user(
@@ -540,7 +599,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         set: &mut SessionSet,
         now: u64,
     ) -> crate::Result<IdentityStatus> {
-        let Some(user) = load_user(txn, &self.keyring, peer.user())? else {
+        let Some(user) = self.load_user(txn, peer.user())? else {
             if self.config.device_lists_required {
                 return Err(AccountError::NoDeviceList {
                     user: peer.user().clone(),
