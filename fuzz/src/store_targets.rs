@@ -404,6 +404,20 @@ fn use_account(
     step(account, f, genuine, "devices_with_sessions", |a| {
         a.devices_with_sessions(alice.user())
     });
+    let own = step(account, f, genuine, "device_list", |a| a.device_list());
+    let alice_user = step(account, f, genuine, "peer_user", |a| {
+        a.peer_user(alice.user())
+    });
+    step(account, f, genuine, "user_safety_number", |a| {
+        a.user_safety_number(alice.user())
+    });
+    if genuine {
+        assert!(own.is_some(), "the account's own list is on record");
+        assert!(
+            matches!(alice_user, Some(Some(_))),
+            "Alice's user is on record"
+        );
+    }
     if genuine {
         assert!(
             matches!(known, Some(Some(_))),
