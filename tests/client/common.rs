@@ -142,6 +142,14 @@ pub fn bundle(directory: &MemoryDirectory, peer: &DeviceAddress) -> VerifiedBund
         .unwrap()
 }
 
+/// The bundle source an app's directory client would be: verified bundles
+/// taken from `dir`.
+pub fn fetch(
+    dir: &MemoryDirectory,
+) -> impl FnMut(&DeviceAddress) -> kinseal::Result<VerifiedBundle> {
+    move |d: &DeviceAddress| dir.take_bundle(d)?.into_bundle().verify()
+}
+
 /// Gives `a` the latest device list of `b`'s user, as a directory would.
 pub fn learn_list<S: ClientStore, T: ClientStore>(a: &Account<S>, b: &Account<T>) {
     let list = b.device_list().unwrap().to_bytes();

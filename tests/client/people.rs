@@ -6,11 +6,11 @@ use crate::common as client_common;
 
 use std::sync::Arc;
 
-use client_common::{Device, NOW, address, device, keyring, register};
+use client_common::{Device, NOW, address, device, fetch, keyring, register};
 use kinseal::client::store::{IdentityStore, SessionStore};
 use kinseal::client::{Account, ClientStore, DeviceAddress, MemoryStore, SqliteStore};
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
-use kinseal::{AccountError, DeviceListError, Envelope, Error, OsRng, TrustError, VerifiedBundle};
+use kinseal::{AccountError, DeviceListError, Envelope, Error, OsRng, TrustError};
 
 /// Every record of a memory store, for "nothing changed" checks.
 fn dump(store: &MemoryStore) -> Vec<Vec<u8>> {
@@ -31,10 +31,6 @@ fn dump(store: &MemoryStore) -> Vec<Vec<u8>> {
 
 fn list_bytes<S: ClientStore>(d: &Device<S>) -> Vec<u8> {
     d.account.device_list().unwrap().to_bytes()
-}
-
-fn fetch(dir: &MemoryDirectory) -> impl FnMut(&DeviceAddress) -> kinseal::Result<VerifiedBundle> {
-    move |d: &DeviceAddress| dir.take_bundle(d)?.into_bundle().verify()
 }
 
 /// Bob with a second device linked to his first, and Alice knowing Bob's

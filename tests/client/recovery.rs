@@ -3,14 +3,10 @@
 
 use crate::common as client_common;
 
-use client_common::{Device, NOW, device, link};
-use kinseal::client::{DeviceAddress, ReceiptOutcome};
+use client_common::{Device, NOW, device, fetch, link};
+use kinseal::client::ReceiptOutcome;
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
-use kinseal::{AccountError, Error, OsRng, VerifiedBundle};
-
-fn fetch(dir: &MemoryDirectory) -> impl FnMut(&DeviceAddress) -> kinseal::Result<VerifiedBundle> {
-    move |d: &DeviceAddress| dir.take_bundle(d)?.into_bundle().verify()
-}
+use kinseal::{AccountError, Error, OsRng};
 
 /// Publishes `d`'s user's latest device list in the directory.
 fn publish_list(dir: &MemoryDirectory, d: &Device) {

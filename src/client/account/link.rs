@@ -4,12 +4,10 @@
 
 use rand_core::CryptoRng;
 
-use super::{Account, users};
-use crate::client::keyring::{RecordKey, StorageKeyring};
-use crate::client::store::{ClientStore, IdentityStore, StoreTransaction};
+use super::Account;
+use crate::client::keyring::StorageKeyring;
+use crate::client::store::{ClientStore, StoreTransaction};
 use crate::client::trust::TrustPolicy;
-use crate::error::AccountError;
-use crate::wire::{AccountFrame, Frame};
 use crate::{LinkCode, Provisioned, ProvisioningMessage, VerifiedDeviceList};
 
 /// What [`Account::link_device`] returns: the list to publish and the
@@ -81,7 +79,7 @@ impl<S: ClientStore> Account<S> {
     /// Publish prekeys next, as for [`Account::create`].
     ///
     /// # Errors
-    /// [`AccountError::AccountExists`] if the store already holds one; a
+    /// [`AccountError::AccountExists`](crate::AccountError::AccountExists) if the store already holds one; a
     /// [`StorageError`](crate::StorageError).
     pub fn create_linked<R: CryptoRng + ?Sized>(
         store: S,
@@ -92,23 +90,6 @@ impl<S: ClientStore> Account<S> {
     ) -> crate::Result<Self> {
         let address = provisioned.device_address();
         let (identity, user, list, _) = provisioned.into_parts();
-        let mut txn = store.transaction()?;
-        if txn.account()?.is_some() {
-            return Err(AccountError::AccountExists.into());
-        }
-        let frame = AccountFrame {
-            identity_secret: super::secret_array(&identity.to_secret_bytes()),
-            user_secret: super::secret_array(&user.to_secret_bytes()),
-            address: address.clone(),
-            created_at: now,
-            next_signed_id: 1,
-            next_one_time_id: 1,
-            next_kem_id: 1,
-        };
-        let sealed = keyring.seal(rng, RecordKey::Account, &frame.to_secret_vec())?;
-        txn.put_account(&sealed)?;
-        users::store_user(&mut txn, &keyring, rng, &list, true, now)?;
-        txn.commit()?;
-        Ok(Self::with_identity(store, keyring, identity, user, address))
+        Self::install(store, keyring, rng, identity, user, address, &list, now)
     }
 }

@@ -126,6 +126,32 @@ impl<S: ClientStore> Account<S> {
             now,
             [(address.device_id(), identity.public_key(), now)],
         )?;
+        Self::install(
+            store,
+            keyring,
+            rng,
+            identity,
+            user,
+            address.clone(),
+            &list,
+            now,
+        )
+    }
+
+    /// Writes a new account into an empty store: the account record and
+    /// the user's record with its first list on this device, in one
+    /// transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn install<R: CryptoRng + ?Sized>(
+        store: S,
+        keyring: StorageKeyring,
+        rng: &mut R,
+        identity: IdentityKeyPair,
+        user: UserIdentityKeyPair,
+        address: DeviceAddress,
+        list: &crate::VerifiedDeviceList,
+        now: u64,
+    ) -> crate::Result<Self> {
         let mut txn = store.transaction()?;
         if txn.account()?.is_some() {
             return Err(AccountError::AccountExists.into());
@@ -141,15 +167,9 @@ impl<S: ClientStore> Account<S> {
         };
         let sealed = keyring.seal(rng, RecordKey::Account, &frame.to_secret_vec())?;
         txn.put_account(&sealed)?;
-        users::store_user(&mut txn, &keyring, rng, &list, true, now)?;
+        users::store_user(&mut txn, &keyring, rng, list, true, now)?;
         txn.commit()?;
-        Ok(Self::with_identity(
-            store,
-            keyring,
-            identity,
-            user,
-            address.clone(),
-        ))
+        Ok(Self::with_identity(store, keyring, identity, user, address))
     }
 
     /// An account with the default settings and trust policy.
