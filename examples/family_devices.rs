@@ -33,13 +33,13 @@ use std::error::Error as StdError;
 use std::path::PathBuf;
 
 use kinseal::client::{
-    Account, DeviceAddress, DeviceListChange, FanOut, SqliteStore, StorageKey, StorageKeyring,
-    UserAddress,
+    Account, DeviceAddress, DeviceListChange, FanOut, ReceiptOutcome, SqliteStore, StorageKey,
+    StorageKeyring, UserAddress,
 };
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
 use kinseal::{
-    AccountError, DecryptionErrorReceipt, Envelope, Error, FailedMessage, LinkCode, LinkRequest,
-    OsRng, SecretBytes, VerifiedDeviceList,
+    AccountError, Envelope, Error, FailedMessage, LinkCode, LinkRequest, OsRng, SecretBytes,
+    VerifiedDeviceList,
 };
 
 type Result<T, E = Box<dyn StdError>> = std::result::Result<T, E>;
@@ -155,16 +155,15 @@ impl<'w> Device<'w> {
     /// checks that they follow it). `None` when nothing is newer.
     fn fetch_lists(&self, user: &UserAddress) -> Result<Option<DeviceListChange>> {
         let directory = &self.world.directory;
-        let lists = match self.account.peer_user(user)? {
-            None => directory.device_list(user)?.into_iter().collect(),
-            Some(known) => directory.device_lists_since(user, known.device_list().version())?,
+        // The latest list for a user met for the first time, else the
+        // versions after the one on record.
+        let mut source = |u: &UserAddress, held: Option<u64>| match held {
+            None => Ok(directory.device_list(u)?.into_iter().collect()),
+            Some(version) => directory.device_lists_since(u, version),
         };
-        if lists.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(
-            self.account.update_device_lists(&mut OsRng, &lists, NOW)?,
-        ))
+        Ok(self
+            .account
+            .refresh_device_lists(&mut OsRng, user, &mut source, NOW)?)
     }
 
     /// Starts a session with each device on `user`'s list (and on this
@@ -419,13 +418,12 @@ fn run(world: &World) -> Result<()> {
     // ... where the session the receipt named is gone with the old
     // laptop; it starts one with the new laptop and sends the message
     // the receipt names again.
-    let not_applicable = Err(Error::Account(AccountError::ReceiptNotApplicable));
-    assert_eq!(
-        eli.account.handle_receipt(&mut OsRng, &receipt, NOW),
-        not_applicable
-    );
+    let ReceiptOutcome::AlreadyReplaced { failed, .. } =
+        eli.account.handle_receipt(&mut OsRng, &receipt, NOW)?
+    else {
+        return Err("the receipt's session went with the old laptop".into());
+    };
     assert_eq!(eli.sync(&dana)?, std::slice::from_ref(&dana2));
-    let failed = *DecryptionErrorReceipt::from_bytes(&receipt)?.failed();
     let mut envelopes = sent.envelopes().iter();
     let named = envelopes.find(|e| FailedMessage::of(e.message()).ok() == Some(failed));
     assert_eq!(named.map(Envelope::recipient), Some(&dana2));

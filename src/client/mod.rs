@@ -61,8 +61,8 @@ pub use crate::limits::{
     MAX_SESSION_CACHE_LIMIT, MAX_STORAGE_KEYS,
 };
 pub use account::{
-    Account, AccountConfig, BundleSource, Decrypted, DeviceListChange, FanOut, LinkedDevice,
-    PreKeyUpdate, ReceiptOutcome, SyncReport,
+    Account, AccountConfig, BundleSource, Decrypted, DeviceListChange, DeviceListSource, FanOut,
+    LinkedDevice, PreKeyUpdate, ReceiptOutcome, SyncReport,
 };
 pub use keyring::{RecordKey, StorageKey, StorageKeyring};
 pub use safety::SafetyNumber;

@@ -101,14 +101,21 @@ fn two_accounts_of_one_person_are_linked_only_when_both_sign() {
         .unwrap()
         .to_bytes();
 
-    // Alice's app shows the two as one person once it knows both users.
+    // Alice's app shows the two as one person once it knows both users
+    // (the link names them in the order of their keys).
+    match alice.account.check_account_link(&link_bytes).unwrap_err() {
+        Error::Account(AccountError::NoDeviceList { user }) => {
+            assert!(user == *work.address.user() || user == *family.address.user());
+        }
+        other => panic!("expected NoDeviceList, got {other:?}"),
+    }
+    learn_list(&alice.account, &work.account);
     assert_eq!(
         alice.account.check_account_link(&link_bytes).unwrap_err(),
         Error::Account(AccountError::NoDeviceList {
-            user: work.address.user().clone()
+            user: family.address.user().clone()
         })
     );
-    learn_list(&alice.account, &work.account);
     learn_list(&alice.account, &family.account);
     let checked = alice.account.check_account_link(&link_bytes).unwrap();
     assert!(checked.involves(work.account.user_identity_key()));

@@ -8,6 +8,7 @@ use rand_core::CryptoRng;
 
 use super::Account;
 use super::messaging::Decrypted;
+use super::users::DeviceListChange;
 use crate::address::{DeviceAddress, UserAddress};
 use crate::client::store::{ClientStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, TrustPolicy};
@@ -29,6 +30,26 @@ pub trait BundleSource {
 impl<F: FnMut(&DeviceAddress) -> crate::Result<VerifiedBundle>> BundleSource for F {
     fn bundle(&mut self, device: &DeviceAddress) -> crate::Result<VerifiedBundle> {
         self(device)
+    }
+}
+
+/// Where [`Account::refresh_device_lists`] gets a user's device lists:
+/// the app's directory client (`PreKeyDirectory::device_list` and
+/// `device_lists_since` on kinseal's directories). Implemented for closures
+/// `FnMut(&UserAddress, Option<u64>) -> kinseal::Result<Vec<Vec<u8>>>`.
+pub trait DeviceListSource {
+    /// The user's lists after version `held` (oldest first), or, with
+    /// `None` (no list on record), the user's latest list alone or its
+    /// whole history. Empty when there is nothing newer.
+    ///
+    /// # Errors
+    /// Whatever the fetch returned.
+    fn lists(&mut self, user: &UserAddress, held: Option<u64>) -> crate::Result<Vec<Vec<u8>>>;
+}
+
+impl<F: FnMut(&UserAddress, Option<u64>) -> crate::Result<Vec<Vec<u8>>>> DeviceListSource for F {
+    fn lists(&mut self, user: &UserAddress, held: Option<u64>) -> crate::Result<Vec<Vec<u8>>> {
+        self(user, held)
     }
 }
 
@@ -127,6 +148,37 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             }
         }
         Ok(out)
+    }
+
+    /// Brings the device list on record for `user` up to date from
+    /// `source` (fetched with no store transaction open), as
+    /// [`Account::update_device_lists`] takes them: `None` when there was
+    /// nothing newer.
+    ///
+    /// # Errors
+    /// [`AccountError::NoDeviceList`] when the source has no list for a
+    /// user with none on record; what the source returned; otherwise as
+    /// [`Account::update_device_lists`].
+    pub fn refresh_device_lists<R: CryptoRng + ?Sized, L: DeviceListSource + ?Sized>(
+        &self,
+        rng: &mut R,
+        user: &UserAddress,
+        source: &mut L,
+        now: u64,
+    ) -> crate::Result<Option<DeviceListChange>> {
+        let held = {
+            let mut txn = self.store.transaction()?;
+            self.load_user(&mut txn, user)?
+                .map(|k| k.device_list().version())
+        };
+        let lists = source.lists(user, held)?;
+        if lists.is_empty() {
+            return match held {
+                Some(_) => Ok(None),
+                None => Err(AccountError::NoDeviceList { user: user.clone() }.into()),
+            };
+        }
+        self.update_device_lists(rng, &lists, now).map(Some)
     }
 
     /// Brings sessions with every device of `user` (on its latest list on

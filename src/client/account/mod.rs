@@ -53,7 +53,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 pub use config::AccountConfig;
-pub use fanout::{BundleSource, FanOut, SyncReport};
+pub use fanout::{BundleSource, DeviceListSource, FanOut, SyncReport};
 pub use link::LinkedDevice;
 pub use messaging::Decrypted;
 pub use prekeys::PreKeyUpdate;

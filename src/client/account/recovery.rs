@@ -64,12 +64,21 @@ pub enum ReceiptOutcome {
     SessionClosed {
         /// The device that could not decrypt.
         device: DeviceAddress,
+        /// The message it could not decrypt: the app may send what it held
+        /// again, on the new session ([`FailedMessage::of`] of each
+        /// envelope it sent finds it).
+        failed: FailedMessage,
     },
-    /// The receipt named a session that is no longer current (a new one
-    /// was already started): nothing to do.
+    /// The receipt named no current session with the device: that session
+    /// was already closed or replaced (by an earlier copy of the receipt,
+    /// a newer session, or a device list that replaced the device and
+    /// dropped its sessions), or never existed here. Nothing to do: the
+    /// next message to the device uses, or starts, its current session.
     AlreadyReplaced {
         /// The device that could not decrypt.
         device: DeviceAddress,
+        /// The message it could not decrypt.
+        failed: FailedMessage,
     },
 }
 
@@ -130,10 +139,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ///   for a receipt that does not verify;
     /// - [`AccountError::NoDeviceList`] / [`AccountError::UnlistedDevice`]
     ///   when no list on record names the receipt's signer for its device:
-    ///   fetch the user's latest lists (a reinstalled device is on a newer
-    ///   one, which replaces its sessions by itself), then try again;
+    ///   fetch the user's newer lists (a reinstalled device is on one, and
+    ///   taking it drops the device's old sessions by itself); giving the
+    ///   receipt again then says [`ReceiptOutcome::AlreadyReplaced`];
     /// - [`AccountError::ReceiptNotApplicable`] for a receipt addressed to
-    ///   another device, or naming no session with the device;
+    ///   another device;
     /// - a [`StorageError`](crate::StorageError).
     ///
     /// On any error nothing changed.
@@ -162,20 +172,16 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             FailedMessage::PreKey { handshake_id } => set.find_handshake(handshake_id),
             FailedMessage::Message { ratchet_key, .. } => set.find_ratchet_key(ratchet_key),
         };
-        let Some(index) = found else {
+        let failed = *receipt.failed();
+        if found != Some(0) || set.current().is_none() {
             drop(txn);
             self.remember(&device, read, set);
-            return Err(AccountError::ReceiptNotApplicable.into());
-        };
-        if index != 0 || set.current().is_none() {
-            drop(txn);
-            self.remember(&device, read, set);
-            return Ok(ReceiptOutcome::AlreadyReplaced { device });
+            return Ok(ReceiptOutcome::AlreadyReplaced { device, failed });
         }
         set.close();
         let sealed = self.store_sessions(&mut txn, rng, &device, &mut set, now)?;
         txn.commit()?;
         self.remember(&device, sealed, set);
-        Ok(ReceiptOutcome::SessionClosed { device })
+        Ok(ReceiptOutcome::SessionClosed { device, failed })
     }
 }
