@@ -486,3 +486,40 @@ fn a_reset_session_is_replaced_within_one_round_trip() {
     assert_eq!(bob.receive(&alice, &reply).unwrap(), b"on the new one");
     assert_eq!(alice.current(&bob), bob.current(&alice));
 }
+
+#[test]
+fn a_later_list_of_the_same_devices_is_recorded() {
+    let dir = MemoryDirectory::new();
+    let alice = device(&dir, "chirp", "alice", 1);
+    let bob = device(&dir, "parley", "bob", 1);
+    alice.introduce(&bob);
+    let k = kinseal::IdentityKeyPair::generate(&mut OsRng);
+    let v2 = bob
+        .account
+        .add_device(&mut OsRng, 2, k.public_key(), NOW)
+        .unwrap();
+    let v3 = bob.account.remove_device(&mut OsRng, 2, NOW).unwrap();
+    // Net, v3 lists what v1 did: no device changed, but v3 is on record.
+    let change = alice
+        .account
+        .update_device_lists(&mut OsRng, &[v2.to_bytes(), v3.to_bytes()], NOW)
+        .unwrap();
+    assert!(change.is_unchanged());
+    assert_eq!(change.version(), 3);
+    let held = alice
+        .account
+        .peer_user(bob.address.user())
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.device_list().version(), 3);
+    // So v4 follows it.
+    let v4 = bob
+        .account
+        .add_device(&mut OsRng, 2, k.public_key(), NOW)
+        .unwrap();
+    let change = alice
+        .account
+        .update_device_lists(&mut OsRng, &[v4.to_bytes()], NOW)
+        .unwrap();
+    assert_eq!(change.added(), &[address("parley", "bob", 2)]);
+}

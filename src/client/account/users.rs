@@ -90,7 +90,8 @@ impl DeviceListChange {
         &self.replaced
     }
 
-    /// Whether the list on record did not change.
+    /// Whether no device and no user key changed (the version may have:
+    /// a later list of the same devices is still recorded).
     pub fn is_unchanged(&self) -> bool {
         !self.new_user
             && self.previous_user_key.is_none()
@@ -462,6 +463,12 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let (change, verified, first_seen) = match known {
             Some(k) if k.key() == latest.user_key() => {
                 let update = k.device_list().check_chain(&lists)?;
+                if update == DeviceListUpdate::Unchanged {
+                    // The list on record, byte for byte: nothing to write.
+                    return Ok(DeviceListChange::unchanged(latest));
+                }
+                // A later version, even one that lists the same devices,
+                // is recorded: the next one names its hash.
                 let change = DeviceListChange::of_update(latest, &update);
                 (change, k.is_verified(), k.first_seen())
             }
@@ -480,9 +487,6 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 (DeviceListChange::all_added(latest, None), false, now)
             }
         };
-        if change.is_unchanged() {
-            return Ok(change);
-        }
         for device in change.removed.iter().chain(&change.replaced) {
             txn.remove_sessions(device)?;
         }
