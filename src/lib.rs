@@ -25,6 +25,7 @@ mod address;
 pub mod client;
 mod crypto;
 mod error;
+mod group;
 mod handshake;
 mod hygiene;
 mod keys;
@@ -47,9 +48,10 @@ pub mod wire;
 pub use address::{DeviceAddress, UserAddress};
 pub use error::{
     AccountError, AccountLinkError, AddressError, AddressField, DecodeError, DeviceListError,
-    DirectoryError, Error, KeyKind, LinkError, MisuseError, OtherError, PreKeyRole, ProtocolError,
-    Result, SignedObject, StorageError, TrustError, UploadError, WireType,
+    DirectoryError, Error, GroupError, KeyKind, LinkError, MisuseError, OtherError, PreKeyRole,
+    ProtocolError, Result, SignedObject, StorageError, TrustError, UploadError, WireType,
 };
+pub use group::GroupId;
 pub use keys::{
     AccountLink, AccountLinkProposal, LinkRevocation, LinkedAccount, VerifiedAccountLink,
 };

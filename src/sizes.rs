@@ -18,5 +18,8 @@ pub const TAG_LEN: usize = 16;
 /// Length of the seed an ML-KEM-768 key pair is derived from (FIPS 203
 /// `d ‖ z`), which is what a stored KEM prekey keeps.
 pub(crate) const KEM_SEED_LEN: usize = 64;
+/// Length of a group id (PROTOCOL.md §16): 32 random bytes, so that two
+/// groups created anywhere never share one.
+pub(crate) const GROUP_ID_LEN: usize = 32;
 /// Length of an XChaCha20-Poly1305 nonce, as records sealed at rest carry.
 pub(crate) const SEAL_NONCE_LEN: usize = 24;

@@ -7,6 +7,7 @@
 //! | [`ProtocolError`] | the protocol core: well-formed input that breaks a rule |
 //! | [`MisuseError`] | the protocol core: a call the API does not allow |
 //! | [`DeviceListError`] | the protocol core: a device list that cannot follow the one a caller holds |
+//! | [`GroupError`] | the group layer: group messages, sender keys, group states and changes |
 //! | [`LinkError`] | the protocol core: the pieces of a device link that do not fit together |
 //! | [`AccountLinkError`] | the protocol core: a link revocation that does not revoke the link given |
 //! | [`Error::DecryptionFailed`] | a message that did not authenticate, opaque on purpose |
@@ -33,6 +34,7 @@ mod address;
 mod client;
 mod decode;
 mod device_list;
+mod group;
 mod link;
 mod protocol;
 mod server;
@@ -43,6 +45,7 @@ pub use address::{AddressError, AddressField};
 pub use client::{AccountError, TrustError};
 pub use decode::{DecodeError, KeyKind, WireType};
 pub use device_list::DeviceListError;
+pub use group::GroupError;
 pub use link::LinkError;
 pub use protocol::{MisuseError, PreKeyRole, ProtocolError, SignedObject};
 pub use server::{DirectoryError, UploadError};
@@ -81,6 +84,9 @@ pub enum Error {
     /// rollback, a fork, a gap, or another user's list (see
     /// [`VerifiedDeviceList::check_successor`](crate::VerifiedDeviceList::check_successor)).
     DeviceList(DeviceListError),
+    /// The group layer refused a group message, sender key, state or
+    /// change (see [`GroupError`]).
+    Group(GroupError),
     /// The device list, user key and new device of a device link do not
     /// fit together (`ProvisioningMessage::seal`, `LinkRequest::open`).
     Link(LinkError),
@@ -110,6 +116,7 @@ from_kind! {
     DirectoryError => Directory,
     StorageError => Storage,
     DeviceListError => DeviceList,
+    GroupError => Group,
     LinkError => Link,
     AccountLinkError => AccountLink,
 }
@@ -128,6 +135,7 @@ impl fmt::Display for Error {
             Error::Directory(e) => write!(f, "directory error: {e}"),
             Error::Storage(e) => write!(f, "storage error: {e}"),
             Error::DeviceList(e) => write!(f, "device list refused: {e}"),
+            Error::Group(e) => write!(f, "group layer refused: {e}"),
             Error::Link(e) => write!(f, "device link refused: {e}"),
             Error::AccountLink(e) => write!(f, "link revocation refused: {e}"),
         }
@@ -148,6 +156,7 @@ impl core::error::Error for Error {
             Error::Directory(e) => Some(e),
             Error::Storage(e) => Some(e),
             Error::DeviceList(e) => Some(e),
+            Error::Group(e) => Some(e),
             Error::Link(e) => Some(e),
             Error::AccountLink(e) => Some(e),
         }

@@ -81,6 +81,9 @@ pub(super) fn error_name(e: &Error) -> &'static str {
         Error::Directory(_) => "Directory",
         Error::Storage(_) => "Storage",
         Error::Trust(_) => "Trust",
+        Error::Group(g) => match g {
+            crate::GroupError::WrongGroup => "WrongGroup",
+        },
         Error::DeviceList(d) => match d {
             crate::DeviceListError::UserKeyChanged => "UserKeyChanged",
             crate::DeviceListError::AddressMismatch => "AddressMismatch",

@@ -94,7 +94,9 @@ pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATUR
 // linking a device, 0x56 ..= 0x58 the account links; 0x59 ..= 0x5f are
 // kept for the records that sign or link user identities), 0x6_ delivery
 // (0x60 the envelope, 0x61 the decryption-error receipt that travels next
-// to it; 0x62 ..= 0x6f kept for more of that kind).
+// to it; 0x62 ..= 0x6f kept for more of that kind), 0x7_ groups (0x70 ..=
+// 0x7f kept for group messages, sender-key distributions, group states
+// and their changes: PROTOCOL.md §16).
 
 /// The type byte of a ratchet [`Message`](crate::Message).
 pub(crate) const TYPE_MESSAGE: u8 = 0x01;
