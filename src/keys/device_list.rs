@@ -179,6 +179,11 @@ impl DeviceList {
         self.encoding.clone()
     }
 
+    /// The encoding, borrowed.
+    pub(crate) fn encoding(&self) -> &[u8] {
+        &self.encoding
+    }
+
     /// The user identity key that signed (or claims to have signed) the list.
     pub fn user_key(&self) -> &UserIdentityKey {
         &self.user_key

@@ -213,4 +213,13 @@ fn a_key_transparency_policy_decides_on_user_keys() {
         .unwrap();
     assert!(change.is_new_user());
     assert_eq!(change.added(), std::slice::from_ref(&bob.address));
+    // The policy decides on every list, also the one on record again.
+    assert!(matches!(
+        strict.update_device_lists(&mut OsRng, &[&list], NOW),
+        Err(Error::Trust(TrustError::UserUntrusted { .. }))
+    ));
+    let again = strict
+        .update_device_lists_with_proof(&mut OsRng, &[&list], Some(&proof), NOW)
+        .unwrap();
+    assert!(again.is_unchanged() && !again.is_new_user());
 }

@@ -30,7 +30,7 @@ use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, KnownUser, TrustDecision, TrustPolicy};
 use crate::error::{AccountError, MisuseError, TrustError};
 use crate::limits::USER_RECORD_CACHE;
-use crate::wire::{Frame, PeerUserFrame};
+use crate::wire::{DeviceListFrame, Frame, PeerUserFrame};
 use crate::{
     DeviceList, DeviceListUpdate, IdentityKey, StorageError, UserIdentityKey, VerifiedDeviceList,
 };
@@ -422,6 +422,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         proof: Option<&[u8]>,
         now: u64,
     ) -> crate::Result<DeviceListChange> {
+        if let [only] = lists
+            && let Some(change) = self.same_as_on_record(only.as_ref(), proof)?
+        {
+            return Ok(change);
+        }
         let lists = verify_all(lists)?;
         let Some(latest) = lists.last() else {
             return Err(MisuseError::NoDeviceLists.into());
@@ -501,6 +506,40 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         txn.commit()?;
         self.cache().clear();
         Ok(change)
+    }
+
+    /// `Unchanged` when `bytes` is, byte for byte, the list on record for
+    /// its user (which was verified when it was taken) and the policy
+    /// still trusts its key: taking the list a directory serves again
+    /// then costs no signature and no key validation. `None` otherwise,
+    /// and the caller verifies as for any list.
+    fn same_as_on_record(
+        &self,
+        bytes: &[u8],
+        proof: Option<&[u8]>,
+    ) -> crate::Result<Option<DeviceListChange>> {
+        let Ok(frame) = DeviceListFrame::decode(bytes) else {
+            return Ok(None);
+        };
+        let Ok(user) = frame.body.address.to_address() else {
+            return Ok(None);
+        };
+        let mut txn = self.store.transaction()?;
+        let Some(known) = self.load_user(&mut txn, &user)? else {
+            return Ok(None);
+        };
+        drop(txn);
+        let list = known.device_list();
+        if list.list().encoding() != bytes {
+            return Ok(None);
+        }
+        let own = user == *self.address.user();
+        let trusted = own
+            || self
+                .policy
+                .decide_user(&user, Some(&known), list.user_key(), proof)
+                == TrustDecision::Trust;
+        Ok(trusted.then(|| DeviceListChange::unchanged(list)))
     }
 
     /// Accepts a peer user's new user key (after the people agreed, for
