@@ -88,6 +88,11 @@ fn parse_account_link_corpus() {
 }
 
 #[test]
+fn account_device_lists_corpus() {
+    replay("account_device_lists", targets::account_device_lists);
+}
+
+#[test]
 fn route_corpus() {
     replay("route", targets::route);
 }
@@ -123,6 +128,7 @@ fn layout_seeds_are_current() {
     for (target, name, bytes) in targets::layout_seeds()
         .into_iter()
         .chain(targets::account_link_seeds())
+        .chain(targets::device_list_account_seeds())
     {
         assert!(!bytes.is_empty(), "{target}/{name}");
         let path = corpus.join(target).join(name);
