@@ -45,6 +45,7 @@ mod people;
 mod prekeys;
 mod recovery;
 mod sessions;
+mod user_records;
 mod users;
 
 use core::fmt;
@@ -93,7 +94,7 @@ pub struct Account<S: ClientStore, P: TrustPolicy = TrustOnFirstUse> {
     config: AccountConfig,
     policy: P,
     cache: std::sync::Mutex<SessionCache>,
-    users: std::sync::Mutex<users::UserCache>,
+    users: std::sync::Mutex<user_records::UserCache>,
 }
 
 impl<S: ClientStore> Account<S> {
@@ -167,7 +168,7 @@ impl<S: ClientStore> Account<S> {
         };
         let sealed = keyring.seal(rng, RecordKey::Account, &frame.to_secret_vec())?;
         txn.put_account(&sealed)?;
-        users::store_user(&mut txn, &keyring, rng, list, true, now)?;
+        user_records::store_user(&mut txn, &keyring, rng, list, true, now)?;
         txn.commit()?;
         Ok(Self::with_identity(store, keyring, identity, user, address))
     }

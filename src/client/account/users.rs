@@ -24,13 +24,12 @@ use rand_core::CryptoRng;
 
 use super::Account;
 use super::sessions::SessionSet;
+use super::user_records::store_user;
 use crate::address::{DeviceAddress, UserAddress};
-use crate::client::keyring::{RecordKey, StorageKeyring};
 use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, KnownUser, TrustDecision, TrustPolicy};
 use crate::error::{AccountError, MisuseError, TrustError};
-use crate::limits::USER_RECORD_CACHE;
-use crate::wire::{DeviceListFrame, Frame, PeerUserFrame};
+use crate::wire::{DeviceListFrame, Frame};
 use crate::{
     DeviceList, DeviceListUpdate, IdentityKey, StorageError, UserIdentityKey, VerifiedDeviceList,
 };
@@ -146,81 +145,6 @@ impl DeviceListChange {
     }
 }
 
-/// Writes the record of `list`'s user: its key, the trust decision and
-/// the list.
-pub(super) fn store_user<T: StoreTransaction, R: CryptoRng + ?Sized>(
-    txn: &mut T,
-    keyring: &StorageKeyring,
-    rng: &mut R,
-    list: &VerifiedDeviceList,
-    verified: bool,
-    first_seen: u64,
-) -> crate::Result<()> {
-    let bytes = list.to_bytes();
-    let frame = PeerUserFrame {
-        user_key: list.user_key().to_bytes(),
-        verified,
-        first_seen,
-        device_list: &bytes,
-    };
-    let user = list.address();
-    let sealed = keyring.seal(rng, RecordKey::PeerUser(user), &frame.to_vec())?;
-    Ok(txn.put_peer_user(user, &sealed)?)
-}
-
-/// Reads the record of `user`, if there is one. The list is decoded and
-/// verified again: a record that does not hold a list signed by its key
-/// is refused as invalid.
-fn open_user(
-    keyring: &StorageKeyring,
-    user: &UserAddress,
-    sealed: &[u8],
-) -> crate::Result<KnownUser> {
-    let key = RecordKey::PeerUser(user);
-    let plain = keyring.open_raw(key, sealed)?;
-    let invalid = StorageError::InvalidRecord { table: key.table() };
-    let frame = PeerUserFrame::decode(&plain).map_err(|_| invalid.clone())?;
-    let list = DeviceList::from_bytes(frame.device_list)
-        .and_then(DeviceList::verify)
-        .map_err(|_| invalid.clone())?;
-    if list.user_key().to_bytes() != frame.user_key || list.address() != user {
-        return Err(invalid.into());
-    }
-    Ok(KnownUser::new(list, frame.verified, frame.first_seen))
-}
-
-/// Verified user records of recently used users, each with the exact
-/// sealed record it was opened from.
-///
-/// Opening a record verifies its device list again: a signature and a
-/// subgroup check per identity key, about 50 µs per device, which a
-/// fan-out to a person's 16 devices would pay on every message. A record
-/// is used from here only while the store holds byte-for-byte the sealed
-/// record it was opened from (sealing draws a fresh nonce, so any write
-/// by anyone changes the bytes), as the session cache does; an entry
-/// whose record was never committed is never matched again.
-#[derive(Default)]
-pub(super) struct UserCache {
-    entries: Vec<(UserAddress, Vec<u8>, KnownUser)>,
-}
-
-impl UserCache {
-    fn get(&self, user: &UserAddress, sealed: &[u8]) -> Option<KnownUser> {
-        self.entries
-            .iter()
-            .find(|(u, s, _)| u == user && s == sealed)
-            .map(|(_, _, k)| k.clone())
-    }
-
-    fn put(&mut self, user: &UserAddress, sealed: Vec<u8>, known: KnownUser) {
-        self.entries.retain(|(u, _, _)| u != user);
-        while self.entries.len() >= USER_RECORD_CACHE {
-            self.entries.remove(0);
-        }
-        self.entries.push((user.clone(), sealed, known));
-    }
-}
-
 /// Decodes and verifies lists given as bytes, all of one user.
 fn verify_all(lists: &[impl AsRef<[u8]>]) -> crate::Result<Vec<VerifiedDeviceList>> {
     let verified = lists
@@ -237,35 +161,6 @@ fn verify_all(lists: &[impl AsRef<[u8]>]) -> crate::Result<Vec<VerifiedDeviceLis
 }
 
 impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
-    /// The record of `user`, if there is one, from the cache when it holds
-    /// exactly the sealed record the store holds.
-    pub(super) fn load_user<T: StoreTransaction>(
-        &self,
-        txn: &mut T,
-        user: &UserAddress,
-    ) -> crate::Result<Option<KnownUser>> {
-        let Some(sealed) = txn.peer_user(user)? else {
-            return Ok(None);
-        };
-        let mut cache = self.user_cache();
-        if let Some(known) = cache.get(user, &sealed) {
-            return Ok(Some(known));
-        }
-        let known = open_user(&self.keyring, user, &sealed)?;
-        cache.put(user, sealed, known.clone());
-        Ok(Some(known))
-    }
-
-    fn user_cache(&self) -> std::sync::MutexGuard<'_, UserCache> {
-        // Only an optimization: after a panic while it was held, start it
-        // afresh.
-        self.users.lock().unwrap_or_else(|poisoned| {
-            let mut cache = poisoned.into_inner();
-            cache.entries.clear();
-            cache
-        })
-    }
-
     /// This account's own latest device list, as on record: publish it
     /// (its [`to_bytes`](VerifiedDeviceList::to_bytes)) so that peers
     /// can check this user's devices.
