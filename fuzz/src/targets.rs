@@ -22,6 +22,10 @@ pub use store_targets::{open_store_record, store_record_seeds};
 mod account_link_targets;
 pub use account_link_targets::{account_link_seeds, parse_account_link};
 
+#[path = "group_targets.rs"]
+mod group_targets;
+pub use group_targets::{group_decrypt, group_seeds};
+
 #[path = "link_targets.rs"]
 mod link_targets;
 pub use link_targets::parse_link;
