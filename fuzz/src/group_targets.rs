@@ -17,7 +17,7 @@ struct GroupFixture {
     receiver: Vec<u8>,
     /// Messages 0 ..= 5 and what decrypting each must give (`Err(())` for
     /// a duplicate).
-    messages: Vec<(Vec<u8>, Result<Vec<u8>, ()>)>,
+    messages: Vec<(Vec<u8>, super::Expected)>,
     distribution: Vec<u8>,
     sender_record: Vec<u8>,
 }
