@@ -45,6 +45,9 @@ fn all() {
     assert_zod::<crate::KemPreKeyPair>();
     assert_zod::<crate::Session>();
     assert_zod::<crate::SecretBytes>();
+    assert_zod::<crate::SenderKey>();
+    assert_zod::<crate::SenderKeyDistribution>();
+    assert_zod::<crate::ReceivedSenderKey>();
     // Crate-private: the ratchet.
     assert_zod::<crate::ratchet::RootKey>();
     assert_zod::<crate::ratchet::ChainKey>();

@@ -51,7 +51,7 @@ pub use error::{
     DirectoryError, Error, GroupError, KeyKind, LinkError, MisuseError, OtherError, PreKeyRole,
     ProtocolError, Result, SignedObject, StorageError, TrustError, UploadError, WireType,
 };
-pub use group::GroupId;
+pub use group::{GroupId, ReceivedSenderKey, SenderKey, SenderKeyDistribution};
 pub use keys::{
     AccountLink, AccountLinkProposal, LinkRevocation, LinkedAccount, VerifiedAccountLink,
 };
@@ -66,8 +66,9 @@ pub use keys::{
 };
 pub use limits::{
     DEFAULT_MAX_FORWARD_JUMP, DEFAULT_MAX_OLD_CHAINS, DEFAULT_MAX_SKIPPED_KEYS,
-    DEFAULT_PADDING_BLOCK, MAX_CONTEXT_LEN, MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT,
-    MAX_PADDING_BLOCK_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
+    DEFAULT_PADDING_BLOCK, MAX_CONTEXT_LEN, MAX_FORWARD_JUMP_LIMIT, MAX_GROUP_FORWARD_JUMP,
+    MAX_GROUP_MESSAGE_LEN, MAX_GROUP_SKIPPED_KEYS, MAX_OLD_CHAINS_LIMIT, MAX_PADDING_BLOCK_LIMIT,
+    MAX_SKIPPED_KEYS_LIMIT, MIN_GROUP_MESSAGE_LEN, SENDER_KEY_DISTRIBUTION_LEN,
 };
 pub use message::{
     DecryptionErrorReceipt, Envelope, FailedMessage, HandshakeId, IncomingMessage, Message,

@@ -435,6 +435,54 @@ pub const MIN_BUNDLE_LEN: usize = 3 + KEY_LEN + SIGNED_PREKEY_ENTRY_LEN + 1 + KE
 /// one-time prekey (1441 bytes): the most a bundle can be.
 pub const MAX_BUNDLE_LEN: usize = MIN_BUNDLE_LEN + ONE_TIME_PREKEY_ENTRY_LEN;
 
+// ---- Groups (PROTOCOL.md §16) ----------------------------------------------
+
+/// The largest number of iterations one group message may skip over in a
+/// sender-key chain (the gap between the next expected iteration and the
+/// message's). A message is verified before any chain work, so only the
+/// sender itself can make a receiver walk this far: about 2 000 HMACs,
+/// under a millisecond. 2 000 is Signal's bound for sender keys.
+pub const MAX_GROUP_FORWARD_JUMP: u32 = 2_000;
+
+/// The most skipped message keys a receiver keeps for one sender key;
+/// beyond it the oldest are evicted (40 bytes each, 80 KB at most).
+pub const MAX_GROUP_SKIPPED_KEYS: u32 = 2_000;
+
+/// A group message's header: version, type, suite, group id, epoch, key
+/// id, iteration and the ciphertext length (55 bytes).
+pub(crate) const GROUP_MESSAGE_HEADER_LEN: usize = 3 + 32 + 8 + 4 + 4 + 4;
+
+/// The shortest group message: an empty plaintext with no padding beyond
+/// its end marker (136 bytes).
+pub const MIN_GROUP_MESSAGE_LEN: usize =
+    GROUP_MESSAGE_HEADER_LEN + MIN_CIPHERTEXT_LEN + SIGNATURE_LEN;
+
+/// The longest group message: a [`MAX_PADDED_LEN`] padded plaintext
+/// (270 471 bytes).
+pub const MAX_GROUP_MESSAGE_LEN: usize =
+    GROUP_MESSAGE_HEADER_LEN + MAX_CIPHERTEXT_LEN + SIGNATURE_LEN;
+
+/// The length of a sender-key distribution: version, type, suite, group
+/// id, epoch, key id, iteration, chain key and signing public key (115 bytes).
+pub const SENDER_KEY_DISTRIBUTION_LEN: usize = 3 + 32 + 8 + 4 + 4 + 32 + KEY_LEN;
+
+/// The length of a sender's sender-key record: as a distribution, with
+/// the signing secret key in place of the public one (115 bytes).
+pub(crate) const SENDER_KEY_RECORD_LEN: usize = 3 + 32 + 8 + 4 + 4 + 32 + 32;
+
+/// A received sender-key record before its sender address and skipped
+/// keys: version, type, suite, group id, epoch, key id, floor, next
+/// iteration, chain key, signing public key (119 bytes).
+pub(crate) const RECEIVED_SENDER_KEY_FIXED_LEN: usize = 3 + 32 + 8 + 4 + 4 + 4 + 32 + KEY_LEN;
+const _: () = assert!(GROUP_MESSAGE_HEADER_LEN == 55);
+
+/// One skipped key in a received sender-key record: iteration and seed.
+pub(crate) const RECEIVED_SKIPPED_ENTRY_LEN: usize = 4 + 32;
+
+const _: () = assert!(MIN_GROUP_MESSAGE_LEN == 136 && MAX_GROUP_MESSAGE_LEN == 270_471);
+const _: () = assert!(SENDER_KEY_DISTRIBUTION_LEN == 115 && SENDER_KEY_RECORD_LEN == 115);
+const _: () = assert!(RECEIVED_SENDER_KEY_FIXED_LEN == 119);
+
 // The sizes the layouts in PROTOCOL.md §4 and docs/SERVER.md state.
 const _: () = assert!(MIN_BUNDLE_LEN == 1405 && MAX_BUNDLE_LEN == 1441);
 const _: () = assert!(MAX_MESSAGE_LEN == 271_554 && MIN_MESSAGE_LEN == 83);

@@ -1482,6 +1482,224 @@ def decode_envelope(data: bytes) -> tuple[tuple, tuple, str, bytes]:
 
 # ---------------------------------------------------------------------------
 # The checks
+# ===========================================================================
+# group-messages.json (§16.1-§16.4): sender keys — begin
+# (This section is self-contained; it ends at the matching "end" rule.)
+# ===========================================================================
+
+T_GROUP_MESSAGE, T_SENDER_KEY_DISTRIBUTION = 0x70, 0x71
+T_SENDER_KEY_RECORD, T_RECEIVED_SENDER_KEY = 0x74, 0x75
+GROUP_CHAIN = b"KINSEAL-v1 group chain\0"
+GROUP_MESSAGE_KEY = b"KINSEAL-v1 group message key\0"
+GROUP_MESSAGE_AD = b"KINSEAL-v1 group message AD\0"
+SIG_GROUP_MESSAGE = b"KINSEAL-v1 group message\0"
+MAX_GROUP_FORWARD_JUMP = 2000
+MAX_GROUP_SKIPPED_KEYS = 2000
+GROUP_HEADER_LEN = 55
+
+
+def group_chain_step(ck: bytes) -> tuple[bytes, bytes]:
+    """§16.3: (seed, next chain key)."""
+    return hmac256(ck, GROUP_CHAIN + b"\x01"), hmac256(ck, GROUP_CHAIN + b"\x02")
+
+
+def group_message_key(seed: bytes) -> tuple[bytes, bytes]:
+    okm = hkdf_expand(seed, GROUP_MESSAGE_KEY, 44)
+    return okm[:32], okm[32:]
+
+
+def group_header(group_id: bytes, epoch: int, key_id: int, iteration: int, ct_len: int) -> bytes:
+    return u8(VERSION) + u8(T_GROUP_MESSAGE) + u8(SUITE) + group_id + u64(epoch) + u32(key_id) + u32(iteration) + u32(ct_len)
+
+
+def group_ad(group_id: bytes, epoch: int, sender: bytes, header: bytes) -> bytes:
+    return GROUP_MESSAGE_AD + group_id + u64(epoch) + sender + header
+
+
+def decode_group_message(data: bytes) -> dict:
+    """§16.1, front to back."""
+    r = Reader(data)
+    read_prefix(r, T_GROUP_MESSAGE, True)
+    m = {"group_id": r.take(32), "epoch": r.u64(), "key_id": r.u32(), "iteration": r.u32()}
+    n = r.u32()
+    if not MIN_CIPHERTEXT_LEN <= n <= MAX_CIPHERTEXT_LEN:
+        raise ProtocolError("LengthOutOfRange", f"ciphertext_len {n}")
+    m["ciphertext"] = r.take(n)
+    m["signature"] = r.take(64)
+    r.finish()
+    return m
+
+
+def decode_distribution(data: bytes) -> dict:
+    """§16.2; the signing key checked as an identity key (§3.1)."""
+    r = Reader(data)
+    read_prefix(r, T_SENDER_KEY_DISTRIBUTION, True)
+    d = {"group_id": r.take(32), "epoch": r.u64(), "key_id": r.u32(), "iteration": r.u32(),
+         "chain_key": r.take(32), "signing_key": r.take(32)}
+    r.finish()
+    validate_identity_key(d["signing_key"])
+    return d
+
+
+class GroupReceiver:
+    """§16.4, on its own: floor, next iteration, chain key, skipped seeds."""
+
+    def __init__(self, d: dict, sender: tuple):
+        self.group_id, self.epoch, self.key_id = d["group_id"], d["epoch"], d["key_id"]
+        self.pk, self.sender = d["signing_key"], sender
+        self.floor = self.next = d["iteration"]
+        self.ck = d["chain_key"]
+        self.skipped: dict[int, bytes] = {}  # insertion order is ascending
+
+    def decrypt(self, sender: tuple, data: bytes) -> bytes:
+        m = decode_group_message(data)
+        if m["group_id"] != self.group_id:
+            raise ProtocolError("WrongGroup")
+        if m["epoch"] != self.epoch:
+            raise ProtocolError("WrongEpoch")
+        if m["key_id"] != self.key_id:
+            raise ProtocolError("UnknownSenderKey")
+        if sender != self.sender:
+            raise ProtocolError("WrongSender")
+        s = encode_device_address_embedded(sender)
+        try:
+            verify_strict(self.pk, SIG_GROUP_MESSAGE, s + data[:-64], m["signature"])
+        except ProtocolError:
+            raise ProtocolError("DecryptionFailed", "signature")
+        i = m["iteration"]
+        kept, ck = [], self.ck
+        if i >= self.next:
+            if i - self.next > MAX_GROUP_FORWARD_JUMP:
+                raise ProtocolError("JumpTooFar")
+            if i == 0xFFFFFFFF:
+                raise ProtocolError("ChainExhausted")
+            for j in range(self.next, i + 1):
+                seed, ck = group_chain_step(ck)
+                kept.append((j, seed))
+            seed = kept.pop()[1]
+        elif i < self.floor:
+            raise ProtocolError("GroupMessageKeyExpired")
+        elif i in self.skipped:
+            seed = self.skipped[i]
+        else:
+            raise ProtocolError("GroupDuplicate")
+        key, nonce = group_message_key(seed)
+        ad = group_ad(self.group_id, self.epoch, s, data[:GROUP_HEADER_LEN])
+        try:
+            body = aead_open(key, nonce, ad, m["ciphertext"])
+        except Exception:
+            raise ProtocolError("DecryptionFailed", "tag")
+        pt = unpad(body)
+        # commit
+        if i >= self.next:
+            self.ck, self.next = ck, i + 1
+            for j, sd in kept:
+                self.skipped[j] = sd
+            while len(self.skipped) > MAX_GROUP_SKIPPED_KEYS:
+                oldest = next(iter(self.skipped))
+                del self.skipped[oldest]
+                self.floor = max(self.floor, oldest + 1)
+        else:
+            del self.skipped[i]
+        return pt
+
+    def record(self) -> bytes:
+        out = u8(VERSION) + u8(T_RECEIVED_SENDER_KEY) + u8(SUITE) + self.group_id + u64(self.epoch)
+        out += u32(self.key_id) + u32(self.floor) + u32(self.next) + self.ck + self.pk
+        out += encode_device_address_embedded(self.sender) + u32(len(self.skipped))
+        for j in sorted(self.skipped):
+            out += u32(j) + self.skipped[j]
+        return out
+
+
+def sender_key_record(group_id, epoch, key_id, iteration, ck, sk) -> bytes:
+    return u8(VERSION) + u8(T_SENDER_KEY_RECORD) + u8(SUITE) + group_id + u64(epoch) + u32(key_id) + u32(iteration) + ck + sk
+
+
+def check_group_messages(c: Checker) -> int:
+    doc = load("group-messages.json")
+    c.eq("group: labels", [H(doc["labels"][k]) for k in ("group_chain", "group_message_key", "group_message_ad",
+                                                         "sig_group_message")],
+         [GROUP_CHAIN, GROUP_MESSAGE_KEY, GROUP_MESSAGE_AD, SIG_GROUP_MESSAGE])
+    c.eq("group: bounds", (doc["max_group_forward_jump"], doc["max_group_skipped_keys"]),
+         (MAX_GROUP_FORWARD_JUMP, MAX_GROUP_SKIPPED_KEYS))
+
+    def device(v) -> tuple:
+        return H(v["app_id"]), H(v["user_id"]), v["device_id"]
+
+    g, epoch, key_id = H(doc["group_id"]), doc["epoch"], doc["key_id"]
+    sender = device(doc["sender"])
+    s = encode_device_address_embedded(sender)
+    c.eq("group: embedded sender", s, H(doc["sender_embedded"]))
+    sk, ck0 = H(doc["signing_secret"]), H(doc["chain_key"])
+    pk = identity_public(sk)
+    c.eq("group: signing public key", pk, H(doc["signing_public"]))
+    c.eq("group: sender record at start", sender_key_record(g, epoch, key_id, 0, ck0, sk),
+         H(doc["sender_record_at_start"]))
+    dist = u8(VERSION) + u8(T_SENDER_KEY_DISTRIBUTION) + u8(SUITE) + g + u64(epoch) + u32(key_id) + u32(0) + ck0 + pk
+    c.eq("group: distribution", dist, H(doc["distribution"]))
+    n = 0
+    ck = ck0
+    encodings = []
+    for m in doc["messages"]:
+        tag = f"group message {m['iteration']}"
+        c.eq(f"{tag} chain key", ck, H(m["chain_key"]))
+        seed, nxt = group_chain_step(ck)
+        c.eq(f"{tag} seed", seed, H(m["seed"]))
+        key, nonce = group_message_key(seed)
+        c.eq(f"{tag} key and nonce", (key, nonce), (H(m["aead_key"]), H(m["nonce"])))
+        pt = H(m["plaintext"])
+        body = pad(pt, Padding().padded_len(len(pt)))
+        header = group_header(g, epoch, key_id, m["iteration"], len(body) + 16)
+        ad = group_ad(g, epoch, s, header)
+        c.eq(f"{tag} associated data", ad, H(m["associated_data"]))
+        signed = header + aead_seal(key, nonce, ad, body)
+        sig = sign(sk, SIG_GROUP_MESSAGE, s + signed)
+        c.eq(f"{tag} signature", sig, H(m["signature"]))
+        c.eq(f"{tag} encoding", signed + sig, H(m["encoding"]))
+        encodings.append(signed + sig)
+        ck = nxt
+        n += 1
+    c.eq("group: sender record after", sender_key_record(g, epoch, key_id, len(encodings), ck, sk),
+         H(doc["sender_record_after"]))
+
+    def run(rx: GroupReceiver, deliveries: list, what: str) -> None:
+        nonlocal n
+        for k, dlv in enumerate(deliveries):
+            data = encodings[dlv["message"]]
+            tag = f"group {what}[{k}] (message {dlv['message']})"
+            if "error" in dlv:
+                before = rx.record()
+                c.rejects(tag, lambda: rx.decrypt(sender, data), dlv["error"])
+                c.eq(f"{tag} leaves the state unchanged", rx.record(), before)
+            else:
+                c.eq(tag, rx.decrypt(sender, data), H(dlv["plaintext"]))
+            n += 1
+
+    rx = GroupReceiver(decode_distribution(dist), sender)
+    run(rx, doc["deliveries"], "delivery")
+    c.eq("group: receiver record after", rx.record(), H(doc["receiver_record_after"]))
+    late = GroupReceiver(decode_distribution(H(doc["late_distribution"])), sender)
+    c.eq("group: late distribution iteration", late.next, 4)
+    run(late, doc["late_deliveries"], "late delivery")
+    for i, case in enumerate(doc["negative"]):
+        fresh = GroupReceiver(decode_distribution(dist), sender)
+        before = fresh.record()
+        data, frm = H(case["input"]), device(case["from"])
+        c.rejects(f"group negative[{i}]: {case['reason']}", lambda: fresh.decrypt(frm, data), case["error"])
+        c.eq(f"group negative[{i}] leaves the state unchanged", fresh.record(), before)
+        n += 1
+    for i, case in enumerate(doc["bad_distributions"]):
+        data = H(case["input"])
+        c.rejects(f"group bad distribution[{i}]: {case['reason']}", lambda: decode_distribution(data), case["error"])
+        n += 1
+    return n
+
+
+# group-messages.json (§16.1-§16.4): sender keys — end
+# ===========================================================================
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -3001,6 +3219,7 @@ def main() -> int:
         ("provisioning.json", check_provisioning, "cases"),
         ("receipt.json", check_receipts, "cases"),
         ("account-link.json", check_account_links, "cases"),
+        ("group-messages.json", check_group_messages, "cases"),
         ("edge cases (not from a file)", check_edge_cases, "cases"),
     ):
         before_p, before_f = c.passed, c.failed

@@ -25,6 +25,10 @@ pub use account_link_targets::{account_link_seeds, parse_account_link};
 #[path = "device_list_account_targets.rs"]
 mod device_list_account_targets;
 pub use device_list_account_targets::{account_device_lists, device_list_account_seeds};
+#[path = "group_targets.rs"]
+mod group_targets;
+pub use group_targets::{group_decrypt, group_seeds};
+
 #[path = "link_targets.rs"]
 mod link_targets;
 pub use link_targets::parse_link;

@@ -145,6 +145,30 @@ pub(crate) fn chain_advance(chain_key: &[u8; 32]) -> Zeroizing<[u8; 32]> {
     finish(mac)
 }
 
+/// The group chain KDF (PROTOCOL.md §16.3): message-key seed =
+/// HMAC(ck, GROUP_CHAIN ‖ 0x01), next chain key = HMAC(ck, GROUP_CHAIN ‖
+/// 0x02). The label keeps group keys apart from the pairwise chain's.
+pub(crate) fn group_chain_step(chain_key: &[u8; 32]) -> KeyPair32 {
+    let mut keyed = keyed_hmac(chain_key);
+    keyed.update(labels::GROUP_CHAIN);
+    let mut seed_mac = keyed.clone();
+    seed_mac.update(&[0x01]);
+    let mut next_mac = keyed;
+    next_mac.update(&[0x02]);
+    (finish(seed_mac), finish(next_mac))
+}
+
+/// Expands a group message-key seed with HKDF-Expand (info = the group
+/// message-key label) into a 32-byte AEAD key and a 12-byte nonce.
+pub(crate) fn group_message_key(seed: &[u8; 32]) -> AeadKey {
+    let mut okm = Zeroizing::new([0u8; KEY_NONCE_LEN]);
+    // As in `message_key`: neither call can fail.
+    if let Ok(hk) = Hkdf::<Sha256>::from_prk(seed) {
+        let _ = hk.expand(labels::GROUP_MESSAGE_KEY, &mut okm[..]);
+    }
+    AeadKey::from_okm(&okm)
+}
+
 fn keyed_hmac(key: &[u8; 32]) -> HmacSha256 {
     // HMAC accepts keys of any length; a 32-byte key never fails.
     match <HmacSha256 as KeyInit>::new_from_slice(key) {

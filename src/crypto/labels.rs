@@ -48,3 +48,15 @@ pub(crate) const SIG_ACCOUNT_LINK: &[u8] = b"KINSEAL-v1 account link\0";
 pub(crate) const ACCOUNT_LINK_HASH: &[u8] = b"KINSEAL-v1 account link hash\0";
 /// Prefix of the bytes a user identity key signs to revoke an account link.
 pub(crate) const SIG_LINK_REVOCATION: &[u8] = b"KINSEAL-v1 link revocation\0";
+/// The group chain KDF's input prefix (PROTOCOL.md §16.3): a sender-key
+/// chain steps with HMAC(ck, label ‖ 0x01) and HMAC(ck, label ‖ 0x02), so
+/// no group key ever equals a pairwise chain's (HMAC(ck, 0x01 | 0x02)).
+pub(crate) const GROUP_CHAIN: &[u8] = b"KINSEAL-v1 group chain\0";
+/// HKDF info that expands a group message-key seed into an AEAD key and nonce.
+pub(crate) const GROUP_MESSAGE_KEY: &[u8] = b"KINSEAL-v1 group message key\0";
+/// Prefix of a group message's AEAD associated data.
+pub(crate) const GROUP_MESSAGE_AD: &[u8] = b"KINSEAL-v1 group message AD\0";
+/// Prefix of the bytes a sender key's signing key signs for a group
+/// message (followed by the embedded sender address and every byte of the
+/// message before its signature).
+pub(crate) const SIG_GROUP_MESSAGE: &[u8] = b"KINSEAL-v1 group message\0";

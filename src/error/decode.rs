@@ -59,6 +59,15 @@ pub enum WireType {
     AccountLinkProposal,
     /// A [`LinkRevocation`](crate::LinkRevocation).
     LinkRevocation,
+    /// A group message (PROTOCOL.md §16.1).
+    GroupMessage,
+    /// A sender-key distribution (PROTOCOL.md §16.2).
+    SenderKeyDistribution,
+    /// A sending device's sender-key record (`SenderKey::to_secret_bytes`).
+    SenderKeyRecord,
+    /// A receiving device's record of another's sender key
+    /// (`ReceivedSenderKey::to_secret_bytes`).
+    ReceivedSenderKeyRecord,
 }
 
 /// Which key a validation failure is about.
@@ -69,6 +78,8 @@ pub enum KeyKind {
     Identity,
     /// An Ed25519 user identity key ([`UserIdentityKey`](crate::UserIdentityKey)).
     UserIdentity,
+    /// The Ed25519 signing key of a group sender key (PROTOCOL.md §16.2).
+    SenderKeySigning,
     /// An X25519 key: signed prekey, one-time prekey, base key or ratchet key.
     X25519,
     /// An ML-KEM-768 encapsulation key.

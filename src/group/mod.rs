@@ -11,6 +11,15 @@ use core::fmt;
 
 use rand_core::CryptoRng;
 
+mod message;
+mod received;
+mod sender_key;
+#[cfg(test)]
+mod sender_key_tests;
+
+pub use received::ReceivedSenderKey;
+pub use sender_key::{SenderKey, SenderKeyDistribution};
+
 use crate::sizes::GROUP_ID_LEN;
 
 /// A group's id: 32 random bytes, chosen by the member that creates the

@@ -208,7 +208,7 @@ impl fmt::Debug for IdentityKeyPair {
 /// Parses an Ed25519 public key as PROTOCOL.md §3.1 requires of every
 /// identity key, a device's or a user's (`kind` names which in the error).
 /// 32 bytes from `rng`, for a new Ed25519 secret key.
-pub(super) fn random_secret<R: CryptoRng + ?Sized>(rng: &mut R) -> Zeroizing<[u8; KEY_LEN]> {
+pub(crate) fn random_secret<R: CryptoRng + ?Sized>(rng: &mut R) -> Zeroizing<[u8; KEY_LEN]> {
     let mut secret = Zeroizing::new([0u8; KEY_LEN]);
     rng.fill_bytes(&mut secret[..]);
     secret
@@ -227,7 +227,7 @@ pub(super) fn secret_array(secret: &[u8]) -> Result<&[u8; KEY_LEN], DecodeError>
         })
 }
 
-pub(super) fn parse_ed25519(
+pub(crate) fn parse_ed25519(
     bytes: &[u8; KEY_LEN],
     kind: KeyKind,
 ) -> Result<VerifyingKey, DecodeError> {
@@ -264,8 +264,22 @@ pub(super) fn verify_strict(
         .map_err(|_| ProtocolError::InvalidSignature { object })
 }
 
+/// Whether `signature` is a valid Ed25519 signature over `label ‖ parts…`
+/// under `key`, checked as strictly as [`verify_strict`]: for callers that
+/// report a failure their own way (a group message's is opaque).
+pub(crate) fn verifies_strictly(
+    key: &VerifyingKey,
+    label: &[u8],
+    parts: &[&[u8]],
+    signature: &[u8; SIGNATURE_LEN],
+) -> bool {
+    let message = signed_message(label, parts);
+    key.verify_strict(&message, &Signature::from_bytes(signature))
+        .is_ok()
+}
+
 /// Signs `label ‖ parts…` (deterministic, RFC 8032).
-pub(super) fn sign(key: &SigningKey, label: &[u8], parts: &[&[u8]]) -> [u8; SIGNATURE_LEN] {
+pub(crate) fn sign(key: &SigningKey, label: &[u8], parts: &[&[u8]]) -> [u8; SIGNATURE_LEN] {
     use ed25519_dalek::Signer;
     key.sign(&signed_message(label, parts)).to_bytes()
 }

@@ -62,6 +62,7 @@ impl core::fmt::Debug for Short<'_> {
     }
 }
 
+pub(crate) use identity::{parse_ed25519, random_secret, sign, verifies_strictly};
 pub(crate) use prekey::{
     CanonicalX25519, X25519PublicKey, canonical_x25519, x25519_public as prekey_x25519,
 };

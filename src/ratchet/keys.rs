@@ -196,6 +196,13 @@ impl MessageKeySeed {
     pub(crate) fn expand(&self) -> MessageKey {
         MessageKey(kdf::message_key(&self.0))
     }
+
+    /// The message key of a group chain's seed (PROTOCOL.md §16.3): the
+    /// same expansion under the group label, so a group key never equals
+    /// a pairwise one.
+    pub(crate) fn expand_group(&self) -> MessageKey {
+        MessageKey(kdf::group_message_key(&self.0))
+    }
 }
 
 /// An AEAD key and nonce for exactly one message.

@@ -127,7 +127,7 @@ impl SkippedKeys {
     }
 
     /// Live entries, oldest first, as (seq, index, seed).
-    pub(super) fn iter(&self) -> impl Iterator<Item = (u32, u32, &MessageKeySeed)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, u32, &MessageKeySeed)> {
         self.entries
             .iter()
             .filter_map(|e| e.seed.as_ref().map(|s| (e.seq, e.index, s)))
@@ -135,7 +135,7 @@ impl SkippedKeys {
 
     /// Rebuilds a store from entries in stored order. Returns `None` unless
     /// they are strictly ascending by (seq, index).
-    pub(super) fn from_sorted(items: Vec<(u32, u32, MessageKeySeed)>) -> Option<Self> {
+    pub(crate) fn from_sorted(items: Vec<(u32, u32, MessageKeySeed)>) -> Option<Self> {
         let mut store = SkippedKeys::default();
         for (seq, index, seed) in items {
             if let Some(last) = store.entries.back()

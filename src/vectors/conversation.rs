@@ -83,6 +83,12 @@ pub(super) fn error_name(e: &Error) -> &'static str {
         Error::Trust(_) => "Trust",
         Error::Group(g) => match g {
             crate::GroupError::WrongGroup => "WrongGroup",
+            crate::GroupError::WrongEpoch { .. } => "WrongEpoch",
+            crate::GroupError::UnknownSenderKey { .. } => "UnknownSenderKey",
+            crate::GroupError::WrongSender => "WrongSender",
+            crate::GroupError::Duplicate { .. } => "GroupDuplicate",
+            crate::GroupError::MessageKeyExpired { .. } => "GroupMessageKeyExpired",
+            crate::GroupError::JumpTooFar { .. } => "JumpTooFar",
         },
         Error::DeviceList(d) => match d {
             crate::DeviceListError::UserKeyChanged => "UserKeyChanged",

@@ -16,6 +16,8 @@ mod codec;
 mod counts;
 mod device_list;
 mod envelope;
+mod group_message;
+mod group_records;
 mod key_pairs;
 mod link;
 mod message;
@@ -38,13 +40,15 @@ pub(crate) use device_list::{
     DEVICE_LIST_HASH_LEN, DeviceEntryFrame, DeviceListBodyFrame, DeviceListFrame,
 };
 pub(crate) use envelope::{EnvelopeFrame, check_message, check_structure};
+pub(crate) use group_message::{GroupHeaderFrame, GroupMessageFrame, SenderKeyDistributionFrame};
+pub(crate) use group_records::{ReceivedSenderKeyFrame, SenderKeyRecordFrame};
 pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
 pub(crate) use link::{LinkCodeFrame, ProvisioningFrame, ProvisioningPayloadFrame};
 pub(crate) use message::{
     Body, HEADER_TAG_LEN, MessageFrame, MessageView, PreKeyFrame, PreKeyMessageFrame,
     RECEIVER_HINT_LEN, TAGGED_LEN, encode_prekey_prefix, peek_kind,
 };
-pub(crate) use padding::{padme, round_up, unpadded_len};
+pub(crate) use padding::{pad_into, padme, round_up, unpadded_len};
 pub use receipt::ReceiptReason;
 pub(crate) use receipt::{FailedMessageFrame, ReceiptBodyFrame, ReceiptFrame};
 pub(crate) use safety::{
@@ -157,6 +161,15 @@ pub const TYPE_ACCOUNT_LINK: u8 = 0x56;
 pub const TYPE_LINK_REVOCATION: u8 = 0x57;
 /// The type byte of an [`AccountLinkProposal`](crate::AccountLinkProposal).
 pub const TYPE_ACCOUNT_LINK_PROPOSAL: u8 = 0x58;
+
+/// The type byte of a group message (PROTOCOL.md §16.1).
+pub const TYPE_GROUP_MESSAGE: u8 = 0x70;
+/// The type byte of a sender-key distribution (PROTOCOL.md §16.2).
+pub const TYPE_SENDER_KEY_DISTRIBUTION: u8 = 0x71;
+/// The type byte of a sending device's sender-key record (§16.4).
+pub(crate) const TYPE_SENDER_KEY_RECORD: u8 = 0x74;
+/// The type byte of a receiving device's record of another's sender key (§16.4).
+pub(crate) const TYPE_RECEIVED_SENDER_KEY: u8 = 0x75;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

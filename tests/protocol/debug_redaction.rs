@@ -266,3 +266,30 @@ fn secret_bytes_print_redacted() {
         );
     }
 }
+
+#[test]
+fn sender_keys_do_not_print() {
+    use kinseal::{DeviceAddress, GroupId, ReceivedSenderKey, SenderKey};
+    let mut r = rng(40);
+    let group = GroupId::generate(&mut r);
+    let mut key = SenderKey::generate(&mut r, group, 1);
+    let alice = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
+    let record = key.to_secret_bytes();
+    // §16.4: chain key at 51..83, signing secret at 83..115.
+    check("SenderKey", &key, &[&record[51..83], &record[83..115]]);
+    let dist = key.distribution();
+    let dist_bytes = dist.to_secret_bytes();
+    check("SenderKeyDistribution", &dist, &[&dist_bytes[51..83]]);
+    let mut rx = ReceivedSenderKey::from_distribution(&dist, &alice);
+    let _skipped = key.encrypt(&alice, b"0").unwrap();
+    let m1 = key.encrypt(&alice, b"1").unwrap();
+    rx.decrypt(&alice, &m1).unwrap();
+    let rec = rx.to_secret_bytes();
+    // Chain key at 55..87; the one skipped seed is the record's last 32 bytes.
+    check(
+        "ReceivedSenderKey",
+        &rx,
+        &[&rec[55..87], &rec[rec.len() - 32..]],
+    );
+    check("SecretBytes", &rec, &[&rec[55..87]]);
+}

@@ -68,6 +68,26 @@ fn parse_addressing_corpus() {
 }
 
 #[test]
+fn group_decrypt_corpus() {
+    replay("group_decrypt", targets::group_decrypt);
+}
+
+/// The group seeds are the group fixture's messages and records and must
+/// stay in step with it; `KINSEAL_WRITE_FUZZ_SEEDS=1` rewrites them.
+#[test]
+fn group_seeds_are_current() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/group_decrypt");
+    for (name, bytes) in targets::group_seeds() {
+        let path = dir.join(&name);
+        if std::env::var_os("KINSEAL_WRITE_FUZZ_SEEDS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name}");
+    }
+}
+
+#[test]
 fn parse_device_list_corpus() {
     replay("parse_device_list", targets::parse_device_list);
 }
