@@ -51,7 +51,10 @@ pub use error::{
     DirectoryError, Error, GroupError, KeyKind, LinkError, MisuseError, OtherError, PreKeyRole,
     ProtocolError, Result, SignedObject, StorageError, TrustError, UploadError, WireType,
 };
-pub use group::GroupId;
+pub use group::{
+    GroupChange, GroupHistory, GroupId, GroupMember, GroupOp, GroupRole, GroupState, GroupUpdate,
+    VerifiedGroupChange,
+};
 pub use keys::{
     AccountLink, AccountLinkProposal, LinkRevocation, LinkedAccount, VerifiedAccountLink,
 };
@@ -69,6 +72,7 @@ pub use limits::{
     DEFAULT_PADDING_BLOCK, MAX_CONTEXT_LEN, MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT,
     MAX_PADDING_BLOCK_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
 };
+pub use limits::{MAX_GROUP_CHANGE_OPS, MAX_GROUP_MEMBERS};
 pub use message::{
     DecryptionErrorReceipt, Envelope, FailedMessage, HandshakeId, IncomingMessage, Message,
     PreKeyMessage, VerifiedReceipt, message_kind,

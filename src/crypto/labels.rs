@@ -48,3 +48,9 @@ pub(crate) const SIG_ACCOUNT_LINK: &[u8] = b"KINSEAL-v1 account link\0";
 pub(crate) const ACCOUNT_LINK_HASH: &[u8] = b"KINSEAL-v1 account link hash\0";
 /// Prefix of the bytes a user identity key signs to revoke an account link.
 pub(crate) const SIG_LINK_REVOCATION: &[u8] = b"KINSEAL-v1 link revocation\0";
+/// Prefix of a group state's hash input (followed by the whole encoding).
+pub(crate) const GROUP_STATE_HASH: &[u8] = b"KINSEAL-v1 group state hash\0";
+/// Prefix of the bytes an admin's user identity key signs for a group change.
+pub(crate) const SIG_GROUP_CHANGE: &[u8] = b"KINSEAL-v1 group change\0";
+/// Prefix of a group change's hash input (followed by the whole encoding).
+pub(crate) const GROUP_CHANGE_HASH: &[u8] = b"KINSEAL-v1 group change hash\0";

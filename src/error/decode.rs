@@ -59,6 +59,10 @@ pub enum WireType {
     AccountLinkProposal,
     /// A [`LinkRevocation`](crate::LinkRevocation).
     LinkRevocation,
+    /// A stored [`GroupState`](crate::GroupState).
+    GroupState,
+    /// A [`GroupChange`](crate::GroupChange).
+    GroupChange,
 }
 
 /// Which key a validation failure is about.

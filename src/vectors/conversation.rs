@@ -83,6 +83,18 @@ pub(super) fn error_name(e: &Error) -> &'static str {
         Error::Trust(_) => "Trust",
         Error::Group(g) => match g {
             crate::GroupError::WrongGroup => "WrongGroup",
+            crate::GroupError::StaleChange { .. } => "StaleChange",
+            crate::GroupError::WrongBase { .. } => "WrongBase",
+            crate::GroupError::NotAnAdmin => "NotAnAdmin",
+            crate::GroupError::AlreadyMember { .. } => "AlreadyMember",
+            crate::GroupError::NotAMember { .. } => "NotAMember",
+            crate::GroupError::RoleUnchanged { .. } => "RoleUnchanged",
+            crate::GroupError::NoAdmin => "NoAdmin",
+            crate::GroupError::TooManyMembers { .. } => "TooManyMembers",
+            crate::GroupError::OpCount { .. } => "OpCount",
+            crate::GroupError::LostToConcurrentChange => "LostToConcurrentChange",
+            crate::GroupError::InvalidGenesis => "InvalidGenesis",
+            crate::GroupError::EpochExhausted => "EpochExhausted",
         },
         Error::DeviceList(d) => match d {
             crate::DeviceListError::UserKeyChanged => "UserKeyChanged",
