@@ -15,6 +15,7 @@ mod account_link;
 mod addressing;
 mod conversation;
 mod device_list;
+mod group_state;
 mod handshake;
 mod negative;
 mod provisioning;
@@ -60,6 +61,7 @@ fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("provisioning.json", provisioning::provisioning_file());
     files.insert("receipt.json", receipt::receipt_file());
     files.insert("account-link.json", account_link::account_link_file());
+    files.insert("group-state.json", group_state::group_state_file());
     files
 }
 
