@@ -22,6 +22,10 @@ pub use store_targets::{open_store_record, store_record_seeds};
 mod account_link_targets;
 pub use account_link_targets::{account_link_seeds, parse_account_link};
 
+#[path = "group_state_targets.rs"]
+mod group_state_targets;
+pub use group_state_targets::{group_state, group_state_seeds};
+
 #[path = "link_targets.rs"]
 mod link_targets;
 pub use link_targets::parse_link;

@@ -68,6 +68,11 @@ fn parse_addressing_corpus() {
 }
 
 #[test]
+fn group_state_corpus() {
+    replay("group_state", targets::group_state);
+}
+
+#[test]
 fn parse_device_list_corpus() {
     replay("parse_device_list", targets::parse_device_list);
 }
@@ -123,6 +128,7 @@ fn layout_seeds_are_current() {
     for (target, name, bytes) in targets::layout_seeds()
         .into_iter()
         .chain(targets::account_link_seeds())
+        .chain(targets::group_state_seeds())
     {
         assert!(!bytes.is_empty(), "{target}/{name}");
         let path = corpus.join(target).join(name);
