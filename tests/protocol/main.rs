@@ -18,6 +18,7 @@ mod debug_redaction;
 mod device_list;
 mod envelope;
 mod fuzz_corpus;
+mod group_history;
 mod group_state;
 mod handshake;
 mod link;
