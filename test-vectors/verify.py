@@ -3108,8 +3108,8 @@ def verify_group_change(data: bytes) -> GroupChangeV:
     return ch
 
 
-def group_apply_ops(members: dict, ops: list) -> dict:
-    """§16.7 rules 5-6."""
+def group_apply_ops(members: dict, ops: list, genesis_author: Optional[bytes] = None) -> dict:
+    """§16.7 rules 5-6 (for a genesis, §16.6: its author an admin before rule 6)."""
     m = dict(members)
     for i, op in enumerate(ops):
         key = op[1]
@@ -3125,6 +3125,8 @@ def group_apply_ops(members: dict, ops: list) -> dict:
             if m[key][2] == op[2]:
                 raise ProtocolError("RoleUnchanged", f"op {i}")
             m[key] = (m[key][0], m[key][1], op[2])
+    if genesis_author is not None and m.get(genesis_author, (0, 0, 0))[2] != ROLE_ADMIN:
+        raise ProtocolError("InvalidGenesis", "author not admin")
     if len(m) > MAX_GROUP_MEMBERS:
         raise ProtocolError("TooManyMembers", str(len(m)))
     if not any(v[2] == ROLE_ADMIN for v in m.values()):
@@ -3136,9 +3138,7 @@ def group_genesis(ch: GroupChangeV) -> GroupStateV:
     """§16.6: a genesis's Adds applied to no members, epoch 0."""
     if ch.base_hash != bytes(32) or any(op[0] != "add" for op in ch.ops):
         raise ProtocolError("InvalidGenesis", "")
-    m = group_apply_ops({}, ch.ops)
-    if m.get(ch.author, (0, 0, 0))[2] != ROLE_ADMIN:
-        raise ProtocolError("InvalidGenesis", "author not admin")
+    m = group_apply_ops({}, ch.ops, genesis_author=ch.author)
     return GroupStateV(ch.group_id, 0, bytes(32), m)
 
 
@@ -3231,6 +3231,11 @@ def check_group_states(c: Checker) -> int:
         s = decode_group_state(H(case["state"]))
         data = H(case["change"])
         c.rejects(what, lambda: GroupHistoryV(s).receive(verify_group_change(data)), case["error"])
+        n += 1
+    for i, case in enumerate(doc["genesis_negative"]):
+        what = f"group genesis negative[{i}]: {case['description']}"
+        data = H(case["change"])
+        c.rejects(what, lambda: group_genesis(verify_group_change(data)), case["error"])
         n += 1
     return n
 

@@ -402,7 +402,6 @@ fn genesis_state(genesis: &GroupChange) -> crate::Result<GroupState> {
         return Err(GroupError::InvalidGenesis.into());
     }
     let members = apply_ops(Vec::new(), genesis.ops())?;
-    check_result(&members)?;
     let author_is_admin = find(&members, genesis.author())
         .ok()
         .and_then(|i| members.get(i))
@@ -410,6 +409,7 @@ fn genesis_state(genesis: &GroupChange) -> crate::Result<GroupState> {
     if !author_is_admin {
         return Err(GroupError::InvalidGenesis.into());
     }
+    check_result(&members)?;
     Ok(build(*genesis.group_id(), 0, [0; GROUP_HASH_LEN], members))
 }
 

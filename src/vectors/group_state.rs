@@ -398,6 +398,58 @@ pub(super) fn group_state_file() -> Value {
         ),
     ];
 
+    // Geneses that make no state.
+    let alice_member = add(&u[0], GroupRole::Member);
+    let bob_admin = add(&u[1], GroupRole::Admin);
+    let genesis_raw = |author: usize, base_epoch: u64, base_hash: [u8; 32], ops: Vec<Op<'_>>| {
+        change_by_hand(
+            &Raw {
+                group_id: *group.as_bytes(),
+                base_epoch,
+                base_hash,
+                author: &u[author].0,
+                device: 1,
+                ops,
+            },
+            &u[author].0,
+        )
+    };
+    let bad_genesis = |description: &str, bytes: Vec<u8>| {
+        let err = GroupChange::from_bytes(&bytes)
+            .and_then(GroupChange::verify)
+            .and_then(|v| GroupState::from_genesis(&v))
+            .unwrap_err();
+        json!({"description": description, "change": hex(&bytes), "error": error_name(&err)})
+    };
+    let genesis_cases = vec![
+        bad_genesis(
+            "the creator adds itself as a member",
+            genesis_raw(
+                0,
+                0,
+                [0; 32],
+                vec![Op::Lib(&alice_member), Op::Lib(&bob_admin)],
+            ),
+        ),
+        bad_genesis(
+            "a genesis with a removal",
+            genesis_raw(
+                0,
+                0,
+                [0; 32],
+                vec![
+                    Op::Lib(&add(&u[0], GroupRole::Admin)),
+                    Op::Lib(&remove_ghost),
+                ],
+            ),
+        ),
+        bad_genesis("a change of a state", c1.to_bytes()),
+        bad_genesis(
+            "a zero base hash at base epoch 1",
+            genesis_raw(0, 1, [0; 32], vec![Op::Lib(&add(&u[0], GroupRole::Admin))]),
+        ),
+    ];
+
     let users: Vec<Value> = u
         .iter()
         .zip(names)
@@ -423,5 +475,6 @@ pub(super) fn group_state_file() -> Value {
         "steps": steps,
         "concurrent": concurrent,
         "negative": cases,
+        "genesis_negative": genesis_cases,
     })
 }

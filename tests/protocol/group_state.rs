@@ -510,3 +510,69 @@ fn stored_states_are_decoded_strictly() {
         Error::Decode(DecodeError::UnexpectedType { .. })
     ));
 }
+
+#[test]
+fn only_a_genesis_of_adds_by_an_admin_makes_a_state() {
+    let u = users(12, 3);
+    let (_, genesis) = group(&u[..2]);
+    let bytes = genesis.to_bytes();
+    assert_eq!(bytes[113], 0x01, "the first op is an Add");
+    // The creator's own Add as a member instead of an admin.
+    let mut t = bytes.clone();
+    let role_at = 113 + 1 + 32 + 1 + u[0].address.app_id().len() + 2 + u[0].address.user_id().len();
+    assert_eq!(t[role_at], 0x02);
+    t[role_at] = 0x01;
+    let v = received(&resign(&u[0].pair, t)).unwrap();
+    assert_eq!(
+        group_err(GroupState::from_genesis(&v).unwrap_err()),
+        GroupError::InvalidGenesis
+    );
+    // Signed by someone it does not add as admin.
+    let v = received(&resign(&u[2].pair, author_patched(&bytes, &u[2]))).unwrap();
+    assert_eq!(
+        group_err(GroupState::from_genesis(&v).unwrap_err()),
+        GroupError::InvalidGenesis
+    );
+    // A zero base hash with a base epoch other than 0 does not decode.
+    let mut t = bytes.clone();
+    t[42] = 1;
+    assert_eq!(
+        GroupChange::from_bytes(&t).unwrap_err(),
+        Error::Decode(DecodeError::InvalidField {
+            wire_type: WireType::GroupChange,
+            field: "base_hash",
+            found: 1
+        })
+    );
+}
+
+/// `bytes` with `author` named as the author.
+fn author_patched(bytes: &[u8], author: &User) -> Vec<u8> {
+    let mut t = bytes.to_vec();
+    t[75..107].copy_from_slice(author.pair.public_key().as_bytes());
+    t
+}
+
+#[test]
+fn a_bad_change_of_the_previous_state_reports_its_own_error() {
+    let u = users(13, 4);
+    let (s0, _) = group(&u[..3]);
+    let c1 = change(&s0, &u[0], vec![u[3].add(GroupRole::Member)]);
+    let mut h = GroupHistory::new(s0.clone());
+    h.receive(&c1).unwrap();
+    let before = h.clone();
+    // Bob, a member of s0, signs a change of s0: not an admin, whatever
+    // its hash.
+    let by_bob = received(&ghost_change(&s0, &u[1], &u[3])).unwrap();
+    assert_eq!(
+        group_err(h.receive(&by_bob).unwrap_err()),
+        GroupError::NotAnAdmin
+    );
+    // An admin's change of s0 that does not apply to s0.
+    let bad = ghost_change(&s0, &u[0], &u[1]);
+    assert_eq!(
+        group_err(h.receive(&received(&bad).unwrap()).unwrap_err()),
+        GroupError::AlreadyMember { op: 0 }
+    );
+    assert_eq!(h, before);
+}
