@@ -134,16 +134,15 @@ impl GroupChange {
         ops: impl IntoIterator<Item = GroupOp>,
     ) -> crate::Result<GroupChange> {
         let ops = bounded_ops(ops)?;
-        let change = sign(
+        state.apply_ops(author.public_key(), &ops)?;
+        Ok(sign(
             *state.group_id(),
             state.epoch(),
             *state.hash(),
             author,
             device_id,
             ops,
-        );
-        state.apply_ops(change.author(), change.ops())?;
-        Ok(change)
+        ))
     }
 
     /// Decodes a change and validates every key in it (see
