@@ -51,7 +51,10 @@ pub use error::{
     DirectoryError, Error, GroupError, KeyKind, LinkError, MisuseError, OtherError, PreKeyRole,
     ProtocolError, Result, SignedObject, StorageError, TrustError, UploadError, WireType,
 };
-pub use group::{GroupId, ReceivedSenderKey, SenderKey, SenderKeyDistribution};
+pub use group::{
+    GroupChange, GroupHistory, GroupId, GroupMember, GroupOp, GroupRole, GroupState, GroupUpdate,
+    ReceivedSenderKey, SenderKey, SenderKeyDistribution, VerifiedGroupChange,
+};
 pub use keys::{
     AccountLink, AccountLinkProposal, LinkRevocation, LinkedAccount, VerifiedAccountLink,
 };
@@ -70,6 +73,7 @@ pub use limits::{
     MAX_GROUP_MESSAGE_LEN, MAX_GROUP_SKIPPED_KEYS, MAX_OLD_CHAINS_LIMIT, MAX_PADDING_BLOCK_LIMIT,
     MAX_SKIPPED_KEYS_LIMIT, MIN_GROUP_MESSAGE_LEN, SENDER_KEY_DISTRIBUTION_LEN,
 };
+pub use limits::{MAX_GROUP_CHANGE_OPS, MAX_GROUP_MEMBERS};
 pub use message::{
     DecryptionErrorReceipt, Envelope, FailedMessage, HandshakeId, IncomingMessage, Message,
     PreKeyMessage, VerifiedReceipt, message_kind,

@@ -502,3 +502,41 @@ const _: () = assert!(
 const _: () = assert!(MIN_ACCOUNT_LINK_LEN == 213 && MAX_ACCOUNT_LINK_LEN == 849);
 const _: () = assert!(MIN_ACCOUNT_LINK_PROPOSAL_LEN == 150 && MAX_ACCOUNT_LINK_PROPOSAL_LEN == 786);
 const _: () = assert!(LINK_REVOCATION_LEN == 139);
+
+// ---- Groups (PROTOCOL.md §16.5 onward) -------------------------------------
+
+/// The most users a group may have (PROTOCOL.md §16.5): 1000, as the
+/// largest groups of deployed messengers. It bounds a group state's
+/// encoding ([`MAX_GROUP_STATE_LEN`]) and the work of applying a change.
+pub const MAX_GROUP_MEMBERS: usize = 1000;
+/// The most operations one group change may hold (PROTOCOL.md §16.6): as
+/// many as a group has members, so that a genesis can add every initial
+/// member.
+pub const MAX_GROUP_CHANGE_OPS: usize = MAX_GROUP_MEMBERS;
+/// What a group state holds besides its members: version, type, suite,
+/// group id, epoch, previous hash and member count.
+const GROUP_STATE_FIXED_LEN: usize = 3 + 32 + 8 + 32 + 2;
+/// The shortest group state encoding: one member with one-byte ids (115
+/// bytes).
+pub const MIN_GROUP_STATE_LEN: usize =
+    GROUP_STATE_FIXED_LEN + KEY_LEN + MIN_EMBEDDED_USER_ADDRESS_LEN + 1;
+/// The longest group state encoding: [`MAX_GROUP_MEMBERS`] members with the
+/// longest ids (356 077 bytes).
+pub const MAX_GROUP_STATE_LEN: usize =
+    GROUP_STATE_FIXED_LEN + MAX_GROUP_MEMBERS * (KEY_LEN + MAX_EMBEDDED_USER_ADDRESS_LEN + 1);
+/// What a group change holds besides its operations: version, type, suite,
+/// group id, base epoch, base hash, author key, author device id,
+/// operation count and signature.
+const GROUP_CHANGE_FIXED_LEN: usize = 3 + 32 + 8 + 32 + KEY_LEN + 4 + 2 + SIGNATURE_LEN;
+/// The shortest group change encoding: one removal (210 bytes).
+pub const MIN_GROUP_CHANGE_LEN: usize = GROUP_CHANGE_FIXED_LEN + 1 + KEY_LEN;
+/// The longest group change encoding: [`MAX_GROUP_CHANGE_OPS`] additions
+/// with the longest ids (357 177 bytes). The decoder needs no separate
+/// check: every length in the layout is bounded before it is read.
+pub const MAX_GROUP_CHANGE_LEN: usize = GROUP_CHANGE_FIXED_LEN
+    + MAX_GROUP_CHANGE_OPS * (1 + KEY_LEN + MAX_EMBEDDED_USER_ADDRESS_LEN + 1);
+
+const _: () = assert!(MIN_GROUP_STATE_LEN == 115 && MAX_GROUP_STATE_LEN == 356_077);
+const _: () = assert!(MIN_GROUP_CHANGE_LEN == 210 && MAX_GROUP_CHANGE_LEN == 357_177);
+const _: () = assert!(MAX_GROUP_MEMBERS <= u16::MAX as usize);
+const _: () = assert!(MAX_GROUP_CHANGE_OPS <= u16::MAX as usize);

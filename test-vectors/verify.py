@@ -3206,6 +3206,263 @@ def check_edge_cases(c: Checker) -> int:
     return n
 
 
+# ===========================================================================
+# group-state.json (§16.5-§16.7, end-to-end group membership) — begin
+# ===========================================================================
+
+T_GROUP_STATE, T_GROUP_CHANGE = 0x72, 0x73
+GROUP_STATE_HASH = b"KINSEAL-v1 group state hash\0"
+SIG_GROUP_CHANGE = b"KINSEAL-v1 group change\0"
+GROUP_CHANGE_HASH = b"KINSEAL-v1 group change hash\0"
+MAX_GROUP_MEMBERS = 1000
+MAX_GROUP_CHANGE_OPS = 1000
+ROLE_MEMBER, ROLE_ADMIN = 0x01, 0x02
+
+
+@dataclass
+class GroupStateV:
+    group_id: bytes
+    epoch: int
+    previous_hash: bytes
+    members: dict  # user key -> (app_id, user_id, role)
+
+    def encoding(self) -> bytes:
+        """§16.5, members ascending by key bytes."""
+        out = u8(VERSION) + u8(T_GROUP_STATE) + u8(SUITE) + self.group_id + u64(self.epoch)
+        out += self.previous_hash + u16(len(self.members))
+        for key in sorted(self.members):
+            app_id, user_id, role = self.members[key]
+            out += key + encode_user_address_embedded(app_id, user_id) + u8(role)
+        return out
+
+    def hash(self) -> bytes:
+        return sha256(GROUP_STATE_HASH + self.encoding())
+
+
+@dataclass
+class GroupChangeV:
+    group_id: bytes
+    base_epoch: int
+    base_hash: bytes
+    author: bytes
+    device: int
+    ops: list  # ("add", key, app_id, user_id, role) | ("remove", key) | ("set_role", key, role)
+    body: bytes
+    signature: bytes
+
+    def hash(self) -> bytes:
+        return sha256(GROUP_CHANGE_HASH + self.body + self.signature)
+
+
+def _group_role(r: Reader) -> int:
+    role = r.u8()
+    if role not in (ROLE_MEMBER, ROLE_ADMIN):
+        raise ProtocolError("InvalidField", f"role {role}")
+    return role
+
+
+def decode_group_state(data: bytes) -> GroupStateV:
+    """§16.5: structure, keys, then consistency."""
+    r = Reader(data)
+    read_prefix(r, T_GROUP_STATE, with_suite=True)
+    group_id, epoch, previous_hash = r.take(32), r.u64(), r.take(32)
+    count = r.u16()
+    if not 1 <= count <= MAX_GROUP_MEMBERS:
+        raise ProtocolError("LengthOutOfRange", f"member_count {count}")
+    entries = []
+    for _ in range(count):
+        key = r.take(32)
+        app_id, user_id = read_user_address_embedded(r)
+        entries.append((key, app_id, user_id, _group_role(r)))
+    r.finish()
+    for e in entries:
+        validate_identity_key(e[0])
+    if (previous_hash == bytes(32)) != (epoch == 0):
+        raise ProtocolError("InvalidField", "previous_hash zero iff epoch 0")
+    keys = [e[0] for e in entries]
+    if any(a >= b for a, b in zip(keys, keys[1:])):
+        raise ProtocolError("InvalidField", "user keys not strictly ascending")
+    if not any(e[3] == ROLE_ADMIN for e in entries):
+        raise ProtocolError("InvalidField", "no admin")
+    return GroupStateV(group_id, epoch, previous_hash, {e[0]: e[1:] for e in entries})
+
+
+def decode_group_change(data: bytes) -> GroupChangeV:
+    """§16.6: structure, keys, base consistency."""
+    r = Reader(data)
+    read_prefix(r, T_GROUP_CHANGE, with_suite=True)
+    group_id, base_epoch, base_hash = r.take(32), r.u64(), r.take(32)
+    author, device = r.take(32), r.u32()
+    count = r.u16()
+    if not 1 <= count <= MAX_GROUP_CHANGE_OPS:
+        raise ProtocolError("LengthOutOfRange", f"op_count {count}")
+    ops = []
+    for _ in range(count):
+        kind = r.u8()
+        if kind == 0x01:
+            key = r.take(32)
+            app_id, user_id = read_user_address_embedded(r)
+            ops.append(("add", key, app_id, user_id, _group_role(r)))
+        elif kind == 0x02:
+            ops.append(("remove", r.take(32)))
+        elif kind == 0x03:
+            ops.append(("set_role", r.take(32), _group_role(r)))
+        else:
+            raise ProtocolError("InvalidField", f"kind {kind}")
+    body = data[: r.pos]
+    signature = r.take(64)
+    r.finish()
+    validate_identity_key(author)
+    for op in ops:
+        validate_identity_key(op[1])
+    if base_hash == bytes(32) and base_epoch != 0:
+        raise ProtocolError("InvalidField", "zero base_hash with base_epoch != 0")
+    return GroupChangeV(group_id, base_epoch, base_hash, author, device, ops, body, signature)
+
+
+def verify_group_change(data: bytes) -> GroupChangeV:
+    ch = decode_group_change(data)
+    verify_strict(ch.author, SIG_GROUP_CHANGE, ch.body, ch.signature)
+    return ch
+
+
+def group_apply_ops(members: dict, ops: list, genesis_author: Optional[bytes] = None) -> dict:
+    """§16.7 rules 5-6 (for a genesis, §16.6: its author an admin before rule 6)."""
+    m = dict(members)
+    for i, op in enumerate(ops):
+        key = op[1]
+        if op[0] == "add":
+            if key in m:
+                raise ProtocolError("AlreadyMember", f"op {i}")
+            m[key] = (op[2], op[3], op[4])
+        elif key not in m:
+            raise ProtocolError("NotAMember", f"op {i}")
+        elif op[0] == "remove":
+            del m[key]
+        else:
+            if m[key][2] == op[2]:
+                raise ProtocolError("RoleUnchanged", f"op {i}")
+            m[key] = (m[key][0], m[key][1], op[2])
+    if genesis_author is not None and m.get(genesis_author, (0, 0, 0))[2] != ROLE_ADMIN:
+        raise ProtocolError("InvalidGenesis", "author not admin")
+    if len(m) > MAX_GROUP_MEMBERS:
+        raise ProtocolError("TooManyMembers", str(len(m)))
+    if not any(v[2] == ROLE_ADMIN for v in m.values()):
+        raise ProtocolError("NoAdmin", "")
+    return m
+
+
+def group_genesis(ch: GroupChangeV) -> GroupStateV:
+    """§16.6: a genesis's Adds applied to no members, epoch 0."""
+    if ch.base_hash != bytes(32) or any(op[0] != "add" for op in ch.ops):
+        raise ProtocolError("InvalidGenesis", "")
+    m = group_apply_ops({}, ch.ops, genesis_author=ch.author)
+    return GroupStateV(ch.group_id, 0, bytes(32), m)
+
+
+def group_apply(s: GroupStateV, ch: GroupChangeV) -> GroupStateV:
+    """§16.7 rules 1-6."""
+    if ch.group_id != s.group_id:
+        raise ProtocolError("WrongGroup", "")
+    if ch.base_epoch < s.epoch:
+        raise ProtocolError("StaleChange", "")
+    if ch.base_epoch > s.epoch or ch.base_hash != s.hash():
+        raise ProtocolError("WrongBase", "")
+    if s.members.get(ch.author, (0, 0, 0))[2] != ROLE_ADMIN:
+        raise ProtocolError("NotAnAdmin", "")
+    return GroupStateV(s.group_id, s.epoch + 1, s.hash(), group_apply_ops(s.members, ch.ops))
+
+
+class GroupHistoryV:
+    """§16.7: current state, previous state, hash of the change between."""
+
+    def __init__(self, state: GroupStateV):
+        self.current, self.previous, self.last = state, None, None
+
+    def receive(self, ch: GroupChangeV) -> str:
+        p = self.previous
+        if p is not None and ch.base_epoch == p.epoch and ch.base_hash == p.hash():
+            nxt = group_apply(p, ch)
+            if ch.hash() == self.last:
+                return "Unchanged"
+            if ch.hash() > self.last:
+                raise ProtocolError("LostToConcurrentChange", "")
+            self.current, self.last = nxt, ch.hash()
+            return "Replaced"
+        nxt = group_apply(self.current, ch)
+        self.previous, self.current, self.last = self.current, nxt, ch.hash()
+        return "Applied"
+
+
+def check_group_states(c: Checker) -> int:
+    doc = load("group-state.json")
+    c.eq("group: state type byte", doc["state_type_byte"], T_GROUP_STATE)
+    c.eq("group: change type byte", doc["change_type_byte"], T_GROUP_CHANGE)
+    c.eq("group: state hash label", H(doc["state_hash_label"]), GROUP_STATE_HASH)
+    c.eq("group: signature label", H(doc["signature_label"]), SIG_GROUP_CHANGE)
+    c.eq("group: change hash label", H(doc["change_hash_label"]), GROUP_CHANGE_HASH)
+    secrets = {}
+    for user in doc["users"]:
+        sk = H(user["user_secret"])
+        c.eq(f"group user {user['name']} public key", identity_public(sk), H(user["user_public"]))
+        secrets[identity_public(sk)] = sk
+    n = 0
+    state = None
+    for i, case in enumerate(doc["steps"]):
+        tag = f"group step[{i}] ({case['description']})"
+        enc = H(case["change"])
+        ch = verify_group_change(enc)
+        c.ok(f"{tag} change decodes and verifies", True)
+        # Ed25519 is deterministic (RFC 8032): the signature recomputes
+        c.eq(f"{tag} signature", sign(secrets[ch.author], SIG_GROUP_CHANGE, ch.body), ch.signature)
+        c.eq(f"{tag} change hash", ch.hash(), H(case["change_hash"]))
+        state = group_genesis(ch) if i == 0 else group_apply(state, ch)
+        c.eq(f"{tag} state", state.encoding(), H(case["state"]))
+        c.eq(f"{tag} state hash", state.hash(), H(case["state_hash"]))
+        c.eq(f"{tag} epoch", state.epoch, case["epoch"])
+        stored = decode_group_state(H(case["state"]))
+        c.eq(f"{tag} stored state decodes to the same", stored.encoding(), H(case["state"]))
+        n += 1
+    cc = doc["concurrent"]
+    base = decode_group_state(H(cc["base_state"]))
+    c.eq("group concurrent: base is the last step's state", base.encoding(), state.encoding())
+    changes = [verify_group_change(H(x)) for x in cc["changes"]]
+    hashes = [x.hash() for x in changes]
+    c.eq("group concurrent: change hashes", hashes, [H(x) for x in cc["change_hashes"]])
+    winner = min(range(2), key=lambda i: hashes[i])
+    c.eq("group concurrent: the lower hash wins", winner, cc["winner"])
+    for order in ((0, 1), (1, 0)):
+        h = GroupHistoryV(base)
+        first = h.receive(changes[order[0]])
+        c.eq(f"group concurrent {order}: first applies", first, "Applied")
+        if order[0] == winner:
+            c.rejects(f"group concurrent {order}: loser after winner",
+                      lambda: h.receive(changes[order[1]]), cc["loser_after_winner"])
+        else:
+            c.eq(f"group concurrent {order}: winner replaces", h.receive(changes[order[1]]), "Replaced")
+        c.eq(f"group concurrent {order}: state", h.current.encoding(), H(cc["state"]))
+        c.eq(f"group concurrent {order}: state hash", h.current.hash(), H(cc["state_hash"]))
+        c.eq(f"group concurrent {order}: winner again", h.receive(changes[winner]), "Unchanged")
+        n += 1
+    for i, case in enumerate(doc["negative"]):
+        what = f"group negative[{i}]: {case['description']}"
+        s = decode_group_state(H(case["state"]))
+        data = H(case["change"])
+        c.rejects(what, lambda: GroupHistoryV(s).receive(verify_group_change(data)), case["error"])
+        n += 1
+    for i, case in enumerate(doc["genesis_negative"]):
+        what = f"group genesis negative[{i}]: {case['description']}"
+        data = H(case["change"])
+        c.rejects(what, lambda: group_genesis(verify_group_change(data)), case["error"])
+        n += 1
+    return n
+
+
+# ===========================================================================
+# group-state.json — end
+# ===========================================================================
+
+
 def main() -> int:
     c = Checker()
     for name, fn, unit in (
@@ -3220,6 +3477,7 @@ def main() -> int:
         ("receipt.json", check_receipts, "cases"),
         ("account-link.json", check_account_links, "cases"),
         ("group-messages.json", check_group_messages, "cases"),
+        ("group-state.json", check_group_states, "cases"),
         ("edge cases (not from a file)", check_edge_cases, "cases"),
     ):
         before_p, before_f = c.passed, c.failed

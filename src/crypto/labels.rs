@@ -60,3 +60,9 @@ pub(crate) const GROUP_MESSAGE_AD: &[u8] = b"KINSEAL-v1 group message AD\0";
 /// message (followed by the embedded sender address and every byte of the
 /// message before its signature).
 pub(crate) const SIG_GROUP_MESSAGE: &[u8] = b"KINSEAL-v1 group message\0";
+/// Prefix of a group state's hash input (followed by the whole encoding).
+pub(crate) const GROUP_STATE_HASH: &[u8] = b"KINSEAL-v1 group state hash\0";
+/// Prefix of the bytes an admin's user identity key signs for a group change.
+pub(crate) const SIG_GROUP_CHANGE: &[u8] = b"KINSEAL-v1 group change\0";
+/// Prefix of a group change's hash input (followed by the whole encoding).
+pub(crate) const GROUP_CHANGE_HASH: &[u8] = b"KINSEAL-v1 group change hash\0";

@@ -68,6 +68,10 @@ pub enum WireType {
     /// A receiving device's record of another's sender key
     /// (`ReceivedSenderKey::to_secret_bytes`).
     ReceivedSenderKeyRecord,
+    /// A stored [`GroupState`](crate::GroupState).
+    GroupState,
+    /// A [`GroupChange`](crate::GroupChange).
+    GroupChange,
 }
 
 /// Which key a validation failure is about.

@@ -55,6 +55,73 @@ pub enum GroupError {
         /// The message's iteration.
         iteration: u32,
     },
+    /// A group change is built on an older state than the one it was given
+    /// to (PROTOCOL.md §16.7): it was applied already, or lost long ago.
+    StaleChange {
+        /// The epoch of the state the change was given to.
+        current_epoch: u64,
+        /// The epoch of the state the change is built on.
+        base_epoch: u64,
+    },
+    /// A group change is built on a state this member never had: another
+    /// state of the same epoch (a fork, or the loser of a concurrent
+    /// change), or a later epoch (changes are missing in between).
+    WrongBase {
+        /// The epoch of the state the change was given to.
+        current_epoch: u64,
+        /// The epoch of the state the change is built on.
+        base_epoch: u64,
+    },
+    /// The author of a group change is not an admin of the state it is
+    /// built on: what refuses a member a server tries to add by itself.
+    NotAnAdmin,
+    /// An operation of a group change adds a user the group already has.
+    AlreadyMember {
+        /// The operation's index in the change, from 0.
+        op: usize,
+    },
+    /// An operation of a group change removes, or sets the role of, a user
+    /// the group does not have.
+    NotAMember {
+        /// The operation's index in the change, from 0.
+        op: usize,
+    },
+    /// An operation of a group change sets a member's role to the role the
+    /// member has.
+    RoleUnchanged {
+        /// The operation's index in the change, from 0.
+        op: usize,
+    },
+    /// A group change would leave the group without an admin.
+    NoAdmin,
+    /// A group change would give the group more than
+    /// [`MAX_GROUP_MEMBERS`](crate::MAX_GROUP_MEMBERS) members.
+    TooManyMembers {
+        /// The largest number of members allowed.
+        max: usize,
+        /// The number the change would make.
+        found: usize,
+    },
+    /// A group change to build holds no operation, or more than
+    /// [`MAX_GROUP_CHANGE_OPS`](crate::MAX_GROUP_CHANGE_OPS).
+    OpCount {
+        /// The fewest operations allowed.
+        min: usize,
+        /// The most operations allowed.
+        max: usize,
+        /// The number given.
+        found: usize,
+    },
+    /// A concurrent change on the same state won (PROTOCOL.md §16.7): its
+    /// hash is lower. The author must build the change again, on the state
+    /// the winner made.
+    LostToConcurrentChange,
+    /// A change given as a group's genesis is not one: it is built on a
+    /// state, or holds an operation other than an add, or does not add its
+    /// author as an admin.
+    InvalidGenesis,
+    /// The group's epoch counter is exhausted (`u64::MAX`).
+    EpochExhausted,
 }
 
 impl fmt::Display for GroupError {
@@ -77,6 +144,36 @@ impl fmt::Display for GroupError {
             GroupError::JumpTooFar { next, iteration } => {
                 write!(f, "group message {iteration} too far ahead of {next}")
             }
+            GroupError::StaleChange {
+                current_epoch,
+                base_epoch,
+            } => write!(
+                f,
+                "change built on epoch {base_epoch}, older than {current_epoch}"
+            ),
+            GroupError::WrongBase {
+                current_epoch,
+                base_epoch,
+            } => write!(
+                f,
+                "change built on a state of epoch {base_epoch} this member never had (current {current_epoch})"
+            ),
+            GroupError::NotAnAdmin => f.write_str("change not signed by an admin"),
+            GroupError::AlreadyMember { op } => write!(f, "operation {op} adds a member"),
+            GroupError::NotAMember { op } => write!(f, "operation {op} names a non-member"),
+            GroupError::RoleUnchanged { op } => write!(f, "operation {op} changes no role"),
+            GroupError::NoAdmin => f.write_str("change leaves the group without an admin"),
+            GroupError::TooManyMembers { max, found } => {
+                write!(f, "{found} members, more than {max}")
+            }
+            GroupError::OpCount { min, max, found } => {
+                write!(f, "{found} operations, not in {min}..={max}")
+            }
+            GroupError::LostToConcurrentChange => {
+                f.write_str("a concurrent change on the same state won")
+            }
+            GroupError::InvalidGenesis => f.write_str("not a genesis change"),
+            GroupError::EpochExhausted => f.write_str("group epoch exhausted"),
         }
     }
 }

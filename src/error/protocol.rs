@@ -24,6 +24,9 @@ pub enum SignedObject {
     /// A [`LinkRevocation`](crate::LinkRevocation), signed by the user
     /// identity key it names.
     LinkRevocation,
+    /// A [`GroupChange`](crate::GroupChange), signed by the user identity
+    /// key of the admin it names as its author.
+    GroupChange,
 }
 
 /// Well-formed input that breaks a protocol rule.

@@ -7,6 +7,14 @@
 //! builds on the ratchet's chain steps and skipped-key store and on the
 //! keys, and knows nothing of sessions.
 
+mod change;
+mod history;
+mod state;
+
+pub use change::{GroupChange, GroupOp, VerifiedGroupChange};
+pub use history::{GroupHistory, GroupUpdate};
+pub use state::{GroupMember, GroupRole, GroupState};
+
 use core::fmt;
 
 use rand_core::CryptoRng;

@@ -16,6 +16,7 @@ mod addressing;
 mod conversation;
 mod device_list;
 mod group;
+mod group_state;
 mod handshake;
 mod negative;
 mod provisioning;
@@ -62,6 +63,7 @@ fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("receipt.json", receipt::receipt_file());
     files.insert("account-link.json", account_link::account_link_file());
     files.insert("group-messages.json", group::group_file());
+    files.insert("group-state.json", group_state::group_state_file());
     files
 }
 

@@ -18,6 +18,7 @@ mod device_list;
 mod envelope;
 mod group_message;
 mod group_records;
+mod group_state;
 mod key_pairs;
 mod link;
 mod message;
@@ -42,6 +43,10 @@ pub(crate) use device_list::{
 pub(crate) use envelope::{EnvelopeFrame, check_message, check_structure};
 pub(crate) use group_message::{GroupHeaderFrame, GroupMessageFrame, SenderKeyDistributionFrame};
 pub(crate) use group_records::{ReceivedSenderKeyFrame, SenderKeyRecordFrame};
+pub(crate) use group_state::{
+    GROUP_HASH_LEN, GroupChangeBodyFrame, GroupChangeFrame, GroupMemberFrame, GroupOpFrame,
+    GroupStateFrame, ROLE_ADMIN, ROLE_MEMBER,
+};
 pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
 pub(crate) use link::{LinkCodeFrame, ProvisioningFrame, ProvisioningPayloadFrame};
 pub(crate) use message::{
@@ -86,6 +91,10 @@ pub use crate::limits::{
 pub use crate::limits::{
     LINK_REVOCATION_LEN, MAX_ACCOUNT_LINK_LEN, MAX_ACCOUNT_LINK_PROPOSAL_LEN, MIN_ACCOUNT_LINK_LEN,
     MIN_ACCOUNT_LINK_PROPOSAL_LEN,
+};
+pub use crate::limits::{
+    MAX_GROUP_CHANGE_LEN, MAX_GROUP_CHANGE_OPS, MAX_GROUP_MEMBERS, MAX_GROUP_STATE_LEN,
+    MIN_GROUP_CHANGE_LEN, MIN_GROUP_STATE_LEN,
 };
 pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATURE_LEN, TAG_LEN};
 
@@ -161,6 +170,11 @@ pub const TYPE_ACCOUNT_LINK: u8 = 0x56;
 pub const TYPE_LINK_REVOCATION: u8 = 0x57;
 /// The type byte of an [`AccountLinkProposal`](crate::AccountLinkProposal).
 pub const TYPE_ACCOUNT_LINK_PROPOSAL: u8 = 0x58;
+/// The type byte of a stored [`GroupState`](crate::GroupState)
+/// (PROTOCOL.md §16.5).
+pub const TYPE_GROUP_STATE: u8 = 0x72;
+/// The type byte of a [`GroupChange`](crate::GroupChange) (PROTOCOL.md §16.6).
+pub const TYPE_GROUP_CHANGE: u8 = 0x73;
 
 /// The type byte of a group message (PROTOCOL.md §16.1).
 pub const TYPE_GROUP_MESSAGE: u8 = 0x70;

@@ -88,6 +88,11 @@ fn group_seeds_are_current() {
 }
 
 #[test]
+fn group_state_corpus() {
+    replay("group_state", targets::group_state);
+}
+
+#[test]
 fn parse_device_list_corpus() {
     replay("parse_device_list", targets::parse_device_list);
 }
@@ -149,6 +154,7 @@ fn layout_seeds_are_current() {
         .into_iter()
         .chain(targets::account_link_seeds())
         .chain(targets::device_list_account_seeds())
+        .chain(targets::group_state_seeds())
     {
         assert!(!bytes.is_empty(), "{target}/{name}");
         let path = corpus.join(target).join(name);
