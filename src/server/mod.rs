@@ -100,7 +100,7 @@ pub use crate::message::Envelope;
 pub use crate::wire::{TYPE_ENVELOPE, TYPE_PREKEY_COUNTS, TYPE_PREKEY_UPLOAD};
 pub use directory::{DeviceInfo, HighestIds, PreKeyDirectory, Registration, TakenBundle};
 pub use memory::MemoryDirectory;
-pub use route::{PreKeyIds, RouteInfo, route};
+pub use route::{GroupRouteInfo, PreKeyIds, RouteInfo, route, route_group};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{SQLITE_BUSY_TIMEOUT_MS, SQLITE_SCHEMA_VERSION, SqliteDirectory};

@@ -1,8 +1,12 @@
-//! Routing without decryption: what a server may read from message bytes.
+//! Routing without decryption: what a server may read from message bytes,
+//! pairwise and group.
 
+use crate::GroupId;
 use crate::error::{DecodeError, WireType};
-use crate::limits::{MAX_MESSAGE_LEN, MIN_MESSAGE_LEN};
-use crate::wire::{self, MessageKind};
+use crate::limits::{
+    MAX_GROUP_MESSAGE_LEN, MAX_MESSAGE_LEN, MIN_GROUP_MESSAGE_LEN, MIN_MESSAGE_LEN,
+};
+use crate::wire::{self, Frame, MessageKind};
 
 /// The ids of the three prekeys a session was set up with: those a
 /// [`PreKeyMessage`](crate::PreKeyMessage) names, and those a
@@ -116,5 +120,72 @@ pub fn route(bytes: &[u8]) -> crate::Result<RouteInfo> {
         version: wire::PROTOCOL_VERSION,
         size: bytes.len(),
         prekeys,
+    })
+}
+
+/// What [`route_group`] tells a server about a group message: the group
+/// it belongs to (to find whom to fan it out to) and its size, and nothing
+/// else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GroupRouteInfo {
+    group_id: GroupId,
+    epoch: u64,
+    size: usize,
+}
+
+impl GroupRouteInfo {
+    /// The group the message is for.
+    pub fn group_id(&self) -> GroupId {
+        self.group_id
+    }
+
+    /// The membership epoch the sender sent it under (PROTOCOL.md §16.1).
+    /// A server that keeps each group's current epoch may hold back a
+    /// message of an older one; members refuse it anyway.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The message's size in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+}
+
+/// Reads what a server needs to fan a group message out (PROTOCOL.md
+/// §16.1), without any key and without verifying anything: the group id,
+/// the epoch and the size. Input longer than
+/// [`MAX_GROUP_MESSAGE_LEN`](crate::MAX_GROUP_MESSAGE_LEN) is refused
+/// before it is read; then the whole encoding is checked by the wire
+/// layer (version, type, suite, the ciphertext length against its bound,
+/// no trailing bytes), so malformed messages are dropped, not fanned out.
+///
+/// # Security
+/// Whom to deliver to is the server's own record of the group's members
+/// and their devices; the members decide for themselves who is in the
+/// group (PROTOCOL.md §16.5–§16.8), so delivering to a device that is not
+/// a member gives it nothing it can decrypt, and leaving one out only
+/// withholds. The signature is not checked here: only members can tell a
+/// genuine sender (the key id and iteration are opaque to the server).
+///
+/// # Errors
+/// [`Error::Decode`](crate::Error::Decode) with
+/// [`WireType::GroupMessage`]: `LengthOutOfRange` for oversize input, then
+/// the decoder's structure errors.
+pub fn route_group(bytes: &[u8]) -> crate::Result<GroupRouteInfo> {
+    if bytes.len() > MAX_GROUP_MESSAGE_LEN {
+        return Err(DecodeError::LengthOutOfRange {
+            wire_type: WireType::GroupMessage,
+            min: MIN_GROUP_MESSAGE_LEN,
+            max: MAX_GROUP_MESSAGE_LEN,
+            found: bytes.len(),
+        }
+        .into());
+    }
+    let frame = wire::GroupMessageFrame::decode(bytes)?;
+    Ok(GroupRouteInfo {
+        group_id: GroupId::from_bytes(frame.header.group_id),
+        epoch: frame.header.epoch,
+        size: bytes.len(),
     })
 }

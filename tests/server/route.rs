@@ -203,3 +203,45 @@ fn the_largest_message_is_max_message_len() {
     assert_eq!(largest.len(), MAX_MESSAGE_LEN);
     assert_eq!(route(&largest).unwrap().size(), MAX_MESSAGE_LEN);
 }
+
+#[test]
+fn a_group_message_is_routed_by_its_group_and_nothing_else() {
+    use kinseal::server::route_group;
+    use kinseal::{DeviceAddress, GroupId, MAX_GROUP_MESSAGE_LEN, SenderKey};
+
+    let mut rng = rng(31);
+    let group = GroupId::generate(&mut rng);
+    let sender = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
+    let mut key = SenderKey::generate(&mut rng, group, 7);
+    let message = key.encrypt(&sender, b"hello, group").unwrap();
+    let info = route_group(&message).unwrap();
+    assert_eq!(info.group_id(), group);
+    assert_eq!(info.epoch(), 7);
+    assert_eq!(info.size(), message.len());
+
+    // Malformed: cut short, a byte left over, another type, too long.
+    let decode = |bytes: &[u8]| match route_group(bytes) {
+        Err(Error::Decode(e)) => e,
+        other => panic!("expected a decode error, got {other:?}"),
+    };
+    assert!(matches!(
+        decode(&message[..message.len() - 1]),
+        DecodeError::Truncated { .. }
+    ));
+    let mut long = message.clone();
+    long.push(0);
+    assert!(matches!(decode(&long), DecodeError::TrailingBytes { .. }));
+    assert!(matches!(
+        decode(&conversation().reply),
+        DecodeError::UnexpectedType { .. }
+    ));
+    assert!(matches!(
+        decode(&vec![0u8; MAX_GROUP_MESSAGE_LEN + 1]),
+        DecodeError::LengthOutOfRange {
+            wire_type: WireType::GroupMessage,
+            ..
+        }
+    ));
+    // And the pairwise router does not take a group message.
+    assert!(route(&message).is_err());
+}
