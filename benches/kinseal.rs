@@ -45,9 +45,9 @@ use std::time::{Duration, Instant};
 use chacha20::ChaCha20Rng;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use kinseal::{
-    DeviceList, IdentityKeyPair, KemPreKeyPair, Message, OneTimePreKeyPair, PreKeyBundle,
-    PreKeyMessage, Session, SessionConfig, SignedPreKeyPair, UserAddress, UserIdentityKeyPair,
-    VerifiedBundle,
+    DeviceAddress, DeviceList, GroupId, IdentityKeyPair, KemPreKeyPair, Message, OneTimePreKeyPair,
+    PreKeyBundle, PreKeyMessage, ReceivedSenderKey, SenderKey, Session, SessionConfig,
+    SignedPreKeyPair, UserAddress, UserIdentityKeyPair, VerifiedBundle,
 };
 use rand_core::{Rng, SeedableRng};
 
@@ -68,6 +68,8 @@ const NOW: u64 = 1_767_225_600;
 const SIZES: [usize; 3] = [100, 1024, 64 * 1024];
 /// The plaintext size of setup, new-ratchet-key and ping-pong messages.
 const SMALL: usize = 100;
+/// Plaintext sizes of the group benchmarks (issue 15).
+const GROUP_SIZES: [usize; 2] = [100, 64 * 1024];
 /// Forward jumps measured (messages skipped before the one decrypted).
 const JUMPS: [u32; 2] = [1_000, 25_000];
 
@@ -222,6 +224,8 @@ struct Prims {
     nonce: [u8; 12],
     ad: [u8; len::AEAD_AD],
     aead: Vec<(usize, AeadBuffers)>,
+    /// Group signature inputs and their signatures, by length.
+    group_signed: Vec<(usize, Vec<u8>, ed25519_dalek::Signature)>,
 }
 
 impl Prims {
@@ -278,8 +282,17 @@ impl Prims {
                 )
             })
             .collect();
+        let group_signed = recipes::GROUP_SIGNED
+            .iter()
+            .map(|&n| {
+                let body = vec![0x5bu8; n];
+                let sig = signing.sign(&body);
+                (n, body, sig)
+            })
+            .collect();
         Prims {
             rng,
+            group_signed,
             x_secret,
             x_public,
             ed_seed,
@@ -321,6 +334,13 @@ impl Prims {
             .1
     }
 
+    fn group_signed(&self, n: usize) -> &(usize, Vec<u8>, ed25519_dalek::Signature) {
+        self.group_signed
+            .iter()
+            .find(|(size, _, _)| *size == n)
+            .expect("a group signature size that is measured")
+    }
+
     /// Calls one primitive.
     fn run(&mut self, p: Prim) {
         use chacha20poly1305::aead::AeadInOut;
@@ -360,6 +380,14 @@ impl Prims {
                 .verifying
                 .verify_strict(black_box(&self.kem_body), &self.kem_sig)
                 .unwrap(),
+            Prim::Ed25519SignGroup(n) => {
+                let (_, body, _) = self.group_signed(n);
+                black_box(self.signing.sign(black_box(body)));
+            }
+            Prim::Ed25519VerifyGroup(n) => {
+                let (_, body, sig) = self.group_signed(n);
+                self.verifying.verify_strict(black_box(body), sig).unwrap()
+            }
             Prim::Ed25519Decompress => {
                 black_box(VerifyingKey::from_bytes(black_box(&self.verifying_bytes)).unwrap());
             }
@@ -719,6 +747,43 @@ fn chain(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
         });
     }
     g.finish();
+}
+
+/// Group messages under a sender key (PROTOCOL.md §16.3, §16.4), as
+/// `chain`: the encrypting sender key runs ahead on its own; decryption
+/// has a sender and a receiver of its own that stay in step, the next
+/// message built outside the timed region.
+fn group(c: &mut Criterion, prims: &mut Prims) {
+    let mut r = rng(11);
+    let address = DeviceAddress::new(b"chirp", b"alice@example.org", 1).unwrap();
+    let group = GroupId::generate(&mut r);
+    let mut sender = SenderKey::generate(&mut r, group, 0);
+    let mut alice = SenderKey::generate(&mut r, group, 0);
+    let mut bob = ReceivedSenderKey::from_distribution(&alice.distribution(), &address);
+    for size in GROUP_SIZES {
+        let plaintext = vec![0x5a; size];
+        // The recipe's signature input is this message's.
+        let m = sender.encrypt(&address, &plaintext).unwrap();
+        let padded = kinseal::Padding::DEFAULT.padded_len(size);
+        assert_eq!(
+            m.len() - 64 + 25 + recipes::GROUP_SENDER_LEN,
+            recipes::group_signed_len(padded)
+        );
+        let bytes = |g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>| {
+            g.throughput(Throughput::Bytes(size as u64));
+        };
+        op(c, prims, &format!("group/encrypt/{size}"), bytes, |b| {
+            b.iter(|| sender.encrypt(&address, &plaintext).unwrap())
+        });
+        op(c, prims, &format!("group/decrypt/{size}"), bytes, |b| {
+            b.iter_batched_ref(
+                || alice.encrypt(&address, &plaintext).unwrap(),
+                |m| drop(bob.decrypt(&address, m).unwrap()),
+                in_cache(size),
+            )
+        });
+    }
+    assert_eq!(bob.skipped_keys(), 0, "the receiver fell out of step");
 }
 
 fn ratchet(c: &mut Criterion, prims: &mut Prims, p: &Parties) {
@@ -1110,6 +1175,7 @@ fn main() {
     handshake(&mut c, &mut prims, &p);
     chain(&mut c, &mut prims, &p);
     ratchet(&mut c, &mut prims, &p);
+    group(&mut c, &mut prims);
     jumps(&mut c, &mut prims, &p);
     forgery(&mut c, &p);
     device_list(&mut c);

@@ -67,6 +67,12 @@ pub(crate) enum Prim {
     /// A `Message`'s header tag: one HMAC-SHA256 over its label (22 bytes),
     /// the session AD (32) and the first 50 header bytes (PROTOCOL.md §7.1).
     HmacHeaderTag,
+    /// Signing a group message's signature input of this many bytes
+    /// (PROTOCOL.md §16.3: label ‖ embedded sender ‖ the message up to its
+    /// signature).
+    Ed25519SignGroup(usize),
+    /// Strict verification of a group message's signature over this many bytes.
+    Ed25519VerifyGroup(usize),
     /// ChaCha20-Poly1305 seal through libcrux (what kinseal uses up to 768 bytes).
     SealLibcrux(usize),
     /// ChaCha20-Poly1305 open through libcrux.
@@ -83,6 +89,20 @@ pub(crate) enum Prim {
 pub(crate) const AEAD_SIZES: [usize; 3] = [160, 1152, 67_584];
 /// The padded length of a 100-byte plaintext.
 const P100: usize = AEAD_SIZES[0];
+
+/// The embedded sender address of the group benchmarks: app id `chirp`,
+/// user id `alice@example.org`, a device id (1 + 5 + 2 + 17 + 4 bytes).
+pub(crate) const GROUP_SENDER_LEN: usize = 1 + 5 + 2 + 17 + 4;
+/// A group message's signature input for a padded plaintext of `padded`
+/// bytes: label (25) ‖ embedded sender ‖ header (55) ‖ ciphertext ‖ tag.
+pub(crate) const fn group_signed_len(padded: usize) -> usize {
+    25 + GROUP_SENDER_LEN + 55 + padded + 16
+}
+/// The group signature inputs measured: 100 B and 64 KiB plaintexts.
+pub(crate) const GROUP_SIGNED: [usize; 2] = [
+    group_signed_len(AEAD_SIZES[0]),
+    group_signed_len(AEAD_SIZES[2]),
+];
 
 impl Prim {
     /// Every primitive measured alone, in `floor/`.
@@ -115,6 +135,9 @@ impl Prim {
             HmacChainStep,
             HmacHeaderTag,
         ];
+        for n in GROUP_SIGNED {
+            v.extend([Ed25519SignGroup(n), Ed25519VerifyGroup(n)]);
+        }
         for n in AEAD_SIZES {
             v.extend([
                 SealLibcrux(n),
@@ -155,6 +178,8 @@ impl Prim {
             HkdfExpand44 => "hkdf_expand_44".into(),
             HmacChainStep => "hmac_chain_step".into(),
             HmacHeaderTag => "hmac_header_tag".into(),
+            Ed25519SignGroup(n) => format!("ed25519_sign_group_{n}"),
+            Ed25519VerifyGroup(n) => format!("ed25519_verify_strict_group_{n}"),
             SealLibcrux(n) => format!("aead_seal_libcrux_{n}"),
             OpenLibcrux(n) => format!("aead_open_libcrux_{n}"),
             SealRustCrypto(n) => format!("aead_seal_rustcrypto_{n}"),
@@ -453,6 +478,54 @@ pub(crate) const OPS: &[Op] = &[
         ],
         peer: None,
         note: "the header tag, lookup among 1 000 stored keys, HKDF-Expand, open",
+    },
+    Op {
+        id: "group/encrypt/100",
+        label: "group encrypt 100 B",
+        floor: &[
+            (HmacChainStep, 1),
+            (HkdfExpand44, 1),
+            (SealLibcrux(P100), 1),
+            (Ed25519SignGroup(GROUP_SIGNED[0]), 1),
+        ],
+        peer: None,
+        note: "1 chain step + HKDF-Expand to 44 bytes + seal of the 160-byte padded plaintext + one Ed25519 signature over label ‖ sender ‖ message (285 B)",
+    },
+    Op {
+        id: "group/decrypt/100",
+        label: "group decrypt 100 B",
+        floor: &[
+            (Ed25519VerifyGroup(GROUP_SIGNED[0]), 1),
+            (HmacChainStep, 1),
+            (HkdfExpand44, 1),
+            (OpenLibcrux(P100), 1),
+        ],
+        peer: None,
+        note: "strict verification of the signature (285 B) first, then 1 chain step + HKDF-Expand + open",
+    },
+    Op {
+        id: "group/encrypt/65536",
+        label: "group encrypt 64 KiB",
+        floor: &[
+            (HmacChainStep, 1),
+            (HkdfExpand44, 1),
+            (SealRustCrypto(67_584), 1),
+            (Ed25519SignGroup(GROUP_SIGNED[1]), 1),
+        ],
+        peer: None,
+        note: "as 100 B: RustCrypto seal of 67 584 B, the signature over 67 709 B (two SHA-512 passes)",
+    },
+    Op {
+        id: "group/decrypt/65536",
+        label: "group decrypt 64 KiB",
+        floor: &[
+            (Ed25519VerifyGroup(GROUP_SIGNED[1]), 1),
+            (HmacChainStep, 1),
+            (HkdfExpand44, 1),
+            (OpenRustCrypto(67_584), 1),
+        ],
+        peer: None,
+        note: "as 100 B: strict verification over 67 709 B (one SHA-512 pass), RustCrypto open of 67 584 B",
     },
     Op {
         id: "record/serialize",
