@@ -181,7 +181,8 @@ impl ReceivedSenderKey {
         let split = frame.ciphertext.len().saturating_sub(TAG_LEN);
         let (body, tag) = frame.ciphertext.split_at(split);
         let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::DecryptionFailed)?;
-        let mut out = vec![0u8; body.len()];
+        // The padded plaintext is wiped if the padding is refused.
+        let mut out = Zeroizing::new(vec![0u8; body.len()]);
         key.decrypt(&ad, body, tag, &mut out)
             .map_err(|()| Error::DecryptionFailed)?;
         let Some(len) = crate::wire::unpadded_len(&out) else {
@@ -205,7 +206,7 @@ impl ReceivedSenderKey {
             }
             None => self.skipped.remove(CHAIN, iteration),
         }
-        Ok(out)
+        Ok(core::mem::take(&mut *out))
     }
 
     /// The chain followed from the next iteration through `iteration`

@@ -110,7 +110,11 @@ impl SenderKey {
 
         let padded = padded_len(plaintext.len());
         let ciphertext_len = padded + TAG_LEN;
-        let mut out = Vec::with_capacity(GROUP_MESSAGE_HEADER_LEN + ciphertext_len + SIGNATURE_LEN);
+        // Holds the padded plaintext until the AEAD overwrites it: wiped if
+        // anything fails before that.
+        let mut out = Zeroizing::new(Vec::with_capacity(
+            GROUP_MESSAGE_HEADER_LEN + ciphertext_len + SIGNATURE_LEN,
+        ));
         GroupHeaderFrame {
             group_id: *self.group.as_bytes(),
             epoch: self.epoch,
@@ -135,7 +139,7 @@ impl SenderKey {
 
         self.chain_key = next_chain;
         self.iteration = next_iteration;
-        Ok(out)
+        Ok(core::mem::take(&mut *out))
     }
 
     /// What a member device needs to decrypt this device's messages from

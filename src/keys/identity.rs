@@ -259,9 +259,11 @@ pub(super) fn verify_strict(
     parts: &[&[u8]],
     signature: &[u8; SIGNATURE_LEN],
 ) -> Result<(), ProtocolError> {
-    let message = signed_message(label, parts);
-    key.verify_strict(&message, &Signature::from_bytes(signature))
-        .map_err(|_| ProtocolError::InvalidSignature { object })
+    if verifies_strictly(key, label, parts, signature) {
+        Ok(())
+    } else {
+        Err(ProtocolError::InvalidSignature { object })
+    }
 }
 
 /// Whether `signature` is a valid Ed25519 signature over `label ‖ parts…`
