@@ -540,3 +540,45 @@ const _: () = assert!(MIN_GROUP_STATE_LEN == 115 && MAX_GROUP_STATE_LEN == 356_0
 const _: () = assert!(MIN_GROUP_CHANGE_LEN == 210 && MAX_GROUP_CHANGE_LEN == 357_177);
 const _: () = assert!(MAX_GROUP_MEMBERS <= u16::MAX as usize);
 const _: () = assert!(MAX_GROUP_CHANGE_OPS <= u16::MAX as usize);
+
+// ---- Groups at the account layer (PROTOCOL.md §17) --------------------------
+
+/// The header an account puts before every pairwise plaintext (PROTOCOL.md
+/// §17): version, type `0x62`, kind.
+pub(crate) const CONTENT_OVERHEAD: usize = 3;
+
+/// The longest app plaintext an [`Account`](crate::Account) encrypts to one
+/// device (262 141 bytes): [`MAX_PLAINTEXT_LEN`] less the content header
+/// every account message carries (PROTOCOL.md §17).
+pub const MAX_APP_PLAINTEXT_LEN: usize = MAX_PLAINTEXT_LEN - CONTENT_OVERHEAD;
+
+/// The most sender keys a device keeps of one other device for one group:
+/// the newest and the one before it, so that messages the sender sent
+/// just before it rotated still decrypt.
+pub const MAX_SENDER_KEYS_PER_DEVICE: usize = 2;
+
+/// The most devices a group's sender key can have been distributed to:
+/// every device of every member.
+pub const MAX_GROUP_DEVICES: usize = MAX_GROUP_MEMBERS * MAX_DEVICES_PER_USER;
+
+/// The shortest received sender-key record: the shortest sender address
+/// and no skipped key (132 bytes, PROTOCOL.md §16.4).
+pub(crate) const MIN_RECEIVED_SENDER_KEY_LEN: usize =
+    RECEIVED_SENDER_KEY_FIXED_LEN + MIN_EMBEDDED_DEVICE_ADDRESS_LEN + 4;
+/// The longest received sender-key record: the longest sender address and
+/// [`MAX_GROUP_SKIPPED_KEYS`] skipped keys (72 450 bytes).
+pub(crate) const MAX_RECEIVED_SENDER_KEY_LEN: usize = RECEIVED_SENDER_KEY_FIXED_LEN
+    + MAX_EMBEDDED_DEVICE_ADDRESS_LEN
+    + 4
+    + MAX_GROUP_SKIPPED_KEYS as usize * RECEIVED_SKIPPED_ENTRY_LEN;
+const _: () = assert!(MIN_RECEIVED_SENDER_KEY_LEN == 132 && MAX_RECEIVED_SENDER_KEY_LEN == 72_450);
+
+/// How many group messages a device sends under one sender key before it
+/// replaces it, unless configured otherwise: 1 000.
+pub const DEFAULT_GROUP_ROTATION_MESSAGES: u32 = 1_000;
+/// The most a device may be configured to send under one sender key:
+/// [`MAX_GROUP_FORWARD_JUMP`] × 1 000, far from the chain's end.
+pub const MAX_GROUP_ROTATION_MESSAGES: u32 = 2_000_000;
+/// How old a sender key may grow before its device replaces it, unless
+/// configured otherwise: a week.
+pub const DEFAULT_GROUP_ROTATION_SECS: u64 = 7 * 24 * 60 * 60;

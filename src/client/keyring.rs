@@ -9,8 +9,9 @@ use crate::StorageError;
 use crate::address::{DeviceAddress, UserAddress};
 use crate::crypto::{labels, seal};
 use crate::error::{DecodeError, MisuseError};
+use crate::group::GroupId;
 use crate::limits::{MAX_APP_ID_LEN, MAX_STORAGE_KEYS, MAX_USER_ID_LEN};
-use crate::sizes::SEAL_NONCE_LEN;
+use crate::sizes::{GROUP_ID_LEN, SEAL_NONCE_LEN};
 use crate::wire::{
     DeviceAddressFrame, Frame, MAX_SEALED_PLAINTEXT_LEN, SealedFrame, UserAddressFrame,
 };
@@ -249,6 +250,10 @@ pub enum RecordKey<'a> {
     LastResortKemPreKey(u32),
     /// A peer device's sessions.
     Sessions(&'a DeviceAddress),
+    /// A group's state and this device's sender key for it.
+    Group(&'a GroupId),
+    /// The sender keys one device sent for one group.
+    GroupSenderKeys(&'a GroupId, &'a DeviceAddress),
 }
 
 impl RecordKey<'_> {
@@ -263,6 +268,8 @@ impl RecordKey<'_> {
             kem,
             last_resort,
             sessions,
+            groups,
+            group_sender_keys,
         ] = TABLES;
         match self {
             RecordKey::Account => account,
@@ -273,13 +280,16 @@ impl RecordKey<'_> {
             RecordKey::KemPreKey(_) => kem,
             RecordKey::LastResortKemPreKey(_) => last_resort,
             RecordKey::Sessions(_) => sessions,
+            RecordKey::Group(_) => groups,
+            RecordKey::GroupSenderKeys(..) => group_sender_keys,
         }
     }
 
     /// The table and the locator bytes: empty for the account, the id as a
     /// big-endian u32, or a device (or user) address in its embedded form
     /// (PROTOCOL.md §4.5): `len(app) u8 ‖ app ‖ len(user) u16 ‖ user
-    /// [‖ device u32]`.
+    /// [‖ device u32]`; for a group, its 32-byte id, followed for a
+    /// sender's keys by the sender's embedded address.
     fn table_and_locator(&self) -> (&'static str, Vec<u8>) {
         let locator = match self {
             RecordKey::Account => Vec::new(),
@@ -291,6 +301,12 @@ impl RecordKey<'_> {
                 DeviceAddressFrame::of(a).embedded()
             }
             RecordKey::PeerUser(u) => UserAddressFrame::of(u).embedded(),
+            RecordKey::Group(g) => g.as_bytes().to_vec(),
+            RecordKey::GroupSenderKeys(g, d) => {
+                let mut locator = g.as_bytes().to_vec();
+                locator.extend_from_slice(&DeviceAddressFrame::of(d).embedded());
+                locator
+            }
         };
         (self.table(), locator)
     }
@@ -309,7 +325,7 @@ impl fmt::Debug for StorageKeyring {
 }
 
 /// Every table name a [`RecordKey`] has.
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 10] = [
     "account",
     "peer_identities",
     "peer_users",
@@ -318,9 +334,11 @@ const TABLES: [&str; 8] = [
     "kem_prekeys",
     "last_resort_kem_prekeys",
     "sessions",
+    "groups",
+    "group_sender_keys",
 ];
 /// The longest locator: an address at its bounds.
-const MAX_LOCATOR_LEN: usize = 1 + MAX_APP_ID_LEN + 2 + MAX_USER_ID_LEN + 4;
+const MAX_LOCATOR_LEN: usize = GROUP_ID_LEN + 1 + MAX_APP_ID_LEN + 2 + MAX_USER_ID_LEN + 4;
 
 // The associated data writes a table name's length in one byte and a
 // locator's in four: every name and every locator fits, so the casts in

@@ -60,9 +60,13 @@ pub use crate::limits::{
     MAX_ACCOUNT_CONTEXT_LEN, MAX_ARCHIVED_SESSIONS_LIMIT, MAX_HANDSHAKES_PER_LAST_RESORT_KEY,
     MAX_SESSION_CACHE_LIMIT, MAX_STORAGE_KEYS,
 };
+pub use crate::limits::{
+    DEFAULT_GROUP_ROTATION_MESSAGES, DEFAULT_GROUP_ROTATION_SECS, MAX_APP_PLAINTEXT_LEN,
+    MAX_GROUP_DEVICES, MAX_GROUP_ROTATION_MESSAGES, MAX_SENDER_KEYS_PER_DEVICE,
+};
 pub use account::{
     Account, AccountConfig, BundleSource, Decrypted, DeviceListChange, DeviceListSource, FanOut,
-    LinkedDevice, PreKeyUpdate, ReceiptOutcome, SyncReport,
+    GroupDecrypted, GroupEvent, GroupSend, LinkedDevice, PreKeyUpdate, ReceiptOutcome, SyncReport,
 };
 pub use keyring::{RecordKey, StorageKey, StorageKeyring};
 pub use safety::SafetyNumber;

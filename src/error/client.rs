@@ -91,6 +91,29 @@ pub enum AccountError {
     /// A decryption-error receipt was not about this device, or named no
     /// session this device has with its sender.
     ReceiptNotApplicable,
+    /// The group is not one this device has: a message or key for it
+    /// arrived before the genesis or welcome (keep it, and try again after
+    /// a group event that joins it), or the app named an unknown group.
+    UnknownGroup,
+    /// This device's user is not a member of the group (it was removed,
+    /// or a genesis or welcome does not add it; or, for a removal, the
+    /// user named is not a member).
+    NotGroupMember,
+    /// A group message or sender key came from a device that is not on
+    /// the latest list on record of a member's user: a member the server
+    /// added, a removed member or device, or one added by a change not
+    /// received yet (try again after the next change).
+    SenderNotMember {
+        /// The sending device.
+        sender: DeviceAddress,
+    },
+    /// A genesis, welcome or state sync came from a device that may not
+    /// send it: not a listed device of the change's author (or, for a
+    /// state, of this device's own user).
+    NotGroupAuthor {
+        /// The sending device.
+        sender: DeviceAddress,
+    },
 }
 
 impl fmt::Display for AccountError {
@@ -132,6 +155,14 @@ impl fmt::Display for AccountError {
             }
             AccountError::ReceiptNotApplicable => {
                 f.write_str("the receipt names no session of this device")
+            }
+            AccountError::UnknownGroup => f.write_str("no record of the group"),
+            AccountError::NotGroupMember => f.write_str("the user is not a member of the group"),
+            AccountError::SenderNotMember { sender } => {
+                write!(f, "{sender:?} is not a device of a group member")
+            }
+            AccountError::NotGroupAuthor { sender } => {
+                write!(f, "{sender:?} may not send this group's state or genesis")
             }
         }
     }

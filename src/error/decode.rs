@@ -72,6 +72,14 @@ pub enum WireType {
     GroupState,
     /// A [`GroupChange`](crate::GroupChange).
     GroupChange,
+    /// An account's pairwise plaintext: its kind byte and framing
+    /// (PROTOCOL.md §17).
+    Content,
+    /// A client's record of one group: its state and this device's sender
+    /// key.
+    GroupRecord,
+    /// A client's record of another device's sender keys for one group.
+    GroupSenderKeysRecord,
 }
 
 /// Which key a validation failure is about.

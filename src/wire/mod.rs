@@ -13,12 +13,14 @@ mod account_link;
 mod address;
 mod bundle;
 mod codec;
+mod content;
 mod counts;
 mod device_list;
 mod envelope;
 mod group_message;
 mod group_records;
 mod group_state;
+mod group_store;
 mod key_pairs;
 mod link;
 mod message;
@@ -36,6 +38,7 @@ pub(crate) use account_link::{
 pub(crate) use address::{DeviceAddressFrame, UserAddressFrame};
 pub(crate) use bundle::{BundleFrame, KemPreKeyFrame, OneTimePreKeyFrame, SignedPreKeyFrame};
 pub(crate) use codec::{Frame, Reader, Writer};
+pub(crate) use content::ContentFrame;
 pub(crate) use counts::PreKeyCountsFrame;
 pub(crate) use device_list::{
     DEVICE_LIST_HASH_LEN, DeviceEntryFrame, DeviceListBodyFrame, DeviceListFrame,
@@ -47,6 +50,7 @@ pub(crate) use group_state::{
     GROUP_HASH_LEN, GroupChangeBodyFrame, GroupChangeFrame, GroupMemberFrame, GroupOpFrame,
     GroupStateFrame, ROLE_ADMIN, ROLE_MEMBER,
 };
+pub(crate) use group_store::{GroupRecordFrame, GroupSenderKeysFrame, OwnSenderKeyFrame};
 pub(crate) use key_pairs::{KemPreKeyPairFrame, OneTimePreKeyPairFrame, SignedPreKeyPairFrame};
 pub(crate) use link::{LinkCodeFrame, ProvisioningFrame, ProvisioningPayloadFrame};
 pub(crate) use message::{
@@ -184,6 +188,13 @@ pub const TYPE_SENDER_KEY_DISTRIBUTION: u8 = 0x71;
 pub(crate) const TYPE_SENDER_KEY_RECORD: u8 = 0x74;
 /// The type byte of a receiving device's record of another's sender key (§16.4).
 pub(crate) const TYPE_RECEIVED_SENDER_KEY: u8 = 0x75;
+/// The type byte of an account's pairwise plaintext (PROTOCOL.md §17).
+pub const TYPE_CONTENT: u8 = 0x62;
+/// The type byte of a client's group record ([`GroupRecordFrame`]).
+pub(crate) const TYPE_GROUP_RECORD: u8 = 0x3c;
+/// The type byte of a client's record of one device's sender keys for
+/// one group ([`GroupSenderKeysFrame`]).
+pub(crate) const TYPE_GROUP_SENDER_KEYS: u8 = 0x3d;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

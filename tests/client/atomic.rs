@@ -11,14 +11,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use client_common::{Device, NOW, bundle, device, register};
 use kinseal::client::store::{
-    HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore, OneTimePreKeyStore,
-    SessionStore, SignedPreKeyStore, StoreResult, StoreTransaction,
+    GroupStore, HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore,
+    OneTimePreKeyStore, SessionStore, SignedPreKeyStore, StoreResult, StoreTransaction,
 };
 use kinseal::client::{
     Account, ClientStore, DeviceAddress, MemoryStore, StorageKey, StorageKeyring, UserAddress,
 };
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
-use kinseal::{Error, OsRng, PreKeyMessage, ProtocolError, StorageError};
+use kinseal::{Error, GroupId, OsRng, PreKeyMessage, ProtocolError, StorageError};
 
 /// A store whose writes fail from the n-th on.
 #[derive(Default)]
@@ -178,6 +178,50 @@ impl SessionStore for FailingTxn<'_> {
     }
     fn session_addresses(&mut self) -> StoreResult<Vec<DeviceAddress>> {
         self.inner.session_addresses()
+    }
+}
+
+impl GroupStore for FailingTxn<'_> {
+    fn group(&mut self, group: &GroupId) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.group(group)
+    }
+    fn put_group(&mut self, group: &GroupId, record: &[u8]) -> StoreResult<()> {
+        self.store.write()?;
+        self.inner.put_group(group, record)
+    }
+    fn remove_group(&mut self, group: &GroupId) -> StoreResult<bool> {
+        self.store.write()?;
+        self.inner.remove_group(group)
+    }
+    fn group_ids(&mut self) -> StoreResult<Vec<GroupId>> {
+        self.inner.group_ids()
+    }
+    fn group_sender_keys(
+        &mut self,
+        group: &GroupId,
+        sender: &DeviceAddress,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.group_sender_keys(group, sender)
+    }
+    fn put_group_sender_keys(
+        &mut self,
+        group: &GroupId,
+        sender: &DeviceAddress,
+        record: &[u8],
+    ) -> StoreResult<()> {
+        self.store.write()?;
+        self.inner.put_group_sender_keys(group, sender, record)
+    }
+    fn remove_group_sender_keys(
+        &mut self,
+        group: &GroupId,
+        sender: &DeviceAddress,
+    ) -> StoreResult<bool> {
+        self.store.write()?;
+        self.inner.remove_group_sender_keys(group, sender)
+    }
+    fn group_senders(&mut self, group: &GroupId) -> StoreResult<Vec<DeviceAddress>> {
+        self.inner.group_senders(group)
     }
 }
 

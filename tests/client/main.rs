@@ -16,6 +16,7 @@ mod crash_support;
 mod account;
 mod atomic;
 mod crash;
+mod groups;
 mod people;
 mod person;
 mod recovery;

@@ -8,6 +8,9 @@ use crate::limits::{
     MAX_ACCOUNT_CONTEXT_LEN, MAX_ARCHIVED_SESSIONS_LIMIT, MAX_SESSION_CACHE_LIMIT,
 };
 use crate::limits::{
+    DEFAULT_GROUP_ROTATION_MESSAGES, DEFAULT_GROUP_ROTATION_SECS, MAX_GROUP_ROTATION_MESSAGES,
+};
+use crate::limits::{
     MAX_KEM_PREKEYS_PER_UPLOAD, MAX_ONE_TIME_PREKEYS_PER_UPLOAD, SIGNED_PREKEY_GRACE_SECS,
     SIGNED_PREKEY_ROTATION_SECS,
 };
@@ -25,6 +28,8 @@ pub struct AccountConfig {
     pub(super) signed_prekey_grace: u64,
     pub(super) session_cache: usize,
     pub(super) device_lists_required: bool,
+    pub(super) group_rotation_messages: u32,
+    pub(super) group_rotation_age: u64,
 }
 
 impl Default for AccountConfig {
@@ -39,6 +44,8 @@ impl Default for AccountConfig {
             signed_prekey_grace: SIGNED_PREKEY_GRACE_SECS,
             session_cache: DEFAULT_SESSION_CACHE,
             device_lists_required: true,
+            group_rotation_messages: DEFAULT_GROUP_ROTATION_MESSAGES,
+            group_rotation_age: DEFAULT_GROUP_ROTATION_SECS,
         }
     }
 }
@@ -178,6 +185,33 @@ impl AccountConfig {
             value as u64,
         )?;
         self.session_cache = value;
+        Ok(self)
+    }
+
+    /// When this device replaces its sender key for a group, besides on
+    /// every removal: after `messages` messages sent under it (1 ..=
+    /// [`MAX_GROUP_ROTATION_MESSAGES`]) or once it is `age_secs` seconds
+    /// old (an hour ..= a year). Defaults:
+    /// [`DEFAULT_GROUP_ROTATION_MESSAGES`] and
+    /// [`DEFAULT_GROUP_ROTATION_SECS`].
+    ///
+    /// # Errors
+    /// [`MisuseError::ConfigOutOfRange`] outside the ranges.
+    ///
+    /// # Security
+    /// A sender key gives no post-compromise security by itself: whoever
+    /// learned its chain key reads every later message under it. A new key
+    /// ends that, at the cost of one pairwise message per member device.
+    pub fn with_group_rotation(mut self, messages: u32, age_secs: u64) -> crate::Result<Self> {
+        range(
+            "group_rotation_messages",
+            1,
+            u64::from(MAX_GROUP_ROTATION_MESSAGES),
+            u64::from(messages),
+        )?;
+        range("group_rotation_age", 60 * 60, YEAR, age_secs)?;
+        self.group_rotation_messages = messages;
+        self.group_rotation_age = age_secs;
         Ok(self)
     }
 

@@ -80,8 +80,9 @@ impl SyncReport {
 /// One plaintext encrypted to every device of a user and to this
 /// account's own other devices, by [`Account::encrypt_to_user`].
 pub struct FanOut {
-    envelopes: Vec<Envelope>,
-    missing: Vec<DeviceAddress>,
+    pub(super) envelopes: Vec<Envelope>,
+    pub(super) missing: Vec<DeviceAddress>,
+    pub(super) unreachable: Vec<UserAddress>,
 }
 
 impl FanOut {
@@ -101,6 +102,15 @@ impl FanOut {
     /// [`Account::sync_sessions`] and send again to these.
     pub fn missing(&self) -> &[DeviceAddress] {
         &self.missing
+    }
+
+    /// Group members nothing was encrypted to, because no device list is
+    /// on record for them, or the one on record is signed by another user
+    /// key than the group names (their user key changed: an admin must
+    /// remove the old key and add the new). Always empty for
+    /// [`Account::encrypt_to_users`], which refuses such users instead.
+    pub fn unreachable(&self) -> &[UserAddress] {
+        &self.unreachable
     }
 }
 
@@ -307,13 +317,14 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         plaintext: &[u8],
         now: u64,
     ) -> crate::Result<FanOut> {
+        let content = super::messaging::app_content(plaintext)?;
         let mut txn = self.store.transaction()?;
         let recipients = self.recipients(&mut txn, users)?;
         let mut envelopes = Vec::with_capacity(recipients.len());
         let mut missing = Vec::new();
         let mut written = Vec::with_capacity(recipients.len());
         for device in recipients {
-            match self.encrypt_in(&mut txn, rng, &device, plaintext, now) {
+            match self.encrypt_in(&mut txn, rng, &device, &content, now) {
                 Ok((bytes, sealed, set)) => {
                     envelopes.push(Envelope::new(self.address.clone(), device.clone(), bytes)?);
                     written.push((device, sealed, set));
@@ -328,7 +339,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         for (device, sealed, set) in written {
             self.remember(&device, sealed, set);
         }
-        Ok(FanOut { envelopes, missing })
+        Ok(FanOut {
+            envelopes,
+            missing,
+            unreachable: Vec::new(),
+        })
     }
 
     /// Encrypts to one device, in an envelope addressed from this device.

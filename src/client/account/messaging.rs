@@ -5,28 +5,43 @@ use core::fmt;
 use rand_core::CryptoRng;
 
 use super::Account;
+use super::groups::GroupEvent;
 use super::sessions::SessionSet;
 use crate::address::{DeviceAddress, UserAddress};
 use crate::client::store::{ClientStore, SessionStore, StoreTransaction};
 use crate::client::trust::{IdentityStatus, TrustPolicy};
-use crate::error::AccountError;
-use crate::limits::MAX_HANDSHAKES_PER_LAST_RESORT_KEY;
+use crate::error::{AccountError, MisuseError};
+use crate::limits::{MAX_APP_PLAINTEXT_LEN, MAX_HANDSHAKES_PER_LAST_RESORT_KEY};
+use crate::wire::ContentFrame;
 use crate::{
     Error, HandshakeId, IncomingMessage, MessageKind, PreKeyMessage, Session, SessionConfig,
     VerifiedBundle, message_kind,
 };
+use zeroize::Zeroize;
 
 /// A decrypted message and what decrypting it learned about the sender.
+///
+/// A pairwise message carries either the app's plaintext or a group
+/// control message the account handled itself (PROTOCOL.md §17): then
+/// [`Decrypted::group_event`] says what it did, and the plaintext is empty.
 pub struct Decrypted {
     plaintext: Vec<u8>,
     identity: IdentityStatus,
     new_session: bool,
+    group: Option<GroupEvent>,
 }
 
 impl Decrypted {
-    /// The plaintext.
+    /// The app's plaintext: empty when the message was a group control
+    /// message (check [`Decrypted::group_event`] first).
     pub fn plaintext(&self) -> &[u8] {
         &self.plaintext
+    }
+
+    /// What a group control message did, when the message was one (a
+    /// sender key, a change, a welcome), or `None` for an app message.
+    pub fn group_event(&self) -> Option<&GroupEvent> {
+        self.group.as_ref()
     }
 
     /// The plaintext, by value.
@@ -54,11 +69,51 @@ impl fmt::Debug for Decrypted {
             .field("plaintext_len", &self.plaintext.len())
             .field("identity", &self.identity)
             .field("new_session", &self.new_session)
+            .field("group", &self.group)
             .finish()
     }
 }
 
+/// The content of an app message (PROTOCOL.md §17).
+///
+/// # Errors
+/// [`MisuseError::PlaintextTooLong`] beyond [`MAX_APP_PLAINTEXT_LEN`].
+pub(super) fn app_content(plaintext: &[u8]) -> crate::Result<Vec<u8>> {
+    if plaintext.len() > MAX_APP_PLAINTEXT_LEN {
+        return Err(MisuseError::PlaintextTooLong {
+            max: MAX_APP_PLAINTEXT_LEN,
+            found: plaintext.len(),
+        }
+        .into());
+    }
+    Ok(ContentFrame::Message(plaintext).to_vec())
+}
+
 impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
+    /// Takes the content of an authenticated pairwise message: an app
+    /// message is returned as is; a group control message is handled here.
+    fn take_content<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        mut decrypted: Decrypted,
+    ) -> crate::Result<Decrypted> {
+        let group = match ContentFrame::decode(&decrypted.plaintext)? {
+            ContentFrame::Message(body) => {
+                let body = body.to_vec();
+                decrypted.plaintext.zeroize();
+                decrypted.plaintext = body;
+                return Ok(decrypted);
+            }
+            content => self.receive_group_content(txn, rng, peer, content)?,
+        };
+        decrypted.plaintext.zeroize();
+        decrypted.plaintext = Vec::new();
+        decrypted.group = Some(group);
+        Ok(decrypted)
+    }
+
     /// Starts a session with a peer device from its verified bundle; it
     /// becomes the current session (the previous one is archived).
     /// Messages to the device are `PreKeyMessage`s until it answers. The
@@ -169,8 +224,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         plaintext: &[u8],
         now: u64,
     ) -> crate::Result<Vec<u8>> {
+        let content = app_content(plaintext)?;
         let mut txn = self.store.transaction()?;
-        let (bytes, sealed, set) = self.encrypt_in(&mut txn, rng, peer, plaintext, now)?;
+        let (bytes, sealed, set) = self.encrypt_in(&mut txn, rng, peer, &content, now)?;
         txn.commit()?;
         self.remember(peer, sealed, set);
         Ok(bytes)
@@ -191,11 +247,12 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         plaintext: &[u8],
         now: u64,
     ) -> crate::Result<Vec<Vec<u8>>> {
+        let content = app_content(plaintext)?;
         let mut txn = self.store.transaction()?;
         let mut out = Vec::with_capacity(peers.len());
         let mut written = Vec::with_capacity(peers.len());
         for peer in peers {
-            let (bytes, sealed, set) = self.encrypt_in(&mut txn, rng, peer, plaintext, now)?;
+            let (bytes, sealed, set) = self.encrypt_in(&mut txn, rng, peer, &content, now)?;
             out.push(bytes);
             written.push((peer, sealed, set));
         }
@@ -208,12 +265,14 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         Ok(out)
     }
 
+    /// Encrypts `content` (an encoded content, PROTOCOL.md §17) to `peer`
+    /// under its current session, inside `txn`.
     pub(super) fn encrypt_in<T: StoreTransaction, R: CryptoRng + ?Sized>(
         &self,
         txn: &mut T,
         rng: &mut R,
         peer: &DeviceAddress,
-        plaintext: &[u8],
+        content: &[u8],
         now: u64,
     ) -> crate::Result<(Vec<u8>, Option<Vec<u8>>, SessionSet)> {
         let mut set = self.load_sessions(txn, peer)?;
@@ -224,7 +283,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         if session.sends_prekey_messages() && now.saturating_sub(created_at) > pending_ttl {
             return Err(AccountError::SessionExpired.into());
         }
-        let bytes = session.encrypt(rng, plaintext)?;
+        let bytes = session.encrypt(rng, content)?;
         current.touch(now);
         let sealed = self.store_sessions(txn, rng, peer, &mut set, now)?;
         Ok((bytes, sealed, set))
@@ -344,6 +403,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                     plaintext,
                     identity: IdentityStatus::Known,
                     new_session: false,
+                    group: None,
                 },
                 Err(e) => {
                     // A failed decrypt left every session as it was and
@@ -360,6 +420,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             }
             (None, IncomingMessage::Message(_)) => return Err(Error::DecryptionFailed),
         };
+        // Authenticated: what it carries is the account's to take, in
+        // this transaction (a refusal rolls the whole message back).
+        let decrypted = self.take_content(&mut txn, rng, peer, decrypted)?;
         let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
         let delivered = match deliver(&decrypted) {
             Ok(value) => value,
@@ -433,6 +496,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             plaintext: inbound.plaintext,
             identity,
             new_session: true,
+            group: None,
         })
     }
 

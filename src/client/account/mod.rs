@@ -39,6 +39,7 @@
 
 mod config;
 mod fanout;
+mod groups;
 mod link;
 mod messaging;
 mod people;
@@ -55,6 +56,7 @@ use zeroize::Zeroizing;
 
 pub use config::AccountConfig;
 pub use fanout::{BundleSource, DeviceListSource, FanOut, SyncReport};
+pub use groups::{GroupDecrypted, GroupEvent, GroupSend};
 pub use link::LinkedDevice;
 pub use messaging::Decrypted;
 pub use prekeys::PreKeyUpdate;
@@ -63,8 +65,8 @@ pub use users::DeviceListChange;
 
 use super::keyring::{RecordKey, StorageKeyring};
 use super::store::{
-    ClientStore, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore, OneTimePreKeyStore,
-    SessionStore, SignedPreKeyStore, StoreTransaction, get_record, put_record,
+    ClientStore, GroupStore, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore,
+    OneTimePreKeyStore, SessionStore, SignedPreKeyStore, StoreTransaction, get_record, put_record,
 };
 use super::trust::{IdentityStatus, KnownIdentity, TrustDecision, TrustOnFirstUse, TrustPolicy};
 use crate::address::DeviceAddress;
@@ -375,6 +377,13 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         }
         for id in txn.last_resort_kem_prekey_ids()? {
             count += usize::from(self.reseal(&mut txn, rng, RecordKey::LastResortKemPreKey(id))?);
+        }
+        for group in txn.group_ids()? {
+            count += usize::from(self.reseal(&mut txn, rng, RecordKey::Group(&group))?);
+            for sender in txn.group_senders(&group)? {
+                let key = RecordKey::GroupSenderKeys(&group, &sender);
+                count += usize::from(self.reseal(&mut txn, rng, key)?);
+            }
         }
         txn.commit()?;
         // Every cached record was resealed: the cache no longer matches.

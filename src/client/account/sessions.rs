@@ -150,6 +150,10 @@ impl Entry {
     }
 }
 
+/// A session set written in a transaction, to cache once it commits: the
+/// device, the sealed record written, the set.
+pub(super) type Written = (crate::address::DeviceAddress, Option<Vec<u8>>, SessionSet);
+
 /// The current session (first) and the archived ones, most recent first;
 /// or, once *closed*, only archived ones (a reset or a decryption-error
 /// receipt closed the current session: the next message to the device

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{
-    ClientStore, HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore,
+    ClientStore, GroupStore, HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore,
     OneTimePreKeyStore, SessionStore, SignedPreKeyStore, StoreResult, StoreTransaction,
 };
 use crate::address::{DeviceAddress, UserAddress};
+use crate::group::GroupId;
 
 #[derive(Default)]
 struct Tables {
@@ -21,6 +22,8 @@ struct Tables {
     last_resort: BTreeMap<u32, Vec<u8>>,
     sessions: BTreeMap<DeviceAddress, Vec<u8>>,
     handshakes: BTreeMap<[u8; 32], u32>,
+    groups: BTreeMap<GroupId, Vec<u8>>,
+    group_sender_keys: BTreeMap<(GroupId, DeviceAddress), Vec<u8>>,
 }
 
 /// Which id-keyed prekey table an undo entry is about.
@@ -51,6 +54,8 @@ enum Undo {
     PreKey(PreKeyTable, u32, Option<Vec<u8>>),
     Sessions(DeviceAddress, Option<Vec<u8>>),
     Handshake([u8; 32], Option<u32>),
+    Group(GroupId, Option<Vec<u8>>),
+    GroupSenderKeys((GroupId, DeviceAddress), Option<Vec<u8>>),
 }
 
 /// A client store in memory, for tests and for apps that persist some
@@ -115,6 +120,8 @@ impl Drop for MemoryTransaction<'_> {
                 Undo::PreKey(table, id, old) => restore(t.prekeys(table), id, old),
                 Undo::Sessions(peer, old) => restore(&mut t.sessions, peer, old),
                 Undo::Handshake(id, old) => restore(&mut t.handshakes, id, old),
+                Undo::Group(id, old) => restore(&mut t.groups, id, old),
+                Undo::GroupSenderKeys(key, old) => restore(&mut t.group_sender_keys, key, old),
             }
         }
     }
@@ -280,6 +287,79 @@ impl SessionStore for MemoryTransaction<'_> {
 
     fn session_addresses(&mut self) -> StoreResult<Vec<DeviceAddress>> {
         Ok(self.tables.sessions.keys().cloned().collect())
+    }
+}
+
+impl GroupStore for MemoryTransaction<'_> {
+    fn group(&mut self, group: &GroupId) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.tables.groups.get(group).cloned())
+    }
+
+    fn put_group(&mut self, group: &GroupId, record: &[u8]) -> StoreResult<()> {
+        let old = self.tables.groups.insert(*group, record.to_vec());
+        self.undo.push(Undo::Group(*group, old));
+        Ok(())
+    }
+
+    fn remove_group(&mut self, group: &GroupId) -> StoreResult<bool> {
+        let old = self.tables.groups.remove(group);
+        let existed = old.is_some();
+        if existed {
+            self.undo.push(Undo::Group(*group, old));
+        }
+        Ok(existed)
+    }
+
+    fn group_ids(&mut self) -> StoreResult<Vec<GroupId>> {
+        Ok(self.tables.groups.keys().copied().collect())
+    }
+
+    fn group_sender_keys(
+        &mut self,
+        group: &GroupId,
+        sender: &DeviceAddress,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let key = (*group, sender.clone());
+        Ok(self.tables.group_sender_keys.get(&key).cloned())
+    }
+
+    fn put_group_sender_keys(
+        &mut self,
+        group: &GroupId,
+        sender: &DeviceAddress,
+        record: &[u8],
+    ) -> StoreResult<()> {
+        let key = (*group, sender.clone());
+        let old = self
+            .tables
+            .group_sender_keys
+            .insert(key.clone(), record.to_vec());
+        self.undo.push(Undo::GroupSenderKeys(key, old));
+        Ok(())
+    }
+
+    fn remove_group_sender_keys(
+        &mut self,
+        group: &GroupId,
+        sender: &DeviceAddress,
+    ) -> StoreResult<bool> {
+        let key = (*group, sender.clone());
+        let old = self.tables.group_sender_keys.remove(&key);
+        let existed = old.is_some();
+        if existed {
+            self.undo.push(Undo::GroupSenderKeys(key, old));
+        }
+        Ok(existed)
+    }
+
+    fn group_senders(&mut self, group: &GroupId) -> StoreResult<Vec<DeviceAddress>> {
+        Ok(self
+            .tables
+            .group_sender_keys
+            .keys()
+            .filter(|(g, _)| g == group)
+            .map(|(_, d)| d.clone())
+            .collect())
     }
 }
 

@@ -13,7 +13,7 @@
 //!
 //! kinseal ships [`MemoryStore`] and, with the `sqlite` feature,
 //! `SqliteStore`. Another backend implements the
-//! seven record traits on its transaction type, plus [`StoreTransaction`]
+//! eight record traits on its transaction type, plus [`StoreTransaction`]
 //! and [`ClientStore`].
 
 mod memory;
@@ -27,6 +27,7 @@ pub use sqlite::{SqliteStore, SqliteTransaction};
 
 use crate::StorageError;
 use crate::address::{DeviceAddress, UserAddress};
+use crate::group::GroupId;
 
 /// What a store operation returns.
 pub type StoreResult<T> = core::result::Result<T, StorageError>;
@@ -188,6 +189,65 @@ pub trait HandshakeLog {
     fn forget_handshakes(&mut self, last_resort_id: u32) -> StoreResult<usize>;
 }
 
+/// Groups: one sealed record per group (its state and this device's
+/// sender key), and one per group and sending device (the sender keys
+/// received from that device).
+pub trait GroupStore {
+    /// The sealed record of a group.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn group(&mut self, group: &GroupId) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores a group's sealed record, replacing any.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn put_group(&mut self, group: &GroupId, record: &[u8]) -> StoreResult<()>;
+    /// Removes a group's record; whether there was one.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn remove_group(&mut self, group: &GroupId) -> StoreResult<bool>;
+    /// The id of every group with a record, ascending.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn group_ids(&mut self) -> StoreResult<Vec<GroupId>>;
+    /// The sealed record of the sender keys `sender` sent for `group`.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn group_sender_keys(
+        &mut self,
+        group: &GroupId,
+        sender: &DeviceAddress,
+    ) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores the sealed record of `sender`'s sender keys for `group`.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn put_group_sender_keys(
+        &mut self,
+        group: &GroupId,
+        sender: &DeviceAddress,
+        record: &[u8],
+    ) -> StoreResult<()>;
+    /// Removes `sender`'s sender keys for `group`; whether there were any.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be written.
+    fn remove_group_sender_keys(
+        &mut self,
+        group: &GroupId,
+        sender: &DeviceAddress,
+    ) -> StoreResult<bool>;
+    /// Every device with sender keys stored for `group`.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot be read.
+    fn group_senders(&mut self, group: &GroupId) -> StoreResult<Vec<DeviceAddress>>;
+}
+
 /// One transaction over every record kind.
 ///
 /// Reads see the transaction's own writes. Dropping the transaction
@@ -200,6 +260,7 @@ pub trait StoreTransaction:
     + LastResortKemPreKeyStore
     + SessionStore
     + HandshakeLog
+    + GroupStore
 {
     /// Makes every write of the transaction durable and visible, together.
     ///
@@ -274,6 +335,8 @@ pub(crate) fn get_record<T: StoreTransaction + ?Sized>(
         K::KemPreKey(id) => txn.kem_prekey(id),
         K::LastResortKemPreKey(id) => txn.last_resort_kem_prekey(id),
         K::Sessions(a) => txn.sessions(a),
+        K::Group(g) => txn.group(g),
+        K::GroupSenderKeys(g, d) => txn.group_sender_keys(g, d),
     }
 }
 
@@ -293,5 +356,7 @@ pub(crate) fn put_record<T: StoreTransaction + ?Sized>(
         K::KemPreKey(id) => txn.put_kem_prekey(id, record),
         K::LastResortKemPreKey(id) => txn.put_last_resort_kem_prekey(id, record),
         K::Sessions(a) => txn.put_sessions(a, record),
+        K::Group(g) => txn.put_group(g, record),
+        K::GroupSenderKeys(g, d) => txn.put_group_sender_keys(g, d, record),
     }
 }

@@ -174,14 +174,16 @@ impl SqliteStore {
     /// The schema version this build writes into a new database, and the
     /// only one it opens.
     ///
-    /// Version 3 adds the `peer_users` table (user keys and device
+    /// Version 4 adds the `groups` and `group_sender_keys` tables; a
+    /// version 3 store is upgraded in place when opened (the tables are
+    /// created, nothing else changes). Version 3 added the `peer_users` table (user keys and device
     /// lists). Version 2 logged handshakes by last-resort KEM prekey id
     /// instead of signed prekey id. Older stores (never written by a
     /// release) are refused with [`StorageError::UnsupportedSchema`]: a
     /// version 1 log cannot be re-keyed without the sealed records, and a
     /// version 2 account record holds no user key or address to carry on
     /// with.
-    pub const SCHEMA_VERSION: u32 = 3;
+    pub const SCHEMA_VERSION: u32 = 4;
 
     /// Opens (creating it if needed) a store in the SQLite database at
     /// `path`. Several stores, threads and processes may open the same
@@ -302,7 +304,14 @@ impl SqliteStore {
             let found = found.ok_or(StorageError::InvalidRecord {
                 table: VERSION_TABLE,
             })?;
-            if found != i64::from(Self::SCHEMA_VERSION) {
+            if found == 3 {
+                tx.execute_batch(groups::SCHEMA).map_err(db("open"))?;
+                tx.execute(
+                    "UPDATE client_schema SET version = ?1 WHERE slot = 0",
+                    [Self::SCHEMA_VERSION],
+                )
+                .map_err(db(VERSION_TABLE))?;
+            } else if found != i64::from(Self::SCHEMA_VERSION) {
                 return Err(StorageError::UnsupportedSchema {
                     expected: Self::SCHEMA_VERSION,
                     found: u32::try_from(found).unwrap_or(u32::MAX),
@@ -310,6 +319,7 @@ impl SqliteStore {
             }
         } else {
             tx.execute_batch(SCHEMA).map_err(db("open"))?;
+            tx.execute_batch(groups::SCHEMA).map_err(db("open"))?;
             tx.execute(
                 "INSERT INTO client_schema (slot, version) VALUES (0, ?1)",
                 [Self::SCHEMA_VERSION],
@@ -658,5 +668,6 @@ fn invalid(table: &'static str) -> StorageError {
     StorageError::InvalidRecord { table }
 }
 
+mod groups;
 #[cfg(test)]
 mod tests;

@@ -94,8 +94,8 @@ fn another_schema_version_is_refused() {
     };
     // Version 1 (handshakes keyed by signed prekey) and version 2 (no
     // user records; its account record holds no user key) are not
-    // migrated.
-    for found in [1, 2, 4] {
+    // migrated; version 5 is from a later build.
+    for found in [1, 2, 5] {
         set(Some(i64::from(found)));
         assert_eq!(
             SqliteStore::open(&file.0).unwrap_err(),
@@ -109,7 +109,7 @@ fn another_schema_version_is_refused() {
     assert_eq!(
         SqliteStore::open(&file.0).unwrap_err(),
         StorageError::UnsupportedSchema {
-            expected: 3,
+            expected: 4,
             found: u32::MAX
         }
     );
@@ -272,4 +272,56 @@ fn engine_errors_map_to_kinds() {
         db("t")(rusqlite::Error::QueryReturnedNoRows),
         StorageError::Backend { code: -1 }
     );
+}
+
+#[test]
+fn a_version_3_store_gains_the_group_tables_and_keeps_its_records() {
+    use crate::client::store::{GroupStore, IdentityStore};
+    let file = TempFile::new("upgrade");
+    {
+        let store = SqliteStore::open(&file.0).unwrap();
+        let mut txn = store.transaction().unwrap();
+        txn.put_account(b"account record").unwrap();
+        txn.commit().unwrap();
+    }
+    {
+        // What a version 3 build left: no group tables.
+        let conn = Connection::open(&file.0).unwrap();
+        conn.execute_batch(
+            "DROP TABLE groups; DROP TABLE group_sender_keys;
+             UPDATE client_schema SET version = 3;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&file.0).unwrap();
+    let group = crate::GroupId::from_bytes([7; 32]);
+    let sender = crate::DeviceAddress::new(b"app", b"bob", 2).unwrap();
+    {
+        let mut txn = store.transaction().unwrap();
+        assert_eq!(
+            txn.account().unwrap().as_deref(),
+            Some(&b"account record"[..])
+        );
+        assert_eq!(txn.group_ids().unwrap(), []);
+        txn.put_group(&group, b"group").unwrap();
+        txn.put_group_sender_keys(&group, &sender, b"keys").unwrap();
+        txn.commit().unwrap();
+    }
+    drop(store);
+    let conn = Connection::open(&file.0).unwrap();
+    let version: i64 = conn
+        .query_row("SELECT version FROM client_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 4);
+    drop(conn);
+    let store = SqliteStore::open(&file.0).unwrap();
+    let mut txn = store.transaction().unwrap();
+    assert_eq!(txn.group_ids().unwrap(), [group]);
+    assert_eq!(
+        txn.group_senders(&group).unwrap(),
+        std::slice::from_ref(&sender)
+    );
+    assert!(txn.remove_group_sender_keys(&group, &sender).unwrap());
+    assert!(txn.remove_group(&group).unwrap());
+    assert!(!txn.remove_group(&group).unwrap());
 }

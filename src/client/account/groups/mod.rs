@@ -1,0 +1,422 @@
+//! Group chats at the account layer (PROTOCOL.md §17): the group's state
+//! and this device's sender key in the store, sender keys distributed
+//! over the pairwise sessions, group messages sent and received, each
+//! operation one transaction.
+
+mod admin;
+mod receive;
+mod record;
+
+use core::fmt;
+
+use rand_core::CryptoRng;
+
+use super::Account;
+use super::fanout::FanOut;
+use crate::address::{DeviceAddress, UserAddress};
+use crate::client::store::{ClientStore, GroupStore, StoreTransaction};
+use crate::client::trust::TrustPolicy;
+use crate::error::{AccountError, Error, GroupError};
+use crate::group::{GroupId, GroupState, SenderKey};
+use crate::wire::{ContentFrame, Frame, GroupMessageFrame};
+use crate::{Envelope, UserIdentityKey};
+use record::OwnKey;
+
+/// What a group control message did, as [`Decrypted::group_event`]
+/// reports it.
+///
+/// [`Decrypted::group_event`]: super::Decrypted::group_event
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum GroupEvent {
+    /// This device now has the group: a genesis or a welcome that adds its
+    /// user, or the state from another of its user's devices.
+    Joined {
+        /// The group.
+        group: GroupId,
+        /// Its epoch.
+        epoch: u64,
+    },
+    /// The group's state moved on by an admin's change.
+    Changed {
+        /// The group.
+        group: GroupId,
+        /// The new epoch.
+        epoch: u64,
+        /// Users the change added.
+        added: Vec<UserAddress>,
+        /// Users the change removed (this device's own user among them
+        /// when it was removed: it then reads and sends nothing more).
+        removed: Vec<UserAddress>,
+        /// Whether the change replaced a concurrent one this device had
+        /// applied (PROTOCOL.md §16.7).
+        replaced: bool,
+    },
+    /// The change or state was one this device had, or one that lost to a
+    /// concurrent change or was superseded: nothing changed.
+    Unchanged {
+        /// The group.
+        group: GroupId,
+    },
+    /// A device's sender key arrived: group messages from it that failed
+    /// with [`GroupError::UnknownSenderKey`] decrypt now.
+    SenderKey {
+        /// The group.
+        group: GroupId,
+        /// The device whose key it is.
+        sender: DeviceAddress,
+    },
+}
+
+/// A group message and the pairwise envelopes that must reach members
+/// before it, from [`Account::group_send`].
+pub struct GroupSend {
+    message: Vec<u8>,
+    distributions: FanOut,
+}
+
+impl GroupSend {
+    /// The group message (PROTOCOL.md §16.1): one copy for the server to
+    /// fan out to every device of the group.
+    pub fn message(&self) -> &[u8] {
+        &self.message
+    }
+
+    /// The sender key's distributions to devices that did not have it yet
+    /// (and, for this user's own devices, the group's state): hand these
+    /// to the server before the message. Devices without a session are in
+    /// [`FanOut::missing`]; they get the key with the next send after a
+    /// session exists (until then they cannot read this device's group
+    /// messages).
+    pub fn distributions(&self) -> &FanOut {
+        &self.distributions
+    }
+
+    /// Both, by value.
+    pub fn into_parts(self) -> (Vec<u8>, FanOut) {
+        (self.message, self.distributions)
+    }
+}
+
+impl fmt::Debug for GroupSend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupSend")
+            .field("message_len", &self.message.len())
+            .field("distributions", &self.distributions)
+            .finish()
+    }
+}
+
+/// A decrypted group message.
+pub struct GroupDecrypted {
+    group: GroupId,
+    sender: DeviceAddress,
+    plaintext: Vec<u8>,
+}
+
+impl GroupDecrypted {
+    /// The group.
+    pub fn group(&self) -> &GroupId {
+        &self.group
+    }
+
+    /// The device that sent it: a device on the latest list of a member's
+    /// user, checked.
+    pub fn sender(&self) -> &DeviceAddress {
+        &self.sender
+    }
+
+    /// The plaintext.
+    pub fn plaintext(&self) -> &[u8] {
+        &self.plaintext
+    }
+
+    /// The plaintext, by value.
+    pub fn into_plaintext(self) -> Vec<u8> {
+        self.plaintext
+    }
+}
+
+impl fmt::Debug for GroupDecrypted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupDecrypted")
+            .field("group", &self.group)
+            .field("sender", &self.sender)
+            .field("plaintext_len", &self.plaintext.len())
+            .finish()
+    }
+}
+
+/// The devices a group reaches.
+struct Reach {
+    /// Every device of every member reachable, this one excepted, in
+    /// member order.
+    devices: Vec<DeviceAddress>,
+    /// Members with no list on record, or one under another user key.
+    unreachable: Vec<UserAddress>,
+}
+
+impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
+    /// The groups this device has a record of.
+    ///
+    /// # Errors
+    /// A [`StorageError`](crate::StorageError).
+    pub fn groups(&self) -> crate::Result<Vec<GroupId>> {
+        let mut txn = self.store.transaction()?;
+        Ok(txn.group_ids()?)
+    }
+
+    /// The current state of `group` as this device computed it, if it has
+    /// the group.
+    ///
+    /// # Errors
+    /// A [`StorageError`](crate::StorageError).
+    pub fn group_state(&self, group: &GroupId) -> crate::Result<Option<GroupState>> {
+        let mut txn = self.store.transaction()?;
+        Ok(self
+            .load_group(&mut txn, group)?
+            .map(|r| r.history.current().clone()))
+    }
+
+    /// Forgets a group: its record and every sender key received for it.
+    /// Whether there was one.
+    ///
+    /// # Errors
+    /// A [`StorageError`](crate::StorageError).
+    pub fn forget_group(&self, group: &GroupId) -> crate::Result<bool> {
+        let mut txn = self.store.transaction()?;
+        for sender in txn.group_senders(group)? {
+            txn.remove_group_sender_keys(group, &sender)?;
+        }
+        let existed = txn.remove_group(group)?;
+        txn.commit()?;
+        Ok(existed)
+    }
+
+    /// Encrypts one message to a group, in one transaction: the sender
+    /// key is made (or replaced, see below) and distributed over the
+    /// pairwise sessions to every device of every member that does not
+    /// have it, and the message is encrypted once under it.
+    ///
+    /// The devices are those of the members of the group's state as this
+    /// device computed it, each from the user's latest device list on
+    /// record, signed by the user key the state names — never a device
+    /// the server names. The sender key is replaced before this send when
+    /// a device it went to is no longer one of them (a member was removed,
+    /// or removed a device), after
+    /// [`AccountConfig::with_group_rotation`](super::AccountConfig::with_group_rotation)'s
+    /// number of messages or age, and when the group has none yet.
+    ///
+    /// # Errors
+    /// [`AccountError::UnknownGroup`]; [`AccountError::NotGroupMember`]
+    /// when this device's user is not a member;
+    /// [`MisuseError::PlaintextTooLong`](crate::MisuseError::PlaintextTooLong);
+    /// a [`StorageError`](crate::StorageError). Then nothing changed.
+    ///
+    /// # Security
+    /// Send [`GroupSend::distributions`] before [`GroupSend::message`].
+    /// A member whose list is not on record is in
+    /// [`FanOut::unreachable`]: fetch it and send again.
+    pub fn group_send<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        group: &GroupId,
+        plaintext: &[u8],
+        now: u64,
+    ) -> crate::Result<GroupSend> {
+        let mut txn = self.store.transaction()?;
+        let mut record = self
+            .load_group(&mut txn, group)?
+            .ok_or(AccountError::UnknownGroup)?;
+        let state = record.state().clone();
+        if state.member(self.user.public_key()).is_none() {
+            return Err(AccountError::NotGroupMember.into());
+        }
+        let reach = self.reach(&mut txn, &state)?;
+        let stale = match &record.own {
+            None => true,
+            Some(own) => {
+                own.distributed.iter().any(|d| !reach.devices.contains(d))
+                    || own.sent >= self.config.group_rotation_messages
+                    || now.saturating_sub(own.created_at) >= self.config.group_rotation_age
+            }
+        };
+        if stale {
+            record.own = Some(OwnKey {
+                key: SenderKey::generate(rng, *group, state.epoch()),
+                created_at: now,
+                sent: 0,
+                distributed: Vec::new(),
+            });
+        }
+        let Some(own) = record.own.as_mut() else {
+            return Err(AccountError::UnknownGroup.into());
+        };
+        let distribution = own.key.distribution().to_secret_bytes();
+        let content = ContentFrame::Distribution(distribution.as_bytes()).to_vec();
+        let content = zeroize::Zeroizing::new(content);
+        let state_bytes = state.to_bytes();
+        let sync = ContentFrame::StateSync(&state_bytes).to_vec();
+        let mut fan_out = FanOut {
+            envelopes: Vec::new(),
+            missing: Vec::new(),
+            unreachable: reach.unreachable,
+        };
+        let mut written = Vec::new();
+        for device in reach.devices {
+            if own.distributed.contains(&device) {
+                continue;
+            }
+            // This user's own devices take the state on its word: they
+            // hold the same user key (PROTOCOL.md §17.4).
+            let own_device = device.user() == self.address.user();
+            let mut parts: Vec<&[u8]> = Vec::with_capacity(2);
+            if own_device {
+                parts.push(&sync);
+            }
+            parts.push(&content);
+            let mut sent_all = true;
+            for part in parts {
+                match self.encrypt_in(&mut txn, rng, &device, part, now) {
+                    Ok((bytes, sealed, set)) => {
+                        let envelope = Envelope::new(self.address.clone(), device.clone(), bytes)?;
+                        fan_out.envelopes.push(envelope);
+                        written.push((device.clone(), sealed, set));
+                    }
+                    Err(Error::Account(AccountError::NoSession | AccountError::SessionExpired)) => {
+                        fan_out.missing.push(device.clone());
+                        sent_all = false;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if sent_all {
+                own.distributed.push(device);
+            }
+        }
+        let message = own.key.encrypt(&self.address, plaintext)?;
+        own.sent = own.sent.saturating_add(1);
+        self.store_group(&mut txn, rng, &record)?;
+        txn.commit()?;
+        for (device, sealed, set) in written {
+            self.remember(&device, sealed, set);
+        }
+        Ok(GroupSend {
+            message,
+            distributions: fan_out,
+        })
+    }
+
+    /// Decrypts a group message `sender` sent (as the server says), in one
+    /// transaction.
+    ///
+    /// # Errors
+    /// - [`Error::Decode`](crate::Error::Decode) for malformed bytes;
+    /// - [`AccountError::UnknownGroup`] for a group this device does not
+    ///   have (yet: keep the message, and try again after a
+    ///   [`GroupEvent::Joined`]); [`AccountError::NotGroupMember`] once this
+    ///   device's user was removed;
+    /// - [`AccountError::SenderNotMember`] unless `sender` is on the latest
+    ///   list on record of a member's user (a ghost, a removed member or
+    ///   device; or a member added by a change not received yet: try again
+    ///   after the next [`GroupEvent::Changed`]);
+    /// - [`GroupError::UnknownSenderKey`] when no key from `sender` has the
+    ///   message's key id (its distribution has not arrived: try again
+    ///   after a [`GroupEvent::SenderKey`] for it);
+    /// - the refusals of [`ReceivedSenderKey::decrypt`](crate::ReceivedSenderKey::decrypt):
+    ///   [`Error::DecryptionFailed`](crate::Error::DecryptionFailed) for a
+    ///   forgery or a message relabelled as another device's,
+    ///   [`GroupError::Duplicate`] for a replay, and the others;
+    /// - a [`StorageError`](crate::StorageError).
+    ///
+    /// On any error nothing changed.
+    pub fn group_decrypt<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        sender: &DeviceAddress,
+        bytes: &[u8],
+    ) -> crate::Result<GroupDecrypted> {
+        let frame = GroupMessageFrame::decode(bytes)?;
+        let group = GroupId::from_bytes(frame.header.group_id);
+        let key_id = frame.header.key_id;
+        let mut txn = self.store.transaction()?;
+        let record = self
+            .load_group(&mut txn, &group)?
+            .ok_or(AccountError::UnknownGroup)?;
+        let state = record.state();
+        if state.member(self.user.public_key()).is_none() {
+            return Err(AccountError::NotGroupMember.into());
+        }
+        if self.member_key(&mut txn, state, sender)?.is_none() {
+            return Err(AccountError::SenderNotMember {
+                sender: sender.clone(),
+            }
+            .into());
+        }
+        let mut keys = self.load_sender_keys(&mut txn, &group, sender)?;
+        let key = keys
+            .keys
+            .iter_mut()
+            .find(|k| k.key_id() == key_id)
+            .ok_or(GroupError::UnknownSenderKey { key_id })?;
+        let plaintext = key.decrypt(sender, bytes)?;
+        self.store_sender_keys(&mut txn, rng, &group, sender, &keys)?;
+        txn.commit()?;
+        Ok(GroupDecrypted {
+            group,
+            sender: sender.clone(),
+            plaintext,
+        })
+    }
+
+    /// Every device the group reaches: the devices on the latest list of
+    /// each member's user, when that list is signed by the user key the
+    /// state names, this device excepted.
+    fn reach<T: StoreTransaction>(&self, txn: &mut T, state: &GroupState) -> crate::Result<Reach> {
+        let mut reach = Reach {
+            devices: Vec::new(),
+            unreachable: Vec::new(),
+        };
+        for member in state.members() {
+            let user = member.address();
+            let list = if member.key() == self.user.public_key() && user == self.address.user() {
+                self.own_list(txn)?
+            } else {
+                match self.load_user(txn, user)? {
+                    Some(known) if known.key() == member.key() => known.into_list(),
+                    _ => {
+                        reach.unreachable.push(user.clone());
+                        continue;
+                    }
+                }
+            };
+            for d in list.devices() {
+                let device = user.device(d.device_id());
+                if device != self.address {
+                    reach.devices.push(device);
+                }
+            }
+        }
+        Ok(reach)
+    }
+
+    /// The user key of `device`'s user if that user is a member of `state`
+    /// under the key and address on record and `device` is on its latest
+    /// list; `None` otherwise.
+    fn member_key<T: StoreTransaction>(
+        &self,
+        txn: &mut T,
+        state: &GroupState,
+        device: &DeviceAddress,
+    ) -> crate::Result<Option<UserIdentityKey>> {
+        let Some(known) = self.load_user(txn, device.user())? else {
+            return Ok(None);
+        };
+        let listed = known.device_list().device(device.device_id()).is_some();
+        let member = state
+            .member(known.key())
+            .is_some_and(|m| m.address() == device.user());
+        Ok((listed && member).then(|| known.key().clone()))
+    }
+}

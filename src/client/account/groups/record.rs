@@ -1,0 +1,219 @@
+//! The group records an account keeps (STORAGE.md, "Group records"): per
+//! group its history and this device's sender key, and per group and
+//! sending device the sender keys received from it.
+
+use rand_core::CryptoRng;
+
+use super::super::Account;
+use crate::address::DeviceAddress;
+use crate::client::keyring::RecordKey;
+use crate::client::store::{ClientStore, StoreTransaction};
+use crate::client::trust::TrustPolicy;
+use crate::group::{GroupHistory, GroupId, GroupState, ReceivedSenderKey, SenderKey};
+use crate::limits::MAX_SENDER_KEYS_PER_DEVICE;
+use crate::wire::{
+    DeviceAddressFrame, Frame, GroupRecordFrame, GroupSenderKeysFrame, OwnSenderKeyFrame,
+};
+use crate::{Error, StorageError};
+
+/// This device's sender key for a group, and whom it went to.
+pub(super) struct OwnKey {
+    pub(super) key: SenderKey,
+    pub(super) created_at: u64,
+    pub(super) sent: u32,
+    /// The devices the key was distributed to, in the order it was.
+    pub(super) distributed: Vec<DeviceAddress>,
+}
+
+/// What an account holds of one group.
+pub(super) struct GroupRecord {
+    pub(super) history: GroupHistory,
+    pub(super) own: Option<OwnKey>,
+}
+
+impl GroupRecord {
+    /// A new record at `state`, with no sender key yet.
+    pub(super) fn new(history: GroupHistory) -> GroupRecord {
+        GroupRecord { history, own: None }
+    }
+
+    /// The current state.
+    pub(super) fn state(&self) -> &GroupState {
+        self.history.current()
+    }
+
+    fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let state = self.history.current().to_bytes();
+        let previous = self.history.previous().map(GroupState::to_bytes);
+        let previous = match (&previous, self.history.last_change_hash()) {
+            (Some(p), Some(h)) => Some((p.as_slice(), *h)),
+            _ => None,
+        };
+        let key = self.own.as_ref().map(|o| o.key.to_secret_bytes());
+        let sender_key = match (&self.own, &key) {
+            (Some(own), Some(key)) => Some(OwnSenderKeyFrame {
+                sender_key: key.as_bytes(),
+                created_at: own.created_at,
+                sent: own.sent,
+                distributed: own.distributed.iter().map(DeviceAddressFrame::of).collect(),
+            }),
+            _ => None,
+        };
+        GroupRecordFrame {
+            state: &state,
+            previous,
+            sender_key,
+        }
+        .to_secret_vec()
+    }
+
+    fn from_bytes(bytes: &[u8], group: &GroupId) -> Option<GroupRecord> {
+        let frame = GroupRecordFrame::decode(bytes).ok()?;
+        let state = GroupState::from_bytes(frame.state).ok()?;
+        let history = match frame.previous {
+            Some((previous, hash)) => {
+                let previous = GroupState::from_bytes(previous).ok()?;
+                GroupHistory::resume(previous, hash, state).ok()?
+            }
+            None => GroupHistory::new(state),
+        };
+        if history.current().group_id() != group {
+            return None;
+        }
+        let own = match frame.sender_key {
+            Some(own) => {
+                let key = SenderKey::from_bytes(own.sender_key).ok()?;
+                if key.group_id() != group {
+                    return None;
+                }
+                let distributed = own
+                    .distributed
+                    .into_iter()
+                    .map(|d| d.to_address().ok())
+                    .collect::<Option<Vec<_>>>()?;
+                Some(OwnKey {
+                    key,
+                    created_at: own.created_at,
+                    sent: own.sent,
+                    distributed,
+                })
+            }
+            None => None,
+        };
+        Some(GroupRecord { history, own })
+    }
+}
+
+/// The sender keys received from one device for one group, oldest first.
+#[derive(Default)]
+pub(super) struct SenderKeys {
+    pub(super) keys: Vec<ReceivedSenderKey>,
+}
+
+impl SenderKeys {
+    /// Adds a key, unless one with its key id is held (a distribution
+    /// again must not rewind a chain: that would let its messages be
+    /// replayed); drops the oldest beyond [`MAX_SENDER_KEYS_PER_DEVICE`].
+    /// Whether it was added.
+    pub(super) fn add(&mut self, key: ReceivedSenderKey) -> bool {
+        if self.keys.iter().any(|k| k.key_id() == key.key_id()) {
+            return false;
+        }
+        self.keys.push(key);
+        while self.keys.len() > MAX_SENDER_KEYS_PER_DEVICE {
+            self.keys.remove(0);
+        }
+        true
+    }
+
+    fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let keys: Vec<_> = self.keys.iter().map(|k| k.to_secret_bytes()).collect();
+        GroupSenderKeysFrame {
+            keys: keys.iter().map(|k| k.as_bytes()).collect(),
+        }
+        .to_secret_vec()
+    }
+
+    fn from_bytes(bytes: &[u8], group: &GroupId, sender: &DeviceAddress) -> Option<SenderKeys> {
+        let frame = GroupSenderKeysFrame::decode(bytes).ok()?;
+        let keys = frame
+            .keys
+            .into_iter()
+            .map(|k| ReceivedSenderKey::from_bytes(k).ok())
+            .collect::<Option<Vec<_>>>()?;
+        let consistent = keys
+            .iter()
+            .all(|k| k.group_id() == group && k.sender() == sender);
+        consistent.then_some(SenderKeys { keys })
+    }
+}
+
+fn invalid(key: RecordKey<'_>) -> Error {
+    StorageError::InvalidRecord { table: key.table() }.into()
+}
+
+impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
+    /// The record of `group`, if there is one.
+    pub(super) fn load_group<T: StoreTransaction>(
+        &self,
+        txn: &mut T,
+        group: &GroupId,
+    ) -> crate::Result<Option<GroupRecord>> {
+        let key = RecordKey::Group(group);
+        let Some(sealed) = txn.group(group)? else {
+            return Ok(None);
+        };
+        let plain = self.keyring.open_raw(key, &sealed)?;
+        GroupRecord::from_bytes(&plain, group)
+            .map(Some)
+            .ok_or_else(|| invalid(key))
+    }
+
+    /// Writes the record of `group`.
+    pub(super) fn store_group<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        record: &GroupRecord,
+    ) -> crate::Result<()> {
+        let group = record.state().group_id();
+        let sealed = self
+            .keyring
+            .seal(rng, RecordKey::Group(group), &record.to_bytes())?;
+        Ok(txn.put_group(group, &sealed)?)
+    }
+
+    /// The sender keys `sender` sent for `group` (none: empty).
+    pub(super) fn load_sender_keys<T: StoreTransaction>(
+        &self,
+        txn: &mut T,
+        group: &GroupId,
+        sender: &DeviceAddress,
+    ) -> crate::Result<SenderKeys> {
+        let key = RecordKey::GroupSenderKeys(group, sender);
+        let Some(sealed) = txn.group_sender_keys(group, sender)? else {
+            return Ok(SenderKeys::default());
+        };
+        let plain = self.keyring.open_raw(key, &sealed)?;
+        SenderKeys::from_bytes(&plain, group, sender).ok_or_else(|| invalid(key))
+    }
+
+    /// Writes the sender keys `sender` sent for `group` (removing the
+    /// record when there are none).
+    pub(super) fn store_sender_keys<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        group: &GroupId,
+        sender: &DeviceAddress,
+        keys: &SenderKeys,
+    ) -> crate::Result<()> {
+        if keys.keys.is_empty() {
+            txn.remove_group_sender_keys(group, sender)?;
+            return Ok(());
+        }
+        let key = RecordKey::GroupSenderKeys(group, sender);
+        let sealed = self.keyring.seal(rng, key, &keys.to_bytes())?;
+        Ok(txn.put_group_sender_keys(group, sender, &sealed)?)
+    }
+}
