@@ -3463,6 +3463,118 @@ def check_group_states(c: Checker) -> int:
 # ===========================================================================
 
 
+# ===========================================================================
+# account-content.json — §17: what an account's pairwise plaintexts carry
+# ===========================================================================
+
+T_CONTENT = 0x62
+MAX_APP_PLAINTEXT_LEN = 256 * 1024 - 3
+# §16.5 / §16.6: the shortest state and change encodings
+MIN_GROUP_STATE_LEN_17 = 3 + 32 + 8 + 32 + 2 + 32 + (1 + 1 + 2 + 1) + 1
+MAX_GROUP_STATE_LEN_17 = 3 + 32 + 8 + 32 + 2 + 1000 * (32 + (1 + MAX_APP_ID_LEN + 2 + MAX_USER_ID_LEN) + 1)
+MIN_GROUP_CHANGE_LEN_17 = 3 + 32 + 8 + 32 + 32 + 4 + 2 + 64 + 1 + 32
+
+
+def decode_content(data: bytes):
+    """§17.1: version, type 0x62, kind, body by kind."""
+    r = Reader(data)
+    read_prefix(r, T_CONTENT, False)
+    kind = r.u8()
+    if kind == 0x01:
+        body = r.rest()
+        if len(body) > MAX_APP_PLAINTEXT_LEN:
+            raise ProtocolError("LengthOutOfRange", f"app plaintext {len(body)}")
+        return kind, body
+    if kind in (0x02, 0x03, 0x05):
+        return kind, r.rest()
+    if kind == 0x04:
+        n = r.u32()
+        if not MIN_GROUP_STATE_LEN_17 <= n <= MAX_GROUP_STATE_LEN_17:
+            raise ProtocolError("LengthOutOfRange", f"state_len {n}")
+        state = r.take(n)
+        change = r.rest()
+        if len(change) < MIN_GROUP_CHANGE_LEN_17:
+            raise ProtocolError("Truncated", f"change of {len(change)} bytes")
+        return kind, (state, change)
+    raise ProtocolError("InvalidField", f"kind 0x{kind:02x}")
+
+
+def content_state(data: bytes) -> GroupStateV:
+    """The state a genesis, welcome or state sync makes (§17.2, §17.4), with
+    every body checked by its own decoder."""
+    kind, body = decode_content(data)
+    if kind == 0x03:
+        ch = verify_group_change(body)
+        if ch.base_epoch != 0 or ch.base_hash != bytes(32):
+            raise ProtocolError("UnknownGroup", "a change of a group not held")
+        return group_genesis(ch)
+    if kind == 0x04:
+        state, change = body
+        return group_apply(decode_group_state(state), verify_group_change(change))
+    if kind == 0x05:
+        return decode_group_state(body)
+    raise ProtocolError("InvalidField", "not a group state content")
+
+
+def content_join(data: bytes, recipient: bytes) -> GroupStateV:
+    s = content_state(data)
+    if recipient not in s.members:
+        raise ProtocolError("NotGroupMember", "")
+    return s
+
+
+def check_account_content(c: Checker) -> int:
+    doc = load("account-content.json")
+    c.eq("content: type byte", doc["content_type_byte"], T_CONTENT)
+    c.eq("content: longest app plaintext", doc["max_app_plaintext_len"], MAX_APP_PLAINTEXT_LEN)
+    n = 0
+    for i, case in enumerate(doc["cases"]):
+        tag = f"content[{i}] ({case['description']})"
+        data, body = H(case["content"]), H(case["body"])
+        c.eq(f"{tag} encoding", data, u8(VERSION) + u8(T_CONTENT) + u8(case["kind"]) + body)
+        kind, decoded = decode_content(data)
+        c.eq(f"{tag} kind", kind, case["kind"])
+        if kind == 0x04:
+            state, change = decoded
+            c.eq(f"{tag} welcome framing", u32(len(state)) + state + change, body)
+            ch = verify_group_change(change)
+            c.eq(f"{tag} welcome change is built on its state",
+                 (ch.base_epoch, ch.base_hash),
+                 (decode_group_state(state).epoch, decode_group_state(state).hash()))
+        else:
+            c.eq(f"{tag} body", decoded, body)
+        if kind == 0x02:
+            d = decode_distribution(decoded)
+            c.eq(f"{tag} distribution re-encodes", u8(VERSION) + u8(T_SENDER_KEY_DISTRIBUTION) + u8(SUITE)
+                 + d["group_id"] + u64(d["epoch"]) + u32(d["key_id"]) + u32(d["iteration"])
+                 + d["chain_key"] + d["signing_key"], decoded)
+        if kind == 0x03:
+            c.ok(f"{tag} change verifies", verify_group_change(decoded) is not None)
+        if kind == 0x05:
+            c.eq(f"{tag} state re-encodes", decode_group_state(decoded).encoding(), decoded)
+        n += 1
+    for i, case in enumerate(doc["joins"]):
+        what = f"content joins[{i}] (cases[{case['content']}])"
+        data = H(doc["cases"][case["content"]]["content"])
+        recipient = H(case["recipient"])
+        if "error" in case:
+            c.rejects(what, lambda: content_join(data, recipient), case["error"])
+        else:
+            s = content_join(data, recipient)
+            c.eq(f"{what} epoch", s.epoch, case["epoch"])
+        n += 1
+    for i, case in enumerate(doc["negative"]):
+        what = f"content negative[{i}]: {case['description']}"
+        data = H(case["content"])
+        if "recipient" in case:
+            recipient = H(case["recipient"])
+            c.rejects(what, lambda: content_join(data, recipient), case["error"])
+        else:
+            c.rejects(what, lambda: decode_content(data), case["error"])
+        n += 1
+    return n
+
+
 def main() -> int:
     c = Checker()
     for name, fn, unit in (
@@ -3478,6 +3590,7 @@ def main() -> int:
         ("account-link.json", check_account_links, "cases"),
         ("group-messages.json", check_group_messages, "cases"),
         ("group-state.json", check_group_states, "cases"),
+        ("account-content.json", check_account_content, "cases"),
         ("edge cases (not from a file)", check_edge_cases, "cases"),
     ):
         before_p, before_f = c.passed, c.failed

@@ -13,6 +13,7 @@
 
 mod account_link;
 mod addressing;
+mod content;
 mod conversation;
 mod device_list;
 mod group;
@@ -64,6 +65,7 @@ fn generate() -> BTreeMap<&'static str, Value> {
     files.insert("account-link.json", account_link::account_link_file());
     files.insert("group-messages.json", group::group_file());
     files.insert("group-state.json", group_state::group_state_file());
+    files.insert("account-content.json", content::content_file());
     files
 }
 
