@@ -547,7 +547,7 @@ const _: () = assert!(MAX_GROUP_CHANGE_OPS <= u16::MAX as usize);
 /// §17): version, type `0x62`, kind.
 pub(crate) const CONTENT_OVERHEAD: usize = 3;
 
-/// The longest app plaintext an [`Account`](crate::Account) encrypts to one
+/// The longest app plaintext an account encrypts to one
 /// device (262 141 bytes): [`MAX_PLAINTEXT_LEN`] less the content header
 /// every account message carries (PROTOCOL.md §17).
 pub const MAX_APP_PLAINTEXT_LEN: usize = MAX_PLAINTEXT_LEN - CONTENT_OVERHEAD;
