@@ -3214,6 +3214,7 @@ T_GROUP_STATE, T_GROUP_CHANGE = 0x72, 0x73
 GROUP_STATE_HASH = b"KINSEAL-v1 group state hash\0"
 SIG_GROUP_CHANGE = b"KINSEAL-v1 group change\0"
 GROUP_CHANGE_HASH = b"KINSEAL-v1 group change hash\0"
+GROUP_ID_BINDING = b"KINSEAL-v1 group id\0"
 MAX_GROUP_MEMBERS = 1000
 MAX_GROUP_CHANGE_OPS = 1000
 ROLE_MEMBER, ROLE_ADMIN = 0x01, 0x02
@@ -3352,10 +3353,19 @@ def group_apply_ops(members: dict, ops: list, genesis_author: Optional[bytes] = 
     return m
 
 
+def group_id_bound_to(group_id: bytes, creator: bytes) -> bool:
+    """§16.6: id = nonce (16) ‖ SHA-256(label ‖ creator key ‖ nonce)[:16]."""
+    nonce, binding = group_id[:16], group_id[16:]
+    return sha256(GROUP_ID_BINDING + creator + nonce)[:16] == binding
+
+
 def group_genesis(ch: GroupChangeV) -> GroupStateV:
-    """§16.6: a genesis's Adds applied to no members, epoch 0."""
+    """§16.6: a genesis's Adds applied to no members, epoch 0, under an id
+    bound to its author."""
     if ch.base_hash != bytes(32) or any(op[0] != "add" for op in ch.ops):
         raise ProtocolError("InvalidGenesis", "")
+    if not group_id_bound_to(ch.group_id, ch.author):
+        raise ProtocolError("InvalidGenesis", "group id not bound to author")
     m = group_apply_ops({}, ch.ops, genesis_author=ch.author)
     return GroupStateV(ch.group_id, 0, bytes(32), m)
 
@@ -3401,11 +3411,16 @@ def check_group_states(c: Checker) -> int:
     c.eq("group: state hash label", H(doc["state_hash_label"]), GROUP_STATE_HASH)
     c.eq("group: signature label", H(doc["signature_label"]), SIG_GROUP_CHANGE)
     c.eq("group: change hash label", H(doc["change_hash_label"]), GROUP_CHANGE_HASH)
+    c.eq("group: id binding label", H(doc["group_id_binding_label"]), GROUP_ID_BINDING)
     secrets = {}
     for user in doc["users"]:
         sk = H(user["user_secret"])
         c.eq(f"group user {user['name']} public key", identity_public(sk), H(user["user_public"]))
         secrets[identity_public(sk)] = sk
+    creator = H(doc["users"][0]["user_public"])
+    c.ok("group: the id is bound to its creator", group_id_bound_to(H(doc["group_id"]), creator))
+    c.ok("group: the id is not bound to another user",
+         not group_id_bound_to(H(doc["group_id"]), H(doc["users"][1]["user_public"])))
     n = 0
     state = None
     for i, case in enumerate(doc["steps"]):

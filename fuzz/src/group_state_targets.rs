@@ -6,8 +6,8 @@
 use std::sync::OnceLock;
 
 use kinseal::{
-    GroupChange, GroupHistory, GroupId, GroupOp, GroupRole, GroupState, UserAddress,
-    UserIdentityKey, UserIdentityKeyPair,
+    GroupChange, GroupHistory, GroupOp, GroupRole, GroupState, UserAddress, UserIdentityKey,
+    UserIdentityKeyPair,
 };
 
 use super::rng;
@@ -29,9 +29,8 @@ fn group_fixture() -> &'static GroupFixture {
         let bob = UserIdentityKeyPair::generate(&mut r);
         let carol = UserIdentityKeyPair::generate(&mut r);
         let at = |u: &[u8]| UserAddress::new(b"chirp", u).unwrap();
-        let group = GroupId::from_bytes([9; 32]);
         let (s0, genesis) = GroupState::create(
-            group,
+            &mut r,
             &alice,
             1,
             &at(b"alice"),
@@ -72,7 +71,13 @@ fn group_fixture() -> &'static GroupFixture {
         )
         .unwrap();
         // Bob, a member, signs a change as an admin would.
-        let (bobs, _) = GroupState::create(group, &bob, 1, &at(b"bob"), []).unwrap();
+        // Bob's own group, read back under Alice's group id (a stored state
+        // is not checked for its id's binding), so his change reaches the
+        // admin check rather than the group check.
+        let (bobs, _) = GroupState::create(&mut r, &bob, 1, &at(b"bob"), []).unwrap();
+        let mut bobs = bobs.to_bytes();
+        bobs[3..35].copy_from_slice(s0.group_id().as_bytes());
+        let bobs = GroupState::from_bytes(&bobs).unwrap();
         let by_bob = GroupChange::new(&bobs, &bob, 1, [add_carol]).unwrap();
         GroupFixture {
             alice: alice.public_key().clone(),

@@ -66,3 +66,6 @@ pub(crate) const GROUP_STATE_HASH: &[u8] = b"KINSEAL-v1 group state hash\0";
 pub(crate) const SIG_GROUP_CHANGE: &[u8] = b"KINSEAL-v1 group change\0";
 /// Prefix of a group change's hash input (followed by the whole encoding).
 pub(crate) const GROUP_CHANGE_HASH: &[u8] = b"KINSEAL-v1 group change hash\0";
+/// Prefix of the hash that binds a group id to its creator (followed by
+/// the creator's user identity key and the id's random half).
+pub(crate) const GROUP_ID_BINDING: &[u8] = b"KINSEAL-v1 group id\0";

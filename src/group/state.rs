@@ -4,6 +4,7 @@
 //! `wire/group_state.rs`.
 
 use core::fmt;
+use rand_core::CryptoRng;
 
 use super::GroupId;
 use super::change::{self, GroupChange, GroupOp, VerifiedGroupChange};
@@ -104,19 +105,19 @@ pub struct GroupState {
 }
 
 impl GroupState {
-    /// Creates a group: signs its genesis (PROTOCOL.md §16.6) by
-    /// `creator`, on its device `creator_device`, adding the creator as
-    /// admin first and then `members` as members in ascending order of
-    /// key bytes, and returns the state of epoch 0 it makes with it. Send
-    /// the genesis to every member; each makes the same state with
-    /// [`GroupState::from_genesis`].
+    /// Creates a group: draws a group id bound to `creator` from `rng`
+    /// (PROTOCOL.md §16.6), signs its genesis by `creator`, on its device
+    /// `creator_device`, adding the creator as admin first and then
+    /// `members` as members in ascending order of key bytes, and returns
+    /// the state of epoch 0 it makes with it. Send the genesis to every
+    /// member; each makes the same state with [`GroupState::from_genesis`].
     ///
     /// # Errors
     /// [`GroupError::TooManyMembers`] for more than [`MAX_GROUP_MEMBERS`]
     /// users with the creator, [`GroupError::AlreadyMember`] for a user
     /// given twice or the creator given as a member.
-    pub fn create(
-        group: GroupId,
+    pub fn create<R: CryptoRng + ?Sized>(
+        rng: &mut R,
         creator: &UserIdentityKeyPair,
         creator_device: u32,
         creator_address: &UserAddress,
@@ -145,6 +146,7 @@ impl GroupState {
             role: GroupRole::Member,
         }));
         let ops = change::bounded_ops(ops)?;
+        let group = GroupId::for_creator(rng, creator.public_key());
         let genesis = change::sign(group, 0, [0; GROUP_HASH_LEN], creator, creator_device, ops);
         let state = genesis_state(&genesis)?;
         Ok((state, genesis))
@@ -155,8 +157,10 @@ impl GroupState {
     ///
     /// # Errors
     /// [`GroupError::InvalidGenesis`] when the change is built on a state,
-    /// holds an operation other than `Add`, or does not add its author as
-    /// an admin; [`GroupError::AlreadyMember`] for a user added twice;
+    /// its group id is not bound to its author ([`GroupId::is_bound_to`]),
+    /// it holds an operation other than `Add`, or it does not add its
+    /// author as an admin; [`GroupError::AlreadyMember`] for a user added
+    /// twice;
     /// [`GroupError::TooManyMembers`].
     pub fn from_genesis(genesis: &VerifiedGroupChange) -> crate::Result<GroupState> {
         genesis_state(genesis.change())
@@ -398,7 +402,7 @@ fn genesis_state(genesis: &GroupChange) -> crate::Result<GroupState> {
         .ops()
         .iter()
         .all(|op| matches!(op, GroupOp::Add { .. }));
-    if !genesis.is_genesis() || !only_adds {
+    if !genesis.is_genesis() || !genesis.group_id().is_bound_to(genesis.author()) || !only_adds {
         return Err(GroupError::InvalidGenesis.into());
     }
     let members = apply_ops(Vec::new(), genesis.ops())?;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{hex, seeded};
 use crate::address::UserAddress;
-use crate::group::{GroupChange, GroupId, GroupOp, GroupRole, GroupState, SenderKey};
+use crate::group::{GroupChange, GroupOp, GroupRole, GroupState, SenderKey};
 use crate::keys::UserIdentityKeyPair;
 use crate::wire::{ContentFrame, TYPE_CONTENT};
 
@@ -34,9 +34,9 @@ pub(super) fn content_file() -> Value {
         })
         .collect();
     let [alice, bob, carol, dave] = [&users[0], &users[1], &users[2], &users[3]];
-    let group = GroupId::generate(&mut rng);
     let members = [bob, carol].map(|(k, a)| (k.public_key().clone(), a.clone()));
-    let (state0, genesis) = GroupState::create(group, &alice.0, 1, &alice.1, members).unwrap();
+    let (state0, genesis) = GroupState::create(&mut rng, &alice.0, 1, &alice.1, members).unwrap();
+    let group = *state0.group_id();
     let genesis_bytes = genesis.to_bytes();
     let add_dave = GroupOp::Add {
         key: dave.0.public_key().clone(),

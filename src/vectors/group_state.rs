@@ -9,10 +9,11 @@ use sha2::{Digest, Sha256};
 use super::conversation::error_name;
 use super::{hex, seeded};
 use crate::address::UserAddress;
-use crate::crypto::labels::{GROUP_CHANGE_HASH, GROUP_STATE_HASH, SIG_GROUP_CHANGE};
+use crate::crypto::labels::{
+    GROUP_CHANGE_HASH, GROUP_ID_BINDING, GROUP_STATE_HASH, SIG_GROUP_CHANGE,
+};
 use crate::group::{
-    GroupChange, GroupHistory, GroupId, GroupOp, GroupRole, GroupState, GroupUpdate,
-    VerifiedGroupChange,
+    GroupChange, GroupHistory, GroupOp, GroupRole, GroupState, GroupUpdate, VerifiedGroupChange,
 };
 use crate::keys::UserIdentityKeyPair;
 use crate::wire::{SUITE_V1, TYPE_GROUP_CHANGE, TYPE_GROUP_STATE};
@@ -198,11 +199,11 @@ pub(super) fn group_state_file() -> Value {
         })
         .collect();
     let ghost = &u[4];
-    let group = GroupId::generate(&mut rng);
     let members = u[1..3]
         .iter()
         .map(|x| (x.0.public_key().clone(), x.1.clone()));
-    let (s0, genesis) = GroupState::create(group, &u[0].0, 1, &u[0].1, members).unwrap();
+    let (s0, genesis) = GroupState::create(&mut rng, &u[0].0, 1, &u[0].1, members).unwrap();
+    let group = *s0.group_id();
     let genesis = GroupChange::from_bytes(&genesis.to_bytes())
         .unwrap()
         .verify()
@@ -443,6 +444,10 @@ pub(super) fn group_state_file() -> Value {
                 ],
             ),
         ),
+        bad_genesis(
+            "Bob's genesis under the id bound to Alice (a squatted group id)",
+            genesis_raw(1, 0, [0; 32], vec![Op::Lib(&bob_admin)]),
+        ),
         bad_genesis("a change of a state", c1.to_bytes()),
         bad_genesis(
             "a zero base hash at base epoch 1",
@@ -464,12 +469,13 @@ pub(super) fn group_state_file() -> Value {
         })
         .collect();
     json!({
-        "description": "End-to-end group membership (PROTOCOL.md §16.5-§16.7): a genesis and two changes with each resulting state and hash; two concurrent changes and the winner (lower change hash); changes refused, with the error kind. States are the stored encodings each member computes.",
+        "description": "End-to-end group membership (PROTOCOL.md §16.5-§16.7): a group id bound to its creator (the first user), a genesis and two changes with each resulting state and hash; two concurrent changes and the winner (lower change hash); changes refused, with the error kind. States are the stored encodings each member computes.",
         "state_type_byte": TYPE_GROUP_STATE,
         "change_type_byte": TYPE_GROUP_CHANGE,
         "state_hash_label": hex(GROUP_STATE_HASH),
         "signature_label": hex(SIG_GROUP_CHANGE),
         "change_hash_label": hex(GROUP_CHANGE_HASH),
+        "group_id_binding_label": hex(GROUP_ID_BINDING),
         "users": users,
         "group_id": hex(group.as_bytes()),
         "steps": steps,

@@ -31,7 +31,7 @@
 //!      0     1  version        = 0x01
 //!      1     1  type           = 0x73 (GroupChange)
 //!      2     1  suite          = 0x01
-//!      3    32  group_id
+//!      3    32  group_id       for a genesis, bound to author_key (PROTOCOL.md §16.6)
 //!     35     8  base_epoch     u64, the epoch of the state it changes
 //!     43    32  base_hash      that state's hash; all zero for a genesis
 //!                              (only with base_epoch = 0)

@@ -42,9 +42,8 @@ pub(crate) fn users(seed: u64, n: usize) -> Vec<User> {
 
 /// A group of `users[0]` (admin, creator) and `users[1..]` (members).
 pub(crate) fn group(users: &[User]) -> (GroupState, GroupChange) {
-    let id = GroupId::from_bytes([7; 32]);
     let others = users[1..].iter().map(|u| (u.key(), u.address.clone()));
-    GroupState::create(id, &users[0].pair, 1, &users[0].address, others).unwrap()
+    GroupState::create(&mut rng(7), &users[0].pair, 1, &users[0].address, others).unwrap()
 }
 
 pub(crate) fn change(
@@ -95,9 +94,9 @@ fn a_genesis_makes_the_same_state_at_every_member_and_round_trips() {
         (state.hash(), state.to_bytes())
     );
     // The members' order does not change the genesis.
-    let id = GroupId::from_bytes([7; 32]);
     let reversed = u[1..].iter().rev().map(|x| (x.key(), x.address.clone()));
-    let (again, _) = GroupState::create(id, &u[0].pair, 1, &u[0].address, reversed).unwrap();
+    let (again, _) =
+        GroupState::create(&mut rng(7), &u[0].pair, 1, &u[0].address, reversed).unwrap();
     assert_eq!(again, state);
 }
 
@@ -190,11 +189,11 @@ fn a_member_the_server_adds_is_refused_and_nothing_changes() {
 /// server (or a member) can make.
 fn ghost_change(state: &GroupState, signer: &User, ghost: &User) -> Vec<u8> {
     // Built as an admin would on a state where `signer` is the admin, then
-    // pointed at `state`'s base and signed again.
-    let id = *state.group_id();
-    let (alt, _) = GroupState::create(id, &signer.pair, 1, &signer.address, []).unwrap();
+    // pointed at `state`'s group and base and signed again.
+    let (alt, _) = GroupState::create(&mut rng(8), &signer.pair, 1, &signer.address, []).unwrap();
     let c = GroupChange::new(&alt, &signer.pair, 4, vec![ghost.add(GroupRole::Member)]).unwrap();
     let mut bytes = c.to_bytes();
+    bytes[3..35].copy_from_slice(state.group_id().as_bytes());
     bytes[35..43].copy_from_slice(&state.epoch().to_be_bytes());
     bytes[43..75].copy_from_slice(state.hash());
     resign(&signer.pair, bytes)
@@ -280,14 +279,7 @@ fn stale_and_wrong_bases_are_refused() {
         }
     );
     // Another group.
-    let (g2, _) = GroupState::create(
-        GroupId::from_bytes([8; 32]),
-        &u[0].pair,
-        1,
-        &u[0].address,
-        [],
-    )
-    .unwrap();
+    let (g2, _) = GroupState::create(&mut rng(8), &u[0].pair, 1, &u[0].address, []).unwrap();
     assert_eq!(
         group_err(g2.apply(&c1).unwrap_err()),
         GroupError::WrongGroup
@@ -389,8 +381,7 @@ fn the_member_bound_holds() {
             )
         })
         .collect();
-    let id = GroupId::from_bytes([1; 32]);
-    let err = GroupState::create(id, &creator, 1, &addr, many.clone()).unwrap_err();
+    let err = GroupState::create(&mut r, &creator, 1, &addr, many.clone()).unwrap_err();
     assert_eq!(
         group_err(err),
         GroupError::TooManyMembers {
@@ -399,7 +390,7 @@ fn the_member_bound_holds() {
         }
     );
     let (full, genesis) =
-        GroupState::create(id, &creator, 1, &addr, many[1..].iter().cloned()).unwrap();
+        GroupState::create(&mut r, &creator, 1, &addr, many[1..].iter().cloned()).unwrap();
     assert_eq!(full.members().len(), MAX_GROUP_MEMBERS);
     let bytes = genesis.to_bytes();
     assert_eq!(
@@ -527,8 +518,11 @@ fn only_a_genesis_of_adds_by_an_admin_makes_a_state() {
         group_err(GroupState::from_genesis(&v).unwrap_err()),
         GroupError::InvalidGenesis
     );
-    // Signed by someone it does not add as admin.
-    let v = received(&resign(&u[2].pair, author_patched(&bytes, &u[2]))).unwrap();
+    // Signed by someone it does not add as admin (under an id bound to
+    // them, so the admin rule is what refuses it).
+    let mut t = author_patched(&bytes, &u[2]);
+    t[3..35].copy_from_slice(&bound_id(&u[2], [3; 16]));
+    let v = received(&resign(&u[2].pair, t)).unwrap();
     assert_eq!(
         group_err(GroupState::from_genesis(&v).unwrap_err()),
         GroupError::InvalidGenesis
@@ -575,4 +569,60 @@ fn a_bad_change_of_the_previous_state_reports_its_own_error() {
         GroupError::AlreadyMember { op: 0 }
     );
     assert_eq!(h, before);
+}
+
+/// A group id bound to `creator`, computed here as PROTOCOL.md §16.6 says.
+fn bound_id(creator: &User, nonce: [u8; 16]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"KINSEAL-v1 group id\0");
+    h.update(creator.pair.public_key().as_bytes());
+    h.update(nonce);
+    let digest = h.finalize();
+    let mut id = [0u8; 32];
+    id[..16].copy_from_slice(&nonce);
+    id[16..].copy_from_slice(&digest[..16]);
+    id
+}
+
+#[test]
+fn a_genesis_under_an_id_its_author_did_not_make_is_refused() {
+    let u = users(14, 3);
+    let (alice, bob, mallory) = (&u[0], &u[1], &u[2]);
+    let (s0, genesis) = group(&u[..2]);
+    let id = *s0.group_id();
+    let nonce: [u8; 16] = id.as_bytes()[..16].try_into().unwrap();
+    assert_eq!(id.as_bytes(), &bound_id(alice, nonce));
+    assert!(id.is_bound_to(&alice.key()));
+    assert!(!id.is_bound_to(&bob.key()));
+    assert!(!GroupId::generate(&mut rng(15)).is_bound_to(&alice.key()));
+    // Mallory's own group, moved to Alice's id and signed again: a valid
+    // signature by a user the id is not bound to.
+    let others = [(bob.key(), bob.address.clone())];
+    let (_, own) =
+        GroupState::create(&mut rng(16), &mallory.pair, 1, &mallory.address, others).unwrap();
+    let mut squat = own.to_bytes();
+    squat[3..35].copy_from_slice(id.as_bytes());
+    let v = received(&resign(&mallory.pair, squat)).unwrap();
+    assert_eq!(
+        group_err(GroupState::from_genesis(&v).unwrap_err()),
+        GroupError::InvalidGenesis
+    );
+    // Alice's genesis with one bit of the nonce or of the binding flipped.
+    for at in [3, 18, 34] {
+        let mut t = genesis.to_bytes();
+        t[at] ^= 0x01;
+        let v = received(&resign(&alice.pair, t)).unwrap();
+        assert_eq!(
+            group_err(GroupState::from_genesis(&v).unwrap_err()),
+            GroupError::InvalidGenesis,
+            "byte {at}"
+        );
+    }
+    // The same genesis of Mallory's under an id bound to her is accepted.
+    let mut t = own.to_bytes();
+    t[3..35].copy_from_slice(&bound_id(mallory, [9; 16]));
+    let v = received(&resign(&mallory.pair, t)).unwrap();
+    let state = GroupState::from_genesis(&v).unwrap();
+    assert_eq!(state.group_id().as_bytes(), &bound_id(mallory, [9; 16]));
 }

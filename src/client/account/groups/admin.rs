@@ -40,14 +40,14 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         for user in members {
             users.push((self.user_key_of(&mut txn, user)?, user.clone()));
         }
-        let group = GroupId::generate(rng);
         let (state, genesis) = GroupState::create(
-            group,
+            rng,
             &self.user,
             self.address.device_id(),
             self.address.user(),
             users,
         )?;
+        let group = *state.group_id();
         let content = ContentFrame::GroupChange(&genesis.to_bytes()).to_vec();
         let reach = self.reach(&mut txn, &state)?;
         let mut fan_out = FanOut {
