@@ -97,6 +97,7 @@ pub struct Account<S: ClientStore, P: TrustPolicy = TrustOnFirstUse> {
     policy: P,
     cache: std::sync::Mutex<SessionCache>,
     users: std::sync::Mutex<user_records::UserCache>,
+    groups: std::sync::Mutex<groups::GroupCache>,
 }
 
 impl<S: ClientStore> Account<S> {
@@ -193,6 +194,7 @@ impl<S: ClientStore> Account<S> {
             policy: TrustOnFirstUse,
             cache: Default::default(),
             users: Default::default(),
+            groups: Default::default(),
         }
     }
 
@@ -244,6 +246,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             policy,
             cache: self.cache,
             users: self.users,
+            groups: self.groups,
         }
     }
 

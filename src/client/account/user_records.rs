@@ -2,6 +2,8 @@
 //! user key, the trust decision and the latest verified device list),
 //! and the cache of verified ones.
 
+use std::collections::HashMap;
+
 use rand_core::CryptoRng;
 
 use super::Account;
@@ -66,25 +68,41 @@ fn open_user(
 /// record it was opened from (sealing draws a fresh nonce, so any write
 /// by anyone changes the bytes), as the session cache does; an entry
 /// whose record was never committed is never matched again.
+///
+/// At most [`USER_RECORD_CACHE`] users; when full, the least recently
+/// used one makes room.
 #[derive(Default)]
 pub(super) struct UserCache {
-    entries: Vec<(UserAddress, Vec<u8>, KnownUser)>,
+    entries: HashMap<UserAddress, (Vec<u8>, KnownUser, u64)>,
+    clock: u64,
 }
 
 impl UserCache {
-    fn get(&self, user: &UserAddress, sealed: &[u8]) -> Option<KnownUser> {
-        self.entries
-            .iter()
-            .find(|(u, s, _)| u == user && s == sealed)
-            .map(|(_, _, k)| k.clone())
+    fn get(&mut self, user: &UserAddress, sealed: &[u8]) -> Option<KnownUser> {
+        self.clock += 1;
+        let clock = self.clock;
+        let (s, known, used) = self.entries.get_mut(user)?;
+        if s.as_slice() != sealed {
+            return None;
+        }
+        *used = clock;
+        Some(known.clone())
     }
 
     fn put(&mut self, user: &UserAddress, sealed: Vec<u8>, known: KnownUser) {
-        self.entries.retain(|(u, _, _)| u != user);
-        while self.entries.len() >= USER_RECORD_CACHE {
-            self.entries.remove(0);
+        self.clock += 1;
+        if !self.entries.contains_key(user) && self.entries.len() >= USER_RECORD_CACHE {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, _, used))| *used)
+                .map(|(u, _)| u.clone());
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
         }
-        self.entries.push((user.clone(), sealed, known));
+        self.entries
+            .insert(user.clone(), (sealed, known, self.clock));
     }
 }
 

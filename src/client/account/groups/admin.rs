@@ -2,12 +2,14 @@
 //! changes its members, each as one signed change sent to every device
 //! concerned, in one transaction.
 
+use std::collections::HashSet;
+
 use rand_core::CryptoRng;
 
 use super::super::Account;
 use super::super::fanout::FanOut;
 use super::record::GroupRecord;
-use crate::address::UserAddress;
+use crate::address::{DeviceAddress, UserAddress};
 use crate::client::store::{ClientStore, StoreTransaction};
 use crate::client::trust::TrustPolicy;
 use crate::error::{AccountError, Error};
@@ -179,16 +181,23 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         };
         let mut written = Vec::new();
         let mut devices = old.devices;
+        let mut seen: HashSet<DeviceAddress> = devices.iter().cloned().collect();
         for device in new.devices {
-            if !devices.contains(&device) {
+            if seen.insert(device.clone()) {
                 devices.push(device);
             }
         }
+        let added: HashSet<&UserAddress> = after
+            .members()
+            .filter(|m| before.member(m.key()).is_none())
+            .map(|m| m.address())
+            .collect();
         for device in devices {
-            let added = after
-                .members()
-                .any(|m| m.address() == device.user() && before.member(m.key()).is_none());
-            let content = if added { &welcome } else { &plain };
+            let content = if added.contains(device.user()) {
+                &welcome
+            } else {
+                &plain
+            };
             self.send_in(
                 &mut txn,
                 rng,
@@ -226,7 +235,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         &self,
         txn: &mut T,
         rng: &mut R,
-        device: &crate::DeviceAddress,
+        device: &DeviceAddress,
         content: &[u8],
         now: u64,
         fan_out: &mut FanOut,

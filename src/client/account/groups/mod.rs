@@ -8,6 +8,7 @@ mod receive;
 mod record;
 
 use core::fmt;
+use std::collections::HashSet;
 
 use rand_core::CryptoRng;
 
@@ -20,6 +21,7 @@ use crate::error::{AccountError, Error, GroupError};
 use crate::group::{GroupId, GroupState, SenderKey};
 use crate::wire::{ContentFrame, Frame, GroupMessageFrame};
 use crate::{Envelope, UserIdentityKey};
+pub(super) use record::GroupCache;
 use record::OwnKey;
 
 /// What a group control message did, as [`Decrypted::group_event`]
@@ -233,10 +235,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             return Err(AccountError::NotGroupMember.into());
         }
         let reach = self.reach(&mut txn, &state)?;
+        let reached: HashSet<&DeviceAddress> = reach.devices.iter().collect();
         let stale = match &record.own {
             None => true,
             Some(own) => {
-                own.distributed.iter().any(|d| !reach.devices.contains(d))
+                own.distributed.iter().any(|d| !reached.contains(d))
                     || own.sent >= self.config.group_rotation_messages
                     || now.saturating_sub(own.created_at) >= self.config.group_rotation_age
             }
@@ -263,8 +266,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             unreachable: reach.unreachable,
         };
         let mut written = Vec::new();
+        let had: HashSet<DeviceAddress> = own.distributed.iter().cloned().collect();
         for device in reach.devices {
-            if own.distributed.contains(&device) {
+            if had.contains(&device) {
                 continue;
             }
             // This user's own devices take the state on its word: they

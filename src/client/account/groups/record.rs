@@ -1,4 +1,4 @@
-//! The group records an account keeps (STORAGE.md, "Group records"): per
+//! The group records an account keeps (STORAGE.md §4.9–§4.10): per
 //! group its history and this device's sender key, and per group and
 //! sending device the sender keys received from it.
 
@@ -10,7 +10,7 @@ use crate::client::keyring::RecordKey;
 use crate::client::store::{ClientStore, StoreTransaction};
 use crate::client::trust::TrustPolicy;
 use crate::group::{GroupHistory, GroupId, GroupState, ReceivedSenderKey, SenderKey};
-use crate::limits::MAX_SENDER_KEYS_PER_DEVICE;
+use crate::limits::{GROUP_RECORD_CACHE, MAX_SENDER_KEYS_PER_DEVICE};
 use crate::wire::{
     DeviceAddressFrame, Frame, GroupRecordFrame, GroupSenderKeysFrame, OwnSenderKeyFrame,
 };
@@ -67,15 +67,26 @@ impl GroupRecord {
         .to_secret_vec()
     }
 
-    fn from_bytes(bytes: &[u8], group: &GroupId) -> Option<GroupRecord> {
+    /// Decodes a record; its history is `cached` when the cache holds the
+    /// history of exactly these bytes' sealed record.
+    fn from_bytes(
+        bytes: &[u8],
+        group: &GroupId,
+        cached: Option<GroupHistory>,
+    ) -> Option<GroupRecord> {
         let frame = GroupRecordFrame::decode(bytes).ok()?;
-        let state = GroupState::from_bytes(frame.state).ok()?;
-        let history = match frame.previous {
-            Some((previous, hash)) => {
-                let previous = GroupState::from_bytes(previous).ok()?;
-                GroupHistory::resume(previous, hash, state).ok()?
+        let history = match cached {
+            Some(history) => history,
+            None => {
+                let state = GroupState::from_bytes(frame.state).ok()?;
+                match frame.previous {
+                    Some((previous, hash)) => {
+                        let previous = GroupState::from_bytes(previous).ok()?;
+                        GroupHistory::resume(previous, hash, state).ok()?
+                    }
+                    None => GroupHistory::new(state),
+                }
             }
-            None => GroupHistory::new(state),
         };
         if history.current().group_id() != group {
             return None;
@@ -148,6 +159,41 @@ impl SenderKeys {
     }
 }
 
+/// Decoded histories of recently used groups, each with the exact sealed
+/// record it was decoded from, as the user cache keeps users: decoding a
+/// state checks every member's key again, which a group message would
+/// otherwise pay for on every decryption. A history is used from here
+/// only while the store holds byte for byte the sealed record it came
+/// from (sealing draws a fresh nonce, so any write changes the bytes).
+/// Only public values are kept; the record's own sender key is opened
+/// from the store every time.
+#[derive(Default)]
+pub(in crate::client::account) struct GroupCache {
+    entries: Vec<(GroupId, Vec<u8>, GroupHistory)>,
+}
+
+impl GroupCache {
+    fn get(&mut self, group: &GroupId, sealed: &[u8]) -> Option<GroupHistory> {
+        let at = self
+            .entries
+            .iter()
+            .position(|(g, s, _)| g == group && s.as_slice() == sealed)?;
+        // Most recently used last.
+        let entry = self.entries.remove(at);
+        let history = entry.2.clone();
+        self.entries.push(entry);
+        Some(history)
+    }
+
+    fn put(&mut self, group: &GroupId, sealed: Vec<u8>, history: GroupHistory) {
+        self.entries.retain(|(g, _, _)| g != group);
+        while self.entries.len() >= GROUP_RECORD_CACHE {
+            self.entries.remove(0);
+        }
+        self.entries.push((*group, sealed, history));
+    }
+}
+
 fn invalid(key: RecordKey<'_>) -> Error {
     StorageError::InvalidRecord { table: key.table() }.into()
 }
@@ -164,9 +210,24 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             return Ok(None);
         };
         let plain = self.keyring.open_raw(key, &sealed)?;
-        GroupRecord::from_bytes(&plain, group)
-            .map(Some)
-            .ok_or_else(|| invalid(key))
+        let cached = self.group_cache().get(group, &sealed);
+        let hit = cached.is_some();
+        let record = GroupRecord::from_bytes(&plain, group, cached).ok_or_else(|| invalid(key))?;
+        if !hit {
+            self.group_cache()
+                .put(group, sealed, record.history.clone());
+        }
+        Ok(Some(record))
+    }
+
+    fn group_cache(&self) -> std::sync::MutexGuard<'_, GroupCache> {
+        // Only an optimization: after a panic while it was held, start it
+        // afresh.
+        self.groups.lock().unwrap_or_else(|poisoned| {
+            let mut cache = poisoned.into_inner();
+            cache.entries.clear();
+            cache
+        })
     }
 
     /// Writes the record of `group`.
