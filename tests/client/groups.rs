@@ -7,7 +7,7 @@ use kinseal::server::MemoryDirectory;
 use kinseal::{AccountError, Envelope, Error, GroupId, OsRng};
 
 /// Makes every device know every other's list and start a session with it.
-fn mesh(directory: &MemoryDirectory, devices: &[&Device]) {
+pub(crate) fn mesh(directory: &MemoryDirectory, devices: &[&Device]) {
     for a in devices {
         for b in devices {
             if a.address != b.address {
@@ -28,7 +28,7 @@ fn mesh(directory: &MemoryDirectory, devices: &[&Device]) {
 
 /// Delivers pairwise envelopes to the devices they are addressed to;
 /// returns the group events.
-fn deliver(devices: &[&Device], envelopes: &[Envelope]) -> Vec<(usize, GroupEvent)> {
+pub(crate) fn deliver(devices: &[&Device], envelopes: &[Envelope]) -> Vec<(usize, GroupEvent)> {
     let mut events = Vec::new();
     for envelope in envelopes {
         let (i, to) = devices
@@ -47,7 +47,7 @@ fn deliver(devices: &[&Device], envelopes: &[Envelope]) -> Vec<(usize, GroupEven
     events
 }
 
-fn read(to: &Device, from: &Device, message: &[u8]) -> kinseal::Result<Vec<u8>> {
+pub(crate) fn read(to: &Device, from: &Device, message: &[u8]) -> kinseal::Result<Vec<u8>> {
     to.account
         .group_decrypt(&mut OsRng, &from.address, message)
         .map(|d| d.into_plaintext())

@@ -16,6 +16,8 @@ mod crash_support;
 mod account;
 mod atomic;
 mod crash;
+mod group_rules;
+mod group_scale;
 mod groups;
 mod people;
 mod person;
