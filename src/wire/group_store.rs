@@ -1,5 +1,5 @@
-//! The group records a client keeps at rest (STORAGE.md, "Group
-//! records"): one per group, and one per group and sending device. Both
+//! The group records a client keeps at rest (STORAGE.md §4.9–§4.10):
+//! one per group, and one per group and sending device. Both
 //! are secret and stored sealed; what they hold is checked one layer up.
 //!
 //! Group record:
