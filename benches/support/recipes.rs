@@ -488,7 +488,7 @@ pub(crate) const OPS: &[Op] = &[
             (SealLibcrux(P100), 1),
             (Ed25519SignGroup(GROUP_SIGNED[0]), 1),
         ],
-        peer: None,
+        peer: Some("megolm/encrypt/100"),
         note: "1 chain step + HKDF-Expand to 44 bytes + seal of the 160-byte padded plaintext + one Ed25519 signature over label ‖ sender ‖ message (285 B)",
     },
     Op {
@@ -500,7 +500,7 @@ pub(crate) const OPS: &[Op] = &[
             (HkdfExpand44, 1),
             (OpenLibcrux(P100), 1),
         ],
-        peer: None,
+        peer: Some("megolm/decrypt/100"),
         note: "strict verification of the signature (285 B) first, then 1 chain step + HKDF-Expand + open",
     },
     Op {
@@ -512,7 +512,7 @@ pub(crate) const OPS: &[Op] = &[
             (SealRustCrypto(67_584), 1),
             (Ed25519SignGroup(GROUP_SIGNED[1]), 1),
         ],
-        peer: None,
+        peer: Some("megolm/encrypt/65536"),
         note: "as 100 B: RustCrypto seal of 67 584 B, the signature over 67 709 B (two SHA-512 passes)",
     },
     Op {
@@ -524,7 +524,7 @@ pub(crate) const OPS: &[Op] = &[
             (HkdfExpand44, 1),
             (OpenRustCrypto(67_584), 1),
         ],
-        peer: None,
+        peer: Some("megolm/decrypt/65536"),
         note: "as 100 B: strict verification over 67 709 B (one SHA-512 pass), RustCrypto open of 67 584 B",
     },
     Op {

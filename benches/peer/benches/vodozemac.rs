@@ -3,7 +3,8 @@
 //! outbound session creation with the first message, inbound session
 //! creation (which decrypts the first message), same-chain encrypt and
 //! decrypt at 100 B, 1 KiB and 64 KiB, a message carrying a new ratchet
-//! key (encrypt and decrypt), and a ping-pong round.
+//! key (encrypt and decrypt), and a ping-pong round; and Megolm's group
+//! encrypt and decrypt at 100 B and 64 KiB, beside kinseal's sender keys.
 //!
 //! Then kinseal and vodozemac are measured in alternation (as
 //! `benches/kinseal.rs` does an operation and its floor) for the jobs with
@@ -187,6 +188,37 @@ fn sessions(c: &mut Criterion) {
     g.bench_function("ping_pong", |b| b.iter(&mut round));
     g.finish();
 }
+
+/// Megolm (session config version 1) doing what `group/encrypt` and
+/// `group/decrypt` measure for kinseal's sender keys: one outbound group
+/// session, one inbound session made from its session key, fresh messages
+/// to decrypt in each batch (Megolm would decrypt a message twice; kinseal
+/// refuses the second time, so neither is measured on a replay).
+fn megolm(c: &mut Criterion) {
+    use vodozemac::megolm::{GroupSession, InboundGroupSession, SessionConfig as MegolmConfig};
+    let mut g = c.benchmark_group("megolm");
+    let mut sender = GroupSession::new(MegolmConfig::version_1());
+    let mut alice = GroupSession::new(MegolmConfig::version_1());
+    let mut bob = InboundGroupSession::new(&alice.session_key(), MegolmConfig::version_1());
+    for size in GROUP_SIZES {
+        let plaintext = vec![0x5au8; size];
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_with_input(BenchmarkId::new("encrypt", size), &plaintext, |b, pt| {
+            b.iter(|| sender.encrypt(pt))
+        });
+        g.bench_with_input(BenchmarkId::new("decrypt", size), &plaintext, |b, pt| {
+            b.iter_batched_ref(
+                || alice.encrypt(pt),
+                |m| drop(bob.decrypt(m).unwrap()),
+                in_cache(size),
+            )
+        });
+    }
+    g.finish();
+}
+
+/// Plaintext sizes of the group benchmarks, as in benches/kinseal.rs.
+const GROUP_SIZES: [usize; 2] = [100, 64 * 1024];
 
 /// Batches of messages to decrypt small enough to stay in cache, as the
 /// floor's buffers and the encryption benchmarks' plaintexts do (with
@@ -439,6 +471,64 @@ fn against_kinseal() {
     );
     results.push((id.to_string(), res));
 
+    // Group messages: kinseal's sender key against Megolm, encrypt and
+    // decrypt, each decrypting fresh messages made outside the timed loop.
+    {
+        use kinseal::{DeviceAddress, GroupId, ReceivedSenderKey, SenderKey};
+        use vodozemac::megolm::{GroupSession, InboundGroupSession, SessionConfig as MegolmConfig};
+        let address = DeviceAddress::new(b"chirp", b"alice@example.org", 1).unwrap();
+        let group = GroupId::generate(&mut r);
+        // One sender key (and Megolm session) to encrypt with, another
+        // whose receiver stays in step to decrypt with.
+        let mut ks = SenderKey::generate(&mut r, group, 0);
+        let mut kd = SenderKey::generate(&mut r, group, 0);
+        let mut kr = ReceivedSenderKey::from_distribution(&kd.distribution(), &address);
+        let mut vs = GroupSession::new(MegolmConfig::version_1());
+        let mut vd = GroupSession::new(MegolmConfig::version_1());
+        let mut vr = InboundGroupSession::new(&vd.session_key(), MegolmConfig::version_1());
+        for size in GROUP_SIZES {
+            let pt = vec![0x5au8; size];
+            let res = paired(
+                |n| {
+                    let t = Instant::now();
+                    for _ in 0..n {
+                        black_box(ks.encrypt(&address, &pt).unwrap());
+                    }
+                    t.elapsed()
+                },
+                |n| {
+                    let t = Instant::now();
+                    for _ in 0..n {
+                        black_box(vs.encrypt(&pt));
+                    }
+                    t.elapsed()
+                },
+                budget,
+            );
+            results.push((format!("group/encrypt/{size}"), res));
+            let res = paired(
+                |n| {
+                    let ms: Vec<_> = (0..n).map(|_| kd.encrypt(&address, &pt).unwrap()).collect();
+                    let t = Instant::now();
+                    for m in &ms {
+                        drop(kr.decrypt(&address, m).unwrap());
+                    }
+                    t.elapsed()
+                },
+                |n| {
+                    let ms: Vec<_> = (0..n).map(|_| vd.encrypt(&pt)).collect();
+                    let t = Instant::now();
+                    for m in &ms {
+                        drop(vr.decrypt(m).unwrap());
+                    }
+                    t.elapsed()
+                },
+                budget,
+            );
+            results.push((format!("group/decrypt/{size}"), res));
+        }
+    }
+
     // Ping-pong.
     let (mut ka, mut kb) = k.established(&mut r);
     let (mut va, mut vb) = established();
@@ -481,6 +571,7 @@ fn main() {
         .measurement_time(Duration::from_millis(1500))
         .configure_from_args();
     sessions(&mut c);
+    megolm(&mut c);
     against_kinseal();
     c.final_summary();
 }

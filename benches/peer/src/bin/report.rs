@@ -755,6 +755,27 @@ fn main() {
             both(id),
         );
     }
+    // Issue 15: group messages within 1.1× of their floor, and no slower
+    // than vodozemac's Megolm doing the same job in the same run.
+    for id in [
+        "group/encrypt/100",
+        "group/decrypt/100",
+        "group/encrypt/65536",
+        "group/decrypt/65536",
+    ] {
+        t.check(
+            judged(id).map(|r| r <= 1.1),
+            &format!("`{id}` ≤ 1.1× floor"),
+            both(id),
+        );
+        let megolm = format!("megolm/{}", &id["group/".len()..]);
+        let (p, m) = (peer_pairs.get(id).copied(), medians_speedup(id, &megolm));
+        t.check(
+            p.or(m).map(|s| s >= 1.0),
+            &format!("`{id}` no slower than Megolm (speed-up ≥ 1)"),
+            speedup_text(p, m),
+        );
+    }
     let pp_paired = peer_pairs.get("ratchet/ping_pong").copied();
     let pp_medians = medians_speedup("ratchet/ping_pong", "vodozemac/ping_pong");
     t.check(
