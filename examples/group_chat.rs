@@ -216,6 +216,27 @@ fn hex(bytes: &[u8]) -> String {
     format!("{head}…")
 }
 
+/// The group and the devices its messages are fanned out to.
+struct Chat<'a> {
+    everyone: &'a [&'a Device],
+    group: GroupId,
+}
+
+impl Chat<'_> {
+    /// `from` says `text`; every device of `readers` must read it.
+    fn talk(
+        &self,
+        server: &mut Server,
+        from: &Device,
+        readers: &[&Device],
+        text: &str,
+    ) -> Result<Vec<u8>> {
+        let message = from.say(server, self.everyone, &self.group, text)?;
+        all_hear(readers, from, &message, text)?;
+        Ok(message)
+    }
+}
+
 /// Checks that every device of `readers` reads `message` from `from` as
 /// `text`, and prints who did.
 fn all_hear(readers: &[&Device], from: &Device, message: &[u8], text: &str) -> Result<()> {
@@ -272,20 +293,26 @@ fn main() -> Result<()> {
     );
 
     println!("2. They talk");
-    let hello = ana.say(&mut server, &everyone, &group, "Dinner on Friday?")?;
-    all_hear(
-        &[&ana_laptop, &ben, &cleo],
+    let chat = Chat {
+        everyone: &everyone,
+        group,
+    };
+    let hello = chat.talk(
+        &mut server,
         &ana,
-        &hello,
+        &[&ana_laptop, &ben, &cleo],
         "Dinner on Friday?",
     )?;
-    let yes = ben.say(&mut server, &everyone, &group, "Yes! Where?")?;
-    all_hear(&[&ana, &ana_laptop, &cleo], &ben, &yes, "Yes! Where?")?;
-    let place = cleo.say(&mut server, &everyone, &group, "The usual place, 8pm")?;
-    all_hear(
-        &[&ana, &ana_laptop, &ben],
+    let yes = chat.talk(
+        &mut server,
+        &ben,
+        &[&ana, &ana_laptop, &cleo],
+        "Yes! Where?",
+    )?;
+    let place = chat.talk(
+        &mut server,
         &cleo,
-        &place,
+        &[&ana, &ana_laptop, &ben],
         "The usual place, 8pm",
     )?;
 
@@ -309,20 +336,10 @@ fn main() -> Result<()> {
         .count();
     assert_eq!(read_earlier, 0);
     println!("   Dev reads {read_earlier} of the 3 messages from before he joined");
-    let welcome = ana.say(&mut server, &everyone, &group, "Welcome, Dev")?;
-    all_hear(
-        &[&ana_laptop, &ben, &cleo, &dev],
-        &ana,
-        &welcome,
-        "Welcome, Dev",
-    )?;
-    let thanks = dev.say(&mut server, &everyone, &group, "Thanks! See you Friday")?;
-    all_hear(
-        &[&ana, &ana_laptop, &ben, &cleo],
-        &dev,
-        &thanks,
-        "Thanks! See you Friday",
-    )?;
+    let members = [&ana_laptop, &ben, &cleo, &dev];
+    chat.talk(&mut server, &ana, &members, "Welcome, Dev")?;
+    let members = [&ana, &ana_laptop, &ben, &cleo];
+    chat.talk(&mut server, &dev, &members, "Thanks! See you Friday")?;
 
     println!("4. Cleo leaves the group");
     let removal =

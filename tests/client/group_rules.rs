@@ -14,6 +14,15 @@ use kinseal::{
     AccountError, Envelope, Error, GroupError, GroupId, GroupOp, GroupRole, OsRng, SenderKey,
 };
 
+/// A directory and one device for each `(app, user)`, each knowing every
+/// other's list and with a session to it.
+fn meshed<const N: usize>(people: [(&str, &str); N]) -> (MemoryDirectory, [Device; N]) {
+    let directory = MemoryDirectory::new();
+    let devices = people.map(|(app, user)| device(&directory, app, user, 1));
+    mesh(&directory, &devices.iter().collect::<Vec<_>>());
+    (directory, devices)
+}
+
 /// The envelopes of `envelopes` addressed to `to`.
 fn to<'a>(envelopes: &'a [Envelope], to: &Device) -> Vec<&'a Envelope> {
     envelopes
@@ -42,12 +51,12 @@ fn send(from: &Device, group: &GroupId, text: &[u8], now: u64, all: &[&Device]) 
 
 #[test]
 fn a_new_member_reads_nothing_sent_before_it_joined() {
-    let directory = MemoryDirectory::new();
-    let alice = device(&directory, "app.one", "alice", 1);
-    let bob = device(&directory, "app.two", "bob", 1);
-    let dave = device(&directory, "app.three", "dave", 1);
+    let (_, [alice, bob, dave]) = meshed([
+        ("app.one", "alice"),
+        ("app.two", "bob"),
+        ("app.three", "dave"),
+    ]);
     let all = [&alice, &bob, &dave];
-    mesh(&directory, &all);
     let group = create(&alice, &[&bob], &all);
     let before: Vec<Vec<u8>> = (0..3)
         .map(|i| send(&alice, &group, format!("before {i}").as_bytes(), NOW, &all))
@@ -84,16 +93,16 @@ fn a_new_member_reads_nothing_sent_before_it_joined() {
 
 #[test]
 fn a_ghost_gets_no_key_and_is_refused_by_every_member() {
-    let directory = MemoryDirectory::new();
-    let alice = device(&directory, "app.one", "alice", 1);
-    let bob = device(&directory, "app.two", "bob", 1);
-    let carol = device(&directory, "app.three", "carol", 1);
     // Mallory, a user of the server's own choosing, and a device the
     // server registered under Bob's address but not on Bob's signed list.
-    let mallory = device(&directory, "app.two", "mallory", 1);
+    let (directory, [alice, bob, carol, mallory]) = meshed([
+        ("app.one", "alice"),
+        ("app.two", "bob"),
+        ("app.three", "carol"),
+        ("app.two", "mallory"),
+    ]);
     let fake_bob = device(&directory, "app.two", "bob", 9);
     let all = [&alice, &bob, &carol, &mallory];
-    mesh(&directory, &all);
     let group = create(&alice, &[&bob, &carol], &all);
     assert!(mallory.account.group_state(&group).unwrap().is_none());
 
@@ -138,11 +147,8 @@ fn a_ghost_gets_no_key_and_is_refused_by_every_member() {
 
 #[test]
 fn replays_and_duplicates_are_refused_and_change_nothing() {
-    let directory = MemoryDirectory::new();
-    let alice = device(&directory, "app.one", "alice", 1);
-    let bob = device(&directory, "app.two", "bob", 1);
+    let (_, [alice, bob]) = meshed([("app.one", "alice"), ("app.two", "bob")]);
     let all = [&alice, &bob];
-    mesh(&directory, &all);
     let group = create(&alice, &[&bob], &all);
     let first = alice
         .account
@@ -182,11 +188,8 @@ fn replays_and_duplicates_are_refused_and_change_nothing() {
 
 #[test]
 fn reordering_and_loss_decrypt_every_message_exactly_once() {
-    let directory = MemoryDirectory::new();
-    let alice = device(&directory, "app.one", "alice", 1);
-    let bob = device(&directory, "app.two", "bob", 1);
+    let (_, [alice, bob]) = meshed([("app.one", "alice"), ("app.two", "bob")]);
     let all = [&alice, &bob];
-    mesh(&directory, &all);
     let group = create(&alice, &[&bob], &all);
     let messages: Vec<Vec<u8>> = (0..12u8)
         .map(|i| send(&alice, &group, &[i], NOW, &all))
@@ -213,14 +216,14 @@ fn reordering_and_loss_decrypt_every_message_exactly_once() {
 
 #[test]
 fn two_admins_changing_the_group_at_once_converge() {
-    let directory = MemoryDirectory::new();
-    let alice = device(&directory, "app.one", "alice", 1);
-    let bob = device(&directory, "app.two", "bob", 1);
-    let carol = device(&directory, "app.three", "carol", 1);
-    let dave = device(&directory, "app.one", "dave", 1);
-    let erin = device(&directory, "app.two", "erin", 1);
+    let (_, [alice, bob, carol, dave, erin]) = meshed([
+        ("app.one", "alice"),
+        ("app.two", "bob"),
+        ("app.three", "carol"),
+        ("app.one", "dave"),
+        ("app.two", "erin"),
+    ]);
     let all = [&alice, &bob, &carol, &dave, &erin];
-    mesh(&directory, &all);
     let group = create(&alice, &[&bob, &carol], &all);
     let promote = alice
         .account

@@ -558,14 +558,20 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, SessionCache> {
-        // The cache is only an optimization: after a panic while it was
-        // held, start it afresh rather than trust it.
-        self.cache.lock().unwrap_or_else(|poisoned| {
-            let mut cache = poisoned.into_inner();
-            cache.clear();
-            cache
-        })
+        lock_cache(&self.cache)
     }
+}
+
+/// Locks one of the account's in-memory caches. A cache is only an
+/// optimization: after a panic while it was held, it starts afresh rather
+/// than be trusted.
+fn lock_cache<T: Default>(cache: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    cache.lock().unwrap_or_else(|poisoned| {
+        let mut guard = poisoned.into_inner();
+        *guard = T::default();
+        cache.clear_poison();
+        guard
+    })
 }
 
 /// Loads and opens the account record.

@@ -127,12 +127,6 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     }
 
     fn user_cache(&self) -> std::sync::MutexGuard<'_, UserCache> {
-        // Only an optimization: after a panic while it was held, start it
-        // afresh.
-        self.users.lock().unwrap_or_else(|poisoned| {
-            let mut cache = poisoned.into_inner();
-            cache.entries.clear();
-            cache
-        })
+        super::lock_cache(&self.users)
     }
 }

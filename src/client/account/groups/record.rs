@@ -221,13 +221,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     }
 
     fn group_cache(&self) -> std::sync::MutexGuard<'_, GroupCache> {
-        // Only an optimization: after a panic while it was held, start it
-        // afresh.
-        self.groups.lock().unwrap_or_else(|poisoned| {
-            let mut cache = poisoned.into_inner();
-            cache.entries.clear();
-            cache
-        })
+        super::super::lock_cache(&self.groups)
     }
 
     /// Writes the record of `group`.
