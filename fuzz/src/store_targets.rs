@@ -5,16 +5,16 @@
 use std::sync::OnceLock;
 
 use chacha20::ChaCha20Rng;
-use kinseal::PreKeyMessage;
 use kinseal::client::store::{
-    HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore, OneTimePreKeyStore,
-    SessionStore, SignedPreKeyStore,
+    GroupStore, HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore,
+    OneTimePreKeyStore, SessionStore, SignedPreKeyStore,
 };
 use kinseal::client::{
     Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, RecordKey, StorageKey,
     StorageKeyring, StoreTransaction, UserAddress,
 };
 use kinseal::server::{MemoryDirectory, PreKeyCounts, PreKeyDirectory};
+use kinseal::{Envelope, GroupId, PreKeyMessage};
 
 use super::rng;
 
@@ -27,12 +27,14 @@ const ROTATED_SECRET: [u8; 32] = [0xa5; 32];
 /// Carol each use one, Dave gets the last-resort keys.
 const ONE_TIME_TARGET: usize = 2;
 
-/// Where a fuzzed record goes in Bob's store: the seven records Bob holds
-/// (account, Alice's identity and sessions, one prekey of each kind), then
-/// two places that are empty in the fixture (Carol's identity and sessions).
-const SLOTS: usize = 13;
+/// Where a fuzzed record goes in Bob's store: the records Bob holds
+/// (account, Alice's identity and sessions, one prekey of each kind, four
+/// user records, the group he is in with Alice and the sender keys Alice
+/// sent him for it), then two places that are empty in the fixture
+/// (Carol's identity and sessions).
+const SLOTS: usize = 15;
 /// The first slot that is empty in the fixture.
-const FIRST_EMPTY_SLOT: usize = 11;
+const FIRST_EMPTY_SLOT: usize = 13;
 const SLOT_NAMES: [&str; SLOTS] = [
     "account",
     "alice-identity",
@@ -45,6 +47,8 @@ const SLOT_NAMES: [&str; SLOTS] = [
     "carol-user",
     "dave-user",
     "own-user",
+    "group",
+    "alice-sender-keys",
     "carol-identity",
     "carol-sessions",
 ];
@@ -59,12 +63,16 @@ struct StoreFixture {
     users: [UserAddress; 4],
     /// Prekey ids of slots 3 to 6.
     ids: [u32; 4],
-    /// Bob's sealed records, slots 0 to 10.
+    /// Bob's sealed records, slots 0 to 12.
     sealed: Vec<Vec<u8>>,
     /// Their plaintexts.
     plain: Vec<Vec<u8>>,
     /// A `Message` from Alice, in the established session.
     from_alice: Vec<u8>,
+    /// The group Alice made with Bob (slots 11 and 12), and a group
+    /// message from Alice in it.
+    group: GroupId,
+    group_message: Vec<u8>,
     /// A `PreKeyMessage` from Carol, on one-time prekeys.
     from_carol: Vec<u8>,
     /// A `PreKeyMessage` from Dave, on the last-resort KEM prekey.
@@ -131,6 +139,30 @@ fn store_fixture() -> &'static StoreFixture {
         let reply = bob.encrypt(&mut r, &alice_at, b"hi Alice", NOW).unwrap();
         alice.decrypt(&mut r, &bob_at, &reply, NOW).unwrap();
         let from_alice = alice.encrypt(&mut r, &bob_at, b"from Alice", NOW).unwrap();
+        // Alice makes a group with Bob; both send in it, so Bob holds the
+        // group with his own sender key and Alice's.
+        let (group, genesis) = alice
+            .create_group(&mut r, &[bob_at.user().clone()], NOW)
+            .unwrap();
+        let deliver = |r: &mut ChaCha20Rng, to: &Account<MemoryStore>, envelopes: &[Envelope]| {
+            for e in envelopes {
+                to.decrypt_envelope(r, e, NOW).unwrap();
+            }
+        };
+        deliver(&mut r, &bob, genesis.envelopes());
+        let first = alice
+            .group_send(&mut r, &group, b"hello group", NOW)
+            .unwrap();
+        deliver(&mut r, &bob, first.distributions().envelopes());
+        bob.group_decrypt(&mut r, &alice_at, first.message())
+            .unwrap();
+        let reply = bob.group_send(&mut r, &group, b"hello Alice", NOW).unwrap();
+        deliver(&mut r, &alice, reply.distributions().envelopes());
+        let group_message = alice
+            .group_send(&mut r, &group, b"to the group", NOW)
+            .unwrap()
+            .message()
+            .to_vec();
 
         carol
             .start_session(&mut r, &bob_at, &bundle(), NOW)
@@ -165,6 +197,8 @@ fn store_fixture() -> &'static StoreFixture {
             sealed: Vec::new(),
             plain: Vec::new(),
             from_alice,
+            group,
+            group_message,
             from_carol,
             from_dave,
             handshakes: [
@@ -194,7 +228,9 @@ impl StoreFixture {
             5 => RecordKey::KemPreKey(self.ids[2]),
             6 => RecordKey::LastResortKemPreKey(self.ids[3]),
             7..=10 => RecordKey::PeerUser(&self.users[slot - 7]),
-            11 => RecordKey::PeerIdentity(&self.carol_at),
+            11 => RecordKey::Group(&self.group),
+            12 => RecordKey::GroupSenderKeys(&self.group, &self.alice_at),
+            13 => RecordKey::PeerIdentity(&self.carol_at),
             _ => RecordKey::Sessions(&self.carol_at),
         }
     }
@@ -210,7 +246,9 @@ fn get<T: StoreTransaction>(txn: &mut T, f: &StoreFixture, slot: usize) -> Optio
         5 => txn.kem_prekey(f.ids[2]),
         6 => txn.last_resort_kem_prekey(f.ids[3]),
         7..=10 => txn.peer_user(&f.users[slot - 7]),
-        11 => txn.peer_identity(&f.carol_at),
+        11 => txn.group(&f.group),
+        12 => txn.group_sender_keys(&f.group, &f.alice_at),
+        13 => txn.peer_identity(&f.carol_at),
         _ => txn.sessions(&f.carol_at),
     }
     .unwrap()
@@ -226,7 +264,9 @@ fn put<T: StoreTransaction>(txn: &mut T, f: &StoreFixture, slot: usize, record: 
         5 => txn.put_kem_prekey(f.ids[2], record),
         6 => txn.put_last_resort_kem_prekey(f.ids[3], record),
         7..=10 => txn.put_peer_user(&f.users[slot - 7], record),
-        11 => txn.put_peer_identity(&f.carol_at, record),
+        11 => txn.put_group(&f.group, record),
+        12 => txn.put_group_sender_keys(&f.group, &f.alice_at, record),
+        13 => txn.put_peer_identity(&f.carol_at, record),
         _ => txn.put_sessions(&f.carol_at, record),
     }
     .unwrap();
@@ -249,6 +289,14 @@ fn snapshot(store: &MemoryStore, f: &StoreFixture) -> Vec<Vec<u8>> {
     for u in txn.peer_user_addresses().unwrap() {
         out.push([u.app_id(), u.user_id()].concat());
         out.push(txn.peer_user(&u).unwrap().unwrap());
+    }
+    for g in txn.group_ids().unwrap() {
+        out.push(g.as_bytes().to_vec());
+        out.push(txn.group(&g).unwrap().unwrap());
+        for d in txn.group_senders(&g).unwrap() {
+            out.push(address(&d));
+            out.push(txn.group_sender_keys(&g, &d).unwrap().unwrap());
+        }
     }
     let tables: [(u8, Vec<u32>); 4] = [
         (1, txn.signed_prekey_ids().unwrap()),
@@ -304,7 +352,7 @@ fn step<T>(
 /// Client-store records, opened and read back through the `Account`.
 ///
 /// The first byte picks the mode. Bits 0–5 pick a slot (a record of Bob's
-/// store, mod 9); bit 6 opens the account with a rotated keyring (new key
+/// store, mod [`SLOTS`]); bit 6 opens the account with a rotated keyring (new key
 /// current, the fixture's key previous) and reseals everything first;
 /// bit 7 says what the rest is:
 /// - set: a *sealed* record. It is opened with `StorageKeyring::open` for
@@ -315,8 +363,9 @@ fn step<T>(
 ///
 /// Then the account is opened and used: identity and session queries, a
 /// `Message` from Alice, first messages from Carol (one-time prekeys) and
-/// Dave (last-resort KEM prekey), an encryption to Alice, a prekey
-/// refresh and session expiry. Every call must return a typed error or
+/// Dave (last-resort KEM prekey), an encryption to Alice, the group's
+/// state, a group message from Alice and one from Bob, a prekey refresh
+/// and session expiry. Every call must return a typed error or
 /// work, never panic; a decrypted plaintext is always the one sent; a
 /// failed call leaves the store unchanged; and with the genuine record in
 /// the slot, every call works.
@@ -440,6 +489,25 @@ fn use_account(
     step(account, f, genuine, "encrypt", |a| {
         a.encrypt(&mut *r, alice, b"to Alice", NOW)
     });
+    let state = step(account, f, genuine, "group_state", |a| {
+        a.group_state(&f.group)
+    });
+    if genuine {
+        assert!(matches!(state, Some(Some(_))), "the group is on record");
+    }
+    let got = step(account, f, genuine, "group_decrypt", |a| {
+        a.group_decrypt(&mut *r, alice, &f.group_message)
+    });
+    if let Some(d) = got {
+        assert_eq!(
+            d.plaintext(),
+            b"to the group",
+            "decrypted to something not sent"
+        );
+    }
+    step(account, f, genuine, "group_send", |a| {
+        a.group_send(&mut *r, &f.group, b"from Bob", NOW)
+    });
     let published = PreKeyCounts::new(ONE_TIME_TARGET, ONE_TIME_TARGET);
     step(account, f, genuine, "refresh_prekeys", |a| {
         a.refresh_prekeys(&mut *r, NOW, Some(published))
@@ -462,7 +530,7 @@ pub fn store_record_seeds() -> Vec<(String, Vec<u8>)> {
         let source = if slot < FIRST_EMPTY_SLOT {
             slot
         } else {
-            slot - 10
+            slot - FIRST_EMPTY_SLOT + 1
         };
         let mode = u8::try_from(slot).unwrap();
         out.push((
