@@ -22,7 +22,7 @@ use kinseal::{Error, GroupId, OsRng, PreKeyMessage, ProtocolError, StorageError}
 
 /// A store whose writes fail from the n-th on.
 #[derive(Default)]
-struct FailingStore {
+pub(crate) struct FailingStore {
     inner: MemoryStore,
     /// Writes (and commits) still allowed; `usize::MAX` for no limit.
     allowed: AtomicUsize,
@@ -31,7 +31,7 @@ struct FailingStore {
 }
 
 impl FailingStore {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         FailingStore {
             allowed: AtomicUsize::new(usize::MAX),
             ..Default::default()
@@ -61,7 +61,7 @@ impl FailingStore {
     }
 }
 
-struct FailingTxn<'a> {
+pub(crate) struct FailingTxn<'a> {
     inner: <MemoryStore as ClientStore>::Transaction<'a>,
     store: &'a FailingStore,
 }
@@ -283,6 +283,15 @@ fn dump(store: &FailingStore, handshakes: &[[u8; 32]]) -> BTreeMap<String, Vec<u
             t.last_resort_kem_prekey(id).unwrap().unwrap(),
         );
     }
+    for g in t.group_ids().unwrap() {
+        out.insert(format!("group {g:?}"), t.group(&g).unwrap().unwrap());
+        for d in t.group_senders(&g).unwrap() {
+            out.insert(
+                format!("sender keys {g:?} {d:?}"),
+                t.group_sender_keys(&g, &d).unwrap().unwrap(),
+            );
+        }
+    }
     for h in handshakes {
         let logged = t.contains_handshake(h).unwrap();
         out.insert(format!("handshake {h:?}"), vec![u8::from(logged)]);
@@ -293,7 +302,7 @@ fn dump(store: &FailingStore, handshakes: &[[u8; 32]]) -> BTreeMap<String, Vec<u
 /// Runs `op` with the store failing at its first write, then its second,
 /// and so on, checking after each failure that nothing changed, until it
 /// succeeds. Returns its result and how many writes it made.
-fn through_every_failure<T>(
+pub(crate) fn through_every_failure<T>(
     store: &FailingStore,
     handshakes: &[[u8; 32]],
     mut op: impl FnMut() -> kinseal::Result<T>,

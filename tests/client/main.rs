@@ -16,6 +16,7 @@ mod crash_support;
 mod account;
 mod atomic;
 mod crash;
+mod group_atomic;
 mod group_rules;
 mod group_scale;
 mod groups;
