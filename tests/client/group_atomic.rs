@@ -151,3 +151,55 @@ fn every_group_operation_is_all_or_nothing_at_every_write() {
     }
     eprintln!("writes per group operation: {counts:?}");
 }
+
+#[test]
+fn a_group_message_handed_over_inside_the_transaction_is_never_lost() {
+    let dir = MemoryDirectory::new();
+    let alice = device(&dir, "chirp", "alice", 1);
+    let bob = device(&dir, "parley", "bob", 1);
+    meet(&dir, &alice, &bob);
+    meet(&dir, &bob, &alice);
+    let (group, genesis) = alice
+        .account
+        .create_group(&mut OsRng, &[bob.address.user().clone()], NOW)
+        .unwrap();
+    bob.account
+        .decrypt_envelope(&mut OsRng, to(genesis.envelopes(), &bob), NOW)
+        .unwrap();
+    let sent = alice
+        .account
+        .group_send(&mut OsRng, &group, b"keep me", NOW)
+        .unwrap();
+    bob.account
+        .decrypt_envelope(&mut OsRng, to(sent.distributions().envelopes(), &bob), NOW)
+        .unwrap();
+
+    // The app fails to store the plaintext: nothing is committed.
+    let refused = bob
+        .account
+        .group_decrypt_with(&mut OsRng, &alice.address, sent.message(), |d| {
+            assert_eq!(d.plaintext(), b"keep me");
+            Err::<(), _>("disk full")
+        })
+        .unwrap();
+    assert_eq!(refused.err(), Some("disk full"));
+    // Delivered again, it decrypts; the app stores it this time.
+    let mut stored = Vec::new();
+    let (decrypted, ()) = bob
+        .account
+        .group_decrypt_with(&mut OsRng, &alice.address, sent.message(), |d| {
+            stored.extend_from_slice(d.plaintext());
+            Ok::<(), &str>(())
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, b"keep me");
+    assert_eq!(decrypted.sender(), &alice.address);
+    assert!(matches!(
+        bob.account
+            .group_decrypt(&mut OsRng, &alice.address, sent.message()),
+        Err(kinseal::Error::Group(kinseal::GroupError::Duplicate {
+            iteration: 0
+        }))
+    ));
+}

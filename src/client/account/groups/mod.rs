@@ -335,12 +335,46 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// - a [`StorageError`](crate::StorageError).
     ///
     /// On any error nothing changed.
+    ///
+    /// # Crash safety
+    /// The receiver's chain moves on, committed, before the plaintext is
+    /// returned: if the app dies before it stored the plaintext, the
+    /// message is gone (delivered again, it is a
+    /// [`GroupError::Duplicate`]). Apps that cannot accept that use
+    /// [`Account::group_decrypt_with`].
     pub fn group_decrypt<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         sender: &DeviceAddress,
         bytes: &[u8],
     ) -> crate::Result<GroupDecrypted> {
+        match self.group_decrypt_with(rng, sender, bytes, |_| {
+            Ok::<(), core::convert::Infallible>(())
+        })? {
+            Ok((decrypted, ())) => Ok(decrypted),
+            Err(never) => match never {},
+        }
+    }
+
+    /// As [`Account::group_decrypt`], but hands the decrypted message to
+    /// `deliver` *inside* the transaction, before it commits, as
+    /// [`Account::decrypt_with`] does: the app stores the plaintext there.
+    /// If `deliver` returns `Err`, or the process dies before the commit,
+    /// nothing is committed and the same bytes decrypt again later, so a
+    /// group message is delivered at least once and never lost.
+    ///
+    /// Returns the outer `Err` for kinseal's errors, or `Ok(Err(e))` when
+    /// `deliver` refused with `e` (nothing committed).
+    ///
+    /// # Errors
+    /// As [`Account::group_decrypt`].
+    pub fn group_decrypt_with<R: CryptoRng + ?Sized, T, E>(
+        &self,
+        rng: &mut R,
+        sender: &DeviceAddress,
+        bytes: &[u8],
+        deliver: impl FnOnce(&GroupDecrypted) -> Result<T, E>,
+    ) -> crate::Result<Result<(GroupDecrypted, T), E>> {
         let frame = GroupMessageFrame::decode(bytes)?;
         let group = GroupId::from_bytes(frame.header.group_id);
         let key_id = frame.header.key_id;
@@ -366,12 +400,18 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             .ok_or(GroupError::UnknownSenderKey { key_id })?;
         let plaintext = key.decrypt(sender, bytes)?;
         self.store_sender_keys(&mut txn, rng, &group, sender, &keys)?;
-        txn.commit()?;
-        Ok(GroupDecrypted {
+        let decrypted = GroupDecrypted {
             group,
             sender: sender.clone(),
             plaintext,
-        })
+        };
+        let delivered = match deliver(&decrypted) {
+            Ok(delivered) => delivered,
+            // Dropped without a commit: nothing changed.
+            Err(e) => return Ok(Err(e)),
+        };
+        txn.commit()?;
+        Ok(Ok((decrypted, delivered)))
     }
 
     /// Every device the group reaches: the devices on the latest list of
