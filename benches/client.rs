@@ -510,11 +510,98 @@ fn prekey_forgery(c: &mut Criterion) {
     g.finish();
 }
 
+/// A group of 100 people with 10 devices each (1 000 devices) at the
+/// account layer, next to its floor: the same fan-out as one
+/// `encrypt_to_users` of a plaintext as long as the group content.
+///
+/// - a membership change (the admin removes a person, then adds them back,
+///   in turn): one signature and one pairwise message to each of the
+///   1 000 devices (a welcome to the added person's ten);
+/// - a group send with a new sender key: the distribution to 999 devices
+///   and one group encryption.
+fn groups(c: &mut Criterion) {
+    use kinseal::GroupOp;
+    let mut g = c.benchmark_group("group_account");
+    g.sample_size(10);
+    let config = AccountConfig::default().with_session_cache(1024).unwrap();
+    let (alice, users) = fan_out_sender(Arc::new(MemoryStore::new()), 100, 10);
+    let alice = alice.with_config(config);
+    let (group, genesis) = alice.create_group(&mut OsRng, &users, NOW).unwrap();
+    assert_eq!(genesis.envelopes().len(), 1000);
+    let state = alice.group_state(&group).unwrap().unwrap();
+    let last = state.members().find(|m| m.address() == &users[99]).unwrap();
+    let (key, address) = (last.key().clone(), last.address().clone());
+    let remove = vec![GroupOp::Remove { key: key.clone() }];
+    let add = vec![GroupOp::Add {
+        key,
+        address,
+        role: kinseal::GroupRole::Member,
+    }];
+    // A change's content: the 3-byte content header and a one-op change
+    // (210 bytes for a removal; an addition adds the address and the
+    // role, and its welcome to 10 devices carries the 100-member state).
+    let change_len = 3 + 210;
+    let mut removed = false;
+    g.bench_function("change, 1 000 devices (memory store)", |bench| {
+        bench.iter(|| {
+            let ops = if removed { add.clone() } else { remove.clone() };
+            removed = !removed;
+            alice.change_group(&mut OsRng, &group, ops, NOW).unwrap()
+        })
+    });
+    if removed {
+        alice
+            .change_group(&mut OsRng, &group, add.clone(), NOW)
+            .unwrap();
+    }
+    let content = vec![0x42u8; change_len - 3];
+    g.bench_function(
+        "floor: encrypt_to_users, 1 000 devices, change-sized (memory store)",
+        |bench| {
+            bench.iter(|| {
+                alice
+                    .encrypt_to_users(&mut OsRng, &users, &content, NOW)
+                    .unwrap()
+            })
+        },
+    );
+    // Rotation every message: each send distributes a new key.
+    let rotating = AccountConfig::default()
+        .with_session_cache(1024)
+        .unwrap()
+        .with_group_rotation(1, 60 * 60)
+        .unwrap();
+    let alice = alice.with_config(rotating);
+    g.bench_function(
+        "group_send 100 B, new key, 1 000 devices (memory store)",
+        |bench| {
+            bench.iter(|| {
+                alice
+                    .group_send(&mut OsRng, &group, &[0x42; 100], NOW)
+                    .unwrap()
+            })
+        },
+    );
+    let distribution = vec![0x42u8; 115];
+    g.bench_function(
+        "floor: encrypt_to_users, 1 000 devices, distribution-sized (memory store)",
+        |bench| {
+            bench.iter(|| {
+                alice
+                    .encrypt_to_users(&mut OsRng, &users, &distribution, NOW)
+                    .unwrap()
+            })
+        },
+    );
+    g.finish();
+}
+
 criterion_group!(
     benches,
     same_chain,
     first_message,
     fan_out,
+    groups,
     device_list_update,
     forgery,
     prekey_forgery

@@ -294,6 +294,11 @@ impl GroupState {
         self.encoding.clone()
     }
 
+    /// The encoding, borrowed.
+    pub(crate) fn encoding(&self) -> &[u8] {
+        &self.encoding
+    }
+
     /// The group.
     pub fn group_id(&self) -> &GroupId {
         &self.group_id

@@ -67,25 +67,23 @@ impl GroupRecord {
         .to_secret_vec()
     }
 
-    /// Decodes a record; its history is `cached` when the cache holds the
-    /// history of exactly these bytes' sealed record.
-    fn from_bytes(
-        bytes: &[u8],
-        group: &GroupId,
-        cached: Option<GroupHistory>,
-    ) -> Option<GroupRecord> {
+    /// Decodes a record, its states from `cache` when it holds the history
+    /// these very state bytes decode to.
+    fn from_bytes(bytes: &[u8], group: &GroupId, cache: &mut GroupCache) -> Option<GroupRecord> {
         let frame = GroupRecordFrame::decode(bytes).ok()?;
-        let history = match cached {
+        let history = match cache.get(group, &frame) {
             Some(history) => history,
             None => {
                 let state = GroupState::from_bytes(frame.state).ok()?;
-                match frame.previous {
+                let history = match frame.previous {
                     Some((previous, hash)) => {
                         let previous = GroupState::from_bytes(previous).ok()?;
                         GroupHistory::resume(previous, hash, state).ok()?
                     }
                     None => GroupHistory::new(state),
-                }
+                };
+                cache.put(group, history.clone());
+                history
             }
         };
         if history.current().group_id() != group {
@@ -159,39 +157,55 @@ impl SenderKeys {
     }
 }
 
-/// Decoded histories of recently used groups, each with the exact sealed
-/// record it was decoded from, as the user cache keeps users: decoding a
-/// state checks every member's key again, which a group message would
-/// otherwise pay for on every decryption. A history is used from here
-/// only while the store holds byte for byte the sealed record it came
-/// from (sealing draws a fresh nonce, so any write changes the bytes).
-/// Only public values are kept; the record's own sender key is opened
-/// from the store every time.
+/// Decoded histories of recently used groups: decoding a state checks
+/// every member's key again, which every group message and every send
+/// would otherwise pay for. The record is always read and opened from the
+/// store; a cached history stands in only for decoding state bytes equal,
+/// byte for byte, to the ones it was decoded from (and the same change
+/// hash), so it is never stale, whoever wrote the store, and a history
+/// can be put in as soon as it is written. Only public values are kept.
 #[derive(Default)]
 pub(in crate::client::account) struct GroupCache {
-    entries: Vec<(GroupId, Vec<u8>, GroupHistory)>,
+    entries: Vec<(GroupId, GroupHistory)>,
 }
 
 impl GroupCache {
-    fn get(&mut self, group: &GroupId, sealed: &[u8]) -> Option<GroupHistory> {
+    /// The history `frame`'s states decode to, if cached.
+    fn get(&mut self, group: &GroupId, frame: &GroupRecordFrame<'_>) -> Option<GroupHistory> {
         let at = self
             .entries
             .iter()
-            .position(|(g, s, _)| g == group && s.as_slice() == sealed)?;
+            .position(|(g, h)| g == group && decodes_to(frame, h))?;
         // Most recently used last.
         let entry = self.entries.remove(at);
-        let history = entry.2.clone();
+        let history = entry.1.clone();
         self.entries.push(entry);
         Some(history)
     }
 
-    fn put(&mut self, group: &GroupId, sealed: Vec<u8>, history: GroupHistory) {
-        self.entries.retain(|(g, _, _)| g != group);
+    fn put(&mut self, group: &GroupId, history: GroupHistory) {
+        self.entries.retain(|(g, _)| g != group);
         while self.entries.len() >= GROUP_RECORD_CACHE {
             self.entries.remove(0);
         }
-        self.entries.push((*group, sealed, history));
+        self.entries.push((*group, history));
     }
+}
+
+/// Whether `frame`'s states are `history`'s, byte for byte.
+fn decodes_to(frame: &GroupRecordFrame<'_>, history: &GroupHistory) -> bool {
+    let previous = match (
+        frame.previous,
+        history.previous(),
+        history.last_change_hash(),
+    ) {
+        (None, None, _) => true,
+        (Some((bytes, hash)), Some(state), Some(last)) => {
+            state.encoding() == bytes && &hash == last
+        }
+        _ => false,
+    };
+    previous && history.current().encoding() == frame.state
 }
 
 fn invalid(key: RecordKey<'_>) -> Error {
@@ -210,14 +224,10 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             return Ok(None);
         };
         let plain = self.keyring.open_raw(key, &sealed)?;
-        let cached = self.group_cache().get(group, &sealed);
-        let hit = cached.is_some();
-        let record = GroupRecord::from_bytes(&plain, group, cached).ok_or_else(|| invalid(key))?;
-        if !hit {
-            self.group_cache()
-                .put(group, sealed, record.history.clone());
-        }
-        Ok(Some(record))
+        let mut cache = self.group_cache();
+        GroupRecord::from_bytes(&plain, group, &mut cache)
+            .map(Some)
+            .ok_or_else(|| invalid(key))
     }
 
     fn group_cache(&self) -> std::sync::MutexGuard<'_, GroupCache> {
@@ -235,7 +245,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let sealed = self
             .keyring
             .seal(rng, RecordKey::Group(group), &record.to_bytes())?;
-        Ok(txn.put_group(group, &sealed)?)
+        txn.put_group(group, &sealed)?;
+        // Safe before the commit: the cache answers only for state bytes
+        // that decode to this history, whatever the store ends up holding.
+        self.group_cache().put(group, record.history.clone());
+        Ok(())
     }
 
     /// The sender keys `sender` sent for `group` (none: empty).
