@@ -80,10 +80,22 @@ pub fn spawn_worker(
     step: usize,
     gate: Option<&Path>,
 ) -> Child {
+    spawn_named(WORKER, db, stream, first, step, gate)
+}
+
+/// Starts the ignored test `worker` (its full name) in a child process.
+pub fn spawn_named(
+    worker: &str,
+    db: &Path,
+    stream: &Path,
+    first: usize,
+    step: usize,
+    gate: Option<&Path>,
+) -> Child {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args([
-            WORKER,
+            worker,
             "--exact",
             "--ignored",
             "--nocapture",
@@ -126,7 +138,7 @@ pub fn collect(child: Child) -> (Report, std::process::ExitStatus) {
     // A stale filter would let every child pass having done nothing.
     assert!(
         !stdout.contains("running 0 tests"),
-        "no test named {WORKER} in {}",
+        "no worker test of that name in {}",
         std::env::current_exe().unwrap().display()
     );
     // The harness may print on the same line ("test crash::worker ... ").

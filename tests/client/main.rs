@@ -17,6 +17,7 @@ mod account;
 mod atomic;
 mod crash;
 mod group_atomic;
+mod group_crash;
 mod group_rules;
 mod group_scale;
 mod groups;
