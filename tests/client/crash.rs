@@ -382,28 +382,9 @@ fn a_child_killed_while_decrypting_loses_nothing_and_reuses_no_key() {
         write_stream(&stream_path, &stream);
         let mut next = 0;
         while next < stream.len() {
-            let mut child = spawn_worker(&db, &stream_path, next, 1, None);
-            let delay = rng.next_u64() % window_ms;
-            std::thread::sleep(Duration::from_millis(delay));
-            // If the child finished already, this does nothing.
-            let _ = child.kill();
-            let (report, status) = collect(child);
-            #[cfg(unix)]
-            {
-                use std::os::unix::process::ExitStatusExt;
-                assert!(
-                    status.success() || status.signal() == Some(9),
-                    "worker failed: {}",
-                    report.stderr
-                );
-            }
-            let _ = status;
-            assert!(report.errors.is_empty(), "{:?}", report.errors);
-            let reported = report.decrypted;
-            assert!(
-                reported.iter().copied().eq(next..next + reported.len()),
-                "out of order from {next}: {reported:?}"
-            );
+            let child = spawn_worker(&db, &stream_path, next, 1, None);
+            let delay = Duration::from_millis(rng.next_u64() % window_ms);
+            let reported = kill_after(child, delay, next);
             if let Some((&last, committed)) = reported.split_last() {
                 for &i in committed {
                     world.assert_duplicate(i, &stream[i]);

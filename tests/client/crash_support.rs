@@ -157,6 +157,33 @@ pub fn collect(child: Child) -> (Report, std::process::ExitStatus) {
     (report, output.status)
 }
 
+/// Kills `child` after `delay` (if it has not finished) and returns the
+/// indices it reported decrypted, checked: it exited or was killed, said
+/// no error, and reported `next`, `next + 1`, … in order.
+pub fn kill_after(mut child: Child, delay: Duration, next: usize) -> Vec<usize> {
+    std::thread::sleep(delay);
+    // If the child finished already, this does nothing.
+    let _ = child.kill();
+    let (report, status) = collect(child);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            status.success() || status.signal() == Some(9),
+            "worker failed: {}",
+            report.stderr
+        );
+    }
+    let _ = status;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let reported = report.decrypted;
+    assert!(
+        reported.iter().copied().eq(next..next + reported.len()),
+        "out of order from {next}: {reported:?}"
+    );
+    reported
+}
+
 /// Waits for a child that should finish by itself, and checks it did.
 pub fn finish(child: Child) -> Report {
     let (report, status) = collect(child);
