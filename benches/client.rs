@@ -204,7 +204,18 @@ fn fan_out_sender<S: ClientStore>(
     users: u32,
     per_user: u32,
 ) -> (Account<S>, Vec<UserAddress>) {
+    let (alice, users, _) = fan_out_parties(store, users, per_user);
+    (alice, users)
+}
+
+/// As [`fan_out_sender`], with each user's first device kept.
+fn fan_out_parties<S: ClientStore>(
+    store: S,
+    users: u32,
+    per_user: u32,
+) -> (Account<S>, Vec<UserAddress>, Vec<Account<Arc<MemoryStore>>>) {
     let dir = &MemoryDirectory::new();
+    let mut firsts = Vec::new();
     let alice = bare_account(store, &DeviceAddress::new(b"chirp", b"alice", 1).unwrap());
     let mut addresses = Vec::new();
     for u in 0..users {
@@ -217,8 +228,9 @@ fn fan_out_sender<S: ClientStore>(
             .unwrap();
         assert_eq!(report.started().len(), per_user as usize);
         addresses.push(user);
+        firsts.push(first);
     }
-    (alice, addresses)
+    (alice, addresses, firsts)
 }
 
 /// One message to every device of a person (10 devices), and of ten
@@ -524,10 +536,52 @@ fn groups(c: &mut Criterion) {
     let mut g = c.benchmark_group("group_account");
     g.sample_size(10);
     let config = AccountConfig::default().with_session_cache(1024).unwrap();
-    let (alice, users) = fan_out_sender(Arc::new(MemoryStore::new()), 100, 10);
+    let (alice, users, firsts) = fan_out_parties(Arc::new(MemoryStore::new()), 100, 10);
     let alice = alice.with_config(config);
     let (group, genesis) = alice.create_group(&mut OsRng, &users, NOW).unwrap();
     assert_eq!(genesis.envelopes().len(), 1000);
+    // Bob (a member's first device) reads the group's messages.
+    let bob = &firsts[0];
+    bob.update_device_lists(&mut OsRng, &[alice.device_list().unwrap().to_bytes()], NOW)
+        .unwrap();
+    let deliver = |sent: &kinseal::client::FanOut| {
+        for e in sent
+            .envelopes()
+            .iter()
+            .filter(|e| e.recipient() == bob.address())
+        {
+            bob.decrypt_envelope(&mut OsRng, e, NOW).unwrap();
+        }
+    };
+    deliver(&genesis);
+    let msg = [0x42u8; 100];
+    g.bench_function(
+        "group_decrypt 100 B, 1 000-device group (memory store)",
+        |bench| {
+            bench.iter_batched(
+                || {
+                    let sent = alice.group_send(&mut OsRng, &group, &msg, NOW).unwrap();
+                    deliver(sent.distributions());
+                    sent.into_parts().0
+                },
+                |m| bob.group_decrypt(&mut OsRng, alice.address(), &m).unwrap(),
+                BatchSize::SmallInput,
+            )
+        },
+    );
+    // The floor: the same decryption on a sender key held in memory.
+    let mut r = OsRng;
+    let mut key = kinseal::SenderKey::generate(&mut r, group, 0);
+    let mut received =
+        kinseal::ReceivedSenderKey::from_distribution(&key.distribution(), alice.address());
+    g.bench_function("floor: sender-key decrypt 100 B (in memory)", |bench| {
+        bench.iter_batched(
+            || key.encrypt(alice.address(), &msg).unwrap(),
+            |m| received.decrypt(alice.address(), &m).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    drop(firsts);
     let state = alice.group_state(&group).unwrap().unwrap();
     let last = state.members().find(|m| m.address() == &users[99]).unwrap();
     let (key, address) = (last.key().clone(), last.address().clone());

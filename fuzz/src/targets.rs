@@ -28,6 +28,9 @@ pub use device_list_account_targets::{account_device_lists, device_list_account_
 #[path = "group_targets.rs"]
 mod group_targets;
 pub use group_targets::{group_decrypt, group_seeds};
+#[path = "content_targets.rs"]
+mod content_targets;
+pub use content_targets::{account_content, content_seed_outcomes, content_seeds};
 #[path = "group_state_targets.rs"]
 mod group_state_targets;
 pub use group_state_targets::{group_state, group_state_seeds};

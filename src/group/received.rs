@@ -95,6 +95,11 @@ impl ReceivedSenderKey {
         self.key_id
     }
 
+    /// The sender's signing key, checked.
+    pub(crate) fn signing_key(&self) -> &VerifyingKey {
+        &self.signing_key
+    }
+
     /// The device whose sender key this is.
     pub fn sender(&self) -> &DeviceAddress {
         &self.sender
@@ -270,8 +275,23 @@ impl ReceivedSenderKey {
     /// [`DecodeError`](crate::DecodeError) or
     /// [`AddressError`](crate::AddressError).
     pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        Self::from_bytes_with(bytes, |_| None)
+    }
+
+    /// As [`ReceivedSenderKey::from_bytes`], taking the signing key from
+    /// `checked` when it returns one for the record's key bytes. `checked`
+    /// must return only a key that `parse_ed25519` accepted from exactly
+    /// those bytes (a cache of keys already checked): the subgroup check
+    /// costs a scalar multiplication, most of decoding a record.
+    pub(crate) fn from_bytes_with(
+        bytes: &[u8],
+        checked: impl FnOnce(&[u8; 32]) -> Option<VerifyingKey>,
+    ) -> crate::Result<Self> {
         let f = ReceivedSenderKeyFrame::decode(bytes)?;
-        let signing_key = parse_ed25519(&f.signing_key, KeyKind::SenderKeySigning)?;
+        let signing_key = match checked(&f.signing_key) {
+            Some(key) if key.as_bytes() == &f.signing_key => key,
+            _ => parse_ed25519(&f.signing_key, KeyKind::SenderKeySigning)?,
+        };
         let sender = f.sender.to_address()?;
         if f.floor > f.next_iteration {
             return Err(invalid("floor", f.floor));

@@ -95,3 +95,26 @@ fn group_keys_are_not_pairwise_keys() {
         kdf::message_key(&gs).to_okm()
     );
 }
+
+/// A checked key handed in for other bytes is not used: the record's own
+/// key bytes are decoded and checked, so a cache cannot stand in one
+/// sender's key for another's.
+#[test]
+fn a_checked_key_stands_in_only_for_its_own_bytes() {
+    let from = DeviceAddress::new(b"chirp", b"alice", 1).unwrap();
+    let group = GroupId::generate(&mut OsRng);
+    let (alice, mallory) = (
+        SenderKey::generate(&mut OsRng, group, 0),
+        SenderKey::generate(&mut OsRng, group, 0),
+    );
+    let received = ReceivedSenderKey::from_distribution(&alice.distribution(), &from);
+    let other = *ReceivedSenderKey::from_distribution(&mallory.distribution(), &from).signing_key();
+    let bytes = received.to_secret_bytes();
+    let decoded = ReceivedSenderKey::from_bytes_with(bytes.as_bytes(), |_| Some(other)).unwrap();
+    assert_eq!(decoded.signing_key(), received.signing_key());
+    assert_ne!(decoded.signing_key(), &other);
+    // And with the right key handed in, it is the one decoded.
+    let same = *received.signing_key();
+    let decoded = ReceivedSenderKey::from_bytes_with(bytes.as_bytes(), |_| Some(same)).unwrap();
+    assert_eq!(decoded.signing_key(), &same);
+}

@@ -385,35 +385,19 @@ fn a_child_killed_while_decrypting_loses_nothing_and_reuses_no_key() {
             let child = spawn_worker(&db, &stream_path, next, 1, None);
             let delay = Duration::from_millis(rng.next_u64() % window_ms);
             let reported = kill_after(child, delay, next);
-            if let Some((&last, committed)) = reported.split_last() {
-                for &i in committed {
-                    world.assert_duplicate(i, &stream[i]);
-                }
-                // Killed between delivery and commit, or after the commit.
-                match world.decrypt(&stream[last]) {
-                    Ok(plaintext) => {
-                        assert_eq!(plaintext, stream[last].plaintext);
-                        tally.delivered_twice += 1;
-                    }
-                    Err(Error::Protocol(ProtocolError::Duplicate { .. })) => {}
-                    Err(e) => panic!("message {last} after the kill: {e:?}"),
-                }
-            }
+            let after = check_after_kill(
+                &stream,
+                &reported,
+                next,
+                |item| world.decrypt(item),
+                |e| matches!(e, Error::Protocol(ProtocolError::Duplicate { .. })),
+            );
             tally.rounds += 1;
             tally.by_child += reported.len();
-            next += reported.len();
-            if let Some(item) = stream.get(next) {
-                tally.killed_mid_stream += 1;
-                // Never committed without being delivered: it decrypts.
-                match world.decrypt(item) {
-                    Ok(plaintext) => {
-                        assert_eq!(plaintext, item.plaintext);
-                        tally.by_parent += 1;
-                    }
-                    Err(e) => panic!("message {next} was lost: {e:?}"),
-                }
-                next += 1;
-            }
+            tally.delivered_twice += usize::from(after.delivered_twice);
+            tally.killed_mid_stream += usize::from(after.by_parent);
+            tally.by_parent += usize::from(after.by_parent);
+            next += reported.len() + usize::from(after.by_parent);
             world.assert_prekeys_and_integrity(&stream, next);
             if reported.is_empty() {
                 window_ms = (window_ms + 10).min(2_000);

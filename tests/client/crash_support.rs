@@ -184,6 +184,59 @@ pub fn kill_after(mut child: Child, delay: Duration, next: usize) -> Vec<usize> 
     reported
 }
 
+/// What one kill left, as the parent found it.
+#[derive(Debug, Default)]
+pub struct AfterKill {
+    /// The child reported its last message but died before the commit:
+    /// it decrypted again.
+    pub delivered_twice: bool,
+    /// The child died mid-stream: the parent decrypted the message after
+    /// the last one reported.
+    pub by_parent: bool,
+}
+
+/// Checks what a kill left of `stream`, the child having reported
+/// `reported` from `next`: each message it reported before its last is
+/// refused as a duplicate; the last decrypts to its plaintext (killed
+/// between the delivery and the commit) or is a duplicate (after the
+/// commit); the message after it, if any, decrypts (nothing is committed
+/// without its delivery), and is then taken as decrypted. `duplicate`
+/// recognises the layer's duplicate error.
+pub fn check_after_kill(
+    stream: &[Item],
+    reported: &[usize],
+    next: usize,
+    decrypt: impl Fn(&Item) -> kinseal::Result<Vec<u8>>,
+    duplicate: impl Fn(&kinseal::Error) -> bool,
+) -> AfterKill {
+    let mut after = AfterKill::default();
+    if let Some((&last, committed)) = reported.split_last() {
+        for &i in committed {
+            match decrypt(&stream[i]) {
+                Err(e) if duplicate(&e) => {}
+                other => panic!("message {i} committed, then {other:?}"),
+            }
+        }
+        match decrypt(&stream[last]) {
+            Ok(plaintext) => {
+                assert_eq!(plaintext, stream[last].plaintext);
+                after.delivered_twice = true;
+            }
+            Err(e) if duplicate(&e) => {}
+            Err(e) => panic!("message {last} after the kill: {e:?}"),
+        }
+    }
+    let following = next + reported.len();
+    if let Some(item) = stream.get(following) {
+        match decrypt(item) {
+            Ok(plaintext) => assert_eq!(plaintext, item.plaintext),
+            Err(e) => panic!("message {following} was lost: {e:?}"),
+        }
+        after.by_parent = true;
+    }
+    after
+}
+
 /// Waits for a child that should finish by itself, and checks it did.
 pub fn finish(child: Child) -> Report {
     let (report, status) = collect(child);

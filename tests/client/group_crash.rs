@@ -214,31 +214,17 @@ fn a_child_killed_while_group_decrypting_loses_nothing_and_reuses_no_key() {
         let child = spawn_named(GROUP_WORKER, &db, &stream_path, next, 1, None);
         let delay = Duration::from_millis(rng.next_u64() % window_ms);
         let reported = kill_after(child, delay, next);
-        if let Some((&last, committed)) = reported.split_last() {
-            for &i in committed {
-                world.assert_duplicate(i, &stream[i]);
-            }
-            // Killed between delivery and commit, or after the commit.
-            match world.decrypt(&stream[last]) {
-                Ok(plaintext) => {
-                    assert_eq!(plaintext, stream[last].plaintext);
-                    delivered_twice += 1;
-                }
-                Err(Error::Group(GroupError::Duplicate { .. })) => {}
-                Err(e) => panic!("group message {last} after the kill: {e:?}"),
-            }
-        }
+        let after = check_after_kill(
+            &stream,
+            &reported,
+            next,
+            |item| world.decrypt(item),
+            |e| matches!(e, Error::Group(GroupError::Duplicate { .. })),
+        );
         rounds += 1;
-        next += reported.len();
-        if let Some(item) = stream.get(next) {
-            killed_mid_stream += 1;
-            // Never committed without being delivered: it decrypts.
-            match world.decrypt(item) {
-                Ok(plaintext) => assert_eq!(plaintext, item.plaintext),
-                Err(e) => panic!("group message {next} was lost: {e:?}"),
-            }
-            next += 1;
-        }
+        delivered_twice += usize::from(after.delivered_twice);
+        killed_mid_stream += usize::from(after.by_parent);
+        next += reported.len() + usize::from(after.by_parent);
         world.receiver.account.store().check_integrity().unwrap();
         if reported.is_empty() {
             window_ms = (window_ms + 10).min(2_000);

@@ -113,6 +113,46 @@ fn parse_account_link_corpus() {
 }
 
 #[test]
+fn account_content_corpus() {
+    replay("account_content", targets::account_content);
+}
+
+/// The content seeds reach each way a content is taken: an app message,
+/// a sender key, joining by genesis and by welcome, and a state sync
+/// refused from another user's device.
+#[test]
+fn account_content_seeds_reach_every_outcome() {
+    use kinseal::client::GroupEvent;
+    for (name, outcome) in targets::content_seed_outcomes() {
+        let event = outcome.as_ref().map(|d| d.group_event());
+        match name {
+            "fixture-message" => {
+                assert_eq!(outcome.unwrap().plaintext(), b"hello Bob");
+            }
+            "fixture-empty-message" => {
+                assert_eq!(event.unwrap(), None);
+            }
+            "fixture-distribution" => {
+                assert!(
+                    matches!(event, Ok(Some(GroupEvent::SenderKey { .. }))),
+                    "{outcome:?}"
+                );
+            }
+            "fixture-genesis" | "fixture-welcome" => {
+                assert!(
+                    matches!(event, Ok(Some(GroupEvent::Joined { .. }))),
+                    "{name}: {outcome:?}"
+                );
+            }
+            "fixture-state-sync" | "fixture-own-state-sync" => {
+                assert!(outcome.is_err(), "{name}: {outcome:?}");
+            }
+            other => panic!("a seed this test does not know: {other}"),
+        }
+    }
+}
+
+#[test]
 fn account_device_lists_corpus() {
     replay("account_device_lists", targets::account_device_lists);
 }
@@ -155,6 +195,7 @@ fn layout_seeds_are_current() {
         .chain(targets::account_link_seeds())
         .chain(targets::device_list_account_seeds())
         .chain(targets::group_state_seeds())
+        .chain(targets::content_seeds())
     {
         assert!(!bytes.is_empty(), "{target}/{name}");
         let path = corpus.join(target).join(name);

@@ -176,8 +176,8 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     pub fn group_state(&self, group: &GroupId) -> crate::Result<Option<GroupState>> {
         let mut txn = self.store.transaction()?;
         Ok(self
-            .load_group(&mut txn, group)?
-            .map(|r| r.history.current().clone()))
+            .load_group_history(&mut txn, group)?
+            .map(|h| h.current().clone()))
     }
 
     /// Forgets a group: its record and every sender key received for it.
@@ -379,10 +379,10 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let group = GroupId::from_bytes(frame.header.group_id);
         let key_id = frame.header.key_id;
         let mut txn = self.store.transaction()?;
-        let record = self
-            .load_group(&mut txn, &group)?
+        let history = self
+            .load_group_history(&mut txn, &group)?
             .ok_or(AccountError::UnknownGroup)?;
-        let state = record.state();
+        let state = history.current();
         if state.member(self.user.public_key()).is_none() {
             return Err(AccountError::NotGroupMember.into());
         }

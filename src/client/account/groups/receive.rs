@@ -56,10 +56,10 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ) -> crate::Result<GroupEvent> {
         let distribution = SenderKeyDistribution::from_bytes(bytes)?;
         let group = *distribution.group_id();
-        let record = self
-            .load_group(txn, &group)?
+        let history = self
+            .load_group_history(txn, &group)?
             .ok_or(AccountError::UnknownGroup)?;
-        let state = record.state();
+        let state = history.current();
         if state.member(self.user.public_key()).is_none() {
             return Err(AccountError::NotGroupMember.into());
         }

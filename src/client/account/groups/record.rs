@@ -2,6 +2,10 @@
 //! group its history and this device's sender key, and per group and
 //! sending device the sender keys received from it.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ed25519_dalek::VerifyingKey;
 use rand_core::CryptoRng;
 
 use super::super::Account;
@@ -10,7 +14,7 @@ use crate::client::keyring::RecordKey;
 use crate::client::store::{ClientStore, StoreTransaction};
 use crate::client::trust::TrustPolicy;
 use crate::group::{GroupHistory, GroupId, GroupState, ReceivedSenderKey, SenderKey};
-use crate::limits::{GROUP_RECORD_CACHE, MAX_SENDER_KEYS_PER_DEVICE};
+use crate::limits::{GROUP_RECORD_CACHE, MAX_SENDER_KEYS_PER_DEVICE, SIGNER_KEY_CACHE};
 use crate::wire::{
     DeviceAddressFrame, Frame, GroupRecordFrame, GroupSenderKeysFrame, OwnSenderKeyFrame,
 };
@@ -71,24 +75,7 @@ impl GroupRecord {
     /// these very state bytes decode to.
     fn from_bytes(bytes: &[u8], group: &GroupId, cache: &mut GroupCache) -> Option<GroupRecord> {
         let frame = GroupRecordFrame::decode(bytes).ok()?;
-        let history = match cache.get(group, &frame) {
-            Some(history) => history,
-            None => {
-                let state = GroupState::from_bytes(frame.state).ok()?;
-                let history = match frame.previous {
-                    Some((previous, hash)) => {
-                        let previous = GroupState::from_bytes(previous).ok()?;
-                        GroupHistory::resume(previous, hash, state).ok()?
-                    }
-                    None => GroupHistory::new(state),
-                };
-                cache.put(group, history.clone());
-                history
-            }
-        };
-        if history.current().group_id() != group {
-            return None;
-        }
+        let history = Arc::unwrap_or_clone(Self::history(&frame, group, cache)?);
         let own = match frame.sender_key {
             Some(own) => {
                 let key = SenderKey::from_bytes(own.sender_key).ok()?;
@@ -110,6 +97,31 @@ impl GroupRecord {
             None => None,
         };
         Some(GroupRecord { history, own })
+    }
+
+    /// The history of a decoded record, from `cache` when it holds it.
+    fn history(
+        frame: &GroupRecordFrame<'_>,
+        group: &GroupId,
+        cache: &mut GroupCache,
+    ) -> Option<Arc<GroupHistory>> {
+        let history = match cache.get(group, frame) {
+            Some(history) => history,
+            None => {
+                let state = GroupState::from_bytes(frame.state).ok()?;
+                let history = match frame.previous {
+                    Some((previous, hash)) => {
+                        let previous = GroupState::from_bytes(previous).ok()?;
+                        GroupHistory::resume(previous, hash, state).ok()?
+                    }
+                    None => GroupHistory::new(state),
+                };
+                let history = Arc::new(history);
+                cache.put(group, Arc::clone(&history));
+                history
+            }
+        };
+        (history.current().group_id() == group).then_some(history)
     }
 }
 
@@ -143,12 +155,21 @@ impl SenderKeys {
         .to_secret_vec()
     }
 
-    fn from_bytes(bytes: &[u8], group: &GroupId, sender: &DeviceAddress) -> Option<SenderKeys> {
+    fn from_bytes(
+        bytes: &[u8],
+        group: &GroupId,
+        sender: &DeviceAddress,
+        signers: &mut SignerCache,
+    ) -> Option<SenderKeys> {
         let frame = GroupSenderKeysFrame::decode(bytes).ok()?;
         let keys = frame
             .keys
             .into_iter()
-            .map(|k| ReceivedSenderKey::from_bytes(k).ok())
+            .map(|k| {
+                let key = ReceivedSenderKey::from_bytes_with(k, |b| signers.get(b)).ok()?;
+                signers.put(key.signing_key());
+                Some(key)
+            })
             .collect::<Option<Vec<_>>>()?;
         let consistent = keys
             .iter()
@@ -166,24 +187,64 @@ impl SenderKeys {
 /// can be put in as soon as it is written. Only public values are kept.
 #[derive(Default)]
 pub(in crate::client::account) struct GroupCache {
-    entries: Vec<(GroupId, GroupHistory)>,
+    entries: Vec<(GroupId, Arc<GroupHistory>)>,
+    signers: SignerCache,
+}
+
+/// Senders' signing keys that passed the strict key check
+/// (`parse_ed25519`: canonical, not small order, in the prime-order
+/// subgroup), by their bytes: the check is a scalar multiplication, about
+/// 30 µs, which every group message would otherwise pay again for each
+/// sender key its sender's record holds. A key is looked up only by its
+/// own bytes, so an entry is never stale; only public keys are kept.
+#[derive(Default)]
+pub(in crate::client::account) struct SignerCache {
+    keys: HashMap<[u8; 32], (VerifyingKey, u64)>,
+    clock: u64,
+}
+
+impl SignerCache {
+    fn get(&mut self, bytes: &[u8; 32]) -> Option<VerifyingKey> {
+        self.clock += 1;
+        let (key, used) = self.keys.get_mut(bytes)?;
+        *used = self.clock;
+        Some(*key)
+    }
+
+    /// Remembers a key that passed the check, evicting the least recently
+    /// used beyond [`SIGNER_KEY_CACHE`].
+    fn put(&mut self, key: &VerifyingKey) {
+        self.clock += 1;
+        let bytes = key.to_bytes();
+        if !self.keys.contains_key(&bytes) && self.keys.len() >= SIGNER_KEY_CACHE {
+            let oldest = self
+                .keys
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(b, _)| *b);
+            if let Some(oldest) = oldest {
+                self.keys.remove(&oldest);
+            }
+        }
+        self.keys.insert(bytes, (*key, self.clock));
+    }
 }
 
 impl GroupCache {
     /// The history `frame`'s states decode to, if cached.
-    fn get(&mut self, group: &GroupId, frame: &GroupRecordFrame<'_>) -> Option<GroupHistory> {
+    fn get(&mut self, group: &GroupId, frame: &GroupRecordFrame<'_>) -> Option<Arc<GroupHistory>> {
         let at = self
             .entries
             .iter()
             .position(|(g, h)| g == group && decodes_to(frame, h))?;
         // Most recently used last.
         let entry = self.entries.remove(at);
-        let history = entry.1.clone();
+        let history = Arc::clone(&entry.1);
         self.entries.push(entry);
         Some(history)
     }
 
-    fn put(&mut self, group: &GroupId, history: GroupHistory) {
+    fn put(&mut self, group: &GroupId, history: Arc<GroupHistory>) {
         self.entries.retain(|(g, _)| g != group);
         while self.entries.len() >= GROUP_RECORD_CACHE {
             self.entries.remove(0);
@@ -230,6 +291,25 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             .ok_or_else(|| invalid(key))
     }
 
+    /// The history of `group`, if there is a record, without decoding
+    /// this device's sender key (a receiver needs only the state).
+    pub(super) fn load_group_history<T: StoreTransaction>(
+        &self,
+        txn: &mut T,
+        group: &GroupId,
+    ) -> crate::Result<Option<Arc<GroupHistory>>> {
+        let key = RecordKey::Group(group);
+        let Some(sealed) = txn.group(group)? else {
+            return Ok(None);
+        };
+        let plain = self.keyring.open_raw(key, &sealed)?;
+        let frame = GroupRecordFrame::decode(&plain).map_err(|_| invalid(key))?;
+        let mut cache = self.group_cache();
+        GroupRecord::history(&frame, group, &mut cache)
+            .map(Some)
+            .ok_or_else(|| invalid(key))
+    }
+
     fn group_cache(&self) -> std::sync::MutexGuard<'_, GroupCache> {
         super::super::lock_cache(&self.groups)
     }
@@ -248,7 +328,8 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         txn.put_group(group, &sealed)?;
         // Safe before the commit: the cache answers only for state bytes
         // that decode to this history, whatever the store ends up holding.
-        self.group_cache().put(group, record.history.clone());
+        self.group_cache()
+            .put(group, Arc::new(record.history.clone()));
         Ok(())
     }
 
@@ -264,7 +345,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             return Ok(SenderKeys::default());
         };
         let plain = self.keyring.open_raw(key, &sealed)?;
-        SenderKeys::from_bytes(&plain, group, sender).ok_or_else(|| invalid(key))
+        let mut cache = self.group_cache();
+        SenderKeys::from_bytes(&plain, group, sender, &mut cache.signers)
+            .ok_or_else(|| invalid(key))
     }
 
     /// Writes the sender keys `sender` sent for `group` (removing the
