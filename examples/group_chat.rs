@@ -9,8 +9,9 @@
 //!    server sees the group id, the epoch and the size, and no more.
 //! 3. Ana adds Dev (Chirp). He reads what is said from then on, and
 //!    nothing said before he joined.
-//! 4. Cleo leaves: Ana removes her. Everyone replaces their sender key
-//!    before their next message, and Cleo reads nothing sent after.
+//! 4. Cleo leaves: she signs her own removal, which needs no admin.
+//!    Everyone replaces their sender key before their next message, and
+//!    Cleo reads nothing sent after.
 //! 5. The server tries to add a ghost: a user of its choosing, and a
 //!    device it registered under Ben's address without Ben's signature.
 //!    No member hands either a key, and what they send is refused.
@@ -342,9 +343,7 @@ fn main() -> Result<()> {
     chat.talk(&mut server, &dev, &members, "Thanks! See you Friday")?;
 
     println!("4. Cleo leaves the group");
-    let removal =
-        ana.account
-            .remove_group_members(&mut OsRng, &group, &[cleo.user().clone()], NOW)?;
+    let removal = cleo.account.leave_group(&mut OsRng, &group, NOW)?;
     for (name, event) in server.deliver(&everyone, &removal)? {
         if let GroupEvent::Changed { removed, epoch, .. } = event {
             println!(

@@ -3378,7 +3378,10 @@ def group_apply(s: GroupStateV, ch: GroupChangeV) -> GroupStateV:
         raise ProtocolError("StaleChange", "")
     if ch.base_epoch > s.epoch or ch.base_hash != s.hash():
         raise ProtocolError("WrongBase", "")
-    if s.members.get(ch.author, (0, 0, 0))[2] != ROLE_ADMIN:
+    # Rule 4: an admin's change, or a member leaving (one Remove of the
+    # author); rule 5 finds a non-member leaving, rule 6 the last admin.
+    leaving = len(ch.ops) == 1 and ch.ops[0][0] == "remove" and ch.ops[0][1] == ch.author
+    if s.members.get(ch.author, (0, 0, 0))[2] != ROLE_ADMIN and not leaving:
         raise ProtocolError("NotAnAdmin", "")
     return GroupStateV(s.group_id, s.epoch + 1, s.hash(), group_apply_ops(s.members, ch.ops))
 
@@ -3459,6 +3462,20 @@ def check_group_states(c: Checker) -> int:
         c.eq(f"group concurrent {order}: state hash", h.current.hash(), H(cc["state_hash"]))
         c.eq(f"group concurrent {order}: winner again", h.receive(changes[winner]), "Unchanged")
         n += 1
+    lv = doc["leave"]
+    base = decode_group_state(H(lv["base_state"]))
+    c.eq("group leave: base is step 1's state", base.encoding(), H(doc["steps"][1]["state"]))
+    ch = verify_group_change(H(lv["change"]))
+    c.ok("group leave: the author is no admin", base.members[ch.author][2] != ROLE_ADMIN)
+    c.eq("group leave: signature", sign(secrets[ch.author], SIG_GROUP_CHANGE, ch.body), ch.signature)
+    c.eq("group leave: change hash", ch.hash(), H(lv["change_hash"]))
+    left = GroupHistoryV(base)
+    c.eq("group leave: applies", left.receive(ch), "Applied")
+    c.ok("group leave: the author is gone", ch.author not in left.current.members)
+    c.eq("group leave: state", left.current.encoding(), H(lv["state"]))
+    c.eq("group leave: state hash", left.current.hash(), H(lv["state_hash"]))
+    c.eq("group leave: epoch", left.current.epoch, lv["epoch"])
+    n += 1
     for i, case in enumerate(doc["negative"]):
         what = f"group negative[{i}]: {case['description']}"
         s = decode_group_state(H(case["state"]))

@@ -79,6 +79,16 @@ fn group_fixture() -> &'static GroupFixture {
         bobs[3..35].copy_from_slice(s0.group_id().as_bytes());
         let bobs = GroupState::from_bytes(&bobs).unwrap();
         let by_bob = GroupChange::new(&bobs, &bob, 1, [add_carol]).unwrap();
+        // Bob leaves the current state: a member's change that applies.
+        let leave = GroupChange::new(
+            &s1,
+            &bob,
+            1,
+            [GroupOp::Remove {
+                key: bob.public_key().clone(),
+            }],
+        )
+        .unwrap();
         GroupFixture {
             alice: alice.public_key().clone(),
             bob: bob.public_key().clone(),
@@ -88,6 +98,7 @@ fn group_fixture() -> &'static GroupFixture {
                 ("fixture-change", next.to_bytes()),
                 ("fixture-concurrent", concurrent.to_bytes()),
                 ("fixture-member-change", by_bob.to_bytes()),
+                ("fixture-leave", leave.to_bytes()),
                 ("fixture-state", s1.to_bytes()),
             ],
         }
@@ -95,7 +106,8 @@ fn group_fixture() -> &'static GroupFixture {
 }
 
 /// The layout seeds: a genesis, a change of the current state, a
-/// concurrent change of the previous one, a member's change and the state.
+/// concurrent change of the previous one, a member's change, a member
+/// leaving and the state.
 pub fn group_state_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     group_fixture()
         .seeds
@@ -107,7 +119,8 @@ pub fn group_state_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
 /// Group changes and states on arbitrary bytes: an accepted state or
 /// change re-encodes byte for byte; only the fixture's users' keys verify
 /// (no one else's secret is known); a change the fixture's history takes
-/// is Alice's, the only admin, and one it refuses changes nothing;
+/// is Alice's, the only admin, or Bob's leaving, and one it refuses
+/// changes nothing;
 /// applying and a genesis never panic.
 pub fn group_state(data: &[u8]) {
     if let Ok(state) = GroupState::from_bytes(data) {
@@ -124,14 +137,19 @@ pub fn group_state(data: &[u8]) {
     let f = group_fixture();
     assert!(verified.author() == &f.alice || verified.author() == &f.bob);
     let current = f.history.current();
+    // Bob, a member, may only leave.
+    let by_admin_or_leaving = || {
+        verified.author() == &f.alice
+            || matches!(verified.ops(), [GroupOp::Remove { key }] if key == verified.author())
+    };
     if let Ok(next) = current.apply(&verified) {
-        assert_eq!(verified.author(), &f.alice);
+        assert!(by_admin_or_leaving(), "{verified:?}");
         assert_eq!(next.epoch(), current.epoch() + 1);
         assert_eq!(next.previous_hash(), current.hash());
     }
     let mut history = f.history.clone();
     match history.receive(&verified) {
-        Ok(_) => assert_eq!(verified.author(), &f.alice),
+        Ok(_) => assert!(by_admin_or_leaving(), "{verified:?}"),
         Err(_) => assert_eq!(&history, &f.history),
     }
     if let Ok(state) = GroupState::from_genesis(&verified) {

@@ -73,7 +73,8 @@ pub enum GroupError {
         base_epoch: u64,
     },
     /// The author of a group change is not an admin of the state it is
-    /// built on: what refuses a member a server tries to add by itself.
+    /// built on (and the change is not the author leaving): what refuses
+    /// a member a server tries to add by itself.
     NotAnAdmin,
     /// An operation of a group change adds a user the group already has.
     AlreadyMember {

@@ -118,9 +118,10 @@ pub struct GroupChange {
 }
 
 impl GroupChange {
-    /// Signs a change of `state` by `author` (an admin of it, signing on
-    /// its device `device_id`), after checking that it applies: `ops` are
-    /// applied in the order given.
+    /// Signs a change of `state` by `author` (an admin of it, or a member
+    /// whose one operation removes itself, signing on its device
+    /// `device_id`), after checking that it applies: `ops` are applied in
+    /// the order given.
     ///
     /// # Errors
     /// [`GroupError::OpCount`] for no operation or more than

@@ -173,7 +173,8 @@ impl GroupState {
     /// In this order: the group ([`GroupError::WrongGroup`]); the base
     /// epoch (older: [`GroupError::StaleChange`]; later:
     /// [`GroupError::WrongBase`]); the base hash
-    /// ([`GroupError::WrongBase`]); the author is an admin of this state
+    /// ([`GroupError::WrongBase`]); the author is an admin of this state,
+    /// or the change's one operation removes the author (a member leaving)
     /// ([`GroupError::NotAnAdmin`]); each operation in order
     /// ([`GroupError::AlreadyMember`], [`GroupError::NotAMember`],
     /// [`GroupError::RoleUnchanged`]); then the result
@@ -185,7 +186,8 @@ impl GroupState {
     /// # Security
     /// The admin check is what refuses a member the server adds by itself:
     /// only a change signed by an admin of the state it is built on moves
-    /// the group on. Applying changes one by one does not resolve
+    /// the group on, but for a member's own leaving, which removes only
+    /// whoever signed it. Applying changes one by one does not resolve
     /// concurrent changes; [`GroupHistory`](crate::GroupHistory) does.
     pub fn apply(&self, change: &VerifiedGroupChange) -> crate::Result<GroupState> {
         if change.group_id() != &self.group_id {
@@ -220,7 +222,7 @@ impl GroupState {
         author: &UserIdentityKey,
         ops: &[GroupOp],
     ) -> Result<Vec<GroupMember>, GroupError> {
-        if !self.is_admin(author) {
+        if !self.is_admin(author) && !is_leave(author, ops) {
             return Err(GroupError::NotAnAdmin);
         }
         let members = apply_ops(self.members.clone(), ops)?;
@@ -353,6 +355,13 @@ impl fmt::Debug for GroupState {
 /// Where `key` is, or would be, in members sorted by key bytes.
 fn find(members: &[GroupMember], key: &UserIdentityKey) -> Result<usize, usize> {
     members.binary_search_by(|m| m.key.as_bytes().cmp(key.as_bytes()))
+}
+
+/// Whether `ops` is a member leaving: one operation, removing `author`
+/// (PROTOCOL.md §16.7 rule 4). Whether `author` is a member is rule 5's
+/// to check (`NotAMember`), and the last admin cannot leave (`NoAdmin`).
+fn is_leave(author: &UserIdentityKey, ops: &[GroupOp]) -> bool {
+    matches!(ops, [GroupOp::Remove { key }] if key == author)
 }
 
 /// Applies operations in order; members stay sorted.

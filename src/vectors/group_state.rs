@@ -247,6 +247,26 @@ pub(super) fn group_state_file() -> Value {
         step("dave removes carol and makes bob admin", &c2, &s2),
     ];
 
+    // Bob, a member, leaves s1: the one change a member may sign.
+    let bob_leaves = signed(
+        &s1,
+        &u[1].0,
+        4,
+        vec![GroupOp::Remove {
+            key: u[1].0.public_key().clone(),
+        }],
+    );
+    let after_leave = s1.apply(&bob_leaves).unwrap();
+    let leave = json!({
+        "description": "bob, a member, leaves epoch 1 (a change whose one operation removes its author needs no admin)",
+        "base_state": hex(&s1.to_bytes()),
+        "change": hex(&bob_leaves.to_bytes()),
+        "change_hash": hex(bob_leaves.hash()),
+        "state": hex(&after_leave.to_bytes()),
+        "state_hash": hex(after_leave.hash()),
+        "epoch": after_leave.epoch(),
+    });
+
     // Two admins change s2 at once.
     let a = signed(&s2, &u[0].0, 1, vec![add(&u[2], GroupRole::Member)]);
     let b = signed(
@@ -325,6 +345,8 @@ pub(super) fn group_state_file() -> Value {
         role: GroupRole::Member,
     };
     let bob_again = add(&u[1], GroupRole::Member);
+    let remove_bob = GroupOp::Remove { key: key(1) };
+    let remove_carol = GroupOp::Remove { key: key(2) };
     let remove_ghost = GroupOp::Remove {
         key: ghost.0.public_key().clone(),
     };
@@ -365,6 +387,21 @@ pub(super) fn group_state_file() -> Value {
         negative("a change of epoch 1 given at epoch 0", &s0, c2.to_bytes()),
         negative("epoch 2 with the hash of epoch 1", &s2, wrong_hash),
         negative("another group's change", &s1, other_group),
+        negative(
+            "bob, a member, removes carol: refused",
+            &s1,
+            raw_on(&s1, 1, vec![Op::Lib(&remove_carol)]),
+        ),
+        negative(
+            "bob, a member, removes himself and carol: refused",
+            &s1,
+            raw_on(&s1, 1, vec![Op::Lib(&remove_bob), Op::Lib(&remove_carol)]),
+        ),
+        negative(
+            "the ghost, not a member, leaves: refused",
+            &s1,
+            raw_on(&s1, 4, vec![Op::Lib(&remove_ghost)]),
+        ),
         negative(
             "removing the other admin and demoting oneself",
             &s1,
@@ -469,7 +506,7 @@ pub(super) fn group_state_file() -> Value {
         })
         .collect();
     json!({
-        "description": "End-to-end group membership (PROTOCOL.md §16.5-§16.7): a group id bound to its creator (the first user), a genesis and two changes with each resulting state and hash; two concurrent changes and the winner (lower change hash); changes refused, with the error kind. States are the stored encodings each member computes.",
+        "description": "End-to-end group membership (PROTOCOL.md §16.5-§16.7): a group id bound to its creator (the first user), a genesis and two changes with each resulting state and hash; a member leaving; two concurrent changes and the winner (lower change hash); changes refused, with the error kind. States are the stored encodings each member computes.",
         "state_type_byte": TYPE_GROUP_STATE,
         "change_type_byte": TYPE_GROUP_CHANGE,
         "state_hash_label": hex(GROUP_STATE_HASH),
@@ -480,6 +517,7 @@ pub(super) fn group_state_file() -> Value {
         "group_id": hex(group.as_bytes()),
         "steps": steps,
         "concurrent": concurrent,
+        "leave": leave,
         "negative": cases,
         "genesis_negative": genesis_cases,
     })

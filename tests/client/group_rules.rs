@@ -382,3 +382,93 @@ fn two_instances_over_one_store_see_each_others_group_changes() {
     let m = send(&alice, &group, b"hi Dave", NOW, &all);
     assert_eq!(read(&dave, &alice, &m).unwrap(), b"hi Dave");
 }
+
+#[test]
+fn a_member_who_leaves_reads_nothing_sent_after_and_the_last_admin_cannot() {
+    let (_directory, [alice, bob, carol]) = meshed([
+        ("app.one", "alice"),
+        ("app.two", "bob"),
+        ("app.three", "carol"),
+    ]);
+    let all = [&alice, &bob, &carol];
+    let group = create(&alice, &[&bob, &carol], &all);
+    for from in all {
+        let m = send(from, &group, b"before", NOW, &all);
+        for other in all.iter().filter(|d| d.address != from.address) {
+            assert_eq!(read(other, from, &m).unwrap(), b"before");
+        }
+    }
+
+    // Carol, a member, leaves: no admin is needed for that.
+    let leave = carol.account.leave_group(&mut OsRng, &group, NOW).unwrap();
+    assert_eq!(leave.envelopes().len(), 2);
+    let events = deliver(&all, leave.envelopes());
+    assert_eq!(events.len(), 2);
+    for (_, event) in &events {
+        match event {
+            GroupEvent::Changed { removed, added, .. } => {
+                assert_eq!(removed, &[carol.address.user().clone()]);
+                assert!(added.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let state = carol.account.group_state(&group).unwrap().unwrap();
+    assert!(state.member(carol.account.user_identity_key()).is_none());
+    assert_eq!(state, alice.account.group_state(&group).unwrap().unwrap());
+    assert!(matches!(
+        carol
+            .account
+            .group_send(&mut OsRng, &group, b"still here?", NOW),
+        Err(Error::Account(AccountError::NotGroupMember))
+    ));
+    assert!(matches!(
+        carol.account.leave_group(&mut OsRng, &group, NOW),
+        Err(Error::Account(AccountError::NotGroupMember))
+    ));
+
+    // Every remaining sender replaced its key, and none went to Carol.
+    for from in [&alice, &bob] {
+        let sent = from
+            .account
+            .group_send(&mut OsRng, &group, b"after", NOW)
+            .unwrap();
+        assert_eq!(sent.distributions().envelopes().len(), 1);
+        assert!(to(sent.distributions().envelopes(), &carol).is_empty());
+        deliver(&all, sent.distributions().envelopes());
+        let other = if from.address == alice.address {
+            &bob
+        } else {
+            &alice
+        };
+        assert_eq!(read(other, from, sent.message()).unwrap(), b"after");
+        assert!(read(&carol, from, sent.message()).is_err());
+    }
+
+    // Alice, the only admin, cannot leave: nothing changes.
+    let before = alice.account.group_state(&group).unwrap().unwrap();
+    assert!(matches!(
+        alice.account.leave_group(&mut OsRng, &group, NOW),
+        Err(Error::Group(GroupError::NoAdmin))
+    ));
+    assert_eq!(alice.account.group_state(&group).unwrap().unwrap(), before);
+    // Once Bob is an admin too, she can.
+    let promote = alice
+        .account
+        .change_group(
+            &mut OsRng,
+            &group,
+            vec![GroupOp::SetRole {
+                key: bob.account.user_identity_key().clone(),
+                role: GroupRole::Admin,
+            }],
+            NOW,
+        )
+        .unwrap();
+    deliver(&all, promote.envelopes());
+    let leave = alice.account.leave_group(&mut OsRng, &group, NOW).unwrap();
+    deliver(&all, leave.envelopes());
+    let state = bob.account.group_state(&group).unwrap().unwrap();
+    assert_eq!(state.members().count(), 1);
+    assert!(state.is_admin(bob.account.user_identity_key()));
+}

@@ -106,7 +106,9 @@ fn model_apply(
     ops: &[(usize, u8)],
     keys: &[User],
 ) -> Option<std::collections::BTreeMap<[u8; 32], GroupRole>> {
-    if model.get(author) != Some(&GroupRole::Admin) {
+    // An admin's change, or a member's leaving: one removal of itself.
+    let leaving = matches!(ops, &[(who, 2)] if &keys[who].key().to_bytes() == author);
+    if model.get(author) != Some(&GroupRole::Admin) && !leaving {
         return None;
     }
     let mut m = model.clone();
@@ -199,4 +201,42 @@ proptest! {
             }
         }
     }
+}
+
+/// A member may sign one change without being an admin: the one whose only
+/// operation removes itself (PROTOCOL.md §16.7 rule 4). Anything more, or
+/// removing someone else, is still `NotAnAdmin`; a non-member cannot
+/// leave, and the last admin cannot (`NoAdmin`).
+#[test]
+fn a_member_may_leave_and_do_nothing_else_without_an_admin() {
+    let u = users(21, 4);
+    let (s0, _) = group(&u[..3]);
+    let leave = |who: &User| GroupOp::Remove { key: who.key() };
+    let left = s0.apply(&change(&s0, &u[2], vec![leave(&u[2])])).unwrap();
+    assert!(left.member(&u[2].key()).is_none());
+    assert_eq!(left.members().count(), 2);
+    assert_eq!(left.epoch(), 1);
+    let refused = |author: &User, ops: Vec<GroupOp>| {
+        group_err(GroupChange::new(&s0, &author.pair, 1, ops).unwrap_err())
+    };
+    assert_eq!(refused(&u[2], vec![leave(&u[1])]), GroupError::NotAnAdmin);
+    assert_eq!(
+        refused(&u[2], vec![leave(&u[2]), u[3].add(GroupRole::Member)]),
+        GroupError::NotAnAdmin
+    );
+    assert_eq!(
+        refused(&u[2], vec![u[3].add(GroupRole::Member), leave(&u[2])]),
+        GroupError::NotAnAdmin
+    );
+    assert_eq!(
+        refused(&u[3], vec![leave(&u[3])]),
+        GroupError::NotAMember { op: 0 }
+    );
+    assert_eq!(refused(&u[0], vec![leave(&u[0])]), GroupError::NoAdmin);
+    // A history takes a leave as any change.
+    let mut history = GroupHistory::new(s0.clone());
+    history
+        .receive(&change(&s0, &u[1], vec![leave(&u[1])]))
+        .unwrap();
+    assert!(history.current().member(&u[1].key()).is_none());
 }

@@ -130,8 +130,38 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         self.change_group(rng, group, ops, now)
     }
 
+    /// Leaves a group: signs the change that removes this device's user
+    /// (which needs no admin, PROTOCOL.md §16.7), applies it and sends it
+    /// to every device of every member and to this user's other devices,
+    /// as [`Account::change_group`] does. Every remaining device replaces
+    /// its sender key before its next send, so this user reads nothing sent
+    /// after; this device drops the group's sender keys and keeps the state
+    /// it left (as a removal does), and sends nothing more to the group.
+    ///
+    /// # Errors
+    /// [`AccountError::UnknownGroup`]; [`AccountError::NotGroupMember`]
+    /// when this user is not a member;
+    /// [`GroupError::NoAdmin`](crate::GroupError::NoAdmin) for the last
+    /// admin (who must make another member admin first); as
+    /// [`Account::change_group`] otherwise. Then nothing changed.
+    pub fn leave_group<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        group: &GroupId,
+        now: u64,
+    ) -> crate::Result<FanOut> {
+        let state = self.group_state(group)?.ok_or(AccountError::UnknownGroup)?;
+        let key = self.user.public_key();
+        if state.member(key).is_none() {
+            return Err(AccountError::NotGroupMember.into());
+        }
+        let leave = vec![GroupOp::Remove { key: key.clone() }];
+        self.change_group(rng, group, leave, now)
+    }
+
     /// Signs a change of the group's current state by this device's user
-    /// (an admin of it), applies it, and encrypts it to every device of
+    /// (an admin of it, or, for a change that only removes this user, a
+    /// member: see [`Account::leave_group`]), applies it, and encrypts it to every device of
     /// every member before and after it and of this user's other devices:
     /// a *welcome* (the change and the state it is built on) to the users
     /// it adds, the change to everyone else (removed users learn they were
