@@ -1,0 +1,202 @@
+//! The PostgreSQL directory beyond the conformance suite (which runs on it
+//! from `directory` and `device_lists`): its schema version, exactly-once
+//! hand-out under concurrency through one pool and through one pool per
+//! thread (as separate server processes), and backends killed from a
+//! second connection mid-transaction. Skipped without a server (see `pg`).
+
+#![cfg(feature = "postgres")]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use kinseal::server::{POSTGRES_SCHEMA_VERSION, PostgresDirectory, PreKeyDirectory};
+use kinseal::{Error, StorageError};
+
+use crate::directory_concurrency::{
+    ONE_TIME, Took, address, check_exactly_once, hammer, provision, race_uploads,
+};
+use crate::pg::{fresh_schema, with_param};
+
+fn params(test: &str) -> Option<String> {
+    fresh_schema(module_path!(), test)
+}
+
+#[test]
+fn the_schema_is_versioned_and_migrated_once() {
+    let Some(params) = params("schema_version") else {
+        return;
+    };
+    // Servers opening a new database at once: one creates the tables.
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            let params = params.clone();
+            thread::spawn(move || PostgresDirectory::connect(&params).map(|_| ()))
+        })
+        .collect();
+    for o in opened {
+        o.join().unwrap().unwrap();
+    }
+    let mut admin = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+    let version: i64 = admin
+        .query_one("SELECT version FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, i64::from(POSTGRES_SCHEMA_VERSION));
+    // Reopening changes nothing; a newer schema is refused.
+    PostgresDirectory::connect(&params).unwrap();
+    admin
+        .execute("UPDATE schema_version SET version = version + 1", &[])
+        .unwrap();
+    assert_eq!(
+        PostgresDirectory::connect(&params).unwrap_err(),
+        Error::Storage(StorageError::UnsupportedSchema {
+            expected: POSTGRES_SCHEMA_VERSION,
+            found: POSTGRES_SCHEMA_VERSION + 1,
+        })
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_a_typed_error() {
+    assert_eq!(
+        PostgresDirectory::connect("host=127.0.0.1 port=1 connect_timeout=2").unwrap_err(),
+        Error::Storage(StorageError::Io)
+    );
+    assert_eq!(
+        PostgresDirectory::connect("not a url = =").unwrap_err(),
+        Error::Storage(StorageError::Io)
+    );
+}
+
+/// Every thread through one directory, its pool holding a connection each.
+#[test]
+fn one_pool_hands_out_each_one_time_prekey_once() {
+    let Some(params) = params("one_pool") else {
+        return;
+    };
+    let dir = Arc::new(PostgresDirectory::connect(&params).unwrap());
+    provision(dir.as_ref());
+    let shared = Arc::clone(&dir);
+    let took = hammer(move || shared.clone());
+    check_exactly_once(dir.as_ref(), &took);
+}
+
+/// Every thread with a directory of its own, as separate server processes
+/// would: only PostgreSQL's row locks keep the keys apart.
+#[test]
+fn a_pool_per_thread_hands_out_each_one_time_prekey_once() {
+    let Some(params) = params("pool_per_thread") else {
+        return;
+    };
+    let dir = PostgresDirectory::connect(&params).unwrap();
+    provision(&dir);
+    let took = hammer(move || Arc::new(PostgresDirectory::connect(&params).unwrap()));
+    check_exactly_once(&dir, &took);
+}
+
+#[test]
+fn racing_uploads_lose_nothing() {
+    let Some(params) = params("racing_uploads") else {
+        return;
+    };
+    race_uploads(&PostgresDirectory::connect(&params).unwrap());
+}
+
+/// Takers while a second connection terminates their backends
+/// (`pg_terminate_backend`) in the middle of transactions: no key handed
+/// out twice; a key is missing only for a take that failed (its commit
+/// may have been lost with the connection), and the directory works after.
+#[test]
+fn killed_backends_hand_out_nothing_twice() {
+    let Some(params) = params("killed_backends") else {
+        return;
+    };
+    let app = format!("kinseal_fault_{}", std::process::id());
+    let params = with_param(&params, "application_name", &app);
+    let dir = PostgresDirectory::connect(&params).unwrap();
+    provision(&dir);
+
+    const TAKERS: usize = 4;
+    const TAKES: usize = 300;
+    let done = AtomicBool::new(false);
+    let start = Barrier::new(TAKERS + 1);
+    let (took, failed, kills) = thread::scope(|s| {
+        let killer = s.spawn(|| {
+            let mut admin =
+                postgres::Client::connect(&crate::pg::url("killer").unwrap(), postgres::NoTls)
+                    .unwrap();
+            start.wait();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut kills = 0u64;
+            while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
+                let killed: i64 = admin
+                    .query_one(
+                        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid)
+                         FROM pg_stat_activity WHERE application_name = $1
+                         AND state <> 'idle' AND pid <> pg_backend_pid()) AS k",
+                        &[&app],
+                    )
+                    .unwrap()
+                    .get(0);
+                kills += u64::try_from(killed).unwrap();
+                thread::sleep(Duration::from_millis(3));
+            }
+            kills
+        });
+        let takers: Vec<_> = (0..TAKERS)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    let mut took = Vec::new();
+                    let mut failed = 0usize;
+                    for _ in 0..TAKES {
+                        match dir.take_bundle(&address()) {
+                            Ok(t) => took.push(Took::of(&t)),
+                            Err(Error::Storage(StorageError::Io | StorageError::Busy)) => {
+                                failed += 1;
+                            }
+                            Err(e) => panic!("unexpected error {e:?}"),
+                        }
+                    }
+                    (took, failed)
+                })
+            })
+            .collect();
+        let mut took = Vec::new();
+        let mut failed = 0;
+        for t in takers {
+            let (t, f) = t.join().unwrap();
+            took.extend(t);
+            failed += f;
+        }
+        done.store(true, Ordering::Relaxed);
+        (took, failed, killer.join().unwrap())
+    });
+    assert!(
+        kills > 0,
+        "no backend was terminated: the test checked nothing"
+    );
+    let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+    for id in took.iter().filter_map(|t| t.one_time) {
+        *seen.entry(id).or_default() += 1;
+    }
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "a one-time prekey was handed out twice"
+    );
+    // Usable again: the pool reconnects.
+    let held = dir.device(&address()).unwrap().counts().one_time();
+    let missing = ONE_TIME as usize - seen.len() - held;
+    assert!(
+        missing <= failed,
+        "{missing} keys lost but only {failed} takes failed"
+    );
+    dir.take_bundle(&address()).unwrap();
+    eprintln!(
+        "killed_backends: {kills} backends terminated, {} takes, {failed} failed, {missing} keys consumed by failed takes",
+        took.len()
+    );
+}
