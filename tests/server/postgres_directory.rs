@@ -121,6 +121,10 @@ fn killed_backends_hand_out_nothing_twice() {
 
     const TAKERS: usize = 4;
     const TAKES: usize = 300;
+    /// One backend terminated every this many milliseconds at most: often
+    /// enough to land in many transactions, rarely enough that most takes
+    /// succeed on a retry.
+    const KILL_PAUSE_MS: u64 = 15;
     let done = AtomicBool::new(false);
     let start = Barrier::new(TAKERS + 1);
     let (took, failed, kills) = thread::scope(|s| {
@@ -136,13 +140,13 @@ fn killed_backends_hand_out_nothing_twice() {
                     .query_one(
                         "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid)
                          FROM pg_stat_activity WHERE application_name = $1
-                         AND state <> 'idle' AND pid <> pg_backend_pid()) AS k",
+                         AND state <> 'idle' AND pid <> pg_backend_pid() LIMIT 1) AS k",
                         &[&app],
                     )
                     .unwrap()
                     .get(0);
                 kills += u64::try_from(killed).unwrap();
-                thread::sleep(Duration::from_millis(3));
+                thread::sleep(Duration::from_millis(KILL_PAUSE_MS));
             }
             kills
         });

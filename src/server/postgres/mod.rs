@@ -110,7 +110,7 @@ impl PostgresDirectory {
             config,
             idle: Mutex::new(Vec::new()),
         };
-        directory.with_retries(|client| schema::prepare(client))?;
+        directory.with_retries(schema::prepare)?;
         Ok(directory)
     }
 
@@ -120,10 +120,10 @@ impl PostgresDirectory {
 
     /// An idle connection, or a new one.
     fn client(&self) -> crate::Result<Client> {
-        if let Some(client) = self.lock()?.pop() {
-            if !client.is_closed() {
-                return Ok(client);
-            }
+        // Connections the server closed while idle are dropped here.
+        let idle = self.lock()?.pop();
+        if let Some(client) = idle.filter(|c| !c.is_closed()) {
+            return Ok(client);
         }
         self.config
             .connect(NoTls)
@@ -136,10 +136,10 @@ impl PostgresDirectory {
         if client.is_closed() {
             return;
         }
-        if let Ok(mut idle) = self.lock() {
-            if idle.len() < POSTGRES_MAX_IDLE_CONNECTIONS {
-                idle.push(client);
-            }
+        if let Ok(mut idle) = self.lock()
+            && idle.len() < POSTGRES_MAX_IDLE_CONNECTIONS
+        {
+            idle.push(client);
         }
     }
 
