@@ -12,13 +12,20 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kinseal::server::{POSTGRES_SCHEMA_VERSION, PostgresDirectory, PreKeyDirectory};
-use kinseal::{Error, StorageError};
+use chacha20::ChaCha20Rng;
+use kinseal::StorageError;
+use kinseal::server::{
+    DeviceAddress, POSTGRES_SCHEMA_VERSION, PostgresDirectory, PreKeyDirectory, PreKeyUpload,
+};
+use kinseal::{Error, IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, SignedPreKeyPair};
+use rand_core::SeedableRng;
 
 use crate::directory_concurrency::{
     ONE_TIME, Took, address, check_exactly_once, hammer, provision, race_uploads,
 };
 use crate::pg::{fresh_schema, with_param};
+
+const NOW: u64 = 1_767_225_600;
 
 fn params(test: &str) -> Option<String> {
     fresh_schema(module_path!(), test)
@@ -203,4 +210,122 @@ fn killed_backends_hand_out_nothing_twice() {
         "killed_backends: {kills} backends terminated, {} takes, {failed} failed, {missing} keys consumed by failed takes",
         took.len()
     );
+}
+
+/// One user's device and its uploads, as bytes.
+struct User {
+    address: DeviceAddress,
+    identity: IdentityKeyPair,
+    /// Signed prekey and last-resort key.
+    minimal: Vec<u8>,
+    /// One-time X25519 keys, `BATCH` per upload, ids from 1 up.
+    batches: Vec<Vec<u8>>,
+}
+
+/// Takers with a directory each (as separate server processes) taking
+/// bundles for many users at once while another uploads more one-time
+/// keys for every one of them: per device, no key handed out twice, and
+/// every key uploaded either handed out or still held.
+#[test]
+fn many_users_with_racing_uploads_lose_nothing() {
+    const USERS: usize = 20;
+    const BATCH: usize = 50;
+    const BATCHES: usize = 4;
+    /// Batches uploaded before the takers start; the rest race them.
+    const BEFORE: usize = 2;
+    const TAKERS: usize = 8;
+    const TAKES: usize = 150;
+    let Some(params) = params("many_users") else {
+        return;
+    };
+    let mut rng = ChaCha20Rng::from_seed([9; 32]);
+    let users: Vec<User> = (0..USERS)
+        .map(|i| {
+            let identity = IdentityKeyPair::generate(&mut rng);
+            let spk = SignedPreKeyPair::generate(&mut rng, &identity, 1, NOW);
+            let last_resort = KemPreKeyPair::generate(&mut rng, &identity, 1, true, NOW);
+            let minimal = PreKeyUpload::builder(&identity)
+                .signed_prekey(spk.public())
+                .last_resort_prekey(last_resort.public())
+                .to_bytes()
+                .unwrap();
+            let one_time = OneTimePreKeyPair::generate_batch(&mut rng, 1, BATCH * BATCHES).unwrap();
+            let batches = one_time
+                .chunks(BATCH)
+                .map(|chunk| {
+                    PreKeyUpload::builder(&identity)
+                        .one_time_prekeys(chunk.iter().map(OneTimePreKeyPair::public))
+                        .to_bytes()
+                        .unwrap()
+                })
+                .collect();
+            let address = DeviceAddress::new(b"chirp", format!("user-{i}").as_bytes(), 1).unwrap();
+            User {
+                address,
+                identity,
+                minimal,
+                batches,
+            }
+        })
+        .collect();
+    let dir = PostgresDirectory::connect(&params).unwrap();
+    for u in &users {
+        dir.register(&u.address, u.identity.public_key()).unwrap();
+        dir.upload(&u.address, &u.minimal).unwrap();
+        for batch in &u.batches[..BEFORE] {
+            dir.upload(&u.address, batch).unwrap();
+        }
+    }
+    let start = Barrier::new(TAKERS + 1);
+    let took: Vec<(usize, Option<u32>)> = thread::scope(|s| {
+        let uploader = s.spawn(|| {
+            let dir = PostgresDirectory::connect(&params).unwrap();
+            start.wait();
+            for b in BEFORE..BATCHES {
+                for u in &users {
+                    dir.upload(&u.address, &u.batches[b]).unwrap();
+                }
+            }
+        });
+        let takers: Vec<_> = (0..TAKERS)
+            .map(|t| {
+                let (users, start, params) = (&users, &start, &params);
+                s.spawn(move || {
+                    let dir = PostgresDirectory::connect(params).unwrap();
+                    start.wait();
+                    (0..TAKES)
+                        .map(|i| {
+                            // Every taker visits every user, in its own order.
+                            let u = (t * 7 + i * 3) % USERS;
+                            let taken = dir.take_bundle(&users[u].address).unwrap();
+                            (u, taken.prekey_ids().one_time_prekey_id())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        uploader.join().unwrap();
+        takers.into_iter().flat_map(|t| t.join().unwrap()).collect()
+    });
+    assert_eq!(took.len(), TAKERS * TAKES);
+    for (i, u) in users.iter().enumerate() {
+        let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+        for id in took
+            .iter()
+            .filter(|(who, _)| *who == i)
+            .filter_map(|(_, id)| *id)
+        {
+            *seen.entry(id).or_default() += 1;
+        }
+        assert!(
+            seen.values().all(|n| *n == 1),
+            "user {i}: a one-time prekey was handed out twice"
+        );
+        let held = dir.device(&u.address).unwrap().counts().one_time();
+        assert_eq!(
+            seen.len() + held,
+            BATCH * BATCHES,
+            "user {i}: a one-time prekey was lost"
+        );
+    }
 }
