@@ -2,7 +2,7 @@
 //! not), the counts of its one-time keys, and the [`DeviceInfo`] that
 //! `device` and `devices` return.
 
-use postgres::Transaction;
+use super::statements::Tx;
 
 use super::PostgresDirectory;
 use super::columns::{DEVICE_KEY, blob, db, get, invalid, key_id, opt_id, time};
@@ -20,7 +20,7 @@ pub(super) struct DeviceRow {
 /// The device's row; with `lock`, locked (`FOR UPDATE`) until the
 /// transaction ends, so that every other writer of the device waits.
 pub(super) fn find_device(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     device: &DeviceAddress,
     lock: bool,
 ) -> crate::Result<Option<DeviceRow>> {
@@ -49,17 +49,14 @@ pub(super) fn find_device(
 }
 
 pub(super) fn known_device(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     device: &DeviceAddress,
     lock: bool,
 ) -> crate::Result<DeviceRow> {
     find_device(tx, device, lock)?.ok_or_else(|| DirectoryError::UnknownDevice.into())
 }
 
-pub(super) fn counts(
-    tx: &mut Transaction<'_>,
-    device: &DeviceAddress,
-) -> crate::Result<PreKeyCounts> {
+pub(super) fn counts(tx: &mut Tx<'_>, device: &DeviceAddress) -> crate::Result<PreKeyCounts> {
     let id = i64::from(device.device_id());
     let row = tx
         .query_one(
@@ -80,7 +77,7 @@ pub(super) fn counts(
 }
 
 pub(super) fn info(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     address: &DeviceAddress,
     row: DeviceRow,
 ) -> crate::Result<DeviceInfo> {

@@ -3,7 +3,7 @@
 //! new one, dropping the oldest beyond `MAX_DEVICE_LIST_HISTORY`, in one
 //! transaction; a reset replaces the user's rows under the same lock.
 
-use postgres::Transaction;
+use super::statements::Tx;
 
 use super::PostgresDirectory;
 use super::columns::{db, get, invalid};
@@ -17,10 +17,7 @@ const TABLE: &str = "device_lists";
 /// The latest list stored for `user`, verified again: a damaged record is
 /// [`StorageError::InvalidRecord`](crate::StorageError::InvalidRecord),
 /// never a list the successor rules would compare against.
-fn latest(
-    tx: &mut Transaction<'_>,
-    user: &UserAddress,
-) -> crate::Result<Option<VerifiedDeviceList>> {
+fn latest(tx: &mut Tx<'_>, user: &UserAddress) -> crate::Result<Option<VerifiedDeviceList>> {
     let row = tx
         .query_opt(
             "SELECT list_version, encoding FROM device_lists WHERE app_id = $1 AND user_id = $2
@@ -42,7 +39,7 @@ fn latest(
     Ok(Some(list))
 }
 
-fn insert(tx: &mut Transaction<'_>, list: &VerifiedDeviceList) -> crate::Result<()> {
+fn insert(tx: &mut Tx<'_>, list: &VerifiedDeviceList) -> crate::Result<()> {
     let user = list.address();
     tx.execute(
         "INSERT INTO device_lists (app_id, user_id, list_version, encoding)

@@ -15,7 +15,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
+use postgres::{Config, NoTls};
 
 use super::directory::{DeviceInfo, PreKeyDirectory, Registration, TakenBundle};
 use crate::address::{DeviceAddress, UserAddress};
@@ -24,6 +24,7 @@ use crate::keys::{
     DeviceListUpdate, IdentityKey, PreKeyCounts, VerifiedDeviceList, VerifiedUpload,
 };
 use columns::{retryable, storage_error};
+use statements::{Conn, Tx};
 
 mod bundle;
 mod columns;
@@ -31,6 +32,7 @@ mod device;
 mod device_lists;
 mod register;
 mod schema;
+mod statements;
 mod upload;
 
 pub use schema::POSTGRES_SCHEMA_VERSION;
@@ -79,7 +81,7 @@ const RETRY_PAUSE: Duration = Duration::from_millis(2);
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub struct PostgresDirectory {
     config: Config,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Conn>>,
 }
 
 impl core::fmt::Debug for PostgresDirectory {
@@ -110,30 +112,31 @@ impl PostgresDirectory {
             config,
             idle: Mutex::new(Vec::new()),
         };
-        directory.with_retries(schema::prepare)?;
+        directory.with_retries(|conn| schema::prepare(&mut conn.client))?;
         Ok(directory)
     }
 
-    fn lock(&self) -> crate::Result<MutexGuard<'_, Vec<Client>>> {
+    fn lock(&self) -> crate::Result<MutexGuard<'_, Vec<Conn>>> {
         self.idle.lock().map_err(|_| StorageError::Poisoned.into())
     }
 
     /// An idle connection, or a new one.
-    fn client(&self) -> crate::Result<Client> {
+    fn client(&self) -> crate::Result<Conn> {
         // Connections the server closed while idle are dropped here.
         let idle = self.lock()?.pop();
-        if let Some(client) = idle.filter(|c| !c.is_closed()) {
-            return Ok(client);
+        if let Some(conn) = idle.filter(|c| !c.client.is_closed()) {
+            return Ok(conn);
         }
         self.config
             .connect(NoTls)
+            .map(Conn::new)
             .map_err(|e| storage_error(&e).into())
     }
 
     /// Gives a connection back to the pool, unless it is closed or the
     /// pool is full.
-    fn give_back(&self, client: Client) {
-        if client.is_closed() {
+    fn give_back(&self, client: Conn) {
+        if client.client.is_closed() {
             return;
         }
         if let Ok(mut idle) = self.lock()
@@ -150,7 +153,7 @@ impl PostgresDirectory {
     /// [`StorageError::Backend`] (never retried), not `Io`.
     fn with_retries<T>(
         &self,
-        mut attempt: impl FnMut(&mut Client) -> crate::Result<T>,
+        mut attempt: impl FnMut(&mut Conn) -> crate::Result<T>,
     ) -> crate::Result<T> {
         let mut pause = RETRY_PAUSE;
         let mut tries = 1;
@@ -179,14 +182,12 @@ impl PostgresDirectory {
     /// [`StorageError::Io`] to the caller.
     fn transaction<T>(
         &self,
-        mut f: impl FnMut(&mut Transaction<'_>) -> crate::Result<T>,
+        mut f: impl FnMut(&mut Tx<'_>) -> crate::Result<T>,
     ) -> crate::Result<T> {
         let mut unknown_commit = false;
         let result = self.with_retries(|client| {
             let mut tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::ReadCommitted)
-                .start()
+                .begin()
                 .map_err(|e| crate::Error::Storage(storage_error(&e)))?;
             let out = f(&mut tx)?;
             tx.commit().map_err(|e| {

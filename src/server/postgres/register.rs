@@ -4,7 +4,7 @@
 //! taken back if it is registered there again, so ids only go up per
 //! identity.
 
-use postgres::Transaction;
+use super::statements::Tx;
 
 use super::PostgresDirectory;
 use super::columns::{DEVICE_KEY, db, get, invalid, opt_id};
@@ -19,7 +19,7 @@ use crate::server::directory::{HighestIds, Registration};
 /// Locks `user`'s `users` row (creating it first if needed) until the
 /// transaction ends: every write that must see all of a user's devices or
 /// lists at once takes it, so they run one after another per user.
-pub(super) fn lock_user(tx: &mut Transaction<'_>, user: &UserAddress) -> crate::Result<()> {
+pub(super) fn lock_user(tx: &mut Tx<'_>, user: &UserAddress) -> crate::Result<()> {
     tx.execute(
         "INSERT INTO users (app_id, user_id) VALUES ($1, $2)
          ON CONFLICT (app_id, user_id) DO NOTHING",
@@ -34,7 +34,7 @@ pub(super) fn lock_user(tx: &mut Transaction<'_>, user: &UserAddress) -> crate::
     Ok(())
 }
 
-fn delete_keys(tx: &mut Transaction<'_>, device: &DeviceAddress) -> crate::Result<()> {
+fn delete_keys(tx: &mut Tx<'_>, device: &DeviceAddress) -> crate::Result<()> {
     let id = i64::from(device.device_id());
     for table in KEY_TABLES {
         tx.execute(
@@ -52,7 +52,7 @@ fn ids(h: HighestIds) -> [Option<i64>; 3] {
 
 /// Keeps the highest ids of `row`'s identity, which is leaving `device`
 /// (replaced or removed), unless it never had any accepted.
-fn retire(tx: &mut Transaction<'_>, device: &DeviceAddress, row: &DeviceRow) -> crate::Result<()> {
+fn retire(tx: &mut Tx<'_>, device: &DeviceAddress, row: &DeviceRow) -> crate::Result<()> {
     if row.highest == HighestIds::default() {
         return Ok(());
     }
@@ -83,7 +83,7 @@ fn retire(tx: &mut Transaction<'_>, device: &DeviceAddress, row: &DeviceRow) -> 
 /// replaced or removed (none if it never was registered there, or had no
 /// ids accepted).
 fn unretire(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     device: &DeviceAddress,
     identity: &IdentityKey,
 ) -> crate::Result<HighestIds> {

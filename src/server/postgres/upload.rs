@@ -3,7 +3,7 @@
 //! against the device's row, locked; this writes the keys and the new
 //! highest ids in the same transaction.
 
-use postgres::Transaction;
+use super::statements::Tx;
 
 use super::PostgresDirectory;
 use super::columns::{DEVICE_KEY, db, stored_time};
@@ -14,7 +14,7 @@ use crate::keys::{KemPreKey, PreKeyCounts, VerifiedUpload};
 /// Puts `k` as the device's only row of `table` (the signed or the
 /// last-resort prekey), replacing the one before.
 fn put_single(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     table: &'static str,
     device: &DeviceAddress,
     (key_id, created_at, public, signature): (u32, u64, &[u8], &[u8]),
@@ -76,15 +76,12 @@ impl PostgresDirectory {
                 put_single(tx, "last_resort_prekeys", device, kem_columns(k))?;
             }
             if !upload.one_time_prekeys().is_empty() {
-                let insert = tx
-                    .prepare(
-                        "INSERT INTO one_time_prekeys (app_id, user_id, device_id, key_id, public)
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .map_err(db("one_time_prekeys"))?;
+                let insert =
+                    "INSERT INTO one_time_prekeys (app_id, user_id, device_id, key_id, public)
+                         VALUES ($1, $2, $3, $4, $5)";
                 for k in upload.one_time_prekeys() {
                     tx.execute(
-                        &insert,
+                        insert,
                         &[
                             &device.app_id(),
                             &device.user_id(),
@@ -97,17 +94,13 @@ impl PostgresDirectory {
                 }
             }
             if !upload.kem_prekeys().is_empty() {
-                let insert = tx
-                    .prepare(
-                        "INSERT INTO kem_prekeys
+                let insert = "INSERT INTO kem_prekeys
                          (app_id, user_id, device_id, key_id, created_at, public, signature)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .map_err(db("kem_prekeys"))?;
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)";
                 for k in upload.kem_prekeys() {
                     let (key_id, created_at, public, signature) = kem_columns(k);
                     tx.execute(
-                        &insert,
+                        insert,
                         &[
                             &device.app_id(),
                             &device.user_id(),
