@@ -19,12 +19,28 @@ pub(crate) fn url(test: &str) -> Option<String> {
                 std::env::var("KINSEAL_REQUIRE_POSTGRES").as_deref() != Ok("1"),
                 "{test}: KINSEAL_REQUIRE_POSTGRES=1 but KINSEAL_POSTGRES_URL is not set"
             );
-            eprintln!(
-                "{test}: skipped: KINSEAL_POSTGRES_URL is not set (run .ci/postgres for a server)"
+            skipped(
+                test,
+                "KINSEAL_POSTGRES_URL is not set (bash .ci/postgres starts a server)",
             );
             None
         }
     }
+}
+
+/// Says that `test` was skipped and why: on stderr past the test
+/// harness's capture (which hides a passing test's output), once per
+/// test binary, and for each test in its captured output.
+pub(crate) fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "PostgreSQL directory tests skipped: {why}"
+        );
+    });
+    eprintln!("{test}: skipped: {why}");
 }
 
 /// `url` with an extra libpq parameter, in the URL's own form.

@@ -351,7 +351,7 @@ fn a_server_restart_hands_out_nothing_twice() {
                 std::env::var("KINSEAL_REQUIRE_POSTGRES").as_deref() != Ok("1"),
                 "KINSEAL_REQUIRE_POSTGRES=1 but KINSEAL_POSTGRES_RESTART is not set"
             );
-            eprintln!("server_restart: skipped: KINSEAL_POSTGRES_RESTART is not set");
+            crate::pg::skipped("server_restart", "KINSEAL_POSTGRES_RESTART is not set");
             return;
         }
     };
