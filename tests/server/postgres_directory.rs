@@ -424,3 +424,20 @@ fn a_server_restart_hands_out_nothing_twice() {
         took.len()
     );
 }
+
+/// A failure PostgreSQL reports with a SQLSTATE of no other kind is
+/// `Backend` with that SQLSTATE in base 36: here `3D000`, no such
+/// database.
+#[test]
+fn a_server_error_carries_its_sqlstate() {
+    let Some(url) = crate::pg::url("sqlstate") else {
+        return;
+    };
+    let params = with_param(&url, "dbname", "kinseal_no_such_database");
+    assert_eq!(
+        PostgresDirectory::connect(&params).unwrap_err(),
+        Error::Storage(StorageError::Backend {
+            code: i32::from_str_radix("3D000", 36).unwrap(),
+        })
+    );
+}
