@@ -63,8 +63,9 @@ pub enum StorageError {
     /// The storage engine failed in another way.
     Backend {
         /// The engine's own error code (for SQLite, the extended result
-        /// code), or -1 when the failure did not come from the engine
-        /// itself but from its binding.
+        /// code; for PostgreSQL, the SQLSTATE's five characters read as a
+        /// base-36 number), or -1 when the failure did not come from the
+        /// engine itself but from its binding.
         code: i32,
     },
 }

@@ -79,10 +79,18 @@
 
 mod directory;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod route;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use self::postgres::{
+    POSTGRES_MAX_ATTEMPTS, POSTGRES_MAX_IDLE_CONNECTIONS, POSTGRES_SCHEMA_VERSION,
+    PostgresDirectory,
+};
 pub use crate::address::{DeviceAddress, UserAddress};
 pub use crate::error::{
     AddressField, DeviceListError, DirectoryError, OtherError, StorageError, UploadError,

@@ -151,3 +151,30 @@ mod sqlite {
         drop(tmp);
     }
 }
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+    use kinseal::server::PostgresDirectory;
+
+    /// One pool shared by every thread.
+    #[test]
+    fn postgres_directory_one_pool_stores_one_of_racing_forks() {
+        let Some(params) = crate::pg::fresh_schema(module_path!(), "lists_one_pool") else {
+            return;
+        };
+        let dir = Arc::new(PostgresDirectory::connect(&params).unwrap());
+        forks_never_both_win(move || dir.clone());
+    }
+
+    /// A pool per thread, as separate server processes would have: only
+    /// the lock on the user's row keeps the forks apart.
+    #[test]
+    fn postgres_directory_pool_per_thread_stores_one_of_racing_forks() {
+        let Some(params) = crate::pg::fresh_schema(module_path!(), "lists_pool_per_thread") else {
+            return;
+        };
+        drop(PostgresDirectory::connect(&params).unwrap());
+        forks_never_both_win(move || Arc::new(PostgresDirectory::connect(&params).unwrap()));
+    }
+}

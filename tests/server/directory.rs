@@ -89,6 +89,14 @@ macro_rules! on_every_directory {
         mod external {
             $(#[test] fn $check() { super::$check(&super::outside::Tiny::default()); })*
         }
+        #[cfg(feature = "postgres")]
+        mod postgres {
+            $(#[test] fn $check() {
+                if let Some(dir) = crate::pg::directory(module_path!(), stringify!($check)) {
+                    super::$check(&dir);
+                }
+            })*
+        }
         #[cfg(feature = "sqlite")]
         mod sqlite {
             $(#[test] fn $check() {

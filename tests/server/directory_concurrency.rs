@@ -15,30 +15,30 @@ use kinseal::server::{
 use kinseal::{IdentityKeyPair, KemPreKeyPair, OneTimePreKeyPair, PreKeyBundle, SignedPreKeyPair};
 use rand_core::SeedableRng;
 
-const THREADS: usize = 8;
-const CALLS_PER_THREAD: usize = 500;
+pub(crate) const THREADS: usize = 8;
+pub(crate) const CALLS_PER_THREAD: usize = 500;
 /// One-time X25519 prekeys the device uploads (ids 1..=2000), in batches of 100.
-const ONE_TIME: u32 = 2_000;
+pub(crate) const ONE_TIME: u32 = 2_000;
 /// One-time ML-KEM prekeys the device uploads (ids 2..=51; 1 is last-resort).
 /// Fewer than the X25519 ones because each costs a signature check, slow
 /// in debug builds; the property checked is the same.
-const KEM: u32 = 50;
+pub(crate) const KEM: u32 = 50;
 const LAST_RESORT_ID: u32 = 1;
 const NOW: u64 = 1_767_225_600;
 
 /// A device's identity and its uploads, as bytes, made once per test binary
 /// (ML-KEM key generation is slow in debug builds).
-struct Fixture {
-    identity: IdentityKeyPair,
+pub(crate) struct Fixture {
+    pub(crate) identity: IdentityKeyPair,
     /// Signed prekey, last-resort key and the one-time ML-KEM keys.
     first: Vec<u8>,
     /// Signed prekey and last-resort key only.
-    minimal: Vec<u8>,
+    pub(crate) minimal: Vec<u8>,
     /// The one-time X25519 keys, 100 per upload.
-    batches: Vec<Vec<u8>>,
+    pub(crate) batches: Vec<Vec<u8>>,
 }
 
-fn fixture() -> &'static Fixture {
+pub(crate) fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let mut rng = ChaCha20Rng::from_seed([7; 32]);
@@ -76,12 +76,12 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn address() -> DeviceAddress {
+pub(crate) fn address() -> DeviceAddress {
     DeviceAddress::new(b"chirp", b"bob", 1).unwrap()
 }
 
 /// Registers the device and uploads everything.
-fn provision(dir: &dyn PreKeyDirectory) {
+pub(crate) fn provision(dir: &dyn PreKeyDirectory) {
     let f = fixture();
     dir.register(&address(), f.identity.public_key()).unwrap();
     dir.upload(&address(), &f.first).unwrap();
@@ -97,15 +97,15 @@ fn provision(dir: &dyn PreKeyDirectory) {
 
 /// What one `take_bundle` call got: the one-time ids and the counts after.
 #[derive(Debug, Clone, Copy)]
-struct Took {
-    one_time: Option<u32>,
+pub(crate) struct Took {
+    pub(crate) one_time: Option<u32>,
     kem: u32,
     last_resort: bool,
     remaining: PreKeyCounts,
 }
 
 impl Took {
-    fn of(t: &TakenBundle) -> Took {
+    pub(crate) fn of(t: &TakenBundle) -> Took {
         Took {
             one_time: t.prekey_ids().one_time_prekey_id(),
             kem: t.prekey_ids().kem_prekey_id(),
@@ -117,7 +117,7 @@ impl Took {
 
 /// `THREADS` threads, released together, each calling `take_bundle`
 /// `CALLS_PER_THREAD` times on the directory `open` gives it.
-fn hammer<F>(open: F) -> Vec<Took>
+pub(crate) fn hammer<F>(open: F) -> Vec<Took>
 where
     F: Fn() -> Arc<dyn PreKeyDirectory> + Send + Sync + 'static,
 {
@@ -145,7 +145,7 @@ where
 
 /// Every one-time key handed out exactly once, none lost, the counts each
 /// call reported consistent with one order of the calls, then fallback.
-fn check_exactly_once(dir: &dyn PreKeyDirectory, took: &[Took]) {
+pub(crate) fn check_exactly_once(dir: &dyn PreKeyDirectory, took: &[Took]) {
     assert_eq!(took.len(), THREADS * CALLS_PER_THREAD);
 
     let mut one_time: BTreeMap<u32, usize> = BTreeMap::new();
@@ -221,7 +221,7 @@ fn check_exactly_once(dir: &dyn PreKeyDirectory, took: &[Took]) {
 /// Uploads racing the takers: `THREADS - 1` takers drain the device while
 /// one thread uploads the remaining batches. Every key uploaded is handed
 /// out once or still held at the end; none twice.
-fn race_uploads<D: PreKeyDirectory + Sync>(dir: &D) {
+pub(crate) fn race_uploads<D: PreKeyDirectory + Sync>(dir: &D) {
     let f = fixture();
     dir.register(&address(), f.identity.public_key()).unwrap();
     dir.upload(&address(), &f.minimal).unwrap();

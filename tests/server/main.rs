@@ -15,5 +15,7 @@ mod device_lists;
 mod device_lists_concurrency;
 mod directory;
 mod directory_concurrency;
+mod pg;
+mod postgres_directory;
 mod route;
 mod upload;

@@ -1,0 +1,91 @@
+//! A pooled connection and the transaction the steps run their statements
+//! in. Each connection keeps the statements it has prepared, by their SQL,
+//! so that a statement is parsed once per connection, not once per call:
+//! a call is then one round trip (bind and execute), not two.
+
+use std::collections::HashMap;
+
+use postgres::types::ToSql;
+use postgres::{Client, Row, Statement, Transaction};
+
+/// At most this many prepared statements are kept per connection (the
+/// directory has about thirty distinct ones).
+const MAX_PREPARED: usize = 64;
+
+/// One pooled connection and its prepared statements.
+pub(super) struct Conn {
+    pub(super) client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Conn {
+    pub(super) fn new(client: Client) -> Self {
+        Conn {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+
+    /// Begins a transaction at `READ COMMITTED`.
+    pub(super) fn begin(&mut self) -> Result<Tx<'_>, postgres::Error> {
+        let tx = self
+            .client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::ReadCommitted)
+            .start()?;
+        Ok(Tx {
+            tx,
+            statements: &mut self.statements,
+        })
+    }
+}
+
+/// The statements' parameters.
+pub(super) type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+/// A transaction on a pooled connection, preparing each statement once.
+pub(super) struct Tx<'a> {
+    tx: Transaction<'a>,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+impl Tx<'_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql)?;
+        if self.statements.len() < MAX_PREPARED {
+            self.statements.insert(sql.to_owned(), s.clone());
+        }
+        Ok(s)
+    }
+
+    pub(super) fn query(&mut self, sql: &str, p: &Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query(&s, p)
+    }
+
+    pub(super) fn query_opt(
+        &mut self,
+        sql: &str,
+        p: &Params<'_>,
+    ) -> Result<Option<Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query_opt(&s, p)
+    }
+
+    pub(super) fn query_one(&mut self, sql: &str, p: &Params<'_>) -> Result<Row, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query_one(&s, p)
+    }
+
+    pub(super) fn execute(&mut self, sql: &str, p: &Params<'_>) -> Result<u64, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.execute(&s, p)
+    }
+
+    pub(super) fn commit(self) -> Result<(), postgres::Error> {
+        self.tx.commit()
+    }
+}
