@@ -3,8 +3,12 @@
 # .ci/run): a venv with pinned maturin and pytest under target/, the
 # library and the Python wheel built and installed, the pytest suite run
 # against the installed package, and the committed Kotlin and Swift
-# sources checked against freshly generated ones.
+# sources checked against freshly generated ones, and the generated Kotlin
+# compiled and run on the JVM (kotlin.sh).
 set -euo pipefail
+# Two jobs on a CI machine of its own; a shared developer machine sets
+# CARGO_BUILD_JOBS=1.
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -24,6 +28,9 @@ step "install the wheel"
 
 step "pytest"
 (cd "$here/tests" && "$venv/bin/python" -m pytest -q -p no:cacheprovider)
+
+step "Kotlin on the JVM"
+"$here/kotlin.sh"
 
 step "generated Kotlin and Swift are up to date"
 if ! git diff --exit-code --stat -- bindings/ffi/generated ||
