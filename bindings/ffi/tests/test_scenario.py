@@ -237,3 +237,28 @@ def first_message(envelope_bytes):
     """The message inside an envelope, for the pairwise calls: the same
     bytes `encrypt` returns."""
     return kinseal.decode_envelope(envelope_bytes).message
+
+
+def test_one_account_shared_between_threads(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    alice = server.install("alice", "chirp", "alice")
+    bob = server.install("bob", "parley", "bob")
+    bob.meet(alice.user)
+    alice.meet(bob.user)
+    first = alice.account.encrypt_envelope(bob.address, b"first", NOW)
+    assert bob.read(first.bytes).plaintext == b"first"
+
+    def send(i):
+        return alice.account.encrypt_envelope(bob.address, b"%d" % i, NOW).bytes
+
+    with ThreadPoolExecutor(4) as pool:
+        sent = list(pool.map(send, range(40)))
+
+    def read(envelope):
+        return bob.account.decrypt_envelope(envelope, NOW).plaintext
+
+    # Each call is one transaction: all 40 arrive, whatever the order.
+    with ThreadPoolExecutor(4) as pool:
+        got = sorted(pool.map(read, reversed(sent)))
+    assert got == sorted(b"%d" % i for i in range(40))
