@@ -13,9 +13,9 @@ use crate::error::{CallbackFailed, KinsealError, Result};
 use crate::link::Provisioned;
 use crate::safety::SafetyNumber;
 use crate::types::{
-    self, Decrypted, DeviceAddress, DeviceList, DeviceListChange, Envelope, FanOut, GroupCreated,
-    GroupDecrypted, GroupSend, GroupState, IdentityStatus, KnownIdentity, KnownUser, LinkedDevice,
-    PreKeyCounts, SyncReport, UserAddress,
+    self, DecryptOutcome, Decrypted, DeviceAddress, DeviceList, DeviceListChange, Envelope, FanOut,
+    GroupCreated, GroupDecrypted, GroupSend, GroupState, IdentityStatus, KnownIdentity, KnownUser,
+    LinkedDevice, PreKeyCounts, ReceiptOutcome, SyncReport, UserAddress,
 };
 
 /// Where the app keeps the plaintext of a message it decrypts, called
@@ -371,6 +371,48 @@ impl Account {
             envelope.sender(),
             &a.decrypt_envelope(&mut OsRng, &envelope, now)?,
         )))
+    }
+
+    /// Decrypts an envelope's bytes; if that fails, also makes the signed
+    /// decryption-error receipt the error calls for (PROTOCOL.md §14), for
+    /// the app to send back to the envelope's sender.
+    pub fn decrypt_envelope_or_receipt(
+        &self,
+        envelope: Vec<u8>,
+        now: u64,
+    ) -> Result<DecryptOutcome> {
+        let envelope = kinseal::Envelope::from_bytes(&envelope)?;
+        with!(self, a => match a.decrypt_envelope(&mut OsRng, &envelope, now) {
+            Ok(d) => Ok(DecryptOutcome::Decrypted {
+                message: Decrypted::new(envelope.sender(), &d),
+            }),
+            Err(error) => {
+                let receipt = a.decryption_error_receipt(&envelope, &error, now)?;
+                Ok(DecryptOutcome::Failed {
+                    error: error.into(),
+                    receipt: receipt.map(|r| r.to_bytes()),
+                })
+            }
+        })
+    }
+
+    /// Handles a decryption-error receipt from a peer's device.
+    pub fn handle_receipt(&self, receipt: Vec<u8>, now: u64) -> Result<ReceiptOutcome> {
+        with!(self, a => Ok(match a.handle_receipt(&mut OsRng, &receipt, now)? {
+            kc::ReceiptOutcome::SessionClosed { device, failed } => ReceiptOutcome {
+                device: (&device).into(),
+                session_closed: true,
+                failed: (&failed).into(),
+            },
+            kc::ReceiptOutcome::AlreadyReplaced { device, failed } => ReceiptOutcome {
+                device: (&device).into(),
+                session_closed: false,
+                failed: (&failed).into(),
+            },
+            _ => return Err(KinsealError::Other {
+                detail: "a receipt outcome this version does not know".into(),
+            }),
+        }))
     }
 
     /// Encrypts `plaintext` to every listed device of `user` and this

@@ -32,10 +32,11 @@ pub use server::{
     UploadSummary, route, route_group, validate_upload,
 };
 pub use types::{
-    Decrypted, DeviceAddress, DeviceList, DeviceListChange, Envelope, FailedSession, FanOut,
-    GroupCreated, GroupDecrypted, GroupEvent, GroupMember, GroupSend, GroupState, IdentityStatus,
-    KnownIdentity, KnownUser, LinkedDevice, ListedDevice, PreKeyCounts, StartedSession, SyncReport,
-    UserAddress, decode_envelope,
+    DecryptOutcome, Decrypted, DeviceAddress, DeviceList, DeviceListChange, Envelope,
+    FailedMessage, FailedSession, FanOut, GroupCreated, GroupDecrypted, GroupEvent, GroupMember,
+    GroupSend, GroupState, IdentityStatus, KnownIdentity, KnownUser, LinkedDevice, ListedDevice,
+    PreKeyCounts, ReceiptOutcome, StartedSession, SyncReport, UserAddress, decode_envelope,
+    failed_message_of,
 };
 
 uniffi::setup_scaffolding!();

@@ -567,3 +567,84 @@ pub struct LinkedDevice {
     /// The sealed provisioning message for the new device.
     pub provisioning_message: Vec<u8>,
 }
+
+/// Which message a decryption-error receipt is about: compare it with
+/// `failed_message_of(envelope.message)` of the envelopes sent.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum FailedMessage {
+    /// A ratchet message.
+    Message {
+        /// Its ratchet key.
+        ratchet_key: Vec<u8>,
+        /// Its index in its chain.
+        index: u32,
+        /// Its previous chain length.
+        previous_length: u32,
+    },
+    /// A `PreKeyMessage`.
+    PreKey {
+        /// Its handshake id.
+        handshake_id: Vec<u8>,
+    },
+    /// A kind this version of the bindings does not know.
+    Other,
+}
+
+impl From<&kinseal::FailedMessage> for FailedMessage {
+    fn from(f: &kinseal::FailedMessage) -> Self {
+        match f {
+            kinseal::FailedMessage::Message {
+                ratchet_key,
+                index,
+                previous_length,
+            } => FailedMessage::Message {
+                ratchet_key: ratchet_key.to_vec(),
+                index: *index,
+                previous_length: *previous_length,
+            },
+            kinseal::FailedMessage::PreKey { handshake_id } => FailedMessage::PreKey {
+                handshake_id: handshake_id.as_bytes().to_vec(),
+            },
+            #[allow(unreachable_patterns)]
+            _ => FailedMessage::Other,
+        }
+    }
+}
+
+/// The locator of a pairwise message (`Envelope.message`), to find the
+/// one a receipt names.
+#[uniffi::export]
+pub fn failed_message_of(message: Vec<u8>) -> Result<FailedMessage> {
+    Ok(FailedMessage::from(&kinseal::FailedMessage::of(&message)?))
+}
+
+/// What `decrypt_envelope_or_receipt` got.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum DecryptOutcome {
+    /// It decrypted.
+    Decrypted {
+        /// The message.
+        message: Decrypted,
+    },
+    /// It did not; `receipt`, when there is one, goes back to the sender
+    /// through the server (rate-limit them per sender device).
+    Failed {
+        /// Why it failed.
+        error: KinsealError,
+        /// The signed decryption-error receipt, if the error calls for one.
+        receipt: Option<Vec<u8>>,
+    },
+}
+
+/// What `handle_receipt` did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReceiptOutcome {
+    /// The device that could not decrypt.
+    pub device: DeviceAddress,
+    /// Whether the receipt closed the current session with it (else the
+    /// session was already closed or replaced): the next message starts a
+    /// new one after `sync_sessions`.
+    pub session_closed: bool,
+    /// The message it could not decrypt: send what it held again.
+    pub failed: FailedMessage,
+}

@@ -262,3 +262,33 @@ def test_one_account_shared_between_threads(server):
     with ThreadPoolExecutor(4) as pool:
         got = sorted(pool.map(read, reversed(sent)))
     assert got == sorted(b"%d" % i for i in range(40))
+
+
+def test_a_lost_session_recovers_through_a_receipt(server):
+    alice = server.install("alice", "chirp", "alice")
+    bob = server.install("bob", "parley", "bob")
+    alice.send(bob.user, "one")
+    assert bob.read_all() == ["one"]
+    bob.send(alice.user, "two")
+    assert alice.read_all() == ["two"]
+    # A message that does not decrypt at Bob's (here: damaged on the way).
+    (lost,) = alice.send(bob.user, "three").envelopes
+    damaged = bytearray(server.take_mail(bob.address)[0])
+    damaged[-1] ^= 1
+    outcome = bob.account.decrypt_envelope_or_receipt(bytes(damaged), NOW)
+    assert isinstance(outcome, kinseal.DecryptOutcome.FAILED)
+    assert isinstance(outcome.error, kinseal.KinsealError.DecryptionFailed)
+    assert outcome.receipt is not None
+    # The receipt reaches Alice: her session closes, and she knows which
+    # message to send again.
+    handled = alice.account.handle_receipt(outcome.receipt, NOW)
+    assert handled.session_closed and handled.device == bob.address
+    assert handled.failed == kinseal.failed_message_of(lost.message)
+    assert not alice.account.has_session(bob.address)
+    alice.send(bob.user, "three")
+    assert bob.read_all() == ["three"]
+    ok = bob.account.decrypt_envelope_or_receipt(
+        alice.account.encrypt_envelope(bob.address, b"four", NOW).bytes, NOW
+    )
+    assert ok == kinseal.DecryptOutcome.DECRYPTED(message=ok.message)
+    assert ok.message.plaintext == b"four"

@@ -653,6 +653,13 @@ public protocol AccountProtocol: AnyObject, Sendable {
     func decryptEnvelope(envelope: Data, now: UInt64) throws  -> Decrypted
     
     /**
+     * Decrypts an envelope's bytes; if that fails, also makes the signed
+     * decryption-error receipt the error calls for (PROTOCOL.md §14), for
+     * the app to send back to the envelope's sender.
+     */
+    func decryptEnvelopeOrReceipt(envelope: Data, now: UInt64) throws  -> DecryptOutcome
+    
+    /**
      * Decrypts message bytes from `peer` and hands the result to
      * `delivery` inside the same transaction: if it raises, nothing is
      * stored and its error comes back as `Callback`.
@@ -712,6 +719,11 @@ public protocol AccountProtocol: AnyObject, Sendable {
      * The groups this device has.
      */
     func groups() throws  -> [Data]
+    
+    /**
+     * Handles a decryption-error receipt from a peer's device.
+     */
+    func handleReceipt(receipt: Data, now: UInt64) throws  -> ReceiptOutcome
     
     /**
      * Whether a session with `peer` is on record.
@@ -1055,6 +1067,22 @@ open func decryptEnvelope(envelope: Data, now: UInt64)throws  -> Decrypted  {
 }
     
     /**
+     * Decrypts an envelope's bytes; if that fails, also makes the signed
+     * decryption-error receipt the error calls for (PROTOCOL.md §14), for
+     * the app to send back to the envelope's sender.
+     */
+open func decryptEnvelopeOrReceipt(envelope: Data, now: UInt64)throws  -> DecryptOutcome  {
+    return try  FfiConverterTypeDecryptOutcome_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_decrypt_envelope_or_receipt(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(envelope),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Decrypts message bytes from `peer` and hands the result to
      * `delivery` inside the same transaction: if it raises, nothing is
      * stored and its error comes back as `Callback`.
@@ -1211,6 +1239,20 @@ open func groups()throws  -> [Data]  {
         uniffiCallStatus in
     uniffi_kinseal_ffi_fn_method_account_groups(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Handles a decryption-error receipt from a peer's device.
+     */
+open func handleReceipt(receipt: Data, now: UInt64)throws  -> ReceiptOutcome  {
+    return try  FfiConverterTypeReceiptOutcome_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_handle_receipt(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(receipt),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
     )
 })
 }
@@ -4002,6 +4044,89 @@ public func FfiConverterTypePreKeyIds_lower(_ value: PreKeyIds) -> RustBuffer {
 
 
 /**
+ * What `handle_receipt` did.
+ */
+public struct ReceiptOutcome: Equatable, Hashable {
+    /**
+     * The device that could not decrypt.
+     */
+    public var device: DeviceAddress
+    /**
+     * Whether the receipt closed the current session with it (else the
+     * session was already closed or replaced): the next message starts a
+     * new one after `sync_sessions`.
+     */
+    public var sessionClosed: Bool
+    /**
+     * The message it could not decrypt: send what it held again.
+     */
+    public var failed: FailedMessage
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The device that could not decrypt.
+         */device: DeviceAddress, 
+        /**
+         * Whether the receipt closed the current session with it (else the
+         * session was already closed or replaced): the next message starts a
+         * new one after `sync_sessions`.
+         */sessionClosed: Bool, 
+        /**
+         * The message it could not decrypt: send what it held again.
+         */failed: FailedMessage) {
+        self.device = device
+        self.sessionClosed = sessionClosed
+        self.failed = failed
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ReceiptOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReceiptOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReceiptOutcome {
+        return
+            try ReceiptOutcome(
+                device: FfiConverterTypeDeviceAddress.read(from: &buf), 
+                sessionClosed: FfiConverterBool.read(from: &buf), 
+                failed: FfiConverterTypeFailedMessage.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ReceiptOutcome, into buf: inout [UInt8]) {
+        FfiConverterTypeDeviceAddress.write(value.device, into: &buf)
+        FfiConverterBool.write(value.sessionClosed, into: &buf)
+        FfiConverterTypeFailedMessage.write(value.failed, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReceiptOutcome_lift(_ buf: RustBuffer) throws -> ReceiptOutcome {
+    return try FfiConverterTypeReceiptOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReceiptOutcome_lower(_ value: ReceiptOutcome) -> RustBuffer {
+    return FfiConverterTypeReceiptOutcome.lower(value)
+}
+
+
+/**
  * What a server reads from a pairwise message's header.
  */
 public struct RouteInfo: Equatable, Hashable {
@@ -4375,6 +4500,204 @@ public func FfiConverterTypeUserAddress_lift(_ buf: RustBuffer) throws -> UserAd
 public func FfiConverterTypeUserAddress_lower(_ value: UserAddress) -> RustBuffer {
     return FfiConverterTypeUserAddress.lower(value)
 }
+
+
+/**
+ * What `decrypt_envelope_or_receipt` got.
+ */
+
+public enum DecryptOutcome: Equatable, Hashable {
+    
+    /**
+     * It decrypted.
+     */
+    case decrypted(
+        /**
+         * The message.
+         */message: Decrypted
+    )
+    /**
+     * It did not; `receipt`, when there is one, goes back to the sender
+     * through the server (rate-limit them per sender device).
+     */
+    case failed(
+        /**
+         * Why it failed.
+         */error: KinsealError, 
+        /**
+         * The signed decryption-error receipt, if the error calls for one.
+         */receipt: Data?
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DecryptOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDecryptOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = DecryptOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DecryptOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .decrypted(message: try FfiConverterTypeDecrypted.read(from: &buf)
+        )
+        
+        case 2: return .failed(error: try FfiConverterTypeKinsealError.read(from: &buf), receipt: try FfiConverterOptionData.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DecryptOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .decrypted(message):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeDecrypted.write(message, into: &buf)
+            
+        
+        case let .failed(error,receipt):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeKinsealError.write(error, into: &buf)
+            FfiConverterOptionData.write(receipt, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDecryptOutcome_lift(_ buf: RustBuffer) throws -> DecryptOutcome {
+    return try FfiConverterTypeDecryptOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDecryptOutcome_lower(_ value: DecryptOutcome) -> RustBuffer {
+    return FfiConverterTypeDecryptOutcome.lower(value)
+}
+
+
+
+/**
+ * Which message a decryption-error receipt is about: compare it with
+ * `failed_message_of(envelope.message)` of the envelopes sent.
+ */
+
+public enum FailedMessage: Equatable, Hashable {
+    
+    /**
+     * A ratchet message.
+     */
+    case message(
+        /**
+         * Its ratchet key.
+         */ratchetKey: Data, 
+        /**
+         * Its index in its chain.
+         */index: UInt32, 
+        /**
+         * Its previous chain length.
+         */previousLength: UInt32
+    )
+    /**
+     * A `PreKeyMessage`.
+     */
+    case preKey(
+        /**
+         * Its handshake id.
+         */handshakeId: Data
+    )
+    /**
+     * A kind this version of the bindings does not know.
+     */
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension FailedMessage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFailedMessage: FfiConverterRustBuffer {
+    typealias SwiftType = FailedMessage
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FailedMessage {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .message(ratchetKey: try FfiConverterData.read(from: &buf), index: try FfiConverterUInt32.read(from: &buf), previousLength: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 2: return .preKey(handshakeId: try FfiConverterData.read(from: &buf)
+        )
+        
+        case 3: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: FailedMessage, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .message(ratchetKey,index,previousLength):
+            writeInt(&buf, Int32(1))
+            FfiConverterData.write(ratchetKey, into: &buf)
+            FfiConverterUInt32.write(index, into: &buf)
+            FfiConverterUInt32.write(previousLength, into: &buf)
+            
+        
+        case let .preKey(handshakeId):
+            writeInt(&buf, Int32(2))
+            FfiConverterData.write(handshakeId, into: &buf)
+            
+        
+        case .other:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFailedMessage_lift(_ buf: RustBuffer) throws -> FailedMessage {
+    return try FfiConverterTypeFailedMessage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFailedMessage_lower(_ value: FailedMessage) -> RustBuffer {
+    return FfiConverterTypeFailedMessage.lower(value)
+}
+
 
 
 /**
@@ -6211,6 +6534,18 @@ public func decodeEnvelope(bytes: Data)throws  -> Envelope  {
     )
 })
 }
+/**
+ * The locator of a pairwise message (`Envelope.message`), to find the
+ * one a receipt names.
+ */
+public func failedMessageOf(message: Data)throws  -> FailedMessage  {
+    return try  FfiConverterTypeFailedMessage_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_func_failed_message_of(
+        FfiConverterData.lower(message),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -6239,6 +6574,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kinseal_ffi_checksum_func_decode_envelope() != 57588) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_kinseal_ffi_checksum_func_failed_message_of() != 31593) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_kinseal_ffi_checksum_method_account_accept_identity() != 31503) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6258,6 +6596,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_decrypt_envelope() != 58858) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_decrypt_envelope_or_receipt() != 5052) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_decrypt_with() != 1298) {
@@ -6291,6 +6632,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_groups() != 47872) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_handle_receipt() != 34811) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_has_session() != 9594) {

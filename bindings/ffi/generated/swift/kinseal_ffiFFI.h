@@ -361,6 +361,11 @@ RustBuffer uniffi_kinseal_ffi_fn_method_account_decrypt(uint64_t ptr, RustBuffer
 RustBuffer uniffi_kinseal_ffi_fn_method_account_decrypt_envelope(uint64_t ptr, RustBuffer envelope, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_DECRYPT_ENVELOPE_OR_RECEIPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_DECRYPT_ENVELOPE_OR_RECEIPT
+RustBuffer uniffi_kinseal_ffi_fn_method_account_decrypt_envelope_or_receipt(uint64_t ptr, RustBuffer envelope, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_DECRYPT_WITH
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_DECRYPT_WITH
 RustBuffer uniffi_kinseal_ffi_fn_method_account_decrypt_with(uint64_t ptr, RustBuffer peer, RustBuffer message, uint64_t now, uint64_t delivery, RustCallStatus *_Nonnull out_status
@@ -414,6 +419,11 @@ RustBuffer uniffi_kinseal_ffi_fn_method_account_group_state(uint64_t ptr, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUPS
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUPS
 RustBuffer uniffi_kinseal_ffi_fn_method_account_groups(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_HANDLE_RECEIPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_HANDLE_RECEIPT
+RustBuffer uniffi_kinseal_ffi_fn_method_account_handle_receipt(uint64_t ptr, RustBuffer receipt, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_HAS_SESSION
@@ -686,6 +696,11 @@ RustBuffer uniffi_kinseal_ffi_fn_func_validate_upload(RustBuffer upload, RustBuf
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FUNC_DECODE_ENVELOPE
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FUNC_DECODE_ENVELOPE
 RustBuffer uniffi_kinseal_ffi_fn_func_decode_envelope(RustBuffer bytes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FUNC_FAILED_MESSAGE_OF
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FUNC_FAILED_MESSAGE_OF
+RustBuffer uniffi_kinseal_ffi_fn_func_failed_message_of(RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_KINSEAL_FFI_RUSTBUFFER_ALLOC
@@ -972,6 +987,12 @@ uint16_t uniffi_kinseal_ffi_checksum_func_decode_envelope(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_FUNC_FAILED_MESSAGE_OF
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_FUNC_FAILED_MESSAGE_OF
+uint16_t uniffi_kinseal_ffi_checksum_func_failed_message_of(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ACCEPT_IDENTITY
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ACCEPT_IDENTITY
 uint16_t uniffi_kinseal_ffi_checksum_method_account_accept_identity(void
@@ -1011,6 +1032,12 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_decrypt(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_DECRYPT_ENVELOPE
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_DECRYPT_ENVELOPE
 uint16_t uniffi_kinseal_ffi_checksum_method_account_decrypt_envelope(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_DECRYPT_ENVELOPE_OR_RECEIPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_DECRYPT_ENVELOPE_OR_RECEIPT
+uint16_t uniffi_kinseal_ffi_checksum_method_account_decrypt_envelope_or_receipt(void
     
 );
 #endif
@@ -1077,6 +1104,12 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_group_state(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUPS
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUPS
 uint16_t uniffi_kinseal_ffi_checksum_method_account_groups(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_HANDLE_RECEIPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_HANDLE_RECEIPT
+uint16_t uniffi_kinseal_ffi_checksum_method_account_handle_receipt(void
     
 );
 #endif

@@ -749,6 +749,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_kinseal_ffi_checksum_func_decode_envelope(
     ): Int
+    external fun uniffi_kinseal_ffi_checksum_func_failed_message_of(
+    ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_accept_identity(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_accept_user_identity(
@@ -762,6 +764,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_kinseal_ffi_checksum_method_account_decrypt(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_decrypt_envelope(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_decrypt_envelope_or_receipt(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_decrypt_with(
     ): Int
@@ -784,6 +788,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_kinseal_ffi_checksum_method_account_group_state(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_groups(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_handle_receipt(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_has_session(
     ): Int
@@ -930,6 +936,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_decrypt_envelope(`ptr`: Long,`envelope`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_decrypt_envelope_or_receipt(`ptr`: Long,`envelope`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_decrypt_with(`ptr`: Long,`peer`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`now`: Long,`delivery`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_device_list(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -951,6 +959,8 @@ internal object UniffiLib {
     external fun uniffi_kinseal_ffi_fn_method_account_group_state(`ptr`: Long,`group`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_groups(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_handle_receipt(`ptr`: Long,`receipt`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_has_session(`ptr`: Long,`peer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
@@ -1059,6 +1069,8 @@ internal object UniffiLib {
     external fun uniffi_kinseal_ffi_fn_func_validate_upload(`upload`: RustBuffer.ByValue,`identityKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_func_decode_envelope(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_func_failed_message_of(`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_kinseal_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1191,6 +1203,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kinseal_ffi_checksum_func_decode_envelope() and 0xFFFF) != 57588) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_kinseal_ffi_checksum_func_failed_message_of() and 0xFFFF) != 31593) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_accept_identity() and 0xFFFF) != 31503) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1210,6 +1225,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_decrypt_envelope() and 0xFFFF) != 58858) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_decrypt_envelope_or_receipt() and 0xFFFF) != 5052) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_decrypt_with() and 0xFFFF) != 1298) {
@@ -1243,6 +1261,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_groups() and 0xFFFF) != 47872) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_handle_receipt() and 0xFFFF) != 34811) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_has_session() and 0xFFFF) != 9594) {
@@ -1888,6 +1909,13 @@ public interface AccountInterface {
     fun `decryptEnvelope`(`envelope`: kotlin.ByteArray, `now`: kotlin.ULong): Decrypted
     
     /**
+     * Decrypts an envelope's bytes; if that fails, also makes the signed
+     * decryption-error receipt the error calls for (PROTOCOL.md §14), for
+     * the app to send back to the envelope's sender.
+     */
+    fun `decryptEnvelopeOrReceipt`(`envelope`: kotlin.ByteArray, `now`: kotlin.ULong): DecryptOutcome
+    
+    /**
      * Decrypts message bytes from `peer` and hands the result to
      * `delivery` inside the same transaction: if it raises, nothing is
      * stored and its error comes back as `Callback`.
@@ -1947,6 +1975,11 @@ public interface AccountInterface {
      * The groups this device has.
      */
     fun `groups`(): List<kotlin.ByteArray>
+    
+    /**
+     * Handles a decryption-error receipt from a peer's device.
+     */
+    fun `handleReceipt`(`receipt`: kotlin.ByteArray, `now`: kotlin.ULong): ReceiptOutcome
     
     /**
      * Whether a session with `peer` is on record.
@@ -2299,6 +2332,27 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 
     
     /**
+     * Decrypts an envelope's bytes; if that fails, also makes the signed
+     * decryption-error receipt the error calls for (PROTOCOL.md §14), for
+     * the app to send back to the envelope's sender.
+     */
+    @Throws(KinsealException::class)override fun `decryptEnvelopeOrReceipt`(`envelope`: kotlin.ByteArray, `now`: kotlin.ULong): DecryptOutcome {
+            return FfiConverterTypeDecryptOutcome.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_decrypt_envelope_or_receipt(
+        it,
+        
+        FfiConverterByteArray.lower(`envelope`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Decrypts message bytes from `peer` and hands the result to
      * `delivery` inside the same transaction: if it raises, nothing is
      * stored and its error comes back as `Callback`.
@@ -2507,6 +2561,25 @@ open class Account: Disposable, AutoCloseable, AccountInterface
     UniffiLib.uniffi_kinseal_ffi_fn_method_account_groups(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Handles a decryption-error receipt from a peer's device.
+     */
+    @Throws(KinsealException::class)override fun `handleReceipt`(`receipt`: kotlin.ByteArray, `now`: kotlin.ULong): ReceiptOutcome {
+            return FfiConverterTypeReceiptOutcome.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_handle_receipt(
+        it,
+        
+        FfiConverterByteArray.lower(`receipt`),
+        FfiConverterULong.lower(`now`),_status)
 }
     }
     )
@@ -5603,6 +5676,63 @@ public object FfiConverterTypePreKeyIds: FfiConverterRustBuffer<PreKeyIds> {
 
 
 /**
+ * What `handle_receipt` did.
+ */
+data class ReceiptOutcome (
+    /**
+     * The device that could not decrypt.
+     */
+    var `device`: DeviceAddress
+    , 
+    /**
+     * Whether the receipt closed the current session with it (else the
+     * session was already closed or replaced): the next message starts a
+     * new one after `sync_sessions`.
+     */
+    var `sessionClosed`: kotlin.Boolean
+    , 
+    /**
+     * The message it could not decrypt: send what it held again.
+     */
+    var `failed`: FailedMessage
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReceiptOutcome: FfiConverterRustBuffer<ReceiptOutcome> {
+    override fun read(buf: ByteBuffer): ReceiptOutcome {
+        return ReceiptOutcome(
+            FfiConverterTypeDeviceAddress.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterTypeFailedMessage.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ReceiptOutcome) = (
+            FfiConverterTypeDeviceAddress.allocationSize(value.`device`) +
+            FfiConverterBoolean.allocationSize(value.`sessionClosed`) +
+            FfiConverterTypeFailedMessage.allocationSize(value.`failed`)
+    )
+
+    override fun write(value: ReceiptOutcome, buf: ByteBuffer) {
+            FfiConverterTypeDeviceAddress.write(value.`device`, buf)
+            FfiConverterBoolean.write(value.`sessionClosed`, buf)
+            FfiConverterTypeFailedMessage.write(value.`failed`, buf)
+    }
+}
+
+
+
+/**
  * What a server reads from a pairwise message's header.
  */
 data class RouteInfo (
@@ -5859,6 +5989,242 @@ public object FfiConverterTypeUserAddress: FfiConverterRustBuffer<UserAddress> {
             FfiConverterByteArray.write(value.`userId`, buf)
     }
 }
+
+
+
+/**
+ * What `decrypt_envelope_or_receipt` got.
+ */
+sealed class DecryptOutcome {
+    
+    /**
+     * It decrypted.
+     */
+    data class Decrypted(
+        /**
+         * The message.
+         */
+        val `message`: uniffi.kinseal_ffi.Decrypted) : DecryptOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * It did not; `receipt`, when there is one, goes back to the sender
+     * through the server (rate-limit them per sender device).
+     */
+    data class Failed(
+        /**
+         * Why it failed.
+         */
+        val `error`: uniffi.kinseal_ffi.KinsealException, 
+        /**
+         * The signed decryption-error receipt, if the error calls for one.
+         */
+        val `receipt`: kotlin.ByteArray?) : DecryptOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDecryptOutcome : FfiConverterRustBuffer<DecryptOutcome>{
+    override fun read(buf: ByteBuffer): DecryptOutcome {
+        return when(buf.getInt()) {
+            1 -> DecryptOutcome.Decrypted(
+                FfiConverterTypeDecrypted.read(buf),
+                )
+            2 -> DecryptOutcome.Failed(
+                FfiConverterTypeKinsealError.read(buf),
+                FfiConverterOptionalByteArray.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: DecryptOutcome): ULong = when(value) {
+        is DecryptOutcome.Decrypted -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeDecrypted.allocationSize(value.`message`)
+            )
+        }
+        is DecryptOutcome.Failed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeKinsealError.allocationSize(value.`error`)
+                + FfiConverterOptionalByteArray.allocationSize(value.`receipt`)
+            )
+        }
+    }
+
+    override fun write(value: DecryptOutcome, buf: ByteBuffer) {
+        when(value) {
+            is DecryptOutcome.Decrypted -> {
+                buf.putInt(1)
+                FfiConverterTypeDecrypted.write(value.`message`, buf)
+                Unit
+            }
+            is DecryptOutcome.Failed -> {
+                buf.putInt(2)
+                FfiConverterTypeKinsealError.write(value.`error`, buf)
+                FfiConverterOptionalByteArray.write(value.`receipt`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * Which message a decryption-error receipt is about: compare it with
+ * `failed_message_of(envelope.message)` of the envelopes sent.
+ */
+sealed class FailedMessage {
+    
+    /**
+     * A ratchet message.
+     */
+    data class Message(
+        /**
+         * Its ratchet key.
+         */
+        val `ratchetKey`: kotlin.ByteArray, 
+        /**
+         * Its index in its chain.
+         */
+        val `index`: kotlin.UInt, 
+        /**
+         * Its previous chain length.
+         */
+        val `previousLength`: kotlin.UInt) : FailedMessage()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A `PreKeyMessage`.
+     */
+    data class PreKey(
+        /**
+         * Its handshake id.
+         */
+        val `handshakeId`: kotlin.ByteArray) : FailedMessage()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A kind this version of the bindings does not know.
+     */
+    object Other : FailedMessage()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFailedMessage : FfiConverterRustBuffer<FailedMessage>{
+    override fun read(buf: ByteBuffer): FailedMessage {
+        return when(buf.getInt()) {
+            1 -> FailedMessage.Message(
+                FfiConverterByteArray.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                )
+            2 -> FailedMessage.PreKey(
+                FfiConverterByteArray.read(buf),
+                )
+            3 -> FailedMessage.Other
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: FailedMessage): ULong = when(value) {
+        is FailedMessage.Message -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`ratchetKey`)
+                + FfiConverterUInt.allocationSize(value.`index`)
+                + FfiConverterUInt.allocationSize(value.`previousLength`)
+            )
+        }
+        is FailedMessage.PreKey -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`handshakeId`)
+            )
+        }
+        is FailedMessage.Other -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: FailedMessage, buf: ByteBuffer) {
+        when(value) {
+            is FailedMessage.Message -> {
+                buf.putInt(1)
+                FfiConverterByteArray.write(value.`ratchetKey`, buf)
+                FfiConverterUInt.write(value.`index`, buf)
+                FfiConverterUInt.write(value.`previousLength`, buf)
+                Unit
+            }
+            is FailedMessage.PreKey -> {
+                buf.putInt(2)
+                FfiConverterByteArray.write(value.`handshakeId`, buf)
+                Unit
+            }
+            is FailedMessage.Other -> {
+                buf.putInt(3)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
 
 
 
@@ -7803,6 +8169,22 @@ public object FfiConverterSequenceTypeUserAddress: FfiConverterRustBuffer<List<U
     
         
         FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The locator of a pairwise message (`Envelope.message`), to find the
+         * one a receipt names.
+         */
+    @Throws(KinsealException::class) fun `failedMessageOf`(`message`: kotlin.ByteArray): FailedMessage {
+            return FfiConverterTypeFailedMessage.lift(
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_func_failed_message_of(
+    
+        
+        FfiConverterByteArray.lower(`message`),_status)
 }
     )
     }
