@@ -21,7 +21,7 @@ wheel=1
 [[ ${1:-} == --no-wheel ]] && wheel=0
 
 cd "$here"
-cargo build --release --lib
+cargo build --release --lib --no-default-features
 # The bindgen in the dev profile: the one maturin runs (`cargo run`) too.
 cargo build --bin uniffi-bindgen
 case "$(uname -s)" in
