@@ -526,6 +526,14 @@ impl Account {
         with!(self, a => Ok(FanOut::from(&a.remove_group_members(&mut OsRng, &group, &users, now)?)))
     }
 
+    /// Leaves `group` (a member needs no admin for that; the last admin
+    /// cannot): the envelopes to send. This device sends and reads
+    /// nothing more in it.
+    pub fn leave_group(&self, group: Vec<u8>, now: u64) -> Result<FanOut> {
+        let group = types::group_id(&group)?;
+        with!(self, a => Ok(FanOut::from(&a.leave_group(&mut OsRng, &group, now)?)))
+    }
+
     /// Encrypts `plaintext` to `group`: the group message and the
     /// sender-key envelopes to send before it.
     pub fn group_send(&self, group: Vec<u8>, plaintext: Vec<u8>, now: u64) -> Result<GroupSend> {

@@ -99,11 +99,11 @@ def test_a_group_of_three_apps(server):
     say(bob, "thanks", [alice, carol])
     say(carol, "hi all", [alice, bob])
 
-    # Carol leaves; the next message is not hers to read.
-    fan = alice.account.remove_group_members(group, [carol.user], NOW)
+    # Carol leaves by herself; the next message is not hers to read.
+    fan = carol.account.leave_group(group, NOW)
     for e in fan.envelopes:
         server.mail(e)
-    for member in (bob, carol):
+    for member in (alice, bob):
         for envelope in server.take_mail(member.address):
             event = member.read(envelope).group_event
             assert isinstance(event, kinseal.GroupEvent.CHANGED)
@@ -112,6 +112,22 @@ def test_a_group_of_three_apps(server):
     secret = say(alice, "just us now", [bob])
     try:
         carol.account.group_decrypt(alice.address, secret)
+    except kinseal.KinsealError.Account as e:
+        assert e.kind == "NotGroupMember"
+    else:
+        raise AssertionError("a member who left read the group")
+
+    # Alice, an admin, removes Bob; he reads nothing after.
+    fan = alice.account.remove_group_members(group, [bob.user], NOW)
+    for e in fan.envelopes:
+        server.mail(e)
+    for envelope in server.take_mail(bob.address):
+        event = bob.read(envelope).group_event
+        assert isinstance(event, kinseal.GroupEvent.CHANGED)
+        assert event.removed == [bob.user] and event.epoch == 2
+    alone = alice.account.group_send(group, b"anyone?", NOW)
+    try:
+        bob.account.group_decrypt(alice.address, alone.message)
     except kinseal.KinsealError.Account as e:
         assert e.kind == "NotGroupMember"
     else:

@@ -736,6 +736,13 @@ public protocol AccountProtocol: AnyObject, Sendable {
     func identityKey()  -> Data
     
     /**
+     * Leaves `group` (a member needs no admin for that; the last admin
+     * cannot): the envelopes to send. This device sends and reads
+     * nothing more in it.
+     */
+    func leaveGroup(group: Data, now: UInt64) throws  -> FanOut
+    
+    /**
      * Adds a new device of this person, as `device_id`, from the code its
      * `LinkRequest` showed (scanned bytes).
      */
@@ -1278,6 +1285,22 @@ open func identityKey() -> Data  {
         uniffiCallStatus in
     uniffi_kinseal_ffi_fn_method_account_identity_key(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Leaves `group` (a member needs no admin for that; the last admin
+     * cannot): the envelopes to send. This device sends and reads
+     * nothing more in it.
+     */
+open func leaveGroup(group: Data, now: UInt64)throws  -> FanOut  {
+    return try  FfiConverterTypeFanOut_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_leave_group(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(group),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
     )
 })
 }
@@ -6641,6 +6664,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_identity_key() != 28125) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_leave_group() != 64626) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_link_device() != 477) {

@@ -436,6 +436,11 @@ int8_t uniffi_kinseal_ffi_fn_method_account_has_session(uint64_t ptr, RustBuffer
 RustBuffer uniffi_kinseal_ffi_fn_method_account_identity_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_LEAVE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_LEAVE_GROUP
+RustBuffer uniffi_kinseal_ffi_fn_method_account_leave_group(uint64_t ptr, RustBuffer group, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_LINK_DEVICE
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_LINK_DEVICE
 RustBuffer uniffi_kinseal_ffi_fn_method_account_link_device(uint64_t ptr, RustBuffer code, uint32_t device_id, uint64_t now, RustCallStatus *_Nonnull out_status
@@ -1122,6 +1127,12 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_has_session(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_IDENTITY_KEY
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_IDENTITY_KEY
 uint16_t uniffi_kinseal_ffi_checksum_method_account_identity_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_LEAVE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_LEAVE_GROUP
+uint16_t uniffi_kinseal_ffi_checksum_method_account_leave_group(void
     
 );
 #endif

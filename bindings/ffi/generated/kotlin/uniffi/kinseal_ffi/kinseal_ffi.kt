@@ -795,6 +795,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_identity_key(
     ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_leave_group(
+    ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_link_device(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_mark_user_verified(
@@ -965,6 +967,8 @@ internal object UniffiLib {
     external fun uniffi_kinseal_ffi_fn_method_account_has_session(`ptr`: Long,`peer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_kinseal_ffi_fn_method_account_identity_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_leave_group(`ptr`: Long,`group`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_link_device(`ptr`: Long,`code`: RustBuffer.ByValue,`deviceId`: Int,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1270,6 +1274,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_identity_key() and 0xFFFF) != 28125) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_leave_group() and 0xFFFF) != 64626) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_link_device() and 0xFFFF) != 477) {
@@ -1992,6 +1999,13 @@ public interface AccountInterface {
     fun `identityKey`(): kotlin.ByteArray
     
     /**
+     * Leaves `group` (a member needs no admin for that; the last admin
+     * cannot): the envelopes to send. This device sends and reads
+     * nothing more in it.
+     */
+    fun `leaveGroup`(`group`: kotlin.ByteArray, `now`: kotlin.ULong): FanOut
+    
+    /**
      * Adds a new device of this person, as `device_id`, from the code its
      * `LinkRequest` showed (scanned bytes).
      */
@@ -2614,6 +2628,27 @@ open class Account: Disposable, AutoCloseable, AccountInterface
     UniffiLib.uniffi_kinseal_ffi_fn_method_account_identity_key(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Leaves `group` (a member needs no admin for that; the last admin
+     * cannot): the envelopes to send. This device sends and reads
+     * nothing more in it.
+     */
+    @Throws(KinsealException::class)override fun `leaveGroup`(`group`: kotlin.ByteArray, `now`: kotlin.ULong): FanOut {
+            return FfiConverterTypeFanOut.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_leave_group(
+        it,
+        
+        FfiConverterByteArray.lower(`group`),
+        FfiConverterULong.lower(`now`),_status)
 }
     }
     )
