@@ -43,6 +43,9 @@ fn main() -> Result<(), KinsealError> {
     alice.start_session(bob.address(), directory.take_bundle(bob.address())?, NOW)?;
     let first = alice.encrypt(bob.address(), b"hi".to_vec(), NOW)?;
     bob.decrypt(alice.address(), first, NOW)?;
+    // Bob answers, so Alice's messages are same-chain ones, not PreKeyMessages.
+    let reply = bob.encrypt(alice.address(), b"hi".to_vec(), NOW)?;
+    alice.decrypt(bob.address(), reply, NOW)?;
     let text = vec![7u8; 100];
     let (to_bob, to_alice) = (bob.address(), alice.address());
 
