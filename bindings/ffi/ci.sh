@@ -16,6 +16,11 @@ cd "$root"
 t0=$SECONDS
 step() { echo "== bindings/ffi: $1 ($((SECONDS - t0)) s)"; }
 
+# The crate is a workspace of its own: the root's fmt and clippy steps do
+# not see it.
+step "cargo fmt --check"
+(cd "$here" && cargo fmt --check)
+
 step "venv"
 venv=$("$here/venv.sh")
 
@@ -39,4 +44,7 @@ if ! git diff --exit-code --stat -- bindings/ffi/generated ||
   echo "bindings/ffi/generated is stale: run bindings/ffi/generate.sh and commit it" >&2
   exit 1
 fi
+step "cargo clippy --all-targets -D warnings (examples included)"
+(cd "$here" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target/ffi} \
+  cargo clippy --all-targets -- -D warnings)
 step "done"
