@@ -11,11 +11,12 @@ use zeroize::Zeroizing;
 
 use crate::error::{CallbackFailed, KinsealError, Result};
 use crate::link::Provisioned;
+use crate::policy::{AccountConfig, Policy, TrustPolicy, configure};
 use crate::safety::SafetyNumber;
 use crate::types::{
     self, DecryptOutcome, Decrypted, DeviceAddress, DeviceList, DeviceListChange, Envelope, FanOut,
-    GroupCreated, GroupDecrypted, GroupSend, GroupState, IdentityStatus, KnownIdentity, KnownUser,
-    LinkedDevice, PreKeyCounts, ReceiptOutcome, SyncReport, UserAddress,
+    IdentityStatus, KnownIdentity, KnownUser, LinkedDevice, PreKeyCounts, ReceiptOutcome,
+    SyncReport, UserAddress,
 };
 
 /// Where the app keeps the plaintext of a message it decrypts, called
@@ -50,37 +51,62 @@ pub trait DeviceListFetcher: Send + Sync {
 /// its store, so the object holds one of the two kinds. (Both are large
 /// and the object lives behind an `Arc` already: no box.)
 #[allow(clippy::large_enum_variant)]
-enum Inner {
-    Sqlite(kc::Account<SqliteStore>),
-    Memory(kc::Account<MemoryStore>),
+pub(crate) enum Inner {
+    Sqlite(kc::Account<SqliteStore, Policy>),
+    Memory(kc::Account<MemoryStore, Policy>),
 }
 
 /// Runs `$body` with `$a` bound to the account, whichever its store.
 macro_rules! with {
     ($self:ident, $a:ident => $body:expr) => {
         match &$self.inner {
-            Inner::Sqlite($a) => $body,
-            Inner::Memory($a) => $body,
+            $crate::account::Inner::Sqlite($a) => $body,
+            $crate::account::Inner::Memory($a) => $body,
         }
     };
 }
+pub(crate) use with;
 
 /// One device of one person: its keys, sessions, device lists, trust
 /// records and groups, in a store sealed under the app's storage key.
 /// Safe to share between threads; each call is one store transaction.
 #[derive(uniffi::Object)]
 pub struct Account {
-    inner: Inner,
+    pub(crate) inner: Inner,
 }
 
-/// The keyring for the app's storage key. The app's copy of the bytes is
-/// wiped here once the key holds them.
-fn keyring(mut storage_key: Vec<u8>, key_id: u32) -> Result<StorageKeyring> {
+/// A storage key the account was sealed under before the current one:
+/// `Account.open` needs it to open records sealed under it until
+/// `reseal_all` has moved them to the current key.
+#[derive(uniffi::Record)]
+pub struct PreviousStorageKey {
+    /// The key's id, as given when it was current.
+    pub key_id: u32,
+    /// The 32-byte key.
+    pub storage_key: Vec<u8>,
+}
+
+/// A storage key from the app's bytes, which are wiped here once the key
+/// holds them.
+fn storage_key(mut bytes: Vec<u8>, key_id: u32) -> Result<StorageKey> {
     let secret: Result<Zeroizing<[u8; 32]>> =
-        types::array(&storage_key, "a storage key").map(Zeroizing::new);
-    zeroize::Zeroize::zeroize(&mut storage_key);
+        types::array(&bytes, "a storage key").map(Zeroizing::new);
+    zeroize::Zeroize::zeroize(&mut bytes);
     let secret = secret?;
-    Ok(StorageKeyring::new(StorageKey::new(key_id, &secret)))
+    Ok(StorageKey::new(key_id, &secret))
+}
+
+/// The keyring for the app's storage key (and any previous ones).
+fn keyring(
+    current: Vec<u8>,
+    key_id: u32,
+    previous: Vec<PreviousStorageKey>,
+) -> Result<StorageKeyring> {
+    let mut keyring = StorageKeyring::new(storage_key(current, key_id)?);
+    for p in previous {
+        keyring = keyring.with_previous(storage_key(p.storage_key, p.key_id)?)?;
+    }
+    Ok(keyring)
 }
 
 /// A keyring under a fresh random key, for an in-memory store (nothing
@@ -95,35 +121,56 @@ impl Account {
     /// 32-byte `storage_key` (keep it in the platform keystore) with id
     /// `key_id`: a device key, a user key and device list v1 naming this
     /// device. Publish `device_list()` and `refresh_prekeys(..)`.
-    #[uniffi::constructor]
+    ///
+    /// `config` and `policy` (both optional) set the account's settings
+    /// and the app's trust policy; the settings are not stored, so pass
+    /// the same ones to `open`.
+    #[uniffi::constructor(default(config = None, policy = None))]
     pub fn create(
         path: String,
         storage_key: Vec<u8>,
         key_id: u32,
         address: DeviceAddress,
         now: u64,
+        config: Option<AccountConfig>,
+        policy: Option<Arc<dyn TrustPolicy>>,
     ) -> Result<Arc<Self>> {
-        let keyring = keyring(storage_key, key_id)?;
+        let keyring = keyring(storage_key, key_id, Vec::new())?;
         let store = SqliteStore::open(&path)?;
         let account = kc::Account::create(store, keyring, &mut OsRng, &address.to_core()?, now)?;
         Ok(Arc::new(Account {
-            inner: Inner::Sqlite(account),
+            inner: Inner::Sqlite(configure(account, config, policy)?),
         }))
     }
 
-    /// The account in the SQLite file at `path`, after a restart.
-    #[uniffi::constructor]
-    pub fn open(path: String, storage_key: Vec<u8>, key_id: u32) -> Result<Arc<Self>> {
-        let keyring = keyring(storage_key, key_id)?;
+    /// The account in the SQLite file at `path`, after a restart, with
+    /// its settings and the app's trust policy (both optional).
+    /// `previous_keys`: the storage keys it was sealed under before this
+    /// one, until `reseal_all` ran.
+    #[uniffi::constructor(default(previous_keys = [], config = None, policy = None))]
+    pub fn open(
+        path: String,
+        storage_key: Vec<u8>,
+        key_id: u32,
+        previous_keys: Vec<PreviousStorageKey>,
+        config: Option<AccountConfig>,
+        policy: Option<Arc<dyn TrustPolicy>>,
+    ) -> Result<Arc<Self>> {
+        let keyring = keyring(storage_key, key_id, previous_keys)?;
         let account = kc::Account::open(SqliteStore::open(&path)?, keyring)?;
         Ok(Arc::new(Account {
-            inner: Inner::Sqlite(account),
+            inner: Inner::Sqlite(configure(account, config, policy)?),
         }))
     }
 
     /// A new account in memory (for tests: it is gone with the object).
-    #[uniffi::constructor]
-    pub fn create_in_memory(address: DeviceAddress, now: u64) -> Result<Arc<Self>> {
+    #[uniffi::constructor(default(config = None, policy = None))]
+    pub fn create_in_memory(
+        address: DeviceAddress,
+        now: u64,
+        config: Option<AccountConfig>,
+        policy: Option<Arc<dyn TrustPolicy>>,
+    ) -> Result<Arc<Self>> {
         let account = kc::Account::create(
             MemoryStore::new(),
             memory_keyring(),
@@ -132,32 +179,39 @@ impl Account {
             now,
         )?;
         Ok(Arc::new(Account {
-            inner: Inner::Memory(account),
+            inner: Inner::Memory(configure(account, config, policy)?),
         }))
     }
 
     /// A linked device's account, in a new SQLite file, from what its
     /// `LinkRequest` opened. `provisioned` is used up.
-    #[uniffi::constructor]
+    #[uniffi::constructor(default(config = None, policy = None))]
     pub fn create_linked(
         path: String,
         storage_key: Vec<u8>,
         key_id: u32,
         provisioned: Arc<Provisioned>,
         now: u64,
+        config: Option<AccountConfig>,
+        policy: Option<Arc<dyn TrustPolicy>>,
     ) -> Result<Arc<Self>> {
-        let keyring = keyring(storage_key, key_id)?;
+        let keyring = keyring(storage_key, key_id, Vec::new())?;
         let provisioned = provisioned.take()?;
         let store = SqliteStore::open(&path)?;
         let account = kc::Account::create_linked(store, keyring, &mut OsRng, provisioned, now)?;
         Ok(Arc::new(Account {
-            inner: Inner::Sqlite(account),
+            inner: Inner::Sqlite(configure(account, config, policy)?),
         }))
     }
 
     /// A linked device's account in memory (for tests).
-    #[uniffi::constructor]
-    pub fn create_linked_in_memory(provisioned: Arc<Provisioned>, now: u64) -> Result<Arc<Self>> {
+    #[uniffi::constructor(default(config = None, policy = None))]
+    pub fn create_linked_in_memory(
+        provisioned: Arc<Provisioned>,
+        now: u64,
+        config: Option<AccountConfig>,
+        policy: Option<Arc<dyn TrustPolicy>>,
+    ) -> Result<Arc<Self>> {
         let provisioned = provisioned.take()?;
         let account = kc::Account::create_linked(
             MemoryStore::new(),
@@ -167,7 +221,7 @@ impl Account {
             now,
         )?;
         Ok(Arc::new(Account {
-            inner: Inner::Memory(account),
+            inner: Inner::Memory(configure(account, config, policy)?),
         }))
     }
 
@@ -186,6 +240,14 @@ impl Account {
     /// This person's public user identity key (32 bytes).
     pub fn user_identity_key(&self) -> Vec<u8> {
         with!(self, a => a.user_identity_key().to_bytes().to_vec())
+    }
+
+    /// Seals every record not sealed under the current storage key again
+    /// under it (after `open` with a new key and the old one in
+    /// `previous_keys`), in one transaction: how many were resealed. The
+    /// previous keys are not needed after it.
+    pub fn reseal_all(&self) -> Result<u64> {
+        with!(self, a => Ok(a.reseal_all(&mut OsRng)? as u64))
     }
 
     // --- prekeys and device lists ---------------------------------------
@@ -221,11 +283,38 @@ impl Account {
         with!(self, a => Ok(DeviceList::from(&a.remove_device(&mut OsRng, device_id, now)?)))
     }
 
+    /// Adds a device of this person to the list, as `device_id`, with the
+    /// identity key it showed (32 bytes); linking (`link_device`) does this
+    /// itself. Publish the list it returns.
+    pub fn add_device(
+        &self,
+        device_id: u32,
+        identity_key: Vec<u8>,
+        now: u64,
+    ) -> Result<DeviceList> {
+        let key = types::identity_key(&identity_key)?;
+        with!(self, a => Ok(DeviceList::from(&a.add_device(&mut OsRng, device_id, &key, now)?)))
+    }
+
     /// Takes device lists from the directory: the latest list of a user
     /// met for the first time, or the lists after the one on record,
     /// oldest first (each must follow the one before).
     pub fn update_device_lists(&self, lists: Vec<Vec<u8>>, now: u64) -> Result<DeviceListChange> {
         with!(self, a => Ok(DeviceListChange::from(&a.update_device_lists(&mut OsRng, &lists, now)?)))
+    }
+
+    /// As `update_device_lists`, with the key-transparency proof the app
+    /// fetched with the lists, for the app's trust policy to check
+    /// (`TrustPolicy.trust_user`).
+    pub fn update_device_lists_with_proof(
+        &self,
+        lists: Vec<Vec<u8>>,
+        proof: Option<Vec<u8>>,
+        now: u64,
+    ) -> Result<DeviceListChange> {
+        with!(self, a => Ok(DeviceListChange::from(
+            &a.update_device_lists_with_proof(&mut OsRng, &lists, proof.as_deref(), now)?,
+        )))
     }
 
     /// Brings `user`'s device list on record up to date through
@@ -320,18 +409,36 @@ impl Account {
         with!(self, a => Ok(a.reset_session(&mut OsRng, &peer, now)?))
     }
 
+    /// Deletes every session with `peer` (a device removed from its
+    /// user's list); whether there was one.
+    pub fn forget_device(&self, peer: DeviceAddress) -> Result<bool> {
+        let peer = peer.to_core()?;
+        with!(self, a => Ok(a.forget_device(&peer)?))
+    }
+
+    /// Drops archived sessions idle longer than the configured time,
+    /// across every peer device, in one transaction (call it now and
+    /// then): how many devices' records changed.
+    pub fn expire_sessions(&self, now: u64) -> Result<u64> {
+        with!(self, a => Ok(a.expire_sessions(&mut OsRng, now)? as u64))
+    }
+
+    /// The id (32 bytes) of the session messages to `peer` use, if any.
+    pub fn current_session_id(&self, peer: DeviceAddress) -> Result<Option<Vec<u8>>> {
+        let peer = peer.to_core()?;
+        with!(self, a => Ok(a.current_session_id(&peer)?.map(|id| id.as_bytes().to_vec())))
+    }
+
     // --- messages ---------------------------------------------------------
 
     /// Encrypts `plaintext` to `peer`: the message bytes.
     pub fn encrypt(&self, peer: DeviceAddress, plaintext: Vec<u8>, now: u64) -> Result<Vec<u8>> {
-        let peer = peer.to_core()?;
-        with!(self, a => Ok(a.encrypt(&mut OsRng, &peer, &plaintext, now)?))
+        self.encrypt_to(&peer.to_core()?, &plaintext, now)
     }
 
     /// Decrypts message bytes that came from `peer`.
     pub fn decrypt(&self, peer: DeviceAddress, message: Vec<u8>, now: u64) -> Result<Decrypted> {
-        let peer = peer.to_core()?;
-        with!(self, a => Ok(Decrypted::new(&peer, &a.decrypt(&mut OsRng, &peer, &message, now)?)))
+        self.decrypt_from(&peer.to_core()?, &message, now)
     }
 
     /// Decrypts message bytes from `peer` and hands the result to
@@ -344,12 +451,7 @@ impl Account {
         now: u64,
         delivery: Box<dyn Delivery>,
     ) -> Result<Decrypted> {
-        let peer = peer.to_core()?;
-        let deliver = |d: &kc::Decrypted| delivery.deliver(Decrypted::new(&peer, d));
-        with!(self, a => {
-            let (decrypted, ()) = a.decrypt_with(&mut OsRng, &peer, &message, now, deliver)??;
-            Ok(Decrypted::new(&peer, &decrypted))
-        })
+        self.decrypt_from_with(&peer.to_core()?, &message, now, delivery)
     }
 
     /// Encrypts `plaintext` to `peer`, in an envelope that names both
@@ -439,6 +541,22 @@ impl Account {
         with!(self, a => Ok(FanOut::from(&a.encrypt_to_users(&mut OsRng, &users, &plaintext, now)?)))
     }
 
+    /// Encrypts `plaintext` to each of `peers` (which need sessions), in
+    /// one transaction (one commit for all of them): a message for each,
+    /// in the order of `peers`. If one fails, nothing changed.
+    pub fn encrypt_to_each(
+        &self,
+        peers: Vec<DeviceAddress>,
+        plaintext: Vec<u8>,
+        now: u64,
+    ) -> Result<Vec<Vec<u8>>> {
+        let peers = peers
+            .iter()
+            .map(DeviceAddress::to_core)
+            .collect::<Result<Vec<_>>>()?;
+        with!(self, a => Ok(a.encrypt_to_each(&mut OsRng, &peers, &plaintext, now)?))
+    }
+
     // --- linking ----------------------------------------------------------
 
     /// Adds a new device of this person, as `device_id`, from the code its
@@ -487,81 +605,6 @@ impl Account {
     pub fn user_safety_number(&self, user: UserAddress) -> Result<Option<Arc<SafetyNumber>>> {
         let user = user.to_core()?;
         with!(self, a => Ok(a.user_safety_number(&user)?.map(SafetyNumber::wrap)))
-    }
-
-    // --- groups -----------------------------------------------------------
-
-    /// Creates a group of this person and `members`: its id, and the
-    /// welcome envelopes.
-    pub fn create_group(&self, members: Vec<UserAddress>, now: u64) -> Result<GroupCreated> {
-        let members = types::users(&members)?;
-        with!(self, a => {
-            let (group, fan_out) = a.create_group(&mut OsRng, &members, now)?;
-            Ok(GroupCreated {
-                group: group.as_bytes().to_vec(),
-                fan_out: FanOut::from(&fan_out),
-            })
-        })
-    }
-
-    /// Adds `users` to `group` (admins only): the envelopes to send.
-    pub fn add_group_members(
-        &self,
-        group: Vec<u8>,
-        users: Vec<UserAddress>,
-        now: u64,
-    ) -> Result<FanOut> {
-        let (group, users) = (types::group_id(&group)?, types::users(&users)?);
-        with!(self, a => Ok(FanOut::from(&a.add_group_members(&mut OsRng, &group, &users, now)?)))
-    }
-
-    /// Removes `users` from `group` (admins only): the envelopes to send.
-    pub fn remove_group_members(
-        &self,
-        group: Vec<u8>,
-        users: Vec<UserAddress>,
-        now: u64,
-    ) -> Result<FanOut> {
-        let (group, users) = (types::group_id(&group)?, types::users(&users)?);
-        with!(self, a => Ok(FanOut::from(&a.remove_group_members(&mut OsRng, &group, &users, now)?)))
-    }
-
-    /// Leaves `group` (a member needs no admin for that; the last admin
-    /// cannot): the envelopes to send. This device sends and reads
-    /// nothing more in it.
-    pub fn leave_group(&self, group: Vec<u8>, now: u64) -> Result<FanOut> {
-        let group = types::group_id(&group)?;
-        with!(self, a => Ok(FanOut::from(&a.leave_group(&mut OsRng, &group, now)?)))
-    }
-
-    /// Encrypts `plaintext` to `group`: the group message and the
-    /// sender-key envelopes to send before it.
-    pub fn group_send(&self, group: Vec<u8>, plaintext: Vec<u8>, now: u64) -> Result<GroupSend> {
-        let group = types::group_id(&group)?;
-        with!(self, a => {
-            let sent = a.group_send(&mut OsRng, &group, &plaintext, now)?;
-            Ok(GroupSend {
-                message: sent.message().to_vec(),
-                distributions: FanOut::from(sent.distributions()),
-            })
-        })
-    }
-
-    /// Decrypts a group message from `sender`.
-    pub fn group_decrypt(&self, sender: DeviceAddress, message: Vec<u8>) -> Result<GroupDecrypted> {
-        let sender = sender.to_core()?;
-        with!(self, a => Ok(GroupDecrypted::from(&a.group_decrypt(&mut OsRng, &sender, &message)?)))
-    }
-
-    /// `group`'s state on this device, if it has the group.
-    pub fn group_state(&self, group: Vec<u8>) -> Result<Option<GroupState>> {
-        let group = types::group_id(&group)?;
-        with!(self, a => Ok(a.group_state(&group)?.as_ref().map(GroupState::from)))
-    }
-
-    /// The groups this device has.
-    pub fn groups(&self) -> Result<Vec<Vec<u8>>> {
-        with!(self, a => Ok(a.groups()?.iter().map(|g| g.as_bytes().to_vec()).collect()))
     }
 }
 

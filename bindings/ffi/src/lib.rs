@@ -18,14 +18,25 @@
 
 mod account;
 mod error;
+mod groups;
 mod link;
+mod peer;
+mod people;
+mod policy;
 mod safety;
 mod server;
 mod types;
 
-pub use account::{Account, BundleFetcher, Delivery, DeviceListFetcher};
+pub use account::{Account, BundleFetcher, Delivery, DeviceListFetcher, PreviousStorageKey};
 pub use error::{KinsealError, Result};
+pub use groups::{GroupDelivery, GroupOp};
 pub use link::{LinkRequest, Provisioned};
+pub use peer::Peer;
+pub use people::{
+    AccountLinkInfo, AccountLinkProposalInfo, LinkedAccount, check_link_revocation,
+    read_account_link_proposal,
+};
+pub use policy::{AccountConfig, TrustPolicy};
 pub use safety::SafetyNumber;
 pub use server::{
     DeviceInfo, Directory, GroupRouteInfo, MessageKind, PreKeyIds, Registration, RouteInfo,

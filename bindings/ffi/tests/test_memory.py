@@ -87,6 +87,9 @@ def sessions_and_messages():
         assert got.plaintext == text
         reply = bob.encrypt(alice.address(), text, NOW)
         assert alice.decrypt(bob.address(), reply, NOW).plaintext == text
+        # `Peer` handles, made and dropped every time.
+        to_bob, to_alice = alice.peer(bob.address()), bob.peer(alice.address())
+        assert to_alice.decrypt(to_bob.encrypt(text, NOW), NOW).plaintext == text
 
     return grows(step, warmup=500)
 

@@ -627,9 +627,11 @@ public protocol AccountProtocol: AnyObject, Sendable {
     func acceptUserIdentity(list: Data, now: UInt64) throws  -> DeviceListChange
     
     /**
-     * Adds `users` to `group` (admins only): the envelopes to send.
+     * Adds a device of this person to the list, as `device_id`, with the
+     * identity key it showed (32 bytes); linking (`link_device`) does this
+     * itself. Publish the list it returns.
      */
-    func addGroupMembers(group: Data, users: [UserAddress], now: UInt64) throws  -> FanOut
+    func addDevice(deviceId: UInt32, identityKey: Data, now: UInt64) throws  -> DeviceList
     
     /**
      * This device's address.
@@ -637,10 +639,9 @@ public protocol AccountProtocol: AnyObject, Sendable {
     func address()  -> DeviceAddress
     
     /**
-     * Creates a group of this person and `members`: its id, and the
-     * welcome envelopes.
+     * The id (32 bytes) of the session messages to `peer` use, if any.
      */
-    func createGroup(members: [UserAddress], now: UInt64) throws  -> GroupCreated
+    func currentSessionId(peer: DeviceAddress) throws  -> Data?
     
     /**
      * Decrypts message bytes that came from `peer`.
@@ -688,6 +689,13 @@ public protocol AccountProtocol: AnyObject, Sendable {
     func encryptEnvelope(peer: DeviceAddress, plaintext: Data, now: UInt64) throws  -> Envelope
     
     /**
+     * Encrypts `plaintext` to each of `peers` (which need sessions), in
+     * one transaction (one commit for all of them): a message for each,
+     * in the order of `peers`. If one fails, nothing changed.
+     */
+    func encryptToEach(peers: [DeviceAddress], plaintext: Data, now: UInt64) throws  -> [Data]
+    
+    /**
      * Encrypts `plaintext` to every listed device of `user` and this
      * person's other devices, in one transaction.
      */
@@ -700,25 +708,17 @@ public protocol AccountProtocol: AnyObject, Sendable {
     func encryptToUsers(users: [UserAddress], plaintext: Data, now: UInt64) throws  -> FanOut
     
     /**
-     * Decrypts a group message from `sender`.
+     * Drops archived sessions idle longer than the configured time,
+     * across every peer device, in one transaction (call it now and
+     * then): how many devices' records changed.
      */
-    func groupDecrypt(sender: DeviceAddress, message: Data) throws  -> GroupDecrypted
+    func expireSessions(now: UInt64) throws  -> UInt64
     
     /**
-     * Encrypts `plaintext` to `group`: the group message and the
-     * sender-key envelopes to send before it.
+     * Deletes every session with `peer` (a device removed from its
+     * user's list); whether there was one.
      */
-    func groupSend(group: Data, plaintext: Data, now: UInt64) throws  -> GroupSend
-    
-    /**
-     * `group`'s state on this device, if it has the group.
-     */
-    func groupState(group: Data) throws  -> GroupState?
-    
-    /**
-     * The groups this device has.
-     */
-    func groups() throws  -> [Data]
+    func forgetDevice(peer: DeviceAddress) throws  -> Bool
     
     /**
      * Handles a decryption-error receipt from a peer's device.
@@ -734,13 +734,6 @@ public protocol AccountProtocol: AnyObject, Sendable {
      * This device's public identity key (32 bytes).
      */
     func identityKey()  -> Data
-    
-    /**
-     * Leaves `group` (a member needs no admin for that; the last admin
-     * cannot): the envelopes to send. This device sends and reads
-     * nothing more in it.
-     */
-    func leaveGroup(group: Data, now: UInt64) throws  -> FanOut
     
     /**
      * Adds a new device of this person, as `device_id`, from the code its
@@ -790,9 +783,12 @@ public protocol AccountProtocol: AnyObject, Sendable {
     func removeDevice(deviceId: UInt32, now: UInt64) throws  -> DeviceList
     
     /**
-     * Removes `users` from `group` (admins only): the envelopes to send.
+     * Seals every record not sealed under the current storage key again
+     * under it (after `open` with a new key and the old one in
+     * `previous_keys`), in one transaction: how many were resealed. The
+     * previous keys are not needed after it.
      */
-    func removeGroupMembers(group: Data, users: [UserAddress], now: UInt64) throws  -> FanOut
+    func resealAll() throws  -> UInt64
     
     /**
      * Closes the session with `peer`, so that the next message starts a
@@ -827,6 +823,13 @@ public protocol AccountProtocol: AnyObject, Sendable {
     func updateDeviceLists(lists: [Data], now: UInt64) throws  -> DeviceListChange
     
     /**
+     * As `update_device_lists`, with the key-transparency proof the app
+     * fetched with the lists, for the app's trust policy to check
+     * (`TrustPolicy.trust_user`).
+     */
+    func updateDeviceListsWithProof(lists: [Data], proof: Data?, now: UInt64) throws  -> DeviceListChange
+    
+    /**
      * This person's public user identity key (32 bytes).
      */
     func userIdentityKey()  -> Data
@@ -836,6 +839,102 @@ public protocol AccountProtocol: AnyObject, Sendable {
      * devices), once `user`'s key is on record.
      */
     func userSafetyNumber(user: UserAddress) throws  -> SafetyNumber?
+    
+    /**
+     * Adds `users` to `group` (admins only): the envelopes to send.
+     */
+    func addGroupMembers(group: Data, users: [UserAddress], now: UInt64) throws  -> FanOut
+    
+    /**
+     * Applies `ops` to `group` in one change, in order (admins only; a
+     * member may remove only itself): the envelopes to send.
+     */
+    func changeGroup(group: Data, ops: [GroupOp], now: UInt64) throws  -> FanOut
+    
+    /**
+     * Creates a group of this person and `members`: its id, and the
+     * welcome envelopes.
+     */
+    func createGroup(members: [UserAddress], now: UInt64) throws  -> GroupCreated
+    
+    /**
+     * Deletes everything this device holds of `group` (after leaving it,
+     * or being removed): whether it had the group.
+     */
+    func forgetGroup(group: Data) throws  -> Bool
+    
+    /**
+     * Decrypts a group message from `sender`.
+     */
+    func groupDecrypt(sender: DeviceAddress, message: Data) throws  -> GroupDecrypted
+    
+    /**
+     * Decrypts a group message from `sender` and hands it to `delivery`
+     * inside the same transaction: if it raises, nothing is stored and
+     * its error comes back as `Callback` (the message decrypts again
+     * later).
+     */
+    func groupDecryptWith(sender: DeviceAddress, message: Data, delivery: GroupDelivery) throws  -> GroupDecrypted
+    
+    /**
+     * Encrypts `plaintext` to `group`: the group message and the
+     * sender-key envelopes to send before it.
+     */
+    func groupSend(group: Data, plaintext: Data, now: UInt64) throws  -> GroupSend
+    
+    /**
+     * `group`'s state on this device, if it has the group.
+     */
+    func groupState(group: Data) throws  -> GroupState?
+    
+    /**
+     * The groups this device has.
+     */
+    func groups() throws  -> [Data]
+    
+    /**
+     * Leaves `group` (a member needs no admin for that; the last admin
+     * cannot): the envelopes to send. This device sends and reads
+     * nothing more in it.
+     */
+    func leaveGroup(group: Data, now: UInt64) throws  -> FanOut
+    
+    /**
+     * Removes `users` from `group` (admins only): the envelopes to send.
+     */
+    func removeGroupMembers(group: Data, users: [UserAddress], now: UInt64) throws  -> FanOut
+    
+    /**
+     * The device at `address`, checked once, for per-message calls.
+     */
+    func peer(address: DeviceAddress) throws  -> Peer
+    
+    /**
+     * Checks a link a contact showed: it verifies, and both its accounts
+     * are users on record here with those keys, so the app may show the
+     * two as one person.
+     */
+    func checkAccountLink(link: Data) throws  -> AccountLinkInfo
+    
+    /**
+     * Countersigns a proposal that names this account: the link's bytes,
+     * to show contacts. Show the person `read_account_link_proposal`'s
+     * proposer first.
+     */
+    func countersignAccountLink(proposal: Data) throws  -> Data
+    
+    /**
+     * Proposes a link between this account and this person's account
+     * `their_address` (user key `their_key`) in another app: the bytes to
+     * carry to that app, which countersigns them.
+     */
+    func proposeAccountLink(theirKey: Data, theirAddress: UserAddress, now: UInt64) throws  -> Data
+    
+    /**
+     * Revokes a link this account is part of: the revocation's bytes, to
+     * show the contacts who saw the link.
+     */
+    func revokeAccountLink(link: Data, now: UInt64) throws  -> Data
     
 }
 /**
@@ -899,8 +998,12 @@ open class Account: AccountProtocol, @unchecked Sendable {
      * 32-byte `storage_key` (keep it in the platform keystore) with id
      * `key_id`: a device key, a user key and device list v1 naming this
      * device. Publish `device_list()` and `refresh_prekeys(..)`.
+     *
+     * `config` and `policy` (both optional) set the account's settings
+     * and the app's trust policy; the settings are not stored, so pass
+     * the same ones to `open`.
      */
-public static func create(path: String, storageKey: Data, keyId: UInt32, address: DeviceAddress, now: UInt64)throws  -> Account  {
+public static func create(path: String, storageKey: Data, keyId: UInt32, address: DeviceAddress, now: UInt64, config: AccountConfig? = nil, policy: TrustPolicy? = nil)throws  -> Account  {
     return try  FfiConverterTypeAccount_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
         uniffiCallStatus in
     uniffi_kinseal_ffi_fn_constructor_account_create(
@@ -908,7 +1011,9 @@ public static func create(path: String, storageKey: Data, keyId: UInt32, address
         FfiConverterData.lower(storageKey),
         FfiConverterUInt32.lower(keyId),
         FfiConverterTypeDeviceAddress_lower(address),
-        FfiConverterUInt64.lower(now),uniffiCallStatus
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeAccountConfig.lower(config),
+        FfiConverterOptionTypeTrustPolicy.lower(policy),uniffiCallStatus
     )
 })
 }
@@ -916,12 +1021,14 @@ public static func create(path: String, storageKey: Data, keyId: UInt32, address
     /**
      * A new account in memory (for tests: it is gone with the object).
      */
-public static func createInMemory(address: DeviceAddress, now: UInt64)throws  -> Account  {
+public static func createInMemory(address: DeviceAddress, now: UInt64, config: AccountConfig? = nil, policy: TrustPolicy? = nil)throws  -> Account  {
     return try  FfiConverterTypeAccount_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
         uniffiCallStatus in
     uniffi_kinseal_ffi_fn_constructor_account_create_in_memory(
         FfiConverterTypeDeviceAddress_lower(address),
-        FfiConverterUInt64.lower(now),uniffiCallStatus
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeAccountConfig.lower(config),
+        FfiConverterOptionTypeTrustPolicy.lower(policy),uniffiCallStatus
     )
 })
 }
@@ -930,7 +1037,7 @@ public static func createInMemory(address: DeviceAddress, now: UInt64)throws  ->
      * A linked device's account, in a new SQLite file, from what its
      * `LinkRequest` opened. `provisioned` is used up.
      */
-public static func createLinked(path: String, storageKey: Data, keyId: UInt32, provisioned: Provisioned, now: UInt64)throws  -> Account  {
+public static func createLinked(path: String, storageKey: Data, keyId: UInt32, provisioned: Provisioned, now: UInt64, config: AccountConfig? = nil, policy: TrustPolicy? = nil)throws  -> Account  {
     return try  FfiConverterTypeAccount_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
         uniffiCallStatus in
     uniffi_kinseal_ffi_fn_constructor_account_create_linked(
@@ -938,7 +1045,9 @@ public static func createLinked(path: String, storageKey: Data, keyId: UInt32, p
         FfiConverterData.lower(storageKey),
         FfiConverterUInt32.lower(keyId),
         FfiConverterTypeProvisioned_lower(provisioned),
-        FfiConverterUInt64.lower(now),uniffiCallStatus
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeAccountConfig.lower(config),
+        FfiConverterOptionTypeTrustPolicy.lower(policy),uniffiCallStatus
     )
 })
 }
@@ -946,26 +1055,34 @@ public static func createLinked(path: String, storageKey: Data, keyId: UInt32, p
     /**
      * A linked device's account in memory (for tests).
      */
-public static func createLinkedInMemory(provisioned: Provisioned, now: UInt64)throws  -> Account  {
+public static func createLinkedInMemory(provisioned: Provisioned, now: UInt64, config: AccountConfig? = nil, policy: TrustPolicy? = nil)throws  -> Account  {
     return try  FfiConverterTypeAccount_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
         uniffiCallStatus in
     uniffi_kinseal_ffi_fn_constructor_account_create_linked_in_memory(
         FfiConverterTypeProvisioned_lower(provisioned),
-        FfiConverterUInt64.lower(now),uniffiCallStatus
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeAccountConfig.lower(config),
+        FfiConverterOptionTypeTrustPolicy.lower(policy),uniffiCallStatus
     )
 })
 }
     
     /**
-     * The account in the SQLite file at `path`, after a restart.
+     * The account in the SQLite file at `path`, after a restart, with
+     * its settings and the app's trust policy (both optional).
+     * `previous_keys`: the storage keys it was sealed under before this
+     * one, until `reseal_all` ran.
      */
-public static func `open`(path: String, storageKey: Data, keyId: UInt32)throws  -> Account  {
+public static func `open`(path: String, storageKey: Data, keyId: UInt32, previousKeys: [PreviousStorageKey] = [], config: AccountConfig? = nil, policy: TrustPolicy? = nil)throws  -> Account  {
     return try  FfiConverterTypeAccount_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
         uniffiCallStatus in
     uniffi_kinseal_ffi_fn_constructor_account_open(
         FfiConverterString.lower(path),
         FfiConverterData.lower(storageKey),
-        FfiConverterUInt32.lower(keyId),uniffiCallStatus
+        FfiConverterUInt32.lower(keyId),
+        FfiConverterSequenceTypePreviousStorageKey.lower(previousKeys),
+        FfiConverterOptionTypeAccountConfig.lower(config),
+        FfiConverterOptionTypeTrustPolicy.lower(policy),uniffiCallStatus
     )
 })
 }
@@ -1003,15 +1120,17 @@ open func acceptUserIdentity(list: Data, now: UInt64)throws  -> DeviceListChange
 }
     
     /**
-     * Adds `users` to `group` (admins only): the envelopes to send.
+     * Adds a device of this person to the list, as `device_id`, with the
+     * identity key it showed (32 bytes); linking (`link_device`) does this
+     * itself. Publish the list it returns.
      */
-open func addGroupMembers(group: Data, users: [UserAddress], now: UInt64)throws  -> FanOut  {
-    return try  FfiConverterTypeFanOut_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+open func addDevice(deviceId: UInt32, identityKey: Data, now: UInt64)throws  -> DeviceList  {
+    return try  FfiConverterTypeDeviceList_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
         uniffiCallStatus in
-    uniffi_kinseal_ffi_fn_method_account_add_group_members(
+    uniffi_kinseal_ffi_fn_method_account_add_device(
             self.uniffiCloneHandle(),
-        FfiConverterData.lower(group),
-        FfiConverterSequenceTypeUserAddress.lower(users),
+        FfiConverterUInt32.lower(deviceId),
+        FfiConverterData.lower(identityKey),
         FfiConverterUInt64.lower(now),uniffiCallStatus
     )
 })
@@ -1030,16 +1149,14 @@ open func address() -> DeviceAddress  {
 }
     
     /**
-     * Creates a group of this person and `members`: its id, and the
-     * welcome envelopes.
+     * The id (32 bytes) of the session messages to `peer` use, if any.
      */
-open func createGroup(members: [UserAddress], now: UInt64)throws  -> GroupCreated  {
-    return try  FfiConverterTypeGroupCreated_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+open func currentSessionId(peer: DeviceAddress)throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
         uniffiCallStatus in
-    uniffi_kinseal_ffi_fn_method_account_create_group(
+    uniffi_kinseal_ffi_fn_method_account_current_session_id(
             self.uniffiCloneHandle(),
-        FfiConverterSequenceTypeUserAddress.lower(members),
-        FfiConverterUInt64.lower(now),uniffiCallStatus
+        FfiConverterTypeDeviceAddress_lower(peer),uniffiCallStatus
     )
 })
 }
@@ -1164,6 +1281,23 @@ open func encryptEnvelope(peer: DeviceAddress, plaintext: Data, now: UInt64)thro
 }
     
     /**
+     * Encrypts `plaintext` to each of `peers` (which need sessions), in
+     * one transaction (one commit for all of them): a message for each,
+     * in the order of `peers`. If one fails, nothing changed.
+     */
+open func encryptToEach(peers: [DeviceAddress], plaintext: Data, now: UInt64)throws  -> [Data]  {
+    return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_encrypt_to_each(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeDeviceAddress.lower(peers),
+        FfiConverterData.lower(plaintext),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Encrypts `plaintext` to every listed device of `user` and this
      * person's other devices, in one transaction.
      */
@@ -1196,56 +1330,30 @@ open func encryptToUsers(users: [UserAddress], plaintext: Data, now: UInt64)thro
 }
     
     /**
-     * Decrypts a group message from `sender`.
+     * Drops archived sessions idle longer than the configured time,
+     * across every peer device, in one transaction (call it now and
+     * then): how many devices' records changed.
      */
-open func groupDecrypt(sender: DeviceAddress, message: Data)throws  -> GroupDecrypted  {
-    return try  FfiConverterTypeGroupDecrypted_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+open func expireSessions(now: UInt64)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
         uniffiCallStatus in
-    uniffi_kinseal_ffi_fn_method_account_group_decrypt(
+    uniffi_kinseal_ffi_fn_method_account_expire_sessions(
             self.uniffiCloneHandle(),
-        FfiConverterTypeDeviceAddress_lower(sender),
-        FfiConverterData.lower(message),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Encrypts `plaintext` to `group`: the group message and the
-     * sender-key envelopes to send before it.
-     */
-open func groupSend(group: Data, plaintext: Data, now: UInt64)throws  -> GroupSend  {
-    return try  FfiConverterTypeGroupSend_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
-        uniffiCallStatus in
-    uniffi_kinseal_ffi_fn_method_account_group_send(
-            self.uniffiCloneHandle(),
-        FfiConverterData.lower(group),
-        FfiConverterData.lower(plaintext),
         FfiConverterUInt64.lower(now),uniffiCallStatus
     )
 })
 }
     
     /**
-     * `group`'s state on this device, if it has the group.
+     * Deletes every session with `peer` (a device removed from its
+     * user's list); whether there was one.
      */
-open func groupState(group: Data)throws  -> GroupState?  {
-    return try  FfiConverterOptionTypeGroupState.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+open func forgetDevice(peer: DeviceAddress)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
         uniffiCallStatus in
-    uniffi_kinseal_ffi_fn_method_account_group_state(
+    uniffi_kinseal_ffi_fn_method_account_forget_device(
             self.uniffiCloneHandle(),
-        FfiConverterData.lower(group),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The groups this device has.
-     */
-open func groups()throws  -> [Data]  {
-    return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
-        uniffiCallStatus in
-    uniffi_kinseal_ffi_fn_method_account_groups(
-            self.uniffiCloneHandle(),uniffiCallStatus
+        FfiConverterTypeDeviceAddress_lower(peer),uniffiCallStatus
     )
 })
 }
@@ -1285,22 +1393,6 @@ open func identityKey() -> Data  {
         uniffiCallStatus in
     uniffi_kinseal_ffi_fn_method_account_identity_key(
             self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Leaves `group` (a member needs no admin for that; the last admin
-     * cannot): the envelopes to send. This device sends and reads
-     * nothing more in it.
-     */
-open func leaveGroup(group: Data, now: UInt64)throws  -> FanOut  {
-    return try  FfiConverterTypeFanOut_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
-        uniffiCallStatus in
-    uniffi_kinseal_ffi_fn_method_account_leave_group(
-            self.uniffiCloneHandle(),
-        FfiConverterData.lower(group),
-        FfiConverterUInt64.lower(now),uniffiCallStatus
     )
 })
 }
@@ -1423,16 +1515,16 @@ open func removeDevice(deviceId: UInt32, now: UInt64)throws  -> DeviceList  {
 }
     
     /**
-     * Removes `users` from `group` (admins only): the envelopes to send.
+     * Seals every record not sealed under the current storage key again
+     * under it (after `open` with a new key and the old one in
+     * `previous_keys`), in one transaction: how many were resealed. The
+     * previous keys are not needed after it.
      */
-open func removeGroupMembers(group: Data, users: [UserAddress], now: UInt64)throws  -> FanOut  {
-    return try  FfiConverterTypeFanOut_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+open func resealAll()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
         uniffiCallStatus in
-    uniffi_kinseal_ffi_fn_method_account_remove_group_members(
-            self.uniffiCloneHandle(),
-        FfiConverterData.lower(group),
-        FfiConverterSequenceTypeUserAddress.lower(users),
-        FfiConverterUInt64.lower(now),uniffiCallStatus
+    uniffi_kinseal_ffi_fn_method_account_reseal_all(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -1516,6 +1608,23 @@ open func updateDeviceLists(lists: [Data], now: UInt64)throws  -> DeviceListChan
 }
     
     /**
+     * As `update_device_lists`, with the key-transparency proof the app
+     * fetched with the lists, for the app's trust policy to check
+     * (`TrustPolicy.trust_user`).
+     */
+open func updateDeviceListsWithProof(lists: [Data], proof: Data?, now: UInt64)throws  -> DeviceListChange  {
+    return try  FfiConverterTypeDeviceListChange_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_update_device_lists_with_proof(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceData.lower(lists),
+        FfiConverterOptionData.lower(proof),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * This person's public user identity key (32 bytes).
      */
 open func userIdentityKey() -> Data  {
@@ -1537,6 +1646,245 @@ open func userSafetyNumber(user: UserAddress)throws  -> SafetyNumber?  {
     uniffi_kinseal_ffi_fn_method_account_user_safety_number(
             self.uniffiCloneHandle(),
         FfiConverterTypeUserAddress_lower(user),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds `users` to `group` (admins only): the envelopes to send.
+     */
+open func addGroupMembers(group: Data, users: [UserAddress], now: UInt64)throws  -> FanOut  {
+    return try  FfiConverterTypeFanOut_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_add_group_members(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(group),
+        FfiConverterSequenceTypeUserAddress.lower(users),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Applies `ops` to `group` in one change, in order (admins only; a
+     * member may remove only itself): the envelopes to send.
+     */
+open func changeGroup(group: Data, ops: [GroupOp], now: UInt64)throws  -> FanOut  {
+    return try  FfiConverterTypeFanOut_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_change_group(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(group),
+        FfiConverterSequenceTypeGroupOp.lower(ops),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Creates a group of this person and `members`: its id, and the
+     * welcome envelopes.
+     */
+open func createGroup(members: [UserAddress], now: UInt64)throws  -> GroupCreated  {
+    return try  FfiConverterTypeGroupCreated_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_create_group(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeUserAddress.lower(members),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Deletes everything this device holds of `group` (after leaving it,
+     * or being removed): whether it had the group.
+     */
+open func forgetGroup(group: Data)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_forget_group(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(group),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Decrypts a group message from `sender`.
+     */
+open func groupDecrypt(sender: DeviceAddress, message: Data)throws  -> GroupDecrypted  {
+    return try  FfiConverterTypeGroupDecrypted_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_group_decrypt(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDeviceAddress_lower(sender),
+        FfiConverterData.lower(message),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Decrypts a group message from `sender` and hands it to `delivery`
+     * inside the same transaction: if it raises, nothing is stored and
+     * its error comes back as `Callback` (the message decrypts again
+     * later).
+     */
+open func groupDecryptWith(sender: DeviceAddress, message: Data, delivery: GroupDelivery)throws  -> GroupDecrypted  {
+    return try  FfiConverterTypeGroupDecrypted_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_group_decrypt_with(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDeviceAddress_lower(sender),
+        FfiConverterData.lower(message),
+        FfiConverterCallbackInterfaceGroupDelivery_lower(delivery),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Encrypts `plaintext` to `group`: the group message and the
+     * sender-key envelopes to send before it.
+     */
+open func groupSend(group: Data, plaintext: Data, now: UInt64)throws  -> GroupSend  {
+    return try  FfiConverterTypeGroupSend_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_group_send(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(group),
+        FfiConverterData.lower(plaintext),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `group`'s state on this device, if it has the group.
+     */
+open func groupState(group: Data)throws  -> GroupState?  {
+    return try  FfiConverterOptionTypeGroupState.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_group_state(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(group),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The groups this device has.
+     */
+open func groups()throws  -> [Data]  {
+    return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_groups(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Leaves `group` (a member needs no admin for that; the last admin
+     * cannot): the envelopes to send. This device sends and reads
+     * nothing more in it.
+     */
+open func leaveGroup(group: Data, now: UInt64)throws  -> FanOut  {
+    return try  FfiConverterTypeFanOut_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_leave_group(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(group),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Removes `users` from `group` (admins only): the envelopes to send.
+     */
+open func removeGroupMembers(group: Data, users: [UserAddress], now: UInt64)throws  -> FanOut  {
+    return try  FfiConverterTypeFanOut_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_remove_group_members(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(group),
+        FfiConverterSequenceTypeUserAddress.lower(users),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The device at `address`, checked once, for per-message calls.
+     */
+open func peer(address: DeviceAddress)throws  -> Peer  {
+    return try  FfiConverterTypePeer_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_peer(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDeviceAddress_lower(address),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Checks a link a contact showed: it verifies, and both its accounts
+     * are users on record here with those keys, so the app may show the
+     * two as one person.
+     */
+open func checkAccountLink(link: Data)throws  -> AccountLinkInfo  {
+    return try  FfiConverterTypeAccountLinkInfo_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_check_account_link(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(link),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Countersigns a proposal that names this account: the link's bytes,
+     * to show contacts. Show the person `read_account_link_proposal`'s
+     * proposer first.
+     */
+open func countersignAccountLink(proposal: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_countersign_account_link(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(proposal),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Proposes a link between this account and this person's account
+     * `their_address` (user key `their_key`) in another app: the bytes to
+     * carry to that app, which countersigns them.
+     */
+open func proposeAccountLink(theirKey: Data, theirAddress: UserAddress, now: UInt64)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_propose_account_link(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(theirKey),
+        FfiConverterTypeUserAddress_lower(theirAddress),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Revokes a link this account is part of: the revocation's bytes, to
+     * show the contacts who saw the link.
+     */
+open func revokeAccountLink(link: Data, now: UInt64)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_revoke_account_link(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(link),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
     )
 })
 }
@@ -2072,6 +2420,233 @@ public func FfiConverterTypeLinkRequest_lower(_ value: LinkRequest) -> UInt64 {
 
 
 /**
+ * One device of another person (or of this person), as seen from one
+ * account: `Account.peer(address)`. It holds the account, so it keeps
+ * working while the app holds it; every call is one store transaction of
+ * that account, exactly as the `Account` method of the same name with
+ * this address.
+ */
+public protocol PeerProtocol: AnyObject, Sendable {
+    
+    /**
+     * The device's address.
+     */
+    func address()  -> DeviceAddress
+    
+    /**
+     * Decrypts message bytes that came from this device
+     * (`Account.decrypt`).
+     */
+    func decrypt(message: Data, now: UInt64) throws  -> Decrypted
+    
+    /**
+     * Decrypts message bytes from this device and hands the result to
+     * `delivery` inside the same transaction (`Account.decrypt_with`).
+     */
+    func decryptWith(message: Data, now: UInt64, delivery: Delivery) throws  -> Decrypted
+    
+    /**
+     * Encrypts `plaintext` to this device: the message bytes
+     * (`Account.encrypt`).
+     */
+    func encrypt(plaintext: Data, now: UInt64) throws  -> Data
+    
+    /**
+     * Decrypts a group message this device sent (`Account.group_decrypt`).
+     */
+    func groupDecrypt(message: Data) throws  -> GroupDecrypted
+    
+}
+/**
+ * One device of another person (or of this person), as seen from one
+ * account: `Account.peer(address)`. It holds the account, so it keeps
+ * working while the app holds it; every call is one store transaction of
+ * that account, exactly as the `Account` method of the same name with
+ * this address.
+ */
+open class Peer: PeerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_kinseal_ffi_fn_clone_peer(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_kinseal_ffi_fn_free_peer(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The device's address.
+     */
+open func address() -> DeviceAddress  {
+    return try!  FfiConverterTypeDeviceAddress_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_peer_address(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Decrypts message bytes that came from this device
+     * (`Account.decrypt`).
+     */
+open func decrypt(message: Data, now: UInt64)throws  -> Decrypted  {
+    return try  FfiConverterTypeDecrypted_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+        FfiConverterByRefBytes.lower(message) { messageFb in
+    uniffi_kinseal_ffi_fn_method_peer_decrypt(
+            self.uniffiCloneHandle(),
+        messageFb,
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+        }
+})
+}
+    
+    /**
+     * Decrypts message bytes from this device and hands the result to
+     * `delivery` inside the same transaction (`Account.decrypt_with`).
+     */
+open func decryptWith(message: Data, now: UInt64, delivery: Delivery)throws  -> Decrypted  {
+    return try  FfiConverterTypeDecrypted_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+        FfiConverterByRefBytes.lower(message) { messageFb in
+    uniffi_kinseal_ffi_fn_method_peer_decrypt_with(
+            self.uniffiCloneHandle(),
+        messageFb,
+        FfiConverterUInt64.lower(now),
+        FfiConverterCallbackInterfaceDelivery_lower(delivery),uniffiCallStatus
+    )
+        }
+})
+}
+    
+    /**
+     * Encrypts `plaintext` to this device: the message bytes
+     * (`Account.encrypt`).
+     */
+open func encrypt(plaintext: Data, now: UInt64)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+        FfiConverterByRefBytes.lower(plaintext) { plaintextFb in
+    uniffi_kinseal_ffi_fn_method_peer_encrypt(
+            self.uniffiCloneHandle(),
+        plaintextFb,
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+        }
+})
+}
+    
+    /**
+     * Decrypts a group message this device sent (`Account.group_decrypt`).
+     */
+open func groupDecrypt(message: Data)throws  -> GroupDecrypted  {
+    return try  FfiConverterTypeGroupDecrypted_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+        FfiConverterByRefBytes.lower(message) { messageFb in
+    uniffi_kinseal_ffi_fn_method_peer_group_decrypt(
+            self.uniffiCloneHandle(),
+        messageFb,uniffiCallStatus
+    )
+        }
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeer: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Peer
+
+    public static func lift(_ handle: UInt64) throws -> Peer {
+        return Peer(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Peer) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Peer {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Peer, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeer_lift(_ handle: UInt64) throws -> Peer {
+    return try FfiConverterTypePeer.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeer_lower(_ value: Peer) -> UInt64 {
+    return FfiConverterTypePeer.lower(value)
+}
+
+
+
+
+
+
+/**
  * What a new device received when linked: the person's user key and its
  * own keys (all in Rust). `Account.create_linked` uses it up.
  */
@@ -2414,6 +2989,626 @@ public func FfiConverterTypeSafetyNumber_lower(_ value: SafetyNumber) -> UInt64 
 }
 
 
+
+
+
+
+/**
+ * The app's trust policy: asked, inside the operation that met it,
+ * whether to use an identity key. Without one, an account trusts a key
+ * the first time it sees it and refuses any other after that until the
+ * app accepts it (`accept_identity`, `accept_user_identity`).
+ *
+ * Return `true` to use the key, `false` to refuse it (the operation then
+ * fails with a `Trust` error and nothing is stored). Raising refuses it
+ * too. Keep the answer quick and free of calls into the same account.
+ */
+public protocol TrustPolicy: AnyObject, Sendable {
+    
+    /**
+     * A device's identity key, met in a bundle or an authenticated first
+     * message, given what is on record for the device. Asked only for
+     * devices whose user has no device list on record (see
+     * `AccountConfig.device_lists_required`).
+     */
+    func trustDevice(peer: DeviceAddress, known: KnownIdentity?, presented: Data) throws  -> Bool
+    
+    /**
+     * A user key from a device list, given what is on record for the
+     * user and the key-transparency proof the app passed with the list
+     * (`update_device_lists_with_proof`), if any. Asked for every list,
+     * also when the key is the one on record.
+     */
+    func trustUser(user: UserAddress, known: KnownUser?, presented: Data, proof: Data?) throws  -> Bool
+    
+}
+/**
+ * The app's trust policy: asked, inside the operation that met it,
+ * whether to use an identity key. Without one, an account trusts a key
+ * the first time it sees it and refuses any other after that until the
+ * app accepts it (`accept_identity`, `accept_user_identity`).
+ *
+ * Return `true` to use the key, `false` to refuse it (the operation then
+ * fails with a `Trust` error and nothing is stored). Raising refuses it
+ * too. Keep the answer quick and free of calls into the same account.
+ */
+open class TrustPolicyImpl: TrustPolicy, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_kinseal_ffi_fn_clone_trustpolicy(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_kinseal_ffi_fn_free_trustpolicy(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * A device's identity key, met in a bundle or an authenticated first
+     * message, given what is on record for the device. Asked only for
+     * devices whose user has no device list on record (see
+     * `AccountConfig.device_lists_required`).
+     */
+open func trustDevice(peer: DeviceAddress, known: KnownIdentity?, presented: Data)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_trustpolicy_trust_device(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDeviceAddress_lower(peer),
+        FfiConverterOptionTypeKnownIdentity.lower(known),
+        FfiConverterData.lower(presented),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A user key from a device list, given what is on record for the
+     * user and the key-transparency proof the app passed with the list
+     * (`update_device_lists_with_proof`), if any. Asked for every list,
+     * also when the key is the one on record.
+     */
+open func trustUser(user: UserAddress, known: KnownUser?, presented: Data, proof: Data?)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_trustpolicy_trust_user(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeUserAddress_lower(user),
+        FfiConverterOptionTypeKnownUser.lower(known),
+        FfiConverterData.lower(presented),
+        FfiConverterOptionData.lower(proof),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceTrustPolicy {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceTrustPolicy = UniffiVTableCallbackInterfaceTrustPolicy(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeTrustPolicy.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface TrustPolicy: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeTrustPolicy.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface TrustPolicy: handle missing in uniffiClone")
+            }
+        },
+        trustDevice: { (
+            uniffiHandle: UInt64,
+            peer: RustBuffer,
+            known: RustBuffer,
+            presented: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<Int8>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Bool in
+                guard let uniffiObj = try? FfiConverterTypeTrustPolicy.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.trustDevice(
+                     peer: try FfiConverterTypeDeviceAddress_lift(peer),
+                     known: try FfiConverterOptionTypeKnownIdentity.lift(known),
+                     presented: try FfiConverterData.lift(presented)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterBool.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeKinsealError_lower
+            )
+        },
+        trustUser: { (
+            uniffiHandle: UInt64,
+            user: RustBuffer,
+            known: RustBuffer,
+            presented: RustBuffer,
+            proof: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<Int8>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Bool in
+                guard let uniffiObj = try? FfiConverterTypeTrustPolicy.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.trustUser(
+                     user: try FfiConverterTypeUserAddress_lift(user),
+                     known: try FfiConverterOptionTypeKnownUser.lift(known),
+                     presented: try FfiConverterData.lift(presented),
+                     proof: try FfiConverterOptionData.lift(proof)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterBool.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeKinsealError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceTrustPolicy> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceTrustPolicy>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitTrustPolicy() {
+    uniffi_kinseal_ffi_fn_init_callback_vtable_trustpolicy(UniffiCallbackInterfaceTrustPolicy.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrustPolicy: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<TrustPolicy>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = TrustPolicy
+
+    public static func lift(_ handle: UInt64) throws -> TrustPolicy {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return TrustPolicyImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: TrustPolicy) -> UInt64 {
+         if let rustImpl = value as? TrustPolicyImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrustPolicy {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: TrustPolicy, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrustPolicy_lift(_ handle: UInt64) throws -> TrustPolicy {
+    return try FfiConverterTypeTrustPolicy.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrustPolicy_lower(_ value: TrustPolicy) -> UInt64 {
+    return FfiConverterTypeTrustPolicy.lower(value)
+}
+
+
+
+
+/**
+ * An account's settings, for `Account.create` and `Account.open`: a field
+ * left `None` keeps kinseal's default. Each value must be in the range
+ * the kinseal documentation gives for it (`kinseal::client::AccountConfig`);
+ * one outside it is a `Misuse` error with kind `ConfigOutOfRange`.
+ */
+public struct AccountConfig: Equatable, Hashable {
+    /**
+     * How many archived sessions to keep per peer device.
+     */
+    public var maxArchivedSessions: UInt32?
+    /**
+     * How long (seconds) an idle archived session is kept.
+     */
+    public var archivedSessionTtl: UInt64?
+    /**
+     * How long (seconds) a session this device started may go
+     * unanswered before it stops encrypting.
+     */
+    public var pendingSessionTtl: UInt64?
+    /**
+     * How many one-time prekeys of each kind to keep published.
+     */
+    public var oneTimePrekeyTarget: UInt32?
+    /**
+     * How old (seconds) the signed prekey may get before it is replaced;
+     * set together with `signed_prekey_grace`.
+     */
+    public var signedPrekeyRotation: UInt64?
+    /**
+     * How long (seconds) a replaced signed prekey is still kept.
+     */
+    public var signedPrekeyGrace: UInt64?
+    /**
+     * How many peer devices' decoded sessions to keep in memory (0: no
+     * cache).
+     */
+    public var sessionCache: UInt32?
+    /**
+     * Whether a peer device must be on its user's device list before a
+     * session with it is started or answered (kinseal's default: yes).
+     */
+    public var deviceListsRequired: Bool?
+    /**
+     * After how many messages this device's sender key in a group is
+     * replaced; set together with `group_rotation_age`.
+     */
+    public var groupRotationMessages: UInt32?
+    /**
+     * After how long (seconds) this device's sender key in a group is
+     * replaced.
+     */
+    public var groupRotationAge: UInt64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * How many archived sessions to keep per peer device.
+         */maxArchivedSessions: UInt32? = nil, 
+        /**
+         * How long (seconds) an idle archived session is kept.
+         */archivedSessionTtl: UInt64? = nil, 
+        /**
+         * How long (seconds) a session this device started may go
+         * unanswered before it stops encrypting.
+         */pendingSessionTtl: UInt64? = nil, 
+        /**
+         * How many one-time prekeys of each kind to keep published.
+         */oneTimePrekeyTarget: UInt32? = nil, 
+        /**
+         * How old (seconds) the signed prekey may get before it is replaced;
+         * set together with `signed_prekey_grace`.
+         */signedPrekeyRotation: UInt64? = nil, 
+        /**
+         * How long (seconds) a replaced signed prekey is still kept.
+         */signedPrekeyGrace: UInt64? = nil, 
+        /**
+         * How many peer devices' decoded sessions to keep in memory (0: no
+         * cache).
+         */sessionCache: UInt32? = nil, 
+        /**
+         * Whether a peer device must be on its user's device list before a
+         * session with it is started or answered (kinseal's default: yes).
+         */deviceListsRequired: Bool? = nil, 
+        /**
+         * After how many messages this device's sender key in a group is
+         * replaced; set together with `group_rotation_age`.
+         */groupRotationMessages: UInt32? = nil, 
+        /**
+         * After how long (seconds) this device's sender key in a group is
+         * replaced.
+         */groupRotationAge: UInt64? = nil) {
+        self.maxArchivedSessions = maxArchivedSessions
+        self.archivedSessionTtl = archivedSessionTtl
+        self.pendingSessionTtl = pendingSessionTtl
+        self.oneTimePrekeyTarget = oneTimePrekeyTarget
+        self.signedPrekeyRotation = signedPrekeyRotation
+        self.signedPrekeyGrace = signedPrekeyGrace
+        self.sessionCache = sessionCache
+        self.deviceListsRequired = deviceListsRequired
+        self.groupRotationMessages = groupRotationMessages
+        self.groupRotationAge = groupRotationAge
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AccountConfig: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccountConfig: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccountConfig {
+        return
+            try AccountConfig(
+                maxArchivedSessions: FfiConverterOptionUInt32.read(from: &buf), 
+                archivedSessionTtl: FfiConverterOptionUInt64.read(from: &buf), 
+                pendingSessionTtl: FfiConverterOptionUInt64.read(from: &buf), 
+                oneTimePrekeyTarget: FfiConverterOptionUInt32.read(from: &buf), 
+                signedPrekeyRotation: FfiConverterOptionUInt64.read(from: &buf), 
+                signedPrekeyGrace: FfiConverterOptionUInt64.read(from: &buf), 
+                sessionCache: FfiConverterOptionUInt32.read(from: &buf), 
+                deviceListsRequired: FfiConverterOptionBool.read(from: &buf), 
+                groupRotationMessages: FfiConverterOptionUInt32.read(from: &buf), 
+                groupRotationAge: FfiConverterOptionUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AccountConfig, into buf: inout [UInt8]) {
+        FfiConverterOptionUInt32.write(value.maxArchivedSessions, into: &buf)
+        FfiConverterOptionUInt64.write(value.archivedSessionTtl, into: &buf)
+        FfiConverterOptionUInt64.write(value.pendingSessionTtl, into: &buf)
+        FfiConverterOptionUInt32.write(value.oneTimePrekeyTarget, into: &buf)
+        FfiConverterOptionUInt64.write(value.signedPrekeyRotation, into: &buf)
+        FfiConverterOptionUInt64.write(value.signedPrekeyGrace, into: &buf)
+        FfiConverterOptionUInt32.write(value.sessionCache, into: &buf)
+        FfiConverterOptionBool.write(value.deviceListsRequired, into: &buf)
+        FfiConverterOptionUInt32.write(value.groupRotationMessages, into: &buf)
+        FfiConverterOptionUInt64.write(value.groupRotationAge, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountConfig_lift(_ buf: RustBuffer) throws -> AccountConfig {
+    return try FfiConverterTypeAccountConfig.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountConfig_lower(_ value: AccountConfig) -> RustBuffer {
+    return FfiConverterTypeAccountConfig.lower(value)
+}
+
+
+/**
+ * A link that verified: both accounts signed it.
+ */
+public struct AccountLinkInfo: Equatable, Hashable {
+    /**
+     * The two accounts, in the link's canonical order.
+     */
+    public var accounts: [LinkedAccount]
+    /**
+     * When it was made (seconds).
+     */
+    public var createdAt: UInt64
+    /**
+     * The link's hash (what a revocation names).
+     */
+    public var hash: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The two accounts, in the link's canonical order.
+         */accounts: [LinkedAccount], 
+        /**
+         * When it was made (seconds).
+         */createdAt: UInt64, 
+        /**
+         * The link's hash (what a revocation names).
+         */hash: Data) {
+        self.accounts = accounts
+        self.createdAt = createdAt
+        self.hash = hash
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AccountLinkInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccountLinkInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccountLinkInfo {
+        return
+            try AccountLinkInfo(
+                accounts: FfiConverterSequenceTypeLinkedAccount.read(from: &buf), 
+                createdAt: FfiConverterUInt64.read(from: &buf), 
+                hash: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AccountLinkInfo, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeLinkedAccount.write(value.accounts, into: &buf)
+        FfiConverterUInt64.write(value.createdAt, into: &buf)
+        FfiConverterData.write(value.hash, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountLinkInfo_lift(_ buf: RustBuffer) throws -> AccountLinkInfo {
+    return try FfiConverterTypeAccountLinkInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountLinkInfo_lower(_ value: AccountLinkInfo) -> RustBuffer {
+    return FfiConverterTypeAccountLinkInfo.lower(value)
+}
+
+
+/**
+ * A proposal, as the other app shows it before countersigning: signed
+ * by `proposer`, naming `countersigner` (which must be that app's own
+ * account).
+ */
+public struct AccountLinkProposalInfo: Equatable, Hashable {
+    /**
+     * The account that proposed the link and signed the proposal.
+     */
+    public var proposer: LinkedAccount
+    /**
+     * The account asked to countersign it.
+     */
+    public var countersigner: LinkedAccount
+    /**
+     * When it was made (seconds; as the proposer said).
+     */
+    public var createdAt: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The account that proposed the link and signed the proposal.
+         */proposer: LinkedAccount, 
+        /**
+         * The account asked to countersign it.
+         */countersigner: LinkedAccount, 
+        /**
+         * When it was made (seconds; as the proposer said).
+         */createdAt: UInt64) {
+        self.proposer = proposer
+        self.countersigner = countersigner
+        self.createdAt = createdAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AccountLinkProposalInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccountLinkProposalInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccountLinkProposalInfo {
+        return
+            try AccountLinkProposalInfo(
+                proposer: FfiConverterTypeLinkedAccount.read(from: &buf), 
+                countersigner: FfiConverterTypeLinkedAccount.read(from: &buf), 
+                createdAt: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AccountLinkProposalInfo, into buf: inout [UInt8]) {
+        FfiConverterTypeLinkedAccount.write(value.proposer, into: &buf)
+        FfiConverterTypeLinkedAccount.write(value.countersigner, into: &buf)
+        FfiConverterUInt64.write(value.createdAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountLinkProposalInfo_lift(_ buf: RustBuffer) throws -> AccountLinkProposalInfo {
+    return try FfiConverterTypeAccountLinkProposalInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountLinkProposalInfo_lower(_ value: AccountLinkProposalInfo) -> RustBuffer {
+    return FfiConverterTypeAccountLinkProposalInfo.lower(value)
+}
 
 
 /**
@@ -3770,6 +4965,75 @@ public func FfiConverterTypeKnownUser_lower(_ value: KnownUser) -> RustBuffer {
 
 
 /**
+ * One of the two accounts a link or a proposal names.
+ */
+public struct LinkedAccount: Equatable, Hashable {
+    /**
+     * Where the account is reached.
+     */
+    public var user: UserAddress
+    /**
+     * Its user identity key (32 bytes).
+     */
+    public var userKey: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Where the account is reached.
+         */user: UserAddress, 
+        /**
+         * Its user identity key (32 bytes).
+         */userKey: Data) {
+        self.user = user
+        self.userKey = userKey
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LinkedAccount: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLinkedAccount: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LinkedAccount {
+        return
+            try LinkedAccount(
+                user: FfiConverterTypeUserAddress.read(from: &buf), 
+                userKey: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LinkedAccount, into buf: inout [UInt8]) {
+        FfiConverterTypeUserAddress.write(value.user, into: &buf)
+        FfiConverterData.write(value.userKey, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLinkedAccount_lift(_ buf: RustBuffer) throws -> LinkedAccount {
+    return try FfiConverterTypeLinkedAccount.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLinkedAccount_lower(_ value: LinkedAccount) -> RustBuffer {
+    return FfiConverterTypeLinkedAccount.lower(value)
+}
+
+
+/**
  * What `link_device` produced: the device list that names the new device
  * (publish it) and the provisioning message (relay it to the new device).
  */
@@ -4063,6 +5327,77 @@ public func FfiConverterTypePreKeyIds_lift(_ buf: RustBuffer) throws -> PreKeyId
 #endif
 public func FfiConverterTypePreKeyIds_lower(_ value: PreKeyIds) -> RustBuffer {
     return FfiConverterTypePreKeyIds.lower(value)
+}
+
+
+/**
+ * A storage key the account was sealed under before the current one:
+ * `Account.open` needs it to open records sealed under it until
+ * `reseal_all` has moved them to the current key.
+ */
+public struct PreviousStorageKey: Equatable, Hashable {
+    /**
+     * The key's id, as given when it was current.
+     */
+    public var keyId: UInt32
+    /**
+     * The 32-byte key.
+     */
+    public var storageKey: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The key's id, as given when it was current.
+         */keyId: UInt32, 
+        /**
+         * The 32-byte key.
+         */storageKey: Data) {
+        self.keyId = keyId
+        self.storageKey = storageKey
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PreviousStorageKey: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePreviousStorageKey: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PreviousStorageKey {
+        return
+            try PreviousStorageKey(
+                keyId: FfiConverterUInt32.read(from: &buf), 
+                storageKey: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PreviousStorageKey, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.keyId, into: &buf)
+        FfiConverterData.write(value.storageKey, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePreviousStorageKey_lift(_ buf: RustBuffer) throws -> PreviousStorageKey {
+    return try FfiConverterTypePreviousStorageKey.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePreviousStorageKey_lower(_ value: PreviousStorageKey) -> RustBuffer {
+    return FfiConverterTypePreviousStorageKey.lower(value)
 }
 
 
@@ -4873,6 +6208,122 @@ public func FfiConverterTypeGroupEvent_lift(_ buf: RustBuffer) throws -> GroupEv
 #endif
 public func FfiConverterTypeGroupEvent_lower(_ value: GroupEvent) -> RustBuffer {
     return FfiConverterTypeGroupEvent.lower(value)
+}
+
+
+
+/**
+ * One operation of a group change, applied in order.
+ */
+
+public enum GroupOp: Equatable, Hashable {
+    
+    /**
+     * Adds a user who is not a member (their user key, from their device
+     * list on record).
+     */
+    case add(
+        /**
+         * Where the user is reached.
+         */user: UserAddress, 
+        /**
+         * The user's identity key (32 bytes).
+         */userKey: Data, 
+        /**
+         * Whether the user may change the membership.
+         */admin: Bool
+    )
+    /**
+     * Removes a member.
+     */
+    case remove(
+        /**
+         * The member's user identity key.
+         */userKey: Data
+    )
+    /**
+     * Gives a member the other role.
+     */
+    case setRole(
+        /**
+         * The member's user identity key.
+         */userKey: Data, 
+        /**
+         * Whether the member becomes an admin (`true`) or a member.
+         */admin: Bool
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension GroupOp: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGroupOp: FfiConverterRustBuffer {
+    typealias SwiftType = GroupOp
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GroupOp {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .add(user: try FfiConverterTypeUserAddress.read(from: &buf), userKey: try FfiConverterData.read(from: &buf), admin: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 2: return .remove(userKey: try FfiConverterData.read(from: &buf)
+        )
+        
+        case 3: return .setRole(userKey: try FfiConverterData.read(from: &buf), admin: try FfiConverterBool.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: GroupOp, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .add(user,userKey,admin):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeUserAddress.write(user, into: &buf)
+            FfiConverterData.write(userKey, into: &buf)
+            FfiConverterBool.write(admin, into: &buf)
+            
+        
+        case let .remove(userKey):
+            writeInt(&buf, Int32(2))
+            FfiConverterData.write(userKey, into: &buf)
+            
+        
+        case let .setRole(userKey,admin):
+            writeInt(&buf, Int32(3))
+            FfiConverterData.write(userKey, into: &buf)
+            FfiConverterBool.write(admin, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGroupOp_lift(_ buf: RustBuffer) throws -> GroupOp {
+    return try FfiConverterTypeGroupOp.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGroupOp_lower(_ value: GroupOp) -> RustBuffer {
+    return FfiConverterTypeGroupOp.lower(value)
 }
 
 
@@ -5997,6 +7448,150 @@ public func FfiConverterCallbackInterfaceDeviceListFetcher_lower(_ v: DeviceList
     return FfiConverterCallbackInterfaceDeviceListFetcher.lower(v)
 }
 
+
+
+
+/**
+ * Where the app keeps the plaintext of a group message it decrypts,
+ * called inside the store transaction of `group_decrypt_with`: raise to
+ * refuse, and nothing is stored.
+ */
+public protocol GroupDelivery: AnyObject, Sendable {
+    
+    /**
+     * Stores `message` in the app's own database. Raising refuses it.
+     */
+    func deliver(message: GroupDecrypted) throws 
+    
+}
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceGroupDelivery {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceGroupDelivery = UniffiVTableCallbackInterfaceGroupDelivery(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterCallbackInterfaceGroupDelivery.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface GroupDelivery: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterCallbackInterfaceGroupDelivery.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface GroupDelivery: handle missing in uniffiClone")
+            }
+        },
+        deliver: { (
+            uniffiHandle: UInt64,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterCallbackInterfaceGroupDelivery.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.deliver(
+                     message: try FfiConverterTypeGroupDecrypted_lift(message)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeKinsealError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceGroupDelivery> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceGroupDelivery>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitGroupDelivery() {
+    uniffi_kinseal_ffi_fn_init_callback_vtable_groupdelivery(UniffiCallbackInterfaceGroupDelivery.vtablePtr)
+}
+
+// FfiConverter protocol for callback interfaces
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterCallbackInterfaceGroupDelivery {
+    fileprivate static let handleMap = UniffiHandleMap<GroupDelivery>()
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+extension FfiConverterCallbackInterfaceGroupDelivery : FfiConverter {
+    typealias SwiftType = GroupDelivery
+    typealias FfiType = UInt64
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func lift(_ handle: UInt64) throws -> SwiftType {
+        try handleMap.get(handle: handle)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func lower(_ v: SwiftType) -> UInt64 {
+        return handleMap.insert(obj: v)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func write(_ v: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(v))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterCallbackInterfaceGroupDelivery_lift(_ handle: UInt64) throws -> GroupDelivery {
+    return try FfiConverterCallbackInterfaceGroupDelivery.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterCallbackInterfaceGroupDelivery_lower(_ v: GroupDelivery) -> UInt64 {
+    return FfiConverterCallbackInterfaceGroupDelivery.lower(v)
+}
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -6048,6 +7643,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
     typealias SwiftType = Data?
 
@@ -6088,6 +7707,54 @@ fileprivate struct FfiConverterOptionTypeSafetyNumber: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSafetyNumber.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeTrustPolicy: FfiConverterRustBuffer {
+    typealias SwiftType = TrustPolicy?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTrustPolicy.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTrustPolicy.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeAccountConfig: FfiConverterRustBuffer {
+    typealias SwiftType = AccountConfig?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAccountConfig.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAccountConfig.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6439,6 +8106,31 @@ fileprivate struct FfiConverterSequenceTypeGroupMember: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeLinkedAccount: FfiConverterRustBuffer {
+    typealias SwiftType = [LinkedAccount]
+
+    public static func write(_ value: [LinkedAccount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeLinkedAccount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [LinkedAccount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [LinkedAccount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeLinkedAccount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeListedDevice: FfiConverterRustBuffer {
     typealias SwiftType = [ListedDevice]
 
@@ -6456,6 +8148,31 @@ fileprivate struct FfiConverterSequenceTypeListedDevice: FfiConverterRustBuffer 
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeListedDevice.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePreviousStorageKey: FfiConverterRustBuffer {
+    typealias SwiftType = [PreviousStorageKey]
+
+    public static func write(_ value: [PreviousStorageKey], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePreviousStorageKey.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PreviousStorageKey] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PreviousStorageKey]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePreviousStorageKey.read(from: &buf))
         }
         return seq
     }
@@ -6509,6 +8226,57 @@ fileprivate struct FfiConverterSequenceTypeUserAddress: FfiConverterRustBuffer {
         }
         return seq
     }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeGroupOp: FfiConverterRustBuffer {
+    typealias SwiftType = [GroupOp]
+
+    public static func write(_ value: [GroupOp], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeGroupOp.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [GroupOp] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [GroupOp]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeGroupOp.read(from: &buf))
+        }
+        return seq
+    }
+}
+/**
+ * Checks that `revocation` revokes `link` (both as bytes) and is signed
+ * by one of its two accounts: if this returns, stop showing the two as
+ * one person.
+ */
+public func checkLinkRevocation(revocation: Data, link: Data)throws   {try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_func_check_link_revocation(
+        FfiConverterData.lower(revocation),
+        FfiConverterData.lower(link),uniffiCallStatus
+    )
+}
+}
+/**
+ * Decodes a proposal another app of this person made, checking its
+ * proposer's signature, for the app to show before it calls
+ * `Account.countersign_account_link`.
+ */
+public func readAccountLinkProposal(proposal: Data)throws  -> AccountLinkProposalInfo  {
+    return try  FfiConverterTypeAccountLinkProposalInfo_lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_func_read_account_link_proposal(
+        FfiConverterData.lower(proposal),uniffiCallStatus
+    )
+})
 }
 /**
  * Reads a pairwise message's header for routing (no key needed).
@@ -6585,6 +8353,12 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_kinseal_ffi_checksum_func_check_link_revocation() != 36771) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_func_read_account_link_proposal() != 10098) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_kinseal_ffi_checksum_func_route() != 53708) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6606,13 +8380,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kinseal_ffi_checksum_method_account_accept_user_identity() != 39567) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kinseal_ffi_checksum_method_account_add_group_members() != 17723) {
+    if (uniffi_kinseal_ffi_checksum_method_account_add_device() != 46908) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_address() != 43964) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kinseal_ffi_checksum_method_account_create_group() != 45697) {
+    if (uniffi_kinseal_ffi_checksum_method_account_current_session_id() != 8212) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_decrypt() != 51155) {
@@ -6639,22 +8413,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kinseal_ffi_checksum_method_account_encrypt_envelope() != 28962) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_kinseal_ffi_checksum_method_account_encrypt_to_each() != 18546) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_kinseal_ffi_checksum_method_account_encrypt_to_user() != 12478) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_encrypt_to_users() != 59973) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kinseal_ffi_checksum_method_account_group_decrypt() != 25342) {
+    if (uniffi_kinseal_ffi_checksum_method_account_expire_sessions() != 23742) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kinseal_ffi_checksum_method_account_group_send() != 25858) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_kinseal_ffi_checksum_method_account_group_state() != 1531) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_kinseal_ffi_checksum_method_account_groups() != 47872) {
+    if (uniffi_kinseal_ffi_checksum_method_account_forget_device() != 11133) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_handle_receipt() != 34811) {
@@ -6664,9 +8435,6 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_identity_key() != 28125) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_kinseal_ffi_checksum_method_account_leave_group() != 64626) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_link_device() != 477) {
@@ -6693,7 +8461,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kinseal_ffi_checksum_method_account_remove_device() != 22361) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kinseal_ffi_checksum_method_account_remove_group_members() != 19308) {
+    if (uniffi_kinseal_ffi_checksum_method_account_reseal_all() != 60294) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_reset_session() != 5163) {
@@ -6711,10 +8479,61 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kinseal_ffi_checksum_method_account_update_device_lists() != 43109) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_kinseal_ffi_checksum_method_account_update_device_lists_with_proof() != 15624) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_kinseal_ffi_checksum_method_account_user_identity_key() != 37130) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_account_user_safety_number() != 1299) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_add_group_members() != 33843) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_change_group() != 65332) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_create_group() != 47615) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_forget_group() != 64498) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_group_decrypt() != 26558) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_group_decrypt_with() != 6700) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_group_send() != 17062) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_group_state() != 10085) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_groups() != 54870) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_leave_group() != 52002) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_remove_group_members() != 988) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_peer() != 51745) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_check_account_link() != 62182) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_countersign_account_link() != 29364) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_propose_account_link() != 54710) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_account_revoke_account_link() != 397) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_linkrequest_code() != 51698) {
@@ -6727,6 +8546,27 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_provisioned_device_list() != 46724) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_peer_address() != 2695) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_peer_decrypt() != 35419) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_peer_decrypt_with() != 24004) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_peer_encrypt() != 7489) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_peer_group_decrypt() != 60352) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_trustpolicy_trust_device() != 51059) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_kinseal_ffi_checksum_method_trustpolicy_trust_user() != 32230) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_method_safetynumber_digits() != 4555) {
@@ -6771,19 +8611,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kinseal_ffi_checksum_method_directory_upload() != 37200) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kinseal_ffi_checksum_constructor_account_create() != 22720) {
+    if (uniffi_kinseal_ffi_checksum_constructor_account_create() != 37686) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kinseal_ffi_checksum_constructor_account_create_in_memory() != 61414) {
+    if (uniffi_kinseal_ffi_checksum_constructor_account_create_in_memory() != 11294) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kinseal_ffi_checksum_constructor_account_create_linked() != 2078) {
+    if (uniffi_kinseal_ffi_checksum_constructor_account_create_linked() != 42310) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kinseal_ffi_checksum_constructor_account_create_linked_in_memory() != 48772) {
+    if (uniffi_kinseal_ffi_checksum_constructor_account_create_linked_in_memory() != 61691) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kinseal_ffi_checksum_constructor_account_open() != 40990) {
+    if (uniffi_kinseal_ffi_checksum_constructor_account_open() != 15223) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kinseal_ffi_checksum_constructor_linkrequest_new() != 21025) {
@@ -6804,10 +8644,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kinseal_ffi_checksum_method_devicelistfetcher_fetch_device_lists() != 48949) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_kinseal_ffi_checksum_method_groupdelivery_deliver() != 39112) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
+    uniffiCallbackInitTrustPolicy()
     uniffiCallbackInitBundleFetcher()
     uniffiCallbackInitDelivery()
     uniffiCallbackInitDeviceListFetcher()
+    uniffiCallbackInitGroupDelivery()
     return InitializationResult.ok
 }()
 

@@ -264,6 +264,27 @@ typedef void (*UniffiCallbackInterfaceDeviceListFetcherMethod0)(uint64_t, RustBu
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_GROUP_DELIVERY_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_GROUP_DELIVERY_METHOD0
+typedef void (*UniffiCallbackInterfaceGroupDeliveryMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRUST_POLICY_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRUST_POLICY_METHOD0
+typedef void (*UniffiCallbackInterfaceTrustPolicyMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, int8_t* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRUST_POLICY_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRUST_POLICY_METHOD1
+typedef void (*UniffiCallbackInterfaceTrustPolicyMethod1)(uint64_t, RustBuffer, RustBuffer, RustBuffer, RustBuffer, int8_t* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_BUNDLE_FETCHER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_BUNDLE_FETCHER
 typedef struct UniffiVTableCallbackInterfaceBundleFetcher {
@@ -291,6 +312,25 @@ typedef struct UniffiVTableCallbackInterfaceDeviceListFetcher {
 } UniffiVTableCallbackInterfaceDeviceListFetcher;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_GROUP_DELIVERY
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_GROUP_DELIVERY
+typedef struct UniffiVTableCallbackInterfaceGroupDelivery {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceGroupDeliveryMethod0 _Nonnull deliver;
+} UniffiVTableCallbackInterfaceGroupDelivery;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TRUST_POLICY
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TRUST_POLICY
+typedef struct UniffiVTableCallbackInterfaceTrustPolicy {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceTrustPolicyMethod0 _Nonnull trustDevice;
+    UniffiCallbackInterfaceTrustPolicyMethod1 _Nonnull trustUser;
+} UniffiVTableCallbackInterfaceTrustPolicy;
+
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CLONE_ACCOUNT
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CLONE_ACCOUNT
 uint64_t uniffi_kinseal_ffi_fn_clone_account(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -303,27 +343,27 @@ void uniffi_kinseal_ffi_fn_free_account(uint64_t handle, RustCallStatus *_Nonnul
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CONSTRUCTOR_ACCOUNT_CREATE
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CONSTRUCTOR_ACCOUNT_CREATE
-uint64_t uniffi_kinseal_ffi_fn_constructor_account_create(RustBuffer path, RustBuffer storage_key, uint32_t key_id, RustBuffer address, uint64_t now, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_kinseal_ffi_fn_constructor_account_create(RustBuffer path, RustBuffer storage_key, uint32_t key_id, RustBuffer address, uint64_t now, RustBuffer config, RustBuffer policy, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CONSTRUCTOR_ACCOUNT_CREATE_IN_MEMORY
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CONSTRUCTOR_ACCOUNT_CREATE_IN_MEMORY
-uint64_t uniffi_kinseal_ffi_fn_constructor_account_create_in_memory(RustBuffer address, uint64_t now, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_kinseal_ffi_fn_constructor_account_create_in_memory(RustBuffer address, uint64_t now, RustBuffer config, RustBuffer policy, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CONSTRUCTOR_ACCOUNT_CREATE_LINKED
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CONSTRUCTOR_ACCOUNT_CREATE_LINKED
-uint64_t uniffi_kinseal_ffi_fn_constructor_account_create_linked(RustBuffer path, RustBuffer storage_key, uint32_t key_id, uint64_t provisioned, uint64_t now, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_kinseal_ffi_fn_constructor_account_create_linked(RustBuffer path, RustBuffer storage_key, uint32_t key_id, uint64_t provisioned, uint64_t now, RustBuffer config, RustBuffer policy, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CONSTRUCTOR_ACCOUNT_CREATE_LINKED_IN_MEMORY
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CONSTRUCTOR_ACCOUNT_CREATE_LINKED_IN_MEMORY
-uint64_t uniffi_kinseal_ffi_fn_constructor_account_create_linked_in_memory(uint64_t provisioned, uint64_t now, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_kinseal_ffi_fn_constructor_account_create_linked_in_memory(uint64_t provisioned, uint64_t now, RustBuffer config, RustBuffer policy, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CONSTRUCTOR_ACCOUNT_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CONSTRUCTOR_ACCOUNT_OPEN
-uint64_t uniffi_kinseal_ffi_fn_constructor_account_open(RustBuffer path, RustBuffer storage_key, uint32_t key_id, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_kinseal_ffi_fn_constructor_account_open(RustBuffer path, RustBuffer storage_key, uint32_t key_id, RustBuffer previous_keys, RustBuffer config, RustBuffer policy, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ACCEPT_IDENTITY
@@ -336,9 +376,9 @@ void uniffi_kinseal_ffi_fn_method_account_accept_identity(uint64_t ptr, RustBuff
 RustBuffer uniffi_kinseal_ffi_fn_method_account_accept_user_identity(uint64_t ptr, RustBuffer list, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ADD_GROUP_MEMBERS
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ADD_GROUP_MEMBERS
-RustBuffer uniffi_kinseal_ffi_fn_method_account_add_group_members(uint64_t ptr, RustBuffer group, RustBuffer users, uint64_t now, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ADD_DEVICE
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ADD_DEVICE
+RustBuffer uniffi_kinseal_ffi_fn_method_account_add_device(uint64_t ptr, uint32_t device_id, RustBuffer identity_key, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ADDRESS
@@ -346,9 +386,9 @@ RustBuffer uniffi_kinseal_ffi_fn_method_account_add_group_members(uint64_t ptr, 
 RustBuffer uniffi_kinseal_ffi_fn_method_account_address(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_CREATE_GROUP
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_CREATE_GROUP
-RustBuffer uniffi_kinseal_ffi_fn_method_account_create_group(uint64_t ptr, RustBuffer members, uint64_t now, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_CURRENT_SESSION_ID
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_CURRENT_SESSION_ID
+RustBuffer uniffi_kinseal_ffi_fn_method_account_current_session_id(uint64_t ptr, RustBuffer peer, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_DECRYPT
@@ -391,6 +431,11 @@ RustBuffer uniffi_kinseal_ffi_fn_method_account_encrypt(uint64_t ptr, RustBuffer
 RustBuffer uniffi_kinseal_ffi_fn_method_account_encrypt_envelope(uint64_t ptr, RustBuffer peer, RustBuffer plaintext, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ENCRYPT_TO_EACH
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ENCRYPT_TO_EACH
+RustBuffer uniffi_kinseal_ffi_fn_method_account_encrypt_to_each(uint64_t ptr, RustBuffer peers, RustBuffer plaintext, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ENCRYPT_TO_USER
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ENCRYPT_TO_USER
 RustBuffer uniffi_kinseal_ffi_fn_method_account_encrypt_to_user(uint64_t ptr, RustBuffer user, RustBuffer plaintext, uint64_t now, RustCallStatus *_Nonnull out_status
@@ -401,24 +446,14 @@ RustBuffer uniffi_kinseal_ffi_fn_method_account_encrypt_to_user(uint64_t ptr, Ru
 RustBuffer uniffi_kinseal_ffi_fn_method_account_encrypt_to_users(uint64_t ptr, RustBuffer users, RustBuffer plaintext, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_DECRYPT
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_DECRYPT
-RustBuffer uniffi_kinseal_ffi_fn_method_account_group_decrypt(uint64_t ptr, RustBuffer sender, RustBuffer message, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_EXPIRE_SESSIONS
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_EXPIRE_SESSIONS
+uint64_t uniffi_kinseal_ffi_fn_method_account_expire_sessions(uint64_t ptr, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_SEND
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_SEND
-RustBuffer uniffi_kinseal_ffi_fn_method_account_group_send(uint64_t ptr, RustBuffer group, RustBuffer plaintext, uint64_t now, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_STATE
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_STATE
-RustBuffer uniffi_kinseal_ffi_fn_method_account_group_state(uint64_t ptr, RustBuffer group, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUPS
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUPS
-RustBuffer uniffi_kinseal_ffi_fn_method_account_groups(uint64_t ptr, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_FORGET_DEVICE
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_FORGET_DEVICE
+int8_t uniffi_kinseal_ffi_fn_method_account_forget_device(uint64_t ptr, RustBuffer peer, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_HANDLE_RECEIPT
@@ -434,11 +469,6 @@ int8_t uniffi_kinseal_ffi_fn_method_account_has_session(uint64_t ptr, RustBuffer
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_IDENTITY_KEY
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_IDENTITY_KEY
 RustBuffer uniffi_kinseal_ffi_fn_method_account_identity_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_LEAVE_GROUP
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_LEAVE_GROUP
-RustBuffer uniffi_kinseal_ffi_fn_method_account_leave_group(uint64_t ptr, RustBuffer group, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_LINK_DEVICE
@@ -481,9 +511,9 @@ RustBuffer uniffi_kinseal_ffi_fn_method_account_refresh_prekeys(uint64_t ptr, ui
 RustBuffer uniffi_kinseal_ffi_fn_method_account_remove_device(uint64_t ptr, uint32_t device_id, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_REMOVE_GROUP_MEMBERS
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_REMOVE_GROUP_MEMBERS
-RustBuffer uniffi_kinseal_ffi_fn_method_account_remove_group_members(uint64_t ptr, RustBuffer group, RustBuffer users, uint64_t now, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_RESEAL_ALL
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_RESEAL_ALL
+uint64_t uniffi_kinseal_ffi_fn_method_account_reseal_all(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_RESET_SESSION
@@ -511,6 +541,11 @@ RustBuffer uniffi_kinseal_ffi_fn_method_account_sync_sessions(uint64_t ptr, Rust
 RustBuffer uniffi_kinseal_ffi_fn_method_account_update_device_lists(uint64_t ptr, RustBuffer lists, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_UPDATE_DEVICE_LISTS_WITH_PROOF
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_UPDATE_DEVICE_LISTS_WITH_PROOF
+RustBuffer uniffi_kinseal_ffi_fn_method_account_update_device_lists_with_proof(uint64_t ptr, RustBuffer lists, RustBuffer proof, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_USER_IDENTITY_KEY
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_USER_IDENTITY_KEY
 RustBuffer uniffi_kinseal_ffi_fn_method_account_user_identity_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -519,6 +554,86 @@ RustBuffer uniffi_kinseal_ffi_fn_method_account_user_identity_key(uint64_t ptr, 
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_USER_SAFETY_NUMBER
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_USER_SAFETY_NUMBER
 RustBuffer uniffi_kinseal_ffi_fn_method_account_user_safety_number(uint64_t ptr, RustBuffer user, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ADD_GROUP_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_ADD_GROUP_MEMBERS
+RustBuffer uniffi_kinseal_ffi_fn_method_account_add_group_members(uint64_t ptr, RustBuffer group, RustBuffer users, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_CHANGE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_CHANGE_GROUP
+RustBuffer uniffi_kinseal_ffi_fn_method_account_change_group(uint64_t ptr, RustBuffer group, RustBuffer ops, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_CREATE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_CREATE_GROUP
+RustBuffer uniffi_kinseal_ffi_fn_method_account_create_group(uint64_t ptr, RustBuffer members, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_FORGET_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_FORGET_GROUP
+int8_t uniffi_kinseal_ffi_fn_method_account_forget_group(uint64_t ptr, RustBuffer group, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_DECRYPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_DECRYPT
+RustBuffer uniffi_kinseal_ffi_fn_method_account_group_decrypt(uint64_t ptr, RustBuffer sender, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_DECRYPT_WITH
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_DECRYPT_WITH
+RustBuffer uniffi_kinseal_ffi_fn_method_account_group_decrypt_with(uint64_t ptr, RustBuffer sender, RustBuffer message, uint64_t delivery, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_SEND
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_SEND
+RustBuffer uniffi_kinseal_ffi_fn_method_account_group_send(uint64_t ptr, RustBuffer group, RustBuffer plaintext, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_STATE
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUP_STATE
+RustBuffer uniffi_kinseal_ffi_fn_method_account_group_state(uint64_t ptr, RustBuffer group, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUPS
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_GROUPS
+RustBuffer uniffi_kinseal_ffi_fn_method_account_groups(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_LEAVE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_LEAVE_GROUP
+RustBuffer uniffi_kinseal_ffi_fn_method_account_leave_group(uint64_t ptr, RustBuffer group, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_REMOVE_GROUP_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_REMOVE_GROUP_MEMBERS
+RustBuffer uniffi_kinseal_ffi_fn_method_account_remove_group_members(uint64_t ptr, RustBuffer group, RustBuffer users, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_PEER
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_PEER
+uint64_t uniffi_kinseal_ffi_fn_method_account_peer(uint64_t ptr, RustBuffer address, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_CHECK_ACCOUNT_LINK
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_CHECK_ACCOUNT_LINK
+RustBuffer uniffi_kinseal_ffi_fn_method_account_check_account_link(uint64_t ptr, RustBuffer link, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_COUNTERSIGN_ACCOUNT_LINK
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_COUNTERSIGN_ACCOUNT_LINK
+RustBuffer uniffi_kinseal_ffi_fn_method_account_countersign_account_link(uint64_t ptr, RustBuffer proposal, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_PROPOSE_ACCOUNT_LINK
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_PROPOSE_ACCOUNT_LINK
+RustBuffer uniffi_kinseal_ffi_fn_method_account_propose_account_link(uint64_t ptr, RustBuffer their_key, RustBuffer their_address, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_REVOKE_ACCOUNT_LINK
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_REVOKE_ACCOUNT_LINK
+RustBuffer uniffi_kinseal_ffi_fn_method_account_revoke_account_link(uint64_t ptr, RustBuffer link, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CLONE_LINKREQUEST
@@ -565,6 +680,66 @@ RustBuffer uniffi_kinseal_ffi_fn_method_provisioned_device_address(uint64_t ptr,
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PROVISIONED_DEVICE_LIST
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PROVISIONED_DEVICE_LIST
 RustBuffer uniffi_kinseal_ffi_fn_method_provisioned_device_list(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CLONE_PEER
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CLONE_PEER
+uint64_t uniffi_kinseal_ffi_fn_clone_peer(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FREE_PEER
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FREE_PEER
+void uniffi_kinseal_ffi_fn_free_peer(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PEER_ADDRESS
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PEER_ADDRESS
+RustBuffer uniffi_kinseal_ffi_fn_method_peer_address(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PEER_DECRYPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PEER_DECRYPT
+RustBuffer uniffi_kinseal_ffi_fn_method_peer_decrypt(uint64_t ptr, ForeignBytes message, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PEER_DECRYPT_WITH
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PEER_DECRYPT_WITH
+RustBuffer uniffi_kinseal_ffi_fn_method_peer_decrypt_with(uint64_t ptr, ForeignBytes message, uint64_t now, uint64_t delivery, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PEER_ENCRYPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PEER_ENCRYPT
+RustBuffer uniffi_kinseal_ffi_fn_method_peer_encrypt(uint64_t ptr, ForeignBytes plaintext, uint64_t now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PEER_GROUP_DECRYPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_PEER_GROUP_DECRYPT
+RustBuffer uniffi_kinseal_ffi_fn_method_peer_group_decrypt(uint64_t ptr, ForeignBytes message, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CLONE_TRUSTPOLICY
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CLONE_TRUSTPOLICY
+uint64_t uniffi_kinseal_ffi_fn_clone_trustpolicy(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FREE_TRUSTPOLICY
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FREE_TRUSTPOLICY
+void uniffi_kinseal_ffi_fn_free_trustpolicy(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_INIT_CALLBACK_VTABLE_TRUSTPOLICY
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_INIT_CALLBACK_VTABLE_TRUSTPOLICY
+void uniffi_kinseal_ffi_fn_init_callback_vtable_trustpolicy(const UniffiVTableCallbackInterfaceTrustPolicy* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_TRUSTPOLICY_TRUST_DEVICE
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_TRUSTPOLICY_TRUST_DEVICE
+int8_t uniffi_kinseal_ffi_fn_method_trustpolicy_trust_device(uint64_t ptr, RustBuffer peer, RustBuffer known, RustBuffer presented, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_TRUSTPOLICY_TRUST_USER
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_TRUSTPOLICY_TRUST_USER
+int8_t uniffi_kinseal_ffi_fn_method_trustpolicy_trust_user(uint64_t ptr, RustBuffer user, RustBuffer known, RustBuffer presented, RustBuffer proof, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CLONE_SAFETYNUMBER
@@ -681,6 +856,21 @@ void uniffi_kinseal_ffi_fn_init_callback_vtable_delivery(const UniffiVTableCallb
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_INIT_CALLBACK_VTABLE_DEVICELISTFETCHER
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_INIT_CALLBACK_VTABLE_DEVICELISTFETCHER
 void uniffi_kinseal_ffi_fn_init_callback_vtable_devicelistfetcher(const UniffiVTableCallbackInterfaceDeviceListFetcher* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_INIT_CALLBACK_VTABLE_GROUPDELIVERY
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_INIT_CALLBACK_VTABLE_GROUPDELIVERY
+void uniffi_kinseal_ffi_fn_init_callback_vtable_groupdelivery(const UniffiVTableCallbackInterfaceGroupDelivery* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FUNC_CHECK_LINK_REVOCATION
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FUNC_CHECK_LINK_REVOCATION
+void uniffi_kinseal_ffi_fn_func_check_link_revocation(RustBuffer revocation, RustBuffer link, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FUNC_READ_ACCOUNT_LINK_PROPOSAL
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FUNC_READ_ACCOUNT_LINK_PROPOSAL
+RustBuffer uniffi_kinseal_ffi_fn_func_read_account_link_proposal(RustBuffer proposal, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FUNC_ROUTE
@@ -968,6 +1158,18 @@ void ffi_kinseal_ffi_rust_future_free_void(uint64_t handle
 void ffi_kinseal_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_FUNC_CHECK_LINK_REVOCATION
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_FUNC_CHECK_LINK_REVOCATION
+uint16_t uniffi_kinseal_ffi_checksum_func_check_link_revocation(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_FUNC_READ_ACCOUNT_LINK_PROPOSAL
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_FUNC_READ_ACCOUNT_LINK_PROPOSAL
+uint16_t uniffi_kinseal_ffi_checksum_func_read_account_link_proposal(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_FUNC_ROUTE
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_FUNC_ROUTE
 uint16_t uniffi_kinseal_ffi_checksum_func_route(void
@@ -1010,9 +1212,9 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_accept_user_identity(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ADD_GROUP_MEMBERS
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ADD_GROUP_MEMBERS
-uint16_t uniffi_kinseal_ffi_checksum_method_account_add_group_members(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ADD_DEVICE
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ADD_DEVICE
+uint16_t uniffi_kinseal_ffi_checksum_method_account_add_device(void
     
 );
 #endif
@@ -1022,9 +1224,9 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_address(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_CREATE_GROUP
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_CREATE_GROUP
-uint16_t uniffi_kinseal_ffi_checksum_method_account_create_group(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_CURRENT_SESSION_ID
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_CURRENT_SESSION_ID
+uint16_t uniffi_kinseal_ffi_checksum_method_account_current_session_id(void
     
 );
 #endif
@@ -1076,6 +1278,12 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_encrypt_envelope(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ENCRYPT_TO_EACH
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ENCRYPT_TO_EACH
+uint16_t uniffi_kinseal_ffi_checksum_method_account_encrypt_to_each(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ENCRYPT_TO_USER
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ENCRYPT_TO_USER
 uint16_t uniffi_kinseal_ffi_checksum_method_account_encrypt_to_user(void
@@ -1088,27 +1296,15 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_encrypt_to_users(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_DECRYPT
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_DECRYPT
-uint16_t uniffi_kinseal_ffi_checksum_method_account_group_decrypt(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_EXPIRE_SESSIONS
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_EXPIRE_SESSIONS
+uint16_t uniffi_kinseal_ffi_checksum_method_account_expire_sessions(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_SEND
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_SEND
-uint16_t uniffi_kinseal_ffi_checksum_method_account_group_send(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_STATE
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_STATE
-uint16_t uniffi_kinseal_ffi_checksum_method_account_group_state(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUPS
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUPS
-uint16_t uniffi_kinseal_ffi_checksum_method_account_groups(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_FORGET_DEVICE
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_FORGET_DEVICE
+uint16_t uniffi_kinseal_ffi_checksum_method_account_forget_device(void
     
 );
 #endif
@@ -1127,12 +1323,6 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_has_session(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_IDENTITY_KEY
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_IDENTITY_KEY
 uint16_t uniffi_kinseal_ffi_checksum_method_account_identity_key(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_LEAVE_GROUP
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_LEAVE_GROUP
-uint16_t uniffi_kinseal_ffi_checksum_method_account_leave_group(void
     
 );
 #endif
@@ -1184,9 +1374,9 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_remove_device(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_REMOVE_GROUP_MEMBERS
-#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_REMOVE_GROUP_MEMBERS
-uint16_t uniffi_kinseal_ffi_checksum_method_account_remove_group_members(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_RESEAL_ALL
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_RESEAL_ALL
+uint16_t uniffi_kinseal_ffi_checksum_method_account_reseal_all(void
     
 );
 #endif
@@ -1220,6 +1410,12 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_update_device_lists(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_UPDATE_DEVICE_LISTS_WITH_PROOF
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_UPDATE_DEVICE_LISTS_WITH_PROOF
+uint16_t uniffi_kinseal_ffi_checksum_method_account_update_device_lists_with_proof(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_USER_IDENTITY_KEY
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_USER_IDENTITY_KEY
 uint16_t uniffi_kinseal_ffi_checksum_method_account_user_identity_key(void
@@ -1229,6 +1425,102 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_user_identity_key(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_USER_SAFETY_NUMBER
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_USER_SAFETY_NUMBER
 uint16_t uniffi_kinseal_ffi_checksum_method_account_user_safety_number(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ADD_GROUP_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_ADD_GROUP_MEMBERS
+uint16_t uniffi_kinseal_ffi_checksum_method_account_add_group_members(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_CHANGE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_CHANGE_GROUP
+uint16_t uniffi_kinseal_ffi_checksum_method_account_change_group(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_CREATE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_CREATE_GROUP
+uint16_t uniffi_kinseal_ffi_checksum_method_account_create_group(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_FORGET_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_FORGET_GROUP
+uint16_t uniffi_kinseal_ffi_checksum_method_account_forget_group(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_DECRYPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_DECRYPT
+uint16_t uniffi_kinseal_ffi_checksum_method_account_group_decrypt(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_DECRYPT_WITH
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_DECRYPT_WITH
+uint16_t uniffi_kinseal_ffi_checksum_method_account_group_decrypt_with(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_SEND
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_SEND
+uint16_t uniffi_kinseal_ffi_checksum_method_account_group_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_STATE
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUP_STATE
+uint16_t uniffi_kinseal_ffi_checksum_method_account_group_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUPS
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_GROUPS
+uint16_t uniffi_kinseal_ffi_checksum_method_account_groups(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_LEAVE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_LEAVE_GROUP
+uint16_t uniffi_kinseal_ffi_checksum_method_account_leave_group(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_REMOVE_GROUP_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_REMOVE_GROUP_MEMBERS
+uint16_t uniffi_kinseal_ffi_checksum_method_account_remove_group_members(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_PEER
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_PEER
+uint16_t uniffi_kinseal_ffi_checksum_method_account_peer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_CHECK_ACCOUNT_LINK
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_CHECK_ACCOUNT_LINK
+uint16_t uniffi_kinseal_ffi_checksum_method_account_check_account_link(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_COUNTERSIGN_ACCOUNT_LINK
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_COUNTERSIGN_ACCOUNT_LINK
+uint16_t uniffi_kinseal_ffi_checksum_method_account_countersign_account_link(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_PROPOSE_ACCOUNT_LINK
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_PROPOSE_ACCOUNT_LINK
+uint16_t uniffi_kinseal_ffi_checksum_method_account_propose_account_link(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_REVOKE_ACCOUNT_LINK
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_REVOKE_ACCOUNT_LINK
+uint16_t uniffi_kinseal_ffi_checksum_method_account_revoke_account_link(void
     
 );
 #endif
@@ -1253,6 +1545,48 @@ uint16_t uniffi_kinseal_ffi_checksum_method_provisioned_device_address(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PROVISIONED_DEVICE_LIST
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PROVISIONED_DEVICE_LIST
 uint16_t uniffi_kinseal_ffi_checksum_method_provisioned_device_list(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PEER_ADDRESS
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PEER_ADDRESS
+uint16_t uniffi_kinseal_ffi_checksum_method_peer_address(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PEER_DECRYPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PEER_DECRYPT
+uint16_t uniffi_kinseal_ffi_checksum_method_peer_decrypt(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PEER_DECRYPT_WITH
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PEER_DECRYPT_WITH
+uint16_t uniffi_kinseal_ffi_checksum_method_peer_decrypt_with(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PEER_ENCRYPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PEER_ENCRYPT
+uint16_t uniffi_kinseal_ffi_checksum_method_peer_encrypt(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PEER_GROUP_DECRYPT
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_PEER_GROUP_DECRYPT
+uint16_t uniffi_kinseal_ffi_checksum_method_peer_group_decrypt(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_TRUSTPOLICY_TRUST_DEVICE
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_TRUSTPOLICY_TRUST_DEVICE
+uint16_t uniffi_kinseal_ffi_checksum_method_trustpolicy_trust_device(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_TRUSTPOLICY_TRUST_USER
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_TRUSTPOLICY_TRUST_USER
+uint16_t uniffi_kinseal_ffi_checksum_method_trustpolicy_trust_user(void
     
 );
 #endif
@@ -1403,6 +1737,12 @@ uint16_t uniffi_kinseal_ffi_checksum_method_delivery_deliver(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_DEVICELISTFETCHER_FETCH_DEVICE_LISTS
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_DEVICELISTFETCHER_FETCH_DEVICE_LISTS
 uint16_t uniffi_kinseal_ffi_checksum_method_devicelistfetcher_fetch_device_lists(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_GROUPDELIVERY_DELIVER
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_GROUPDELIVERY_DELIVER
+uint16_t uniffi_kinseal_ffi_checksum_method_groupdelivery_deliver(void
     
 );
 #endif

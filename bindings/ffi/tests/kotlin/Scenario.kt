@@ -30,6 +30,10 @@ inline fun <reified E : Throwable> expect(what: String, block: () -> Unit): E {
     throw AssertionError("$what: no exception")
 }
 
+/** A direct buffer holding `bytes`: what a `Peer` borrows without a copy. */
+fun direct(bytes: ByteArray): java.nio.ByteBuffer =
+    java.nio.ByteBuffer.allocateDirect(bytes.size).put(bytes).flip()
+
 fun main() {
     val directory = Directory.openInMemory()
     val alice = Account.createInMemory(DeviceAddress("chirp".toByteArray(), "alice".toByteArray(), 1u), NOW)
@@ -64,6 +68,17 @@ fun main() {
     for (envelope in sent.distributions.envelopes) bob.decryptEnvelope(envelope.bytes, NOW)
     check(String(bob.groupDecrypt(alice.address(), sent.message).plaintext) == "hello group", "group")
     check(bob.groupState(created.group)!!.members.size == 2, "members")
+
+    // The fast path: `Peer` handles and borrowed (direct) byte buffers.
+    val toBob = alice.peer(bob.address())
+    val toAlice = bob.peer(alice.address())
+    val fast = toBob.encrypt(direct("over a peer".toByteArray()), NOW)
+    check(String(toAlice.decrypt(direct(fast), NOW).plaintext) == "over a peer", "peer")
+    expect<IllegalArgumentException>("a heap buffer") { toBob.encrypt(java.nio.ByteBuffer.wrap(fast), NOW) }
+    val change = alice.changeGroup(
+        created.group, listOf(GroupOp.SetRole(bob.userIdentityKey(), true)), NOW)
+    for (envelope in change.envelopes) bob.decryptEnvelope(envelope.bytes, NOW)
+    check(bob.groupState(created.group)!!.members.all { it.admin }, "both admins")
 
     val safety = alice.userSafetyNumber(user("parley", "bob"))!!
     check(safety.matchesScanned(bob.userSafetyNumber(user("chirp", "alice"))!!.qrBytes()), "safety number")

@@ -659,6 +659,15 @@ internal interface UniffiCallbackInterfaceDeliveryMethod0 : com.sun.jna.Callback
 internal interface UniffiCallbackInterfaceDeviceListFetcherMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`user`: RustBuffer.ByValue,`held`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceGroupDeliveryMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceTrustPolicyMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`peer`: RustBuffer.ByValue,`known`: RustBuffer.ByValue,`presented`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceTrustPolicyMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`user`: RustBuffer.ByValue,`known`: RustBuffer.ByValue,`presented`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "fetchBundle")
 internal open class UniffiVTableCallbackInterfaceBundleFetcher(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -716,6 +725,47 @@ internal open class UniffiVTableCallbackInterfaceDeviceListFetcher(
     }
 
 }
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "deliver")
+internal open class UniffiVTableCallbackInterfaceGroupDelivery(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `deliver`: UniffiCallbackInterfaceGroupDeliveryMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `deliver`: UniffiCallbackInterfaceGroupDeliveryMethod0? = null,
+    ): UniffiVTableCallbackInterfaceGroupDelivery(`uniffiFree`,`uniffiClone`,`deliver`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceGroupDelivery) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `deliver` = other.`deliver`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "trustDevice", "trustUser")
+internal open class UniffiVTableCallbackInterfaceTrustPolicy(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `trustDevice`: UniffiCallbackInterfaceTrustPolicyMethod0? = null,
+    @JvmField internal var `trustUser`: UniffiCallbackInterfaceTrustPolicyMethod1? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `trustDevice`: UniffiCallbackInterfaceTrustPolicyMethod0? = null,
+        `trustUser`: UniffiCallbackInterfaceTrustPolicyMethod1? = null,
+    ): UniffiVTableCallbackInterfaceTrustPolicy(`uniffiFree`,`uniffiClone`,`trustDevice`,`trustUser`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceTrustPolicy) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `trustDevice` = other.`trustDevice`
+        `trustUser` = other.`trustUser`
+    }
+
+}
 
 // A JNA Library to expose the extern-C FFI definitions.
 // This is an implementation detail which will be called internally by the public API.
@@ -741,6 +791,10 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_kinseal_ffi_checksum_func_check_link_revocation(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_func_read_account_link_proposal(
+    ): Int
     external fun uniffi_kinseal_ffi_checksum_func_route(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_func_route_group(
@@ -755,11 +809,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_accept_user_identity(
     ): Int
-    external fun uniffi_kinseal_ffi_checksum_method_account_add_group_members(
+    external fun uniffi_kinseal_ffi_checksum_method_account_add_device(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_address(
     ): Int
-    external fun uniffi_kinseal_ffi_checksum_method_account_create_group(
+    external fun uniffi_kinseal_ffi_checksum_method_account_current_session_id(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_decrypt(
     ): Int
@@ -777,25 +831,21 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_encrypt_envelope(
     ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_encrypt_to_each(
+    ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_encrypt_to_user(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_encrypt_to_users(
     ): Int
-    external fun uniffi_kinseal_ffi_checksum_method_account_group_decrypt(
+    external fun uniffi_kinseal_ffi_checksum_method_account_expire_sessions(
     ): Int
-    external fun uniffi_kinseal_ffi_checksum_method_account_group_send(
-    ): Int
-    external fun uniffi_kinseal_ffi_checksum_method_account_group_state(
-    ): Int
-    external fun uniffi_kinseal_ffi_checksum_method_account_groups(
+    external fun uniffi_kinseal_ffi_checksum_method_account_forget_device(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_handle_receipt(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_has_session(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_identity_key(
-    ): Int
-    external fun uniffi_kinseal_ffi_checksum_method_account_leave_group(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_link_device(
     ): Int
@@ -813,7 +863,7 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_remove_device(
     ): Int
-    external fun uniffi_kinseal_ffi_checksum_method_account_remove_group_members(
+    external fun uniffi_kinseal_ffi_checksum_method_account_reseal_all(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_reset_session(
     ): Int
@@ -825,9 +875,43 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_update_device_lists(
     ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_update_device_lists_with_proof(
+    ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_user_identity_key(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_user_safety_number(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_add_group_members(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_change_group(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_create_group(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_forget_group(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_group_decrypt(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_group_decrypt_with(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_group_send(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_group_state(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_groups(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_leave_group(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_remove_group_members(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_peer(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_check_account_link(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_countersign_account_link(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_propose_account_link(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_revoke_account_link(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_linkrequest_code(
     ): Int
@@ -836,6 +920,20 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_kinseal_ffi_checksum_method_provisioned_device_address(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_provisioned_device_list(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_peer_address(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_peer_decrypt(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_peer_decrypt_with(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_peer_encrypt(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_peer_group_decrypt(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_trustpolicy_trust_device(
+    ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_trustpolicy_trust_user(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_safetynumber_digits(
     ): Int
@@ -887,6 +985,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_devicelistfetcher_fetch_device_lists(
     ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_groupdelivery_deliver(
+    ): Int
     external fun ffi_kinseal_ffi_uniffi_contract_version(
     ): Int
 
@@ -903,9 +1003,11 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "kinseal_ffi"))
+        uniffiCallbackInterfaceTrustPolicy.register(this)
         uniffiCallbackInterfaceBundleFetcher.register(this)
         uniffiCallbackInterfaceDelivery.register(this)
         uniffiCallbackInterfaceDeviceListFetcher.register(this)
+        uniffiCallbackInterfaceGroupDelivery.register(this)
         
     }
 
@@ -914,25 +1016,25 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_kinseal_ffi_fn_free_account(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_kinseal_ffi_fn_constructor_account_create(`path`: RustBuffer.ByValue,`storageKey`: RustBuffer.ByValue,`keyId`: Int,`address`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_kinseal_ffi_fn_constructor_account_create(`path`: RustBuffer.ByValue,`storageKey`: RustBuffer.ByValue,`keyId`: Int,`address`: RustBuffer.ByValue,`now`: Long,`config`: RustBuffer.ByValue,`policy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_kinseal_ffi_fn_constructor_account_create_in_memory(`address`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_kinseal_ffi_fn_constructor_account_create_in_memory(`address`: RustBuffer.ByValue,`now`: Long,`config`: RustBuffer.ByValue,`policy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_kinseal_ffi_fn_constructor_account_create_linked(`path`: RustBuffer.ByValue,`storageKey`: RustBuffer.ByValue,`keyId`: Int,`provisioned`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_kinseal_ffi_fn_constructor_account_create_linked(`path`: RustBuffer.ByValue,`storageKey`: RustBuffer.ByValue,`keyId`: Int,`provisioned`: Long,`now`: Long,`config`: RustBuffer.ByValue,`policy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_kinseal_ffi_fn_constructor_account_create_linked_in_memory(`provisioned`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_kinseal_ffi_fn_constructor_account_create_linked_in_memory(`provisioned`: Long,`now`: Long,`config`: RustBuffer.ByValue,`policy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_kinseal_ffi_fn_constructor_account_open(`path`: RustBuffer.ByValue,`storageKey`: RustBuffer.ByValue,`keyId`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_kinseal_ffi_fn_constructor_account_open(`path`: RustBuffer.ByValue,`storageKey`: RustBuffer.ByValue,`keyId`: Int,`previousKeys`: RustBuffer.ByValue,`config`: RustBuffer.ByValue,`policy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_kinseal_ffi_fn_method_account_accept_identity(`ptr`: Long,`peer`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_kinseal_ffi_fn_method_account_accept_user_identity(`ptr`: Long,`list`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_kinseal_ffi_fn_method_account_add_group_members(`ptr`: Long,`group`: RustBuffer.ByValue,`users`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_kinseal_ffi_fn_method_account_add_device(`ptr`: Long,`deviceId`: Int,`identityKey`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_address(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_kinseal_ffi_fn_method_account_create_group(`ptr`: Long,`members`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_kinseal_ffi_fn_method_account_current_session_id(`ptr`: Long,`peer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_decrypt(`ptr`: Long,`peer`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -950,25 +1052,21 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_encrypt_envelope(`ptr`: Long,`peer`: RustBuffer.ByValue,`plaintext`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_encrypt_to_each(`ptr`: Long,`peers`: RustBuffer.ByValue,`plaintext`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_encrypt_to_user(`ptr`: Long,`user`: RustBuffer.ByValue,`plaintext`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_encrypt_to_users(`ptr`: Long,`users`: RustBuffer.ByValue,`plaintext`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_kinseal_ffi_fn_method_account_group_decrypt(`ptr`: Long,`sender`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_kinseal_ffi_fn_method_account_group_send(`ptr`: Long,`group`: RustBuffer.ByValue,`plaintext`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_kinseal_ffi_fn_method_account_group_state(`ptr`: Long,`group`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_kinseal_ffi_fn_method_account_groups(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_expire_sessions(`ptr`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_kinseal_ffi_fn_method_account_forget_device(`ptr`: Long,`peer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_kinseal_ffi_fn_method_account_handle_receipt(`ptr`: Long,`receipt`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_has_session(`ptr`: Long,`peer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_kinseal_ffi_fn_method_account_identity_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_kinseal_ffi_fn_method_account_leave_group(`ptr`: Long,`group`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_link_device(`ptr`: Long,`code`: RustBuffer.ByValue,`deviceId`: Int,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -986,8 +1084,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_remove_device(`ptr`: Long,`deviceId`: Int,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_kinseal_ffi_fn_method_account_remove_group_members(`ptr`: Long,`group`: RustBuffer.ByValue,`users`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_reseal_all(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_kinseal_ffi_fn_method_account_reset_session(`ptr`: Long,`peer`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_kinseal_ffi_fn_method_account_safety_number(`ptr`: Long,`peer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -998,9 +1096,43 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_update_device_lists(`ptr`: Long,`lists`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_update_device_lists_with_proof(`ptr`: Long,`lists`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_user_identity_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_user_safety_number(`ptr`: Long,`user`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_add_group_members(`ptr`: Long,`group`: RustBuffer.ByValue,`users`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_change_group(`ptr`: Long,`group`: RustBuffer.ByValue,`ops`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_create_group(`ptr`: Long,`members`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_forget_group(`ptr`: Long,`group`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_kinseal_ffi_fn_method_account_group_decrypt(`ptr`: Long,`sender`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_group_decrypt_with(`ptr`: Long,`sender`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,`delivery`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_group_send(`ptr`: Long,`group`: RustBuffer.ByValue,`plaintext`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_group_state(`ptr`: Long,`group`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_groups(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_leave_group(`ptr`: Long,`group`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_remove_group_members(`ptr`: Long,`group`: RustBuffer.ByValue,`users`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_peer(`ptr`: Long,`address`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_kinseal_ffi_fn_method_account_check_account_link(`ptr`: Long,`link`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_countersign_account_link(`ptr`: Long,`proposal`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_propose_account_link(`ptr`: Long,`theirKey`: RustBuffer.ByValue,`theirAddress`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_revoke_account_link(`ptr`: Long,`link`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_clone_linkrequest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1020,6 +1152,30 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_provisioned_device_list(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_clone_peer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_kinseal_ffi_fn_free_peer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_kinseal_ffi_fn_method_peer_address(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_peer_decrypt(`ptr`: Long,`message`: ForeignBytes.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_peer_decrypt_with(`ptr`: Long,`message`: ForeignBytes.ByValue,`now`: Long,`delivery`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_peer_encrypt(`ptr`: Long,`plaintext`: ForeignBytes.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_peer_group_decrypt(`ptr`: Long,`message`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_clone_trustpolicy(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_kinseal_ffi_fn_free_trustpolicy(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_kinseal_ffi_fn_init_callback_vtable_trustpolicy(`vtable`: UniffiVTableCallbackInterfaceTrustPolicy,
+    ): Unit
+    external fun uniffi_kinseal_ffi_fn_method_trustpolicy_trust_device(`ptr`: Long,`peer`: RustBuffer.ByValue,`known`: RustBuffer.ByValue,`presented`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_kinseal_ffi_fn_method_trustpolicy_trust_user(`ptr`: Long,`user`: RustBuffer.ByValue,`known`: RustBuffer.ByValue,`presented`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_kinseal_ffi_fn_clone_safetynumber(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_kinseal_ffi_fn_free_safetynumber(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1066,6 +1222,12 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_kinseal_ffi_fn_init_callback_vtable_devicelistfetcher(`vtable`: UniffiVTableCallbackInterfaceDeviceListFetcher,
     ): Unit
+    external fun uniffi_kinseal_ffi_fn_init_callback_vtable_groupdelivery(`vtable`: UniffiVTableCallbackInterfaceGroupDelivery,
+    ): Unit
+    external fun uniffi_kinseal_ffi_fn_func_check_link_revocation(`revocation`: RustBuffer.ByValue,`link`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_kinseal_ffi_fn_func_read_account_link_proposal(`proposal`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_func_route(`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_func_route_group(`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1195,6 +1357,12 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_kinseal_ffi_checksum_func_check_link_revocation() and 0xFFFF) != 36771) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_func_read_account_link_proposal() and 0xFFFF) != 10098) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_kinseal_ffi_checksum_func_route() and 0xFFFF) != 53708) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1216,13 +1384,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_accept_user_identity() and 0xFFFF) != 39567) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kinseal_ffi_checksum_method_account_add_group_members() and 0xFFFF) != 17723) {
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_add_device() and 0xFFFF) != 46908) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_address() and 0xFFFF) != 43964) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kinseal_ffi_checksum_method_account_create_group() and 0xFFFF) != 45697) {
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_current_session_id() and 0xFFFF) != 8212) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_decrypt() and 0xFFFF) != 51155) {
@@ -1249,22 +1417,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_encrypt_envelope() and 0xFFFF) != 28962) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_encrypt_to_each() and 0xFFFF) != 18546) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_encrypt_to_user() and 0xFFFF) != 12478) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_encrypt_to_users() and 0xFFFF) != 59973) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kinseal_ffi_checksum_method_account_group_decrypt() and 0xFFFF) != 25342) {
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_expire_sessions() and 0xFFFF) != 23742) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kinseal_ffi_checksum_method_account_group_send() and 0xFFFF) != 25858) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_kinseal_ffi_checksum_method_account_group_state() and 0xFFFF) != 1531) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_kinseal_ffi_checksum_method_account_groups() and 0xFFFF) != 47872) {
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_forget_device() and 0xFFFF) != 11133) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_handle_receipt() and 0xFFFF) != 34811) {
@@ -1274,9 +1439,6 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_identity_key() and 0xFFFF) != 28125) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_kinseal_ffi_checksum_method_account_leave_group() and 0xFFFF) != 64626) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_link_device() and 0xFFFF) != 477) {
@@ -1303,7 +1465,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_remove_device() and 0xFFFF) != 22361) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kinseal_ffi_checksum_method_account_remove_group_members() and 0xFFFF) != 19308) {
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_reseal_all() and 0xFFFF) != 60294) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_reset_session() and 0xFFFF) != 5163) {
@@ -1321,10 +1483,61 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_update_device_lists() and 0xFFFF) != 43109) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_update_device_lists_with_proof() and 0xFFFF) != 15624) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_user_identity_key() and 0xFFFF) != 37130) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_user_safety_number() and 0xFFFF) != 1299) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_add_group_members() and 0xFFFF) != 33843) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_change_group() and 0xFFFF) != 65332) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_create_group() and 0xFFFF) != 47615) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_forget_group() and 0xFFFF) != 64498) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_group_decrypt() and 0xFFFF) != 26558) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_group_decrypt_with() and 0xFFFF) != 6700) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_group_send() and 0xFFFF) != 17062) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_group_state() and 0xFFFF) != 10085) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_groups() and 0xFFFF) != 54870) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_leave_group() and 0xFFFF) != 52002) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_remove_group_members() and 0xFFFF) != 988) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_peer() and 0xFFFF) != 51745) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_check_account_link() and 0xFFFF) != 62182) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_countersign_account_link() and 0xFFFF) != 29364) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_propose_account_link() and 0xFFFF) != 54710) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_revoke_account_link() and 0xFFFF) != 397) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_linkrequest_code() and 0xFFFF) != 51698) {
@@ -1337,6 +1550,27 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_provisioned_device_list() and 0xFFFF) != 46724) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_peer_address() and 0xFFFF) != 2695) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_peer_decrypt() and 0xFFFF) != 35419) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_peer_decrypt_with() and 0xFFFF) != 24004) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_peer_encrypt() and 0xFFFF) != 7489) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_peer_group_decrypt() and 0xFFFF) != 60352) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_trustpolicy_trust_device() and 0xFFFF) != 51059) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_trustpolicy_trust_user() and 0xFFFF) != 32230) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_safetynumber_digits() and 0xFFFF) != 4555) {
@@ -1381,19 +1615,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kinseal_ffi_checksum_method_directory_upload() and 0xFFFF) != 37200) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kinseal_ffi_checksum_constructor_account_create() and 0xFFFF) != 22720) {
+    if ((lib.uniffi_kinseal_ffi_checksum_constructor_account_create() and 0xFFFF) != 37686) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kinseal_ffi_checksum_constructor_account_create_in_memory() and 0xFFFF) != 61414) {
+    if ((lib.uniffi_kinseal_ffi_checksum_constructor_account_create_in_memory() and 0xFFFF) != 11294) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kinseal_ffi_checksum_constructor_account_create_linked() and 0xFFFF) != 2078) {
+    if ((lib.uniffi_kinseal_ffi_checksum_constructor_account_create_linked() and 0xFFFF) != 42310) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kinseal_ffi_checksum_constructor_account_create_linked_in_memory() and 0xFFFF) != 48772) {
+    if ((lib.uniffi_kinseal_ffi_checksum_constructor_account_create_linked_in_memory() and 0xFFFF) != 61691) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kinseal_ffi_checksum_constructor_account_open() and 0xFFFF) != 40990) {
+    if ((lib.uniffi_kinseal_ffi_checksum_constructor_account_open() and 0xFFFF) != 15223) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_constructor_linkrequest_new() and 0xFFFF) != 21025) {
@@ -1412,6 +1646,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_devicelistfetcher_fetch_device_lists() and 0xFFFF) != 48949) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_groupdelivery_deliver() and 0xFFFF) != 39112) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1890,9 +2127,11 @@ public interface AccountInterface {
     fun `acceptUserIdentity`(`list`: kotlin.ByteArray, `now`: kotlin.ULong): DeviceListChange
     
     /**
-     * Adds `users` to `group` (admins only): the envelopes to send.
+     * Adds a device of this person to the list, as `device_id`, with the
+     * identity key it showed (32 bytes); linking (`link_device`) does this
+     * itself. Publish the list it returns.
      */
-    fun `addGroupMembers`(`group`: kotlin.ByteArray, `users`: List<UserAddress>, `now`: kotlin.ULong): FanOut
+    fun `addDevice`(`deviceId`: kotlin.UInt, `identityKey`: kotlin.ByteArray, `now`: kotlin.ULong): DeviceList
     
     /**
      * This device's address.
@@ -1900,10 +2139,9 @@ public interface AccountInterface {
     fun `address`(): DeviceAddress
     
     /**
-     * Creates a group of this person and `members`: its id, and the
-     * welcome envelopes.
+     * The id (32 bytes) of the session messages to `peer` use, if any.
      */
-    fun `createGroup`(`members`: List<UserAddress>, `now`: kotlin.ULong): GroupCreated
+    fun `currentSessionId`(`peer`: DeviceAddress): kotlin.ByteArray?
     
     /**
      * Decrypts message bytes that came from `peer`.
@@ -1951,6 +2189,13 @@ public interface AccountInterface {
     fun `encryptEnvelope`(`peer`: DeviceAddress, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong): Envelope
     
     /**
+     * Encrypts `plaintext` to each of `peers` (which need sessions), in
+     * one transaction (one commit for all of them): a message for each,
+     * in the order of `peers`. If one fails, nothing changed.
+     */
+    fun `encryptToEach`(`peers`: List<DeviceAddress>, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong): List<kotlin.ByteArray>
+    
+    /**
      * Encrypts `plaintext` to every listed device of `user` and this
      * person's other devices, in one transaction.
      */
@@ -1963,25 +2208,17 @@ public interface AccountInterface {
     fun `encryptToUsers`(`users`: List<UserAddress>, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong): FanOut
     
     /**
-     * Decrypts a group message from `sender`.
+     * Drops archived sessions idle longer than the configured time,
+     * across every peer device, in one transaction (call it now and
+     * then): how many devices' records changed.
      */
-    fun `groupDecrypt`(`sender`: DeviceAddress, `message`: kotlin.ByteArray): GroupDecrypted
+    fun `expireSessions`(`now`: kotlin.ULong): kotlin.ULong
     
     /**
-     * Encrypts `plaintext` to `group`: the group message and the
-     * sender-key envelopes to send before it.
+     * Deletes every session with `peer` (a device removed from its
+     * user's list); whether there was one.
      */
-    fun `groupSend`(`group`: kotlin.ByteArray, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong): GroupSend
-    
-    /**
-     * `group`'s state on this device, if it has the group.
-     */
-    fun `groupState`(`group`: kotlin.ByteArray): GroupState?
-    
-    /**
-     * The groups this device has.
-     */
-    fun `groups`(): List<kotlin.ByteArray>
+    fun `forgetDevice`(`peer`: DeviceAddress): kotlin.Boolean
     
     /**
      * Handles a decryption-error receipt from a peer's device.
@@ -1997,13 +2234,6 @@ public interface AccountInterface {
      * This device's public identity key (32 bytes).
      */
     fun `identityKey`(): kotlin.ByteArray
-    
-    /**
-     * Leaves `group` (a member needs no admin for that; the last admin
-     * cannot): the envelopes to send. This device sends and reads
-     * nothing more in it.
-     */
-    fun `leaveGroup`(`group`: kotlin.ByteArray, `now`: kotlin.ULong): FanOut
     
     /**
      * Adds a new device of this person, as `device_id`, from the code its
@@ -2053,9 +2283,12 @@ public interface AccountInterface {
     fun `removeDevice`(`deviceId`: kotlin.UInt, `now`: kotlin.ULong): DeviceList
     
     /**
-     * Removes `users` from `group` (admins only): the envelopes to send.
+     * Seals every record not sealed under the current storage key again
+     * under it (after `open` with a new key and the old one in
+     * `previous_keys`), in one transaction: how many were resealed. The
+     * previous keys are not needed after it.
      */
-    fun `removeGroupMembers`(`group`: kotlin.ByteArray, `users`: List<UserAddress>, `now`: kotlin.ULong): FanOut
+    fun `resealAll`(): kotlin.ULong
     
     /**
      * Closes the session with `peer`, so that the next message starts a
@@ -2090,6 +2323,13 @@ public interface AccountInterface {
     fun `updateDeviceLists`(`lists`: List<kotlin.ByteArray>, `now`: kotlin.ULong): DeviceListChange
     
     /**
+     * As `update_device_lists`, with the key-transparency proof the app
+     * fetched with the lists, for the app's trust policy to check
+     * (`TrustPolicy.trust_user`).
+     */
+    fun `updateDeviceListsWithProof`(`lists`: List<kotlin.ByteArray>, `proof`: kotlin.ByteArray?, `now`: kotlin.ULong): DeviceListChange
+    
+    /**
      * This person's public user identity key (32 bytes).
      */
     fun `userIdentityKey`(): kotlin.ByteArray
@@ -2099,6 +2339,102 @@ public interface AccountInterface {
      * devices), once `user`'s key is on record.
      */
     fun `userSafetyNumber`(`user`: UserAddress): SafetyNumber?
+    
+    /**
+     * Adds `users` to `group` (admins only): the envelopes to send.
+     */
+    fun `addGroupMembers`(`group`: kotlin.ByteArray, `users`: List<UserAddress>, `now`: kotlin.ULong): FanOut
+    
+    /**
+     * Applies `ops` to `group` in one change, in order (admins only; a
+     * member may remove only itself): the envelopes to send.
+     */
+    fun `changeGroup`(`group`: kotlin.ByteArray, `ops`: List<GroupOp>, `now`: kotlin.ULong): FanOut
+    
+    /**
+     * Creates a group of this person and `members`: its id, and the
+     * welcome envelopes.
+     */
+    fun `createGroup`(`members`: List<UserAddress>, `now`: kotlin.ULong): GroupCreated
+    
+    /**
+     * Deletes everything this device holds of `group` (after leaving it,
+     * or being removed): whether it had the group.
+     */
+    fun `forgetGroup`(`group`: kotlin.ByteArray): kotlin.Boolean
+    
+    /**
+     * Decrypts a group message from `sender`.
+     */
+    fun `groupDecrypt`(`sender`: DeviceAddress, `message`: kotlin.ByteArray): GroupDecrypted
+    
+    /**
+     * Decrypts a group message from `sender` and hands it to `delivery`
+     * inside the same transaction: if it raises, nothing is stored and
+     * its error comes back as `Callback` (the message decrypts again
+     * later).
+     */
+    fun `groupDecryptWith`(`sender`: DeviceAddress, `message`: kotlin.ByteArray, `delivery`: GroupDelivery): GroupDecrypted
+    
+    /**
+     * Encrypts `plaintext` to `group`: the group message and the
+     * sender-key envelopes to send before it.
+     */
+    fun `groupSend`(`group`: kotlin.ByteArray, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong): GroupSend
+    
+    /**
+     * `group`'s state on this device, if it has the group.
+     */
+    fun `groupState`(`group`: kotlin.ByteArray): GroupState?
+    
+    /**
+     * The groups this device has.
+     */
+    fun `groups`(): List<kotlin.ByteArray>
+    
+    /**
+     * Leaves `group` (a member needs no admin for that; the last admin
+     * cannot): the envelopes to send. This device sends and reads
+     * nothing more in it.
+     */
+    fun `leaveGroup`(`group`: kotlin.ByteArray, `now`: kotlin.ULong): FanOut
+    
+    /**
+     * Removes `users` from `group` (admins only): the envelopes to send.
+     */
+    fun `removeGroupMembers`(`group`: kotlin.ByteArray, `users`: List<UserAddress>, `now`: kotlin.ULong): FanOut
+    
+    /**
+     * The device at `address`, checked once, for per-message calls.
+     */
+    fun `peer`(`address`: DeviceAddress): Peer
+    
+    /**
+     * Checks a link a contact showed: it verifies, and both its accounts
+     * are users on record here with those keys, so the app may show the
+     * two as one person.
+     */
+    fun `checkAccountLink`(`link`: kotlin.ByteArray): AccountLinkInfo
+    
+    /**
+     * Countersigns a proposal that names this account: the link's bytes,
+     * to show contacts. Show the person `read_account_link_proposal`'s
+     * proposer first.
+     */
+    fun `countersignAccountLink`(`proposal`: kotlin.ByteArray): kotlin.ByteArray
+    
+    /**
+     * Proposes a link between this account and this person's account
+     * `their_address` (user key `their_key`) in another app: the bytes to
+     * carry to that app, which countersigns them.
+     */
+    fun `proposeAccountLink`(`theirKey`: kotlin.ByteArray, `theirAddress`: UserAddress, `now`: kotlin.ULong): kotlin.ByteArray
+    
+    /**
+     * Revokes a link this account is part of: the revocation's bytes, to
+     * show the contacts who saw the link.
+     */
+    fun `revokeAccountLink`(`link`: kotlin.ByteArray, `now`: kotlin.ULong): kotlin.ByteArray
     
     companion object
 }
@@ -2251,17 +2587,19 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 
     
     /**
-     * Adds `users` to `group` (admins only): the envelopes to send.
+     * Adds a device of this person to the list, as `device_id`, with the
+     * identity key it showed (32 bytes); linking (`link_device`) does this
+     * itself. Publish the list it returns.
      */
-    @Throws(KinsealException::class)override fun `addGroupMembers`(`group`: kotlin.ByteArray, `users`: List<UserAddress>, `now`: kotlin.ULong): FanOut {
-            return FfiConverterTypeFanOut.lift(
+    @Throws(KinsealException::class)override fun `addDevice`(`deviceId`: kotlin.UInt, `identityKey`: kotlin.ByteArray, `now`: kotlin.ULong): DeviceList {
+            return FfiConverterTypeDeviceList.lift(
     callWithHandle {
     uniffiRustCallWithError(KinsealException) { _status ->
-    UniffiLib.uniffi_kinseal_ffi_fn_method_account_add_group_members(
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_add_device(
         it,
         
-        FfiConverterByteArray.lower(`group`),
-        FfiConverterSequenceTypeUserAddress.lower(`users`),
+        FfiConverterUInt.lower(`deviceId`),
+        FfiConverterByteArray.lower(`identityKey`),
         FfiConverterULong.lower(`now`),_status)
 }
     }
@@ -2287,18 +2625,16 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 
     
     /**
-     * Creates a group of this person and `members`: its id, and the
-     * welcome envelopes.
+     * The id (32 bytes) of the session messages to `peer` use, if any.
      */
-    @Throws(KinsealException::class)override fun `createGroup`(`members`: List<UserAddress>, `now`: kotlin.ULong): GroupCreated {
-            return FfiConverterTypeGroupCreated.lift(
+    @Throws(KinsealException::class)override fun `currentSessionId`(`peer`: DeviceAddress): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
     callWithHandle {
     uniffiRustCallWithError(KinsealException) { _status ->
-    UniffiLib.uniffi_kinseal_ffi_fn_method_account_create_group(
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_current_session_id(
         it,
         
-        FfiConverterSequenceTypeUserAddress.lower(`members`),
-        FfiConverterULong.lower(`now`),_status)
+        FfiConverterTypeDeviceAddress.lower(`peer`),_status)
 }
     }
     )
@@ -2466,6 +2802,28 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 
     
     /**
+     * Encrypts `plaintext` to each of `peers` (which need sessions), in
+     * one transaction (one commit for all of them): a message for each,
+     * in the order of `peers`. If one fails, nothing changed.
+     */
+    @Throws(KinsealException::class)override fun `encryptToEach`(`peers`: List<DeviceAddress>, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_encrypt_to_each(
+        it,
+        
+        FfiConverterSequenceTypeDeviceAddress.lower(`peers`),
+        FfiConverterByteArray.lower(`plaintext`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Encrypts `plaintext` to every listed device of `user` and this
      * person's other devices, in one transaction.
      */
@@ -2508,37 +2866,17 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 
     
     /**
-     * Decrypts a group message from `sender`.
+     * Drops archived sessions idle longer than the configured time,
+     * across every peer device, in one transaction (call it now and
+     * then): how many devices' records changed.
      */
-    @Throws(KinsealException::class)override fun `groupDecrypt`(`sender`: DeviceAddress, `message`: kotlin.ByteArray): GroupDecrypted {
-            return FfiConverterTypeGroupDecrypted.lift(
+    @Throws(KinsealException::class)override fun `expireSessions`(`now`: kotlin.ULong): kotlin.ULong {
+            return FfiConverterULong.lift(
     callWithHandle {
     uniffiRustCallWithError(KinsealException) { _status ->
-    UniffiLib.uniffi_kinseal_ffi_fn_method_account_group_decrypt(
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_expire_sessions(
         it,
         
-        FfiConverterTypeDeviceAddress.lower(`sender`),
-        FfiConverterByteArray.lower(`message`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Encrypts `plaintext` to `group`: the group message and the
-     * sender-key envelopes to send before it.
-     */
-    @Throws(KinsealException::class)override fun `groupSend`(`group`: kotlin.ByteArray, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong): GroupSend {
-            return FfiConverterTypeGroupSend.lift(
-    callWithHandle {
-    uniffiRustCallWithError(KinsealException) { _status ->
-    UniffiLib.uniffi_kinseal_ffi_fn_method_account_group_send(
-        it,
-        
-        FfiConverterByteArray.lower(`group`),
-        FfiConverterByteArray.lower(`plaintext`),
         FfiConverterULong.lower(`now`),_status)
 }
     }
@@ -2548,33 +2886,17 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 
     
     /**
-     * `group`'s state on this device, if it has the group.
+     * Deletes every session with `peer` (a device removed from its
+     * user's list); whether there was one.
      */
-    @Throws(KinsealException::class)override fun `groupState`(`group`: kotlin.ByteArray): GroupState? {
-            return FfiConverterOptionalTypeGroupState.lift(
+    @Throws(KinsealException::class)override fun `forgetDevice`(`peer`: DeviceAddress): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
     callWithHandle {
     uniffiRustCallWithError(KinsealException) { _status ->
-    UniffiLib.uniffi_kinseal_ffi_fn_method_account_group_state(
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_forget_device(
         it,
         
-        FfiConverterByteArray.lower(`group`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * The groups this device has.
-     */
-    @Throws(KinsealException::class)override fun `groups`(): List<kotlin.ByteArray> {
-            return FfiConverterSequenceByteArray.lift(
-    callWithHandle {
-    uniffiRustCallWithError(KinsealException) { _status ->
-    UniffiLib.uniffi_kinseal_ffi_fn_method_account_groups(
-        it,
-        _status)
+        FfiConverterTypeDeviceAddress.lower(`peer`),_status)
 }
     }
     )
@@ -2628,27 +2950,6 @@ open class Account: Disposable, AutoCloseable, AccountInterface
     UniffiLib.uniffi_kinseal_ffi_fn_method_account_identity_key(
         it,
         _status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Leaves `group` (a member needs no admin for that; the last admin
-     * cannot): the envelopes to send. This device sends and reads
-     * nothing more in it.
-     */
-    @Throws(KinsealException::class)override fun `leaveGroup`(`group`: kotlin.ByteArray, `now`: kotlin.ULong): FanOut {
-            return FfiConverterTypeFanOut.lift(
-    callWithHandle {
-    uniffiRustCallWithError(KinsealException) { _status ->
-    UniffiLib.uniffi_kinseal_ffi_fn_method_account_leave_group(
-        it,
-        
-        FfiConverterByteArray.lower(`group`),
-        FfiConverterULong.lower(`now`),_status)
 }
     }
     )
@@ -2814,18 +3115,18 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 
     
     /**
-     * Removes `users` from `group` (admins only): the envelopes to send.
+     * Seals every record not sealed under the current storage key again
+     * under it (after `open` with a new key and the old one in
+     * `previous_keys`), in one transaction: how many were resealed. The
+     * previous keys are not needed after it.
      */
-    @Throws(KinsealException::class)override fun `removeGroupMembers`(`group`: kotlin.ByteArray, `users`: List<UserAddress>, `now`: kotlin.ULong): FanOut {
-            return FfiConverterTypeFanOut.lift(
+    @Throws(KinsealException::class)override fun `resealAll`(): kotlin.ULong {
+            return FfiConverterULong.lift(
     callWithHandle {
     uniffiRustCallWithError(KinsealException) { _status ->
-    UniffiLib.uniffi_kinseal_ffi_fn_method_account_remove_group_members(
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_reseal_all(
         it,
-        
-        FfiConverterByteArray.lower(`group`),
-        FfiConverterSequenceTypeUserAddress.lower(`users`),
-        FfiConverterULong.lower(`now`),_status)
+        _status)
 }
     }
     )
@@ -2937,6 +3238,28 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 
     
     /**
+     * As `update_device_lists`, with the key-transparency proof the app
+     * fetched with the lists, for the app's trust policy to check
+     * (`TrustPolicy.trust_user`).
+     */
+    @Throws(KinsealException::class)override fun `updateDeviceListsWithProof`(`lists`: List<kotlin.ByteArray>, `proof`: kotlin.ByteArray?, `now`: kotlin.ULong): DeviceListChange {
+            return FfiConverterTypeDeviceListChange.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_update_device_lists_with_proof(
+        it,
+        
+        FfiConverterSequenceByteArray.lower(`lists`),
+        FfiConverterOptionalByteArray.lower(`proof`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * This person's public user identity key (32 bytes).
      */override fun `userIdentityKey`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
@@ -2971,6 +3294,325 @@ open class Account: Disposable, AutoCloseable, AccountInterface
     
 
     
+    /**
+     * Adds `users` to `group` (admins only): the envelopes to send.
+     */
+    @Throws(KinsealException::class)override fun `addGroupMembers`(`group`: kotlin.ByteArray, `users`: List<UserAddress>, `now`: kotlin.ULong): FanOut {
+            return FfiConverterTypeFanOut.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_add_group_members(
+        it,
+        
+        FfiConverterByteArray.lower(`group`),
+        FfiConverterSequenceTypeUserAddress.lower(`users`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Applies `ops` to `group` in one change, in order (admins only; a
+     * member may remove only itself): the envelopes to send.
+     */
+    @Throws(KinsealException::class)override fun `changeGroup`(`group`: kotlin.ByteArray, `ops`: List<GroupOp>, `now`: kotlin.ULong): FanOut {
+            return FfiConverterTypeFanOut.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_change_group(
+        it,
+        
+        FfiConverterByteArray.lower(`group`),
+        FfiConverterSequenceTypeGroupOp.lower(`ops`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Creates a group of this person and `members`: its id, and the
+     * welcome envelopes.
+     */
+    @Throws(KinsealException::class)override fun `createGroup`(`members`: List<UserAddress>, `now`: kotlin.ULong): GroupCreated {
+            return FfiConverterTypeGroupCreated.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_create_group(
+        it,
+        
+        FfiConverterSequenceTypeUserAddress.lower(`members`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Deletes everything this device holds of `group` (after leaving it,
+     * or being removed): whether it had the group.
+     */
+    @Throws(KinsealException::class)override fun `forgetGroup`(`group`: kotlin.ByteArray): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_forget_group(
+        it,
+        
+        FfiConverterByteArray.lower(`group`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Decrypts a group message from `sender`.
+     */
+    @Throws(KinsealException::class)override fun `groupDecrypt`(`sender`: DeviceAddress, `message`: kotlin.ByteArray): GroupDecrypted {
+            return FfiConverterTypeGroupDecrypted.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_group_decrypt(
+        it,
+        
+        FfiConverterTypeDeviceAddress.lower(`sender`),
+        FfiConverterByteArray.lower(`message`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Decrypts a group message from `sender` and hands it to `delivery`
+     * inside the same transaction: if it raises, nothing is stored and
+     * its error comes back as `Callback` (the message decrypts again
+     * later).
+     */
+    @Throws(KinsealException::class)override fun `groupDecryptWith`(`sender`: DeviceAddress, `message`: kotlin.ByteArray, `delivery`: GroupDelivery): GroupDecrypted {
+            return FfiConverterTypeGroupDecrypted.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_group_decrypt_with(
+        it,
+        
+        FfiConverterTypeDeviceAddress.lower(`sender`),
+        FfiConverterByteArray.lower(`message`),
+        FfiConverterTypeGroupDelivery.lower(`delivery`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Encrypts `plaintext` to `group`: the group message and the
+     * sender-key envelopes to send before it.
+     */
+    @Throws(KinsealException::class)override fun `groupSend`(`group`: kotlin.ByteArray, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong): GroupSend {
+            return FfiConverterTypeGroupSend.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_group_send(
+        it,
+        
+        FfiConverterByteArray.lower(`group`),
+        FfiConverterByteArray.lower(`plaintext`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `group`'s state on this device, if it has the group.
+     */
+    @Throws(KinsealException::class)override fun `groupState`(`group`: kotlin.ByteArray): GroupState? {
+            return FfiConverterOptionalTypeGroupState.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_group_state(
+        it,
+        
+        FfiConverterByteArray.lower(`group`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The groups this device has.
+     */
+    @Throws(KinsealException::class)override fun `groups`(): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_groups(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Leaves `group` (a member needs no admin for that; the last admin
+     * cannot): the envelopes to send. This device sends and reads
+     * nothing more in it.
+     */
+    @Throws(KinsealException::class)override fun `leaveGroup`(`group`: kotlin.ByteArray, `now`: kotlin.ULong): FanOut {
+            return FfiConverterTypeFanOut.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_leave_group(
+        it,
+        
+        FfiConverterByteArray.lower(`group`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Removes `users` from `group` (admins only): the envelopes to send.
+     */
+    @Throws(KinsealException::class)override fun `removeGroupMembers`(`group`: kotlin.ByteArray, `users`: List<UserAddress>, `now`: kotlin.ULong): FanOut {
+            return FfiConverterTypeFanOut.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_remove_group_members(
+        it,
+        
+        FfiConverterByteArray.lower(`group`),
+        FfiConverterSequenceTypeUserAddress.lower(`users`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The device at `address`, checked once, for per-message calls.
+     */
+    @Throws(KinsealException::class)override fun `peer`(`address`: DeviceAddress): Peer {
+            return FfiConverterTypePeer.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_peer(
+        it,
+        
+        FfiConverterTypeDeviceAddress.lower(`address`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Checks a link a contact showed: it verifies, and both its accounts
+     * are users on record here with those keys, so the app may show the
+     * two as one person.
+     */
+    @Throws(KinsealException::class)override fun `checkAccountLink`(`link`: kotlin.ByteArray): AccountLinkInfo {
+            return FfiConverterTypeAccountLinkInfo.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_check_account_link(
+        it,
+        
+        FfiConverterByteArray.lower(`link`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Countersigns a proposal that names this account: the link's bytes,
+     * to show contacts. Show the person `read_account_link_proposal`'s
+     * proposer first.
+     */
+    @Throws(KinsealException::class)override fun `countersignAccountLink`(`proposal`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_countersign_account_link(
+        it,
+        
+        FfiConverterByteArray.lower(`proposal`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Proposes a link between this account and this person's account
+     * `their_address` (user key `their_key`) in another app: the bytes to
+     * carry to that app, which countersigns them.
+     */
+    @Throws(KinsealException::class)override fun `proposeAccountLink`(`theirKey`: kotlin.ByteArray, `theirAddress`: UserAddress, `now`: kotlin.ULong): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_propose_account_link(
+        it,
+        
+        FfiConverterByteArray.lower(`theirKey`),
+        FfiConverterTypeUserAddress.lower(`theirAddress`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Revokes a link this account is part of: the revocation's bytes, to
+     * show the contacts who saw the link.
+     */
+    @Throws(KinsealException::class)override fun `revokeAccountLink`(`link`: kotlin.ByteArray, `now`: kotlin.ULong): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_revoke_account_link(
+        it,
+        
+        FfiConverterByteArray.lower(`link`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
 
     
 
@@ -2983,8 +3625,12 @@ open class Account: Disposable, AutoCloseable, AccountInterface
      * 32-byte `storage_key` (keep it in the platform keystore) with id
      * `key_id`: a device key, a user key and device list v1 naming this
      * device. Publish `device_list()` and `refresh_prekeys(..)`.
+     *
+     * `config` and `policy` (both optional) set the account's settings
+     * and the app's trust policy; the settings are not stored, so pass
+     * the same ones to `open`.
      */
-    @Throws(KinsealException::class) fun `create`(`path`: kotlin.String, `storageKey`: kotlin.ByteArray, `keyId`: kotlin.UInt, `address`: DeviceAddress, `now`: kotlin.ULong): Account {
+    @Throws(KinsealException::class) fun `create`(`path`: kotlin.String, `storageKey`: kotlin.ByteArray, `keyId`: kotlin.UInt, `address`: DeviceAddress, `now`: kotlin.ULong, `config`: AccountConfig? = null, `policy`: TrustPolicy? = null): Account {
             return FfiConverterTypeAccount.lift(
     uniffiRustCallWithError(KinsealException) { _status ->
     UniffiLib.uniffi_kinseal_ffi_fn_constructor_account_create(
@@ -2994,7 +3640,9 @@ open class Account: Disposable, AutoCloseable, AccountInterface
         FfiConverterByteArray.lower(`storageKey`),
         FfiConverterUInt.lower(`keyId`),
         FfiConverterTypeDeviceAddress.lower(`address`),
-        FfiConverterULong.lower(`now`),_status)
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeAccountConfig.lower(`config`),
+        FfiConverterOptionalTypeTrustPolicy.lower(`policy`),_status)
 }
     )
     }
@@ -3004,14 +3652,16 @@ open class Account: Disposable, AutoCloseable, AccountInterface
     /**
      * A new account in memory (for tests: it is gone with the object).
      */
-    @Throws(KinsealException::class) fun `createInMemory`(`address`: DeviceAddress, `now`: kotlin.ULong): Account {
+    @Throws(KinsealException::class) fun `createInMemory`(`address`: DeviceAddress, `now`: kotlin.ULong, `config`: AccountConfig? = null, `policy`: TrustPolicy? = null): Account {
             return FfiConverterTypeAccount.lift(
     uniffiRustCallWithError(KinsealException) { _status ->
     UniffiLib.uniffi_kinseal_ffi_fn_constructor_account_create_in_memory(
     
         
         FfiConverterTypeDeviceAddress.lower(`address`),
-        FfiConverterULong.lower(`now`),_status)
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeAccountConfig.lower(`config`),
+        FfiConverterOptionalTypeTrustPolicy.lower(`policy`),_status)
 }
     )
     }
@@ -3022,7 +3672,7 @@ open class Account: Disposable, AutoCloseable, AccountInterface
      * A linked device's account, in a new SQLite file, from what its
      * `LinkRequest` opened. `provisioned` is used up.
      */
-    @Throws(KinsealException::class) fun `createLinked`(`path`: kotlin.String, `storageKey`: kotlin.ByteArray, `keyId`: kotlin.UInt, `provisioned`: Provisioned, `now`: kotlin.ULong): Account {
+    @Throws(KinsealException::class) fun `createLinked`(`path`: kotlin.String, `storageKey`: kotlin.ByteArray, `keyId`: kotlin.UInt, `provisioned`: Provisioned, `now`: kotlin.ULong, `config`: AccountConfig? = null, `policy`: TrustPolicy? = null): Account {
             return FfiConverterTypeAccount.lift(
     uniffiRustCallWithError(KinsealException) { _status ->
     UniffiLib.uniffi_kinseal_ffi_fn_constructor_account_create_linked(
@@ -3032,7 +3682,9 @@ open class Account: Disposable, AutoCloseable, AccountInterface
         FfiConverterByteArray.lower(`storageKey`),
         FfiConverterUInt.lower(`keyId`),
         FfiConverterTypeProvisioned.lower(`provisioned`),
-        FfiConverterULong.lower(`now`),_status)
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeAccountConfig.lower(`config`),
+        FfiConverterOptionalTypeTrustPolicy.lower(`policy`),_status)
 }
     )
     }
@@ -3042,14 +3694,16 @@ open class Account: Disposable, AutoCloseable, AccountInterface
     /**
      * A linked device's account in memory (for tests).
      */
-    @Throws(KinsealException::class) fun `createLinkedInMemory`(`provisioned`: Provisioned, `now`: kotlin.ULong): Account {
+    @Throws(KinsealException::class) fun `createLinkedInMemory`(`provisioned`: Provisioned, `now`: kotlin.ULong, `config`: AccountConfig? = null, `policy`: TrustPolicy? = null): Account {
             return FfiConverterTypeAccount.lift(
     uniffiRustCallWithError(KinsealException) { _status ->
     UniffiLib.uniffi_kinseal_ffi_fn_constructor_account_create_linked_in_memory(
     
         
         FfiConverterTypeProvisioned.lower(`provisioned`),
-        FfiConverterULong.lower(`now`),_status)
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeAccountConfig.lower(`config`),
+        FfiConverterOptionalTypeTrustPolicy.lower(`policy`),_status)
 }
     )
     }
@@ -3057,9 +3711,12 @@ open class Account: Disposable, AutoCloseable, AccountInterface
 
         
     /**
-     * The account in the SQLite file at `path`, after a restart.
+     * The account in the SQLite file at `path`, after a restart, with
+     * its settings and the app's trust policy (both optional).
+     * `previous_keys`: the storage keys it was sealed under before this
+     * one, until `reseal_all` ran.
      */
-    @Throws(KinsealException::class) fun `open`(`path`: kotlin.String, `storageKey`: kotlin.ByteArray, `keyId`: kotlin.UInt): Account {
+    @Throws(KinsealException::class) fun `open`(`path`: kotlin.String, `storageKey`: kotlin.ByteArray, `keyId`: kotlin.UInt, `previousKeys`: List<PreviousStorageKey> = listOf(), `config`: AccountConfig? = null, `policy`: TrustPolicy? = null): Account {
             return FfiConverterTypeAccount.lift(
     uniffiRustCallWithError(KinsealException) { _status ->
     UniffiLib.uniffi_kinseal_ffi_fn_constructor_account_open(
@@ -3067,7 +3724,10 @@ open class Account: Disposable, AutoCloseable, AccountInterface
         
         FfiConverterString.lower(`path`),
         FfiConverterByteArray.lower(`storageKey`),
-        FfiConverterUInt.lower(`keyId`),_status)
+        FfiConverterUInt.lower(`keyId`),
+        FfiConverterSequenceTypePreviousStorageKey.lower(`previousKeys`),
+        FfiConverterOptionalTypeAccountConfig.lower(`config`),
+        FfiConverterOptionalTypeTrustPolicy.lower(`policy`),_status)
 }
     )
     }
@@ -4007,6 +4667,383 @@ public object FfiConverterTypeLinkRequest: FfiConverter<LinkRequest, Long> {
 
 
 /**
+ * One device of another person (or of this person), as seen from one
+ * account: `Account.peer(address)`. It holds the account, so it keeps
+ * working while the app holds it; every call is one store transaction of
+ * that account, exactly as the `Account` method of the same name with
+ * this address.
+ */
+public interface PeerInterface {
+    
+    /**
+     * The device's address.
+     */
+    fun `address`(): DeviceAddress
+    
+    /**
+     * Decrypts message bytes that came from this device
+     * (`Account.decrypt`).
+     */
+    fun `decrypt`(`message`: java.nio.ByteBuffer, `now`: kotlin.ULong): Decrypted
+    
+    /**
+     * Decrypts message bytes from this device and hands the result to
+     * `delivery` inside the same transaction (`Account.decrypt_with`).
+     */
+    fun `decryptWith`(`message`: java.nio.ByteBuffer, `now`: kotlin.ULong, `delivery`: Delivery): Decrypted
+    
+    /**
+     * Encrypts `plaintext` to this device: the message bytes
+     * (`Account.encrypt`).
+     */
+    fun `encrypt`(`plaintext`: java.nio.ByteBuffer, `now`: kotlin.ULong): kotlin.ByteArray
+    
+    /**
+     * Decrypts a group message this device sent (`Account.group_decrypt`).
+     */
+    fun `groupDecrypt`(`message`: java.nio.ByteBuffer): GroupDecrypted
+    
+    companion object
+}
+
+/**
+ * One device of another person (or of this person), as seen from one
+ * account: `Account.peer(address)`. It holds the account, so it keeps
+ * working while the app holds it; every call is one store transaction of
+ * that account, exactly as the `Account` method of the same name with
+ * this address.
+ */
+open class Peer: Disposable, AutoCloseable, PeerInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_kinseal_ffi_fn_free_peer(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_kinseal_ffi_fn_clone_peer(handle, status)
+        }
+    }
+
+    
+    /**
+     * The device's address.
+     */override fun `address`(): DeviceAddress {
+            return FfiConverterTypeDeviceAddress.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_peer_address(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Decrypts message bytes that came from this device
+     * (`Account.decrypt`).
+     */
+    @Throws(KinsealException::class)override fun `decrypt`(`message`: java.nio.ByteBuffer, `now`: kotlin.ULong): Decrypted {
+            return FfiConverterTypeDecrypted.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_peer_decrypt(
+        it,
+        
+        FfiConverterByRefBytes.lower(`message`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Decrypts message bytes from this device and hands the result to
+     * `delivery` inside the same transaction (`Account.decrypt_with`).
+     */
+    @Throws(KinsealException::class)override fun `decryptWith`(`message`: java.nio.ByteBuffer, `now`: kotlin.ULong, `delivery`: Delivery): Decrypted {
+            return FfiConverterTypeDecrypted.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_peer_decrypt_with(
+        it,
+        
+        FfiConverterByRefBytes.lower(`message`),
+        FfiConverterULong.lower(`now`),
+        FfiConverterTypeDelivery.lower(`delivery`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Encrypts `plaintext` to this device: the message bytes
+     * (`Account.encrypt`).
+     */
+    @Throws(KinsealException::class)override fun `encrypt`(`plaintext`: java.nio.ByteBuffer, `now`: kotlin.ULong): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_peer_encrypt(
+        it,
+        
+        FfiConverterByRefBytes.lower(`plaintext`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Decrypts a group message this device sent (`Account.group_decrypt`).
+     */
+    @Throws(KinsealException::class)override fun `groupDecrypt`(`message`: java.nio.ByteBuffer): GroupDecrypted {
+            return FfiConverterTypeGroupDecrypted.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_peer_group_decrypt(
+        it,
+        
+        FfiConverterByRefBytes.lower(`message`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeer: FfiConverter<Peer, Long> {
+    override fun lower(value: Peer): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Peer {
+        return Peer(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Peer {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Peer) = 8UL
+
+    override fun write(value: Peer, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * What a new device received when linked: the person's user key and its
  * own keys (all in Rust). `Account.create_linked` uses it up.
  */
@@ -4551,6 +5588,645 @@ public object FfiConverterTypeSafetyNumber: FfiConverter<SafetyNumber, Long> {
 
     override fun write(value: SafetyNumber, buf: ByteBuffer) {
         buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The app's trust policy: asked, inside the operation that met it,
+ * whether to use an identity key. Without one, an account trusts a key
+ * the first time it sees it and refuses any other after that until the
+ * app accepts it (`accept_identity`, `accept_user_identity`).
+ *
+ * Return `true` to use the key, `false` to refuse it (the operation then
+ * fails with a `Trust` error and nothing is stored). Raising refuses it
+ * too. Keep the answer quick and free of calls into the same account.
+ */
+public interface TrustPolicy {
+    
+    /**
+     * A device's identity key, met in a bundle or an authenticated first
+     * message, given what is on record for the device. Asked only for
+     * devices whose user has no device list on record (see
+     * `AccountConfig.device_lists_required`).
+     */
+    fun `trustDevice`(`peer`: DeviceAddress, `known`: KnownIdentity?, `presented`: kotlin.ByteArray): kotlin.Boolean
+    
+    /**
+     * A user key from a device list, given what is on record for the
+     * user and the key-transparency proof the app passed with the list
+     * (`update_device_lists_with_proof`), if any. Asked for every list,
+     * also when the key is the one on record.
+     */
+    fun `trustUser`(`user`: UserAddress, `known`: KnownUser?, `presented`: kotlin.ByteArray, `proof`: kotlin.ByteArray?): kotlin.Boolean
+    
+    companion object
+}
+
+/**
+ * The app's trust policy: asked, inside the operation that met it,
+ * whether to use an identity key. Without one, an account trusts a key
+ * the first time it sees it and refuses any other after that until the
+ * app accepts it (`accept_identity`, `accept_user_identity`).
+ *
+ * Return `true` to use the key, `false` to refuse it (the operation then
+ * fails with a `Trust` error and nothing is stored). Raising refuses it
+ * too. Keep the answer quick and free of calls into the same account.
+ */
+open class TrustPolicyImpl: Disposable, AutoCloseable, TrustPolicy
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_kinseal_ffi_fn_free_trustpolicy(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_kinseal_ffi_fn_clone_trustpolicy(handle, status)
+        }
+    }
+
+    
+    /**
+     * A device's identity key, met in a bundle or an authenticated first
+     * message, given what is on record for the device. Asked only for
+     * devices whose user has no device list on record (see
+     * `AccountConfig.device_lists_required`).
+     */
+    @Throws(KinsealException::class)override fun `trustDevice`(`peer`: DeviceAddress, `known`: KnownIdentity?, `presented`: kotlin.ByteArray): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_trustpolicy_trust_device(
+        it,
+        
+        FfiConverterTypeDeviceAddress.lower(`peer`),
+        FfiConverterOptionalTypeKnownIdentity.lower(`known`),
+        FfiConverterByteArray.lower(`presented`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A user key from a device list, given what is on record for the
+     * user and the key-transparency proof the app passed with the list
+     * (`update_device_lists_with_proof`), if any. Asked for every list,
+     * also when the key is the one on record.
+     */
+    @Throws(KinsealException::class)override fun `trustUser`(`user`: UserAddress, `known`: KnownUser?, `presented`: kotlin.ByteArray, `proof`: kotlin.ByteArray?): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_trustpolicy_trust_user(
+        it,
+        
+        FfiConverterTypeUserAddress.lower(`user`),
+        FfiConverterOptionalTypeKnownUser.lower(`known`),
+        FfiConverterByteArray.lower(`presented`),
+        FfiConverterOptionalByteArray.lower(`proof`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceTrustPolicy {
+    internal object `trustDevice`: UniffiCallbackInterfaceTrustPolicyMethod0 {
+        override fun callback(`uniffiHandle`: Long,`peer`: RustBuffer.ByValue,`known`: RustBuffer.ByValue,`presented`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeTrustPolicy.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`trustDevice`(
+                    FfiConverterTypeDeviceAddress.lift(`peer`),
+                    FfiConverterOptionalTypeKnownIdentity.lift(`known`),
+                    FfiConverterByteArray.lift(`presented`),
+                )
+            }
+            val writeReturn = { value: kotlin.Boolean -> uniffiOutReturn.setValue(FfiConverterBoolean.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: KinsealException -> FfiConverterTypeKinsealError.lower(e) }
+            )
+        }
+    }
+    internal object `trustUser`: UniffiCallbackInterfaceTrustPolicyMethod1 {
+        override fun callback(`uniffiHandle`: Long,`user`: RustBuffer.ByValue,`known`: RustBuffer.ByValue,`presented`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeTrustPolicy.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`trustUser`(
+                    FfiConverterTypeUserAddress.lift(`user`),
+                    FfiConverterOptionalTypeKnownUser.lift(`known`),
+                    FfiConverterByteArray.lift(`presented`),
+                    FfiConverterOptionalByteArray.lift(`proof`),
+                )
+            }
+            val writeReturn = { value: kotlin.Boolean -> uniffiOutReturn.setValue(FfiConverterBoolean.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: KinsealException -> FfiConverterTypeKinsealError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeTrustPolicy.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeTrustPolicy.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceTrustPolicy.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `trustDevice`,
+        `trustUser`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_kinseal_ffi_fn_init_callback_vtable_trustpolicy(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTrustPolicy: FfiConverter<TrustPolicy, Long> {
+    internal val handleMap = UniffiHandleMap<TrustPolicy>()
+
+    override fun lower(value: TrustPolicy): Long {
+        if (value is TrustPolicyImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): TrustPolicy {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return TrustPolicyImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): TrustPolicy {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: TrustPolicy) = 8UL
+
+    override fun write(value: TrustPolicy, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * An account's settings, for `Account.create` and `Account.open`: a field
+ * left `None` keeps kinseal's default. Each value must be in the range
+ * the kinseal documentation gives for it (`kinseal::client::AccountConfig`);
+ * one outside it is a `Misuse` error with kind `ConfigOutOfRange`.
+ */
+data class AccountConfig (
+    /**
+     * How many archived sessions to keep per peer device.
+     */
+    var `maxArchivedSessions`: kotlin.UInt? = null 
+    , 
+    /**
+     * How long (seconds) an idle archived session is kept.
+     */
+    var `archivedSessionTtl`: kotlin.ULong? = null 
+    , 
+    /**
+     * How long (seconds) a session this device started may go
+     * unanswered before it stops encrypting.
+     */
+    var `pendingSessionTtl`: kotlin.ULong? = null 
+    , 
+    /**
+     * How many one-time prekeys of each kind to keep published.
+     */
+    var `oneTimePrekeyTarget`: kotlin.UInt? = null 
+    , 
+    /**
+     * How old (seconds) the signed prekey may get before it is replaced;
+     * set together with `signed_prekey_grace`.
+     */
+    var `signedPrekeyRotation`: kotlin.ULong? = null 
+    , 
+    /**
+     * How long (seconds) a replaced signed prekey is still kept.
+     */
+    var `signedPrekeyGrace`: kotlin.ULong? = null 
+    , 
+    /**
+     * How many peer devices' decoded sessions to keep in memory (0: no
+     * cache).
+     */
+    var `sessionCache`: kotlin.UInt? = null 
+    , 
+    /**
+     * Whether a peer device must be on its user's device list before a
+     * session with it is started or answered (kinseal's default: yes).
+     */
+    var `deviceListsRequired`: kotlin.Boolean? = null 
+    , 
+    /**
+     * After how many messages this device's sender key in a group is
+     * replaced; set together with `group_rotation_age`.
+     */
+    var `groupRotationMessages`: kotlin.UInt? = null 
+    , 
+    /**
+     * After how long (seconds) this device's sender key in a group is
+     * replaced.
+     */
+    var `groupRotationAge`: kotlin.ULong? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccountConfig: FfiConverterRustBuffer<AccountConfig> {
+    override fun read(buf: ByteBuffer): AccountConfig {
+        return AccountConfig(
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AccountConfig) = (
+            FfiConverterOptionalUInt.allocationSize(value.`maxArchivedSessions`) +
+            FfiConverterOptionalULong.allocationSize(value.`archivedSessionTtl`) +
+            FfiConverterOptionalULong.allocationSize(value.`pendingSessionTtl`) +
+            FfiConverterOptionalUInt.allocationSize(value.`oneTimePrekeyTarget`) +
+            FfiConverterOptionalULong.allocationSize(value.`signedPrekeyRotation`) +
+            FfiConverterOptionalULong.allocationSize(value.`signedPrekeyGrace`) +
+            FfiConverterOptionalUInt.allocationSize(value.`sessionCache`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`deviceListsRequired`) +
+            FfiConverterOptionalUInt.allocationSize(value.`groupRotationMessages`) +
+            FfiConverterOptionalULong.allocationSize(value.`groupRotationAge`)
+    )
+
+    override fun write(value: AccountConfig, buf: ByteBuffer) {
+            FfiConverterOptionalUInt.write(value.`maxArchivedSessions`, buf)
+            FfiConverterOptionalULong.write(value.`archivedSessionTtl`, buf)
+            FfiConverterOptionalULong.write(value.`pendingSessionTtl`, buf)
+            FfiConverterOptionalUInt.write(value.`oneTimePrekeyTarget`, buf)
+            FfiConverterOptionalULong.write(value.`signedPrekeyRotation`, buf)
+            FfiConverterOptionalULong.write(value.`signedPrekeyGrace`, buf)
+            FfiConverterOptionalUInt.write(value.`sessionCache`, buf)
+            FfiConverterOptionalBoolean.write(value.`deviceListsRequired`, buf)
+            FfiConverterOptionalUInt.write(value.`groupRotationMessages`, buf)
+            FfiConverterOptionalULong.write(value.`groupRotationAge`, buf)
+    }
+}
+
+
+
+/**
+ * A link that verified: both accounts signed it.
+ */
+data class AccountLinkInfo (
+    /**
+     * The two accounts, in the link's canonical order.
+     */
+    var `accounts`: List<LinkedAccount>
+    , 
+    /**
+     * When it was made (seconds).
+     */
+    var `createdAt`: kotlin.ULong
+    , 
+    /**
+     * The link's hash (what a revocation names).
+     */
+    var `hash`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccountLinkInfo: FfiConverterRustBuffer<AccountLinkInfo> {
+    override fun read(buf: ByteBuffer): AccountLinkInfo {
+        return AccountLinkInfo(
+            FfiConverterSequenceTypeLinkedAccount.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AccountLinkInfo) = (
+            FfiConverterSequenceTypeLinkedAccount.allocationSize(value.`accounts`) +
+            FfiConverterULong.allocationSize(value.`createdAt`) +
+            FfiConverterByteArray.allocationSize(value.`hash`)
+    )
+
+    override fun write(value: AccountLinkInfo, buf: ByteBuffer) {
+            FfiConverterSequenceTypeLinkedAccount.write(value.`accounts`, buf)
+            FfiConverterULong.write(value.`createdAt`, buf)
+            FfiConverterByteArray.write(value.`hash`, buf)
+    }
+}
+
+
+
+/**
+ * A proposal, as the other app shows it before countersigning: signed
+ * by `proposer`, naming `countersigner` (which must be that app's own
+ * account).
+ */
+data class AccountLinkProposalInfo (
+    /**
+     * The account that proposed the link and signed the proposal.
+     */
+    var `proposer`: LinkedAccount
+    , 
+    /**
+     * The account asked to countersign it.
+     */
+    var `countersigner`: LinkedAccount
+    , 
+    /**
+     * When it was made (seconds; as the proposer said).
+     */
+    var `createdAt`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccountLinkProposalInfo: FfiConverterRustBuffer<AccountLinkProposalInfo> {
+    override fun read(buf: ByteBuffer): AccountLinkProposalInfo {
+        return AccountLinkProposalInfo(
+            FfiConverterTypeLinkedAccount.read(buf),
+            FfiConverterTypeLinkedAccount.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AccountLinkProposalInfo) = (
+            FfiConverterTypeLinkedAccount.allocationSize(value.`proposer`) +
+            FfiConverterTypeLinkedAccount.allocationSize(value.`countersigner`) +
+            FfiConverterULong.allocationSize(value.`createdAt`)
+    )
+
+    override fun write(value: AccountLinkProposalInfo, buf: ByteBuffer) {
+            FfiConverterTypeLinkedAccount.write(value.`proposer`, buf)
+            FfiConverterTypeLinkedAccount.write(value.`countersigner`, buf)
+            FfiConverterULong.write(value.`createdAt`, buf)
     }
 }
 
@@ -5506,6 +7182,53 @@ public object FfiConverterTypeKnownUser: FfiConverterRustBuffer<KnownUser> {
 
 
 /**
+ * One of the two accounts a link or a proposal names.
+ */
+data class LinkedAccount (
+    /**
+     * Where the account is reached.
+     */
+    var `user`: UserAddress
+    , 
+    /**
+     * Its user identity key (32 bytes).
+     */
+    var `userKey`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLinkedAccount: FfiConverterRustBuffer<LinkedAccount> {
+    override fun read(buf: ByteBuffer): LinkedAccount {
+        return LinkedAccount(
+            FfiConverterTypeUserAddress.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LinkedAccount) = (
+            FfiConverterTypeUserAddress.allocationSize(value.`user`) +
+            FfiConverterByteArray.allocationSize(value.`userKey`)
+    )
+
+    override fun write(value: LinkedAccount, buf: ByteBuffer) {
+            FfiConverterTypeUserAddress.write(value.`user`, buf)
+            FfiConverterByteArray.write(value.`userKey`, buf)
+    }
+}
+
+
+
+/**
  * What `link_device` produced: the device list that names the new device
  * (publish it) and the provisioning message (relay it to the new device).
  */
@@ -5705,6 +7428,55 @@ public object FfiConverterTypePreKeyIds: FfiConverterRustBuffer<PreKeyIds> {
             FfiConverterUInt.write(value.`signedPrekeyId`, buf)
             FfiConverterOptionalUInt.write(value.`oneTimePrekeyId`, buf)
             FfiConverterUInt.write(value.`kemPrekeyId`, buf)
+    }
+}
+
+
+
+/**
+ * A storage key the account was sealed under before the current one:
+ * `Account.open` needs it to open records sealed under it until
+ * `reseal_all` has moved them to the current key.
+ */
+data class PreviousStorageKey (
+    /**
+     * The key's id, as given when it was current.
+     */
+    var `keyId`: kotlin.UInt
+    , 
+    /**
+     * The 32-byte key.
+     */
+    var `storageKey`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePreviousStorageKey: FfiConverterRustBuffer<PreviousStorageKey> {
+    override fun read(buf: ByteBuffer): PreviousStorageKey {
+        return PreviousStorageKey(
+            FfiConverterUInt.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PreviousStorageKey) = (
+            FfiConverterUInt.allocationSize(value.`keyId`) +
+            FfiConverterByteArray.allocationSize(value.`storageKey`)
+    )
+
+    override fun write(value: PreviousStorageKey, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`keyId`, buf)
+            FfiConverterByteArray.write(value.`storageKey`, buf)
     }
 }
 
@@ -6471,6 +8243,156 @@ public object FfiConverterTypeGroupEvent : FfiConverterRustBuffer<GroupEvent>{
             }
             is GroupEvent.Other -> {
                 buf.putInt(5)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * One operation of a group change, applied in order.
+ */
+sealed class GroupOp {
+    
+    /**
+     * Adds a user who is not a member (their user key, from their device
+     * list on record).
+     */
+    data class Add(
+        /**
+         * Where the user is reached.
+         */
+        val `user`: uniffi.kinseal_ffi.UserAddress, 
+        /**
+         * The user's identity key (32 bytes).
+         */
+        val `userKey`: kotlin.ByteArray, 
+        /**
+         * Whether the user may change the membership.
+         */
+        val `admin`: kotlin.Boolean) : GroupOp()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Removes a member.
+     */
+    data class Remove(
+        /**
+         * The member's user identity key.
+         */
+        val `userKey`: kotlin.ByteArray) : GroupOp()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Gives a member the other role.
+     */
+    data class SetRole(
+        /**
+         * The member's user identity key.
+         */
+        val `userKey`: kotlin.ByteArray, 
+        /**
+         * Whether the member becomes an admin (`true`) or a member.
+         */
+        val `admin`: kotlin.Boolean) : GroupOp()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGroupOp : FfiConverterRustBuffer<GroupOp>{
+    override fun read(buf: ByteBuffer): GroupOp {
+        return when(buf.getInt()) {
+            1 -> GroupOp.Add(
+                FfiConverterTypeUserAddress.read(buf),
+                FfiConverterByteArray.read(buf),
+                FfiConverterBoolean.read(buf),
+                )
+            2 -> GroupOp.Remove(
+                FfiConverterByteArray.read(buf),
+                )
+            3 -> GroupOp.SetRole(
+                FfiConverterByteArray.read(buf),
+                FfiConverterBoolean.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: GroupOp): ULong = when(value) {
+        is GroupOp.Add -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeUserAddress.allocationSize(value.`user`)
+                + FfiConverterByteArray.allocationSize(value.`userKey`)
+                + FfiConverterBoolean.allocationSize(value.`admin`)
+            )
+        }
+        is GroupOp.Remove -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`userKey`)
+            )
+        }
+        is GroupOp.SetRole -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`userKey`)
+                + FfiConverterBoolean.allocationSize(value.`admin`)
+            )
+        }
+    }
+
+    override fun write(value: GroupOp, buf: ByteBuffer) {
+        when(value) {
+            is GroupOp.Add -> {
+                buf.putInt(1)
+                FfiConverterTypeUserAddress.write(value.`user`, buf)
+                FfiConverterByteArray.write(value.`userKey`, buf)
+                FfiConverterBoolean.write(value.`admin`, buf)
+                Unit
+            }
+            is GroupOp.Remove -> {
+                buf.putInt(2)
+                FfiConverterByteArray.write(value.`userKey`, buf)
+                Unit
+            }
+            is GroupOp.SetRole -> {
+                buf.putInt(3)
+                FfiConverterByteArray.write(value.`userKey`, buf)
+                FfiConverterBoolean.write(value.`admin`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -7518,6 +9440,79 @@ public object FfiConverterTypeDeviceListFetcher: FfiConverterCallbackInterface<D
 
 
 
+
+/**
+ * Where the app keeps the plaintext of a group message it decrypts,
+ * called inside the store transaction of `group_decrypt_with`: raise to
+ * refuse, and nothing is stored.
+ */
+public interface GroupDelivery {
+    
+    /**
+     * Stores `message` in the app's own database. Raising refuses it.
+     */
+    fun `deliver`(`message`: GroupDecrypted)
+    
+    companion object
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceGroupDelivery {
+    internal object `deliver`: UniffiCallbackInterfaceGroupDeliveryMethod0 {
+        override fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeGroupDelivery.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`deliver`(
+                    FfiConverterTypeGroupDecrypted.lift(`message`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: KinsealException -> FfiConverterTypeKinsealError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeGroupDelivery.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeGroupDelivery.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceGroupDelivery.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `deliver`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_kinseal_ffi_fn_init_callback_vtable_groupdelivery(vtable)
+    }
+}
+
+/**
+ * The ffiConverter which transforms the Callbacks in to handles to pass to Rust.
+ *
+ * @suppress
+ */
+public object FfiConverterTypeGroupDelivery: FfiConverterCallbackInterface<GroupDelivery>()
+
+
+
+
 /**
  * @suppress
  */
@@ -7585,6 +9580,38 @@ public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalBoolean: FfiConverterRustBuffer<kotlin.Boolean?> {
+    override fun read(buf: ByteBuffer): kotlin.Boolean? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterBoolean.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Boolean?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterBoolean.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Boolean?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterBoolean.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalByteArray: FfiConverterRustBuffer<kotlin.ByteArray?> {
     override fun read(buf: ByteBuffer): kotlin.ByteArray? {
         if (buf.get().toInt() == 0) {
@@ -7639,6 +9666,70 @@ public object FfiConverterOptionalTypeSafetyNumber: FfiConverterRustBuffer<Safet
         } else {
             buf.put(1)
             FfiConverterTypeSafetyNumber.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeTrustPolicy: FfiConverterRustBuffer<TrustPolicy?> {
+    override fun read(buf: ByteBuffer): TrustPolicy? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTrustPolicy.read(buf)
+    }
+
+    override fun allocationSize(value: TrustPolicy?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTrustPolicy.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TrustPolicy?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTrustPolicy.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeAccountConfig: FfiConverterRustBuffer<AccountConfig?> {
+    override fun read(buf: ByteBuffer): AccountConfig? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAccountConfig.read(buf)
+    }
+
+    override fun allocationSize(value: AccountConfig?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAccountConfig.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AccountConfig?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAccountConfig.write(value, buf)
         }
     }
 }
@@ -8069,6 +10160,34 @@ public object FfiConverterSequenceTypeGroupMember: FfiConverterRustBuffer<List<G
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeLinkedAccount: FfiConverterRustBuffer<List<LinkedAccount>> {
+    override fun read(buf: ByteBuffer): List<LinkedAccount> {
+        val len = buf.getInt()
+        return List<LinkedAccount>(len) {
+            FfiConverterTypeLinkedAccount.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<LinkedAccount>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeLinkedAccount.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<LinkedAccount>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeLinkedAccount.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeListedDevice: FfiConverterRustBuffer<List<ListedDevice>> {
     override fun read(buf: ByteBuffer): List<ListedDevice> {
         val len = buf.getInt()
@@ -8087,6 +10206,34 @@ public object FfiConverterSequenceTypeListedDevice: FfiConverterRustBuffer<List<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeListedDevice.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePreviousStorageKey: FfiConverterRustBuffer<List<PreviousStorageKey>> {
+    override fun read(buf: ByteBuffer): List<PreviousStorageKey> {
+        val len = buf.getInt()
+        return List<PreviousStorageKey>(len) {
+            FfiConverterTypePreviousStorageKey.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PreviousStorageKey>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePreviousStorageKey.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PreviousStorageKey>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePreviousStorageKey.write(it, buf)
         }
     }
 }
@@ -8146,6 +10293,68 @@ public object FfiConverterSequenceTypeUserAddress: FfiConverterRustBuffer<List<U
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeGroupOp: FfiConverterRustBuffer<List<GroupOp>> {
+    override fun read(buf: ByteBuffer): List<GroupOp> {
+        val len = buf.getInt()
+        return List<GroupOp>(len) {
+            FfiConverterTypeGroupOp.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<GroupOp>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeGroupOp.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<GroupOp>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeGroupOp.write(it, buf)
+        }
+    }
+}
+        /**
+         * Checks that `revocation` revokes `link` (both as bytes) and is signed
+         * by one of its two accounts: if this returns, stop showing the two as
+         * one person.
+         */
+    @Throws(KinsealException::class) fun `checkLinkRevocation`(`revocation`: kotlin.ByteArray, `link`: kotlin.ByteArray)
+        = 
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_func_check_link_revocation(
+    
+        
+        FfiConverterByteArray.lower(`revocation`),
+        FfiConverterByteArray.lower(`link`),_status)
+}
+    
+    
+
+        /**
+         * Decodes a proposal another app of this person made, checking its
+         * proposer's signature, for the app to show before it calls
+         * `Account.countersign_account_link`.
+         */
+    @Throws(KinsealException::class) fun `readAccountLinkProposal`(`proposal`: kotlin.ByteArray): AccountLinkProposalInfo {
+            return FfiConverterTypeAccountLinkProposalInfo.lift(
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_func_read_account_link_proposal(
+    
+        
+        FfiConverterByteArray.lower(`proposal`),_status)
+}
+    )
+    }
+    
+
         /**
          * Reads a pairwise message's header for routing (no key needed).
          */
