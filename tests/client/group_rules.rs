@@ -426,6 +426,21 @@ fn a_member_who_leaves_reads_nothing_sent_after_and_the_last_admin_cannot() {
         carol.account.leave_group(&mut OsRng, &group, NOW),
         Err(Error::Account(AccountError::NotGroupMember))
     ));
+    // Nor can an admin remove her again; nothing changes.
+    let epoch = alice.account.group_state(&group).unwrap().unwrap().epoch();
+    assert!(matches!(
+        alice.account.remove_group_members(
+            &mut OsRng,
+            &group,
+            &[carol.address.user().clone()],
+            NOW
+        ),
+        Err(Error::Account(AccountError::NotGroupMember))
+    ));
+    assert_eq!(
+        alice.account.group_state(&group).unwrap().unwrap().epoch(),
+        epoch
+    );
 
     // Every remaining sender replaced its key, and none went to Carol.
     for from in [&alice, &bob] {

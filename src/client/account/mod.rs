@@ -37,6 +37,7 @@
 //! # Ok::<(), kinseal::Error>(())
 //! ```
 
+mod cache;
 mod config;
 mod fanout;
 mod groups;
@@ -48,6 +49,8 @@ mod recovery;
 mod sessions;
 mod user_records;
 mod users;
+
+use cache::lock_cache;
 
 use core::fmt;
 
@@ -560,18 +563,6 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     fn cache(&self) -> std::sync::MutexGuard<'_, SessionCache> {
         lock_cache(&self.cache)
     }
-}
-
-/// Locks one of the account's in-memory caches. A cache is only an
-/// optimization: after a panic while it was held, it starts afresh rather
-/// than be trusted.
-fn lock_cache<T: Default>(cache: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    cache.lock().unwrap_or_else(|poisoned| {
-        let mut guard = poisoned.into_inner();
-        *guard = T::default();
-        cache.clear_poison();
-        guard
-    })
 }
 
 /// Loads and opens the account record.

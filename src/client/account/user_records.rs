@@ -2,11 +2,10 @@
 //! user key, the trust decision and the latest verified device list),
 //! and the cache of verified ones.
 
-use std::collections::HashMap;
-
 use rand_core::CryptoRng;
 
 use super::Account;
+use super::cache::LruMap;
 use crate::address::UserAddress;
 use crate::client::keyring::{RecordKey, StorageKeyring};
 use crate::client::store::{ClientStore, StoreTransaction};
@@ -73,36 +72,18 @@ fn open_user(
 /// used one makes room.
 #[derive(Default)]
 pub(super) struct UserCache {
-    entries: HashMap<UserAddress, (Vec<u8>, KnownUser, u64)>,
-    clock: u64,
+    /// By user: the sealed record and what it opened to.
+    entries: LruMap<UserAddress, (Vec<u8>, KnownUser), USER_RECORD_CACHE>,
 }
 
 impl UserCache {
     fn get(&mut self, user: &UserAddress, sealed: &[u8]) -> Option<KnownUser> {
-        self.clock += 1;
-        let clock = self.clock;
-        let (s, known, used) = self.entries.get_mut(user)?;
-        if s.as_slice() != sealed {
-            return None;
-        }
-        *used = clock;
-        Some(known.clone())
+        let (s, known) = self.entries.get(user)?;
+        (s.as_slice() == sealed).then(|| known.clone())
     }
 
     fn put(&mut self, user: &UserAddress, sealed: Vec<u8>, known: KnownUser) {
-        self.clock += 1;
-        if !self.entries.contains_key(user) && self.entries.len() >= USER_RECORD_CACHE {
-            let oldest = self
-                .entries
-                .iter()
-                .min_by_key(|(_, (_, _, used))| *used)
-                .map(|(u, _)| u.clone());
-            if let Some(oldest) = oldest {
-                self.entries.remove(&oldest);
-            }
-        }
-        self.entries
-            .insert(user.clone(), (sealed, known, self.clock));
+        self.entries.put(user.clone(), (sealed, known));
     }
 }
 

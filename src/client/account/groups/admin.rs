@@ -89,19 +89,19 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         users: &[UserAddress],
         now: u64,
     ) -> crate::Result<FanOut> {
-        let ops = {
-            let mut txn = self.store.transaction()?;
-            let mut ops = Vec::with_capacity(users.len());
-            for user in users {
-                ops.push(GroupOp::Add {
-                    key: self.user_key_of(&mut txn, user)?,
-                    address: user.clone(),
-                    role: GroupRole::Member,
-                });
-            }
-            ops
+        let ops = |txn: &mut S::Transaction<'_>, _: &GroupState| {
+            users
+                .iter()
+                .map(|user| {
+                    Ok(GroupOp::Add {
+                        key: self.user_key_of(txn, user)?,
+                        address: user.clone(),
+                        role: GroupRole::Member,
+                    })
+                })
+                .collect()
         };
-        self.change_group(rng, group, ops, now)
+        self.change_group_with(rng, group, ops, now)
     }
 
     /// Removes members from a group, by address.
@@ -116,18 +116,21 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         users: &[UserAddress],
         now: u64,
     ) -> crate::Result<FanOut> {
-        let state = self.group_state(group)?.ok_or(AccountError::UnknownGroup)?;
-        let mut ops = Vec::with_capacity(users.len());
-        for user in users {
-            let member = state
-                .members()
-                .find(|m| m.address() == user)
-                .ok_or(AccountError::NotGroupMember)?;
-            ops.push(GroupOp::Remove {
-                key: member.key().clone(),
-            });
-        }
-        self.change_group(rng, group, ops, now)
+        let ops = |_: &mut S::Transaction<'_>, state: &GroupState| {
+            users
+                .iter()
+                .map(|user| {
+                    let member = state
+                        .members()
+                        .find(|m| m.address() == user)
+                        .ok_or(AccountError::NotGroupMember)?;
+                    Ok(GroupOp::Remove {
+                        key: member.key().clone(),
+                    })
+                })
+                .collect()
+        };
+        self.change_group_with(rng, group, ops, now)
     }
 
     /// Leaves a group: signs the change that removes this device's user
@@ -150,13 +153,14 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         group: &GroupId,
         now: u64,
     ) -> crate::Result<FanOut> {
-        let state = self.group_state(group)?.ok_or(AccountError::UnknownGroup)?;
         let key = self.user.public_key();
-        if state.member(key).is_none() {
-            return Err(AccountError::NotGroupMember.into());
-        }
-        let leave = vec![GroupOp::Remove { key: key.clone() }];
-        self.change_group(rng, group, leave, now)
+        let leave = |_: &mut S::Transaction<'_>, state: &GroupState| {
+            if state.member(key).is_none() {
+                return Err(AccountError::NotGroupMember.into());
+            }
+            Ok(vec![GroupOp::Remove { key: key.clone() }])
+        };
+        self.change_group_with(rng, group, leave, now)
     }
 
     /// Signs a change of the group's current state by this device's user
@@ -185,11 +189,29 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         ops: Vec<GroupOp>,
         now: u64,
     ) -> crate::Result<FanOut> {
+        self.change_group_with(rng, group, |_, _| Ok(ops), now)
+    }
+
+    /// [`Account::change_group`], with the operations made by `ops` from
+    /// the group's current state, in the same transaction: what they are
+    /// checked against is what they are applied to.
+    fn change_group_with<R, F>(
+        &self,
+        rng: &mut R,
+        group: &GroupId,
+        ops: F,
+        now: u64,
+    ) -> crate::Result<FanOut>
+    where
+        R: CryptoRng + ?Sized,
+        F: FnOnce(&mut S::Transaction<'_>, &GroupState) -> crate::Result<Vec<GroupOp>>,
+    {
         let mut txn = self.store.transaction()?;
         let mut record = self
             .load_group(&mut txn, group)?
             .ok_or(AccountError::UnknownGroup)?;
         let before = record.state().clone();
+        let ops = ops(&mut txn, &before)?;
         let change = GroupChange::new(&before, &self.user, self.address.device_id(), ops)?;
         let change = change.verify()?;
         record.history.receive(&change)?;

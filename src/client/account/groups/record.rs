@@ -2,13 +2,13 @@
 //! group its history and this device's sender key, and per group and
 //! sending device the sender keys received from it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use ed25519_dalek::VerifyingKey;
 use rand_core::CryptoRng;
 
 use super::super::Account;
+use super::super::cache::LruMap;
 use crate::address::DeviceAddress;
 use crate::client::keyring::RecordKey;
 use crate::client::store::{ClientStore, StoreTransaction};
@@ -166,8 +166,18 @@ impl SenderKeys {
             .keys
             .into_iter()
             .map(|k| {
-                let key = ReceivedSenderKey::from_bytes_with(k, |b| signers.get(b)).ok()?;
-                signers.put(key.signing_key());
+                let mut cached = false;
+                let key = ReceivedSenderKey::from_bytes_with(k, |b| {
+                    let hit = signers.get(b);
+                    cached = hit.is_some();
+                    hit
+                })
+                .ok()?;
+                // A key the cache gave is in it already (and was just
+                // marked used); only one checked here goes in.
+                if !cached {
+                    signers.put(key.signing_key());
+                }
                 Some(key)
             })
             .collect::<Option<Vec<_>>>()?;
@@ -199,34 +209,18 @@ pub(in crate::client::account) struct GroupCache {
 /// own bytes, so an entry is never stale; only public keys are kept.
 #[derive(Default)]
 pub(in crate::client::account) struct SignerCache {
-    keys: HashMap<[u8; 32], (VerifyingKey, u64)>,
-    clock: u64,
+    keys: LruMap<[u8; 32], VerifyingKey, SIGNER_KEY_CACHE>,
 }
 
 impl SignerCache {
     fn get(&mut self, bytes: &[u8; 32]) -> Option<VerifyingKey> {
-        self.clock += 1;
-        let (key, used) = self.keys.get_mut(bytes)?;
-        *used = self.clock;
-        Some(*key)
+        self.keys.get(bytes).copied()
     }
 
     /// Remembers a key that passed the check, evicting the least recently
     /// used beyond [`SIGNER_KEY_CACHE`].
     fn put(&mut self, key: &VerifyingKey) {
-        self.clock += 1;
-        let bytes = key.to_bytes();
-        if !self.keys.contains_key(&bytes) && self.keys.len() >= SIGNER_KEY_CACHE {
-            let oldest = self
-                .keys
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(b, _)| *b);
-            if let Some(oldest) = oldest {
-                self.keys.remove(&oldest);
-            }
-        }
-        self.keys.insert(bytes, (*key, self.clock));
+        self.keys.put(key.to_bytes(), *key);
     }
 }
 
