@@ -26,4 +26,5 @@ mod person;
 mod recovery;
 mod safety_number;
 mod simultaneous;
+mod spans;
 mod store;

@@ -176,19 +176,21 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         source: &mut L,
         now: u64,
     ) -> crate::Result<Option<DeviceListChange>> {
-        let held = {
-            let mut txn = self.store.transaction()?;
-            self.load_user(&mut txn, user)?
-                .map(|k| k.device_list().version())
-        };
-        let lists = source.lists(user, held)?;
-        if lists.is_empty() {
-            return match held {
-                Some(_) => Ok(None),
-                None => Err(AccountError::NoDeviceList { user: user.clone() }.into()),
+        super::trace::traced("refresh_device_lists", 0, || {
+            let held = {
+                let mut txn = self.store.transaction()?;
+                self.load_user(&mut txn, user)?
+                    .map(|k| k.device_list().version())
             };
-        }
-        self.update_device_lists(rng, &lists, now).map(Some)
+            let lists = source.lists(user, held)?;
+            if lists.is_empty() {
+                return match held {
+                    Some(_) => Ok(None),
+                    None => Err(AccountError::NoDeviceList { user: user.clone() }.into()),
+                };
+            }
+            self.update_device_lists(rng, &lists, now).map(Some)
+        })
     }
 
     /// Brings sessions with every device of `user` (on its latest list on
@@ -215,55 +217,58 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         bundles: &mut B,
         now: u64,
     ) -> crate::Result<SyncReport> {
-        let needed = {
+        super::trace::traced("sync_sessions", 0, || {
+            let needed = {
+                let mut txn = self.store.transaction()?;
+                let mut needed = Vec::new();
+                for device in self.recipients(&mut txn, core::slice::from_ref(user))? {
+                    if !self.has_usable_session(&mut txn, &device, now)? {
+                        needed.push(device);
+                    }
+                }
+                needed
+            };
+            let mut report = SyncReport::default();
+            let mut fetched = Vec::with_capacity(needed.len());
+            for device in needed {
+                match bundles.bundle(&device) {
+                    Ok(bundle) => fetched.push((device, bundle)),
+                    Err(e) => report.failed.push((device, e)),
+                }
+            }
             let mut txn = self.store.transaction()?;
-            let mut needed = Vec::new();
-            for device in self.recipients(&mut txn, core::slice::from_ref(user))? {
-                if !self.has_usable_session(&mut txn, &device, now)? {
-                    needed.push(device);
-                }
+            let mut written = Vec::with_capacity(fetched.len());
+            for (device, bundle) in fetched {
+                let mut set = self.load_sessions(&mut txn, &device)?;
+                let presented = bundle.bundle().identity_key();
+                let status =
+                    match self.check_device(&mut txn, rng, &device, presented, &mut set, now) {
+                        Ok(status) => status,
+                        Err(e @ Error::Account(_)) => {
+                            report.failed.push((device, e));
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                let config = self.bound_config(&self.address, &device)?;
+                let session = match Session::initiate(rng, &self.identity, &bundle, config) {
+                    Ok(session) => session,
+                    Err(e) => {
+                        report.failed.push((device, e));
+                        continue;
+                    }
+                };
+                set.push_current(session, now);
+                let sealed = self.store_sessions(&mut txn, rng, &device, &mut set, now)?;
+                report.started.push((device.clone(), status));
+                written.push((device, sealed, set));
             }
-            needed
-        };
-        let mut report = SyncReport::default();
-        let mut fetched = Vec::with_capacity(needed.len());
-        for device in needed {
-            match bundles.bundle(&device) {
-                Ok(bundle) => fetched.push((device, bundle)),
-                Err(e) => report.failed.push((device, e)),
+            txn.commit()?;
+            for (device, sealed, set) in written {
+                self.remember(&device, sealed, set);
             }
-        }
-        let mut txn = self.store.transaction()?;
-        let mut written = Vec::with_capacity(fetched.len());
-        for (device, bundle) in fetched {
-            let mut set = self.load_sessions(&mut txn, &device)?;
-            let presented = bundle.bundle().identity_key();
-            let status = match self.check_device(&mut txn, rng, &device, presented, &mut set, now) {
-                Ok(status) => status,
-                Err(e @ Error::Account(_)) => {
-                    report.failed.push((device, e));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let config = self.bound_config(&self.address, &device)?;
-            let session = match Session::initiate(rng, &self.identity, &bundle, config) {
-                Ok(session) => session,
-                Err(e) => {
-                    report.failed.push((device, e));
-                    continue;
-                }
-            };
-            set.push_current(session, now);
-            let sealed = self.store_sessions(&mut txn, rng, &device, &mut set, now)?;
-            report.started.push((device.clone(), status));
-            written.push((device, sealed, set));
-        }
-        txn.commit()?;
-        for (device, sealed, set) in written {
-            self.remember(&device, sealed, set);
-        }
-        Ok(report)
+            Ok(report)
+        })
     }
 
     /// Whether the current session with `device` can encrypt now.
@@ -317,32 +322,34 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         plaintext: &[u8],
         now: u64,
     ) -> crate::Result<FanOut> {
-        let content = super::messaging::app_content(plaintext)?;
-        let mut txn = self.store.transaction()?;
-        let recipients = self.recipients(&mut txn, users)?;
-        let mut envelopes = Vec::with_capacity(recipients.len());
-        let mut missing = Vec::new();
-        let mut written = Vec::with_capacity(recipients.len());
-        for device in recipients {
-            match self.encrypt_in(&mut txn, rng, &device, &content, now) {
-                Ok((bytes, sealed, set)) => {
-                    envelopes.push(Envelope::new(self.address.clone(), device.clone(), bytes)?);
-                    written.push((device, sealed, set));
+        super::trace::traced("encrypt_to_users", users.len(), || {
+            let content = super::messaging::app_content(plaintext)?;
+            let mut txn = self.store.transaction()?;
+            let recipients = self.recipients(&mut txn, users)?;
+            let mut envelopes = Vec::with_capacity(recipients.len());
+            let mut missing = Vec::new();
+            let mut written = Vec::with_capacity(recipients.len());
+            for device in recipients {
+                match self.encrypt_in(&mut txn, rng, &device, &content, now) {
+                    Ok((bytes, sealed, set)) => {
+                        envelopes.push(Envelope::new(self.address.clone(), device.clone(), bytes)?);
+                        written.push((device, sealed, set));
+                    }
+                    Err(Error::Account(AccountError::NoSession | AccountError::SessionExpired)) => {
+                        missing.push(device);
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(Error::Account(AccountError::NoSession | AccountError::SessionExpired)) => {
-                    missing.push(device);
-                }
-                Err(e) => return Err(e),
             }
-        }
-        txn.commit()?;
-        for (device, sealed, set) in written {
-            self.remember(&device, sealed, set);
-        }
-        Ok(FanOut {
-            envelopes,
-            missing,
-            unreachable: Vec::new(),
+            txn.commit()?;
+            for (device, sealed, set) in written {
+                self.remember(&device, sealed, set);
+            }
+            Ok(FanOut {
+                envelopes,
+                missing,
+                unreachable: Vec::new(),
+            })
         })
     }
 

@@ -139,17 +139,19 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         bundle: &VerifiedBundle,
         now: u64,
     ) -> crate::Result<IdentityStatus> {
-        let mut txn = self.store.transaction()?;
-        let mut set = self.load_sessions(&mut txn, peer)?;
-        let presented = bundle.bundle().identity_key();
-        let status = self.check_device(&mut txn, rng, peer, presented, &mut set, now)?;
-        let config = self.bound_config(&self.address, peer)?;
-        let session = Session::initiate(rng, &self.identity, bundle, config)?;
-        set.push_current(session, now);
-        let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
-        txn.commit()?;
-        self.remember(peer, sealed, set);
-        Ok(status)
+        super::trace::traced("start_session", 0, || {
+            let mut txn = self.store.transaction()?;
+            let mut set = self.load_sessions(&mut txn, peer)?;
+            let presented = bundle.bundle().identity_key();
+            let status = self.check_device(&mut txn, rng, peer, presented, &mut set, now)?;
+            let config = self.bound_config(&self.address, peer)?;
+            let session = Session::initiate(rng, &self.identity, bundle, config)?;
+            set.push_current(session, now);
+            let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
+            txn.commit()?;
+            self.remember(peer, sealed, set);
+            Ok(status)
+        })
     }
 
     /// The session settings for a session `initiator` starts with
@@ -224,12 +226,14 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         plaintext: &[u8],
         now: u64,
     ) -> crate::Result<Vec<u8>> {
-        let content = app_content(plaintext)?;
-        let mut txn = self.store.transaction()?;
-        let (bytes, sealed, set) = self.encrypt_in(&mut txn, rng, peer, &content, now)?;
-        txn.commit()?;
-        self.remember(peer, sealed, set);
-        Ok(bytes)
+        super::trace::traced("encrypt", plaintext.len(), || {
+            let content = app_content(plaintext)?;
+            let mut txn = self.store.transaction()?;
+            let (bytes, sealed, set) = self.encrypt_in(&mut txn, rng, peer, &content, now)?;
+            txn.commit()?;
+            self.remember(peer, sealed, set);
+            Ok(bytes)
+        })
     }
 
     /// Encrypts one plaintext to each of several peer devices — every
@@ -247,22 +251,24 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         plaintext: &[u8],
         now: u64,
     ) -> crate::Result<Vec<Vec<u8>>> {
-        let content = app_content(plaintext)?;
-        let mut txn = self.store.transaction()?;
-        let mut out = Vec::with_capacity(peers.len());
-        let mut written = Vec::with_capacity(peers.len());
-        for peer in peers {
-            let (bytes, sealed, set) = self.encrypt_in(&mut txn, rng, peer, &content, now)?;
-            out.push(bytes);
-            written.push((peer, sealed, set));
-        }
-        txn.commit()?;
-        // A device listed twice was written twice: the last write is the
-        // one the store holds, and `remember` keeps the last.
-        for (peer, sealed, set) in written {
-            self.remember(peer, sealed, set);
-        }
-        Ok(out)
+        super::trace::traced("encrypt_to_each", peers.len(), || {
+            let content = app_content(plaintext)?;
+            let mut txn = self.store.transaction()?;
+            let mut out = Vec::with_capacity(peers.len());
+            let mut written = Vec::with_capacity(peers.len());
+            for peer in peers {
+                let (bytes, sealed, set) = self.encrypt_in(&mut txn, rng, peer, &content, now)?;
+                out.push(bytes);
+                written.push((peer, sealed, set));
+            }
+            txn.commit()?;
+            // A device listed twice was written twice: the last write is the
+            // one the store holds, and `remember` keeps the last.
+            for (peer, sealed, set) in written {
+                self.remember(peer, sealed, set);
+            }
+            Ok(out)
+        })
     }
 
     /// Encrypts `content` (an encoded content, PROTOCOL.md §17) to `peer`
@@ -382,56 +388,58 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         now: u64,
         deliver: impl FnOnce(&Decrypted) -> Result<T, E>,
     ) -> crate::Result<Result<(Decrypted, T), E>> {
-        let mut txn = self.store.transaction()?;
-        let (mut set, read) = self.load_sessions_and_record(&mut txn, peer)?;
-        // Decoded once, here, then tried on the session(s) it can belong
-        // to. A `Message` from a device without a session is refused
-        // first, as it always was, whatever its bytes hold after the kind.
-        if message_kind(bytes)? == MessageKind::Message && set.is_empty() {
-            return Err(AccountError::NoSessionForMessage.into());
-        }
-        let message = IncomingMessage::from_bytes(bytes)?;
-        let existing = match &message {
-            IncomingMessage::Message(_) => Some(None),
-            IncomingMessage::PreKey(prekey_message) => {
-                set.find_handshake(&prekey_message.handshake_id()).map(Some)
+        super::trace::traced("decrypt", bytes.len(), || {
+            let mut txn = self.store.transaction()?;
+            let (mut set, read) = self.load_sessions_and_record(&mut txn, peer)?;
+            // Decoded once, here, then tried on the session(s) it can belong
+            // to. A `Message` from a device without a session is refused
+            // first, as it always was, whatever its bytes hold after the kind.
+            if message_kind(bytes)? == MessageKind::Message && set.is_empty() {
+                return Err(AccountError::NoSessionForMessage.into());
             }
-        };
-        let decrypted = match (existing, &message) {
-            (Some(only), _) => match set.decrypt(only, &message, now) {
-                Ok(plaintext) => Decrypted {
-                    plaintext,
-                    identity: IdentityStatus::Known,
-                    new_session: false,
-                    group: None,
-                },
-                Err(e) => {
-                    // A failed decrypt left every session as it was and
-                    // nothing was written: the set is still what `read`
-                    // holds, so keep it cached (a forgery neither costs
-                    // the next message a decode nor evicts the peer).
-                    drop(txn);
-                    self.remember(peer, read, set);
-                    return Err(e);
+            let message = IncomingMessage::from_bytes(bytes)?;
+            let existing = match &message {
+                IncomingMessage::Message(_) => Some(None),
+                IncomingMessage::PreKey(prekey_message) => {
+                    set.find_handshake(&prekey_message.handshake_id()).map(Some)
                 }
-            },
-            (None, IncomingMessage::PreKey(prekey_message)) => {
-                self.answer(&mut txn, rng, peer, &mut set, prekey_message, now)?
-            }
-            (None, IncomingMessage::Message(_)) => return Err(Error::DecryptionFailed),
-        };
-        // Authenticated: what it carries is the account's to take, in
-        // this transaction (a refusal rolls the whole message back).
-        let decrypted = self.take_content(&mut txn, rng, peer, decrypted)?;
-        let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
-        let delivered = match deliver(&decrypted) {
-            Ok(value) => value,
-            // Dropping the transaction rolls everything back.
-            Err(refused) => return Ok(Err(refused)),
-        };
-        txn.commit()?;
-        self.remember(peer, sealed, set);
-        Ok(Ok((decrypted, delivered)))
+            };
+            let decrypted = match (existing, &message) {
+                (Some(only), _) => match set.decrypt(only, &message, now) {
+                    Ok(plaintext) => Decrypted {
+                        plaintext,
+                        identity: IdentityStatus::Known,
+                        new_session: false,
+                        group: None,
+                    },
+                    Err(e) => {
+                        // A failed decrypt left every session as it was and
+                        // nothing was written: the set is still what `read`
+                        // holds, so keep it cached (a forgery neither costs
+                        // the next message a decode nor evicts the peer).
+                        drop(txn);
+                        self.remember(peer, read, set);
+                        return Err(e);
+                    }
+                },
+                (None, IncomingMessage::PreKey(prekey_message)) => {
+                    self.answer(&mut txn, rng, peer, &mut set, prekey_message, now)?
+                }
+                (None, IncomingMessage::Message(_)) => return Err(Error::DecryptionFailed),
+            };
+            // Authenticated: what it carries is the account's to take, in
+            // this transaction (a refusal rolls the whole message back).
+            let decrypted = self.take_content(&mut txn, rng, peer, decrypted)?;
+            let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
+            let delivered = match deliver(&decrypted) {
+                Ok(value) => value,
+                // Dropping the transaction rolls everything back.
+                Err(refused) => return Ok(Err(refused)),
+            };
+            txn.commit()?;
+            self.remember(peer, sealed, set);
+            Ok(Ok((decrypted, delivered)))
+        })
     }
 
     /// Sets up a session from a `PreKeyMessage` for a new handshake.

@@ -47,6 +47,7 @@ mod people;
 mod prekeys;
 mod recovery;
 mod sessions;
+mod trace;
 mod user_records;
 mod users;
 

@@ -132,90 +132,92 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         now: u64,
         published: Option<PreKeyCounts>,
     ) -> crate::Result<PreKeyUpdate> {
-        let mut txn = self.store.transaction()?;
-        let mut account = load_account(&mut txn, &self.keyring)?;
-        let mut update = PreKeyUpdate::default();
+        super::trace::traced("refresh_prekeys", 0, || {
+            let mut txn = self.store.transaction()?;
+            let mut account = load_account(&mut txn, &self.keyring)?;
+            let mut update = PreKeyUpdate::default();
 
-        let mut signed = Vec::new();
-        for id in txn.signed_prekey_ids()? {
-            let key = self.load_signed_prekey(&mut txn, id)?;
-            signed.push(Dated {
-                id,
-                created_at: key.public().created_at(),
-            });
-        }
-        let mut last_resort = Vec::new();
-        for id in txn.last_resort_kem_prekey_ids()? {
-            let key = self.load_kem_prekey(&mut txn, RecordKey::LastResortKemPreKey(id))?;
-            last_resort.push(Dated {
-                id,
-                created_at: key.public().created_at(),
-            });
-        }
-        let newest = signed.iter().map(|k| k.created_at).max();
-        if newest.is_none_or(|t| now.saturating_sub(t) >= self.config.signed_prekey_rotation) {
-            let id = next_id(&mut account.next_signed_id, 1)?;
-            let spk = SignedPreKeyPair::generate(rng, &self.identity, id, now);
-            self.put_sealed(&mut txn, rng, RecordKey::SignedPreKey(id), &spk.to_bytes())?;
-            signed.push(Dated {
-                id,
-                created_at: now,
-            });
-            update.signed = Some(spk.public().clone());
+            let mut signed = Vec::new();
+            for id in txn.signed_prekey_ids()? {
+                let key = self.load_signed_prekey(&mut txn, id)?;
+                signed.push(Dated {
+                    id,
+                    created_at: key.public().created_at(),
+                });
+            }
+            let mut last_resort = Vec::new();
+            for id in txn.last_resort_kem_prekey_ids()? {
+                let key = self.load_kem_prekey(&mut txn, RecordKey::LastResortKemPreKey(id))?;
+                last_resort.push(Dated {
+                    id,
+                    created_at: key.public().created_at(),
+                });
+            }
+            let newest = signed.iter().map(|k| k.created_at).max();
+            if newest.is_none_or(|t| now.saturating_sub(t) >= self.config.signed_prekey_rotation) {
+                let id = next_id(&mut account.next_signed_id, 1)?;
+                let spk = SignedPreKeyPair::generate(rng, &self.identity, id, now);
+                self.put_sealed(&mut txn, rng, RecordKey::SignedPreKey(id), &spk.to_bytes())?;
+                signed.push(Dated {
+                    id,
+                    created_at: now,
+                });
+                update.signed = Some(spk.public().clone());
 
-            let id = next_id(&mut account.next_kem_id, 1)?;
-            let kem = KemPreKeyPair::generate(rng, &self.identity, id, true, now);
-            self.put_sealed(
-                &mut txn,
-                rng,
-                RecordKey::LastResortKemPreKey(id),
-                &kem.to_bytes(),
-            )?;
-            last_resort.push(Dated {
-                id,
-                created_at: now,
-            });
-            update.last_resort = Some(kem.public().clone());
-        }
-        let grace = self.config.signed_prekey_grace;
-        for id in retirable(signed, grace, now) {
-            txn.remove_signed_prekey(id)?;
-            update.retired += 1;
-        }
-        for id in retirable(last_resort, grace, now) {
-            txn.remove_last_resort_kem_prekey(id)?;
-            txn.forget_handshakes(id)?;
-            update.retired += 1;
-        }
+                let id = next_id(&mut account.next_kem_id, 1)?;
+                let kem = KemPreKeyPair::generate(rng, &self.identity, id, true, now);
+                self.put_sealed(
+                    &mut txn,
+                    rng,
+                    RecordKey::LastResortKemPreKey(id),
+                    &kem.to_bytes(),
+                )?;
+                last_resort.push(Dated {
+                    id,
+                    created_at: now,
+                });
+                update.last_resort = Some(kem.public().clone());
+            }
+            let grace = self.config.signed_prekey_grace;
+            for id in retirable(signed, grace, now) {
+                txn.remove_signed_prekey(id)?;
+                update.retired += 1;
+            }
+            for id in retirable(last_resort, grace, now) {
+                txn.remove_last_resort_kem_prekey(id)?;
+                txn.forget_handshakes(id)?;
+                update.retired += 1;
+            }
 
-        let (ec, kem) = self.one_time_prekeys_needed(published);
-        let first = next_id(&mut account.next_one_time_id, ec)?;
-        for key in OneTimePreKeyPair::generate_batch(rng, first, ec)? {
-            self.put_sealed(
-                &mut txn,
-                rng,
-                RecordKey::OneTimePreKey(key.id()),
-                &key.to_bytes(),
-            )?;
-            update.one_time.push(*key.public());
-        }
-        let first = next_id(&mut account.next_kem_id, kem)?;
-        for key in KemPreKeyPair::generate_batch(rng, &self.identity, first, kem, now)? {
-            self.put_sealed(
-                &mut txn,
-                rng,
-                RecordKey::KemPreKey(key.id()),
-                &key.to_bytes(),
-            )?;
-            update.kem.push(key.public().clone());
-        }
+            let (ec, kem) = self.one_time_prekeys_needed(published);
+            let first = next_id(&mut account.next_one_time_id, ec)?;
+            for key in OneTimePreKeyPair::generate_batch(rng, first, ec)? {
+                self.put_sealed(
+                    &mut txn,
+                    rng,
+                    RecordKey::OneTimePreKey(key.id()),
+                    &key.to_bytes(),
+                )?;
+                update.one_time.push(*key.public());
+            }
+            let first = next_id(&mut account.next_kem_id, kem)?;
+            for key in KemPreKeyPair::generate_batch(rng, &self.identity, first, kem, now)? {
+                self.put_sealed(
+                    &mut txn,
+                    rng,
+                    RecordKey::KemPreKey(key.id()),
+                    &key.to_bytes(),
+                )?;
+                update.kem.push(key.public().clone());
+            }
 
-        let sealed = self
-            .keyring
-            .seal(rng, RecordKey::Account, &account.to_secret_vec())?;
-        txn.put_account(&sealed)?;
-        txn.commit()?;
-        Ok(update)
+            let sealed = self
+                .keyring
+                .seal(rng, RecordKey::Account, &account.to_secret_vec())?;
+            txn.put_account(&sealed)?;
+            txn.commit()?;
+            Ok(update)
+        })
     }
 
     /// The signed upload of `update`, for the directory

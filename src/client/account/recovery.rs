@@ -27,15 +27,17 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         peer: &DeviceAddress,
         now: u64,
     ) -> crate::Result<bool> {
-        let mut txn = self.store.transaction()?;
-        let mut set = self.load_sessions(&mut txn, peer)?;
-        if !set.close() {
-            return Ok(false);
-        }
-        let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
-        txn.commit()?;
-        self.remember(peer, sealed, set);
-        Ok(true)
+        super::trace::traced("reset_session", 0, || {
+            let mut txn = self.store.transaction()?;
+            let mut set = self.load_sessions(&mut txn, peer)?;
+            if !set.close() {
+                return Ok(false);
+            }
+            let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
+            txn.commit()?;
+            self.remember(peer, sealed, set);
+            Ok(true)
+        })
     }
 
     /// Forgets every session with a device (one that left: its user's
@@ -153,35 +155,37 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         receipt: &[u8],
         now: u64,
     ) -> crate::Result<ReceiptOutcome> {
-        let receipt = DecryptionErrorReceipt::from_bytes(receipt)?.verify()?;
-        if *receipt.to() != self.address {
-            return Err(AccountError::ReceiptNotApplicable.into());
-        }
-        let device = receipt.from().clone();
-        let mut txn = self.store.transaction()?;
-        let user =
-            self.load_user(&mut txn, device.user())?
-                .ok_or_else(|| AccountError::NoDeviceList {
+        super::trace::traced("handle_receipt", receipt.len(), || {
+            let receipt = DecryptionErrorReceipt::from_bytes(receipt)?.verify()?;
+            if *receipt.to() != self.address {
+                return Err(AccountError::ReceiptNotApplicable.into());
+            }
+            let device = receipt.from().clone();
+            let mut txn = self.store.transaction()?;
+            let user = self.load_user(&mut txn, device.user())?.ok_or_else(|| {
+                AccountError::NoDeviceList {
                     user: device.user().clone(),
-                })?;
-        if !receipt.is_listed_in(user.device_list()) {
-            return Err(AccountError::UnlistedDevice { address: device }.into());
-        }
-        let (mut set, read) = self.load_sessions_and_record(&mut txn, &device)?;
-        let found = match receipt.failed() {
-            FailedMessage::PreKey { handshake_id } => set.find_handshake(handshake_id),
-            FailedMessage::Message { ratchet_key, .. } => set.find_ratchet_key(ratchet_key),
-        };
-        let failed = *receipt.failed();
-        if found != Some(0) || set.current().is_none() {
-            drop(txn);
-            self.remember(&device, read, set);
-            return Ok(ReceiptOutcome::AlreadyReplaced { device, failed });
-        }
-        set.close();
-        let sealed = self.store_sessions(&mut txn, rng, &device, &mut set, now)?;
-        txn.commit()?;
-        self.remember(&device, sealed, set);
-        Ok(ReceiptOutcome::SessionClosed { device, failed })
+                }
+            })?;
+            if !receipt.is_listed_in(user.device_list()) {
+                return Err(AccountError::UnlistedDevice { address: device }.into());
+            }
+            let (mut set, read) = self.load_sessions_and_record(&mut txn, &device)?;
+            let found = match receipt.failed() {
+                FailedMessage::PreKey { handshake_id } => set.find_handshake(handshake_id),
+                FailedMessage::Message { ratchet_key, .. } => set.find_ratchet_key(ratchet_key),
+            };
+            let failed = *receipt.failed();
+            if found != Some(0) || set.current().is_none() {
+                drop(txn);
+                self.remember(&device, read, set);
+                return Ok(ReceiptOutcome::AlreadyReplaced { device, failed });
+            }
+            set.close();
+            let sealed = self.store_sessions(&mut txn, rng, &device, &mut set, now)?;
+            txn.commit()?;
+            self.remember(&device, sealed, set);
+            Ok(ReceiptOutcome::SessionClosed { device, failed })
+        })
     }
 }

@@ -317,90 +317,92 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         proof: Option<&[u8]>,
         now: u64,
     ) -> crate::Result<DeviceListChange> {
-        if let [only] = lists
-            && let Some(change) = self.same_as_on_record(only.as_ref(), proof)?
-        {
-            return Ok(change);
-        }
-        let lists = verify_all(lists)?;
-        let Some(latest) = lists.last() else {
-            return Err(MisuseError::NoDeviceLists.into());
-        };
-        let user = latest.address().clone();
-        let mut txn = self.store.transaction()?;
-        let known = self.load_user(&mut txn, &user)?;
-        let own = user == *self.address.user();
-        if own {
-            let here = latest.device(self.address.device_id());
-            if latest.user_key() != self.user.public_key()
-                || here.is_none_or(|d| d.identity_key() != self.identity.public_key())
+        super::trace::traced("update_device_lists", lists.len(), || {
+            if let [only] = lists
+                && let Some(change) = self.same_as_on_record(only.as_ref(), proof)?
             {
-                return Err(AccountError::DeviceRemoved.into());
+                return Ok(change);
             }
-        } else {
-            let decision = self
-                .policy
-                .decide_user(&user, known.as_ref(), latest.user_key(), proof);
-            match (decision, &known) {
-                (TrustDecision::Refuse, Some(k)) if k.key() != latest.user_key() => {
-                    return Err(TrustError::UserKeyChanged {
-                        user,
-                        old: Box::new(k.key().clone()),
-                        new: Box::new(latest.user_key().clone()),
+            let lists = verify_all(lists)?;
+            let Some(latest) = lists.last() else {
+                return Err(MisuseError::NoDeviceLists.into());
+            };
+            let user = latest.address().clone();
+            let mut txn = self.store.transaction()?;
+            let known = self.load_user(&mut txn, &user)?;
+            let own = user == *self.address.user();
+            if own {
+                let here = latest.device(self.address.device_id());
+                if latest.user_key() != self.user.public_key()
+                    || here.is_none_or(|d| d.identity_key() != self.identity.public_key())
+                {
+                    return Err(AccountError::DeviceRemoved.into());
+                }
+            } else {
+                let decision =
+                    self.policy
+                        .decide_user(&user, known.as_ref(), latest.user_key(), proof);
+                match (decision, &known) {
+                    (TrustDecision::Refuse, Some(k)) if k.key() != latest.user_key() => {
+                        return Err(TrustError::UserKeyChanged {
+                            user,
+                            old: Box::new(k.key().clone()),
+                            new: Box::new(latest.user_key().clone()),
+                        }
+                        .into());
                     }
-                    .into());
-                }
-                (TrustDecision::Refuse, _) => {
-                    return Err(TrustError::UserUntrusted {
-                        user,
-                        key: Box::new(latest.user_key().clone()),
+                    (TrustDecision::Refuse, _) => {
+                        return Err(TrustError::UserUntrusted {
+                            user,
+                            key: Box::new(latest.user_key().clone()),
+                        }
+                        .into());
                     }
-                    .into());
+                    (TrustDecision::Trust, _) => {}
                 }
-                (TrustDecision::Trust, _) => {}
             }
-        }
-        let (change, verified, first_seen) = match known {
-            Some(k) if k.key() == latest.user_key() => {
-                let update = k.device_list().check_chain(&lists)?;
-                if update == DeviceListUpdate::Unchanged {
-                    // The list on record, byte for byte: nothing to write.
-                    return Ok(DeviceListChange::unchanged(latest));
+            let (change, verified, first_seen) = match known {
+                Some(k) if k.key() == latest.user_key() => {
+                    let update = k.device_list().check_chain(&lists)?;
+                    if update == DeviceListUpdate::Unchanged {
+                        // The list on record, byte for byte: nothing to write.
+                        return Ok(DeviceListChange::unchanged(latest));
+                    }
+                    // A later version, even one that lists the same devices,
+                    // is recorded: the next one names its hash.
+                    let change = DeviceListChange::of_update(latest, &update);
+                    (change, k.is_verified(), k.first_seen())
                 }
-                // A later version, even one that lists the same devices,
-                // is recorded: the next one names its hash.
-                let change = DeviceListChange::of_update(latest, &update);
-                (change, k.is_verified(), k.first_seen())
+                // The policy accepted another user key: an identity change.
+                Some(k) => {
+                    check_run(&lists)?;
+                    self.drop_user_sessions(&mut txn, k.device_list())?;
+                    (
+                        DeviceListChange::all_added(latest, Some(k.key().clone())),
+                        false,
+                        now,
+                    )
+                }
+                None => {
+                    check_run(&lists)?;
+                    (DeviceListChange::all_added(latest, None), false, now)
+                }
+            };
+            for device in change.removed.iter().chain(&change.replaced) {
+                txn.remove_sessions(device)?;
             }
-            // The policy accepted another user key: an identity change.
-            Some(k) => {
-                check_run(&lists)?;
-                self.drop_user_sessions(&mut txn, k.device_list())?;
-                (
-                    DeviceListChange::all_added(latest, Some(k.key().clone())),
-                    false,
-                    now,
-                )
-            }
-            None => {
-                check_run(&lists)?;
-                (DeviceListChange::all_added(latest, None), false, now)
-            }
-        };
-        for device in change.removed.iter().chain(&change.replaced) {
-            txn.remove_sessions(device)?;
-        }
-        store_user(
-            &mut txn,
-            &self.keyring,
-            rng,
-            latest,
-            verified || own,
-            first_seen,
-        )?;
-        txn.commit()?;
-        self.cache().clear();
-        Ok(change)
+            store_user(
+                &mut txn,
+                &self.keyring,
+                rng,
+                latest,
+                verified || own,
+                first_seen,
+            )?;
+            txn.commit()?;
+            self.cache().clear();
+            Ok(change)
+        })
     }
 
     /// `Unchanged` when `bytes` is, byte for byte, the list on record for

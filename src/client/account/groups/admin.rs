@@ -37,44 +37,46 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         members: &[UserAddress],
         now: u64,
     ) -> crate::Result<(GroupId, FanOut)> {
-        let mut txn = self.store.transaction()?;
-        let mut users = Vec::with_capacity(members.len());
-        for user in members {
-            users.push((self.user_key_of(&mut txn, user)?, user.clone()));
-        }
-        let (state, genesis) = GroupState::create(
-            rng,
-            &self.user,
-            self.address.device_id(),
-            self.address.user(),
-            users,
-        )?;
-        let group = *state.group_id();
-        let content = ContentFrame::GroupChange(&genesis.to_bytes()).to_vec();
-        let reach = self.reach(&mut txn, &state)?;
-        let mut fan_out = FanOut {
-            envelopes: Vec::new(),
-            missing: Vec::new(),
-            unreachable: reach.unreachable,
-        };
-        let mut written = Vec::new();
-        for device in reach.devices {
-            self.send_in(
-                &mut txn,
+        super::super::trace::traced("create_group", members.len(), || {
+            let mut txn = self.store.transaction()?;
+            let mut users = Vec::with_capacity(members.len());
+            for user in members {
+                users.push((self.user_key_of(&mut txn, user)?, user.clone()));
+            }
+            let (state, genesis) = GroupState::create(
                 rng,
-                &device,
-                &content,
-                now,
-                &mut fan_out,
-                &mut written,
+                &self.user,
+                self.address.device_id(),
+                self.address.user(),
+                users,
             )?;
-        }
-        self.store_group(&mut txn, rng, &GroupRecord::new(GroupHistory::new(state)))?;
-        txn.commit()?;
-        for (device, sealed, set) in written {
-            self.remember(&device, sealed, set);
-        }
-        Ok((group, fan_out))
+            let group = *state.group_id();
+            let content = ContentFrame::GroupChange(&genesis.to_bytes()).to_vec();
+            let reach = self.reach(&mut txn, &state)?;
+            let mut fan_out = FanOut {
+                envelopes: Vec::new(),
+                missing: Vec::new(),
+                unreachable: reach.unreachable,
+            };
+            let mut written = Vec::new();
+            for device in reach.devices {
+                self.send_in(
+                    &mut txn,
+                    rng,
+                    &device,
+                    &content,
+                    now,
+                    &mut fan_out,
+                    &mut written,
+                )?;
+            }
+            self.store_group(&mut txn, rng, &GroupRecord::new(GroupHistory::new(state)))?;
+            txn.commit()?;
+            for (device, sealed, set) in written {
+                self.remember(&device, sealed, set);
+            }
+            Ok((group, fan_out))
+        })
     }
 
     /// Adds users (with device lists on record) to a group as members.
@@ -206,66 +208,68 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         R: CryptoRng + ?Sized,
         F: FnOnce(&mut S::Transaction<'_>, &GroupState) -> crate::Result<Vec<GroupOp>>,
     {
-        let mut txn = self.store.transaction()?;
-        let mut record = self
-            .load_group(&mut txn, group)?
-            .ok_or(AccountError::UnknownGroup)?;
-        let before = record.state().clone();
-        let ops = ops(&mut txn, &before)?;
-        let change = GroupChange::new(&before, &self.user, self.address.device_id(), ops)?;
-        let change = change.verify()?;
-        record.history.receive(&change)?;
-        let after = record.state().clone();
-        let change_bytes = change.to_bytes();
-        let plain = ContentFrame::GroupChange(&change_bytes).to_vec();
-        let before_bytes = before.to_bytes();
-        let welcome = ContentFrame::Welcome {
-            state: &before_bytes,
-            change: &change_bytes,
-        }
-        .to_vec();
-        let old = self.reach(&mut txn, &before)?;
-        let new = self.reach(&mut txn, &after)?;
-        let mut fan_out = FanOut {
-            envelopes: Vec::new(),
-            missing: Vec::new(),
-            unreachable: new.unreachable,
-        };
-        let mut written = Vec::new();
-        let mut devices = old.devices;
-        let mut seen: HashSet<DeviceAddress> = devices.iter().cloned().collect();
-        for device in new.devices {
-            if seen.insert(device.clone()) {
-                devices.push(device);
+        super::super::trace::traced("change_group", 0, || {
+            let mut txn = self.store.transaction()?;
+            let mut record = self
+                .load_group(&mut txn, group)?
+                .ok_or(AccountError::UnknownGroup)?;
+            let before = record.state().clone();
+            let ops = ops(&mut txn, &before)?;
+            let change = GroupChange::new(&before, &self.user, self.address.device_id(), ops)?;
+            let change = change.verify()?;
+            record.history.receive(&change)?;
+            let after = record.state().clone();
+            let change_bytes = change.to_bytes();
+            let plain = ContentFrame::GroupChange(&change_bytes).to_vec();
+            let before_bytes = before.to_bytes();
+            let welcome = ContentFrame::Welcome {
+                state: &before_bytes,
+                change: &change_bytes,
             }
-        }
-        let added: HashSet<&UserAddress> = after
-            .members()
-            .filter(|m| before.member(m.key()).is_none())
-            .map(|m| m.address())
-            .collect();
-        for device in devices {
-            let content = if added.contains(device.user()) {
-                &welcome
-            } else {
-                &plain
+            .to_vec();
+            let old = self.reach(&mut txn, &before)?;
+            let new = self.reach(&mut txn, &after)?;
+            let mut fan_out = FanOut {
+                envelopes: Vec::new(),
+                missing: Vec::new(),
+                unreachable: new.unreachable,
             };
-            self.send_in(
-                &mut txn,
-                rng,
-                &device,
-                content,
-                now,
-                &mut fan_out,
-                &mut written,
-            )?;
-        }
-        let _ = self.moved(&mut txn, rng, record, &before, false)?;
-        txn.commit()?;
-        for (device, sealed, set) in written {
-            self.remember(&device, sealed, set);
-        }
-        Ok(fan_out)
+            let mut written = Vec::new();
+            let mut devices = old.devices;
+            let mut seen: HashSet<DeviceAddress> = devices.iter().cloned().collect();
+            for device in new.devices {
+                if seen.insert(device.clone()) {
+                    devices.push(device);
+                }
+            }
+            let added: HashSet<&UserAddress> = after
+                .members()
+                .filter(|m| before.member(m.key()).is_none())
+                .map(|m| m.address())
+                .collect();
+            for device in devices {
+                let content = if added.contains(device.user()) {
+                    &welcome
+                } else {
+                    &plain
+                };
+                self.send_in(
+                    &mut txn,
+                    rng,
+                    &device,
+                    content,
+                    now,
+                    &mut fan_out,
+                    &mut written,
+                )?;
+            }
+            let _ = self.moved(&mut txn, rng, record, &before, false)?;
+            txn.commit()?;
+            for (device, sealed, set) in written {
+                self.remember(&device, sealed, set);
+            }
+            Ok(fan_out)
+        })
     }
 
     /// The user key on record for `user`.

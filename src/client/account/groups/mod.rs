@@ -226,89 +226,94 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         plaintext: &[u8],
         now: u64,
     ) -> crate::Result<GroupSend> {
-        let mut txn = self.store.transaction()?;
-        let mut record = self
-            .load_group(&mut txn, group)?
-            .ok_or(AccountError::UnknownGroup)?;
-        let state = record.state().clone();
-        if state.member(self.user.public_key()).is_none() {
-            return Err(AccountError::NotGroupMember.into());
-        }
-        let reach = self.reach(&mut txn, &state)?;
-        let reached: HashSet<&DeviceAddress> = reach.devices.iter().collect();
-        let stale = match &record.own {
-            None => true,
-            Some(own) => {
-                own.distributed.iter().any(|d| !reached.contains(d))
-                    || own.sent >= self.config.group_rotation_messages
-                    || now.saturating_sub(own.created_at) >= self.config.group_rotation_age
+        super::trace::traced("group_send", plaintext.len(), || {
+            let mut txn = self.store.transaction()?;
+            let mut record = self
+                .load_group(&mut txn, group)?
+                .ok_or(AccountError::UnknownGroup)?;
+            let state = record.state().clone();
+            if state.member(self.user.public_key()).is_none() {
+                return Err(AccountError::NotGroupMember.into());
             }
-        };
-        if stale {
-            record.own = Some(OwnKey {
-                key: SenderKey::generate(rng, *group, state.epoch()),
-                created_at: now,
-                sent: 0,
-                distributed: Vec::new(),
-            });
-        }
-        let Some(own) = record.own.as_mut() else {
-            return Err(AccountError::UnknownGroup.into());
-        };
-        let distribution = own.key.distribution().to_secret_bytes();
-        let content = ContentFrame::Distribution(distribution.as_bytes()).to_vec();
-        let content = zeroize::Zeroizing::new(content);
-        let state_bytes = state.to_bytes();
-        let sync = ContentFrame::StateSync(&state_bytes).to_vec();
-        let mut fan_out = FanOut {
-            envelopes: Vec::new(),
-            missing: Vec::new(),
-            unreachable: reach.unreachable,
-        };
-        let mut written = Vec::new();
-        let had: HashSet<DeviceAddress> = own.distributed.iter().cloned().collect();
-        for device in reach.devices {
-            if had.contains(&device) {
-                continue;
+            let reach = self.reach(&mut txn, &state)?;
+            let reached: HashSet<&DeviceAddress> = reach.devices.iter().collect();
+            let stale = match &record.own {
+                None => true,
+                Some(own) => {
+                    own.distributed.iter().any(|d| !reached.contains(d))
+                        || own.sent >= self.config.group_rotation_messages
+                        || now.saturating_sub(own.created_at) >= self.config.group_rotation_age
+                }
+            };
+            if stale {
+                record.own = Some(OwnKey {
+                    key: SenderKey::generate(rng, *group, state.epoch()),
+                    created_at: now,
+                    sent: 0,
+                    distributed: Vec::new(),
+                });
             }
-            // This user's own devices take the state on its word: they
-            // hold the same user key (PROTOCOL.md §17.4).
-            let own_device = device.user() == self.address.user();
-            let mut parts: Vec<&[u8]> = Vec::with_capacity(2);
-            if own_device {
-                parts.push(&sync);
-            }
-            parts.push(&content);
-            let mut sent_all = true;
-            for part in parts {
-                match self.encrypt_in(&mut txn, rng, &device, part, now) {
-                    Ok((bytes, sealed, set)) => {
-                        let envelope = Envelope::new(self.address.clone(), device.clone(), bytes)?;
-                        fan_out.envelopes.push(envelope);
-                        written.push((device.clone(), sealed, set));
+            let Some(own) = record.own.as_mut() else {
+                return Err(AccountError::UnknownGroup.into());
+            };
+            let distribution = own.key.distribution().to_secret_bytes();
+            let content = ContentFrame::Distribution(distribution.as_bytes()).to_vec();
+            let content = zeroize::Zeroizing::new(content);
+            let state_bytes = state.to_bytes();
+            let sync = ContentFrame::StateSync(&state_bytes).to_vec();
+            let mut fan_out = FanOut {
+                envelopes: Vec::new(),
+                missing: Vec::new(),
+                unreachable: reach.unreachable,
+            };
+            let mut written = Vec::new();
+            let had: HashSet<DeviceAddress> = own.distributed.iter().cloned().collect();
+            for device in reach.devices {
+                if had.contains(&device) {
+                    continue;
+                }
+                // This user's own devices take the state on its word: they
+                // hold the same user key (PROTOCOL.md §17.4).
+                let own_device = device.user() == self.address.user();
+                let mut parts: Vec<&[u8]> = Vec::with_capacity(2);
+                if own_device {
+                    parts.push(&sync);
+                }
+                parts.push(&content);
+                let mut sent_all = true;
+                for part in parts {
+                    match self.encrypt_in(&mut txn, rng, &device, part, now) {
+                        Ok((bytes, sealed, set)) => {
+                            let envelope =
+                                Envelope::new(self.address.clone(), device.clone(), bytes)?;
+                            fan_out.envelopes.push(envelope);
+                            written.push((device.clone(), sealed, set));
+                        }
+                        Err(Error::Account(
+                            AccountError::NoSession | AccountError::SessionExpired,
+                        )) => {
+                            fan_out.missing.push(device.clone());
+                            sent_all = false;
+                            break;
+                        }
+                        Err(e) => return Err(e),
                     }
-                    Err(Error::Account(AccountError::NoSession | AccountError::SessionExpired)) => {
-                        fan_out.missing.push(device.clone());
-                        sent_all = false;
-                        break;
-                    }
-                    Err(e) => return Err(e),
+                }
+                if sent_all {
+                    own.distributed.push(device);
                 }
             }
-            if sent_all {
-                own.distributed.push(device);
+            let message = own.key.encrypt(&self.address, plaintext)?;
+            own.sent = own.sent.saturating_add(1);
+            self.store_group(&mut txn, rng, &record)?;
+            txn.commit()?;
+            for (device, sealed, set) in written {
+                self.remember(&device, sealed, set);
             }
-        }
-        let message = own.key.encrypt(&self.address, plaintext)?;
-        own.sent = own.sent.saturating_add(1);
-        self.store_group(&mut txn, rng, &record)?;
-        txn.commit()?;
-        for (device, sealed, set) in written {
-            self.remember(&device, sealed, set);
-        }
-        Ok(GroupSend {
-            message,
-            distributions: fan_out,
+            Ok(GroupSend {
+                message,
+                distributions: fan_out,
+            })
         })
     }
 
@@ -375,43 +380,45 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         bytes: &[u8],
         deliver: impl FnOnce(&GroupDecrypted) -> Result<T, E>,
     ) -> crate::Result<Result<(GroupDecrypted, T), E>> {
-        let frame = GroupMessageFrame::decode(bytes)?;
-        let group = GroupId::from_bytes(frame.header.group_id);
-        let key_id = frame.header.key_id;
-        let mut txn = self.store.transaction()?;
-        let history = self
-            .load_group_history(&mut txn, &group)?
-            .ok_or(AccountError::UnknownGroup)?;
-        let state = history.current();
-        if state.member(self.user.public_key()).is_none() {
-            return Err(AccountError::NotGroupMember.into());
-        }
-        if self.member_key(&mut txn, state, sender)?.is_none() {
-            return Err(AccountError::SenderNotMember {
-                sender: sender.clone(),
+        super::trace::traced("group_decrypt", bytes.len(), || {
+            let frame = GroupMessageFrame::decode(bytes)?;
+            let group = GroupId::from_bytes(frame.header.group_id);
+            let key_id = frame.header.key_id;
+            let mut txn = self.store.transaction()?;
+            let history = self
+                .load_group_history(&mut txn, &group)?
+                .ok_or(AccountError::UnknownGroup)?;
+            let state = history.current();
+            if state.member(self.user.public_key()).is_none() {
+                return Err(AccountError::NotGroupMember.into());
             }
-            .into());
-        }
-        let mut keys = self.load_sender_keys(&mut txn, &group, sender)?;
-        let key = keys
-            .keys
-            .iter_mut()
-            .find(|k| k.key_id() == key_id)
-            .ok_or(GroupError::UnknownSenderKey { key_id })?;
-        let plaintext = key.decrypt(sender, bytes)?;
-        self.store_sender_keys(&mut txn, rng, &group, sender, &keys)?;
-        let decrypted = GroupDecrypted {
-            group,
-            sender: sender.clone(),
-            plaintext,
-        };
-        let delivered = match deliver(&decrypted) {
-            Ok(delivered) => delivered,
-            // Dropped without a commit: nothing changed.
-            Err(e) => return Ok(Err(e)),
-        };
-        txn.commit()?;
-        Ok(Ok((decrypted, delivered)))
+            if self.member_key(&mut txn, state, sender)?.is_none() {
+                return Err(AccountError::SenderNotMember {
+                    sender: sender.clone(),
+                }
+                .into());
+            }
+            let mut keys = self.load_sender_keys(&mut txn, &group, sender)?;
+            let key = keys
+                .keys
+                .iter_mut()
+                .find(|k| k.key_id() == key_id)
+                .ok_or(GroupError::UnknownSenderKey { key_id })?;
+            let plaintext = key.decrypt(sender, bytes)?;
+            self.store_sender_keys(&mut txn, rng, &group, sender, &keys)?;
+            let decrypted = GroupDecrypted {
+                group,
+                sender: sender.clone(),
+                plaintext,
+            };
+            let delivered = match deliver(&decrypted) {
+                Ok(delivered) => delivered,
+                // Dropped without a commit: nothing changed.
+                Err(e) => return Ok(Err(e)),
+            };
+            txn.commit()?;
+            Ok(Ok((decrypted, delivered)))
+        })
     }
 
     /// Every device the group reaches: the devices on the latest list of
