@@ -65,8 +65,9 @@ pub use crate::limits::{
     MAX_GROUP_DEVICES, MAX_GROUP_ROTATION_MESSAGES, MAX_SENDER_KEYS_PER_DEVICE,
 };
 pub use account::{
-    Account, AccountConfig, BundleSource, Decrypted, DeviceListChange, DeviceListSource, FanOut,
-    GroupDecrypted, GroupEvent, GroupSend, LinkedDevice, PreKeyUpdate, ReceiptOutcome, SyncReport,
+    Account, AccountConfig, BatchFailure, BatchOutcome, BundleSource, Decrypted, DeviceListChange,
+    DeviceListSource, FanOut, GroupDecrypted, GroupEvent, GroupSend, LinkedDevice, PreKeyUpdate,
+    ReceiptOutcome, SyncReport,
 };
 pub use keyring::{RecordKey, StorageKey, StorageKeyring};
 pub use safety::SafetyNumber;

@@ -82,6 +82,15 @@ impl StoreTransaction for FailingTxn<'_> {
         self.store.write()?;
         self.inner.commit()
     }
+    fn savepoint(&mut self) -> StoreResult<()> {
+        self.inner.savepoint()
+    }
+    fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        self.inner.rollback_to_savepoint()
+    }
+    fn release_savepoint(&mut self) -> StoreResult<()> {
+        self.inner.release_savepoint()
+    }
 }
 
 impl IdentityStore for FailingTxn<'_> {

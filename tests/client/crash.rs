@@ -46,11 +46,11 @@ const NOW: u64 = 1_767_225_600;
 const ONE_TIME_TARGET: usize = 6;
 
 /// The storage keyring of the receiving device, parent and children alike.
-fn keyring() -> StorageKeyring {
+pub(crate) fn keyring() -> StorageKeyring {
     StorageKeyring::new(StorageKey::new(1, &[0x4b; 32]))
 }
 
-fn sender_address(sender: u8) -> DeviceAddress {
+pub(crate) fn sender_address(sender: u8) -> DeviceAddress {
     let app: &[u8] = [b"chirp".as_slice(), b"parley", b"natter"][usize::from(sender) % 3];
     DeviceAddress::new(
         app,
@@ -60,7 +60,7 @@ fn sender_address(sender: u8) -> DeviceAddress {
     .unwrap()
 }
 
-fn receiver_address() -> DeviceAddress {
+pub(crate) fn receiver_address() -> DeviceAddress {
     DeviceAddress::new(b"chirp", b"receiver", 1).unwrap()
 }
 
@@ -120,6 +120,11 @@ fn worker() {
     };
     let var = |name| std::env::var(name).unwrap();
     let stream = read_stream(Path::new(&var(ENV_STREAM)));
+    if let Ok(batch) = std::env::var(ENV_BATCH) {
+        let first = var(ENV_FIRST).parse().unwrap();
+        crate::batch_crash::worker(Path::new(&db), &stream, first, batch.parse().unwrap());
+        return;
+    }
     let gate = std::env::var_os(ENV_GATE).map(PathBuf::from);
     let mut out = std::io::stdout().lock();
     decrypt_each(
@@ -141,7 +146,7 @@ fn worker() {
 
 /// The receiving device over its SQLite file, and the senders, each an
 /// account over memory with a session started from the receiver's bundle.
-struct World {
+pub(crate) struct World {
     receiver: Account<SqliteStore>,
     senders: Vec<Account<MemoryStore>>,
     /// The receiver's one-time prekeys (X25519, ML-KEM) before any message.
@@ -150,7 +155,7 @@ struct World {
 }
 
 impl World {
-    fn new(db: &Path, senders: u8) -> World {
+    pub(crate) fn new(db: &Path, senders: u8) -> World {
         let directory = MemoryDirectory::new();
         let receiver = Account::create(
             SqliteStore::open(db).unwrap(),
@@ -207,7 +212,7 @@ impl World {
     /// `per_sender` messages from each sender, interleaved at random, and
     /// with some of each sender's messages swapped with the next one, so
     /// that skipped keys are stored and used.
-    fn stream(&self, rng: &mut ChaCha20Rng, per_sender: usize, tag: &str) -> Vec<Item> {
+    pub(crate) fn stream(&self, rng: &mut ChaCha20Rng, per_sender: usize, tag: &str) -> Vec<Item> {
         let mut queues: Vec<Vec<Item>> = self
             .senders
             .iter()
@@ -248,7 +253,7 @@ impl World {
 
     /// Each sender's session answered: the receiver writes to every sender
     /// and they decrypt, so their next messages ratchet.
-    fn replies(&self) {
+    pub(crate) fn replies(&self) {
         for (s, sender) in self.senders.iter().enumerate() {
             let from = sender_address(u8::try_from(s).unwrap());
             let reply = self
@@ -263,14 +268,14 @@ impl World {
     }
 
     /// Decrypting `item` again: a duplicate.
-    fn assert_duplicate(&self, i: usize, item: &Item) {
+    pub(crate) fn assert_duplicate(&self, i: usize, item: &Item) {
         match self.decrypt(item) {
             Err(Error::Protocol(ProtocolError::Duplicate { .. })) => {}
             other => panic!("message {i} committed, then {other:?}"),
         }
     }
 
-    fn decrypt(&self, item: &Item) -> kinseal::Result<Vec<u8>> {
+    pub(crate) fn decrypt(&self, item: &Item) -> kinseal::Result<Vec<u8>> {
         self.receiver
             .decrypt(
                 &mut OsRng,
@@ -302,14 +307,14 @@ impl World {
     }
 
     /// Records that every message of `stream` was decrypted.
-    fn settle(&mut self, stream: &[Item]) {
+    pub(crate) fn settle(&mut self, stream: &[Item]) {
         (self.one_time, self.kem) = self.expected_prekeys(stream, stream.len());
     }
 
     /// The one-time prekeys left are exactly those no committed message
     /// named (`stream[..committed]` and earlier streams), and the database
     /// file is sound.
-    fn assert_prekeys_and_integrity(&self, stream: &[Item], committed: usize) {
+    pub(crate) fn assert_prekeys_and_integrity(&self, stream: &[Item], committed: usize) {
         let (one_time, kem) = self.expected_prekeys(stream, committed);
         let mut txn = self.receiver.store().transaction().unwrap();
         let found: BTreeSet<u32> = txn.one_time_prekey_ids().unwrap().into_iter().collect();
@@ -326,7 +331,7 @@ impl World {
 
 /// A seed for the random choices, from the clock, printed so that a
 /// failure can be replayed with `KINSEAL_CRASH_SEED`.
-fn seeded_rng() -> ChaCha20Rng {
+pub(crate) fn seeded_rng() -> ChaCha20Rng {
     let seed = std::env::var("KINSEAL_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

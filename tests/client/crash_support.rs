@@ -13,6 +13,9 @@ pub const ENV_DB: &str = "KINSEAL_CRASH_DB";
 pub const ENV_STREAM: &str = "KINSEAL_CRASH_STREAM";
 pub const ENV_FIRST: &str = "KINSEAL_CRASH_FIRST";
 pub const ENV_STEP: &str = "KINSEAL_CRASH_STEP";
+/// Set: the worker decrypts with `Account::decrypt_batch`, this many
+/// messages per batch, instead of one `decrypt_with` per message.
+pub const ENV_BATCH: &str = "KINSEAL_CRASH_BATCH";
 /// A directory: the worker creates `ready-<first>` in it once its store is
 /// open, then waits for `go` before decrypting.
 pub const ENV_GATE: &str = "KINSEAL_CRASH_GATE";
@@ -92,6 +95,23 @@ pub fn spawn_named(
     step: usize,
     gate: Option<&Path>,
 ) -> Child {
+    spawn_with(worker, db, stream, first, step, gate, None)
+}
+
+/// Starts `worker` decrypting `batch` messages per `decrypt_batch` call.
+pub fn spawn_batch_worker(db: &Path, stream: &Path, first: usize, batch: usize) -> Child {
+    spawn_with(WORKER, db, stream, first, 1, None, Some(batch))
+}
+
+fn spawn_with(
+    worker: &str,
+    db: &Path,
+    stream: &Path,
+    first: usize,
+    step: usize,
+    gate: Option<&Path>,
+    batch: Option<usize>,
+) -> Child {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args([
@@ -112,6 +132,10 @@ pub fn spawn_named(
     if let Some(gate) = gate {
         command.env(ENV_GATE, gate);
     }
+    match batch {
+        Some(batch) => command.env(ENV_BATCH, batch.to_string()),
+        None => command.env_remove(ENV_BATCH),
+    };
     command.spawn().unwrap()
 }
 

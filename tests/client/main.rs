@@ -15,6 +15,8 @@ mod crash_support;
 
 mod account;
 mod atomic;
+mod batch;
+mod batch_crash;
 mod crash;
 mod group_atomic;
 mod group_crash;

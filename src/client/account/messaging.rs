@@ -19,6 +19,10 @@ use crate::{
 };
 use zeroize::Zeroize;
 
+/// What [`Account::decrypt_in`] hands back: the message, the sealed
+/// session record written, and the set it holds.
+pub(super) type DecryptedIn = (Decrypted, Option<Vec<u8>>, SessionSet);
+
 /// A decrypted message and what decrypting it learned about the sender.
 ///
 /// A pairwise message carries either the app's plaintext or a group
@@ -390,47 +394,22 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ) -> crate::Result<Result<(Decrypted, T), E>> {
         super::trace::traced("decrypt", bytes.len(), || {
             let mut txn = self.store.transaction()?;
-            let (mut set, read) = self.load_sessions_and_record(&mut txn, peer)?;
-            // Decoded once, here, then tried on the session(s) it can belong
-            // to. A `Message` from a device without a session is refused
-            // first, as it always was, whatever its bytes hold after the kind.
-            if message_kind(bytes)? == MessageKind::Message && set.is_empty() {
-                return Err(AccountError::NoSessionForMessage.into());
-            }
-            let message = IncomingMessage::from_bytes(bytes)?;
-            let existing = match &message {
-                IncomingMessage::Message(_) => Some(None),
-                IncomingMessage::PreKey(prekey_message) => {
-                    set.find_handshake(&prekey_message.handshake_id()).map(Some)
-                }
-            };
-            let decrypted = match (existing, &message) {
-                (Some(only), _) => match set.decrypt(only, &message, now) {
-                    Ok(plaintext) => Decrypted {
-                        plaintext,
-                        identity: IdentityStatus::Known,
-                        new_session: false,
-                        group: None,
-                    },
-                    Err(e) => {
-                        // A failed decrypt left every session as it was and
-                        // nothing was written: the set is still what `read`
-                        // holds, so keep it cached (a forgery neither costs
-                        // the next message a decode nor evicts the peer).
+            let (set, read) = self.load_sessions_and_record(&mut txn, peer)?;
+            let (decrypted, sealed, set) =
+                match self.decrypt_in(&mut txn, rng, peer, set, bytes, now) {
+                    Ok(done) => done,
+                    Err((e, intact)) => {
+                        // Nothing was written: a set the failure left as
+                        // it was is still what `read` holds, so it stays
+                        // cached (a forgery neither costs the next message
+                        // a decode nor evicts the peer).
                         drop(txn);
-                        self.remember(peer, read, set);
+                        if let Some(set) = intact {
+                            self.remember(peer, read, set);
+                        }
                         return Err(e);
                     }
-                },
-                (None, IncomingMessage::PreKey(prekey_message)) => {
-                    self.answer(&mut txn, rng, peer, &mut set, prekey_message, now)?
-                }
-                (None, IncomingMessage::Message(_)) => return Err(Error::DecryptionFailed),
-            };
-            // Authenticated: what it carries is the account's to take, in
-            // this transaction (a refusal rolls the whole message back).
-            let decrypted = self.take_content(&mut txn, rng, peer, decrypted)?;
-            let sealed = self.store_sessions(&mut txn, rng, peer, &mut set, now)?;
+                };
             let delivered = match deliver(&decrypted) {
                 Ok(value) => value,
                 // Dropping the transaction rolls everything back.
@@ -440,6 +419,71 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             self.remember(peer, sealed, set);
             Ok(Ok((decrypted, delivered)))
         })
+    }
+
+    /// Decrypts `bytes` from `peer`, whose sessions are `set`, and makes
+    /// every write it implies in `txn` (the session update, the prekeys it
+    /// used, the handshake log, the sender's records, what a group control
+    /// message changes): the decrypted message and the sealed session
+    /// record written, with the set, for [`Account::remember`] after the
+    /// commit. On failure, the error, and the set if the failure left it
+    /// and `txn` untouched (it is then still what the store holds).
+    pub(super) fn decrypt_in<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        mut set: SessionSet,
+        bytes: &[u8],
+        now: u64,
+    ) -> Result<DecryptedIn, (Error, Option<SessionSet>)> {
+        // Decoded once, here, then tried on the session(s) it can belong
+        // to. A `Message` from a device without a session is refused
+        // first, as it always was, whatever its bytes hold after the kind.
+        let kind = match message_kind(bytes) {
+            Ok(kind) => kind,
+            Err(e) => return Err((e, Some(set))),
+        };
+        if kind == MessageKind::Message && set.is_empty() {
+            return Err((AccountError::NoSessionForMessage.into(), Some(set)));
+        }
+        let message = match IncomingMessage::from_bytes(bytes) {
+            Ok(message) => message,
+            Err(e) => return Err((e, Some(set))),
+        };
+        let existing = match &message {
+            IncomingMessage::Message(_) => Some(None),
+            IncomingMessage::PreKey(prekey_message) => {
+                set.find_handshake(&prekey_message.handshake_id()).map(Some)
+            }
+        };
+        let decrypted = match (existing, &message) {
+            (Some(only), _) => match set.decrypt(only, &message, now) {
+                Ok(plaintext) => Decrypted {
+                    plaintext,
+                    identity: IdentityStatus::Known,
+                    new_session: false,
+                    group: None,
+                },
+                // A failed decrypt left every session as it was.
+                Err(e) => return Err((e, Some(set))),
+            },
+            (None, IncomingMessage::PreKey(prekey_message)) => self
+                .answer(txn, rng, peer, &mut set, prekey_message, now)
+                .map_err(|e| (e, None))?,
+            (None, IncomingMessage::Message(_)) => {
+                return Err((Error::DecryptionFailed, Some(set)));
+            }
+        };
+        // Authenticated: what it carries is the account's to take, in
+        // this transaction (a refusal rolls the whole message back).
+        let decrypted = self
+            .take_content(txn, rng, peer, decrypted)
+            .map_err(|e| (e, None))?;
+        let sealed = self
+            .store_sessions(txn, rng, peer, &mut set, now)
+            .map_err(|e| (e, None))?;
+        Ok((decrypted, sealed, set))
     }
 
     /// Sets up a session from a `PreKeyMessage` for a new handshake.

@@ -37,6 +37,7 @@
 //! # Ok::<(), kinseal::Error>(())
 //! ```
 
+mod batch;
 mod cache;
 mod config;
 mod fanout;
@@ -58,6 +59,7 @@ use core::fmt;
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
+pub use batch::{BatchFailure, BatchOutcome};
 pub use config::AccountConfig;
 pub use fanout::{BundleSource, DeviceListSource, FanOut, SyncReport};
 pub use groups::{GroupDecrypted, GroupEvent, GroupSend};
@@ -516,17 +518,28 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         txn: &mut T,
         peer: &DeviceAddress,
     ) -> crate::Result<(SessionSet, Option<Vec<u8>>)> {
+        let sealed = txn.sessions(peer)?;
+        Ok((self.open_sessions(peer, sealed.as_deref())?, sealed))
+    }
+
+    /// The sessions with `peer` in `sealed`, the record the store holds:
+    /// from the cache if it holds the set for exactly those bytes, else
+    /// opened and decoded.
+    fn open_sessions(
+        &self,
+        peer: &DeviceAddress,
+        sealed: Option<&[u8]>,
+    ) -> crate::Result<SessionSet> {
         let key = RecordKey::Sessions(peer);
-        let Some(sealed) = txn.sessions(peer)? else {
-            return Ok((SessionSet::default(), None));
+        let Some(sealed) = sealed else {
+            return Ok(SessionSet::default());
         };
-        if let Some(set) = self.cache().take(peer, &sealed) {
-            return Ok((set, Some(sealed)));
+        if let Some(set) = self.cache().take(peer, sealed) {
+            return Ok(set);
         }
-        let plain = self.keyring.open_raw(key, &sealed)?;
-        let set = SessionSet::decode(&plain)
-            .map_err(|_| StorageError::InvalidRecord { table: key.table() })?;
-        Ok((set, Some(sealed)))
+        let plain = self.keyring.open_raw(key, sealed)?;
+        Ok(SessionSet::decode(&plain)
+            .map_err(|_| StorageError::InvalidRecord { table: key.table() })?)
     }
 
     /// Writes the sessions with `peer`; returns the sealed record written

@@ -131,6 +131,13 @@ impl<T, E> Traced for Result<(GroupDecrypted, T), E> {
     }
 }
 
+impl<T, E> Traced for Vec<super::BatchOutcome<T, E>> {
+    /// How many messages were taken.
+    fn output_len(&self) -> usize {
+        self.iter().filter(|o| o.is_ok()).count()
+    }
+}
+
 /// The layer of an error, as a span's `outcome`: a fixed name, never the
 /// error's fields.
 #[cfg(feature = "tracing")]

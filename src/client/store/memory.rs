@@ -88,6 +88,8 @@ impl core::fmt::Debug for MemoryStore {
 pub struct MemoryTransaction<'a> {
     tables: MutexGuard<'a, Tables>,
     undo: Vec<Undo>,
+    /// The undo log's length at the savepoint, if one is set.
+    savepoint: Option<usize>,
 }
 
 impl core::fmt::Debug for MemoryTransaction<'_> {
@@ -105,13 +107,22 @@ impl ClientStore for MemoryStore {
         Ok(MemoryTransaction {
             tables: self.tables.lock().unwrap_or_else(PoisonError::into_inner),
             undo: Vec::new(),
+            savepoint: None,
         })
     }
 }
 
 impl Drop for MemoryTransaction<'_> {
     fn drop(&mut self) {
-        while let Some(undo) = self.undo.pop() {
+        self.undo_to(0);
+    }
+}
+
+impl MemoryTransaction<'_> {
+    /// Undoes the writes logged after the first `len`, newest first.
+    fn undo_to(&mut self, len: usize) {
+        while self.undo.len() > len {
+            let Some(undo) = self.undo.pop() else { break };
             let t = &mut *self.tables;
             match undo {
                 Undo::Account(old) => t.account = old,
@@ -141,6 +152,23 @@ fn restore<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, old: Option<V>) {
 impl StoreTransaction for MemoryTransaction<'_> {
     fn commit(mut self) -> StoreResult<()> {
         self.undo.clear();
+        Ok(())
+    }
+
+    fn savepoint(&mut self) -> StoreResult<()> {
+        self.savepoint = Some(self.undo.len());
+        Ok(())
+    }
+
+    fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        if let Some(len) = self.savepoint {
+            self.undo_to(len);
+        }
+        Ok(())
+    }
+
+    fn release_savepoint(&mut self) -> StoreResult<()> {
+        self.savepoint = None;
         Ok(())
     }
 }

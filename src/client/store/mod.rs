@@ -267,6 +267,33 @@ pub trait StoreTransaction:
     /// # Errors
     /// A [`StorageError`] when the commit fails; then nothing was written.
     fn commit(self) -> StoreResult<()>;
+
+    /// Marks the present point of the transaction, so that the writes made
+    /// after it can be undone alone ([`rollback_to_savepoint`](StoreTransaction::rollback_to_savepoint))
+    /// while the earlier ones stay. One savepoint at a time: the next
+    /// call replaces the mark. Used by
+    /// [`Account::decrypt_batch`](crate::client::Account::decrypt_batch),
+    /// where one message's failure must not undo the others.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot mark it.
+    fn savepoint(&mut self) -> StoreResult<()>;
+
+    /// Undoes every write made since the last
+    /// [`savepoint`](StoreTransaction::savepoint), which stays set; the
+    /// transaction goes on. Without a savepoint it does nothing.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot undo them; then the caller
+    /// must drop the transaction (roll it all back).
+    fn rollback_to_savepoint(&mut self) -> StoreResult<()>;
+
+    /// Forgets the last savepoint: the writes made since it are part of the
+    /// transaction like the others. Without a savepoint it does nothing.
+    ///
+    /// # Errors
+    /// A [`StorageError`] when the store cannot release it.
+    fn release_savepoint(&mut self) -> StoreResult<()>;
 }
 
 /// A store that hands out transactions.

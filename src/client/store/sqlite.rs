@@ -17,6 +17,10 @@ use crate::address::{DeviceAddress, UserAddress};
 /// The table holding the schema version row.
 const VERSION_TABLE: &str = "client_schema";
 
+/// How many prepared statements a store's connection keeps: 64, more than
+/// the store has (about 30), so each is parsed once per connection.
+const STATEMENT_CACHE: usize = 64;
+
 /// The tables, named as [`RecordKey::table`](crate::client::RecordKey::table)
 /// names them. Records are opaque BLOBs (sealed by the account); ids and
 /// device ids are `u32` in SQLite integers; addresses are stored as their
@@ -276,6 +280,7 @@ impl SqliteStore {
     }
 
     fn init(mut conn: Connection) -> StoreResult<Self> {
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db("open"))?;
         conn.pragma_update(None, "secure_delete", "ON")
@@ -354,7 +359,10 @@ impl ClientStore for SqliteStore {
             conn.execute_batch("ROLLBACK").map_err(db("begin"))?;
         }
         conn.execute_batch("BEGIN IMMEDIATE").map_err(db("begin"))?;
-        Ok(SqliteTransaction { conn })
+        Ok(SqliteTransaction {
+            conn,
+            savepoint: false,
+        })
     }
 }
 
@@ -364,6 +372,8 @@ impl ClientStore for SqliteStore {
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub struct SqliteTransaction<'a> {
     conn: MutexGuard<'a, Connection>,
+    /// Whether a savepoint is set.
+    savepoint: bool,
 }
 
 impl core::fmt::Debug for SqliteTransaction<'_> {
@@ -389,6 +399,34 @@ impl StoreTransaction for SqliteTransaction<'_> {
         // transaction open, and the drop that follows rolls it back.
         self.conn.execute_batch("COMMIT").map_err(db("commit"))
     }
+
+    // SQLite's own savepoints, under one name: a second SAVEPOINT with the
+    // name would nest inside the first, so the old one is released first.
+    // Prepared once per connection: a batch sets one per message.
+    fn savepoint(&mut self) -> StoreResult<()> {
+        if self.savepoint {
+            self.run("RELEASE kinseal_savepoint")?;
+        }
+        self.run("SAVEPOINT kinseal_savepoint")?;
+        self.savepoint = true;
+        Ok(())
+    }
+
+    fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        // ROLLBACK TO keeps the savepoint, as the trait says.
+        if self.savepoint {
+            self.run("ROLLBACK TO kinseal_savepoint")?;
+        }
+        Ok(())
+    }
+
+    fn release_savepoint(&mut self) -> StoreResult<()> {
+        if self.savepoint {
+            self.run("RELEASE kinseal_savepoint")?;
+            self.savepoint = false;
+        }
+        Ok(())
+    }
 }
 
 impl SqliteTransaction<'_> {
@@ -400,14 +438,25 @@ impl SqliteTransaction<'_> {
         p: impl Params,
     ) -> StoreResult<Option<Vec<u8>>> {
         self.conn
-            .query_row(sql, p, |r| r.get::<_, Vec<u8>>(0))
+            .prepare_cached(sql)
+            .map_err(db(table))?
+            .query_row(p, |r| r.get::<_, Vec<u8>>(0))
             .optional()
             .map_err(db(table))
     }
 
+    /// Runs a statement without parameters (a savepoint's).
+    fn run(&self, sql: &str) -> StoreResult<()> {
+        self.write(sql, "savepoint", []).map(drop)
+    }
+
     /// Runs a statement that writes; how many rows it changed.
     fn write(&self, sql: &str, table: &'static str, p: impl Params) -> StoreResult<usize> {
-        self.conn.execute(sql, p).map_err(db(table))
+        self.conn
+            .prepare_cached(sql)
+            .map_err(db(table))?
+            .execute(p)
+            .map_err(db(table))
     }
 
     fn get_at(&self, sql: &AddressSql, peer: &DeviceAddress) -> StoreResult<Option<Vec<u8>>> {
@@ -429,7 +478,7 @@ impl SqliteTransaction<'_> {
 
     fn addresses(&self, sql: &AddressSql) -> StoreResult<Vec<DeviceAddress>> {
         let table = sql.table;
-        let mut stmt = self.conn.prepare(sql.list).map_err(db(table))?;
+        let mut stmt = self.conn.prepare_cached(sql.list).map_err(db(table))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
@@ -462,7 +511,7 @@ impl SqliteTransaction<'_> {
 
     fn prekey_ids(&self, sql: &PreKeySql) -> StoreResult<Vec<u32>> {
         let table = sql.table;
-        let mut stmt = self.conn.prepare(sql.ids).map_err(db(table))?;
+        let mut stmt = self.conn.prepare_cached(sql.ids).map_err(db(table))?;
         let rows = stmt
             .query_map([], |r| r.get::<_, i64>(0))
             .map_err(db(table))?;

@@ -57,7 +57,7 @@ impl GroupStore for SqliteTransaction<'_> {
     fn group_ids(&mut self) -> StoreResult<Vec<GroupId>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT group_id FROM groups ORDER BY group_id")
+            .prepare_cached("SELECT group_id FROM groups ORDER BY group_id")
             .map_err(db(GROUPS))?;
         let rows = stmt
             .query_map([], |r| r.get::<_, Vec<u8>>(0))
@@ -133,7 +133,7 @@ impl GroupStore for SqliteTransaction<'_> {
     fn group_senders(&mut self, group: &GroupId) -> StoreResult<Vec<DeviceAddress>> {
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare_cached(
                 "SELECT app_id, user_id, device_id FROM group_sender_keys
                  WHERE group_id = ?1 ORDER BY app_id, user_id, device_id",
             )
