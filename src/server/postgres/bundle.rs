@@ -6,12 +6,40 @@
 use postgres::Row;
 
 use super::PostgresDirectory;
-use super::columns::{DEVICE_KEY, blob, db, get, invalid, key_id, time};
+use super::columns::{blob, db, device_key, get, invalid, key_id, time};
 use super::device::{counts, known_device};
 use crate::address::DeviceAddress;
 use crate::error::{DirectoryError, PreKeyRole};
 use crate::keys::{KemPreKey, OneTimePreKey, PreKeyBundle, SignedPreKey};
 use crate::server::directory::TakenBundle;
+
+const SIGNED: &str = concat!(
+    "SELECT key_id, created_at, public, signature FROM signed_prekeys WHERE ",
+    device_key!()
+);
+
+/// Deletes and returns the oldest one-time ML-KEM prekey.
+const TAKE_KEM: &str = concat!(
+    "DELETE FROM kem_prekeys WHERE ",
+    device_key!(),
+    " AND key_id = (SELECT MIN(key_id) FROM kem_prekeys WHERE ",
+    device_key!(),
+    ") RETURNING key_id, created_at, public, signature"
+);
+
+const LAST_RESORT: &str = concat!(
+    "SELECT key_id, created_at, public, signature FROM last_resort_prekeys WHERE ",
+    device_key!()
+);
+
+/// Deletes and returns the oldest one-time X25519 prekey.
+const TAKE_ONE_TIME: &str = concat!(
+    "DELETE FROM one_time_prekeys WHERE ",
+    device_key!(),
+    " AND key_id = (SELECT MIN(key_id) FROM one_time_prekeys WHERE ",
+    device_key!(),
+    ") RETURNING key_id, public"
+);
 
 /// A signed or KEM prekey row, as read: id, created_at, public, signature.
 fn key_columns(r: &Row, t: &'static str) -> crate::Result<(u32, u64, Vec<u8>, Vec<u8>)> {
@@ -47,18 +75,12 @@ impl PostgresDirectory {
                 &id,
             ];
             let t = "signed_prekeys";
-            let signed = tx
-                .query_opt(
-                    &format!(
-                        "SELECT key_id, created_at, public, signature FROM signed_prekeys
-                         WHERE {DEVICE_KEY}"
-                    ),
-                    &key,
-                )
-                .map_err(db(t))?
-                .ok_or(DirectoryError::NotReady {
-                    missing: PreKeyRole::Signed,
-                })?;
+            let signed =
+                tx.query_opt(SIGNED, &key)
+                    .map_err(db(t))?
+                    .ok_or(DirectoryError::NotReady {
+                        missing: PreKeyRole::Signed,
+                    })?;
             let (spk_id, created_at, public, signature) = key_columns(&signed, t)?;
             let signed_prekey = SignedPreKey::from_parts(
                 spk_id,
@@ -71,45 +93,22 @@ impl PostgresDirectory {
             // If neither exists the error rolls the transaction back, so
             // nothing is taken.
             let t = "kem_prekeys";
-            let taken = tx
-                .query_opt(
-                    &format!(
-                        "DELETE FROM kem_prekeys WHERE {DEVICE_KEY} AND key_id =
-                         (SELECT MIN(key_id) FROM kem_prekeys WHERE {DEVICE_KEY})
-                         RETURNING key_id, created_at, public, signature"
-                    ),
-                    &key,
-                )
-                .map_err(db(t))?;
+            let taken = tx.query_opt(TAKE_KEM, &key).map_err(db(t))?;
             let kem_prekey = match taken {
                 Some(r) => kem_prekey(&r, false, t)?,
                 None => {
                     let t = "last_resort_prekeys";
-                    let r = tx
-                        .query_opt(
-                            &format!(
-                                "SELECT key_id, created_at, public, signature
-                                 FROM last_resort_prekeys WHERE {DEVICE_KEY}"
-                            ),
-                            &key,
-                        )
-                        .map_err(db(t))?
-                        .ok_or(DirectoryError::NotReady {
+                    let r = tx.query_opt(LAST_RESORT, &key).map_err(db(t))?.ok_or(
+                        DirectoryError::NotReady {
                             missing: PreKeyRole::Kem,
-                        })?;
+                        },
+                    )?;
                     kem_prekey(&r, true, t)?
                 }
             };
             let t = "one_time_prekeys";
             let one_time_prekey = tx
-                .query_opt(
-                    &format!(
-                        "DELETE FROM one_time_prekeys WHERE {DEVICE_KEY} AND key_id =
-                         (SELECT MIN(key_id) FROM one_time_prekeys WHERE {DEVICE_KEY})
-                         RETURNING key_id, public"
-                    ),
-                    &key,
-                )
+                .query_opt(TAKE_ONE_TIME, &key)
                 .map_err(db(t))?
                 .map(|r| {
                     OneTimePreKey::from_parts(key_id(get(&r, 0, t)?, t)?, &blob(get(&r, 1, t)?, t)?)

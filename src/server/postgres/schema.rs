@@ -108,14 +108,6 @@ CREATE TABLE device_lists (
 /// from version `i` to `i + 1`.
 const MIGRATIONS: [&str; POSTGRES_SCHEMA_VERSION as usize] = [MIGRATION_1];
 
-/// The tables that hold a device's keys.
-pub(super) const KEY_TABLES: [&str; 4] = [
-    "signed_prekeys",
-    "last_resort_prekeys",
-    "one_time_prekeys",
-    "kem_prekeys",
-];
-
 /// Brings the database to [`POSTGRES_SCHEMA_VERSION`] in one transaction:
 /// creates `schema_version` if it is missing, locks its row (so that two
 /// servers opening a new database at once migrate it once), applies the

@@ -1,7 +1,9 @@
 //! A pooled connection and the transaction the steps run their statements
 //! in. Each connection keeps the statements it has prepared, by their SQL,
 //! so that a statement is parsed once per connection, not once per call:
-//! a call is then one round trip (bind and execute), not two.
+//! a call is then one round trip (bind and execute), not two. Every
+//! statement is a `&'static str` constant: nothing is formatted or
+//! allocated per call.
 
 use std::collections::HashMap;
 
@@ -15,7 +17,7 @@ const MAX_PREPARED: usize = 64;
 /// One pooled connection and its prepared statements.
 pub(super) struct Conn {
     pub(super) client: Client,
-    statements: HashMap<String, Statement>,
+    statements: HashMap<&'static str, Statement>,
 }
 
 impl Conn {
@@ -46,41 +48,53 @@ pub(super) type Params<'p> = [&'p (dyn ToSql + Sync)];
 /// A transaction on a pooled connection, preparing each statement once.
 pub(super) struct Tx<'a> {
     tx: Transaction<'a>,
-    statements: &'a mut HashMap<String, Statement>,
+    statements: &'a mut HashMap<&'static str, Statement>,
 }
 
 impl Tx<'_> {
-    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
         let s = self.tx.prepare(sql)?;
         if self.statements.len() < MAX_PREPARED {
-            self.statements.insert(sql.to_owned(), s.clone());
+            self.statements.insert(sql, s.clone());
         }
         Ok(s)
     }
 
-    pub(super) fn query(&mut self, sql: &str, p: &Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+    pub(super) fn query(
+        &mut self,
+        sql: &'static str,
+        p: &Params<'_>,
+    ) -> Result<Vec<Row>, postgres::Error> {
         let s = self.statement(sql)?;
         self.tx.query(&s, p)
     }
 
     pub(super) fn query_opt(
         &mut self,
-        sql: &str,
+        sql: &'static str,
         p: &Params<'_>,
     ) -> Result<Option<Row>, postgres::Error> {
         let s = self.statement(sql)?;
         self.tx.query_opt(&s, p)
     }
 
-    pub(super) fn query_one(&mut self, sql: &str, p: &Params<'_>) -> Result<Row, postgres::Error> {
+    pub(super) fn query_one(
+        &mut self,
+        sql: &'static str,
+        p: &Params<'_>,
+    ) -> Result<Row, postgres::Error> {
         let s = self.statement(sql)?;
         self.tx.query_one(&s, p)
     }
 
-    pub(super) fn execute(&mut self, sql: &str, p: &Params<'_>) -> Result<u64, postgres::Error> {
+    pub(super) fn execute(
+        &mut self,
+        sql: &'static str,
+        p: &Params<'_>,
+    ) -> Result<u64, postgres::Error> {
         let s = self.statement(sql)?;
         self.tx.execute(&s, p)
     }
