@@ -1,125 +1,171 @@
-//! Step: taking a bundle. Under the lock of the device's row: the signed
-//! prekey, the oldest one-time ML-KEM prekey (deleted as it is read) or
-//! else the last-resort one, and the oldest one-time X25519 prekey
-//! (deleted as it is read), in one transaction.
+//! Step: taking a bundle, in ONE statement (an implicit transaction, so one
+//! round trip): [`TAKE`] reads the device's identity, its signed and
+//! last-resort prekeys and its counts, and deletes (`DELETE … RETURNING`)
+//! its oldest one-time ML-KEM prekey and its oldest one-time X25519
+//! prekey, each locked first (`FOR UPDATE`) so that no other taker can
+//! delete it too.
 
 use postgres::Row;
 
 use super::PostgresDirectory;
-use super::columns::{blob, db, device_key, get, invalid, key_id, time};
-use super::device::{counts, known_device};
+use super::columns::{blob, device_key, get, invalid, key_id, storage_error, time};
 use crate::address::DeviceAddress;
-use crate::error::{DirectoryError, PreKeyRole};
-use crate::keys::{KemPreKey, OneTimePreKey, PreKeyBundle, SignedPreKey};
+use crate::error::{DirectoryError, PreKeyRole, StorageError};
+use crate::keys::IdentityKey;
+use crate::keys::{KemPreKey, OneTimePreKey, PreKeyBundle, PreKeyCounts, SignedPreKey};
 use crate::server::directory::TakenBundle;
 
-const SIGNED: &str = concat!(
-    "SELECT key_id, created_at, public, signature FROM signed_prekeys WHERE ",
-    device_key!()
+/// The take, as one statement; parameters `$1, $2, $3` are the device.
+///
+/// All of its parts see one snapshot, taken when it starts. What keeps
+/// two takers apart is the row lock each takes on the key it deletes:
+/// the inner `SELECT … ORDER BY key_id LIMIT 1 FOR UPDATE` waits for a
+/// taker that holds the oldest key, then (at `READ COMMITTED`) skips that
+/// key if it was deleted and locks the next one. A key is deleted by one
+/// transaction only, so it is handed out once. No lock is taken on the
+/// device's row: the statement's snapshot is taken before any wait, so a
+/// lock there would not make it see more.
+///
+/// Nothing is taken unless the bundle is whole: the ML-KEM key is deleted
+/// only if the device has a signed prekey, and the X25519 key only if an
+/// ML-KEM key was taken or a last-resort key exists, so a `NotReady` take
+/// changes nothing.
+///
+/// The remaining counts are the keys newer than the one taken (none when
+/// none was taken): takers take the oldest key and wait for each other, so
+/// when this one commits every older key is gone and every newer one is
+/// still there. (Keys an upload commits while the statement runs are not
+/// counted: its snapshot is older.)
+///
+/// Columns: 0 identity; 1–4 signed id, created_at, public, signature;
+/// 5–9 ML-KEM id, created_at, public, signature, last-resort flag; 10–11
+/// X25519 id, public; 12–13 remaining one-time X25519 and ML-KEM counts.
+/// No row: the device is unknown.
+pub(super) const TAKE: &str = concat!(
+    "WITH dev AS (SELECT identity_key FROM devices WHERE ",
+    device_key!(),
+    "), spk AS (SELECT key_id, created_at, public, signature FROM signed_prekeys WHERE ",
+    device_key!(),
+    "), lr AS (SELECT key_id, created_at, public, signature FROM last_resort_prekeys WHERE ",
+    device_key!(),
+    "), kem AS (DELETE FROM kem_prekeys WHERE ",
+    device_key!(),
+    " AND key_id = (SELECT key_id FROM kem_prekeys WHERE ",
+    device_key!(),
+    " AND EXISTS (SELECT 1 FROM spk) ORDER BY key_id LIMIT 1 FOR UPDATE)
+     RETURNING key_id, created_at, public, signature),
+     otk AS (DELETE FROM one_time_prekeys WHERE ",
+    device_key!(),
+    " AND key_id = (SELECT key_id FROM one_time_prekeys WHERE ",
+    device_key!(),
+    " AND EXISTS (SELECT 1 FROM spk)
+       AND (EXISTS (SELECT 1 FROM kem) OR EXISTS (SELECT 1 FROM lr))
+       ORDER BY key_id LIMIT 1 FOR UPDATE)
+     RETURNING key_id, public)
+     SELECT d.identity_key, s.key_id, s.created_at, s.public, s.signature,
+       COALESCE(k.key_id, l.key_id),
+       CASE WHEN k.key_id IS NULL THEN l.created_at ELSE k.created_at END,
+       CASE WHEN k.key_id IS NULL THEN l.public ELSE k.public END,
+       CASE WHEN k.key_id IS NULL THEN l.signature ELSE k.signature END,
+       k.key_id IS NULL,
+       o.key_id, o.public,
+       (SELECT COUNT(*) FROM one_time_prekeys x, otk WHERE ",
+    device_key!(),
+    " AND x.key_id > otk.key_id),
+       (SELECT COUNT(*) FROM kem_prekeys x, kem WHERE ",
+    device_key!(),
+    " AND x.key_id > kem.key_id)
+     FROM dev d LEFT JOIN spk s ON true LEFT JOIN kem k ON true
+       LEFT JOIN lr l ON true LEFT JOIN otk o ON true"
 );
 
-/// Deletes and returns the oldest one-time ML-KEM prekey.
-const TAKE_KEM: &str = concat!(
-    "DELETE FROM kem_prekeys WHERE ",
-    device_key!(),
-    " AND key_id = (SELECT MIN(key_id) FROM kem_prekeys WHERE ",
-    device_key!(),
-    ") RETURNING key_id, created_at, public, signature"
-);
-
-const LAST_RESORT: &str = concat!(
-    "SELECT key_id, created_at, public, signature FROM last_resort_prekeys WHERE ",
-    device_key!()
-);
-
-/// Deletes and returns the oldest one-time X25519 prekey.
-const TAKE_ONE_TIME: &str = concat!(
-    "DELETE FROM one_time_prekeys WHERE ",
-    device_key!(),
-    " AND key_id = (SELECT MIN(key_id) FROM one_time_prekeys WHERE ",
-    device_key!(),
-    ") RETURNING key_id, public"
-);
-
-/// A signed or KEM prekey row, as read: id, created_at, public, signature.
-fn key_columns(r: &Row, t: &'static str) -> crate::Result<(u32, u64, Vec<u8>, Vec<u8>)> {
-    Ok((
-        key_id(get(r, 0, t)?, t)?,
-        time(get(r, 1, t)?),
-        get(r, 2, t)?,
-        get(r, 3, t)?,
+/// The bundle in the row [`TAKE`] returned, or the typed error of an
+/// unknown device or a device not ready.
+pub(super) fn bundle(row: Option<&Row>) -> crate::Result<TakenBundle> {
+    let Some(r) = row else {
+        return Err(DirectoryError::UnknownDevice.into());
+    };
+    let identity = IdentityKey::from_bytes(&blob(get(r, 0, "devices")?, "devices")?)
+        .map_err(|_| invalid("devices"))?;
+    let t = "signed_prekeys";
+    let Some(spk_id) = get::<Option<i64>>(r, 1, t)? else {
+        return Err(DirectoryError::NotReady {
+            missing: PreKeyRole::Signed,
+        }
+        .into());
+    };
+    let signed_prekey = SignedPreKey::from_parts(
+        key_id(spk_id, t)?,
+        time(get(r, 2, t)?),
+        &blob(get(r, 3, t)?, t)?,
+        &blob(get(r, 4, t)?, t)?,
+    )
+    .map_err(|_| invalid(t))?;
+    let t = "kem_prekeys";
+    let Some(kem_id) = get::<Option<i64>>(r, 5, t)? else {
+        return Err(DirectoryError::NotReady {
+            missing: PreKeyRole::Kem,
+        }
+        .into());
+    };
+    let public: Vec<u8> = get(r, 7, t)?;
+    let kem_prekey = KemPreKey::from_boxed(
+        key_id(kem_id, t)?,
+        get(r, 9, t)?,
+        time(get(r, 6, t)?),
+        public
+            .into_boxed_slice()
+            .try_into()
+            .map_err(|_| invalid(t))?,
+        blob(get(r, 8, t)?, t)?,
+    )
+    .map_err(|_| invalid(t))?;
+    let t = "one_time_prekeys";
+    let one_time_prekey = match get::<Option<i64>>(r, 10, t)? {
+        Some(id) => Some(
+            OneTimePreKey::from_parts(key_id(id, t)?, &blob(get(r, 11, t)?, t)?)
+                .map_err(|_| invalid(t))?,
+        ),
+        None => None,
+    };
+    let n = |i: usize, t: &'static str| -> crate::Result<usize> {
+        usize::try_from(get::<i64>(r, i, t)?).map_err(|_| invalid(t))
+    };
+    let remaining = PreKeyCounts::new(n(12, "one_time_prekeys")?, n(13, "kem_prekeys")?);
+    Ok(TakenBundle::new(
+        PreKeyBundle::new(identity, signed_prekey, one_time_prekey, kem_prekey),
+        remaining,
     ))
 }
 
-fn kem_prekey(r: &Row, last_resort: bool, t: &'static str) -> crate::Result<KemPreKey> {
-    let (id, created_at, public, signature) = key_columns(r, t)?;
-    let public = public
-        .into_boxed_slice()
-        .try_into()
-        .map_err(|_| invalid(t))?;
-    KemPreKey::from_boxed(id, last_resort, created_at, public, blob(signature, t)?)
-        .map_err(|_| invalid(t))
-}
-
 impl PostgresDirectory {
-    /// [`PreKeyDirectory::take_bundle`](crate::server::PreKeyDirectory::take_bundle).
+    /// [`PreKeyDirectory::take_bundle`](crate::server::PreKeyDirectory::take_bundle):
+    /// [`TAKE`] on its own, retried as
+    /// [`with_retries`](Self::with_retries) says. The statement is its own
+    /// transaction, committed as it ends: a lost connection while it runs
+    /// leaves its outcome unknown, so it is not run again but reported as
+    /// [`StorageError::Io`].
     pub(super) fn take_prekey_bundle(&self, device: &DeviceAddress) -> crate::Result<TakenBundle> {
-        self.transaction(|tx| {
-            // Every other taker of this device waits here until this
-            // transaction ends, then sees what it deleted.
-            let row = known_device(tx, device, true)?;
-            let id = i64::from(device.device_id());
-            let key = [
-                &device.app_id() as &(dyn postgres::types::ToSql + Sync),
-                &device.user_id(),
-                &id,
-            ];
-            let t = "signed_prekeys";
-            let signed =
-                tx.query_opt(SIGNED, &key)
-                    .map_err(db(t))?
-                    .ok_or(DirectoryError::NotReady {
-                        missing: PreKeyRole::Signed,
-                    })?;
-            let (spk_id, created_at, public, signature) = key_columns(&signed, t)?;
-            let signed_prekey = SignedPreKey::from_parts(
-                spk_id,
-                created_at,
-                &blob(public, t)?,
-                &blob(signature, t)?,
-            )
-            .map_err(|_| invalid(t))?;
-            // The oldest one-time KEM key, taken; else the last-resort key.
-            // If neither exists the error rolls the transaction back, so
-            // nothing is taken.
-            let t = "kem_prekeys";
-            let taken = tx.query_opt(TAKE_KEM, &key).map_err(db(t))?;
-            let kem_prekey = match taken {
-                Some(r) => kem_prekey(&r, false, t)?,
-                None => {
-                    let t = "last_resort_prekeys";
-                    let r = tx.query_opt(LAST_RESORT, &key).map_err(db(t))?.ok_or(
-                        DirectoryError::NotReady {
-                            missing: PreKeyRole::Kem,
-                        },
-                    )?;
-                    kem_prekey(&r, true, t)?
-                }
-            };
-            let t = "one_time_prekeys";
-            let one_time_prekey = tx
-                .query_opt(TAKE_ONE_TIME, &key)
-                .map_err(db(t))?
-                .map(|r| {
-                    OneTimePreKey::from_parts(key_id(get(&r, 0, t)?, t)?, &blob(get(&r, 1, t)?, t)?)
-                        .map_err(|_| invalid(t))
-                })
-                .transpose()?;
-            let remaining = counts(tx, device)?;
-            Ok(TakenBundle::new(
-                PreKeyBundle::new(row.identity, signed_prekey, one_time_prekey, kem_prekey),
-                remaining,
-            ))
-        })
+        let id = i64::from(device.device_id());
+        let mut unknown = false;
+        let result = self.with_retries(|conn| {
+            let row = conn
+                .query_opt(TAKE, &[&device.app_id(), &device.user_id(), &id])
+                .map_err(|e| {
+                    let error = storage_error(&e);
+                    if error == StorageError::Io {
+                        // Sent, but no answer: it may have committed.
+                        unknown = true;
+                        crate::Error::Storage(StorageError::Backend { code: -1 })
+                    } else {
+                        error.into()
+                    }
+                })?;
+            bundle(row.as_ref())
+        });
+        match result {
+            Err(_) if unknown => Err(StorageError::Io.into()),
+            result => result,
+        }
     }
 }

@@ -66,14 +66,14 @@ const RETRY_PAUSE: Duration = Duration::from_millis(2);
 ///
 /// Every operation is one transaction at `READ COMMITTED`, where each
 /// statement sees every transaction committed before it began. What
-/// keeps concurrent writers apart is row locks taken at the start of each
-/// write: the device's `devices` row (`SELECT … FOR UPDATE`) for taking a
-/// bundle and storing an upload, and the user's `users` row for
-/// registering, removing and the device lists. Taking a bundle locks the
-/// device's row, then deletes the one-time keys it returns
-/// (`DELETE … RETURNING`) in the same transaction, so two callers, in one
-/// process or in many, can never both hand out one key. `docs/SERVER.md`
-/// lists the statements.
+/// keeps concurrent writers apart is row locks: the device's `devices`
+/// row (`SELECT … FOR UPDATE`) for storing an upload, and the user's
+/// `users` row for registering, removing and the device lists. Taking a
+/// bundle is one statement, its own transaction (one round trip): it
+/// locks the oldest one-time keys (`SELECT … FOR UPDATE`) and deletes
+/// them (`DELETE … RETURNING`) as it reads the rest of the bundle, so two
+/// callers, in one process or in many, can never both hand out one key.
+/// `docs/SERVER.md` lists the statements.
 ///
 /// Connections are made without TLS: use a Unix socket or a network the
 /// server trusts. Failures are [`StorageError`]s; no `postgres` type
@@ -129,7 +129,7 @@ impl PostgresDirectory {
         }
         self.config
             .connect(NoTls)
-            .map(Conn::new)
+            .and_then(Conn::new)
             .map_err(|e| storage_error(&e).into())
     }
 

@@ -44,12 +44,14 @@ macro_rules! delete_all {
 }
 
 /// The tables that hold a device's keys, each with the statement that
-/// deletes the device's rows.
+/// deletes the device's rows: the one-time ML-KEM keys before the
+/// one-time X25519 ones, the order in which a take locks them, so that a
+/// take and a replacement never wait on each other in a cycle.
 const DELETE_KEYS: [(&str, &str); 4] = [
+    delete_all!("kem_prekeys"),
+    delete_all!("one_time_prekeys"),
     delete_all!("signed_prekeys"),
     delete_all!("last_resort_prekeys"),
-    delete_all!("one_time_prekeys"),
-    delete_all!("kem_prekeys"),
 ];
 
 const DELETE_DEVICE: &str = concat!("DELETE FROM devices WHERE ", device_key!());

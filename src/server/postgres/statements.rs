@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use postgres::types::ToSql;
-use postgres::{Client, Row, Statement, Transaction};
+use postgres::{Client, GenericClient, Row, Statement, Transaction};
 
 /// At most this many prepared statements are kept per connection (the
 /// directory has about thirty distinct ones).
@@ -20,12 +20,43 @@ pub(super) struct Conn {
     statements: HashMap<&'static str, Statement>,
 }
 
+/// `sql` prepared on `client`, from `statements` if it was before.
+fn prepared(
+    client: &mut impl GenericClient,
+    statements: &mut HashMap<&'static str, Statement>,
+    sql: &'static str,
+) -> Result<Statement, postgres::Error> {
+    if let Some(s) = statements.get(sql) {
+        return Ok(s.clone());
+    }
+    let s = client.prepare(sql)?;
+    if statements.len() < MAX_PREPARED {
+        statements.insert(sql, s.clone());
+    }
+    Ok(s)
+}
+
 impl Conn {
-    pub(super) fn new(client: Client) -> Self {
-        Conn {
+    /// A new connection, whose statements outside a transaction block
+    /// (each its own transaction) run at `READ COMMITTED` too, whatever
+    /// the server's default.
+    pub(super) fn new(mut client: Client) -> Result<Self, postgres::Error> {
+        client.batch_execute("SET default_transaction_isolation = 'read committed'")?;
+        Ok(Conn {
             client,
             statements: HashMap::new(),
-        }
+        })
+    }
+
+    /// Runs `sql` on its own: one round trip, one implicit transaction
+    /// that commits as the statement ends.
+    pub(super) fn query_opt(
+        &mut self,
+        sql: &'static str,
+        p: &Params<'_>,
+    ) -> Result<Option<Row>, postgres::Error> {
+        let s = prepared(&mut self.client, &mut self.statements, sql)?;
+        self.client.query_opt(&s, p)
     }
 
     /// Begins a transaction at `READ COMMITTED`.
@@ -53,14 +84,7 @@ pub(super) struct Tx<'a> {
 
 impl Tx<'_> {
     fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = self.tx.prepare(sql)?;
-        if self.statements.len() < MAX_PREPARED {
-            self.statements.insert(sql, s.clone());
-        }
-        Ok(s)
+        prepared(&mut self.tx, self.statements, sql)
     }
 
     pub(super) fn query(
