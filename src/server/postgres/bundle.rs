@@ -1,9 +1,9 @@
-//! Step: taking a bundle, in ONE statement (an implicit transaction, so one
-//! round trip): [`TAKE`] reads the device's identity, its signed and
-//! last-resort prekeys and its counts, and deletes (`DELETE … RETURNING`)
-//! its oldest one-time ML-KEM prekey and its oldest one-time X25519
-//! prekey, each locked first (`FOR UPDATE`) so that no other taker can
-//! delete it too.
+//! Step: taking a bundle, in one statement (an implicit transaction, so
+//! one round trip): [`TAKE`] reads the device's identity, its signed and
+//! last-resort prekeys and its counts, deletes (`DELETE … RETURNING`) its
+//! oldest one-time ML-KEM prekey and its oldest one-time X25519 prekey,
+//! each locked first (`FOR UPDATE`) so that no other taker can delete it
+//! too, and records what it handed out (`handed_out.rs`).
 
 use postgres::Row;
 
@@ -15,7 +15,19 @@ use crate::keys::IdentityKey;
 use crate::keys::{KemPreKey, OneTimePreKey, PreKeyBundle, PreKeyCounts, SignedPreKey};
 use crate::server::directory::TakenBundle;
 
-/// The take, as one statement; parameters `$1, $2, $3` are the device.
+/// The columns of a bundle, in the order [`bundle`] reads them: as the
+/// take returns them and as `handed_out` records them.
+macro_rules! bundle_columns {
+    () => {
+        "identity_key, signed_id, signed_created_at, signed_public, signed_signature,
+         kem_id, kem_created_at, kem_public, kem_signature, kem_last_resort,
+         one_time_id, one_time_public, one_time_left, kem_left"
+    };
+}
+pub(super) use bundle_columns;
+
+/// The take, as one statement; parameters `$1, $2, $3` are the device,
+/// `$4, $5` the take's request id (see `handed_out.rs`).
 ///
 /// All of its parts see one snapshot, taken when it starts. What keeps
 /// two takers apart is the row lock each takes on the key it deletes:
@@ -37,10 +49,11 @@ use crate::server::directory::TakenBundle;
 /// still there. (Keys an upload commits while the statement runs are not
 /// counted: its snapshot is older.)
 ///
-/// Columns: 0 identity; 1–4 signed id, created_at, public, signature;
-/// 5–9 ML-KEM id, created_at, public, signature, last-resort flag; 10–11
-/// X25519 id, public; 12–13 remaining one-time X25519 and ML-KEM counts.
-/// No row: the device is unknown.
+/// A take that consumed a key records the bundle in `handed_out` under
+/// its request id, in the same statement: committed with the deletes, or
+/// not at all.
+///
+/// Columns: [`bundle_columns`]. No row: the device is unknown.
 pub(super) const TAKE: &str = concat!(
     "WITH dev AS (SELECT identity_key FROM devices WHERE ",
     device_key!(),
@@ -61,26 +74,36 @@ pub(super) const TAKE: &str = concat!(
     " AND EXISTS (SELECT 1 FROM spk)
        AND (EXISTS (SELECT 1 FROM kem) OR EXISTS (SELECT 1 FROM lr))
        ORDER BY key_id LIMIT 1 FOR UPDATE)
-     RETURNING key_id, public)
-     SELECT d.identity_key, s.key_id, s.created_at, s.public, s.signature,
-       COALESCE(k.key_id, l.key_id),
-       CASE WHEN k.key_id IS NULL THEN l.created_at ELSE k.created_at END,
-       CASE WHEN k.key_id IS NULL THEN l.public ELSE k.public END,
-       CASE WHEN k.key_id IS NULL THEN l.signature ELSE k.signature END,
-       k.key_id IS NULL,
-       o.key_id, o.public,
+     RETURNING key_id, public),
+     b AS (SELECT d.identity_key, s.key_id AS signed_id, s.created_at AS signed_created_at,
+       s.public AS signed_public, s.signature AS signed_signature,
+       COALESCE(k.key_id, l.key_id) AS kem_id,
+       CASE WHEN k.key_id IS NULL THEN l.created_at ELSE k.created_at END AS kem_created_at,
+       CASE WHEN k.key_id IS NULL THEN l.public ELSE k.public END AS kem_public,
+       CASE WHEN k.key_id IS NULL THEN l.signature ELSE k.signature END AS kem_signature,
+       k.key_id IS NULL AS kem_last_resort,
+       o.key_id AS one_time_id, o.public AS one_time_public,
        (SELECT COUNT(*) FROM one_time_prekeys x, otk WHERE ",
     device_key!(),
-    " AND x.key_id > otk.key_id),
+    " AND x.key_id > otk.key_id) AS one_time_left,
        (SELECT COUNT(*) FROM kem_prekeys x, kem WHERE ",
     device_key!(),
-    " AND x.key_id > kem.key_id)
+    " AND x.key_id > kem.key_id) AS kem_left
      FROM dev d LEFT JOIN spk s ON true LEFT JOIN kem k ON true
-       LEFT JOIN lr l ON true LEFT JOIN otk o ON true"
+       LEFT JOIN lr l ON true LEFT JOIN otk o ON true),
+     rec AS (INSERT INTO handed_out (app_id, user_id, device_id, instance_id, request_id, ",
+    bundle_columns!(),
+    ") SELECT $1, $2, $3, CAST($4 AS bigint), CAST($5 AS bigint), ",
+    bundle_columns!(),
+    " FROM b WHERE signed_id IS NOT NULL AND kem_id IS NOT NULL
+       AND (one_time_id IS NOT NULL OR NOT kem_last_resort))
+     SELECT ",
+    bundle_columns!(),
+    " FROM b"
 );
 
-/// The bundle in the row [`TAKE`] returned, or the typed error of an
-/// unknown device or a device not ready.
+/// The bundle in the row [`TAKE`] returned (or `handed_out` recorded), or
+/// the typed error of an unknown device or a device not ready.
 pub(super) fn bundle(row: Option<&Row>) -> crate::Result<TakenBundle> {
     let Some(r) = row else {
         return Err(DirectoryError::UnknownDevice.into());
@@ -141,31 +164,54 @@ pub(super) fn bundle(row: Option<&Row>) -> crate::Result<TakenBundle> {
 impl PostgresDirectory {
     /// [`PreKeyDirectory::take_bundle`](crate::server::PreKeyDirectory::take_bundle):
     /// [`TAKE`] on its own, retried as
-    /// [`with_retries`](Self::with_retries) says. The statement is its own
-    /// transaction, committed as it ends: a lost connection while it runs
-    /// leaves its outcome unknown, so it is not run again but reported as
-    /// [`StorageError::Io`].
+    /// [`with_retries`](Self::with_retries) says, under a new request id.
+    /// The statement is its own transaction, committed as it ends: if the
+    /// connection is lost while it runs, its outcome is unknown, and
+    /// [`recover`](Self::recover) finds out: the bundle it recorded if it
+    /// committed, else it runs again under a new request id (at most
+    /// [`POSTGRES_MAX_ATTEMPTS`](super::POSTGRES_MAX_ATTEMPTS) times in all).
     pub(super) fn take_prekey_bundle(&self, device: &DeviceAddress) -> crate::Result<TakenBundle> {
         let id = i64::from(device.device_id());
-        let mut unknown = false;
-        let result = self.with_retries(|conn| {
-            let row = conn
-                .query_opt(TAKE, &[&device.app_id(), &device.user_id(), &id])
-                .map_err(|e| {
-                    let error = storage_error(&e);
-                    if error == StorageError::Io {
-                        // Sent, but no answer: it may have committed.
-                        unknown = true;
-                        crate::Error::Storage(StorageError::Backend { code: -1 })
-                    } else {
-                        error.into()
-                    }
-                })?;
-            bundle(row.as_ref())
-        });
-        match result {
-            Err(_) if unknown => Err(StorageError::Io.into()),
-            result => result,
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let request = self.next_request();
+            let mut unknown = false;
+            let result = self.with_retries(|conn| {
+                let row = conn
+                    .query_opt(
+                        TAKE,
+                        &[
+                            &device.app_id(),
+                            &device.user_id(),
+                            &id,
+                            &request.instance,
+                            &request.sequence,
+                        ],
+                    )
+                    .map_err(|e| {
+                        let error = storage_error(&e);
+                        if error == StorageError::Io {
+                            // Sent, but no answer: it may have committed.
+                            unknown = true;
+                            crate::Error::Storage(StorageError::Backend { code: -1 })
+                        } else {
+                            error.into()
+                        }
+                    })?;
+                bundle(row.as_ref())
+            });
+            let result = match result {
+                Err(_) if unknown => match self.recover(device, request)? {
+                    Some(taken) => Ok(taken),
+                    // Not committed, and now never will be: run it again.
+                    None if runs < super::POSTGRES_MAX_ATTEMPTS => continue,
+                    None => Err(StorageError::Io.into()),
+                },
+                result => result,
+            };
+            self.after_take(request);
+            return result;
         }
     }
 }

@@ -59,6 +59,16 @@ impl Conn {
         self.client.query_opt(&s, p)
     }
 
+    /// Runs `sql` on its own, as [`query_opt`](Self::query_opt) does.
+    pub(super) fn execute(
+        &mut self,
+        sql: &'static str,
+        p: &Params<'_>,
+    ) -> Result<u64, postgres::Error> {
+        let s = prepared(&mut self.client, &mut self.statements, sql)?;
+        self.client.execute(&s, p)
+    }
+
     /// Begins a transaction at `READ COMMITTED`.
     pub(super) fn begin(&mut self) -> Result<Tx<'_>, postgres::Error> {
         let tx = self
