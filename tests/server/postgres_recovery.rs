@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use kinseal::server::{POSTGRES_SCHEMA_VERSION, PostgresDirectory, PreKeyDirectory};
+use kinseal::server::{
+    POSTGRES_HANDED_OUT_KEEP, POSTGRES_SCHEMA_VERSION, PostgresDirectory, PreKeyDirectory,
+};
 
 use crate::directory_concurrency::{ONE_TIME, address, provision};
 use crate::pg::fresh_schema;
@@ -294,4 +296,37 @@ fn a_version_1_database_is_migrated() {
         .unwrap()
         .get(0);
     assert_eq!(records, 1);
+}
+
+/// Records older than `POSTGRES_HANDED_OUT_KEEP` are pruned by the takes
+/// themselves (every 1 024 takes of a directory); younger ones stay.
+#[test]
+fn old_records_are_pruned_by_the_takes() {
+    let Some(params) = params("prune") else {
+        return;
+    };
+    let dir = PostgresDirectory::connect(&params).unwrap();
+    provision(&dir);
+    let mut admin = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+    dir.take_bundle(&address()).unwrap();
+    let keep = i64::try_from(POSTGRES_HANDED_OUT_KEEP.as_secs()).unwrap();
+    admin
+        .execute(
+            "UPDATE handed_out SET taken_at = taken_at - $1 - 1",
+            &[&keep],
+        )
+        .unwrap();
+    let count = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .query_one("SELECT COUNT(*) FROM handed_out", &[])
+            .unwrap()
+            .get(0)
+    };
+    // The 1 024th take prunes: the old record goes, the 1 023 new stay.
+    for _ in 1..1_023 {
+        dir.take_bundle(&address()).unwrap();
+    }
+    assert_eq!(count(&mut admin), 1_023);
+    dir.take_bundle(&address()).unwrap();
+    assert_eq!(count(&mut admin), 1_023);
 }
