@@ -17,5 +17,7 @@ mod directory;
 mod directory_concurrency;
 mod pg;
 mod postgres_directory;
+mod postgres_load;
+mod postgres_recovery;
 mod route;
 mod upload;

@@ -8,8 +8,14 @@ use postgres::error::SqlState;
 use crate::error::StorageError;
 
 /// The device key of every per-device table, as the first three
-/// parameters of a statement.
-pub(super) const DEVICE_KEY: &str = "app_id = $1 AND user_id = $2 AND device_id = $3";
+/// parameters of a statement: a literal, so that statements are built
+/// with `concat!` at compile time (no allocation per call).
+macro_rules! device_key {
+    () => {
+        "app_id = $1 AND user_id = $2 AND device_id = $3"
+    };
+}
+pub(super) use device_key;
 
 /// Maps a PostgreSQL error, keeping no `postgres` type: a dropped
 /// connection or a server shutting down is [`StorageError::Io`], a

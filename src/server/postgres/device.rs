@@ -5,7 +5,7 @@
 use super::statements::Tx;
 
 use super::PostgresDirectory;
-use super::columns::{DEVICE_KEY, blob, db, get, invalid, key_id, opt_id, time};
+use super::columns::{blob, db, device_key, get, invalid, key_id, opt_id, time};
 use crate::address::{DeviceAddress, UserAddress};
 use crate::error::DirectoryError;
 use crate::keys::{IdentityKey, PreKeyCounts};
@@ -17,6 +17,40 @@ pub(super) struct DeviceRow {
     pub(super) highest: HighestIds,
 }
 
+/// Reads a device's row.
+const SELECT_DEVICE: &str = concat!(
+    "SELECT identity_key, highest_signed_id, highest_one_time_id, highest_kem_id
+     FROM devices WHERE ",
+    device_key!()
+);
+
+/// Reads a device's row and locks it.
+const LOCK_DEVICE: &str = concat!(
+    "SELECT identity_key, highest_signed_id, highest_one_time_id, highest_kem_id
+     FROM devices WHERE ",
+    device_key!(),
+    " FOR UPDATE"
+);
+
+/// A device's key counts: one-time X25519, one-time ML-KEM.
+const COUNTS: &str = concat!(
+    "SELECT (SELECT COUNT(*) FROM one_time_prekeys WHERE ",
+    device_key!(),
+    "), (SELECT COUNT(*) FROM kem_prekeys WHERE ",
+    device_key!(),
+    ")"
+);
+
+const SIGNED_ID: &str = concat!(
+    "SELECT key_id, created_at FROM signed_prekeys WHERE ",
+    device_key!()
+);
+
+const LAST_RESORT_ID: &str = concat!(
+    "SELECT key_id FROM last_resort_prekeys WHERE ",
+    device_key!()
+);
+
 /// The device's row; with `lock`, locked (`FOR UPDATE`) until the
 /// transaction ends, so that every other writer of the device waits.
 pub(super) fn find_device(
@@ -24,14 +58,10 @@ pub(super) fn find_device(
     device: &DeviceAddress,
     lock: bool,
 ) -> crate::Result<Option<DeviceRow>> {
-    let sql = format!(
-        "SELECT identity_key, highest_signed_id, highest_one_time_id, highest_kem_id
-         FROM devices WHERE {DEVICE_KEY}{}",
-        if lock { " FOR UPDATE" } else { "" }
-    );
+    let sql = if lock { LOCK_DEVICE } else { SELECT_DEVICE };
     let id = i64::from(device.device_id());
     let row = tx
-        .query_opt(&sql, &[&device.app_id(), &device.user_id(), &id])
+        .query_opt(sql, &[&device.app_id(), &device.user_id(), &id])
         .map_err(db("devices"))?;
     let Some(row) = row else {
         return Ok(None);
@@ -59,13 +89,7 @@ pub(super) fn known_device(
 pub(super) fn counts(tx: &mut Tx<'_>, device: &DeviceAddress) -> crate::Result<PreKeyCounts> {
     let id = i64::from(device.device_id());
     let row = tx
-        .query_one(
-            &format!(
-                "SELECT (SELECT COUNT(*) FROM one_time_prekeys WHERE {DEVICE_KEY}),
-                        (SELECT COUNT(*) FROM kem_prekeys WHERE {DEVICE_KEY})"
-            ),
-            &[&device.app_id(), &device.user_id(), &id],
-        )
+        .query_one(COUNTS, &[&device.app_id(), &device.user_id(), &id])
         .map_err(db("one_time_prekeys"))?;
     let n = |i: usize, t: &'static str| -> crate::Result<usize> {
         usize::try_from(get::<i64>(&row, i, t)?).map_err(|_| invalid(t))
@@ -89,19 +113,13 @@ pub(super) fn info(
     ];
     let t = "signed_prekeys";
     let signed = tx
-        .query_opt(
-            &format!("SELECT key_id, created_at FROM signed_prekeys WHERE {DEVICE_KEY}"),
-            &key,
-        )
+        .query_opt(SIGNED_ID, &key)
         .map_err(db(t))?
         .map(|r| Ok::<_, crate::Error>((key_id(get(&r, 0, t)?, t)?, time(get(&r, 1, t)?))))
         .transpose()?;
     let t = "last_resort_prekeys";
     let last_resort = tx
-        .query_opt(
-            &format!("SELECT key_id FROM last_resort_prekeys WHERE {DEVICE_KEY}"),
-            &key,
-        )
+        .query_opt(LAST_RESORT_ID, &key)
         .map_err(db(t))?
         .map(|r| key_id(get(&r, 0, t)?, t))
         .transpose()?;

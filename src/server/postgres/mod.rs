@@ -9,9 +9,11 @@
 //! - `register`: registering and removing devices, retired identities;
 //! - `upload`: storing a verified upload;
 //! - `bundle`: taking a bundle, which consumes one-time prekeys;
+//! - `handed_out`: the takes' request ids, records and recovery;
 //! - `device_lists`: publishing, resetting and reading users' device lists;
 //! - `columns`: error mapping and column values, shared by the steps.
 
+use std::sync::atomic::AtomicI64;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ mod bundle;
 mod columns;
 mod device;
 mod device_lists;
+mod handed_out;
 mod register;
 mod schema;
 mod statements;
@@ -53,9 +56,30 @@ pub const POSTGRES_MAX_IDLE_CONNECTIONS: usize = 16;
 /// a failure that rolled it back: a serialization failure (`40001`), a
 /// deadlock (`40P01`) or a lost connection (which the server rolls back).
 /// A commit whose outcome is unknown (the connection dropped while it was
-/// sent) is never run again: it is reported as [`StorageError::Io`].
+/// sent) is never run again blindly: a take is looked up (see
+/// [`POSTGRES_RECOVERY_PATIENCE`]) and run again only if it did not
+/// commit, which counts as an attempt; any other operation reports
+/// [`StorageError::Io`].
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub const POSTGRES_MAX_ATTEMPTS: u32 = 5;
+
+/// How long a [`PostgresDirectory`] keeps the record of what a take
+/// handed out (its `handed_out` row): 10 minutes. A take whose commit was
+/// not answered is looked up by its request id within
+/// [`POSTGRES_RECOVERY_PATIENCE`]; the records are then pruned, a few
+/// thousand at a time, every 1 024 takes of each directory.
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub const POSTGRES_HANDED_OUT_KEEP: Duration = Duration::from_secs(600);
+
+/// How long a take whose commit was not answered (the connection was lost
+/// while its statement ran) keeps trying to reach the server to find out
+/// whether it committed: 10 seconds, with pauses from 10 ms doubling up
+/// to 500 ms. If it committed, the take returns the bundle it recorded;
+/// if not, it runs again. If the server cannot be reached in this time,
+/// the take fails with [`StorageError::Io`] and its keys may be lost
+/// (never handed out twice).
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub const POSTGRES_RECOVERY_PATIENCE: Duration = Duration::from_secs(10);
 
 /// The pause before the second attempt, doubled before each further one.
 const RETRY_PAUSE: Duration = Duration::from_millis(2);
@@ -66,14 +90,14 @@ const RETRY_PAUSE: Duration = Duration::from_millis(2);
 ///
 /// Every operation is one transaction at `READ COMMITTED`, where each
 /// statement sees every transaction committed before it began. What
-/// keeps concurrent writers apart is row locks taken at the start of each
-/// write: the device's `devices` row (`SELECT … FOR UPDATE`) for taking a
-/// bundle and storing an upload, and the user's `users` row for
-/// registering, removing and the device lists. Taking a bundle locks the
-/// device's row, then deletes the one-time keys it returns
-/// (`DELETE … RETURNING`) in the same transaction, so two callers, in one
-/// process or in many, can never both hand out one key. `docs/SERVER.md`
-/// lists the statements.
+/// keeps concurrent writers apart is row locks: the device's `devices`
+/// row (`SELECT … FOR UPDATE`) for storing an upload, and the user's
+/// `users` row for registering, removing and the device lists. Taking a
+/// bundle is one statement, its own transaction (one round trip): it
+/// locks the oldest one-time keys (`SELECT … FOR UPDATE`) and deletes
+/// them (`DELETE … RETURNING`) as it reads the rest of the bundle, so two
+/// callers, in one process or in many, can never both hand out one key.
+/// `docs/SERVER.md` lists the statements.
 ///
 /// Connections are made without TLS: use a Unix socket or a network the
 /// server trusts. Failures are [`StorageError`]s; no `postgres` type
@@ -82,6 +106,11 @@ const RETRY_PAUSE: Duration = Duration::from_millis(2);
 pub struct PostgresDirectory {
     config: Config,
     idle: Mutex<Vec<Conn>>,
+    /// This directory's number, from `directory_instances`: the first
+    /// half of its takes' request ids.
+    instance: i64,
+    /// The second half: the next take's counter.
+    requests: AtomicI64,
 }
 
 impl core::fmt::Debug for PostgresDirectory {
@@ -96,7 +125,8 @@ impl PostgresDirectory {
     /// `postgresql://` URL or libpq's `key=value` form (as
     /// `host=/run/postgresql dbname=kinseal`), and brings its schema to
     /// [`POSTGRES_SCHEMA_VERSION`] (creating the tables in an empty
-    /// database). The tables go where the connection's `search_path`
+    /// database), and draws the directory's number for its takes' request
+    /// ids. The tables go where the connection's `search_path`
     /// puts them (`options=-csearch_path=NAME` picks a schema).
     ///
     /// # Errors
@@ -108,11 +138,20 @@ impl PostgresDirectory {
         let config: Config = params
             .parse()
             .map_err(|_| crate::Error::Storage(StorageError::Io))?;
-        let directory = PostgresDirectory {
+        let mut directory = PostgresDirectory {
             config,
             idle: Mutex::new(Vec::new()),
+            instance: 0,
+            requests: AtomicI64::new(1),
         };
-        directory.with_retries(|conn| schema::prepare(&mut conn.client))?;
+        directory.instance = directory.with_retries(|conn| {
+            schema::prepare(&mut conn.client)?;
+            let row = conn
+                .query_opt(handed_out::NEXT_INSTANCE, &[])
+                .map_err(|e| crate::Error::Storage(storage_error(&e)))?
+                .ok_or_else(|| columns::invalid("directory_instances"))?;
+            columns::get(&row, 0, "directory_instances")
+        })?;
         Ok(directory)
     }
 
@@ -129,7 +168,7 @@ impl PostgresDirectory {
         }
         self.config
             .connect(NoTls)
-            .map(Conn::new)
+            .and_then(Conn::new)
             .map_err(|e| storage_error(&e).into())
     }
 

@@ -7,9 +7,8 @@
 use super::statements::Tx;
 
 use super::PostgresDirectory;
-use super::columns::{DEVICE_KEY, db, get, invalid, opt_id};
+use super::columns::{db, device_key, get, invalid, opt_id};
 use super::device::{DeviceRow, find_device};
-use super::schema::KEY_TABLES;
 use crate::address::{DeviceAddress, UserAddress};
 use crate::error::DirectoryError;
 use crate::keys::IdentityKey;
@@ -34,14 +33,47 @@ pub(super) fn lock_user(tx: &mut Tx<'_>, user: &UserAddress) -> crate::Result<()
     Ok(())
 }
 
+/// A statement that deletes every row of a device in one table.
+macro_rules! delete_all {
+    ($table:literal) => {
+        (
+            $table,
+            concat!("DELETE FROM ", $table, " WHERE ", device_key!()),
+        )
+    };
+}
+
+/// The tables that hold a device's keys, each with the statement that
+/// deletes the device's rows: the one-time ML-KEM keys before the
+/// one-time X25519 ones, the order in which a take locks them, so that a
+/// take and a replacement never wait on each other in a cycle.
+const DELETE_KEYS: [(&str, &str); 4] = [
+    delete_all!("kem_prekeys"),
+    delete_all!("one_time_prekeys"),
+    delete_all!("signed_prekeys"),
+    delete_all!("last_resort_prekeys"),
+];
+
+const DELETE_DEVICE: &str = concat!("DELETE FROM devices WHERE ", device_key!());
+
+const UNRETIRE: &str = concat!(
+    "DELETE FROM retired_identities WHERE ",
+    device_key!(),
+    " AND identity_key = $4
+     RETURNING highest_signed_id, highest_one_time_id, highest_kem_id"
+);
+
+const REPLACE_IDENTITY: &str = concat!(
+    "UPDATE devices SET identity_key = $4, highest_signed_id = $5,
+     highest_one_time_id = $6, highest_kem_id = $7 WHERE ",
+    device_key!()
+);
+
 fn delete_keys(tx: &mut Tx<'_>, device: &DeviceAddress) -> crate::Result<()> {
     let id = i64::from(device.device_id());
-    for table in KEY_TABLES {
-        tx.execute(
-            &format!("DELETE FROM {table} WHERE {DEVICE_KEY}"),
-            &[&device.app_id(), &device.user_id(), &id],
-        )
-        .map_err(db(table))?;
+    for (table, sql) in DELETE_KEYS {
+        tx.execute(sql, &[&device.app_id(), &device.user_id(), &id])
+            .map_err(db(table))?;
     }
     Ok(())
 }
@@ -90,10 +122,7 @@ fn unretire(
     let t = "retired_identities";
     let row = tx
         .query_opt(
-            &format!(
-                "DELETE FROM retired_identities WHERE {DEVICE_KEY} AND identity_key = $4
-                 RETURNING highest_signed_id, highest_one_time_id, highest_kem_id"
-            ),
+            UNRETIRE,
             &[
                 &device.app_id(),
                 &device.user_id(),
@@ -131,10 +160,7 @@ impl PostgresDirectory {
                 retire(tx, device, &row)?;
                 let [s, o, k] = ids(unretire(tx, device, identity)?);
                 tx.execute(
-                    &format!(
-                        "UPDATE devices SET identity_key = $4, highest_signed_id = $5,
-                         highest_one_time_id = $6, highest_kem_id = $7 WHERE {DEVICE_KEY}"
-                    ),
+                    REPLACE_IDENTITY,
                     &[&device.app_id(), &device.user_id(), &id, &key, &s, &o, &k],
                 )
                 .map_err(db("devices"))?;
@@ -179,7 +205,7 @@ impl PostgresDirectory {
             delete_keys(tx, device)?;
             retire(tx, device, &row)?;
             tx.execute(
-                &format!("DELETE FROM devices WHERE {DEVICE_KEY}"),
+                DELETE_DEVICE,
                 &[
                     &device.app_id(),
                     &device.user_id(),

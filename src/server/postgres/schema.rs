@@ -16,7 +16,7 @@ use crate::error::StorageError;
 ///
 /// [`PostgresDirectory`]: super::PostgresDirectory
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub const POSTGRES_SCHEMA_VERSION: u32 = 1;
+pub const POSTGRES_SCHEMA_VERSION: u32 = 2;
 
 /// Migration 1: every table. Each per-device table is keyed by
 /// `(app_id, user_id, device_id)` first, so that all of a user's rows sit
@@ -104,17 +104,47 @@ CREATE TABLE device_lists (
 );
 ";
 
+/// Migration 2: the takes' records, so that a take whose commit was not
+/// answered can be looked up (see `handed_out.rs`). `directory_instances`
+/// gives each opened directory a number of its own; a take's request id
+/// is that number and a counter. A `handed_out` row is a take that
+/// consumed a key, with the whole bundle it returned (so that it can be
+/// returned again), or a fence (every bundle column `NULL`): a request
+/// that recovery found not committed, which its own statement, if it
+/// still runs, can then no longer record. `taken_at` is the database's
+/// clock in Unix seconds; rows older than `POSTGRES_HANDED_OUT_KEEP` are
+/// pruned, through the `taken_at` index.
+const MIGRATION_2: &str = "
+CREATE SEQUENCE directory_instances;
+CREATE TABLE handed_out (
+    app_id            bytea NOT NULL,
+    user_id           bytea NOT NULL,
+    device_id         bigint NOT NULL,
+    instance_id       bigint NOT NULL,
+    request_id        bigint NOT NULL,
+    taken_at          bigint NOT NULL DEFAULT (CAST(extract(epoch FROM now()) AS bigint)),
+    identity_key      bytea,
+    signed_id         bigint,
+    signed_created_at bigint,
+    signed_public     bytea,
+    signed_signature  bytea,
+    kem_id            bigint,
+    kem_created_at    bigint,
+    kem_public        bytea,
+    kem_signature     bytea,
+    kem_last_resort   boolean,
+    one_time_id       bigint,
+    one_time_public   bytea,
+    one_time_left     bigint,
+    kem_left          bigint,
+    PRIMARY KEY (app_id, user_id, device_id, instance_id, request_id)
+);
+CREATE INDEX handed_out_taken_at ON handed_out (taken_at);
+";
+
 /// The migrations, in order: migration `i` (from 0) brings the schema
 /// from version `i` to `i + 1`.
-const MIGRATIONS: [&str; POSTGRES_SCHEMA_VERSION as usize] = [MIGRATION_1];
-
-/// The tables that hold a device's keys.
-pub(super) const KEY_TABLES: [&str; 4] = [
-    "signed_prekeys",
-    "last_resort_prekeys",
-    "one_time_prekeys",
-    "kem_prekeys",
-];
+const MIGRATIONS: [&str; POSTGRES_SCHEMA_VERSION as usize] = [MIGRATION_1, MIGRATION_2];
 
 /// Brings the database to [`POSTGRES_SCHEMA_VERSION`] in one transaction:
 /// creates `schema_version` if it is missing, locks its row (so that two
