@@ -23,6 +23,7 @@ mod link;
 mod peer;
 mod people;
 mod policy;
+mod queue;
 mod safety;
 mod server;
 mod types;
@@ -37,6 +38,7 @@ pub use people::{
     read_account_link_proposal,
 };
 pub use policy::{AccountConfig, TrustPolicy};
+pub use queue::{BatchDelivery, BatchResult};
 pub use safety::SafetyNumber;
 pub use server::{
     DeviceInfo, Directory, GroupRouteInfo, MessageKind, PreKeyIds, Registration, RouteInfo,

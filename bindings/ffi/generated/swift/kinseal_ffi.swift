@@ -936,6 +936,15 @@ public protocol AccountProtocol: AnyObject, Sendable {
      */
     func revokeAccountLink(link: Data, now: UInt64) throws  -> Data
     
+    /**
+     * Decrypts a queue of envelope bytes (from `Envelope.bytes`, any
+     * senders) in one store transaction, handing each decrypted message
+     * to `delivery` inside it; one durable commit for the whole queue.
+     * A result per envelope, in order. Raises only for the store's
+     * failures, and then nothing was committed.
+     */
+    func decryptBatch(envelopes: [Data], now: UInt64, delivery: BatchDelivery) throws  -> [BatchResult]
+    
 }
 /**
  * One device of one person: its keys, sessions, device lists, trust
@@ -1885,6 +1894,25 @@ open func revokeAccountLink(link: Data, now: UInt64)throws  -> Data  {
             self.uniffiCloneHandle(),
         FfiConverterData.lower(link),
         FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Decrypts a queue of envelope bytes (from `Envelope.bytes`, any
+     * senders) in one store transaction, handing each decrypted message
+     * to `delivery` inside it; one durable commit for the whole queue.
+     * A result per envelope, in order. Raises only for the store's
+     * failures, and then nothing was committed.
+     */
+open func decryptBatch(envelopes: [Data], now: UInt64, delivery: BatchDelivery)throws  -> [BatchResult]  {
+    return try  FfiConverterSequenceTypeBatchResult.lift(try rustCallWithError(FfiConverterTypeKinsealError_lift) {
+        uniffiCallStatus in
+    uniffi_kinseal_ffi_fn_method_account_decrypt_batch(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceData.lower(envelopes),
+        FfiConverterUInt64.lower(now),
+        FfiConverterCallbackInterfaceBatchDelivery_lower(delivery),uniffiCallStatus
     )
 })
 }
@@ -5861,6 +5889,112 @@ public func FfiConverterTypeUserAddress_lower(_ value: UserAddress) -> RustBuffe
 
 
 /**
+ * What became of one envelope of a batch.
+ */
+
+public enum BatchResult: Equatable, Hashable {
+    
+    /**
+     * Decrypted and delivered; committed with the batch.
+     */
+    case delivered(
+        /**
+         * The message.
+         */message: Decrypted
+    )
+    /**
+     * kinseal refused it (as `decrypt_envelope` would have raised):
+     * nothing of it was stored.
+     */
+    case failed(
+        /**
+         * Why.
+         */error: KinsealError
+    )
+    /**
+     * The app's `deliver` raised: nothing of it was stored; it decrypts
+     * again in a later call.
+     */
+    case refused(
+        /**
+         * What `deliver` raised (as a `Callback` error if it raised
+         * something else).
+         */error: KinsealError
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension BatchResult: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBatchResult: FfiConverterRustBuffer {
+    typealias SwiftType = BatchResult
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BatchResult {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .delivered(message: try FfiConverterTypeDecrypted.read(from: &buf)
+        )
+        
+        case 2: return .failed(error: try FfiConverterTypeKinsealError.read(from: &buf)
+        )
+        
+        case 3: return .refused(error: try FfiConverterTypeKinsealError.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: BatchResult, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .delivered(message):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeDecrypted.write(message, into: &buf)
+            
+        
+        case let .failed(error):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeKinsealError.write(error, into: &buf)
+            
+        
+        case let .refused(error):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeKinsealError.write(error, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchResult_lift(_ buf: RustBuffer) throws -> BatchResult {
+    return try FfiConverterTypeBatchResult.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBatchResult_lower(_ value: BatchResult) -> RustBuffer {
+    return FfiConverterTypeBatchResult.lower(value)
+}
+
+
+
+/**
  * What `decrypt_envelope_or_receipt` got.
  */
 
@@ -7012,6 +7146,152 @@ public func FfiConverterTypeRegistration_lower(_ value: Registration) -> RustBuf
     return FfiConverterTypeRegistration.lower(value)
 }
 
+
+
+
+
+/**
+ * Where the app keeps each plaintext of a batch, called inside the one
+ * store transaction of `decrypt_batch`: raise to refuse that message
+ * alone (it is undone, and decrypts again in a later call).
+ */
+public protocol BatchDelivery: AnyObject, Sendable {
+    
+    /**
+     * Stores message `index` of the batch. Raising refuses it.
+     */
+    func deliver(index: UInt32, message: Decrypted) throws 
+    
+}
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceBatchDelivery {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceBatchDelivery = UniffiVTableCallbackInterfaceBatchDelivery(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterCallbackInterfaceBatchDelivery.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface BatchDelivery: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterCallbackInterfaceBatchDelivery.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface BatchDelivery: handle missing in uniffiClone")
+            }
+        },
+        deliver: { (
+            uniffiHandle: UInt64,
+            index: UInt32,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterCallbackInterfaceBatchDelivery.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.deliver(
+                     index: try FfiConverterUInt32.lift(index),
+                     message: try FfiConverterTypeDecrypted_lift(message)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeKinsealError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceBatchDelivery> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceBatchDelivery>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitBatchDelivery() {
+    uniffi_kinseal_ffi_fn_init_callback_vtable_batchdelivery(UniffiCallbackInterfaceBatchDelivery.vtablePtr)
+}
+
+// FfiConverter protocol for callback interfaces
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterCallbackInterfaceBatchDelivery {
+    fileprivate static let handleMap = UniffiHandleMap<BatchDelivery>()
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+extension FfiConverterCallbackInterfaceBatchDelivery : FfiConverter {
+    typealias SwiftType = BatchDelivery
+    typealias FfiType = UInt64
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func lift(_ handle: UInt64) throws -> SwiftType {
+        try handleMap.get(handle: handle)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func lower(_ v: SwiftType) -> UInt64 {
+        return handleMap.insert(obj: v)
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public static func write(_ v: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(v))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterCallbackInterfaceBatchDelivery_lift(_ handle: UInt64) throws -> BatchDelivery {
+    return try FfiConverterCallbackInterfaceBatchDelivery.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterCallbackInterfaceBatchDelivery_lower(_ v: BatchDelivery) -> UInt64 {
+    return FfiConverterCallbackInterfaceBatchDelivery.lower(v)
+}
 
 
 
@@ -8231,6 +8511,31 @@ fileprivate struct FfiConverterSequenceTypeUserAddress: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeBatchResult: FfiConverterRustBuffer {
+    typealias SwiftType = [BatchResult]
+
+    public static func write(_ value: [BatchResult], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBatchResult.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BatchResult] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BatchResult]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBatchResult.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeGroupOp: FfiConverterRustBuffer {
     typealias SwiftType = [GroupOp]
 
@@ -8536,6 +8841,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kinseal_ffi_checksum_method_account_revoke_account_link() != 397) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_kinseal_ffi_checksum_method_account_decrypt_batch() != 58233) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_kinseal_ffi_checksum_method_linkrequest_code() != 51698) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8647,8 +8955,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kinseal_ffi_checksum_method_groupdelivery_deliver() != 39112) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_kinseal_ffi_checksum_method_batchdelivery_deliver() != 18567) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
     uniffiCallbackInitTrustPolicy()
+    uniffiCallbackInitBatchDelivery()
     uniffiCallbackInitBundleFetcher()
     uniffiCallbackInitDelivery()
     uniffiCallbackInitDeviceListFetcher()

@@ -271,6 +271,13 @@ typedef void (*UniffiCallbackInterfaceGroupDeliveryMethod0)(uint64_t, RustBuffer
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_BATCH_DELIVERY_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_BATCH_DELIVERY_METHOD0
+typedef void (*UniffiCallbackInterfaceBatchDeliveryMethod0)(uint64_t, uint32_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRUST_POLICY_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRUST_POLICY_METHOD0
 typedef void (*UniffiCallbackInterfaceTrustPolicyMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, int8_t* _Nonnull, 
@@ -319,6 +326,15 @@ typedef struct UniffiVTableCallbackInterfaceGroupDelivery {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceGroupDeliveryMethod0 _Nonnull deliver;
 } UniffiVTableCallbackInterfaceGroupDelivery;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_BATCH_DELIVERY
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_BATCH_DELIVERY
+typedef struct UniffiVTableCallbackInterfaceBatchDelivery {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceBatchDeliveryMethod0 _Nonnull deliver;
+} UniffiVTableCallbackInterfaceBatchDelivery;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TRUST_POLICY
@@ -636,6 +652,11 @@ RustBuffer uniffi_kinseal_ffi_fn_method_account_propose_account_link(uint64_t pt
 RustBuffer uniffi_kinseal_ffi_fn_method_account_revoke_account_link(uint64_t ptr, RustBuffer link, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_DECRYPT_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_METHOD_ACCOUNT_DECRYPT_BATCH
+RustBuffer uniffi_kinseal_ffi_fn_method_account_decrypt_batch(uint64_t ptr, RustBuffer envelopes, uint64_t now, uint64_t delivery, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CLONE_LINKREQUEST
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_CLONE_LINKREQUEST
 uint64_t uniffi_kinseal_ffi_fn_clone_linkrequest(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -861,6 +882,11 @@ void uniffi_kinseal_ffi_fn_init_callback_vtable_devicelistfetcher(const UniffiVT
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_INIT_CALLBACK_VTABLE_GROUPDELIVERY
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_INIT_CALLBACK_VTABLE_GROUPDELIVERY
 void uniffi_kinseal_ffi_fn_init_callback_vtable_groupdelivery(const UniffiVTableCallbackInterfaceGroupDelivery* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_INIT_CALLBACK_VTABLE_BATCHDELIVERY
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_INIT_CALLBACK_VTABLE_BATCHDELIVERY
+void uniffi_kinseal_ffi_fn_init_callback_vtable_batchdelivery(const UniffiVTableCallbackInterfaceBatchDelivery* _Nonnull vtable
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_FN_FUNC_CHECK_LINK_REVOCATION
@@ -1524,6 +1550,12 @@ uint16_t uniffi_kinseal_ffi_checksum_method_account_revoke_account_link(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_DECRYPT_BATCH
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_ACCOUNT_DECRYPT_BATCH
+uint16_t uniffi_kinseal_ffi_checksum_method_account_decrypt_batch(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_LINKREQUEST_CODE
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_LINKREQUEST_CODE
 uint16_t uniffi_kinseal_ffi_checksum_method_linkrequest_code(void
@@ -1743,6 +1775,12 @@ uint16_t uniffi_kinseal_ffi_checksum_method_devicelistfetcher_fetch_device_lists
 #ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_GROUPDELIVERY_DELIVER
 #define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_GROUPDELIVERY_DELIVER
 uint16_t uniffi_kinseal_ffi_checksum_method_groupdelivery_deliver(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_BATCHDELIVERY_DELIVER
+#define UNIFFI_FFIDEF_UNIFFI_KINSEAL_FFI_CHECKSUM_METHOD_BATCHDELIVERY_DELIVER
+uint16_t uniffi_kinseal_ffi_checksum_method_batchdelivery_deliver(void
     
 );
 #endif

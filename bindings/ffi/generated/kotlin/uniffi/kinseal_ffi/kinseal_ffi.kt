@@ -662,6 +662,9 @@ internal interface UniffiCallbackInterfaceDeviceListFetcherMethod0 : com.sun.jna
 internal interface UniffiCallbackInterfaceGroupDeliveryMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceBatchDeliveryMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`index`: Int,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceTrustPolicyMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`peer`: RustBuffer.ByValue,`known`: RustBuffer.ByValue,`presented`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -738,6 +741,25 @@ internal open class UniffiVTableCallbackInterfaceGroupDelivery(
     ): UniffiVTableCallbackInterfaceGroupDelivery(`uniffiFree`,`uniffiClone`,`deliver`,), Structure.ByValue
 
    internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceGroupDelivery) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `deliver` = other.`deliver`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "deliver")
+internal open class UniffiVTableCallbackInterfaceBatchDelivery(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `deliver`: UniffiCallbackInterfaceBatchDeliveryMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `deliver`: UniffiCallbackInterfaceBatchDeliveryMethod0? = null,
+    ): UniffiVTableCallbackInterfaceBatchDelivery(`uniffiFree`,`uniffiClone`,`deliver`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceBatchDelivery) {
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `deliver` = other.`deliver`
@@ -913,6 +935,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_account_revoke_account_link(
     ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_account_decrypt_batch(
+    ): Int
     external fun uniffi_kinseal_ffi_checksum_method_linkrequest_code(
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_linkrequest_open(
@@ -987,6 +1011,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_kinseal_ffi_checksum_method_groupdelivery_deliver(
     ): Int
+    external fun uniffi_kinseal_ffi_checksum_method_batchdelivery_deliver(
+    ): Int
     external fun ffi_kinseal_ffi_uniffi_contract_version(
     ): Int
 
@@ -1004,6 +1030,7 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "kinseal_ffi"))
         uniffiCallbackInterfaceTrustPolicy.register(this)
+        uniffiCallbackInterfaceBatchDelivery.register(this)
         uniffiCallbackInterfaceBundleFetcher.register(this)
         uniffiCallbackInterfaceDelivery.register(this)
         uniffiCallbackInterfaceDeviceListFetcher.register(this)
@@ -1134,6 +1161,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_method_account_revoke_account_link(`ptr`: Long,`link`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_kinseal_ffi_fn_method_account_decrypt_batch(`ptr`: Long,`envelopes`: RustBuffer.ByValue,`now`: Long,`delivery`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_kinseal_ffi_fn_clone_linkrequest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_kinseal_ffi_fn_free_linkrequest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1223,6 +1252,8 @@ internal object UniffiLib {
     external fun uniffi_kinseal_ffi_fn_init_callback_vtable_devicelistfetcher(`vtable`: UniffiVTableCallbackInterfaceDeviceListFetcher,
     ): Unit
     external fun uniffi_kinseal_ffi_fn_init_callback_vtable_groupdelivery(`vtable`: UniffiVTableCallbackInterfaceGroupDelivery,
+    ): Unit
+    external fun uniffi_kinseal_ffi_fn_init_callback_vtable_batchdelivery(`vtable`: UniffiVTableCallbackInterfaceBatchDelivery,
     ): Unit
     external fun uniffi_kinseal_ffi_fn_func_check_link_revocation(`revocation`: RustBuffer.ByValue,`link`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1540,6 +1571,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kinseal_ffi_checksum_method_account_revoke_account_link() and 0xFFFF) != 397) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_account_decrypt_batch() and 0xFFFF) != 58233) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_kinseal_ffi_checksum_method_linkrequest_code() and 0xFFFF) != 51698) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1649,6 +1683,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kinseal_ffi_checksum_method_groupdelivery_deliver() and 0xFFFF) != 39112) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_kinseal_ffi_checksum_method_batchdelivery_deliver() and 0xFFFF) != 18567) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -2435,6 +2472,15 @@ public interface AccountInterface {
      * show the contacts who saw the link.
      */
     fun `revokeAccountLink`(`link`: kotlin.ByteArray, `now`: kotlin.ULong): kotlin.ByteArray
+    
+    /**
+     * Decrypts a queue of envelope bytes (from `Envelope.bytes`, any
+     * senders) in one store transaction, handing each decrypted message
+     * to `delivery` inside it; one durable commit for the whole queue.
+     * A result per envelope, in order. Raises only for the store's
+     * failures, and then nothing was committed.
+     */
+    fun `decryptBatch`(`envelopes`: List<kotlin.ByteArray>, `now`: kotlin.ULong, `delivery`: BatchDelivery): List<BatchResult>
     
     companion object
 }
@@ -3606,6 +3652,30 @@ open class Account: Disposable, AutoCloseable, AccountInterface
         
         FfiConverterByteArray.lower(`link`),
         FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Decrypts a queue of envelope bytes (from `Envelope.bytes`, any
+     * senders) in one store transaction, handing each decrypted message
+     * to `delivery` inside it; one durable commit for the whole queue.
+     * A result per envelope, in order. Raises only for the store's
+     * failures, and then nothing was committed.
+     */
+    @Throws(KinsealException::class)override fun `decryptBatch`(`envelopes`: List<kotlin.ByteArray>, `now`: kotlin.ULong, `delivery`: BatchDelivery): List<BatchResult> {
+            return FfiConverterSequenceTypeBatchResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(KinsealException) { _status ->
+    UniffiLib.uniffi_kinseal_ffi_fn_method_account_decrypt_batch(
+        it,
+        
+        FfiConverterSequenceByteArray.lower(`envelopes`),
+        FfiConverterULong.lower(`now`),
+        FfiConverterTypeBatchDelivery.lower(`delivery`),_status)
 }
     }
     )
@@ -7800,6 +7870,137 @@ public object FfiConverterTypeUserAddress: FfiConverterRustBuffer<UserAddress> {
 
 
 /**
+ * What became of one envelope of a batch.
+ */
+sealed class BatchResult {
+    
+    /**
+     * Decrypted and delivered; committed with the batch.
+     */
+    data class Delivered(
+        /**
+         * The message.
+         */
+        val `message`: uniffi.kinseal_ffi.Decrypted) : BatchResult()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * kinseal refused it (as `decrypt_envelope` would have raised):
+     * nothing of it was stored.
+     */
+    data class Failed(
+        /**
+         * Why.
+         */
+        val `error`: uniffi.kinseal_ffi.KinsealException) : BatchResult()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The app's `deliver` raised: nothing of it was stored; it decrypts
+     * again in a later call.
+     */
+    data class Refused(
+        /**
+         * What `deliver` raised (as a `Callback` error if it raised
+         * something else).
+         */
+        val `error`: uniffi.kinseal_ffi.KinsealException) : BatchResult()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBatchResult : FfiConverterRustBuffer<BatchResult>{
+    override fun read(buf: ByteBuffer): BatchResult {
+        return when(buf.getInt()) {
+            1 -> BatchResult.Delivered(
+                FfiConverterTypeDecrypted.read(buf),
+                )
+            2 -> BatchResult.Failed(
+                FfiConverterTypeKinsealError.read(buf),
+                )
+            3 -> BatchResult.Refused(
+                FfiConverterTypeKinsealError.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: BatchResult): ULong = when(value) {
+        is BatchResult.Delivered -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeDecrypted.allocationSize(value.`message`)
+            )
+        }
+        is BatchResult.Failed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeKinsealError.allocationSize(value.`error`)
+            )
+        }
+        is BatchResult.Refused -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeKinsealError.allocationSize(value.`error`)
+            )
+        }
+    }
+
+    override fun write(value: BatchResult, buf: ByteBuffer) {
+        when(value) {
+            is BatchResult.Delivered -> {
+                buf.putInt(1)
+                FfiConverterTypeDecrypted.write(value.`message`, buf)
+                Unit
+            }
+            is BatchResult.Failed -> {
+                buf.putInt(2)
+                FfiConverterTypeKinsealError.write(value.`error`, buf)
+                Unit
+            }
+            is BatchResult.Refused -> {
+                buf.putInt(3)
+                FfiConverterTypeKinsealError.write(value.`error`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * What `decrypt_envelope_or_receipt` got.
  */
 sealed class DecryptOutcome {
@@ -9221,6 +9422,80 @@ public object FfiConverterTypeRegistration: FfiConverterRustBuffer<Registration>
 
 
 /**
+ * Where the app keeps each plaintext of a batch, called inside the one
+ * store transaction of `decrypt_batch`: raise to refuse that message
+ * alone (it is undone, and decrypts again in a later call).
+ */
+public interface BatchDelivery {
+    
+    /**
+     * Stores message `index` of the batch. Raising refuses it.
+     */
+    fun `deliver`(`index`: kotlin.UInt, `message`: Decrypted)
+    
+    companion object
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceBatchDelivery {
+    internal object `deliver`: UniffiCallbackInterfaceBatchDeliveryMethod0 {
+        override fun callback(`uniffiHandle`: Long,`index`: Int,`message`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeBatchDelivery.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`deliver`(
+                    FfiConverterUInt.lift(`index`),
+                    FfiConverterTypeDecrypted.lift(`message`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: KinsealException -> FfiConverterTypeKinsealError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeBatchDelivery.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeBatchDelivery.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceBatchDelivery.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `deliver`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_kinseal_ffi_fn_init_callback_vtable_batchdelivery(vtable)
+    }
+}
+
+/**
+ * The ffiConverter which transforms the Callbacks in to handles to pass to Rust.
+ *
+ * @suppress
+ */
+public object FfiConverterTypeBatchDelivery: FfiConverterCallbackInterface<BatchDelivery>()
+
+
+
+
+
+/**
  * Fetches a device's prekey bundle from the app's server, for
  * `sync_sessions`.
  */
@@ -10290,6 +10565,34 @@ public object FfiConverterSequenceTypeUserAddress: FfiConverterRustBuffer<List<U
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeUserAddress.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeBatchResult: FfiConverterRustBuffer<List<BatchResult>> {
+    override fun read(buf: ByteBuffer): List<BatchResult> {
+        val len = buf.getInt()
+        return List<BatchResult>(len) {
+            FfiConverterTypeBatchResult.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<BatchResult>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeBatchResult.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<BatchResult>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeBatchResult.write(it, buf)
         }
     }
 }
