@@ -84,7 +84,7 @@ fn main() {
     let aws_peer = UnparsedPublicKey::new(&X25519, *peer.as_bytes());
     // The same shared secret from both.
     let mut shared = [0u8; 32];
-    agreement::agree(&aws_ours, &aws_peer, (), |k| {
+    agreement::agree(&aws_ours, aws_peer, (), |k| {
         shared.copy_from_slice(k);
         Ok(())
     })
@@ -94,7 +94,7 @@ fn main() {
         |n| timed(n, || drop(black_box(ours.diffie_hellman(black_box(&peer))))),
         |n| {
             timed(n, || {
-                agreement::agree(&aws_ours, &aws_peer, (), |k| {
+                agreement::agree(&aws_ours, aws_peer, (), |k| {
                     black_box(k);
                     Ok(())
                 })
