@@ -5,7 +5,8 @@
 # crate is checked (fmt, clippy for wasm32), built in release, turned
 # into a Node package and a web package, and tested under Node's own
 # test runner; the TypeScript types are checked with a pinned tsc; and
-# the gzipped .wasm size is printed (goal: at most 350 kB).
+# the gzipped .wasm size is printed (goal: at most 350 kB); then the
+# demo page runs in headless Chromium (browser.sh).
 #
 # Everything lands under $CARGO_TARGET_DIR (default target/wasm at the
 # repository root): pkg-node/ and pkg-web/ are the generated packages.
@@ -84,5 +85,11 @@ echo "kinseal_wasm_bg.wasm: $raw bytes, $gz bytes gzipped (-9); budget $WASM_GZI
 if ((gz > WASM_GZIP_BUDGET)); then
   echo "the gzipped .wasm is over its budget" >&2
   exit 1
+fi
+# The demo page in headless Chromium (installs chromium and a pinned
+# puppeteer-core if missing); KINSEAL_WASM_BROWSER=0 skips it.
+if [[ ${KINSEAL_WASM_BROWSER:-1} != 0 ]]; then
+  step "the demo page in headless Chromium (browser.sh)"
+  "$here/browser.sh"
 fi
 step "done in $((SECONDS - t0)) s"
