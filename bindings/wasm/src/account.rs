@@ -208,8 +208,9 @@ impl Account {
     /// Starts sessions with every listed device of `user` (and this
     /// person's other devices) that has none, taking each bundle from
     /// `fetchBundle(device)`, a function that returns the bundle bytes
-    /// (or throws: that device only fails). How many sessions started.
-    #[wasm_bindgen(js_name = syncSessions)]
+    /// (or throws: that device only fails, with a `Storage` error): the
+    /// devices with a new session, and those that failed and why.
+    #[wasm_bindgen(js_name = syncSessions, unchecked_return_type = "SyncReport")]
     pub fn sync_sessions(
         &self,
         #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
@@ -219,7 +220,7 @@ impl Account {
         )]
         fetch_bundle: &js_sys::Function,
         now: f64,
-    ) -> Result<u32> {
+    ) -> Result<JsValue> {
         let (user, now) = (js::user(&user)?, seconds(now)?);
         let mut source = |d: &kc::DeviceAddress| {
             let fetched = fetch_bundle
@@ -236,7 +237,7 @@ impl Account {
         let report = self
             .inner
             .sync_sessions(&mut OsRng, &user, &mut source, now)?;
-        Ok(u32::try_from(report.started().len()).unwrap_or(u32::MAX))
+        Ok(values::sync_report(&report))
     }
 
     /// Whether a session with `peer` is on record.

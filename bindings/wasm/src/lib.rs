@@ -98,6 +98,11 @@ export interface DeviceListChange {
   removed: DeviceAddress[];
   replaced: DeviceAddress[];
 }
+/** What `syncSessions` did: new sessions, and the devices that failed. */
+export interface SyncReport {
+  started: DeviceAddress[];
+  failed: { device: DeviceAddress; error: KinsealError }[];
+}
 /** How many one-time prekeys of each kind. */
 export interface PreKeyCounts { oneTime: number; kem: number; }
 /** A group created by `createGroup`. */

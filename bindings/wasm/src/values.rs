@@ -6,7 +6,7 @@ use kinseal::client as kc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::error::Result;
+use crate::error::{Failure, Result};
 use crate::js::{array, bytes, device_out, number, object, set, user_out};
 
 /// `"Known"`, `"New"` or `"Changed"`.
@@ -91,6 +91,20 @@ pub(crate) fn device_list_change(c: &kc::DeviceListChange) -> JsValue {
     set(&o, "added", array(c.added(), device_out));
     set(&o, "removed", array(c.removed(), device_out));
     set(&o, "replaced", array(c.replaced(), device_out));
+    o.into()
+}
+
+/// A `SyncReport`: `{ started, failed }`.
+pub(crate) fn sync_report(r: &kc::SyncReport) -> JsValue {
+    let o = object();
+    set(&o, "started", array(r.started(), |(d, _)| device_out(d)));
+    let failed = array(r.failed(), |(d, e)| {
+        let f = object();
+        set(&f, "device", device_out(d));
+        set(&f, "error", JsValue::from(Failure::from(e.clone())));
+        f.into()
+    });
+    set(&o, "failed", failed);
     o.into()
 }
 

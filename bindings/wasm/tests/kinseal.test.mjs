@@ -158,8 +158,9 @@ test("sessions from a fetch function, fan-out to a user, a failing fetch", () =>
   alice.account.updateDeviceLists([dir.deviceList(bob1.user)], NOW);
   alice.account.updateDeviceLists([dir.deviceList(carol.user)], NOW);
   bob1.account.updateDeviceLists([dir.deviceList(alice.user)], NOW);
-  const started = alice.account.syncSessions(bob1.user, (d) => dir.takeBundle(d), NOW);
-  assert.equal(started, 1);
+  const report = alice.account.syncSessions(bob1.user, (d) => dir.takeBundle(d), NOW);
+  assert.deepEqual(report.started, [bob1.address]);
+  assert.deepEqual(report.failed, []);
   const fan = alice.account.encryptToUser(bob1.user, text("to all of bob"), NOW);
   assert.equal(fan.envelopes.length, 1);
   assert.deepEqual(fan.missing, []);
@@ -167,7 +168,11 @@ test("sessions from a fetch function, fan-out to a user, a failing fetch", () =>
   const failed = alice.account.syncSessions(carol.user, () => {
     throw new Error("offline");
   }, NOW);
-  assert.equal(failed, 0);
+  assert.deepEqual(failed.started, []);
+  assert.equal(failed.failed.length, 1);
+  assert.deepEqual(failed.failed[0].device, carol.address);
+  assert.ok(failed.failed[0].error instanceof Error);
+  assert.equal(failed.failed[0].error.name, "Storage");
 });
 
 test("safety numbers match on both sides, and by QR code", () => {
