@@ -11,7 +11,7 @@ use crate::js::{self, seconds};
 use crate::values;
 
 /// A group id from the app's bytes (32 bytes).
-fn group_id(bytes: &[u8]) -> Result<kinseal::GroupId> {
+pub(crate) fn group_id(bytes: &[u8]) -> Result<kinseal::GroupId> {
     Ok(kinseal::GroupId::from_bytes(js::key_array(
         bytes,
         "a group id",

@@ -39,6 +39,7 @@ pub mod error;
 mod groups;
 mod js;
 mod server;
+mod trust;
 mod values;
 
 pub use account::{Account, STORAGE_KEY_LEN};
