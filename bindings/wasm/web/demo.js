@@ -242,4 +242,15 @@ async function main() {
   status.dataset.done = "1";
 }
 
-main();
+// One tab at a time: two tabs with the same accounts would each run a
+// copy and fork the ratchets. The lock is held until the tab closes (a
+// reload releases it as the old page goes); another tab waits for it.
+if (navigator.locks) {
+  document.getElementById("status").textContent = "waiting for another tab to close…";
+  navigator.locks.request(DB, async () => {
+    await main();
+    await new Promise(() => {});
+  });
+} else {
+  main();
+}
