@@ -32,7 +32,7 @@ pub struct Account {
 
 /// A storage key from the app's bytes; the copy made here is wiped once
 /// the key holds it.
-fn keyring(storage_key: &[u8], key_id: u32) -> Result<StorageKeyring> {
+pub(crate) fn keyring(storage_key: &[u8], key_id: u32) -> Result<StorageKeyring> {
     let secret: Zeroizing<[u8; STORAGE_KEY_LEN]> =
         Zeroizing::new(storage_key.try_into().map_err(|_| {
             Failure::invalid(format!(
@@ -56,7 +56,7 @@ impl core::fmt::Display for FetchFailed {
 impl std::error::Error for FetchFailed {}
 
 impl Account {
-    fn wrap(inner: kc::Account<Arc<MemoryStore>>, store: Arc<MemoryStore>) -> Self {
+    pub(crate) fn wrap(inner: kc::Account<Arc<MemoryStore>>, store: Arc<MemoryStore>) -> Self {
         Account { inner, store }
     }
 

@@ -38,11 +38,13 @@ mod account;
 pub mod error;
 mod groups;
 mod js;
+mod link;
 mod server;
 mod trust;
 mod values;
 
 pub use account::{Account, STORAGE_KEY_LEN};
+pub use link::{LinkRequest, Provisioned};
 pub use server::{Directory, decode_envelope};
 pub use values::SafetyNumber;
 
