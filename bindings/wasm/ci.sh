@@ -78,6 +78,23 @@ cp "$target/pkg-node/kinseal_wasm.d.ts" "$target/tsc/kinseal_wasm.d.ts"
 (cd "$target/tsc" && npx -y -p "typescript@$TYPESCRIPT_VERSION" tsc --noEmit --strict \
   --target es2022 --lib esnext,dom --module esnext --moduleResolution bundler types.ts)
 
+step "npm package: pack pkg-web, install it in an empty folder, two clients talk"
+cp npm/package.json README.md "$target/pkg-web/"
+# The package's version is the crate's.
+crate_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+if [[ $(node -p "require('$target/pkg-web/package.json').version") != "$crate_version" ]]; then
+  echo "npm/package.json's version is not the crate's ($crate_version)" >&2
+  exit 1
+fi
+rm -f "$target"/kinseal-wasm-*.tgz
+(cd "$target/pkg-web" && npm pack --silent --pack-destination "$target" >/dev/null)
+smoke=$(mktemp -d)
+cp tests/npm-smoke.mjs "$smoke/"
+(cd "$smoke" && npm init -y >/dev/null &&
+  npm install --silent --no-audit --no-fund "$target/kinseal-wasm-$crate_version.tgz" &&
+  node npm-smoke.mjs)
+rm -rf "$smoke"
+
 step "size"
 raw=$(wc -c <"$target/pkg-web/kinseal_wasm_bg.wasm")
 gz=$(gzip -9 -c "$target/pkg-web/kinseal_wasm_bg.wasm" | wc -c)
