@@ -4,9 +4,10 @@
 # exactly the crate's wasm-bindgen version are installed if missing; the
 # crate is checked (fmt, clippy for wasm32), built in release, turned
 # into a Node package and a web package, and tested under Node's own
-# test runner; the TypeScript types are checked with a pinned tsc; and
-# the gzipped .wasm size is printed (goal: at most 350 kB); then the
-# demo page runs in headless Chromium (browser.sh).
+# test runner; the TypeScript types are checked with a pinned tsc; the
+# web package is packed for npm and installed and run from an empty
+# folder; the gzipped .wasm size is printed (goal: at most 350 kB); then
+# the demo page runs in headless Chromium (browser.sh).
 #
 # Everything lands under $CARGO_TARGET_DIR (default target/wasm at the
 # repository root): pkg-node/ and pkg-web/ are the generated packages.
