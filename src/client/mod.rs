@@ -74,7 +74,7 @@ pub use safety::SafetyNumber;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::SqliteStore;
-pub use store::{ClientStore, MemoryStore, StoreTransaction};
+pub use store::{ClientStore, MemoryStore, RecordChange, StoreTransaction};
 pub use trust::{
     IdentityStatus, KnownIdentity, KnownUser, TrustDecision, TrustOnFirstUse, TrustPolicy,
 };

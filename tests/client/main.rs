@@ -25,6 +25,7 @@ mod group_scale;
 mod groups;
 mod people;
 mod person;
+mod records;
 mod recovery;
 mod safety_number;
 mod simultaneous;

@@ -1,34 +1,52 @@
 //! An in-memory client store: every table in one mutex, one transaction at
 //! a time, with an undo log so a dropped transaction leaves no trace.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use super::records::{self, RecordChange};
 use super::{
     ClientStore, GroupStore, HandshakeLog, IdentityStore, KemPreKeyStore, LastResortKemPreKeyStore,
     OneTimePreKeyStore, SessionStore, SignedPreKeyStore, StoreResult, StoreTransaction,
 };
+use crate::StorageError;
 use crate::address::{DeviceAddress, UserAddress};
 use crate::group::GroupId;
 
 #[derive(Default)]
-struct Tables {
-    account: Option<Vec<u8>>,
-    identities: BTreeMap<DeviceAddress, Vec<u8>>,
-    users: BTreeMap<UserAddress, Vec<u8>>,
+pub(super) struct Tables {
+    pub(super) account: Option<Vec<u8>>,
+    pub(super) identities: BTreeMap<DeviceAddress, Vec<u8>>,
+    pub(super) users: BTreeMap<UserAddress, Vec<u8>>,
     signed: BTreeMap<u32, Vec<u8>>,
     one_time: BTreeMap<u32, Vec<u8>>,
     kem: BTreeMap<u32, Vec<u8>>,
     last_resort: BTreeMap<u32, Vec<u8>>,
-    sessions: BTreeMap<DeviceAddress, Vec<u8>>,
-    handshakes: BTreeMap<[u8; 32], u32>,
-    groups: BTreeMap<GroupId, Vec<u8>>,
-    group_sender_keys: BTreeMap<(GroupId, DeviceAddress), Vec<u8>>,
+    pub(super) sessions: BTreeMap<DeviceAddress, Vec<u8>>,
+    pub(super) handshakes: BTreeMap<[u8; 32], u32>,
+    pub(super) groups: BTreeMap<GroupId, Vec<u8>>,
+    pub(super) group_sender_keys: BTreeMap<(GroupId, DeviceAddress), Vec<u8>>,
+    /// The records committed transactions changed since the last
+    /// [`MemoryStore::take_changes`], when the store keeps a journal.
+    journal: Option<BTreeSet<Key>>,
+}
+
+/// Where one record lives: its table and its key in that table.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Key {
+    Account,
+    Identity(DeviceAddress),
+    User(UserAddress),
+    Prekey(PreKeyTable, u32),
+    Sessions(DeviceAddress),
+    Handshake([u8; 32]),
+    Group(GroupId),
+    GroupSenderKeys((GroupId, DeviceAddress)),
 }
 
 /// Which id-keyed prekey table an undo entry is about.
-#[derive(Clone, Copy)]
-enum PreKeyTable {
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum PreKeyTable {
     Signed,
     OneTime,
     Kem,
@@ -36,12 +54,21 @@ enum PreKeyTable {
 }
 
 impl Tables {
-    fn prekeys(&mut self, table: PreKeyTable) -> &mut BTreeMap<u32, Vec<u8>> {
+    pub(super) fn prekeys(&mut self, table: PreKeyTable) -> &mut BTreeMap<u32, Vec<u8>> {
         match table {
             PreKeyTable::Signed => &mut self.signed,
             PreKeyTable::OneTime => &mut self.one_time,
             PreKeyTable::Kem => &mut self.kem,
             PreKeyTable::LastResort => &mut self.last_resort,
+        }
+    }
+
+    pub(super) fn prekeys_ref(&self, table: PreKeyTable) -> &BTreeMap<u32, Vec<u8>> {
+        match table {
+            PreKeyTable::Signed => &self.signed,
+            PreKeyTable::OneTime => &self.one_time,
+            PreKeyTable::Kem => &self.kem,
+            PreKeyTable::LastResort => &self.last_resort,
         }
     }
 }
@@ -58,6 +85,22 @@ enum Undo {
     GroupSenderKeys((GroupId, DeviceAddress), Option<Vec<u8>>),
 }
 
+impl Undo {
+    /// The record the write was to.
+    fn key(&self) -> Key {
+        match self {
+            Undo::Account(_) => Key::Account,
+            Undo::Identity(d, _) => Key::Identity(d.clone()),
+            Undo::User(u, _) => Key::User(u.clone()),
+            Undo::PreKey(table, id, _) => Key::Prekey(*table, *id),
+            Undo::Sessions(d, _) => Key::Sessions(d.clone()),
+            Undo::Handshake(id, _) => Key::Handshake(*id),
+            Undo::Group(g, _) => Key::Group(*g),
+            Undo::GroupSenderKeys(k, _) => Key::GroupSenderKeys(k.clone()),
+        }
+    }
+}
+
 /// A client store in memory, for tests and for apps that persist some
 /// other way. Cheap to share: wrap it in an `Arc` and give each thread its
 /// own [`Account`](crate::client::Account) over it.
@@ -65,6 +108,18 @@ enum Undo {
 /// Transactions are serialized by one mutex. A thread that panics inside a
 /// transaction rolls it back as it unwinds (the undo log runs on drop), so
 /// a poisoned mutex still guards consistent tables and is recovered.
+///
+/// # Persisting the records elsewhere
+/// An app that cannot give kinseal a synchronous store (a web page, whose
+/// IndexedDB is asynchronous) can run the account on a `MemoryStore` and
+/// copy its records out: [`journaled`](Self::journaled) starts a store
+/// that remembers which records committed transactions changed,
+/// [`take_changes`](Self::take_changes) hands them over after each
+/// operation (to write in one transaction of the app's own store),
+/// [`export_records`](Self::export_records) gives every record, and
+/// [`from_records`](Self::from_records) rebuilds the store from them. The
+/// records are sealed under the storage key: they are safe to write
+/// anywhere. See the [`records`](super::records) module for the encoding.
 #[derive(Default)]
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -74,6 +129,79 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store that keeps a journal of the records committed
+    /// transactions change, for [`take_changes`](Self::take_changes).
+    pub fn journaled() -> Self {
+        let store = Self::default();
+        store.lock().journal = Some(BTreeSet::new());
+        store
+    }
+
+    /// A journaled store holding `records`, each a key and a value as
+    /// [`export_records`](Self::export_records) or
+    /// [`take_changes`](Self::take_changes) gave them (the app's copy of
+    /// the store, read back after a restart). The journal starts empty.
+    ///
+    /// # Errors
+    /// [`StorageError::InvalidRecord`] when a key does not decode, a
+    /// handshake-log value is not four bytes, or two records have the same
+    /// key. The values are not opened here: a damaged sealed record fails
+    /// when the account reads it.
+    pub fn from_records<I, K, V>(records: I) -> Result<Self, StorageError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let mut tables = Tables {
+            journal: Some(BTreeSet::new()),
+            ..Tables::default()
+        };
+        for (key, value) in records {
+            tables.insert_record(key.as_ref(), value.as_ref())?;
+        }
+        Ok(MemoryStore {
+            tables: Mutex::new(tables),
+        })
+    }
+
+    /// Every record in the store, as a key and a value, in key order.
+    /// Waits for a transaction in progress (so a thread must not call it
+    /// while it holds one).
+    pub fn export_records(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let tables = self.lock();
+        tables
+            .keys()
+            .iter()
+            .filter_map(|k| Some((records::encode(k), tables.value_bytes(k)?)))
+            .collect()
+    }
+
+    /// The records that transactions committed since the last call
+    /// changed, each with its value now (`None`: removed), in key order,
+    /// and empties the journal. Empty when the store keeps no journal (one
+    /// from [`new`](Self::new)). A record changed and then changed back is
+    /// still reported, with its value now. Waits for a transaction in
+    /// progress, as [`export_records`](Self::export_records) does.
+    pub fn take_changes(&self) -> Vec<RecordChange> {
+        let mut tables = self.lock();
+        let journal = match tables.journal.as_mut() {
+            Some(journal) => core::mem::take(journal),
+            None => return Vec::new(),
+        };
+        journal
+            .iter()
+            .map(|k| RecordChange {
+                key: records::encode(k),
+                value: tables.value_bytes(k),
+            })
+            .collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -105,7 +233,7 @@ impl ClientStore for MemoryStore {
 
     fn transaction(&self) -> StoreResult<MemoryTransaction<'_>> {
         Ok(MemoryTransaction {
-            tables: self.tables.lock().unwrap_or_else(PoisonError::into_inner),
+            tables: self.lock(),
             undo: Vec::new(),
             savepoint: None,
         })
@@ -151,7 +279,10 @@ fn restore<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, old: Option<V>) {
 
 impl StoreTransaction for MemoryTransaction<'_> {
     fn commit(mut self) -> StoreResult<()> {
-        self.undo.clear();
+        let undo = core::mem::take(&mut self.undo);
+        if let Some(journal) = self.tables.journal.as_mut() {
+            journal.extend(undo.iter().map(Undo::key));
+        }
         Ok(())
     }
 

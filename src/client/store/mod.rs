@@ -11,16 +11,19 @@
 //! also serialize transactions, so that two threads or two processes never
 //! both read a record and write back different successors of it.
 //!
-//! kinseal ships [`MemoryStore`] and, with the `sqlite` feature,
-//! `SqliteStore`. Another backend implements the
+//! kinseal ships [`MemoryStore`] (whose records can also be exported,
+//! journaled and imported as keyed bytes, see [`records`]) and, with the
+//! `sqlite` feature, `SqliteStore`. Another backend implements the
 //! eight record traits on its transaction type, plus [`StoreTransaction`]
 //! and [`ClientStore`].
 
 mod memory;
+pub mod records;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use records::RecordChange;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{SqliteStore, SqliteTransaction};

@@ -1,0 +1,356 @@
+//! The `Account` class: one device of one person, over kinseal's
+//! in-memory store with a journal of its sealed records. Every method is
+//! one call of `kinseal::client::Account`; this file only converts
+//! arguments and results.
+
+use std::sync::Arc;
+
+use kinseal::OsRng;
+use kinseal::client::{self as kc, MemoryStore, StorageKey, StorageKeyring};
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+use zeroize::Zeroizing;
+
+use crate::error::{Failure, Result};
+use crate::js::{self, seconds};
+use crate::values::{self, SafetyNumber};
+
+/// The length of a storage key, in bytes.
+pub const STORAGE_KEY_LEN: usize = 32;
+
+/// One device of one person: its keys, sessions, device lists, trust
+/// records and groups, in a store sealed under the app's storage key.
+///
+/// The store lives inside the module; after every call that changes it,
+/// [`take_changes`](Account::take_changes) gives the sealed records to
+/// write to IndexedDB (see docs/DESIGN.md, "Storage in the browser").
+#[wasm_bindgen]
+pub struct Account {
+    pub(crate) inner: kc::Account<Arc<MemoryStore>>,
+    store: Arc<MemoryStore>,
+}
+
+/// A storage key from the app's bytes; the copy made here is wiped once
+/// the key holds it.
+pub(crate) fn keyring(storage_key: &[u8], key_id: u32) -> Result<StorageKeyring> {
+    let secret: Zeroizing<[u8; STORAGE_KEY_LEN]> =
+        Zeroizing::new(storage_key.try_into().map_err(|_| {
+            Failure::invalid(format!(
+                "a storage key must be {STORAGE_KEY_LEN} bytes, not {}",
+                storage_key.len()
+            ))
+        })?);
+    Ok(StorageKeyring::new(StorageKey::new(key_id, &secret)))
+}
+
+/// `fetchBundle` threw or returned something other than bytes.
+#[derive(Debug)]
+struct FetchFailed;
+
+impl core::fmt::Display for FetchFailed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("fetchBundle threw or did not return a Uint8Array")
+    }
+}
+
+impl std::error::Error for FetchFailed {}
+
+impl Account {
+    pub(crate) fn wrap(inner: kc::Account<Arc<MemoryStore>>, store: Arc<MemoryStore>) -> Self {
+        Account { inner, store }
+    }
+
+    fn encrypt_inner(&self, peer: &JsValue, plaintext: &[u8], now: f64) -> Result<Vec<u8>> {
+        let (peer, now) = (js::device(peer)?, seconds(now)?);
+        Ok(self.inner.encrypt(&mut OsRng, &peer, plaintext, now)?)
+    }
+}
+
+#[wasm_bindgen]
+impl Account {
+    /// A new account: a device key, a user key and device list v1 naming
+    /// this device, sealed under the 32-byte `storageKey` with id `keyId`.
+    /// Publish `deviceList()` and `refreshPrekeys(..)`; write
+    /// `takeChanges()` to IndexedDB.
+    pub fn create(
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] address: JsValue,
+        #[wasm_bindgen(js_name = storageKey)] storage_key: &[u8],
+        #[wasm_bindgen(js_name = keyId)] key_id: u32,
+        now: f64,
+    ) -> Result<Account> {
+        let (address, now) = (js::device(&address)?, seconds(now)?);
+        let keyring = keyring(storage_key, key_id)?;
+        let store = Arc::new(MemoryStore::journaled());
+        let inner = kc::Account::create(store.clone(), keyring, &mut OsRng, &address, now)?;
+        Ok(Account::wrap(inner, store))
+    }
+
+    /// The account from its sealed records (every `StoredRecord` the app
+    /// kept from `takeChanges()` or `exportRecords()`), after a reload.
+    #[wasm_bindgen(js_name = openFromRecords)]
+    pub fn open_from_records(
+        #[wasm_bindgen(unchecked_param_type = "StoredRecord[]")] records: JsValue,
+        #[wasm_bindgen(js_name = storageKey)] storage_key: &[u8],
+        #[wasm_bindgen(js_name = keyId)] key_id: u32,
+    ) -> Result<Account> {
+        let records = js::each(&records, "records", |r| {
+            Ok((
+                js::bytes_field(r, "key", "a record")?,
+                js::bytes_field(r, "value", "a record")?,
+            ))
+        })?;
+        let keyring = keyring(storage_key, key_id)?;
+        let store = Arc::new(MemoryStore::from_records(records)?);
+        let inner = kc::Account::open(store.clone(), keyring)?;
+        Ok(Account::wrap(inner, store))
+    }
+
+    /// The sealed records the calls since the last `takeChanges()`
+    /// changed: write them all to IndexedDB in one transaction (delete
+    /// the keys whose `value` is undefined) before acting on those calls'
+    /// results.
+    #[wasm_bindgen(js_name = takeChanges, unchecked_return_type = "StoredRecord[]")]
+    pub fn take_changes(&self) -> JsValue {
+        js::array(self.store.take_changes(), |c| {
+            values::record(&c.key, c.value.as_deref())
+        })
+    }
+
+    /// Every sealed record of the account (a full copy for IndexedDB).
+    #[wasm_bindgen(js_name = exportRecords, unchecked_return_type = "StoredRecord[]")]
+    pub fn export_records(&self) -> JsValue {
+        js::array(self.store.export_records(), |(k, v)| {
+            values::record(&k, Some(&v))
+        })
+    }
+
+    // --- who this is -----------------------------------------------------
+
+    /// This device's address.
+    #[wasm_bindgen(unchecked_return_type = "DeviceAddress")]
+    pub fn address(&self) -> JsValue {
+        js::device_out(self.inner.address())
+    }
+
+    /// This device's public identity key (32 bytes).
+    #[wasm_bindgen(js_name = identityKey)]
+    pub fn identity_key(&self) -> Vec<u8> {
+        self.inner.identity_key().to_bytes().to_vec()
+    }
+
+    /// This person's public user identity key (32 bytes).
+    #[wasm_bindgen(js_name = userIdentityKey)]
+    pub fn user_identity_key(&self) -> Vec<u8> {
+        self.inner.user_identity_key().to_bytes().to_vec()
+    }
+
+    // --- prekeys and device lists ---------------------------------------
+
+    /// Tops up prekeys (and rotates the signed prekey when due): the
+    /// signed upload for the directory, or undefined when there is
+    /// nothing to upload. `published`: what the directory says it holds,
+    /// if known.
+    #[wasm_bindgen(js_name = refreshPrekeys)]
+    pub fn refresh_prekeys(
+        &self,
+        now: f64,
+        #[wasm_bindgen(unchecked_optional_param_type = "PreKeyCounts")] published: JsValue,
+    ) -> Result<Option<Vec<u8>>> {
+        let now = seconds(now)?;
+        let published = if published.is_undefined() || published.is_null() {
+            None
+        } else {
+            Some(js::counts(&published)?)
+        };
+        let update = self.inner.refresh_prekeys(&mut OsRng, now, published)?;
+        if update.is_empty() {
+            Ok(None)
+        } else {
+            Ok(Some(self.inner.upload_bytes(&update)?))
+        }
+    }
+
+    /// This person's latest signed device list: publish `bytes`.
+    #[wasm_bindgen(js_name = deviceList, unchecked_return_type = "DeviceList")]
+    pub fn device_list(&self) -> Result<JsValue> {
+        Ok(values::device_list(&self.inner.device_list()?))
+    }
+
+    /// Takes device lists from the directory: the latest list of a user
+    /// met for the first time, or the lists after the one on record,
+    /// oldest first.
+    #[wasm_bindgen(js_name = updateDeviceLists, unchecked_return_type = "DeviceListChange")]
+    pub fn update_device_lists(&self, lists: Vec<js_sys::Uint8Array>, now: f64) -> Result<JsValue> {
+        let now = seconds(now)?;
+        let lists: Vec<Vec<u8>> = lists.iter().map(js_sys::Uint8Array::to_vec).collect();
+        let change = self.inner.update_device_lists(&mut OsRng, &lists, now)?;
+        Ok(values::device_list_change(&change))
+    }
+
+    // --- sessions ---------------------------------------------------------
+
+    /// Starts a session with `peer` from the bundle bytes the directory
+    /// gave out for it (decoded and verified here): how `peer`'s identity
+    /// key relates to the one on record.
+    #[wasm_bindgen(js_name = startSession, unchecked_return_type = "IdentityStatus")]
+    pub fn start_session(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+        bundle: &[u8],
+        now: f64,
+    ) -> Result<JsValue> {
+        let (peer, now) = (js::device(&peer)?, seconds(now)?);
+        let bundle = kinseal::PreKeyBundle::from_bytes(bundle)?.verify()?;
+        let status = self.inner.start_session(&mut OsRng, &peer, &bundle, now)?;
+        Ok(values::identity(&status))
+    }
+
+    /// Starts sessions with every listed device of `user` (and this
+    /// person's other devices) that has none, taking each bundle from
+    /// `fetchBundle(device)`, a function that returns the bundle bytes
+    /// (or throws: that device only fails, with a `Storage` error): the
+    /// devices with a new session, and those that failed and why.
+    #[wasm_bindgen(js_name = syncSessions, unchecked_return_type = "SyncReport")]
+    pub fn sync_sessions(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+        #[wasm_bindgen(
+            js_name = fetchBundle,
+            unchecked_param_type = "(device: DeviceAddress) => Uint8Array"
+        )]
+        fetch_bundle: &js_sys::Function,
+        now: f64,
+    ) -> Result<JsValue> {
+        let (user, now) = (js::user(&user)?, seconds(now)?);
+        let mut source = |d: &kc::DeviceAddress| {
+            let fetched = fetch_bundle
+                .call1(&JsValue::NULL, &js::device_out(d))
+                .ok()
+                .and_then(|v| js::byte_vec(&v, "a fetched bundle").ok());
+            match fetched {
+                Some(bytes) => kinseal::PreKeyBundle::from_bytes(&bytes)?.verify(),
+                None => Err(kinseal::Error::Storage(kinseal::StorageError::Other(
+                    kinseal::OtherError::new(FetchFailed),
+                ))),
+            }
+        };
+        let report = self
+            .inner
+            .sync_sessions(&mut OsRng, &user, &mut source, now)?;
+        Ok(values::sync_report(&report))
+    }
+
+    /// Whether a session with `peer` is on record.
+    #[wasm_bindgen(js_name = hasSession)]
+    pub fn has_session(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+    ) -> Result<bool> {
+        Ok(self.inner.has_session(&js::device(&peer)?)?)
+    }
+
+    // --- messages ---------------------------------------------------------
+
+    /// Encrypts `plaintext` to `peer`: the message bytes.
+    pub fn encrypt(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+        plaintext: &[u8],
+        now: f64,
+    ) -> Result<Vec<u8>> {
+        self.encrypt_inner(&peer, plaintext, now)
+    }
+
+    /// Decrypts message bytes that came from `peer`.
+    #[wasm_bindgen(unchecked_return_type = "Decrypted")]
+    pub fn decrypt(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+        message: &[u8],
+        now: f64,
+    ) -> Result<JsValue> {
+        let (peer, now) = (js::device(&peer)?, seconds(now)?);
+        let d = self.inner.decrypt(&mut OsRng, &peer, message, now)?;
+        Ok(values::decrypted(&peer, &d))
+    }
+
+    /// Encrypts `plaintext` to `peer`, in an envelope that names both
+    /// devices.
+    #[wasm_bindgen(js_name = encryptEnvelope, unchecked_return_type = "Envelope")]
+    pub fn encrypt_envelope(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+        plaintext: &[u8],
+        now: f64,
+    ) -> Result<JsValue> {
+        let (peer, now) = (js::device(&peer)?, seconds(now)?);
+        let e = self
+            .inner
+            .encrypt_envelope(&mut OsRng, &peer, plaintext, now)?;
+        Ok(values::envelope(&e))
+    }
+
+    /// Decrypts an envelope's bytes (`Envelope.bytes`).
+    #[wasm_bindgen(js_name = decryptEnvelope, unchecked_return_type = "Decrypted")]
+    pub fn decrypt_envelope(&self, envelope: &[u8], now: f64) -> Result<JsValue> {
+        let now = seconds(now)?;
+        let envelope = kinseal::Envelope::from_bytes(envelope)?;
+        let d = self.inner.decrypt_envelope(&mut OsRng, &envelope, now)?;
+        Ok(values::decrypted(envelope.sender(), &d))
+    }
+
+    /// Encrypts `plaintext` to every listed device of `user` and this
+    /// person's other devices, in one transaction.
+    #[wasm_bindgen(js_name = encryptToUser, unchecked_return_type = "FanOut")]
+    pub fn encrypt_to_user(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+        plaintext: &[u8],
+        now: f64,
+    ) -> Result<JsValue> {
+        let (user, now) = (js::user(&user)?, seconds(now)?);
+        let f = self
+            .inner
+            .encrypt_to_user(&mut OsRng, &user, plaintext, now)?;
+        Ok(values::fan_out(&f))
+    }
+
+    // --- trust ------------------------------------------------------------
+
+    /// Marks `key` (32 bytes) as `peer`'s verified identity key.
+    #[wasm_bindgen(js_name = markVerified)]
+    pub fn mark_verified(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+        key: &[u8],
+    ) -> Result<()> {
+        let peer = js::device(&peer)?;
+        let key = kinseal::IdentityKey::from_bytes(&js::key_array(key, "an identity key")?)?;
+        Ok(self.inner.mark_verified(&mut OsRng, &peer, &key)?)
+    }
+
+    /// The safety number of this device and `peer`, once `peer`'s key is
+    /// on record.
+    #[wasm_bindgen(js_name = safetyNumber)]
+    pub fn safety_number(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+    ) -> Result<Option<SafetyNumber>> {
+        let peer = js::device(&peer)?;
+        Ok(self.inner.safety_number(&peer)?.map(SafetyNumber::wrap))
+    }
+
+    /// The safety number of this person and `user` (the same on all
+    /// their devices), once `user`'s key is on record.
+    #[wasm_bindgen(js_name = userSafetyNumber)]
+    pub fn user_safety_number(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+    ) -> Result<Option<SafetyNumber>> {
+        let user = js::user(&user)?;
+        Ok(self
+            .inner
+            .user_safety_number(&user)?
+            .map(SafetyNumber::wrap))
+    }
+}

@@ -1,0 +1,81 @@
+//! Groups, through the account: creating them, sending and reading
+//! group messages (PROTOCOL.md §16–17).
+
+use kinseal::OsRng;
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::account::Account;
+use crate::error::Result;
+use crate::js::{self, seconds};
+use crate::values;
+
+/// A group id from the app's bytes (32 bytes).
+pub(crate) fn group_id(bytes: &[u8]) -> Result<kinseal::GroupId> {
+    Ok(kinseal::GroupId::from_bytes(js::key_array(
+        bytes,
+        "a group id",
+    )?))
+}
+
+#[wasm_bindgen]
+impl Account {
+    /// Creates a group of this person and `members`: its id, and the
+    /// welcome envelopes to send.
+    #[wasm_bindgen(js_name = createGroup, unchecked_return_type = "GroupCreated")]
+    pub fn create_group(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress[]")] members: JsValue,
+        now: f64,
+    ) -> Result<JsValue> {
+        let members = js::each(&members, "members", js::user)?;
+        let now = seconds(now)?;
+        let (group, fan_out) = self.inner.create_group(&mut OsRng, &members, now)?;
+        let o = js::object();
+        js::set(&o, "group", js::bytes(group.as_bytes()));
+        js::set(&o, "fanOut", values::fan_out(&fan_out));
+        Ok(o.into())
+    }
+
+    /// Encrypts `plaintext` to `group`: the group message and the
+    /// sender-key envelopes to send before it.
+    #[wasm_bindgen(js_name = groupSend, unchecked_return_type = "GroupSend")]
+    pub fn group_send(&self, group: &[u8], plaintext: &[u8], now: f64) -> Result<JsValue> {
+        let (group, now) = (group_id(group)?, seconds(now)?);
+        let sent = self.inner.group_send(&mut OsRng, &group, plaintext, now)?;
+        let o = js::object();
+        js::set(&o, "message", js::bytes(sent.message()));
+        js::set(&o, "distributions", values::fan_out(sent.distributions()));
+        Ok(o.into())
+    }
+
+    /// Decrypts a group message from `sender`.
+    #[wasm_bindgen(js_name = groupDecrypt, unchecked_return_type = "GroupDecrypted")]
+    pub fn group_decrypt(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] sender: JsValue,
+        message: &[u8],
+    ) -> Result<JsValue> {
+        let sender = js::device(&sender)?;
+        let d = self.inner.group_decrypt(&mut OsRng, &sender, message)?;
+        Ok(values::group_decrypted(&d))
+    }
+
+    /// `group`'s state on this device, or undefined if it has not the
+    /// group.
+    #[wasm_bindgen(js_name = groupState, unchecked_return_type = "GroupState | undefined")]
+    pub fn group_state(&self, group: &[u8]) -> Result<JsValue> {
+        let group = group_id(group)?;
+        Ok(match self.inner.group_state(&group)? {
+            Some(s) => values::group_state(&s),
+            None => JsValue::UNDEFINED,
+        })
+    }
+
+    /// The ids of the groups this device has.
+    #[wasm_bindgen(unchecked_return_type = "Uint8Array[]")]
+    pub fn groups(&self) -> Result<JsValue> {
+        let groups = self.inner.groups()?;
+        Ok(js::array(groups.iter(), |g| js::bytes(g.as_bytes())))
+    }
+}

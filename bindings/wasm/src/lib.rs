@@ -1,0 +1,141 @@
+//! kinseal for JavaScript and TypeScript: WebAssembly bindings generated
+//! by wasm-bindgen, for web pages, web workers and Node.js.
+//!
+//! Everything here is a thin wrapper over `kinseal`'s public API, the
+//! same app-facing surface as the Kotlin, Swift and Python bindings
+//! (`bindings/ffi`): the protocol, the checks and the sealing are
+//! kinseal's. The wrappers convert bytes and records at the boundary,
+//! draw randomness from `kinseal::OsRng` (through getrandom's `wasm_js`
+//! backend: `crypto.getRandomValues`), take time as an explicit `now` in
+//! seconds, and map every `kinseal::Error` to a JavaScript `Error` whose
+//! `name` is the error's kind (see [`error`]).
+//!
+//! # Values at the boundary
+//! - Bytes are `Uint8Array`s; addresses and results are plain JavaScript
+//!   objects (`{ appId, userId, deviceId }`, `{ sender, plaintext, ... }`),
+//!   typed by the TypeScript interfaces below, so they can be stored,
+//!   logged or posted to a worker as they are. App and user ids are
+//!   strings (kinseal takes their UTF-8 bytes).
+//! - `now` is a JavaScript `number` of whole seconds since the Unix epoch
+//!   (`Math.floor(Date.now() / 1000)`); anything else (negative,
+//!   fractional, above 2^53 − 1, NaN) is an `InvalidArgument` error.
+//!
+//! # Storage
+//! The account runs on kinseal's `MemoryStore` inside the module, with a
+//! journal: after each operation `takeChanges()` hands over the records
+//! it changed, sealed under the storage key, for the app to write to
+//! IndexedDB in one transaction before it acts on the result;
+//! `Account.openFromRecords` rebuilds the account from them after a
+//! reload (docs/DESIGN.md, "Storage in the browser"). Secrets go in (the
+//! storage key) and never come out; only plaintexts and sealed records do.
+//!
+//! # No `unsafe`
+//! This crate forbids `unsafe_code`, as kinseal does: the code written by
+//! hand contains none. (The JavaScript glue and the exports are generated
+//! by wasm-bindgen's macros, whose expansion is checked by its own crate.)
+
+mod account;
+pub mod error;
+mod groups;
+mod js;
+mod link;
+mod server;
+mod trust;
+mod values;
+
+pub use account::{Account, STORAGE_KEY_LEN};
+pub use link::{LinkRequest, Provisioned};
+pub use server::{Directory, decode_envelope};
+pub use values::SafetyNumber;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** One person in one app. */
+export interface UserAddress { appId: string; userId: string; }
+/** One device of one person in one app. */
+export interface DeviceAddress { appId: string; userId: string; deviceId: number; }
+/** How a peer's identity key relates to the one on record. */
+export type IdentityStatus = "Known" | "New" | "Changed";
+/** A decrypted pairwise message. */
+export interface Decrypted {
+  sender: DeviceAddress;
+  plaintext: Uint8Array;
+  identity: IdentityStatus;
+  newSession: boolean;
+  /** For a group-control message (empty plaintext): what it did. */
+  groupEvent?: "Joined" | "Changed" | "Unchanged" | "SenderKey" | "Other";
+}
+/** A message with its routing: hand `bytes` to the server. */
+export interface Envelope {
+  sender: DeviceAddress;
+  recipient: DeviceAddress;
+  bytes: Uint8Array;
+  message: Uint8Array;
+}
+/** One message to many devices. */
+export interface FanOut {
+  envelopes: Envelope[];
+  /** Listed devices without a session. */
+  missing: DeviceAddress[];
+  /** Users whose device list is not on record. */
+  unreachable: UserAddress[];
+}
+/** A device on a device list. */
+export interface ListedDevice { address: DeviceAddress; identityKey: Uint8Array; addedAt: number; }
+/** A user's signed device list: publish `bytes`. */
+export interface DeviceList {
+  bytes: Uint8Array;
+  user: UserAddress;
+  version: number;
+  userKey: Uint8Array;
+  devices: ListedDevice[];
+}
+/** What taking device lists on record changed. */
+export interface DeviceListChange {
+  user: UserAddress;
+  version: number;
+  isNewUser: boolean;
+  added: DeviceAddress[];
+  removed: DeviceAddress[];
+  replaced: DeviceAddress[];
+}
+/** What `syncSessions` did: new sessions, and the devices that failed. */
+export interface SyncReport {
+  started: DeviceAddress[];
+  failed: { device: DeviceAddress; error: KinsealError }[];
+}
+/** How many one-time prekeys of each kind. */
+export interface PreKeyCounts { oneTime: number; kem: number; }
+/** A group created by `createGroup`. */
+export interface GroupCreated { group: Uint8Array; fanOut: FanOut; }
+/** A group message: `message` for every device, `distributions` first. */
+export interface GroupSend { message: Uint8Array; distributions: FanOut; }
+/** A decrypted group message. */
+export interface GroupDecrypted { group: Uint8Array; sender: DeviceAddress; plaintext: Uint8Array; }
+/** A group member. */
+export interface GroupMember { user: UserAddress; userKey: Uint8Array; admin: boolean; }
+/** A group's state on this device. */
+export interface GroupState { group: Uint8Array; epoch: number; members: GroupMember[]; }
+/**
+ * One sealed record of the account's store: write `value` at `key` in
+ * IndexedDB, or delete `key` when `value` is undefined.
+ */
+export interface StoredRecord { key: Uint8Array; value?: Uint8Array; }
+/** The kinds of `KinsealError` (the `name` of the thrown `Error`). */
+export type KinsealErrorName =
+  | "Decode" | "Protocol" | "Misuse" | "DecryptionFailed" | "Address"
+  | "Account" | "Trust" | "Upload" | "Directory" | "Storage" | "DeviceList"
+  | "Group" | "Link" | "AccountLink" | "InvalidArgument" | "Other";
+/**
+ * What every call throws: an `Error` whose `name` is the kind, `kind` the
+ * case inside it (e.g. `Duplicate` under `Protocol`) and `detail` a
+ * sentence for logs. `DecryptionFailed` has empty `kind` and `detail`.
+ */
+export interface KinsealError extends Error {
+  name: KinsealErrorName;
+  kind: string;
+  detail: string;
+}
+"#;

@@ -1,0 +1,123 @@
+//! A prekey directory in memory, for tests and demos that run the
+//! server's part in the same page or process (a real server keeps its
+//! directory in SQLite or PostgreSQL, through the Rust API or
+//! `bindings/ffi`). It never holds a private key or a plaintext.
+
+use kinseal::server::{MemoryDirectory, PreKeyDirectory};
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::error::Result;
+use crate::js;
+use crate::values;
+
+/// Registered devices, their prekeys (each one-time key given out once)
+/// and users' device lists, in memory.
+#[wasm_bindgen]
+pub struct Directory {
+    inner: MemoryDirectory,
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        Directory::new()
+    }
+}
+
+#[wasm_bindgen]
+impl Directory {
+    /// An empty directory.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Directory {
+        Directory {
+            inner: MemoryDirectory::new(),
+        }
+    }
+
+    /// Registers `device` with its identity key (32 bytes; after the app
+    /// authenticated the device's user): `"New"`, `"Unchanged"` or
+    /// `"Replaced"` (another key was registered; its keys were deleted).
+    #[wasm_bindgen(unchecked_return_type = "\"New\" | \"Unchanged\" | \"Replaced\"")]
+    pub fn register(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] device: JsValue,
+        #[wasm_bindgen(js_name = identityKey)] identity_key: &[u8],
+    ) -> Result<JsValue> {
+        let device = js::device(&device)?;
+        let key =
+            kinseal::IdentityKey::from_bytes(&js::key_array(identity_key, "an identity key")?)?;
+        Ok(JsValue::from_str(
+            match self.inner.register(&device, &key)? {
+                kinseal::server::Registration::New => "New",
+                kinseal::server::Registration::Unchanged => "Unchanged",
+                _ => "Replaced",
+            },
+        ))
+    }
+
+    /// Checks and stores a prekey upload from `device`: what it holds now.
+    #[wasm_bindgen(unchecked_return_type = "PreKeyCounts")]
+    pub fn upload(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] device: JsValue,
+        upload: &[u8],
+    ) -> Result<JsValue> {
+        let device = js::device(&device)?;
+        Ok(values::counts(self.inner.upload(&device, upload)?))
+    }
+
+    /// Gives out a bundle for `device` (its one-time prekeys are taken):
+    /// the bytes for `Account.startSession`.
+    #[wasm_bindgen(js_name = takeBundle)]
+    pub fn take_bundle(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] device: JsValue,
+    ) -> Result<Vec<u8>> {
+        let device = js::device(&device)?;
+        Ok(self.inner.take_bundle(&device)?.to_bytes())
+    }
+
+    /// Checks and stores `user`'s signed device list (it must follow the
+    /// one stored).
+    #[wasm_bindgen(js_name = publishDeviceList)]
+    pub fn publish_device_list(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+        list: &[u8],
+    ) -> Result<()> {
+        let user = js::user(&user)?;
+        self.inner.publish_device_list(&user, list)?;
+        Ok(())
+    }
+
+    /// `user`'s latest device list, if any.
+    #[wasm_bindgen(js_name = deviceList)]
+    pub fn device_list(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+    ) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner.device_list(&js::user(&user)?)?)
+    }
+
+    /// `user`'s device lists after version `version`, oldest first.
+    #[wasm_bindgen(js_name = deviceListsSince)]
+    pub fn device_lists_since(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+        version: f64,
+    ) -> Result<Vec<js_sys::Uint8Array>> {
+        let (user, version) = (js::user(&user)?, js::whole(version, "version")?);
+        let lists = self.inner.device_lists_since(&user, version)?;
+        Ok(lists
+            .iter()
+            .map(|l| js_sys::Uint8Array::from(&l[..]))
+            .collect())
+    }
+}
+
+/// Decodes an envelope's bytes into its routing (`Envelope`): a server
+/// reads the recipient from it; it cannot read the message.
+#[wasm_bindgen(js_name = decodeEnvelope, unchecked_return_type = "Envelope")]
+pub fn decode_envelope(bytes: &[u8]) -> Result<JsValue> {
+    Ok(values::envelope(&kinseal::Envelope::from_bytes(bytes)?))
+}
