@@ -6,31 +6,17 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
-import { webcrypto } from "node:crypto";
 
-const require = createRequire(import.meta.url);
-const { Account, Directory, LinkRequest } = require(`${process.env.KINSEAL_WASM_PKG}/kinseal_wasm.js`);
+import { kinseal, NOW, text, read, randomKey as key, thrown } from "./support.mjs";
 
-const NOW = 1_767_225_600;
-const text = (s) => new TextEncoder().encode(s);
-const read = (b) => new TextDecoder().decode(b);
-const key = () => webcrypto.getRandomValues(new Uint8Array(32));
+const { Account, Directory, LinkRequest } = kinseal;
+
 
 function online(dir, account) {
   const address = account.address();
   dir.register(address, account.identityKey());
   dir.upload(address, account.refreshPrekeys(NOW));
   return address;
-}
-
-function thrown(f) {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected an error");
 }
 
 test("a linked second device is reached by a peer's fan-out", () => {

@@ -7,23 +7,16 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
-import { webcrypto } from "node:crypto";
 
-const require = createRequire(import.meta.url);
-const pkg = process.env.KINSEAL_WASM_PKG;
-if (!pkg) throw new Error("set KINSEAL_WASM_PKG to the wasm-bindgen --target nodejs output");
-const { Account, Directory } = require(`${pkg}/kinseal_wasm.js`);
+import { kinseal, NOW, text, read, randomKey, thrown } from "./support.mjs";
 
-/** 2026-01-01T00:00:00Z, in seconds. */
-const NOW = 1_767_225_600;
-const text = (s) => new TextEncoder().encode(s);
-const read = (b) => new TextDecoder().decode(b);
+const { Account, Directory } = kinseal;
+
 
 /** A device: its account, registered with `dir`, its prekeys and list published. */
 function device(dir, user, deviceId = 1, app = "chirp") {
   const address = { appId: app, userId: user, deviceId };
-  const storageKey = webcrypto.getRandomValues(new Uint8Array(32));
+  const storageKey = randomKey();
   const account = Account.create(address, storageKey, 1, NOW);
   dir.register(address, account.identityKey());
   dir.upload(address, account.refreshPrekeys(NOW));
@@ -37,15 +30,6 @@ function connect(dir, a, b) {
   a.account.updateDeviceLists([dir.deviceList(b.user)], NOW);
   b.account.updateDeviceLists([dir.deviceList(a.user)], NOW);
   assert.equal(a.account.startSession(b.address, dir.takeBundle(b.address), NOW), "New");
-}
-
-function thrown(f) {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected an error");
 }
 
 test("two accounts talk, both ways, with envelopes", () => {

@@ -8,20 +8,16 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
-import { webcrypto } from "node:crypto";
 
-const require = createRequire(import.meta.url);
-const { Account, Directory } = require(`${process.env.KINSEAL_WASM_PKG}/kinseal_wasm.js`);
+import { kinseal, NOW, text, read, randomKey, thrown } from "./support.mjs";
 
-const NOW = 1_767_225_600;
-const text = (s) => new TextEncoder().encode(s);
-const read = (b) => new TextDecoder().decode(b);
+const { Account, Directory } = kinseal;
+
 const hex = (b) => Buffer.from(b).toString("hex");
 
 function device(dir, user) {
   const address = { appId: "chirp", userId: user, deviceId: 1 };
-  const storageKey = webcrypto.getRandomValues(new Uint8Array(32));
+  const storageKey = randomKey();
   const account = Account.create(address, storageKey, 1, NOW);
   dir.register(address, account.identityKey());
   dir.upload(address, account.refreshPrekeys(NOW));
@@ -50,15 +46,6 @@ function connect(dir, a, b) {
   a.account.startSession(b.address, dir.takeBundle(b.address), NOW);
   a.persist();
   b.persist();
-}
-
-function thrown(f) {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected an error");
 }
 
 test("a decryption lost with the tab decrypts again after the reload", () => {
