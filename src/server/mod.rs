@@ -89,7 +89,7 @@ mod sqlite;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use self::postgres::{
     POSTGRES_HANDED_OUT_KEEP, POSTGRES_MAX_ATTEMPTS, POSTGRES_MAX_IDLE_CONNECTIONS,
-    POSTGRES_RECOVERY_PATIENCE, POSTGRES_SCHEMA_VERSION, PostgresDirectory,
+    POSTGRES_MAX_UNSETTLED, POSTGRES_RECOVERY_PATIENCE, POSTGRES_SCHEMA_VERSION, PostgresDirectory,
 };
 pub use crate::address::{DeviceAddress, UserAddress};
 pub use crate::error::{

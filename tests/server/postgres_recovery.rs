@@ -11,12 +11,13 @@
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
 use kinseal::server::{
-    POSTGRES_HANDED_OUT_KEEP, POSTGRES_SCHEMA_VERSION, PostgresDirectory, PreKeyDirectory,
+    POSTGRES_HANDED_OUT_KEEP, POSTGRES_RECOVERY_PATIENCE, POSTGRES_SCHEMA_VERSION,
+    PostgresDirectory, PreKeyDirectory,
 };
 
 use crate::directory_concurrency::{ONE_TIME, address, provision};
@@ -34,6 +35,9 @@ enum Cut {
     AfterCommit,
     /// Before the server sees it.
     BeforeServer,
+    /// As `AfterCommit`, and the server stays out of reach (every new
+    /// connection is closed at once) until [`Proxy::up`].
+    AfterCommitThenDown,
 }
 
 /// A proxy on a Unix socket of its own in front of the server's, which
@@ -44,6 +48,7 @@ struct Proxy {
     dir: PathBuf,
     armed: Arc<Mutex<Option<Cut>>>,
     cuts: Arc<AtomicUsize>,
+    down: Arc<AtomicBool>,
 }
 
 /// One protocol message: its type byte, then its body.
@@ -84,14 +89,24 @@ impl Proxy {
             dir,
             armed: Arc::new(Mutex::new(None)),
             cuts: Arc::new(AtomicUsize::new(0)),
+            down: Arc::new(AtomicBool::new(false)),
         };
-        let (armed, cuts) = (Arc::clone(&proxy.armed), Arc::clone(&proxy.cuts));
+        let (armed, cuts, down) = (
+            Arc::clone(&proxy.armed),
+            Arc::clone(&proxy.cuts),
+            Arc::clone(&proxy.down),
+        );
         thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
+                if down.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
                 let server = UnixStream::connect(&upstream).unwrap();
-                let (armed, cuts) = (Arc::clone(&armed), Arc::clone(&cuts));
-                thread::spawn(move || relay(client, server, &armed, &cuts));
+                let (armed, cuts, down) =
+                    (Arc::clone(&armed), Arc::clone(&cuts), Arc::clone(&down));
+                thread::spawn(move || relay(client, server, &armed, &cuts, &down));
             }
         });
         proxy
@@ -99,6 +114,11 @@ impl Proxy {
 
     fn arm(&self, cut: Cut) {
         *self.armed.lock().unwrap() = Some(cut);
+    }
+
+    /// The server is reachable again.
+    fn up(&self) {
+        self.down.store(false, Ordering::SeqCst);
     }
 }
 
@@ -116,6 +136,7 @@ fn relay(
     mut server: UnixStream,
     armed: &Mutex<Option<Cut>>,
     cuts: &AtomicUsize,
+    down: &AtomicBool,
 ) {
     // The startup message has no type byte.
     let mut len = [0u8; 4];
@@ -167,6 +188,11 @@ fn relay(
                 }
                 Some(Cut::AfterCommit) => {
                     cuts.fetch_add(1, Ordering::SeqCst);
+                    *cut_at_ready.lock().unwrap() = true;
+                }
+                Some(Cut::AfterCommitThenDown) => {
+                    cuts.fetch_add(1, Ordering::SeqCst);
+                    down.store(true, Ordering::SeqCst);
                     *cut_at_ready.lock().unwrap() = true;
                 }
                 None => {}
@@ -257,6 +283,61 @@ fn a_take_whose_commit_was_not_answered_returns_its_bundle() {
 #[test]
 fn a_take_lost_before_the_server_runs_again() {
     lost_answer("lost_before_server", Cut::BeforeServer);
+}
+
+/// The take committed, its answer was lost, and the server stayed out of
+/// reach for longer than the take waits (`POSTGRES_RECOVERY_PATIENCE`,
+/// so this test takes about that long): the take fails, and the next take
+/// for the device hands out the bundle the lost one recorded, so its key
+/// is neither lost nor handed out twice.
+#[test]
+fn a_take_the_server_never_answered_goes_to_the_next_requester() {
+    let test = "unsettled";
+    let Some(params) = params(test) else {
+        return;
+    };
+    let Some((_, upstream, port)) = through(&params, &std::env::temp_dir()) else {
+        crate::pg::skipped(
+            test,
+            "KINSEAL_POSTGRES_URL is not a key=value form with a socket folder",
+        );
+        return;
+    };
+    let proxy = Proxy::start(test, upstream, &port);
+    let (proxied, _, _) = through(&params, &proxy.dir).unwrap();
+    let dir = PostgresDirectory::connect(&proxied).unwrap();
+    provision(&dir);
+    let device = address();
+    assert_eq!(
+        dir.take_bundle(&device)
+            .unwrap()
+            .prekey_ids()
+            .one_time_prekey_id(),
+        Some(1)
+    );
+    proxy.arm(Cut::AfterCommitThenDown);
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        dir.take_bundle(&device),
+        Err(kinseal::Error::Storage(_))
+    ));
+    assert!(started.elapsed() >= POSTGRES_RECOVERY_PATIENCE / 2);
+    proxy.up();
+    // Key 2 was consumed by the lost take: it goes to this requester.
+    let settled = dir.take_bundle(&device).unwrap();
+    assert_eq!(settled.prekey_ids().one_time_prekey_id(), Some(2));
+    assert_eq!(
+        dir.device(&device).unwrap().counts().one_time(),
+        ONE_TIME as usize - 2,
+        "a key was consumed twice or not at all"
+    );
+    assert_eq!(
+        dir.take_bundle(&device)
+            .unwrap()
+            .prekey_ids()
+            .one_time_prekey_id(),
+        Some(3)
+    );
 }
 
 /// A version 1 database (before `handed_out`) with a device in it is

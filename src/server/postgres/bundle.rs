@@ -171,6 +171,11 @@ impl PostgresDirectory {
     /// committed, else it runs again under a new request id (at most
     /// [`POSTGRES_MAX_ATTEMPTS`](super::POSTGRES_MAX_ATTEMPTS) times in all).
     pub(super) fn take_prekey_bundle(&self, device: &DeviceAddress) -> crate::Result<TakenBundle> {
+        // A take of this device whose outcome was lost: its bundle, if it
+        // committed, goes to this requester.
+        if let Some(taken) = self.settle(device) {
+            return Ok(taken);
+        }
         let id = i64::from(device.device_id());
         let mut runs = 0;
         loop {
@@ -202,11 +207,17 @@ impl PostgresDirectory {
                 bundle(row.as_ref())
             });
             let result = match result {
-                Err(_) if unknown => match self.recover(device, request)? {
-                    Some(taken) => Ok(taken),
+                Err(_) if unknown => match self.recover(device, request) {
+                    Ok(Some(taken)) => Ok(taken),
                     // Not committed, and now never will be: run it again.
-                    None if runs < super::POSTGRES_MAX_ATTEMPTS => continue,
-                    None => Err(StorageError::Io.into()),
+                    Ok(None) if runs < super::POSTGRES_MAX_ATTEMPTS => continue,
+                    Ok(None) => Err(StorageError::Io.into()),
+                    // The server could not be asked: the next take of this
+                    // device asks again.
+                    Err(e) => {
+                        self.keep_unsettled(device, request);
+                        Err(e)
+                    }
                 },
                 result => result,
             };

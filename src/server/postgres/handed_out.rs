@@ -7,8 +7,11 @@
 //! lost, [`recover`](PostgresDirectory::recover) looks the id up on a new
 //! connection: a record is the bundle, returned again; no record means the
 //! take did not commit, and a fence row (the id, no bundle) makes sure it
-//! never will, so the take can run again. Records are pruned once older
-//! than [`POSTGRES_HANDED_OUT_KEEP`].
+//! never will, so the take can run again. If the server cannot be asked
+//! in time, the request is kept as *unsettled*, and the next take for the
+//! same device settles it first (its bundle, if it committed, goes to that
+//! requester). Records are pruned once older than
+//! [`POSTGRES_HANDED_OUT_KEEP`].
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -16,7 +19,9 @@ use std::time::{Duration, Instant};
 use super::bundle::{bundle, bundle_columns};
 use super::columns::{device_key, get, invalid, retryable, storage_error};
 use super::statements::Conn;
-use super::{POSTGRES_HANDED_OUT_KEEP, POSTGRES_RECOVERY_PATIENCE, PostgresDirectory};
+use super::{
+    POSTGRES_HANDED_OUT_KEEP, POSTGRES_MAX_UNSETTLED, POSTGRES_RECOVERY_PATIENCE, PostgresDirectory,
+};
 use crate::address::DeviceAddress;
 use crate::server::directory::TakenBundle;
 
@@ -66,6 +71,15 @@ const RECOVERY_MAX_PAUSE: Duration = Duration::from_millis(500);
 const _: () =
     assert!(POSTGRES_RECOVERY_PATIENCE.as_secs() * 4 < POSTGRES_HANDED_OUT_KEEP.as_secs());
 
+/// A take whose outcome recovery could not find out: the device, its
+/// request id, and when recovery gave up.
+pub(super) type Unsettled = (DeviceAddress, Request, Instant);
+
+/// How long an unsettled take may wait for the next take of its device:
+/// well inside [`POSTGRES_HANDED_OUT_KEEP`], so that its record, if it
+/// committed, is still there when it is looked up.
+const UNSETTLED_KEEP: Duration = Duration::from_secs(POSTGRES_HANDED_OUT_KEEP.as_secs() / 2);
+
 /// A take's request id: the directory's instance number and a counter.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Request {
@@ -111,6 +125,48 @@ impl PostgresDirectory {
                 result => return result,
             }
         }
+    }
+
+    /// Keeps `request`, whose outcome recovery could not find out, for
+    /// the next take of `device` to settle.
+    pub(super) fn keep_unsettled(&self, device: &DeviceAddress, request: Request) {
+        let mut unsettled = self.unsettled();
+        if unsettled.len() >= POSTGRES_MAX_UNSETTLED {
+            unsettled.remove(0);
+        }
+        unsettled.push((device.clone(), request, Instant::now()));
+    }
+
+    /// Settles the oldest unsettled take of `device`, on one attempt: the
+    /// bundle it recorded if it committed (for the caller to hand out:
+    /// nobody got it), `None` if it did not (it is fenced and forgotten)
+    /// or if there is none. If the server cannot be asked, the take stays
+    /// unsettled and `None` lets the caller take a bundle as usual.
+    pub(super) fn settle(&self, device: &DeviceAddress) -> Option<TakenBundle> {
+        let request = {
+            let mut unsettled = self.unsettled();
+            unsettled.retain(|(_, _, at)| at.elapsed() < UNSETTLED_KEEP);
+            let at = unsettled.iter().position(|(d, _, _)| d == device)?;
+            unsettled.remove(at)
+        };
+        let found = self.client().and_then(|mut conn| {
+            let out = lookup(&mut conn, device, request.1);
+            self.give_back(conn);
+            out
+        });
+        match found {
+            Ok(taken) => taken,
+            Err(_) => {
+                self.unsettled().insert(0, request);
+                None
+            }
+        }
+    }
+
+    fn unsettled(&self) -> std::sync::MutexGuard<'_, Vec<Unsettled>> {
+        self.unsettled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// After a take: every [`PRUNE_EVERY`] requests, deletes old records.

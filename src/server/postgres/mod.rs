@@ -76,10 +76,22 @@ pub const POSTGRES_HANDED_OUT_KEEP: Duration = Duration::from_secs(600);
 /// whether it committed: 10 seconds, with pauses from 10 ms doubling up
 /// to 500 ms. If it committed, the take returns the bundle it recorded;
 /// if not, it runs again. If the server cannot be reached in this time,
-/// the take fails with [`StorageError::Io`] and its keys may be lost
-/// (never handed out twice).
+/// the take fails with [`StorageError::Io`], and the directory keeps the
+/// take's request id: the next take of a bundle for the same device (in
+/// this process, within [`POSTGRES_HANDED_OUT_KEEP`]) first looks it up,
+/// and hands out the bundle it recorded if it committed, so its keys go to
+/// that requester instead of being lost (and never to two). At most
+/// [`POSTGRES_MAX_UNSETTLED`] such takes are kept.
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub const POSTGRES_RECOVERY_PATIENCE: Duration = Duration::from_secs(10);
+
+/// How many takes whose outcome could not be found out (see
+/// [`POSTGRES_RECOVERY_PATIENCE`]) a [`PostgresDirectory`] keeps, to hand
+/// their bundles to the next requester of the same device: 1 024. Beyond
+/// it, the oldest is dropped (its keys, if it committed, are lost: never
+/// handed out twice).
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub const POSTGRES_MAX_UNSETTLED: usize = 1024;
 
 /// The pause before the second attempt, doubled before each further one.
 const RETRY_PAUSE: Duration = Duration::from_millis(2);
@@ -111,6 +123,9 @@ pub struct PostgresDirectory {
     instance: i64,
     /// The second half: the next take's counter.
     requests: AtomicI64,
+    /// Takes whose outcome recovery could not find out, oldest first:
+    /// the device, the request id and when recovery gave up.
+    unsettled: Mutex<Vec<handed_out::Unsettled>>,
 }
 
 impl core::fmt::Debug for PostgresDirectory {
@@ -143,6 +158,7 @@ impl PostgresDirectory {
             idle: Mutex::new(Vec::new()),
             instance: 0,
             requests: AtomicI64::new(1),
+            unsettled: Mutex::new(Vec::new()),
         };
         directory.instance = directory.with_retries(|conn| {
             schema::prepare(&mut conn.client)?;
