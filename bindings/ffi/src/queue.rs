@@ -69,16 +69,12 @@ impl Account {
                 Err(e) => results.push(Some(BatchResult::Failed { error: e.into() })),
             }
         }
-        let deliver = |j: usize, d: &kc::Decrypted| {
-            let index = at.get(j).copied().unwrap_or(j);
-            let sender = decoded.get(j).map(|e| e.sender().clone());
-            match sender {
-                Some(sender) => delivery.deliver(
-                    u32::try_from(index).unwrap_or(u32::MAX),
-                    Decrypted::new(&sender, d),
-                ),
-                None => Err(KinsealError::invalid("a batch index out of range")),
-            }
+        let deliver = |j: usize, d: &kc::Decrypted| match (at.get(j), decoded.get(j)) {
+            (Some(&index), Some(e)) => delivery.deliver(
+                u32::try_from(index).unwrap_or(u32::MAX),
+                Decrypted::new(e.sender(), d),
+            ),
+            _ => Err(KinsealError::invalid("a batch index out of range")),
         };
         let outcomes = with!(self, a => a.decrypt_batch(&mut OsRng, &decoded, now, deliver)?);
         for (j, outcome) in outcomes.into_iter().enumerate() {
