@@ -231,22 +231,29 @@ fn through(params: &str, folder: &std::path::Path) -> Option<(String, PathBuf, S
     Some((out.join(" "), socket, port))
 }
 
-fn lost_answer(test: &str, cut: Cut) {
-    let Some(params) = params(test) else {
-        return;
-    };
-    let probe = std::env::temp_dir();
-    let Some((_, upstream, port)) = through(&params, &probe) else {
+/// A provisioned directory for `test` that talks to the server through a
+/// proxy; `None` (the test skipped) without a server, or with parameters
+/// that are not libpq's `key=value` form with a socket folder.
+fn proxied(test: &str) -> Option<(Proxy, PostgresDirectory)> {
+    let params = params(test)?;
+    let Some((_, upstream, port)) = through(&params, &std::env::temp_dir()) else {
         crate::pg::skipped(
             test,
             "KINSEAL_POSTGRES_URL is not a key=value form with a socket folder",
         );
-        return;
+        return None;
     };
     let proxy = Proxy::start(test, upstream, &port);
-    let (proxied, _, _) = through(&params, &proxy.dir).unwrap();
-    let dir = PostgresDirectory::connect(&proxied).unwrap();
+    let (params, _, _) = through(&params, &proxy.dir)?;
+    let dir = PostgresDirectory::connect(&params).unwrap();
     provision(&dir);
+    Some((proxy, dir))
+}
+
+fn lost_answer(test: &str, cut: Cut) {
+    let Some((proxy, dir)) = proxied(test) else {
+        return;
+    };
     let device = address();
     let first = dir.take_bundle(&device).unwrap();
     assert_eq!(first.prekey_ids().one_time_prekey_id(), Some(1));
@@ -293,20 +300,9 @@ fn a_take_lost_before_the_server_runs_again() {
 #[test]
 fn a_take_the_server_never_answered_goes_to_the_next_requester() {
     let test = "unsettled";
-    let Some(params) = params(test) else {
+    let Some((proxy, dir)) = proxied(test) else {
         return;
     };
-    let Some((_, upstream, port)) = through(&params, &std::env::temp_dir()) else {
-        crate::pg::skipped(
-            test,
-            "KINSEAL_POSTGRES_URL is not a key=value form with a socket folder",
-        );
-        return;
-    };
-    let proxy = Proxy::start(test, upstream, &port);
-    let (proxied, _, _) = through(&params, &proxy.dir).unwrap();
-    let dir = PostgresDirectory::connect(&proxied).unwrap();
-    provision(&dir);
     let device = address();
     assert_eq!(
         dir.take_bundle(&device)
