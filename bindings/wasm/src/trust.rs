@@ -42,7 +42,7 @@ impl Account {
         now: f64,
     ) -> Result<()> {
         let (peer, key, now) = (js::device(&peer)?, identity_key(key)?, seconds(now)?);
-        Ok(self.inner.accept_identity(&mut OsRng, &peer, &key, now)?)
+        Ok(self.a()?.accept_identity(&mut OsRng, &peer, &key, now)?)
     }
 
     /// Accepts a user's new user key, after a `Trust` error of kind
@@ -50,7 +50,7 @@ impl Account {
     #[wasm_bindgen(js_name = acceptUserIdentity, unchecked_return_type = "DeviceListChange")]
     pub fn accept_user_identity(&self, list: &[u8], now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
-        let change = self.inner.accept_user_identity(&mut OsRng, list, now)?;
+        let change = self.a()?.accept_user_identity(&mut OsRng, list, now)?;
         Ok(values::device_list_change(&change))
     }
 
@@ -63,7 +63,7 @@ impl Account {
         key: &[u8],
     ) -> Result<()> {
         let (user, key) = (js::user(&user)?, user_key(key)?);
-        Ok(self.inner.mark_user_verified(&mut OsRng, &user, &key)?)
+        Ok(self.a()?.mark_user_verified(&mut OsRng, &user, &key)?)
     }
 
     /// Removes one of this person's devices from the list (a lost phone):
@@ -75,7 +75,7 @@ impl Account {
         now: f64,
     ) -> Result<JsValue> {
         let now = seconds(now)?;
-        let list = self.inner.remove_device(&mut OsRng, device_id, now)?;
+        let list = self.a()?.remove_device(&mut OsRng, device_id, now)?;
         Ok(values::device_list(&list))
     }
 
@@ -90,7 +90,7 @@ impl Account {
         now: f64,
     ) -> Result<bool> {
         let (peer, now) = (js::device(&peer)?, seconds(now)?);
-        Ok(self.inner.reset_session(&mut OsRng, &peer, now)?)
+        Ok(self.a()?.reset_session(&mut OsRng, &peer, now)?)
     }
 
     /// Decrypts an envelope's bytes; when that fails, also makes the
@@ -105,12 +105,11 @@ impl Account {
         let now = seconds(now)?;
         let envelope = kinseal::Envelope::from_bytes(envelope)?;
         let o = js::object();
-        match self.inner.decrypt_envelope(&mut OsRng, &envelope, now) {
+        let a = self.a()?;
+        match a.decrypt_envelope(&mut OsRng, &envelope, now) {
             Ok(d) => js::set(&o, "decrypted", values::decrypted(envelope.sender(), &d)),
             Err(error) => {
-                let receipt = self
-                    .inner
-                    .decryption_error_receipt(&envelope, &error, now)?;
+                let receipt = a.decryption_error_receipt(&envelope, &error, now)?;
                 js::set(&o, "error", JsValue::from(Failure::from(error)));
                 if let Some(r) = receipt {
                     js::set(&o, "receipt", js::bytes(&r.to_bytes()));
@@ -129,7 +128,7 @@ impl Account {
     )]
     pub fn handle_receipt(&self, receipt: &[u8], now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
-        let (device, closed) = match self.inner.handle_receipt(&mut OsRng, receipt, now)? {
+        let (device, closed) = match self.a()?.handle_receipt(&mut OsRng, receipt, now)? {
             kc::ReceiptOutcome::SessionClosed { device, .. } => (device, true),
             kc::ReceiptOutcome::AlreadyReplaced { device, .. } => (device, false),
             _ => {
@@ -159,7 +158,7 @@ impl Account {
         let (group, now) = (group_id(group)?, seconds(now)?);
         let users = js::each(&users, "users", js::user)?;
         let f = self
-            .inner
+            .a()?
             .add_group_members(&mut OsRng, &group, &users, now)?;
         Ok(values::fan_out(&f))
     }
@@ -175,7 +174,7 @@ impl Account {
         let (group, now) = (group_id(group)?, seconds(now)?);
         let users = js::each(&users, "users", js::user)?;
         let f = self
-            .inner
+            .a()?
             .remove_group_members(&mut OsRng, &group, &users, now)?;
         Ok(values::fan_out(&f))
     }
@@ -186,7 +185,7 @@ impl Account {
     pub fn leave_group(&self, group: &[u8], now: f64) -> Result<JsValue> {
         let (group, now) = (group_id(group)?, seconds(now)?);
         Ok(values::fan_out(
-            &self.inner.leave_group(&mut OsRng, &group, now)?,
+            &self.a()?.leave_group(&mut OsRng, &group, now)?,
         ))
     }
 }
