@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use kinseal::OsRng;
+use crate::rng::Rng;
 use kinseal::client::{self as kc, MemoryStore, StorageKey};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -144,7 +144,7 @@ impl Account {
         let options = Options::from_js(&options, false)?;
         let keyring = options.keyring(storage_key, key_id)?;
         let store = Arc::new(MemoryStore::journaled());
-        let inner = kc::Account::create(store.clone(), keyring, &mut OsRng, &address, now)?;
+        let inner = kc::Account::create(store.clone(), keyring, &mut Rng, &address, now)?;
         Ok(Account::wrap(inner, store, options))
     }
 
@@ -201,7 +201,7 @@ impl Account {
     /// after that.
     #[wasm_bindgen(js_name = resealAll)]
     pub fn reseal_all(&self) -> Result<u32> {
-        let n = self.a()?.reseal_all(&mut OsRng)?;
+        let n = self.a()?.reseal_all(&mut Rng)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
@@ -243,7 +243,7 @@ impl Account {
         } else {
             Some(js::counts(&published)?)
         };
-        let update = self.a()?.refresh_prekeys(&mut OsRng, now, published)?;
+        let update = self.a()?.refresh_prekeys(&mut Rng, now, published)?;
         if update.is_empty() {
             Ok(None)
         } else {
@@ -264,7 +264,7 @@ impl Account {
     pub fn update_device_lists(&self, lists: Vec<js_sys::Uint8Array>, now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
         let lists: Vec<Vec<u8>> = lists.iter().map(js_sys::Uint8Array::to_vec).collect();
-        let change = self.a()?.update_device_lists(&mut OsRng, &lists, now)?;
+        let change = self.a()?.update_device_lists(&mut Rng, &lists, now)?;
         Ok(values::device_list_change(&change))
     }
 
@@ -284,7 +284,7 @@ impl Account {
         let lists: Vec<Vec<u8>> = lists.iter().map(js_sys::Uint8Array::to_vec).collect();
         let change =
             self.a()?
-                .update_device_lists_with_proof(&mut OsRng, &lists, proof.as_deref(), now)?;
+                .update_device_lists_with_proof(&mut Rng, &lists, proof.as_deref(), now)?;
         Ok(values::device_list_change(&change))
     }
 
@@ -301,7 +301,7 @@ impl Account {
         let now = seconds(now)?;
         let key =
             kinseal::IdentityKey::from_bytes(&js::key_array(identity_key, "an identity key")?)?;
-        let list = self.a()?.add_device(&mut OsRng, device_id, &key, now)?;
+        let list = self.a()?.add_device(&mut Rng, device_id, &key, now)?;
         Ok(values::device_list(&list))
     }
 
@@ -319,7 +319,7 @@ impl Account {
     ) -> Result<JsValue> {
         let (peer, now) = (js::device(&peer)?, seconds(now)?);
         let bundle = kinseal::PreKeyBundle::from_bytes(bundle)?.verify()?;
-        let status = self.a()?.start_session(&mut OsRng, &peer, &bundle, now)?;
+        let status = self.a()?.start_session(&mut Rng, &peer, &bundle, now)?;
         Ok(values::identity(&status))
     }
 
@@ -354,7 +354,7 @@ impl Account {
         };
         let report = self
             .a()?
-            .sync_sessions(&mut OsRng, &user, &mut source, now)?;
+            .sync_sessions(&mut Rng, &user, &mut source, now)?;
         Ok(values::sync_report(&report))
     }
 
@@ -377,7 +377,7 @@ impl Account {
         now: f64,
     ) -> Result<Vec<u8>> {
         let (peer, now) = (js::device(&peer)?, seconds(now)?);
-        Ok(self.a()?.encrypt(&mut OsRng, &peer, plaintext, now)?)
+        Ok(self.a()?.encrypt(&mut Rng, &peer, plaintext, now)?)
     }
 
     /// Decrypts message bytes that came from `peer`.
@@ -389,7 +389,7 @@ impl Account {
         now: f64,
     ) -> Result<JsValue> {
         let (peer, now) = (js::device(&peer)?, seconds(now)?);
-        let d = self.a()?.decrypt(&mut OsRng, &peer, message, now)?;
+        let d = self.a()?.decrypt(&mut Rng, &peer, message, now)?;
         Ok(values::decrypted(&peer, &d))
     }
 
@@ -405,7 +405,7 @@ impl Account {
         let (peer, now) = (js::device(&peer)?, seconds(now)?);
         let e = self
             .a()?
-            .encrypt_envelope(&mut OsRng, &peer, plaintext, now)?;
+            .encrypt_envelope(&mut Rng, &peer, plaintext, now)?;
         Ok(values::envelope(&e))
     }
 
@@ -414,7 +414,7 @@ impl Account {
     pub fn decrypt_envelope(&self, envelope: &[u8], now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
         let envelope = kinseal::Envelope::from_bytes(envelope)?;
-        let d = self.a()?.decrypt_envelope(&mut OsRng, &envelope, now)?;
+        let d = self.a()?.decrypt_envelope(&mut Rng, &envelope, now)?;
         Ok(values::decrypted(envelope.sender(), &d))
     }
 
@@ -430,7 +430,7 @@ impl Account {
         let (user, now) = (js::user(&user)?, seconds(now)?);
         let f = self
             .a()?
-            .encrypt_to_user(&mut OsRng, &user, plaintext, now)?;
+            .encrypt_to_user(&mut Rng, &user, plaintext, now)?;
         Ok(values::fan_out(&f))
     }
 
@@ -446,7 +446,7 @@ impl Account {
         let (users, now) = (js::each(&users, "users", js::user)?, seconds(now)?);
         let f = self
             .a()?
-            .encrypt_to_users(&mut OsRng, &users, plaintext, now)?;
+            .encrypt_to_users(&mut Rng, &users, plaintext, now)?;
         Ok(values::fan_out(&f))
     }
 
@@ -463,7 +463,7 @@ impl Account {
         let (peers, now) = (js::each(&peers, "peers", js::device)?, seconds(now)?);
         let messages = self
             .a()?
-            .encrypt_to_each(&mut OsRng, &peers, plaintext, now)?;
+            .encrypt_to_each(&mut Rng, &peers, plaintext, now)?;
         Ok(messages
             .iter()
             .map(|m| js_sys::Uint8Array::from(&m[..]))
@@ -481,7 +481,7 @@ impl Account {
     ) -> Result<()> {
         let peer = js::device(&peer)?;
         let key = kinseal::IdentityKey::from_bytes(&js::key_array(key, "an identity key")?)?;
-        Ok(self.a()?.mark_verified(&mut OsRng, &peer, &key)?)
+        Ok(self.a()?.mark_verified(&mut Rng, &peer, &key)?)
     }
 
     /// The safety number of this device and `peer`, once `peer`'s key is

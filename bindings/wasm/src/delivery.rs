@@ -6,7 +6,7 @@
 //! and it decrypts again later.
 
 use js_sys::{Function, Uint8Array};
-use kinseal::OsRng;
+use crate::rng::Rng;
 use kinseal::client::{self as kc, BatchFailure};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -60,7 +60,7 @@ impl Account {
     ) -> Thrown<JsValue> {
         let sender = js::device(&sender)?;
         let a = self.a()?;
-        let delivered = a.group_decrypt_with(&mut OsRng, &sender, message, |d| {
+        let delivered = a.group_decrypt_with(&mut Rng, &sender, message, |d| {
             let value = values::group_decrypted(d);
             error::synchronous(deliver.call1(&JsValue::NULL, &value)?, "deliver")?;
             Ok::<_, JsValue>(value)
@@ -105,7 +105,7 @@ impl Account {
         }
         let a = self.a()?;
         let outcomes = a
-            .decrypt_batch(&mut OsRng, &decoded, now, |j, d: &kc::Decrypted| {
+            .decrypt_batch(&mut Rng, &decoded, now, |j, d: &kc::Decrypted| {
                 match (at.get(j), decoded.get(j)) {
                     (Some(&index), Some(e)) => {
                         let value = values::decrypted(e.sender(), d);

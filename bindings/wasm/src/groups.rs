@@ -1,7 +1,7 @@
 //! Groups, through the account: creating them, sending and reading
 //! group messages (PROTOCOL.md §16–17).
 
-use kinseal::OsRng;
+use crate::rng::Rng;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -30,7 +30,7 @@ impl Account {
     ) -> Result<JsValue> {
         let members = js::each(&members, "members", js::user)?;
         let now = seconds(now)?;
-        let (group, fan_out) = self.a()?.create_group(&mut OsRng, &members, now)?;
+        let (group, fan_out) = self.a()?.create_group(&mut Rng, &members, now)?;
         let o = js::object();
         js::set(&o, "group", js::bytes(group.as_bytes()));
         js::set(&o, "fanOut", values::fan_out(&fan_out));
@@ -42,7 +42,7 @@ impl Account {
     #[wasm_bindgen(js_name = groupSend, unchecked_return_type = "GroupSend")]
     pub fn group_send(&self, group: &[u8], plaintext: &[u8], now: f64) -> Result<JsValue> {
         let (group, now) = (group_id(group)?, seconds(now)?);
-        let sent = self.a()?.group_send(&mut OsRng, &group, plaintext, now)?;
+        let sent = self.a()?.group_send(&mut Rng, &group, plaintext, now)?;
         let o = js::object();
         js::set(&o, "message", js::bytes(sent.message()));
         js::set(&o, "distributions", values::fan_out(sent.distributions()));
@@ -57,7 +57,7 @@ impl Account {
         message: &[u8],
     ) -> Result<JsValue> {
         let sender = js::device(&sender)?;
-        let d = self.a()?.group_decrypt(&mut OsRng, &sender, message)?;
+        let d = self.a()?.group_decrypt(&mut Rng, &sender, message)?;
         Ok(values::group_decrypted(&d))
     }
 
@@ -91,7 +91,7 @@ impl Account {
     ) -> Result<JsValue> {
         let (group, now) = (group_id(group)?, seconds(now)?);
         let ops = js::each(&ops, "ops", group_op)?;
-        let f = self.a()?.change_group(&mut OsRng, &group, ops, now)?;
+        let f = self.a()?.change_group(&mut Rng, &group, ops, now)?;
         Ok(values::fan_out(&f))
     }
 

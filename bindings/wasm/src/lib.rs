@@ -6,8 +6,8 @@
 //! (`bindings/ffi`): the protocol, the checks and the sealing are
 //! kinseal's. The wrappers convert bytes and records at the boundary,
 //! draw randomness from `kinseal::OsRng` (through getrandom's `wasm_js`
-//! backend: `crypto.getRandomValues`), take time as an explicit `now` in
-//! seconds, and map every `kinseal::Error` to a JavaScript `Error` whose
+//! backend: `crypto.getRandomValues`; fetched 512 bytes at a time, see
+//! `rng.rs`), take time as an explicit `now` in seconds, and map every `kinseal::Error` to a JavaScript `Error` whose
 //! `name` is the error's kind (see [`error`]).
 //!
 //! # Values at the boundary
@@ -42,6 +42,7 @@ mod js;
 mod link;
 mod peer;
 mod policy;
+mod rng;
 mod server;
 mod trust;
 mod values;

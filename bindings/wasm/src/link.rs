@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use kinseal::OsRng;
+use crate::rng::Rng;
 use kinseal::client::{self as kc, MemoryStore};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -34,7 +34,7 @@ impl LinkRequest {
     /// A new request: the new device's identity key and a one-use key.
     #[wasm_bindgen(constructor)]
     pub fn new() -> LinkRequest {
-        let request = kinseal::LinkRequest::new(&mut OsRng);
+        let request = kinseal::LinkRequest::new(&mut Rng);
         LinkRequest {
             code: request.code().to_bytes(),
             request: Some(request),
@@ -116,7 +116,7 @@ impl Account {
             .take()
             .ok_or_else(|| Failure::invalid("this provisioning was already used"))?;
         let store = Arc::new(MemoryStore::journaled());
-        let inner = kc::Account::create_linked(store.clone(), keyring, &mut OsRng, taken, now)?;
+        let inner = kc::Account::create_linked(store.clone(), keyring, &mut Rng, taken, now)?;
         Ok(Account::wrap(inner, store, options))
     }
 
@@ -136,7 +136,7 @@ impl Account {
     ) -> Result<JsValue> {
         let now = seconds(now)?;
         let code = kinseal::LinkCode::from_bytes(code)?;
-        let linked = self.a()?.link_device(&mut OsRng, &code, device_id, now)?;
+        let linked = self.a()?.link_device(&mut Rng, &code, device_id, now)?;
         let o = js::object();
         js::set(&o, "deviceList", values::device_list(linked.device_list()));
         js::set(

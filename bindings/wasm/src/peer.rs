@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use js_sys::Function;
-use kinseal::OsRng;
+use crate::rng::Rng;
 use kinseal::client as kc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -53,7 +53,7 @@ impl Peer {
     pub fn encrypt(&self, plaintext: &[u8], now: f64) -> Result<Vec<u8>> {
         let now = seconds(now)?;
         let a = self.shared.enter()?;
-        Ok(a.encrypt(&mut OsRng, &self.address, plaintext, now)?)
+        Ok(a.encrypt(&mut Rng, &self.address, plaintext, now)?)
     }
 
     /// Decrypts message bytes that came from this device
@@ -62,7 +62,7 @@ impl Peer {
     pub fn decrypt(&self, message: &[u8], now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
         let a = self.shared.enter()?;
-        let d = a.decrypt(&mut OsRng, &self.address, message, now)?;
+        let d = a.decrypt(&mut Rng, &self.address, message, now)?;
         Ok(values::decrypted(&self.address, &d))
     }
 
@@ -82,7 +82,7 @@ impl Peer {
     #[wasm_bindgen(js_name = groupDecrypt, unchecked_return_type = "GroupDecrypted")]
     pub fn group_decrypt(&self, message: &[u8]) -> Result<JsValue> {
         let a = self.shared.enter()?;
-        let d = a.group_decrypt(&mut OsRng, &self.address, message)?;
+        let d = a.group_decrypt(&mut Rng, &self.address, message)?;
         Ok(values::group_decrypted(&d))
     }
 }
@@ -100,7 +100,7 @@ pub(crate) fn decrypt_with(
 ) -> core::result::Result<JsValue, JsValue> {
     let now = seconds(now)?;
     let a = shared.enter()?;
-    let delivered = a.decrypt_with(&mut OsRng, peer, message, now, |d| {
+    let delivered = a.decrypt_with(&mut Rng, peer, message, now, |d| {
         let value = values::decrypted(peer, d);
         error::synchronous(deliver.call1(&JsValue::NULL, &value)?, "deliver")?;
         Ok::<_, JsValue>(value)

@@ -2,7 +2,7 @@
 //! a changed key, verifying one, decryption-error receipts, resetting a
 //! session, and adding, removing or leaving group members.
 
-use kinseal::OsRng;
+use crate::rng::Rng;
 use kinseal::client as kc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -42,7 +42,7 @@ impl Account {
         now: f64,
     ) -> Result<()> {
         let (peer, key, now) = (js::device(&peer)?, identity_key(key)?, seconds(now)?);
-        Ok(self.a()?.accept_identity(&mut OsRng, &peer, &key, now)?)
+        Ok(self.a()?.accept_identity(&mut Rng, &peer, &key, now)?)
     }
 
     /// Accepts a user's new user key, after a `Trust` error of kind
@@ -50,7 +50,7 @@ impl Account {
     #[wasm_bindgen(js_name = acceptUserIdentity, unchecked_return_type = "DeviceListChange")]
     pub fn accept_user_identity(&self, list: &[u8], now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
-        let change = self.a()?.accept_user_identity(&mut OsRng, list, now)?;
+        let change = self.a()?.accept_user_identity(&mut Rng, list, now)?;
         Ok(values::device_list_change(&change))
     }
 
@@ -63,7 +63,7 @@ impl Account {
         key: &[u8],
     ) -> Result<()> {
         let (user, key) = (js::user(&user)?, user_key(key)?);
-        Ok(self.a()?.mark_user_verified(&mut OsRng, &user, &key)?)
+        Ok(self.a()?.mark_user_verified(&mut Rng, &user, &key)?)
     }
 
     /// Removes one of this person's devices from the list (a lost phone):
@@ -75,7 +75,7 @@ impl Account {
         now: f64,
     ) -> Result<JsValue> {
         let now = seconds(now)?;
-        let list = self.a()?.remove_device(&mut OsRng, device_id, now)?;
+        let list = self.a()?.remove_device(&mut Rng, device_id, now)?;
         Ok(values::device_list(&list))
     }
 
@@ -90,7 +90,7 @@ impl Account {
         now: f64,
     ) -> Result<bool> {
         let (peer, now) = (js::device(&peer)?, seconds(now)?);
-        Ok(self.a()?.reset_session(&mut OsRng, &peer, now)?)
+        Ok(self.a()?.reset_session(&mut Rng, &peer, now)?)
     }
 
     /// Decrypts an envelope's bytes; when that fails, also makes the
@@ -106,7 +106,7 @@ impl Account {
         let envelope = kinseal::Envelope::from_bytes(envelope)?;
         let o = js::object();
         let a = self.a()?;
-        match a.decrypt_envelope(&mut OsRng, &envelope, now) {
+        match a.decrypt_envelope(&mut Rng, &envelope, now) {
             Ok(d) => js::set(&o, "decrypted", values::decrypted(envelope.sender(), &d)),
             Err(error) => {
                 let receipt = a.decryption_error_receipt(&envelope, &error, now)?;
@@ -128,7 +128,7 @@ impl Account {
     )]
     pub fn handle_receipt(&self, receipt: &[u8], now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
-        let (device, closed) = match self.a()?.handle_receipt(&mut OsRng, receipt, now)? {
+        let (device, closed) = match self.a()?.handle_receipt(&mut Rng, receipt, now)? {
             kc::ReceiptOutcome::SessionClosed { device, .. } => (device, true),
             kc::ReceiptOutcome::AlreadyReplaced { device, .. } => (device, false),
             _ => {
@@ -159,7 +159,7 @@ impl Account {
         let users = js::each(&users, "users", js::user)?;
         let f = self
             .a()?
-            .add_group_members(&mut OsRng, &group, &users, now)?;
+            .add_group_members(&mut Rng, &group, &users, now)?;
         Ok(values::fan_out(&f))
     }
 
@@ -175,7 +175,7 @@ impl Account {
         let users = js::each(&users, "users", js::user)?;
         let f = self
             .a()?
-            .remove_group_members(&mut OsRng, &group, &users, now)?;
+            .remove_group_members(&mut Rng, &group, &users, now)?;
         Ok(values::fan_out(&f))
     }
 
@@ -185,7 +185,7 @@ impl Account {
     pub fn leave_group(&self, group: &[u8], now: f64) -> Result<JsValue> {
         let (group, now) = (group_id(group)?, seconds(now)?);
         Ok(values::fan_out(
-            &self.a()?.leave_group(&mut OsRng, &group, now)?,
+            &self.a()?.leave_group(&mut Rng, &group, now)?,
         ))
     }
 }
