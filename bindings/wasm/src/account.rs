@@ -7,7 +7,6 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::rng::Rng;
 use kinseal::client::{self as kc, MemoryStore, StorageKey};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -16,6 +15,7 @@ use zeroize::Zeroizing;
 use crate::error::{Failure, Result};
 use crate::js::{self, seconds};
 use crate::policy::{Options, Policy};
+use crate::rng::Rng;
 use crate::values::{self, SafetyNumber};
 
 /// The length of a storage key, in bytes.
@@ -352,9 +352,7 @@ impl Account {
                 ))),
             }
         };
-        let report = self
-            .a()?
-            .sync_sessions(&mut Rng, &user, &mut source, now)?;
+        let report = self.a()?.sync_sessions(&mut Rng, &user, &mut source, now)?;
         Ok(values::sync_report(&report))
     }
 
@@ -428,9 +426,7 @@ impl Account {
         now: f64,
     ) -> Result<JsValue> {
         let (user, now) = (js::user(&user)?, seconds(now)?);
-        let f = self
-            .a()?
-            .encrypt_to_user(&mut Rng, &user, plaintext, now)?;
+        let f = self.a()?.encrypt_to_user(&mut Rng, &user, plaintext, now)?;
         Ok(values::fan_out(&f))
     }
 

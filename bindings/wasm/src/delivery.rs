@@ -6,7 +6,6 @@
 //! and it decrypts again later.
 
 use js_sys::{Function, Uint8Array};
-use crate::rng::Rng;
 use kinseal::client::{self as kc, BatchFailure};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -15,6 +14,7 @@ use crate::account::Account;
 use crate::error::{self, Failure};
 use crate::js::{self, seconds};
 use crate::peer;
+use crate::rng::Rng;
 use crate::values;
 
 /// A call that can also throw the app's own exception (as `cause`).

@@ -1,13 +1,13 @@
 //! Groups, through the account: creating them, sending and reading
 //! group messages (PROTOCOL.md §16–17).
 
-use crate::rng::Rng;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::account::Account;
 use crate::error::{Failure, Result};
 use crate::js::{self, seconds};
+use crate::rng::Rng;
 use crate::values;
 
 /// A group id from the app's bytes (32 bytes).

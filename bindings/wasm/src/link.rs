@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use crate::rng::Rng;
 use kinseal::client::{self as kc, MemoryStore};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -13,6 +12,7 @@ use crate::account::Account;
 use crate::error::{Failure, Result};
 use crate::js::{self, seconds};
 use crate::policy::Options;
+use crate::rng::Rng;
 use crate::values;
 
 /// What a new device shows as a QR code to be linked, and the keys to

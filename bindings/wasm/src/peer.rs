@@ -5,7 +5,6 @@
 use std::rc::Rc;
 
 use js_sys::Function;
-use crate::rng::Rng;
 use kinseal::client as kc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -13,6 +12,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use crate::account::{Account, Shared};
 use crate::error::{self, Result};
 use crate::js::{self, seconds};
+use crate::rng::Rng;
 use crate::values;
 
 /// One device of another person (or of this person), as seen from one

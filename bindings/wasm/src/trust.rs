@@ -2,7 +2,6 @@
 //! a changed key, verifying one, decryption-error receipts, resetting a
 //! session, and adding, removing or leaving group members.
 
-use crate::rng::Rng;
 use kinseal::client as kc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -11,6 +10,7 @@ use crate::account::Account;
 use crate::error::{Failure, Result};
 use crate::groups::group_id;
 use crate::js::{self, seconds};
+use crate::rng::Rng;
 use crate::values;
 
 /// An identity key (32 bytes) from the app's bytes.
@@ -157,9 +157,7 @@ impl Account {
     ) -> Result<JsValue> {
         let (group, now) = (group_id(group)?, seconds(now)?);
         let users = js::each(&users, "users", js::user)?;
-        let f = self
-            .a()?
-            .add_group_members(&mut Rng, &group, &users, now)?;
+        let f = self.a()?.add_group_members(&mut Rng, &group, &users, now)?;
         Ok(values::fan_out(&f))
     }
 
