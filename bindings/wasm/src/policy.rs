@@ -65,7 +65,7 @@ fn decision(answer: core::result::Result<JsValue, JsValue>) -> kc::TrustDecision
 }
 
 /// `{ key, verified, firstSeen }`.
-fn known_identity(k: &kc::KnownIdentity) -> JsValue {
+pub(crate) fn known_identity(k: &kc::KnownIdentity) -> JsValue {
     let o = js::object();
     js::set(&o, "key", js::bytes(&k.key().to_bytes()));
     js::set(&o, "verified", k.is_verified());
@@ -74,7 +74,7 @@ fn known_identity(k: &kc::KnownIdentity) -> JsValue {
 }
 
 /// `{ key, verified, firstSeen, deviceList }`.
-fn known_user(k: &kc::KnownUser) -> JsValue {
+pub(crate) fn known_user(k: &kc::KnownUser) -> JsValue {
     let o = js::object();
     js::set(&o, "key", js::bytes(&k.key().to_bytes()));
     js::set(&o, "verified", k.is_verified());

@@ -10,6 +10,7 @@ use crate::account::Account;
 use crate::error::{Failure, Result};
 use crate::groups::group_id;
 use crate::js::{self, seconds};
+use crate::policy::{known_identity, known_user};
 use crate::rng::Rng;
 use crate::values;
 
@@ -77,6 +78,52 @@ impl Account {
         let now = seconds(now)?;
         let list = self.a()?.remove_device(&mut Rng, device_id, now)?;
         Ok(values::device_list(&list))
+    }
+
+    /// `peer`'s identity key on record, or undefined.
+    #[wasm_bindgen(js_name = peerIdentity, unchecked_return_type = "KnownIdentity | undefined")]
+    pub fn peer_identity(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+    ) -> Result<JsValue> {
+        let peer = js::device(&peer)?;
+        let known = self.a()?.peer_identity(&peer)?;
+        Ok(known.as_ref().map_or(JsValue::UNDEFINED, known_identity))
+    }
+
+    /// `user`'s user key and latest device list on record, or undefined.
+    #[wasm_bindgen(js_name = peerUser, unchecked_return_type = "KnownUser | undefined")]
+    pub fn peer_user(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+    ) -> Result<JsValue> {
+        let user = js::user(&user)?;
+        let known = self.a()?.peer_user(&user)?;
+        Ok(known.as_ref().map_or(JsValue::UNDEFINED, known_user))
+    }
+
+    /// The devices of `user` this account has sessions with.
+    #[wasm_bindgen(js_name = devicesWithSessions, unchecked_return_type = "DeviceAddress[]")]
+    pub fn devices_with_sessions(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+    ) -> Result<JsValue> {
+        let user = js::user(&user)?;
+        Ok(js::array(
+            self.a()?.devices_with_sessions(&user)?.iter(),
+            js::device_out,
+        ))
+    }
+
+    /// Deletes every session with `peer` (a device removed from its
+    /// user's list): whether there was one.
+    #[wasm_bindgen(js_name = forgetDevice)]
+    pub fn forget_device(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+    ) -> Result<bool> {
+        let peer = js::device(&peer)?;
+        Ok(self.a()?.forget_device(&peer)?)
     }
 
     // --- recovery -----------------------------------------------------

@@ -151,3 +151,44 @@ test("server helpers: validateUpload, route, routeGroup", () => {
   assert.equal(g.size, sent.message.length);
   assert.equal(typeof g.epoch, "number");
 });
+
+test("what is on record: peerIdentity, peerUser, devicesWithSessions, forgetDevice", () => {
+  const dir = new Directory();
+  const alice = device(dir, "alice");
+  const bob = device(dir, "bob");
+  assert.equal(alice.account.peerUser(bob.user), undefined);
+  assert.equal(alice.account.peerIdentity(bob.address), undefined);
+  alice.account.updateDeviceLists([dir.deviceList(bob.user)], NOW);
+  const known = alice.account.peerUser(bob.user);
+  assert.deepEqual(known.key, bob.account.userIdentityKey());
+  assert.equal(known.verified, false);
+  assert.equal(known.deviceList.version, 1);
+  alice.account.markUserVerified(bob.user, bob.account.userIdentityKey());
+  assert.equal(alice.account.peerUser(bob.user).verified, true);
+  alice.account.startSession(bob.address, dir.takeBundle(bob.address), NOW);
+  assert.deepEqual(alice.account.peerIdentity(bob.address).key, bob.account.identityKey());
+  assert.deepEqual(alice.account.devicesWithSessions(bob.user), [bob.address]);
+  assert.equal(alice.account.forgetDevice(bob.address), true);
+  assert.equal(alice.account.hasSession(bob.address), false);
+  assert.deepEqual(alice.account.devicesWithSessions(bob.user), []);
+  assert.equal(alice.account.forgetDevice(bob.address), false);
+});
+
+test("the pooled randomness never hands out the same bytes twice", () => {
+  // Identity keys, link codes and seal nonces all come from the pool;
+  // a pool that served bytes twice would repeat one of them.
+  const seen = new Set();
+  for (let i = 0; i < 40; i++) {
+    const a = Account.create({ appId: "chirp", userId: `u${i}`, deviceId: 1 }, randomKey(), 1, NOW);
+    for (const b of [a.identityKey(), a.userIdentityKey(), new kinseal.LinkRequest().code()]) {
+      const k = b.toString();
+      assert.ok(!seen.has(k));
+      seen.add(k);
+    }
+    const values = a.exportRecords().map((r) => r.value.toString());
+    for (const v of values) {
+      assert.ok(!seen.has(v));
+      seen.add(v);
+    }
+  }
+});

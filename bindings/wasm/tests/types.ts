@@ -96,7 +96,12 @@ export function parity(storageKey: Uint8Array, oldKey: Uint8Array, now: number):
   const upload: UploadSummary = validateUpload(m, alice.identityKey());
   const info: RouteInfo = route(m);
   const group: GroupRouteInfo = routeGroup(m);
+  const key: Uint8Array | undefined = alice.peerIdentity(bob)?.key;
+  const version: number = alice.peerUser(bobUser)?.deviceList.version ?? 0;
+  const withSessions: DeviceAddress[] = alice.devicesWithSessions(bobUser);
+  const forgot: boolean = alice.forgetDevice(bob);
   return resealed + d.plaintext.length + d2.plaintext.length + delivered + fan.envelopes.length +
     g.plaintext.length + all.envelopes.length + each.length + upload.counts.oneTime +
-    (info.prekeys?.oneTimePrekeyId ?? 0) + group.epoch + (alice.forgetGroup(g.group) ? 1 : 0);
+    (info.prekeys?.oneTimePrekeyId ?? 0) + group.epoch + (alice.forgetGroup(g.group) ? 1 : 0) +
+    (key?.length ?? 0) + version + withSessions.length + (forgot ? 1 : 0);
 }
