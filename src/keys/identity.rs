@@ -2,7 +2,6 @@
 //! mapped X25519 form takes part in key agreement.
 
 use core::fmt;
-use std::sync::OnceLock;
 
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use rand_core::CryptoRng;
@@ -23,15 +22,15 @@ use crate::wire::{KEY_LEN, SIGNATURE_LEN};
 ///
 /// A key restored from a session state this implementation wrote
 /// ([`IdentityKey::from_stored`]) was validated when it entered the
-/// session; its point is decompressed, and checked again, only if it is
-/// ever used to verify a signature.
+/// session; its point is decompressed, and checked again, only when it is
+/// used to verify a signature (which a session's keys never are).
 #[derive(Clone)]
 pub struct IdentityKey {
     bytes: [u8; KEY_LEN],
     x25519: [u8; KEY_LEN],
-    /// The decompressed, validated point: set by parsing; for a stored
-    /// key, on its first verification.
-    ed: OnceLock<VerifyingKey>,
+    /// The decompressed, validated point; `None` for a stored key, whose
+    /// point is parsed for each verification.
+    ed: Option<VerifyingKey>,
 }
 
 impl IdentityKey {
@@ -57,7 +56,7 @@ impl IdentityKey {
         IdentityKey {
             bytes: ed.to_bytes(),
             x25519: ed.to_montgomery().to_bytes(),
-            ed: OnceLock::from(ed),
+            ed: Some(ed),
         }
     }
 
@@ -81,7 +80,7 @@ impl IdentityKey {
         Ok(IdentityKey {
             bytes: *bytes,
             x25519: *x25519,
-            ed: OnceLock::new(),
+            ed: None,
         })
     }
 
@@ -95,13 +94,13 @@ impl IdentityKey {
         &self.bytes
     }
 
-    /// The validated point: parsed once, for a stored key on first use.
-    fn point(&self) -> Option<&VerifyingKey> {
-        if let Some(ed) = self.ed.get() {
-            return Some(ed);
+    /// The validated point: kept from parsing, or parsed now for a stored
+    /// key.
+    fn point(&self) -> Option<VerifyingKey> {
+        match self.ed {
+            Some(ed) => Some(ed),
+            None => parse_ed25519(&self.bytes, KeyKind::Identity).ok(),
         }
-        let ed = parse_ed25519(&self.bytes, KeyKind::Identity).ok()?;
-        Some(self.ed.get_or_init(|| ed))
     }
 
     /// The X25519 public key this identity uses in key agreement
@@ -123,7 +122,7 @@ impl IdentityKey {
         let ed = self
             .point()
             .ok_or(ProtocolError::InvalidSignature { object })?;
-        verify_strict(ed, object, label, parts, signature)
+        verify_strict(&ed, object, label, parts, signature)
     }
 }
 
@@ -394,7 +393,7 @@ mod tests {
         for round in 0..12u8 {
             seed[0] = round;
             let pair = IdentityKeyPair::from_secret_array(&seed);
-            let a = pair.public_key().ed.get().unwrap().to_edwards();
+            let a = pair.public_key().ed.unwrap().to_edwards();
             assert!(IdentityKey::from_bytes(pair.public_key().as_bytes()).is_ok());
             assert!(in_subgroup_by_definition(&a));
             for t in &EIGHT_TORSION[1..] {
