@@ -17,9 +17,12 @@ impl Session {
     /// itself when dropped.
     ///
     /// # Security
-    /// The encoding holds the session's secrets: store it encrypted at rest,
-    /// and store it after every `encrypt` and `decrypt`, or a restart will
-    /// roll the session back.
+    /// The encoding holds the session's secrets: store it encrypted and
+    /// authenticated at rest (as `kinseal::client`'s stores seal it), and
+    /// store it after every `encrypt` and `decrypt`, or a restart will
+    /// roll the session back. [`Session::from_bytes`] checks the keys of a
+    /// current-revision state for their encodings only: their integrity
+    /// is the seal's.
     pub fn to_bytes(&self) -> SecretBytes {
         let frame = SessionFrame {
             suite: crate::wire::SUITE_V1,
