@@ -20,8 +20,8 @@ use crate::wire::{KEY_LEN, SIGNATURE_LEN};
 /// key agreement is derived once, with the standard birational map from
 /// Edwards to Montgomery form.
 ///
-/// A key restored from a session state this implementation wrote
-/// ([`IdentityKey::from_stored`]) was validated when it entered the
+/// A key restored from a session state ([`Session::from_bytes`](crate::Session::from_bytes),
+/// revision 2) was validated when it entered the
 /// session; its point is decompressed, and checked again, only when it is
 /// used to verify a signature (which a session's keys never are).
 #[derive(Clone)]
