@@ -11,59 +11,31 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use kinseal::client::{
     Account, AccountConfig, ClientStore, DeviceAddress, MAX_HANDSHAKES_PER_LAST_RESORT_KEY,
-    MemoryStore, SqliteStore, StorageKey, StorageKeyring, UserAddress,
+    MemoryStore, SqliteStore, UserAddress,
 };
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
 use kinseal::{AccountError, Error, LinkRequest, OsRng, VerifiedBundle};
 
-const NOW: u64 = 1_767_225_600;
+#[path = "support/accounts.rs"]
+mod accounts;
+use accounts::{NOW, introduce, keyring, temp_db};
 
-fn keyring() -> StorageKeyring {
-    StorageKeyring::new(StorageKey::new(1, &[9; 32]))
-}
-
+/// An account with 100 one-time prekeys of each kind published.
 fn account<S: ClientStore>(dir: &MemoryDirectory, at: &DeviceAddress, store: S) -> Account<S> {
     let config = AccountConfig::default()
         .with_one_time_prekey_target(100)
         .unwrap();
-    let account = Account::create(store, keyring(), &mut OsRng, at, NOW)
-        .unwrap()
-        .with_config(config);
-    dir.register(at, account.identity_key()).unwrap();
-    let update = account.refresh_prekeys(&mut OsRng, NOW, None).unwrap();
-    dir.upload(at, &account.upload_bytes(&update).unwrap())
-        .unwrap();
-    account
-}
-
-/// Each account learns the other's device list, as from a directory.
-fn introduce<S: ClientStore, T: ClientStore>(a: &Account<S>, b: &Account<T>) {
-    let (la, lb) = (
-        a.device_list().unwrap().to_bytes(),
-        b.device_list().unwrap().to_bytes(),
-    );
-    a.update_device_lists(&mut OsRng, &[lb], NOW).unwrap();
-    b.update_device_lists(&mut OsRng, &[la], NOW).unwrap();
+    accounts::account_with(dir, at, store, config)
 }
 
 /// An account that only sends: no prekeys published.
 fn bare_account<S: ClientStore>(store: S, at: &DeviceAddress) -> Account<S> {
     Account::create(store, keyring(), &mut OsRng, at, NOW).unwrap()
-}
-
-fn temp_db(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "kinseal-bench-{}-{name}.sqlite",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&path);
-    path
 }
 
 /// Alice (memory store) and Bob (the given store) with an established session.
@@ -81,12 +53,7 @@ fn pair<S: ClientStore>(
     let alice = account(&dir, &a, Arc::new(MemoryStore::new()));
     let bob = account(&dir, &b, bob_store);
     introduce(&alice, &bob);
-    let bundle = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
-    alice.start_session(&mut OsRng, &b, &bundle, NOW).unwrap();
-    let first = alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap();
-    bob.decrypt(&mut OsRng, &a, &first, NOW).unwrap();
-    let reply = bob.encrypt(&mut OsRng, &a, b"hi", NOW).unwrap();
-    alice.decrypt(&mut OsRng, &b, &reply, NOW).unwrap();
+    accounts::converse(&dir, &alice, &a, &bob, &b);
     (alice, bob, a, b)
 }
 

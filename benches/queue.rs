@@ -14,18 +14,18 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use kinseal::client::{
-    Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, SqliteStore, StorageKey,
-    StorageKeyring,
+    Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, SqliteStore,
 };
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
 use kinseal::{Envelope, OsRng};
 
-const NOW: u64 = 1_767_225_600;
+#[path = "support/accounts.rs"]
+mod accounts;
+use accounts::{NOW, introduce, temp_db};
 /// Senders in the queue, and messages from each.
 const SENDERS: usize = 10;
 const PER_SENDER: usize = 99;
@@ -33,19 +33,6 @@ const PER_SENDER: usize = 99;
 const NEW_SENDERS: usize = 10;
 /// Conversations the sending side writes to.
 const PEERS: usize = 100;
-
-fn keyring() -> StorageKeyring {
-    StorageKeyring::new(StorageKey::new(1, &[9; 32]))
-}
-
-fn temp_db(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "kinseal-bench-{}-{name}.sqlite",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&path);
-    path
-}
 
 /// An account, registered, with `prekeys` one-time prekeys of each kind
 /// published.
@@ -60,23 +47,7 @@ fn account<S: ClientStore>(
         .unwrap()
         .with_session_cache(128)
         .unwrap();
-    let account = Account::create(store, keyring(), &mut OsRng, at, NOW)
-        .unwrap()
-        .with_config(config);
-    dir.register(at, account.identity_key()).unwrap();
-    let update = account.refresh_prekeys(&mut OsRng, NOW, None).unwrap();
-    dir.upload(at, &account.upload_bytes(&update).unwrap())
-        .unwrap();
-    account
-}
-
-fn introduce<S: ClientStore, T: ClientStore>(a: &Account<S>, b: &Account<T>) {
-    let (la, lb) = (
-        a.device_list().unwrap().to_bytes(),
-        b.device_list().unwrap().to_bytes(),
-    );
-    a.update_device_lists(&mut OsRng, &[lb], NOW).unwrap();
-    b.update_device_lists(&mut OsRng, &[la], NOW).unwrap();
+    accounts::account_with(dir, at, store, config)
 }
 
 /// The receiver (over `store`) and `n` senders in answered sessions

@@ -161,54 +161,43 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             let mut set = set;
             let before = (!set.is_empty()).then(|| set.encode());
             txn.savepoint()?;
-            match self.decrypt_unstored(&mut txn, rng, peer, set, envelope.message(), now) {
-                Ok((decrypted, set)) => match deliver(index, &decrypted) {
-                    Ok(value) => {
-                        txn.release_savepoint()?;
-                        held.insert(
-                            peer.clone(),
-                            Held {
-                                sealed,
-                                set,
-                                changed: true,
-                            },
-                        );
-                        outcomes.push(Ok((decrypted, value)));
-                    }
-                    Err(refused) => {
-                        txn.rollback_to_savepoint()?;
-                        let set = restore(&before)?;
-                        held.insert(
-                            peer.clone(),
-                            Held {
-                                sealed,
-                                set,
+            let (set, changed, outcome) =
+                match self.decrypt_unstored(&mut txn, rng, peer, set, envelope.message(), now) {
+                    Ok((decrypted, set)) => match deliver(index, &decrypted) {
+                        Ok(value) => {
+                            txn.release_savepoint()?;
+                            (set, true, Ok((decrypted, value)))
+                        }
+                        Err(refused) => {
+                            txn.rollback_to_savepoint()?;
+                            (
+                                restore(&before)?,
                                 changed,
-                            },
-                        );
-                        outcomes.push(Err(BatchFailure::Refused(refused)));
+                                Err(BatchFailure::Refused(refused)),
+                            )
+                        }
+                    },
+                    Err((e, intact)) => {
+                        if !is_the_messages(&e) {
+                            return Err(e);
+                        }
+                        txn.rollback_to_savepoint()?;
+                        let set = match intact {
+                            Some(set) => set,
+                            None => restore(&before)?,
+                        };
+                        (set, changed, Err(BatchFailure::Failed(e)))
                     }
+                };
+            held.insert(
+                peer.clone(),
+                Held {
+                    sealed,
+                    set,
+                    changed,
                 },
-                Err((e, intact)) => {
-                    if !is_the_messages(&e) {
-                        return Err(e);
-                    }
-                    txn.rollback_to_savepoint()?;
-                    let set = match intact {
-                        Some(set) => set,
-                        None => restore(&before)?,
-                    };
-                    held.insert(
-                        peer.clone(),
-                        Held {
-                            sealed,
-                            set,
-                            changed,
-                        },
-                    );
-                    outcomes.push(Err(BatchFailure::Failed(e)));
-                }
-            }
+            );
+            outcomes.push(outcome);
         }
         let mut written = Vec::with_capacity(held.len());
         for (peer, h) in held {

@@ -15,9 +15,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use kinseal::client::{
-    Account, AccountConfig, DEFAULT_SESSION_CACHE, MemoryStore, StorageKey, StorageKeyring,
-};
+use kinseal::client::{Account, AccountConfig, DEFAULT_SESSION_CACHE, MemoryStore};
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
 use kinseal::{DeviceAddress, OsRng};
 
@@ -57,29 +55,22 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-const NOW: u64 = 1_767_225_600;
 const PEERS: u32 = 1_000;
+
+#[path = "../../../support/accounts.rs"]
+mod accounts;
+use accounts::{NOW, keyring};
 
 fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
 
-fn keyring() -> StorageKeyring {
-    StorageKeyring::new(StorageKey::new(1, &[9; 32]))
-}
-
+/// A peer: one one-time prekey of each kind published.
 fn account(dir: &MemoryDirectory, at: &DeviceAddress) -> Account<Arc<MemoryStore>> {
     let config = AccountConfig::default()
         .with_one_time_prekey_target(1)
         .unwrap();
-    let account = Account::create(Arc::new(MemoryStore::new()), keyring(), &mut OsRng, at, NOW)
-        .unwrap()
-        .with_config(config);
-    dir.register(at, account.identity_key()).unwrap();
-    let update = account.refresh_prekeys(&mut OsRng, NOW, None).unwrap();
-    dir.upload(at, &account.upload_bytes(&update).unwrap())
-        .unwrap();
-    account
+    accounts::account_with(dir, at, Arc::new(MemoryStore::new()), config)
 }
 
 /// The store of an account with an established session with each of
@@ -90,22 +81,12 @@ fn populated() -> (Arc<MemoryStore>, DeviceAddress, Vec<DeviceAddress>) {
     let store = Arc::new(MemoryStore::new());
     let alice = Account::create(store.clone(), keyring(), &mut OsRng, &a, NOW).unwrap();
     dir.register(&a, alice.identity_key()).unwrap();
-    let alice_list = alice.device_list().unwrap().to_bytes();
     let mut peers = Vec::new();
     for i in 0..PEERS {
         let b = DeviceAddress::new(b"parley", format!("bob{i}").as_bytes(), 1).unwrap();
         let bob = account(&dir, &b);
-        bob.update_device_lists(&mut OsRng, &[alice_list.clone()], NOW)
-            .unwrap();
-        alice
-            .update_device_lists(&mut OsRng, &[bob.device_list().unwrap().to_bytes()], NOW)
-            .unwrap();
-        let bundle = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
-        alice.start_session(&mut OsRng, &b, &bundle, NOW).unwrap();
-        let first = alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap();
-        bob.decrypt(&mut OsRng, &a, &first, NOW).unwrap();
-        let reply = bob.encrypt(&mut OsRng, &a, b"hi", NOW).unwrap();
-        alice.decrypt(&mut OsRng, &b, &reply, NOW).unwrap();
+        accounts::introduce(&alice, &bob);
+        accounts::converse(&dir, &alice, &a, &bob, &b);
         peers.push(b);
     }
     (store, a, peers)
