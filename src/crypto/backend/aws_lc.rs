@@ -66,7 +66,7 @@ pub(crate) fn ed25519_verify(
 ) -> bool {
     match strict_prechecks(key, signature) {
         Precheck::Reject => false,
-        Precheck::NonCanonicalKey => dalek::ed25519_verify(key, message, signature),
+        Precheck::Dalek => dalek::ed25519_verify(key, message, signature),
         Precheck::Pass => sig::UnparsedPublicKey::new(&sig::ED25519, key.as_bytes())
             .verify(message, signature)
             .is_ok(),

@@ -15,7 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha512};
 use x25519_dalek::StaticSecret;
 
-use super::{Precheck, SIGNATURE_LEN, dalek, strict_prechecks};
+use super::{Precheck, SIGNATURE_LEN, SMALL_ORDER_Y, dalek, strict_prechecks, y_of};
 
 /// What `verify_strict` says.
 fn strict(key: &VerifyingKey, message: &[u8], signature: &[u8; SIGNATURE_LEN]) -> bool {
@@ -173,7 +173,7 @@ fn small_order_r_is_refused() {
         let message = [i as u8; 9];
         let s = challenge(&r, key.as_bytes(), &message) * a;
         let sig = signature(&r, &s);
-        assert_eq!(strict_prechecks(&key, &sig), Precheck::Reject);
+        assert_eq!(strict_prechecks(&key, &sig), Precheck::Dalek);
         assert!(!same_verdict(&key, &message, &sig));
         if i == 0 {
             // R = O: the equation holds.
@@ -281,6 +281,7 @@ fn undecodable_and_non_canonical_encodings() {
             if let Ok(odd_key) = VerifyingKey::from_bytes(&enc) {
                 keys += 1;
                 assert_ne!(strict_prechecks(&odd_key, &good), Precheck::Pass);
+                assert!(!super::y_is_canonical(&enc));
                 let _ = same_verdict(&odd_key, message, &good);
                 // A signature the equation accepts under the decoded point
                 // (hashing the non-canonical bytes, as both do).
@@ -332,4 +333,47 @@ fn x25519_same_bytes_on_wycheproof_and_edge_secrets() {
         nine[0] = 9;
         assert_eq!(*dalek::x25519(&secret, &nine), public);
     }
+}
+
+/// `SMALL_ORDER_Y` is exactly the set of the `y`s of the eight points of
+/// small order, and every encoding that ed25519-dalek decodes to a point of
+/// small order is sent to it by `strict_prechecks`: both signs, and the
+/// non-canonical `y + p` of `y` = 0 and 1 (the only small-order `y`s below
+/// 19).
+#[test]
+fn small_order_y_list_is_the_torsion() {
+    let mut ys: Vec<[u8; 32]> = EIGHT_TORSION
+        .iter()
+        .map(|t| y_of(&t.compress().to_bytes()))
+        .collect();
+    ys.sort_unstable();
+    ys.dedup();
+    let mut listed = SMALL_ORDER_Y.to_vec();
+    listed.sort_unstable();
+    assert_eq!(ys, listed);
+    let key = SigningKey::from_bytes(&[3; 32]).verifying_key();
+    let mut small = 0;
+    for y in SMALL_ORDER_Y.iter().copied().chain((0u8..19).map(|k| {
+        let mut e = [0xffu8; 32];
+        e[0] = 0xed + k;
+        e[31] = 0x7f;
+        e
+    })) {
+        for sign in [0u8, 0x80] {
+            let mut r = y;
+            r[31] |= sign;
+            let mut sig = [0u8; SIGNATURE_LEN];
+            sig[..32].copy_from_slice(&r);
+            if CompressedEdwardsY(r)
+                .decompress()
+                .is_some_and(|p| p.is_small_order())
+            {
+                small += 1;
+                assert_eq!(strict_prechecks(&key, &sig), Precheck::Dalek, "{r:02x?}");
+            }
+        }
+    }
+    // 5 ys, both signs (x = 0 for y = ±1: the sign bit is ignored), and
+    // p and p + 1 with both signs.
+    assert_eq!(small, 14);
 }
