@@ -30,7 +30,13 @@ pub(crate) fn x25519(ours: &StaticSecret, theirs: &[u8; 32]) -> Zeroizing<[u8; 3
         .ok()
         .and_then(|key| {
             agreement::agree(&key, UnparsedPublicKey::new(&X25519, theirs), (), |k| {
-                <[u8; 32]>::try_from(k).map(Zeroizing::new).map_err(|_| ())
+                // Copied straight into a zeroizing buffer: no stack copy.
+                let mut out = Zeroizing::new([0u8; 32]);
+                if k.len() != out.len() {
+                    return Err(());
+                }
+                out.copy_from_slice(k);
+                Ok(out)
             })
             .ok()
         });
