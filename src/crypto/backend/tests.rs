@@ -377,3 +377,48 @@ fn small_order_y_list_is_the_torsion() {
     // p and p + 1 with both signs.
     assert_eq!(small, 14);
 }
+
+/// Random damage: honest signatures under honest and torsioned keys with
+/// one byte of `R`, `S` or the key changed (or none), 3 000 cases; every
+/// verdict is `verify_strict`'s, from both backends.
+#[test]
+fn damaged_signatures_get_the_same_verdict() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut accepted, mut refused) = (0, 0);
+    for i in 0..3000u32 {
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&next().to_le_bytes());
+        let signing = SigningKey::from_bytes(&seed);
+        let message = next().to_le_bytes();
+        let mut sig = dalek::ed25519_sign(&signing, &message);
+        let mut key_bytes = signing.verifying_key().to_bytes();
+        if i % 7 == 0 {
+            // A key with a small-order component (what kinseal's parsers
+            // refuse and `VerifyingKey` does not).
+            let a = CompressedEdwardsY(key_bytes).decompress().unwrap();
+            key_bytes = (a + EIGHT_TORSION[(i % 8) as usize]).compress().to_bytes();
+        }
+        let at = (next() % 96) as usize;
+        let flip = (next() % 256) as u8;
+        match i % 4 {
+            0 => {}
+            1 | 2 => sig[at % SIGNATURE_LEN] ^= flip,
+            _ => key_bytes[at % 32] ^= flip,
+        }
+        let Ok(key) = VerifyingKey::from_bytes(&key_bytes) else {
+            continue;
+        };
+        if same_verdict(&key, &message, &sig) {
+            accepted += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    assert!(accepted > 500 && refused > 1500, "{accepted} {refused}");
+}
