@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use kinseal::client::{
-    Account, AccountConfig, ClientStore, DeviceAddress, MemoryStore, SqliteStore, StorageKey,
-    StorageKeyring, UserAddress,
+    Account, AccountConfig, ClientStore, DeviceAddress, MAX_HANDSHAKES_PER_LAST_RESORT_KEY,
+    MemoryStore, SqliteStore, StorageKey, StorageKeyring, UserAddress,
 };
 use kinseal::server::{MemoryDirectory, PreKeyDirectory};
 use kinseal::{AccountError, Error, LinkRequest, OsRng, VerifiedBundle};
@@ -108,6 +108,34 @@ fn same_chain(c: &mut Criterion) {
         )
     });
 
+    // Every operation a cache miss (the app-path table's "miss" rows): the
+    // sealed set is opened and decoded, and the session restored from its
+    // state, each time. Fresh pairs, as above.
+    let no_cache = || AccountConfig::default().with_session_cache(0).unwrap();
+    let (alice, _bob, _a, b) = pair(Arc::new(MemoryStore::new()));
+    let alice = alice.with_config(no_cache());
+    g.bench_function("encrypt 100 B, session cache off (memory store)", |bench| {
+        bench.iter(|| alice.encrypt(&mut OsRng, &b, &msg, NOW).unwrap())
+    });
+    let (alice, bob, a, b) = pair(Arc::new(MemoryStore::new()));
+    let bob = bob.with_config(no_cache());
+    g.bench_function("decrypt 100 B, session cache off (memory store)", |bench| {
+        bench.iter_batched(
+            || alice.encrypt(&mut OsRng, &b, &msg, NOW).unwrap(),
+            |m| bob.decrypt(&mut OsRng, &a, &m, NOW).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+
+    // Bob is the one on the SQLite file.
+    let path = temp_db("encrypt");
+    let (_alice, bob, a, _b) = pair(SqliteStore::open(&path).unwrap());
+    g.bench_function("encrypt 100 B (SQLite file, synchronous=FULL)", |bench| {
+        bench.iter(|| bob.encrypt(&mut OsRng, &a, &msg, NOW).unwrap())
+    });
+    drop(bob);
+    let _ = std::fs::remove_file(&path);
+
     let path = temp_db("decrypt");
     let (alice, bob, a, b) = pair(SqliteStore::open(&path).unwrap());
     g.bench_function("decrypt 100 B (SQLite file, synchronous=FULL)", |bench| {
@@ -139,21 +167,42 @@ fn first_message(c: &mut Criterion) {
         })
     });
     // Each iteration answers a new handshake on the last-resort keys, so
-    // Bob's one-time keys are never exhausted by the measurement.
-    while !dir.take_bundle(&b).unwrap().used_last_resort() {}
-    let last_resort = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
+    // Bob's one-time keys are never exhausted by the measurement. A
+    // last-resort key answers at most MAX_HANDSHAKES_PER_LAST_RESORT_KEY
+    // handshakes: before that, the setup moves on to a new Bob (the ones
+    // before stay, for the messages of a batch already encrypted to them).
+    let bob_on_last_resort = |n: usize| {
+        let b = DeviceAddress::new(b"parley", format!("bob{n}").as_bytes(), 1).unwrap();
+        let bob = account(&dir, &b, Arc::new(MemoryStore::new()));
+        introduce(&alice, &bob);
+        while !dir.take_bundle(&b).unwrap().used_last_resort() {}
+        let last_resort = dir.take_bundle(&b).unwrap().into_bundle().verify().unwrap();
+        (bob, b, last_resort)
+    };
+    let bobs = std::cell::RefCell::new(vec![bob_on_last_resort(0)]);
+    let mut answered = 0;
     g.bench_function("decrypt PreKeyMessage (memory store)", |bench| {
         bench.iter_batched(
             || {
+                if answered == MAX_HANDSHAKES_PER_LAST_RESORT_KEY - 10 {
+                    let n = bobs.borrow().len();
+                    bobs.borrow_mut().push(bob_on_last_resort(n));
+                    answered = 0;
+                }
+                answered += 1;
+                let bobs = bobs.borrow();
+                let i = bobs.len() - 1;
+                let (_, b, last_resort) = &bobs[i];
                 alice
-                    .start_session(&mut OsRng, &b, &last_resort, NOW)
+                    .start_session(&mut OsRng, b, last_resort, NOW)
                     .unwrap();
-                alice.encrypt(&mut OsRng, &b, b"hi", NOW).unwrap()
+                (i, alice.encrypt(&mut OsRng, b, b"hi", NOW).unwrap())
             },
-            |m| bob.decrypt(&mut OsRng, &a, &m, NOW).unwrap(),
+            |(i, m)| bobs.borrow()[i].0.decrypt(&mut OsRng, &a, &m, NOW).unwrap(),
             BatchSize::SmallInput,
         )
     });
+    drop(bob);
     g.finish();
 }
 
@@ -619,6 +668,34 @@ fn groups(c: &mut Criterion) {
             })
         },
     );
+    // The group's sender key already distributed: one group encryption,
+    // and the sender-key record written (rotation set as far off as
+    // allowed, so the measurement never distributes a new key).
+    let alice = alice.with_config(
+        AccountConfig::default()
+            .with_session_cache(1024)
+            .unwrap()
+            .with_group_rotation(
+                kinseal::client::MAX_GROUP_ROTATION_MESSAGES,
+                7 * 24 * 60 * 60,
+            )
+            .unwrap(),
+    );
+    alice.group_send(&mut OsRng, &group, &msg, NOW).unwrap();
+    g.bench_function(
+        "group_send 100 B, current key, 1 000-device group (memory store)",
+        |bench| {
+            bench.iter(|| {
+                let sent = alice.group_send(&mut OsRng, &group, &msg, NOW).unwrap();
+                assert!(sent.distributions().envelopes().is_empty());
+                sent
+            })
+        },
+    );
+    let mut sender = kinseal::SenderKey::generate(&mut r, group, 0);
+    g.bench_function("floor: sender-key encrypt 100 B (in memory)", |bench| {
+        bench.iter(|| sender.encrypt(alice.address(), &msg).unwrap())
+    });
     // Rotation every message: each send distributes a new key.
     let rotating = AccountConfig::default()
         .with_session_cache(1024)

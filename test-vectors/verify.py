@@ -627,7 +627,8 @@ def verify_strict(A_bytes: bytes, label: bytes, body: bytes, sig: bytes) -> None
 # §4 Wire encodings
 # ---------------------------------------------------------------------------
 
-T_MESSAGE, T_PREKEY_MESSAGE, T_BUNDLE, T_RECORD = 0x01, 0x02, 0x03, 0x10
+T_MESSAGE, T_PREKEY_MESSAGE, T_BUNDLE, T_RECORD = 0x01, 0x02, 0x03, 0x11
+T_RECORD_REV1 = 0x10  # §4.4 revision 1: read, never written
 MAX_PLAINTEXT_LEN = 262144
 MAX_PADDED_LEN = 270336  # §7.6: Padmé(MAX_PLAINTEXT_LEN + 1)
 MAX_CIPHERTEXT_LEN = MAX_PADDED_LEN + 16
@@ -1222,11 +1223,14 @@ def ratchet_decrypt(s: Session, msg: Message) -> bytes:
 
 
 def encode_record(s: Session) -> bytes:
+    """§4.4 revision 2: the identities' X25519 forms and our ratchet public
+    key are stored next to the keys they are derived from."""
     out = u8(VERSION) + u8(T_RECORD) + u8(SUITE) + flag(s.responder)
-    out += s.local_ik + s.remote_ik + s.ad + s.base_key + s.hid
+    out += s.local_ik + montgomery_u(s.local_ik) + s.remote_ik + montgomery_u(s.remote_ik)
+    out += s.ad + s.base_key + s.hid
     out += s.padding.block.to_bytes(2, "big") + flag(s.padding.padme) + s.rk + s.nhk
     out += u32(s.bounds.max_forward_jump) + u32(s.bounds.max_skipped_keys) + u32(s.bounds.max_old_chains)
-    out += flag(s.dhs is not None) + (s.dhs or b"")
+    out += flag(s.dhs is not None) + ((s.dhs + x25519_base(s.dhs)) if s.dhs is not None else b"")
     out += flag(s.send is not None)
     if s.send is not None:
         out += s.send[0] + u32(s.send[1]) + s.send[2] + s.send[3]
@@ -1247,15 +1251,33 @@ def encode_record(s: Session) -> bytes:
 
 
 def decode_record(data: bytes) -> Session:
-    """§4.4 decode and validate."""
+    """§4.4 decode and validate, either revision: revision 1's keys are
+    validated (§3.1, §3.2); revision 2's were validated before they were
+    stored, so only the encodings of its keys and stored values are."""
     r = Reader(data)
-    read_prefix(r, T_RECORD, True)
+    v = r.u8()
+    if v != VERSION:
+        raise ProtocolError("UnsupportedVersion", f"0x{v:02x}")
+    t = r.u8()
+    if t not in (T_RECORD, T_RECORD_REV1):
+        raise ProtocolError("UnexpectedType", f"0x{t:02x}")
+    rev2 = t == T_RECORD
+    suite = r.u8()
+    if suite != SUITE:
+        raise ProtocolError("UnsupportedSuite", f"0x{suite:02x}")
     responder = r.flag()
-    local_ik, remote_ik, ad, base_key, hid = (r.take(32) for _ in range(5))
+    local_ik = r.take(32)
+    local_u = r.take(32) if rev2 else None
+    remote_ik = r.take(32)
+    remote_u = r.take(32) if rev2 else None
+    ad, base_key, hid = (r.take(32) for _ in range(3))
     padding = Padding(int.from_bytes(r.take(2), "big"), r.flag())
     rk, nhk = r.take(32), r.take(32)
     bounds = Bounds(r.u32(), r.u32(), r.u32())
-    dhs = r.take(32) if r.flag() else None
+    dhs, dhs_pub = None, None
+    if r.flag():
+        dhs = r.take(32)
+        dhs_pub = r.take(32) if rev2 else None
     send = [r.take(32), r.u32(), r.take(32), r.take(4)] if r.flag() else None
     pn, next_seq, nchains = r.u32(), r.u32(), r.u32()
     if nchains > 33:
@@ -1274,12 +1296,23 @@ def decode_record(data: bytes) -> Session:
     # settings: the padding, then the bounds
     padding.validate()
     bounds.validate()
-    # keys
-    validate_identity_key(local_ik)
-    validate_identity_key(remote_ik)
-    validate_x25519_public(base_key)
-    for c in chains:
-        validate_x25519_public(c.ratchet_key)
+    # keys, in field order
+    if rev2:
+        for ik, u in ((local_ik, local_u), (remote_ik, remote_u)):
+            if (int.from_bytes(ik, "little") & ((1 << 255) - 1)) >= P:
+                raise ProtocolError("InvalidKey", "stored identity key encoding not canonical")
+            validate_x25519_canonical(u)
+        validate_x25519_canonical(base_key)
+        if dhs_pub is not None:
+            validate_x25519_canonical(dhs_pub)
+        for c in chains:
+            validate_x25519_canonical(c.ratchet_key)
+    else:
+        validate_identity_key(local_ik)
+        validate_identity_key(remote_ik)
+        validate_x25519_public(base_key)
+        for c in chains:
+            validate_x25519_public(c.ratchet_key)
     # consistency
     bad = lambda why: ProtocolError("InvalidField", why)  # noqa: E731
     if nchains > bounds.max_old_chains + 1:
@@ -2040,6 +2073,11 @@ def check_negative(c: Checker) -> int:
     base_record = H(doc["record"])
     rec = decode_record(base_record)
     c.eq("negative record decode/re-encode", encode_record(rec), base_record)
+    # the same state as revision 1 (§4.4): read, validated, written as revision 2
+    rec_1 = H(doc["record_revision_1"])
+    c.eq("negative record in revision 1 is type 0x10, 96 bytes shorter",
+         (rec_1[1], len(rec_1) + 96), (T_RECORD_REV1, len(base_record)))
+    c.eq("negative record in revision 1 re-encodes as revision 2", encode_record(decode_record(rec_1)), base_record)
     c.ok("negative record has a ratchet key", rec.dhs is not None)
     sent_once = bob.clone()
     ratchet_encrypt(sent_once, b"", lambda: rec.dhs)
@@ -3132,8 +3170,8 @@ def check_edge_cases(c: Checker) -> int:
         c.rejects(f"edge: order of checks: {what}", lambda: verify_bundle(decode_bundle(data)), kind)
         n += 1
     rec = H(neg["record"])
-    # offset of the chain count: 4 + 7*32 + 3 + 12 + (1 + 32) + (1 + 32 + 4 + 32 + 4) + 4 + 4 (§4.4)
-    cc = 4 + 7 * 32 + 3 + 12 + 33 + 73 + 8
+    # offset of the chain count (§4.4, revision 2): 4 + 9*32 + 3 + 12 + (1 + 64) + (1 + 32 + 4 + 32 + 4) + 4 + 4
+    cc = 4 + 9 * 32 + 3 + 12 + 65 + 73 + 8
     c.eq("edge: chain count offset in the negative record", rec[cc:cc + 4], u32(1))
     rec_34 = rec[:cc] + u32(34) + rec[cc + 4:]
     c.rejects("edge: order of checks: record chain count 34 and input too short", lambda: decode_record(rec_34),
@@ -3168,7 +3206,7 @@ def check_edge_cases(c: Checker) -> int:
     c.eq("edge: catch-up PN - Nr = max_forward_jump passes the check (then the AEAD fails)",
          try_deliver(bob.clone(), nr + mfj, 0), "DecryptionFailed")
     c.eq("edge: new chain N = max_forward_jump + 1 is TooFarAhead", try_deliver(bob.clone(), 0, mfj + 1), "TooFarAhead")
-    ns = 4 + 7 * 32 + 3 + 12 + 33 + 73 + 4  # next chain sequence number
+    ns = 4 + 9 * 32 + 3 + 12 + 65 + 73 + 4  # next chain sequence number
     exhausted = decode_record(rec[:ns] + u32(U32_MAX) + rec[ns + 4:])
     c.eq("edge: next chain seq 2^32 - 1 is ChainExhausted", try_deliver(exhausted, 0, 0), "ChainExhausted")
     almost = decode_record(rec[:ns] + u32(U32_MAX - 1) + rec[ns + 4:])

@@ -537,16 +537,9 @@ pub(crate) const OPS: &[Op] = &[
     Op {
         id: "record/deserialize",
         label: "session deserialize",
-        floor: &[
-            (Ed25519Decompress, 2),
-            (Ed25519IsWeak, 2),
-            (Ed25519TorsionFree, 2),
-            (Ed25519ToMontgomery, 2),
-            (X25519Subgroup, 2),
-            (X25519Keygen, 1),
-        ],
+        floor: &[],
         peer: None,
-        note: "both identity keys validated and mapped, the base key and the receiving chain's ratchet key checked, our ratchet public key recomputed from its private key",
+        note: "no point arithmetic (record revision 2, PROTOCOL.md §4.4): decoding, the consistency checks, and the encodings of the stored keys and of the values derived from them",
     },
     Op {
         id: "parse/message",

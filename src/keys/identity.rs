@@ -19,10 +19,18 @@ use crate::wire::{KEY_LEN, SIGNATURE_LEN};
 /// one public identity key (and one safety number); the X25519 form used in
 /// key agreement is derived once, with the standard birational map from
 /// Edwards to Montgomery form.
+///
+/// A key restored from a session state ([`Session::from_bytes`](crate::Session::from_bytes),
+/// revision 2) was validated when it entered the
+/// session; its point is decompressed, and checked again, only when it is
+/// used to verify a signature (which a session's keys never are).
 #[derive(Clone)]
 pub struct IdentityKey {
-    ed: VerifyingKey,
+    bytes: [u8; KEY_LEN],
     x25519: [u8; KEY_LEN],
+    /// The decompressed, validated point; `None` for a stored key, whose
+    /// point is parsed for each verification.
+    ed: Option<VerifyingKey>,
 }
 
 impl IdentityKey {
@@ -45,18 +53,54 @@ impl IdentityKey {
     }
 
     fn from_verifying_key(ed: VerifyingKey) -> Self {
-        let x25519 = ed.to_montgomery().to_bytes();
-        IdentityKey { ed, x25519 }
+        IdentityKey {
+            bytes: ed.to_bytes(),
+            x25519: ed.to_montgomery().to_bytes(),
+            ed: Some(ed),
+        }
+    }
+
+    /// An identity key as a session state of revision 2 stores it
+    /// (PROTOCOL.md §4.4): its encoding and its X25519 form, both checked
+    /// when the key entered the session. Only the encodings are checked
+    /// again here (both canonical), which costs no point arithmetic; the
+    /// rest of §3.1 runs if the key is ever used to verify a signature.
+    ///
+    /// # Errors
+    /// [`DecodeError::InvalidKey`] for a non-canonical encoding of either.
+    pub(crate) fn from_stored(
+        bytes: &[u8; KEY_LEN],
+        x25519: &[u8; KEY_LEN],
+    ) -> Result<Self, DecodeError> {
+        if !y_is_canonical(bytes) || !crate::crypto::dh::is_canonical_public(x25519) {
+            return Err(DecodeError::InvalidKey {
+                kind: KeyKind::Identity,
+            });
+        }
+        Ok(IdentityKey {
+            bytes: *bytes,
+            x25519: *x25519,
+            ed: None,
+        })
     }
 
     /// The 32-byte encoding.
     pub fn to_bytes(&self) -> [u8; KEY_LEN] {
-        self.ed.to_bytes()
+        self.bytes
     }
 
     /// The 32-byte encoding, borrowed.
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
-        self.ed.as_bytes()
+        &self.bytes
+    }
+
+    /// The validated point: kept from parsing, or parsed now for a stored
+    /// key.
+    fn point(&self) -> Option<VerifyingKey> {
+        match self.ed {
+            Some(ed) => Some(ed),
+            None => parse_ed25519(&self.bytes, KeyKind::Identity).ok(),
+        }
     }
 
     /// The X25519 public key this identity uses in key agreement
@@ -74,7 +118,11 @@ impl IdentityKey {
         parts: &[&[u8]],
         signature: &[u8; SIGNATURE_LEN],
     ) -> Result<(), ProtocolError> {
-        verify_strict(&self.ed, object, label, parts, signature)
+        // A stored key that no longer parses verifies nothing.
+        let ed = self
+            .point()
+            .ok_or(ProtocolError::InvalidSignature { object })?;
+        verify_strict(&ed, object, label, parts, signature)
     }
 }
 
@@ -342,7 +390,7 @@ mod tests {
         for round in 0..12u8 {
             seed[0] = round;
             let pair = IdentityKeyPair::from_secret_array(&seed);
-            let a = pair.public_key().ed.to_edwards();
+            let a = pair.public_key().ed.unwrap().to_edwards();
             assert!(IdentityKey::from_bytes(pair.public_key().as_bytes()).is_ok());
             assert!(in_subgroup_by_definition(&a));
             for t in &EIGHT_TORSION[1..] {

@@ -17,7 +17,10 @@ use crate::wire::{Frame, KEY_LEN, OneTimePreKeyPairFrame, SIGNATURE_LEN, SignedP
 /// encoding and no small-order component. Peer keys become one only through
 /// [`x25519_public`], where received bytes turn into a value; our own keys
 /// through [`X25519PublicKey::from_secret`], which is valid by
-/// construction. Past that point the check never runs again.
+/// construction. Past that point the check never runs again — not even
+/// when a session state of revision 2 is restored
+/// ([`X25519PublicKey::from_stored`]): its keys were checked before they
+/// were stored.
 ///
 /// (`dh::agree` still refuses an all-zero output; no key of this type can
 /// produce one.)
@@ -28,6 +31,19 @@ impl X25519PublicKey {
     /// The public key of `secret`.
     pub(crate) fn from_secret(secret: &StaticSecret) -> Self {
         X25519PublicKey(dh::public_of(secret))
+    }
+
+    /// A key as a session state of revision 2 stores it (PROTOCOL.md
+    /// §4.4): checked with [`x25519_public`] (a peer's) or derived from
+    /// its private key (ours) before it was stored, so only its encoding
+    /// is checked again. The subgroup check protects the uniqueness of
+    /// encodings, not the DH: X25519 clears the cofactor, and `dh::agree`
+    /// refuses an all-zero output whatever the key.
+    ///
+    /// # Errors
+    /// [`DecodeError::InvalidKey`] for a non-canonical encoding.
+    pub(crate) fn from_stored(bytes: &[u8; KEY_LEN]) -> Result<Self, DecodeError> {
+        canonical_x25519(bytes).map(|k| X25519PublicKey(k.0))
     }
 
     /// The 32-byte encoding.

@@ -11,7 +11,7 @@ use super::keys::{ChainKey, HeaderKey, MessageKeySeed, RemoteChainKey, RootKey};
 use super::skipped::SkippedKeys;
 use super::state::{Bounds, DoubleRatchet, OurRatchetKey, OurSide, ReceivingChain, SendingChain};
 use crate::error::{DecodeError, Error, MisuseError, WireType};
-use crate::keys::prekey_x25519;
+use crate::keys::{X25519PublicKey, prekey_x25519};
 use crate::wire::{ChainFrame, RatchetFrame, RatchetKeyFrame, SendingFrame, SkippedFrame};
 
 /// A field of the session state that breaks an invariant (the ratchet's
@@ -65,6 +65,7 @@ impl DoubleRatchet {
             max_old_chains: self.bounds.max_old_chains(),
             ours: ours.map(|o| RatchetKeyFrame {
                 secret: o.secret_bytes(),
+                public: Some(*o.public().as_bytes()),
             }),
             sending,
             previous_sending_length: self.previous_sending_length,
@@ -97,7 +98,9 @@ impl DoubleRatchet {
     /// checking, in this order:
     ///
     /// 1. the bounds, against their ranges ([`Bounds::from_frame`]);
-    /// 2. every peer ratchet key, as a received one is checked;
+    /// 2. every peer ratchet key, as a received one is checked — or, for
+    ///    a frame of revision 2 (`stored`), their encodings only, with our
+    ///    public key (stored next to the private key) too;
     /// 3. the receiving chains: at most `max_old_chains + 1`, sequence
     ///    numbers strictly ascending and below `next_chain_seq`, no chain
     ///    expired beyond its next index;
@@ -113,7 +116,11 @@ impl DoubleRatchet {
     /// [`Error::Misuse`] for bounds out of range (1); [`Error::Decode`]
     /// for the rest: `InvalidKey` (2), `InvalidField` naming the field
     /// (3, 4; `role` for 5).
-    pub(crate) fn from_frame(frame: RatchetFrame, initiator: bool) -> crate::Result<Self> {
+    pub(crate) fn from_frame(
+        frame: RatchetFrame,
+        initiator: bool,
+        stored: bool,
+    ) -> crate::Result<Self> {
         let bounds = Bounds::from_frame(&frame)?;
         let RatchetFrame {
             root_key,
@@ -128,7 +135,10 @@ impl DoubleRatchet {
             chains,
             skipped,
         } = frame;
-        let receiving = receiving_chains(chains, next_chain_seq, bounds)?;
+        // Our key comes before the chains in the record, and keys are
+        // checked in field order.
+        let ours = ours.map(our_key).transpose()?;
+        let receiving = receiving_chains(chains, next_chain_seq, bounds, stored)?;
         let skipped = skipped_keys(skipped, &receiving, bounds)?;
         let side = our_side(ours, sending, &receiving, initiator)?;
         Ok(DoubleRatchet {
@@ -149,10 +159,15 @@ fn receiving_chains(
     chains: Vec<ChainFrame>,
     next_chain_seq: u32,
     bounds: Bounds,
+    stored: bool,
 ) -> crate::Result<VecDeque<ReceivingChain>> {
     let mut keys = Vec::with_capacity(chains.len());
     for c in &chains {
-        keys.push(prekey_x25519(&c.ratchet_key)?);
+        keys.push(if stored {
+            X25519PublicKey::from_stored(&c.ratchet_key)?
+        } else {
+            prekey_x25519(&c.ratchet_key)?
+        });
     }
     if chains.len() > bounds.max_old_chains() as usize + 1 {
         return Err(invalid_state("chain_count", chains.len() as u32));
@@ -209,15 +224,25 @@ fn skipped_keys(
     SkippedKeys::from_sorted(items).ok_or_else(|| invalid_state("skipped_order", 0))
 }
 
+/// Our ratchet key pair: as stored (revision 2, its public key's encoding
+/// checked), or with its public key derived (revision 1).
+fn our_key(frame: RatchetKeyFrame) -> crate::Result<OurRatchetKey> {
+    let RatchetKeyFrame { secret, public } = frame;
+    let secret = StaticSecret::from(*secret);
+    Ok(match public {
+        Some(public) => OurRatchetKey::from_stored(secret, X25519PublicKey::from_stored(&public)?),
+        None => OurRatchetKey::from_secret(secret),
+    })
+}
+
 /// Step 5 of [`DoubleRatchet::from_frame`].
 fn our_side(
-    ours: Option<RatchetKeyFrame>,
+    ours: Option<OurRatchetKey>,
     sending: Option<SendingFrame>,
     receiving: &VecDeque<ReceivingChain>,
     initiator: bool,
 ) -> crate::Result<OurSide> {
     let role = || invalid_state("role", u32::from(!initiator));
-    let ours = ours.map(|r| OurRatchetKey::from_secret(StaticSecret::from(*r.secret)));
     let side = match (ours, sending) {
         (Some(ours), Some(sending)) => {
             let SendingFrame {
@@ -285,8 +310,9 @@ mod tests {
         }
     }
 
+    /// Loads `frame` as revision 1 stores it: every key validated.
     fn load(frame: RatchetFrame, initiator: bool) -> Result<DoubleRatchet, Error> {
-        DoubleRatchet::from_frame(frame, initiator)
+        DoubleRatchet::from_frame(frame, initiator, false)
     }
 
     fn field(name: &'static str, found: u32) -> Error {
@@ -296,7 +322,10 @@ mod tests {
     #[test]
     fn a_frame_loads_back_to_the_same_frame() {
         let mut frame = responder();
-        frame.ours = Some(RatchetKeyFrame { secret: key(5) });
+        frame.ours = Some(RatchetKeyFrame {
+            secret: key(5),
+            public: None,
+        });
         frame.sending = Some(sending(9));
         frame.skipped.push(SkippedFrame {
             seq: 0,
@@ -334,14 +363,63 @@ mod tests {
         assert_eq!(load(f, false).err(), Some(field("role", 1)));
         let mut f = responder();
         f.chains.clear();
-        f.ours = Some(RatchetKeyFrame { secret: key(5) });
+        f.ours = Some(RatchetKeyFrame {
+            secret: key(5),
+            public: None,
+        });
         assert_eq!(load(f, true).err(), Some(field("role", 0)));
         // With one, no peer key is needed (an initiator before any reply).
         let mut f = responder();
         f.chains.clear();
-        f.ours = Some(RatchetKeyFrame { secret: key(5) });
+        f.ours = Some(RatchetKeyFrame {
+            secret: key(5),
+            public: None,
+        });
         f.sending = Some(sending(0));
         assert!(load(f, true).is_ok());
+    }
+
+    /// Revision 2 stores keys already checked: their encodings are checked
+    /// again, their subgroup is not, and our public key is taken as stored.
+    #[test]
+    fn stored_keys_are_checked_for_their_encoding_only() {
+        // u = 0, a point of small order: canonical, outside the subgroup.
+        let mut f = responder();
+        f.chains[0].ratchet_key = [0; 32];
+        assert!(DoubleRatchet::from_frame(f, false, true).is_ok());
+        let mut f = responder();
+        f.chains[0].ratchet_key = [0; 32];
+        assert_eq!(
+            load(f, false).err(),
+            Some(Error::Decode(DecodeError::InvalidKey {
+                kind: KeyKind::X25519
+            }))
+        );
+        for stored in [false, true] {
+            let mut f = responder();
+            f.chains[0].ratchet_key = [0xff; 32];
+            assert!(DoubleRatchet::from_frame(f, false, stored).is_err());
+        }
+        // Our public key: stored as written, refused if non-canonical,
+        // derived when absent (revision 1).
+        let derived = X25519PublicKey::from_secret(&StaticSecret::from([5; 32]));
+        let ours_of = |public: Option<[u8; 32]>| {
+            let mut f = responder();
+            f.ours = Some(RatchetKeyFrame {
+                secret: key(5),
+                public,
+            });
+            DoubleRatchet::from_frame(f, false, public.is_some())
+                .map(|r| r.to_frame().ours.and_then(|o| o.public))
+        };
+        assert_eq!(ours_of(Some([4; 32])).ok(), Some(Some([4; 32])));
+        assert_eq!(ours_of(None).ok(), Some(Some(*derived.as_bytes())));
+        assert_eq!(
+            ours_of(Some([0xff; 32])).err(),
+            Some(Error::Decode(DecodeError::InvalidKey {
+                kind: KeyKind::X25519
+            }))
+        );
     }
 
     #[test]

@@ -101,6 +101,14 @@ impl OurRatchetKey {
         OurRatchetKey { secret, public }
     }
 
+    /// A key pair as a session state of revision 2 stores it, the public
+    /// key next to the private one (PROTOCOL.md §4.4): not recomputed, as
+    /// a mismatched pair behaves as a wrong private key would (the peer's
+    /// replies fail to decrypt), which no check on a record can detect.
+    pub(crate) fn from_stored(secret: StaticSecret, public: X25519PublicKey) -> Self {
+        OurRatchetKey { secret, public }
+    }
+
     pub(crate) fn secret(&self) -> &StaticSecret {
         &self.secret
     }

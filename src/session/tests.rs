@@ -125,7 +125,8 @@ fn record_checks_keep_their_order() {
     let (_a, b, _) = setup(&mut rng, true);
     let record = b.to_bytes().to_vec();
     // Offsets in the layout of `wire::SessionFrame`.
-    let (local_identity, base_key, max_forward_jump) = (4, 4 + 3 * 32, 4 + 5 * 32 + 3 + 2 * 32);
+    // Revision 2: each identity key is followed by its X25519 form.
+    let (local_identity, base_key, max_forward_jump) = (4, 4 + 5 * 32, 4 + 7 * 32 + 3 + 2 * 32);
     // The one receiving chain ends 5 bytes before the end (no skipped keys,
     // no pending data); its ratchet key opens it.
     let chain_ratchet_key = record.len() - 1 - 4 - 108;
@@ -159,6 +160,40 @@ fn record_checks_keep_their_order() {
             ..
         }))
     ));
+}
+
+/// A state of revision 1 (type `0x10`, no derived values) still loads, with
+/// every key validated, to the session the current revision restores; a
+/// torsioned key that revision 2 would take as stored is refused there.
+#[test]
+fn revision_1_records_still_load() {
+    let mut rng = ChaCha20Rng::from_seed([13; 32]);
+    let (mut a, mut b, _) = setup(&mut rng, true);
+    let reply = b.encrypt(&mut rng, b"reply").unwrap();
+    for s in [&a, &b] {
+        let record = s.to_bytes();
+        assert_eq!(record[1], 0x11);
+        let old = crate::wire::revision_1(&record);
+        assert_eq!(old[1], 0x10);
+        assert_eq!(old.len() + 64 + 32, record.len());
+        let restored = Session::from_bytes(&old).unwrap();
+        assert_eq!(restored.to_bytes(), record);
+    }
+    let mut old_a = Session::from_bytes(&crate::wire::revision_1(&a.to_bytes())).unwrap();
+    assert_eq!(old_a.decrypt(&reply).unwrap(), b"reply");
+    assert_eq!(a.decrypt(&reply).unwrap(), b"reply");
+    assert_eq!(old_a.to_bytes(), a.to_bytes());
+    // The neutral element (y = 1) as the remote identity: canonically
+    // encoded, so revision 2 takes it as stored; revision 1 validates the
+    // key and refuses it (small order).
+    let mut old = crate::wire::revision_1(&a.to_bytes());
+    old[36..68].copy_from_slice(&[0u8; 32]);
+    old[36] = 1;
+    assert!(Session::from_bytes(&old).is_err());
+    let mut new = a.to_bytes().to_vec();
+    new[68..100].copy_from_slice(&[0u8; 32]);
+    new[68] = 1;
+    assert!(Session::from_bytes(&new).is_ok());
 }
 
 /// A record's length is known exactly before it is written, so encoding

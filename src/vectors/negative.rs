@@ -289,10 +289,12 @@ pub(super) fn negative_file() -> Value {
         edit(&prekey, |b| b[44 + 4 + 1088] = 2),
     );
 
-    // Record offsets (PROTOCOL.md 4.4): 4 header bytes, five 32-byte public
-    // fields, the padding block and flag, the root key and the next header
-    // key, then the three bounds and the ratchet flag.
-    let padding_at = 4 + 5 * 32;
+    // Record offsets (PROTOCOL.md 4.4, revision 2): 4 header bytes, seven
+    // 32-byte public fields (each identity followed by its X25519 form),
+    // the padding block and flag, the root key and the next header key,
+    // then the three bounds and the ratchet flag, the ratchet private key
+    // and its public key.
+    let padding_at = 4 + 7 * 32;
     let bounds_at = padding_at + 3 + 2 * 32;
     let ratchet_flag = bounds_at + 12;
     let mut add_record = |reason: &str, input: Vec<u8>| {
@@ -331,10 +333,29 @@ pub(super) fn negative_file() -> Value {
         edit(&record, |b| {
             b[3] = 0;
             b[ratchet_flag] = 0;
-            b.drain(ratchet_flag + 1..ratchet_flag + 33);
+            b.drain(ratchet_flag + 1..ratchet_flag + 65);
         }),
     );
     add_record("one trailing byte", edit(&record, |b| b.push(0)));
+    // Revision 2's stored values are checked for their encodings: y or u
+    // at or above p = 2^255 - 19 (here 2^255 - 1).
+    let mut above_p = [0xff; 32];
+    above_p[31] = 0x7f;
+    for (reason, at) in [
+        ("revision 2: local identity key with y >= p", 4),
+        ("revision 2: local identity's X25519 form >= p", 36),
+        ("revision 2: remote identity's X25519 form >= p", 100),
+        ("revision 2: our ratchet public key >= p", ratchet_flag + 33),
+    ] {
+        add_record(
+            reason,
+            edit(&record, |b| b[at..at + 32].copy_from_slice(&above_p)),
+        );
+    }
+    add_record(
+        "revision 2 type with a revision 1 layout",
+        edit(&crate::wire::revision_1(&record), |b| b[1] = 0x11),
+    );
     add_record("truncated", record[..record.len() - 2].to_vec());
 
     // Decryption failures, against the setup's responder keys.
@@ -568,6 +589,7 @@ pub(super) fn negative_file() -> Value {
         "description": "Inputs that MUST be rejected (PROTOCOL.md 9); see test-vectors/README.md.",
         "setup": setup.json,
         "record": hex(&record),
+        "record_revision_1": hex(&crate::wire::revision_1(&record)),
         "cases": cases,
         "decrypt_cases": decrypt_cases,
         "upload": hex(&upload),
@@ -714,22 +736,25 @@ fn subgroup_cases(
         ),
     );
     let bob = Session::from_bytes(bob_record).unwrap();
-    // Session state (4.4): local identity at 4, remote at 36, base key at
-    // 100, and the receiving chain's ratchet key (found by value).
+    // A session state of revision 1 (4.4), whose keys a reader validates
+    // (revision 2 stores keys validated before they were stored): local
+    // identity at 4, remote at 36, base key at 100, and the receiving
+    // chain's ratchet key (found by value).
+    let bob_record = &crate::wire::revision_1(bob_record)[..];
     let mut add_record = |reason: &str, input: Vec<u8>| {
         let r = record_result(&input);
         cases.push(case("session_record", reason, &input, r));
     };
     add_record(
-        "local identity key A + T",
+        "revision 1: local identity key A + T",
         replaced(bob_record, 4, &ik_b, &torsioned_identity(&ik_b)),
     );
     add_record(
-        "remote identity key A + T",
+        "revision 1: remote identity key A + T",
         replaced(bob_record, 36, &ik_a, &torsioned_identity(&ik_a)),
     );
     add_record(
-        "base key u(P + T)",
+        "revision 1: base key u(P + T)",
         replaced(bob_record, 100, &base, &torsioned_x25519(&base)),
     );
     // Bob's one receiving chain is keyed by Alice's base key (her first
@@ -741,7 +766,7 @@ fn subgroup_cases(
     assert_eq!(peer.as_ref(), Some(&base));
     let chain_at = 132 + offset_of(&bob_record[132..], &base);
     add_record(
-        "receiving chain ratchet key u(P + T)",
+        "revision 1: receiving chain ratchet key u(P + T)",
         replaced(bob_record, chain_at, &base, &torsioned_x25519(&base)),
     );
 

@@ -155,18 +155,24 @@ impl<'a> Reader<'a> {
 
     /// Reads the version byte and the type byte that open every encoding.
     pub(crate) fn header(&mut self, type_byte: u8) -> Result<(), DecodeError> {
+        self.header_of(&[type_byte]).map(|_| ())
+    }
+
+    /// Reads the version byte and a type byte that must be one of
+    /// `type_bytes` (the revisions of one layout), returning it.
+    pub(crate) fn header_of(&mut self, type_bytes: &[u8]) -> Result<u8, DecodeError> {
         let version = self.u8()?;
         if version != super::PROTOCOL_VERSION {
             return Err(DecodeError::UnsupportedVersion { found: version });
         }
         let found = self.u8()?;
-        if found != type_byte {
+        if !type_bytes.contains(&found) {
             return Err(DecodeError::UnexpectedType {
                 expected: self.wire_type,
                 found,
             });
         }
-        Ok(())
+        Ok(found)
     }
 
     /// Reads the suite byte; version 1 defines exactly one suite.

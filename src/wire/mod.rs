@@ -64,9 +64,11 @@ pub(crate) use safety::{
     FINGERPRINT_LEN, Fingerprint, SAFETY_NUMBER_DEVICE_VERSION, SAFETY_NUMBER_USER_VERSION,
     SafetyNumberFrame,
 };
+#[cfg(test)]
+pub(crate) use session::revision_1;
 pub(crate) use session::{
-    ChainFrame, PendingPreKeyFrame, RatchetFrame, RatchetKeyFrame, SendingFrame, SessionFrame,
-    SkippedFrame,
+    ChainFrame, IdentityForms, PendingPreKeyFrame, RatchetFrame, RatchetKeyFrame, SendingFrame,
+    SessionFrame, SkippedFrame,
 };
 pub(crate) use store::{
     AccountFrame, MAX_SEALED_PLAINTEXT_LEN, PeerIdentityFrame, PeerUserFrame, SealedFrame,
@@ -104,7 +106,8 @@ pub use crate::sizes::{KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KEY_LEN, SIGNATUR
 
 // Every type byte, in one table: the second byte of every encoding, after
 // the version. No two layouts share one, so bytes of one kind never decode
-// as another. 0x0_ are messages and bundles, 0x10 the session state, 0x2_
+// as another. 0x0_ are messages and bundles, 0x10 and 0x11 the session state's two
+// revisions, 0x2_
 // what a device and its server exchange about prekeys (the upload, the
 // counts), 0x3_ the client's records at rest, 0x40 the safety number,
 // 0x5_ who is who (the addresses, 0x52 the device list, 0x53 ..= 0x55
@@ -121,8 +124,13 @@ pub(crate) const TYPE_MESSAGE: u8 = 0x01;
 pub(crate) const TYPE_PREKEY_MESSAGE: u8 = 0x02;
 /// The type byte of a [`PreKeyBundle`](crate::PreKeyBundle).
 pub(crate) const TYPE_BUNDLE: u8 = 0x03;
-/// The type byte of a serialized [`Session`](crate::Session).
-pub(crate) const TYPE_SESSION_STATE: u8 = 0x10;
+/// The type byte of a serialized [`Session`](crate::Session): revision 2,
+/// which also stores the values derived from its keys (PROTOCOL.md §4.4).
+pub(crate) const TYPE_SESSION_STATE: u8 = 0x11;
+/// The type byte of a session state of revision 1, which stores only the
+/// keys: still read (its keys are validated and the rest derived), no
+/// longer written.
+pub(crate) const TYPE_SESSION_STATE_REV1: u8 = 0x10;
 /// The type byte of a [`PreKeyUpload`](crate::PreKeyUpload).
 pub const TYPE_PREKEY_UPLOAD: u8 = 0x20;
 /// The type byte of a [`PreKeyCounts`](crate::PreKeyCounts).

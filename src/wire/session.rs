@@ -4,16 +4,25 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::{
     Frame, KEM_CIPHERTEXT_LEN, KEY_LEN, PreKeyFrame, RECEIVER_HINT_LEN, Reader, TYPE_SESSION_STATE,
-    Writer,
+    TYPE_SESSION_STATE_REV1, Writer,
 };
 use crate::error::{DecodeError, WireType};
 use crate::limits::{MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT};
 
 type Secret32 = Zeroizing<[u8; KEY_LEN]>;
 
-/// Our ratchet private key.
+/// Our ratchet key pair: the private key, and in revision 2 the public key
+/// derived from it.
 pub(crate) struct RatchetKeyFrame {
     pub(crate) secret: Secret32,
+    pub(crate) public: Option<[u8; KEY_LEN]>,
+}
+
+/// The X25519 forms of the two identity keys (revision 2 only).
+#[derive(Clone, Copy)]
+pub(crate) struct IdentityForms {
+    pub(crate) local: [u8; KEY_LEN],
+    pub(crate) remote: [u8; KEY_LEN],
 }
 
 /// A receiving chain.
@@ -47,16 +56,22 @@ pub(crate) struct PendingPreKeyFrame {
     pub(crate) kem_ciphertext: Box<[u8; KEM_CIPHERTEXT_LEN]>,
 }
 
-/// A session, serialized.
+/// A session, serialized. Two revisions: 2 (type `0x11`, written) stores
+/// the values derived from its keys — the identities' X25519 forms and our
+/// ratchet public key — so that a reader need not recompute them; 1 (type
+/// `0x10`, still read) stores only the keys. Fields marked "rev 2" are
+/// absent from revision 1.
 ///
 /// ```text
 /// field                    size   notes
 /// version                     1   = 0x01
-/// type                        1   = 0x10 (SessionRecord)
+/// type                        1   = 0x11 (revision 2) or 0x10 (revision 1)
 /// suite                       1   = 0x01
 /// role                        1   0x00 initiator, 0x01 responder
 /// local_identity             32   Ed25519 public key
+/// local_identity_x25519      32   rev 2: its X25519 form
 /// remote_identity            32   Ed25519 public key
+/// remote_identity_x25519     32   rev 2: its X25519 form
 /// session_ad                 32   associated-data digest
 /// base_key                   32   the initiator's base (ephemeral) public key
 /// handshake_id               32   the handshake's id
@@ -69,6 +84,7 @@ pub(crate) struct PendingPreKeyFrame {
 /// max_old_chains              4   u32
 /// ratchet_present             1   0x00 or 0x01
 ///   ratchet_secret           32   secret, when present
+///   ratchet_public           32   rev 2: its public key, when present
 /// sending_present             1   0x00 or 0x01
 ///   sending_chain_key        32   secret, when present
 ///   sending_index             4   u32, when present
@@ -93,6 +109,9 @@ pub(crate) struct SessionFrame {
     pub(crate) initiator: bool,
     pub(crate) local_identity: [u8; KEY_LEN],
     pub(crate) remote_identity: [u8; KEY_LEN],
+    /// Present exactly in revision 2, as is `ratchet.ours.public`: the
+    /// revision a frame encodes as.
+    pub(crate) identity_forms: Option<IdentityForms>,
     pub(crate) session_ad: [u8; KEY_LEN],
     pub(crate) base_key: [u8; KEY_LEN],
     pub(crate) handshake_id: [u8; KEY_LEN],
@@ -142,7 +161,7 @@ fn zeroize_audit(
     session: &SessionFrame,
 ) {
     use crate::hygiene::zod;
-    let RatchetKeyFrame { secret } = ours;
+    let RatchetKeyFrame { secret, public: _ } = ours;
     zod(secret);
     let SendingFrame {
         chain_key,
@@ -192,6 +211,7 @@ fn zeroize_audit(
         initiator: _,
         local_identity: _,
         remote_identity: _,
+        identity_forms: _,
         session_ad: _,
         base_key: _,
         handshake_id: _,
@@ -211,6 +231,9 @@ impl SessionFrame {
         4 + 5 * KEY_LEN + 2 + 1 + 2 * KEY_LEN + 3 * 4 + 1 + 1 + 4 + 4 + 4 + 4 + 1;
     /// Our ratchet private key, when present.
     const OURS_LEN: usize = KEY_LEN;
+    /// What revision 2 adds: the identities' X25519 forms, and our
+    /// ratchet public key when the key pair is present.
+    const FORMS_LEN: usize = 2 * KEY_LEN;
     /// The sending chain, when present.
     const SENDING_LEN: usize = KEY_LEN + 4 + KEY_LEN + RECEIVER_HINT_LEN;
 }
@@ -227,7 +250,10 @@ impl Frame<'_> for SessionFrame {
             4 + 1 + p.prekeys.one_time_prekey_id.map_or(0, |_| 4) + 4 + KEM_CIPHERTEXT_LEN
         });
         Self::FIXED_LEN
-            + r.ours.as_ref().map_or(0, |_| Self::OURS_LEN)
+            + self.identity_forms.map_or(0, |_| Self::FORMS_LEN)
+            + r.ours
+                .as_ref()
+                .map_or(0, |o| Self::OURS_LEN + o.public.map_or(0, |_| KEY_LEN))
             + r.sending.as_ref().map_or(0, |_| Self::SENDING_LEN)
             + r.chains.len() * ChainFrame::LEN
             + r.skipped.len() * SkippedFrame::LEN
@@ -236,12 +262,19 @@ impl Frame<'_> for SessionFrame {
 
     fn encode(&self, out: &mut Vec<u8>) {
         let mut w = Writer::new(out);
-        w.header(TYPE_SESSION_STATE)
+        let forms = self.identity_forms;
+        w.header(forms.map_or(TYPE_SESSION_STATE_REV1, |_| TYPE_SESSION_STATE))
             .u8(self.suite)
             .flag(!self.initiator)
-            .bytes(&self.local_identity)
-            .bytes(&self.remote_identity)
-            .bytes(&self.session_ad)
+            .bytes(&self.local_identity);
+        if let Some(f) = &forms {
+            w.bytes(&f.local);
+        }
+        w.bytes(&self.remote_identity);
+        if let Some(f) = &forms {
+            w.bytes(&f.remote);
+        }
+        w.bytes(&self.session_ad)
             .bytes(&self.base_key)
             .bytes(&self.handshake_id)
             .u16(self.padding_block)
@@ -260,17 +293,26 @@ impl Frame<'_> for SessionFrame {
 
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes, WireType::SessionState);
-        r.header(TYPE_SESSION_STATE)?;
+        let revision_2 =
+            r.header_of(&[TYPE_SESSION_STATE, TYPE_SESSION_STATE_REV1])? == TYPE_SESSION_STATE;
         let suite = r.suite()?;
         let initiator = !r.flag("role")?;
         let local_identity = r.array()?;
+        let local_form = if revision_2 { Some(r.array()?) } else { None };
         let remote_identity = r.array()?;
+        let identity_forms = match local_form {
+            Some(local) => Some(IdentityForms {
+                local,
+                remote: r.array()?,
+            }),
+            None => None,
+        };
         let session_ad = r.array()?;
         let base_key = r.array()?;
         let handshake_id = r.array()?;
         let padding_block = r.u16()?;
         let padding_padme = r.flag("padding_padme")?;
-        let ratchet = RatchetFrame::decode(&mut r, bytes.len())?;
+        let ratchet = RatchetFrame::decode(&mut r, bytes.len(), revision_2)?;
         let pending = if r.flag("pending_present")? {
             let signed_prekey_id = r.u32()?;
             let one_time_prekey_id = if r.flag("one_time_present")? {
@@ -296,6 +338,7 @@ impl Frame<'_> for SessionFrame {
             initiator,
             local_identity,
             remote_identity,
+            identity_forms,
             session_ad,
             base_key,
             handshake_id,
@@ -305,6 +348,18 @@ impl Frame<'_> for SessionFrame {
             pending,
         })
     }
+}
+
+/// `record` (a session state of revision 2) re-encoded as revision 1: the
+/// same state without the values derived from its keys.
+#[cfg(test)]
+pub(crate) fn revision_1(record: &[u8]) -> Vec<u8> {
+    let mut frame = SessionFrame::decode(record).unwrap();
+    frame.identity_forms = None;
+    if let Some(ours) = frame.ratchet.ours.as_mut() {
+        ours.public = None;
+    }
+    frame.to_secret_vec().to_vec()
 }
 
 impl ChainFrame {
@@ -327,6 +382,9 @@ impl RatchetFrame {
             .flag(self.ours.is_some());
         if let Some(r) = &self.ours {
             w.bytes(&r.secret[..]);
+            if let Some(public) = &r.public {
+                w.bytes(public);
+            }
         }
         w.flag(self.sending.is_some());
         if let Some(s) = &self.sending {
@@ -353,15 +411,19 @@ impl RatchetFrame {
     }
 
     /// Reads the ratchet's fields from `r`; `total` is the length of the
-    /// whole state, which bounds what a forged count can pre-allocate.
-    fn decode(r: &mut Reader<'_>, total: usize) -> Result<Self, DecodeError> {
+    /// whole state, which bounds what a forged count can pre-allocate;
+    /// `revision_2` says whether our ratchet public key is stored.
+    fn decode(r: &mut Reader<'_>, total: usize, revision_2: bool) -> Result<Self, DecodeError> {
         let root_key = secret(r)?;
         let next_header_key = secret(r)?;
         let max_forward_jump = r.u32()?;
         let max_skipped_keys = r.u32()?;
         let max_old_chains = r.u32()?;
         let ours = if r.flag("ratchet_present")? {
-            Some(RatchetKeyFrame { secret: secret(r)? })
+            Some(RatchetKeyFrame {
+                secret: secret(r)?,
+                public: if revision_2 { Some(r.array()?) } else { None },
+            })
         } else {
             None
         };

@@ -409,8 +409,9 @@ impl RecordView {
     }
 }
 
-/// Offset of the session AD in a record.
-pub const RECORD_SESSION_AD_OFFSET: usize = 68;
+/// Offset of the session AD in a record (revision 2: after each identity
+/// key, its X25519 form).
+pub const RECORD_SESSION_AD_OFFSET: usize = 132;
 
 impl RecordView {
     /// Reads a record by the offsets of PROTOCOL.md §4.4 (independently of
@@ -438,10 +439,12 @@ impl RecordView {
             }
         }
         let mut r = R(bytes, 0);
-        assert_eq!(r.take(3), [0x01, 0x10, 0x01], "version, type, suite");
+        assert_eq!(r.take(3), [0x01, 0x11, 0x01], "version, type, suite");
         let initiator = !r.flag();
         let local_identity = r.k();
+        let _local_x25519 = r.k();
         let remote_identity = r.k();
+        let _remote_x25519 = r.k();
         assert_eq!(r.1, RECORD_SESSION_AD_OFFSET);
         let session_ad = r.k();
         let base_key = r.k();
@@ -451,7 +454,11 @@ impl RecordView {
         let root_key = r.k();
         let mut header_keys = vec![r.k()];
         let _bounds = (r.u32(), r.u32(), r.u32());
-        let ratchet_secret = r.flag().then(|| r.k());
+        let ratchet_secret = r.flag().then(|| {
+            let secret = r.k();
+            let _public = r.k();
+            secret
+        });
         let sending = r.flag().then(|| {
             let sending = (r.k(), r.u32());
             header_keys.push(r.k());

@@ -3,16 +3,19 @@
 //! one call of `kinseal::client::Account`; this file only converts
 //! arguments and results.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use kinseal::OsRng;
-use kinseal::client::{self as kc, MemoryStore, StorageKey, StorageKeyring};
+use kinseal::client::{self as kc, MemoryStore, StorageKey};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 use zeroize::Zeroizing;
 
 use crate::error::{Failure, Result};
 use crate::js::{self, seconds};
+use crate::policy::{Options, Policy};
+use crate::rng::Rng;
 use crate::values::{self, SafetyNumber};
 
 /// The length of a storage key, in bytes.
@@ -26,21 +29,64 @@ pub const STORAGE_KEY_LEN: usize = 32;
 /// write to IndexedDB (see docs/DESIGN.md, "Storage in the browser").
 #[wasm_bindgen]
 pub struct Account {
-    pub(crate) inner: kc::Account<Arc<MemoryStore>>,
+    pub(crate) shared: Rc<Shared>,
+}
+
+/// What an `Account` and its `Peer`s share: the account, its store, and
+/// whether a call is running.
+pub(crate) struct Shared {
+    inner: kc::Account<Arc<MemoryStore>, Policy>,
     store: Arc<MemoryStore>,
+    busy: Cell<bool>,
+}
+
+/// The account, entered by one call: while it is held, a call into the
+/// same account from one of the app's callbacks (a trust policy, a
+/// delivery, `fetchBundle`) is refused instead of finding the store in
+/// the middle of a transaction.
+pub(crate) struct Entered<'a> {
+    shared: &'a Shared,
+}
+
+impl core::ops::Deref for Entered<'_> {
+    type Target = kc::Account<Arc<MemoryStore>, Policy>;
+    fn deref(&self) -> &Self::Target {
+        &self.shared.inner
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.shared.busy.set(false);
+    }
+}
+
+impl Shared {
+    /// The account for one call, or a `Misuse` error (kind `Reentrant`)
+    /// when a call into it is already running.
+    pub(crate) fn enter(&self) -> Result<Entered<'_>> {
+        if self.busy.replace(true) {
+            return Err(Failure {
+                name: "Misuse",
+                kind: "Reentrant".into(),
+                detail: "a callback called into the account whose call is running".into(),
+            });
+        }
+        Ok(Entered { shared: self })
+    }
 }
 
 /// A storage key from the app's bytes; the copy made here is wiped once
 /// the key holds it.
-pub(crate) fn keyring(storage_key: &[u8], key_id: u32) -> Result<StorageKeyring> {
+pub(crate) fn storage_key(bytes: &[u8], key_id: u32) -> Result<StorageKey> {
     let secret: Zeroizing<[u8; STORAGE_KEY_LEN]> =
-        Zeroizing::new(storage_key.try_into().map_err(|_| {
+        Zeroizing::new(bytes.try_into().map_err(|_| {
             Failure::invalid(format!(
                 "a storage key must be {STORAGE_KEY_LEN} bytes, not {}",
-                storage_key.len()
+                bytes.len()
             ))
         })?);
-    Ok(StorageKeyring::new(StorageKey::new(key_id, &secret)))
+    Ok(StorageKey::new(key_id, &secret))
 }
 
 /// `fetchBundle` threw or returned something other than bytes.
@@ -56,13 +102,27 @@ impl core::fmt::Display for FetchFailed {
 impl std::error::Error for FetchFailed {}
 
 impl Account {
-    pub(crate) fn wrap(inner: kc::Account<Arc<MemoryStore>>, store: Arc<MemoryStore>) -> Self {
-        Account { inner, store }
+    pub(crate) fn wrap(
+        inner: kc::Account<Arc<MemoryStore>>,
+        store: Arc<MemoryStore>,
+        options: Options,
+    ) -> Self {
+        let inner = match options.config {
+            Some(c) => inner.with_config(c),
+            None => inner,
+        };
+        Account {
+            shared: Rc::new(Shared {
+                inner: inner.with_trust_policy(options.policy),
+                store,
+                busy: Cell::new(false),
+            }),
+        }
     }
 
-    fn encrypt_inner(&self, peer: &JsValue, plaintext: &[u8], now: f64) -> Result<Vec<u8>> {
-        let (peer, now) = (js::device(peer)?, seconds(now)?);
-        Ok(self.inner.encrypt(&mut OsRng, &peer, plaintext, now)?)
+    /// The account for one call (see [`Shared::enter`]).
+    pub(crate) fn a(&self) -> Result<Entered<'_>> {
+        self.shared.enter()
     }
 }
 
@@ -71,27 +131,34 @@ impl Account {
     /// A new account: a device key, a user key and device list v1 naming
     /// this device, sealed under the 32-byte `storageKey` with id `keyId`.
     /// Publish `deviceList()` and `refreshPrekeys(..)`; write
-    /// `takeChanges()` to IndexedDB.
+    /// `takeChanges()` to IndexedDB. `options.trustPolicy`: the app's
+    /// trust policy (not stored: pass it again to `openFromRecords`).
     pub fn create(
         #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] address: JsValue,
         #[wasm_bindgen(js_name = storageKey)] storage_key: &[u8],
         #[wasm_bindgen(js_name = keyId)] key_id: u32,
         now: f64,
+        #[wasm_bindgen(unchecked_optional_param_type = "AccountOptions")] options: JsValue,
     ) -> Result<Account> {
         let (address, now) = (js::device(&address)?, seconds(now)?);
-        let keyring = keyring(storage_key, key_id)?;
+        let options = Options::from_js(&options, false)?;
+        let keyring = options.keyring(storage_key, key_id)?;
         let store = Arc::new(MemoryStore::journaled());
-        let inner = kc::Account::create(store.clone(), keyring, &mut OsRng, &address, now)?;
-        Ok(Account::wrap(inner, store))
+        let inner = kc::Account::create(store.clone(), keyring, &mut Rng, &address, now)?;
+        Ok(Account::wrap(inner, store, options))
     }
 
     /// The account from its sealed records (every `StoredRecord` the app
     /// kept from `takeChanges()` or `exportRecords()`), after a reload.
+    /// `options.trustPolicy`: the app's trust policy;
+    /// `options.previousKeys`: the storage keys records may still be
+    /// sealed under (`{ keyId, storageKey }`), until `resealAll()` ran.
     #[wasm_bindgen(js_name = openFromRecords)]
     pub fn open_from_records(
         #[wasm_bindgen(unchecked_param_type = "StoredRecord[]")] records: JsValue,
         #[wasm_bindgen(js_name = storageKey)] storage_key: &[u8],
         #[wasm_bindgen(js_name = keyId)] key_id: u32,
+        #[wasm_bindgen(unchecked_optional_param_type = "OpenOptions")] options: JsValue,
     ) -> Result<Account> {
         let records = js::each(&records, "records", |r| {
             Ok((
@@ -99,10 +166,11 @@ impl Account {
                 js::bytes_field(r, "value", "a record")?,
             ))
         })?;
-        let keyring = keyring(storage_key, key_id)?;
+        let options = Options::from_js(&options, true)?;
+        let keyring = options.keyring(storage_key, key_id)?;
         let store = Arc::new(MemoryStore::from_records(records)?);
         let inner = kc::Account::open(store.clone(), keyring)?;
-        Ok(Account::wrap(inner, store))
+        Ok(Account::wrap(inner, store, options))
     }
 
     /// The sealed records the calls since the last `takeChanges()`
@@ -110,18 +178,31 @@ impl Account {
     /// the keys whose `value` is undefined) before acting on those calls'
     /// results.
     #[wasm_bindgen(js_name = takeChanges, unchecked_return_type = "StoredRecord[]")]
-    pub fn take_changes(&self) -> JsValue {
-        js::array(self.store.take_changes(), |c| {
+    pub fn take_changes(&self) -> Result<JsValue> {
+        let a = self.a()?;
+        Ok(js::array(a.shared.store.take_changes(), |c| {
             values::record(&c.key, c.value.as_deref())
-        })
+        }))
     }
 
     /// Every sealed record of the account (a full copy for IndexedDB).
     #[wasm_bindgen(js_name = exportRecords, unchecked_return_type = "StoredRecord[]")]
-    pub fn export_records(&self) -> JsValue {
-        js::array(self.store.export_records(), |(k, v)| {
+    pub fn export_records(&self) -> Result<JsValue> {
+        let a = self.a()?;
+        Ok(js::array(a.shared.store.export_records(), |(k, v)| {
             values::record(&k, Some(&v))
-        })
+        }))
+    }
+
+    /// Seals every record not sealed under the current storage key again
+    /// under it (after `openFromRecords` with a new key and the old ones
+    /// in `options.previousKeys`), in one transaction: how many were
+    /// resealed. Write `takeChanges()`; the previous keys are not needed
+    /// after that.
+    #[wasm_bindgen(js_name = resealAll)]
+    pub fn reseal_all(&self) -> Result<u32> {
+        let n = self.a()?.reseal_all(&mut Rng)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     // --- who this is -----------------------------------------------------
@@ -129,19 +210,19 @@ impl Account {
     /// This device's address.
     #[wasm_bindgen(unchecked_return_type = "DeviceAddress")]
     pub fn address(&self) -> JsValue {
-        js::device_out(self.inner.address())
+        js::device_out(self.shared.inner.address())
     }
 
     /// This device's public identity key (32 bytes).
     #[wasm_bindgen(js_name = identityKey)]
     pub fn identity_key(&self) -> Vec<u8> {
-        self.inner.identity_key().to_bytes().to_vec()
+        self.shared.inner.identity_key().to_bytes().to_vec()
     }
 
     /// This person's public user identity key (32 bytes).
     #[wasm_bindgen(js_name = userIdentityKey)]
     pub fn user_identity_key(&self) -> Vec<u8> {
-        self.inner.user_identity_key().to_bytes().to_vec()
+        self.shared.inner.user_identity_key().to_bytes().to_vec()
     }
 
     // --- prekeys and device lists ---------------------------------------
@@ -162,18 +243,18 @@ impl Account {
         } else {
             Some(js::counts(&published)?)
         };
-        let update = self.inner.refresh_prekeys(&mut OsRng, now, published)?;
+        let update = self.a()?.refresh_prekeys(&mut Rng, now, published)?;
         if update.is_empty() {
             Ok(None)
         } else {
-            Ok(Some(self.inner.upload_bytes(&update)?))
+            Ok(Some(self.a()?.upload_bytes(&update)?))
         }
     }
 
     /// This person's latest signed device list: publish `bytes`.
     #[wasm_bindgen(js_name = deviceList, unchecked_return_type = "DeviceList")]
     pub fn device_list(&self) -> Result<JsValue> {
-        Ok(values::device_list(&self.inner.device_list()?))
+        Ok(values::device_list(&self.a()?.device_list()?))
     }
 
     /// Takes device lists from the directory: the latest list of a user
@@ -183,8 +264,45 @@ impl Account {
     pub fn update_device_lists(&self, lists: Vec<js_sys::Uint8Array>, now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
         let lists: Vec<Vec<u8>> = lists.iter().map(js_sys::Uint8Array::to_vec).collect();
-        let change = self.inner.update_device_lists(&mut OsRng, &lists, now)?;
+        let change = self.a()?.update_device_lists(&mut Rng, &lists, now)?;
         Ok(values::device_list_change(&change))
+    }
+
+    /// As `updateDeviceLists`, with the key-transparency proof the app
+    /// fetched with the lists, for its trust policy's `trustUser` to check.
+    #[wasm_bindgen(
+        js_name = updateDeviceListsWithProof,
+        unchecked_return_type = "DeviceListChange"
+    )]
+    pub fn update_device_lists_with_proof(
+        &self,
+        lists: Vec<js_sys::Uint8Array>,
+        proof: Option<Vec<u8>>,
+        now: f64,
+    ) -> Result<JsValue> {
+        let now = seconds(now)?;
+        let lists: Vec<Vec<u8>> = lists.iter().map(js_sys::Uint8Array::to_vec).collect();
+        let change =
+            self.a()?
+                .update_device_lists_with_proof(&mut Rng, &lists, proof.as_deref(), now)?;
+        Ok(values::device_list_change(&change))
+    }
+
+    /// Adds a device of this person to the list, as `deviceId`, with the
+    /// identity key it showed (32 bytes; `linkDevice` does this itself):
+    /// publish the list it returns.
+    #[wasm_bindgen(js_name = addDevice, unchecked_return_type = "DeviceList")]
+    pub fn add_device(
+        &self,
+        #[wasm_bindgen(js_name = deviceId)] device_id: u32,
+        #[wasm_bindgen(js_name = identityKey)] identity_key: &[u8],
+        now: f64,
+    ) -> Result<JsValue> {
+        let now = seconds(now)?;
+        let key =
+            kinseal::IdentityKey::from_bytes(&js::key_array(identity_key, "an identity key")?)?;
+        let list = self.a()?.add_device(&mut Rng, device_id, &key, now)?;
+        Ok(values::device_list(&list))
     }
 
     // --- sessions ---------------------------------------------------------
@@ -201,7 +319,7 @@ impl Account {
     ) -> Result<JsValue> {
         let (peer, now) = (js::device(&peer)?, seconds(now)?);
         let bundle = kinseal::PreKeyBundle::from_bytes(bundle)?.verify()?;
-        let status = self.inner.start_session(&mut OsRng, &peer, &bundle, now)?;
+        let status = self.a()?.start_session(&mut Rng, &peer, &bundle, now)?;
         Ok(values::identity(&status))
     }
 
@@ -234,9 +352,7 @@ impl Account {
                 ))),
             }
         };
-        let report = self
-            .inner
-            .sync_sessions(&mut OsRng, &user, &mut source, now)?;
+        let report = self.a()?.sync_sessions(&mut Rng, &user, &mut source, now)?;
         Ok(values::sync_report(&report))
     }
 
@@ -246,7 +362,7 @@ impl Account {
         &self,
         #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
     ) -> Result<bool> {
-        Ok(self.inner.has_session(&js::device(&peer)?)?)
+        Ok(self.a()?.has_session(&js::device(&peer)?)?)
     }
 
     // --- messages ---------------------------------------------------------
@@ -258,7 +374,8 @@ impl Account {
         plaintext: &[u8],
         now: f64,
     ) -> Result<Vec<u8>> {
-        self.encrypt_inner(&peer, plaintext, now)
+        let (peer, now) = (js::device(&peer)?, seconds(now)?);
+        Ok(self.a()?.encrypt(&mut Rng, &peer, plaintext, now)?)
     }
 
     /// Decrypts message bytes that came from `peer`.
@@ -270,7 +387,7 @@ impl Account {
         now: f64,
     ) -> Result<JsValue> {
         let (peer, now) = (js::device(&peer)?, seconds(now)?);
-        let d = self.inner.decrypt(&mut OsRng, &peer, message, now)?;
+        let d = self.a()?.decrypt(&mut Rng, &peer, message, now)?;
         Ok(values::decrypted(&peer, &d))
     }
 
@@ -285,8 +402,8 @@ impl Account {
     ) -> Result<JsValue> {
         let (peer, now) = (js::device(&peer)?, seconds(now)?);
         let e = self
-            .inner
-            .encrypt_envelope(&mut OsRng, &peer, plaintext, now)?;
+            .a()?
+            .encrypt_envelope(&mut Rng, &peer, plaintext, now)?;
         Ok(values::envelope(&e))
     }
 
@@ -295,7 +412,7 @@ impl Account {
     pub fn decrypt_envelope(&self, envelope: &[u8], now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
         let envelope = kinseal::Envelope::from_bytes(envelope)?;
-        let d = self.inner.decrypt_envelope(&mut OsRng, &envelope, now)?;
+        let d = self.a()?.decrypt_envelope(&mut Rng, &envelope, now)?;
         Ok(values::decrypted(envelope.sender(), &d))
     }
 
@@ -309,10 +426,44 @@ impl Account {
         now: f64,
     ) -> Result<JsValue> {
         let (user, now) = (js::user(&user)?, seconds(now)?);
-        let f = self
-            .inner
-            .encrypt_to_user(&mut OsRng, &user, plaintext, now)?;
+        let f = self.a()?.encrypt_to_user(&mut Rng, &user, plaintext, now)?;
         Ok(values::fan_out(&f))
+    }
+
+    /// Encrypts `plaintext` to every listed device of each of `users` and
+    /// this person's other devices, in one transaction.
+    #[wasm_bindgen(js_name = encryptToUsers, unchecked_return_type = "FanOut")]
+    pub fn encrypt_to_users(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress[]")] users: JsValue,
+        plaintext: &[u8],
+        now: f64,
+    ) -> Result<JsValue> {
+        let (users, now) = (js::each(&users, "users", js::user)?, seconds(now)?);
+        let f = self
+            .a()?
+            .encrypt_to_users(&mut Rng, &users, plaintext, now)?;
+        Ok(values::fan_out(&f))
+    }
+
+    /// Encrypts `plaintext` to each of `peers` (which need sessions) in
+    /// one transaction: a message for each, in the order of `peers`. If
+    /// one fails, nothing changed.
+    #[wasm_bindgen(js_name = encryptToEach)]
+    pub fn encrypt_to_each(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress[]")] peers: JsValue,
+        plaintext: &[u8],
+        now: f64,
+    ) -> Result<Vec<js_sys::Uint8Array>> {
+        let (peers, now) = (js::each(&peers, "peers", js::device)?, seconds(now)?);
+        let messages = self
+            .a()?
+            .encrypt_to_each(&mut Rng, &peers, plaintext, now)?;
+        Ok(messages
+            .iter()
+            .map(|m| js_sys::Uint8Array::from(&m[..]))
+            .collect())
     }
 
     // --- trust ------------------------------------------------------------
@@ -326,7 +477,7 @@ impl Account {
     ) -> Result<()> {
         let peer = js::device(&peer)?;
         let key = kinseal::IdentityKey::from_bytes(&js::key_array(key, "an identity key")?)?;
-        Ok(self.inner.mark_verified(&mut OsRng, &peer, &key)?)
+        Ok(self.a()?.mark_verified(&mut Rng, &peer, &key)?)
     }
 
     /// The safety number of this device and `peer`, once `peer`'s key is
@@ -337,7 +488,7 @@ impl Account {
         #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
     ) -> Result<Option<SafetyNumber>> {
         let peer = js::device(&peer)?;
-        Ok(self.inner.safety_number(&peer)?.map(SafetyNumber::wrap))
+        Ok(self.a()?.safety_number(&peer)?.map(SafetyNumber::wrap))
     }
 
     /// The safety number of this person and `user` (the same on all
@@ -348,9 +499,6 @@ impl Account {
         #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
     ) -> Result<Option<SafetyNumber>> {
         let user = js::user(&user)?;
-        Ok(self
-            .inner
-            .user_safety_number(&user)?
-            .map(SafetyNumber::wrap))
+        Ok(self.a()?.user_safety_number(&user)?.map(SafetyNumber::wrap))
     }
 }

@@ -108,3 +108,34 @@ impl From<Failure> for JsValue {
         error.into()
     }
 }
+
+/// The error a call throws when the app's callback threw `cause` (or
+/// returned a Promise: a callback must finish before the call goes on): a
+/// `Callback` error whose `cause` is what it threw.
+pub(crate) fn callback(cause: JsValue) -> JsValue {
+    use wasm_bindgen::JsCast;
+    let detail = match cause.dyn_ref::<js_sys::Error>() {
+        Some(e) => String::from(e.message()),
+        None => cause.as_string().unwrap_or_default(),
+    };
+    let error = JsValue::from(Failure {
+        name: "Callback",
+        kind: String::new(),
+        detail: format!("the callback threw: {detail}"),
+    });
+    let _ = js_sys::Reflect::set(&error, &"cause".into(), &cause);
+    error
+}
+
+/// What a callback returned, or the error to refuse it with if it is a
+/// Promise (or any thenable): nothing waits for one.
+pub(crate) fn synchronous(returned: JsValue, what: &str) -> core::result::Result<(), JsValue> {
+    let then = js_sys::Reflect::get(&returned, &"then".into()).unwrap_or(JsValue::UNDEFINED);
+    if returned.is_object() && then.is_function() {
+        return Err(js_sys::Error::new(&format!(
+            "{what} returned a Promise: it must store the message before it returns"
+        ))
+        .into());
+    }
+    Ok(())
+}

@@ -58,7 +58,7 @@ pub(crate) fn array<T>(items: impl IntoIterator<Item = T>, f: impl Fn(T) -> JsVa
 }
 
 /// The property `key` of `value`, or `InvalidArgument` naming `what`.
-fn field(value: &JsValue, key: &str, what: &str) -> Result<JsValue> {
+pub(crate) fn field(value: &JsValue, key: &str, what: &str) -> Result<JsValue> {
     if !value.is_object() {
         return Err(Failure::invalid(format!("{what} must be an object")));
     }
@@ -66,7 +66,7 @@ fn field(value: &JsValue, key: &str, what: &str) -> Result<JsValue> {
         .map_err(|_| Failure::invalid(format!("{what}.{key} cannot be read")))
 }
 
-fn string_field(value: &JsValue, key: &str, what: &str) -> Result<String> {
+pub(crate) fn string_field(value: &JsValue, key: &str, what: &str) -> Result<String> {
     field(value, key, what)?
         .as_string()
         .ok_or_else(|| Failure::invalid(format!("{what}.{key} must be a string")))
@@ -148,12 +148,17 @@ pub(crate) fn key_array<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8;
         .map_err(|_| Failure::invalid(format!("{what} must be {N} bytes, not {}", bytes.len())))
 }
 
-/// A count from the property `key`: a whole number 0 ..= 2^53 - 1.
-fn count_field(value: &JsValue, key: &str, what: &str) -> Result<usize> {
+/// The property `key`: a whole number 0 ..= 2^53 - 1.
+pub(crate) fn whole_field(value: &JsValue, key: &str, what: &str) -> Result<u64> {
     let n = field(value, key, what)?
         .as_f64()
         .ok_or_else(|| Failure::invalid(format!("{what}.{key} must be a number")))?;
-    let n = whole(n, &format!("{what}.{key}"))?;
+    whole(n, &format!("{what}.{key}"))
+}
+
+/// A count from the property `key`: a whole number 0 ..= 2^53 - 1.
+fn count_field(value: &JsValue, key: &str, what: &str) -> Result<usize> {
+    let n = whole_field(value, key, what)?;
     usize::try_from(n).map_err(|_| Failure::invalid(format!("{what}.{key} is too large")))
 }
 

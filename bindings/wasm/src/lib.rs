@@ -6,8 +6,8 @@
 //! (`bindings/ffi`): the protocol, the checks and the sealing are
 //! kinseal's. The wrappers convert bytes and records at the boundary,
 //! draw randomness from `kinseal::OsRng` (through getrandom's `wasm_js`
-//! backend: `crypto.getRandomValues`), take time as an explicit `now` in
-//! seconds, and map every `kinseal::Error` to a JavaScript `Error` whose
+//! backend: `crypto.getRandomValues`; fetched 512 bytes at a time, see
+//! `rng.rs`), take time as an explicit `now` in seconds, and map every `kinseal::Error` to a JavaScript `Error` whose
 //! `name` is the error's kind (see [`error`]).
 //!
 //! # Values at the boundary
@@ -35,17 +35,22 @@
 //! by wasm-bindgen's macros, whose expansion is checked by its own crate.)
 
 mod account;
+mod delivery;
 pub mod error;
 mod groups;
 mod js;
 mod link;
+mod peer;
+mod policy;
+mod rng;
 mod server;
 mod trust;
 mod values;
 
 pub use account::{Account, STORAGE_KEY_LEN};
 pub use link::{LinkRequest, Provisioned};
-pub use server::{Directory, decode_envelope};
+pub use peer::Peer;
+pub use server::{Directory, decode_envelope, route, route_group, validate_upload};
 pub use values::SafetyNumber;
 
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -118,6 +123,69 @@ export interface GroupDecrypted { group: Uint8Array; sender: DeviceAddress; plai
 export interface GroupMember { user: UserAddress; userKey: Uint8Array; admin: boolean; }
 /** A group's state on this device. */
 export interface GroupState { group: Uint8Array; epoch: number; members: GroupMember[]; }
+/** What `decryptBatch` did with one envelope. */
+export type BatchResult =
+  | { outcome: "Delivered"; message: Decrypted }
+  | { outcome: "Failed"; error: KinsealError }
+  | { outcome: "Refused"; error: KinsealError };
+/** A peer device's identity key on record. */
+export interface KnownIdentity { key: Uint8Array; verified: boolean; firstSeen: number; }
+/** A peer user's key and latest device list on record. */
+export interface KnownUser { key: Uint8Array; verified: boolean; firstSeen: number; deviceList: DeviceList; }
+/**
+ * The app's trust policy, asked synchronously inside the operation that
+ * met a key. Only `true` trusts: `false`, anything else, or a throw
+ * refuses (the operation throws a `Trust` error and stores nothing). A
+ * method left out is decided by trust on first use. Do not call into the
+ * same account from it (that throws `Misuse`, kind `Reentrant`).
+ */
+export interface TrustPolicy {
+  /** A device's key, for a device whose user has no device list on record. */
+  trustDevice?(peer: DeviceAddress, known: KnownIdentity | undefined, presented: Uint8Array): boolean;
+  /** A device list's user key (asked for every list), with the proof passed to `updateDeviceListsWithProof`. */
+  trustUser?(user: UserAddress, known: KnownUser | undefined, presented: Uint8Array, proof: Uint8Array | undefined): boolean;
+}
+/**
+ * An account's settings: a field left out keeps kinseal's default; one
+ * outside kinseal's range throws `Misuse` (kind `ConfigOutOfRange`).
+ * Times in seconds.
+ */
+export interface AccountConfig {
+  maxArchivedSessions?: number;
+  archivedSessionTtl?: number;
+  pendingSessionTtl?: number;
+  oneTimePrekeyTarget?: number;
+  signedPrekeyRotation?: number;
+  signedPrekeyGrace?: number;
+  sessionCache?: number;
+  /** Whether a peer device must be on its user's device list (default true). */
+  deviceListsRequired?: boolean;
+  groupRotationMessages?: number;
+  groupRotationAge?: number;
+}
+/** Options of `Account.create` and `Account.createLinked` (not stored: pass them again when opening). */
+export interface AccountOptions { trustPolicy?: TrustPolicy; config?: AccountConfig; }
+/** Options of `Account.openFromRecords`. */
+export interface OpenOptions extends AccountOptions {
+  /** Storage keys records may still be sealed under, until `resealAll()`. */
+  previousKeys?: { keyId: number; storageKey: Uint8Array }[];
+}
+/** One operation of `changeGroup`, applied in order. */
+export type GroupOp =
+  | { op: "Add"; user: UserAddress; userKey: Uint8Array; admin?: boolean }
+  | { op: "Remove"; userKey: Uint8Array }
+  | { op: "SetRole"; userKey: Uint8Array; admin: boolean };
+/** What a valid prekey upload holds (`validateUpload`). */
+export interface UploadSummary { hasSignedPrekey: boolean; hasLastResortPrekey: boolean; counts: PreKeyCounts; }
+/** What a server reads from a pairwise message's header (`route`). */
+export interface RouteInfo {
+  kind: "PreKeyMessage" | "Message" | "Other";
+  version: number;
+  size: number;
+  prekeys?: { signedPrekeyId: number; oneTimePrekeyId?: number; kemPrekeyId: number };
+}
+/** What a server reads from a group message's header (`routeGroup`). */
+export interface GroupRouteInfo { group: Uint8Array; epoch: number; size: number; }
 /**
  * One sealed record of the account's store: write `value` at `key` in
  * IndexedDB, or delete `key` when `value` is undefined.
@@ -127,7 +195,7 @@ export interface StoredRecord { key: Uint8Array; value?: Uint8Array; }
 export type KinsealErrorName =
   | "Decode" | "Protocol" | "Misuse" | "DecryptionFailed" | "Address"
   | "Account" | "Trust" | "Upload" | "Directory" | "Storage" | "DeviceList"
-  | "Group" | "Link" | "AccountLink" | "InvalidArgument" | "Other";
+  | "Group" | "Link" | "AccountLink" | "InvalidArgument" | "Callback" | "Other";
 /**
  * What every call throws: an `Error` whose `name` is the kind, `kind` the
  * case inside it (e.g. `Duplicate` under `Protocol`) and `detail` a
@@ -137,5 +205,7 @@ export interface KinsealError extends Error {
   name: KinsealErrorName;
   kind: string;
   detail: string;
+  /** For a `Callback` error: what the app's callback threw. */
+  cause?: unknown;
 }
 "#;

@@ -4,14 +4,15 @@
 
 use std::sync::Arc;
 
-use kinseal::OsRng;
 use kinseal::client::{self as kc, MemoryStore};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::account::{Account, keyring};
+use crate::account::Account;
 use crate::error::{Failure, Result};
 use crate::js::{self, seconds};
+use crate::policy::Options;
+use crate::rng::Rng;
 use crate::values;
 
 /// What a new device shows as a QR code to be linked, and the keys to
@@ -33,7 +34,7 @@ impl LinkRequest {
     /// A new request: the new device's identity key and a one-use key.
     #[wasm_bindgen(constructor)]
     pub fn new() -> LinkRequest {
-        let request = kinseal::LinkRequest::new(&mut OsRng);
+        let request = kinseal::LinkRequest::new(&mut Rng);
         LinkRequest {
             code: request.code().to_bytes(),
             request: Some(request),
@@ -98,22 +99,25 @@ impl Account {
     /// A linked device's account, from what its `LinkRequest` opened
     /// (`provisioned` is used up), sealed under the 32-byte `storageKey`
     /// with id `keyId`. Publish its prekeys; write `takeChanges()`.
+    /// `options.trustPolicy`: the app's trust policy.
     #[wasm_bindgen(js_name = createLinked)]
     pub fn create_linked(
         provisioned: &mut Provisioned,
         #[wasm_bindgen(js_name = storageKey)] storage_key: &[u8],
         #[wasm_bindgen(js_name = keyId)] key_id: u32,
         now: f64,
+        #[wasm_bindgen(unchecked_optional_param_type = "AccountOptions")] options: JsValue,
     ) -> Result<Account> {
         let now = seconds(now)?;
-        let keyring = keyring(storage_key, key_id)?;
+        let options = Options::from_js(&options, false)?;
+        let keyring = options.keyring(storage_key, key_id)?;
         let taken = provisioned
             .provisioned
             .take()
             .ok_or_else(|| Failure::invalid("this provisioning was already used"))?;
         let store = Arc::new(MemoryStore::journaled());
-        let inner = kc::Account::create_linked(store.clone(), keyring, &mut OsRng, taken, now)?;
-        Ok(Account::wrap(inner, store))
+        let inner = kc::Account::create_linked(store.clone(), keyring, &mut Rng, taken, now)?;
+        Ok(Account::wrap(inner, store, options))
     }
 
     /// Adds a new device of this person, as `deviceId`, from the code its
@@ -132,7 +136,7 @@ impl Account {
     ) -> Result<JsValue> {
         let now = seconds(now)?;
         let code = kinseal::LinkCode::from_bytes(code)?;
-        let linked = self.inner.link_device(&mut OsRng, &code, device_id, now)?;
+        let linked = self.a()?.link_device(&mut Rng, &code, device_id, now)?;
         let o = js::object();
         js::set(&o, "deviceList", values::device_list(linked.device_list()));
         js::set(

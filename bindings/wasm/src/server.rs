@@ -3,7 +3,7 @@
 //! directory in SQLite or PostgreSQL, through the Rust API or
 //! `bindings/ffi`). It never holds a private key or a plaintext.
 
-use kinseal::server::{MemoryDirectory, PreKeyDirectory};
+use kinseal::server::{self as ks, MemoryDirectory, PreKeyDirectory};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -120,4 +120,62 @@ impl Directory {
 #[wasm_bindgen(js_name = decodeEnvelope, unchecked_return_type = "Envelope")]
 pub fn decode_envelope(bytes: &[u8]) -> Result<JsValue> {
     Ok(values::envelope(&kinseal::Envelope::from_bytes(bytes)?))
+}
+
+/// Decodes a prekey upload and checks its signatures under the device's
+/// registered identity key (32 bytes), for a server that stores uploads
+/// by other means: what it holds.
+#[wasm_bindgen(js_name = validateUpload, unchecked_return_type = "UploadSummary")]
+pub fn validate_upload(
+    upload: &[u8],
+    #[wasm_bindgen(js_name = identityKey)] identity_key: &[u8],
+) -> Result<JsValue> {
+    let identity =
+        kinseal::IdentityKey::from_bytes(&js::key_array(identity_key, "an identity key")?)?;
+    let verified = kinseal::PreKeyUpload::from_bytes(upload)?.verify(&identity)?;
+    let u = verified.upload();
+    let o = js::object();
+    js::set(&o, "hasSignedPrekey", u.signed_prekey().is_some());
+    js::set(&o, "hasLastResortPrekey", u.last_resort_prekey().is_some());
+    let counts = kinseal::PreKeyCounts::new(u.one_time_prekeys().len(), u.kem_prekeys().len());
+    js::set(&o, "counts", values::counts(counts));
+    Ok(o.into())
+}
+
+/// Reads a pairwise message's header for routing (no key needed): its
+/// kind, version, size and the prekeys a `PreKeyMessage` names.
+#[wasm_bindgen(unchecked_return_type = "RouteInfo")]
+pub fn route(message: &[u8]) -> Result<JsValue> {
+    let info = ks::route(message)?;
+    let o = js::object();
+    let kind = match info.kind() {
+        kinseal::MessageKind::PreKeyMessage => "PreKeyMessage",
+        kinseal::MessageKind::Message => "Message",
+        _ => "Other",
+    };
+    js::set(&o, "kind", kind);
+    js::set(&o, "version", info.version());
+    js::set(&o, "size", js::number(info.size() as u64));
+    if let Some(p) = info.prekeys() {
+        let ids = js::object();
+        js::set(&ids, "signedPrekeyId", p.signed_prekey_id());
+        if let Some(id) = p.one_time_prekey_id() {
+            js::set(&ids, "oneTimePrekeyId", id);
+        }
+        js::set(&ids, "kemPrekeyId", p.kem_prekey_id());
+        js::set(&o, "prekeys", ids);
+    }
+    Ok(o.into())
+}
+
+/// Reads a group message's header for fan-out (no key needed): the
+/// group, the epoch it was sent in and its size.
+#[wasm_bindgen(js_name = routeGroup, unchecked_return_type = "GroupRouteInfo")]
+pub fn route_group(message: &[u8]) -> Result<JsValue> {
+    let info = ks::route_group(message)?;
+    let o = js::object();
+    js::set(&o, "group", js::bytes(info.group_id().as_bytes()));
+    js::set(&o, "epoch", js::number(info.epoch()));
+    js::set(&o, "size", js::number(info.size() as u64));
+    Ok(o.into())
 }

@@ -2,7 +2,6 @@
 //! a changed key, verifying one, decryption-error receipts, resetting a
 //! session, and adding, removing or leaving group members.
 
-use kinseal::OsRng;
 use kinseal::client as kc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -11,6 +10,8 @@ use crate::account::Account;
 use crate::error::{Failure, Result};
 use crate::groups::group_id;
 use crate::js::{self, seconds};
+use crate::policy::{known_identity, known_user};
+use crate::rng::Rng;
 use crate::values;
 
 /// An identity key (32 bytes) from the app's bytes.
@@ -42,7 +43,7 @@ impl Account {
         now: f64,
     ) -> Result<()> {
         let (peer, key, now) = (js::device(&peer)?, identity_key(key)?, seconds(now)?);
-        Ok(self.inner.accept_identity(&mut OsRng, &peer, &key, now)?)
+        Ok(self.a()?.accept_identity(&mut Rng, &peer, &key, now)?)
     }
 
     /// Accepts a user's new user key, after a `Trust` error of kind
@@ -50,7 +51,7 @@ impl Account {
     #[wasm_bindgen(js_name = acceptUserIdentity, unchecked_return_type = "DeviceListChange")]
     pub fn accept_user_identity(&self, list: &[u8], now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
-        let change = self.inner.accept_user_identity(&mut OsRng, list, now)?;
+        let change = self.a()?.accept_user_identity(&mut Rng, list, now)?;
         Ok(values::device_list_change(&change))
     }
 
@@ -63,7 +64,7 @@ impl Account {
         key: &[u8],
     ) -> Result<()> {
         let (user, key) = (js::user(&user)?, user_key(key)?);
-        Ok(self.inner.mark_user_verified(&mut OsRng, &user, &key)?)
+        Ok(self.a()?.mark_user_verified(&mut Rng, &user, &key)?)
     }
 
     /// Removes one of this person's devices from the list (a lost phone):
@@ -75,8 +76,54 @@ impl Account {
         now: f64,
     ) -> Result<JsValue> {
         let now = seconds(now)?;
-        let list = self.inner.remove_device(&mut OsRng, device_id, now)?;
+        let list = self.a()?.remove_device(&mut Rng, device_id, now)?;
         Ok(values::device_list(&list))
+    }
+
+    /// `peer`'s identity key on record, or undefined.
+    #[wasm_bindgen(js_name = peerIdentity, unchecked_return_type = "KnownIdentity | undefined")]
+    pub fn peer_identity(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+    ) -> Result<JsValue> {
+        let peer = js::device(&peer)?;
+        let known = self.a()?.peer_identity(&peer)?;
+        Ok(known.as_ref().map_or(JsValue::UNDEFINED, known_identity))
+    }
+
+    /// `user`'s user key and latest device list on record, or undefined.
+    #[wasm_bindgen(js_name = peerUser, unchecked_return_type = "KnownUser | undefined")]
+    pub fn peer_user(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+    ) -> Result<JsValue> {
+        let user = js::user(&user)?;
+        let known = self.a()?.peer_user(&user)?;
+        Ok(known.as_ref().map_or(JsValue::UNDEFINED, known_user))
+    }
+
+    /// The devices of `user` this account has sessions with.
+    #[wasm_bindgen(js_name = devicesWithSessions, unchecked_return_type = "DeviceAddress[]")]
+    pub fn devices_with_sessions(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+    ) -> Result<JsValue> {
+        let user = js::user(&user)?;
+        Ok(js::array(
+            self.a()?.devices_with_sessions(&user)?.iter(),
+            js::device_out,
+        ))
+    }
+
+    /// Deletes every session with `peer` (a device removed from its
+    /// user's list): whether there was one.
+    #[wasm_bindgen(js_name = forgetDevice)]
+    pub fn forget_device(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+    ) -> Result<bool> {
+        let peer = js::device(&peer)?;
+        Ok(self.a()?.forget_device(&peer)?)
     }
 
     // --- recovery -----------------------------------------------------
@@ -90,7 +137,7 @@ impl Account {
         now: f64,
     ) -> Result<bool> {
         let (peer, now) = (js::device(&peer)?, seconds(now)?);
-        Ok(self.inner.reset_session(&mut OsRng, &peer, now)?)
+        Ok(self.a()?.reset_session(&mut Rng, &peer, now)?)
     }
 
     /// Decrypts an envelope's bytes; when that fails, also makes the
@@ -105,12 +152,11 @@ impl Account {
         let now = seconds(now)?;
         let envelope = kinseal::Envelope::from_bytes(envelope)?;
         let o = js::object();
-        match self.inner.decrypt_envelope(&mut OsRng, &envelope, now) {
+        let a = self.a()?;
+        match a.decrypt_envelope(&mut Rng, &envelope, now) {
             Ok(d) => js::set(&o, "decrypted", values::decrypted(envelope.sender(), &d)),
             Err(error) => {
-                let receipt = self
-                    .inner
-                    .decryption_error_receipt(&envelope, &error, now)?;
+                let receipt = a.decryption_error_receipt(&envelope, &error, now)?;
                 js::set(&o, "error", JsValue::from(Failure::from(error)));
                 if let Some(r) = receipt {
                     js::set(&o, "receipt", js::bytes(&r.to_bytes()));
@@ -129,7 +175,7 @@ impl Account {
     )]
     pub fn handle_receipt(&self, receipt: &[u8], now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
-        let (device, closed) = match self.inner.handle_receipt(&mut OsRng, receipt, now)? {
+        let (device, closed) = match self.a()?.handle_receipt(&mut Rng, receipt, now)? {
             kc::ReceiptOutcome::SessionClosed { device, .. } => (device, true),
             kc::ReceiptOutcome::AlreadyReplaced { device, .. } => (device, false),
             _ => {
@@ -158,9 +204,7 @@ impl Account {
     ) -> Result<JsValue> {
         let (group, now) = (group_id(group)?, seconds(now)?);
         let users = js::each(&users, "users", js::user)?;
-        let f = self
-            .inner
-            .add_group_members(&mut OsRng, &group, &users, now)?;
+        let f = self.a()?.add_group_members(&mut Rng, &group, &users, now)?;
         Ok(values::fan_out(&f))
     }
 
@@ -175,8 +219,8 @@ impl Account {
         let (group, now) = (group_id(group)?, seconds(now)?);
         let users = js::each(&users, "users", js::user)?;
         let f = self
-            .inner
-            .remove_group_members(&mut OsRng, &group, &users, now)?;
+            .a()?
+            .remove_group_members(&mut Rng, &group, &users, now)?;
         Ok(values::fan_out(&f))
     }
 
@@ -186,7 +230,7 @@ impl Account {
     pub fn leave_group(&self, group: &[u8], now: f64) -> Result<JsValue> {
         let (group, now) = (group_id(group)?, seconds(now)?);
         Ok(values::fan_out(
-            &self.inner.leave_group(&mut OsRng, &group, now)?,
+            &self.a()?.leave_group(&mut Rng, &group, now)?,
         ))
     }
 }

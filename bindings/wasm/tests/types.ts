@@ -5,7 +5,17 @@
 import {
   Account,
   Directory,
+  Peer,
+  route,
+  routeGroup,
+  validateUpload,
+  type BatchResult,
   type Decrypted,
+  type GroupOp,
+  type GroupRouteInfo,
+  type RouteInfo,
+  type TrustPolicy,
+  type UploadSummary,
   type DeviceAddress,
   type Envelope,
   type FanOut,
@@ -46,4 +56,52 @@ export function usage(storageKey: Uint8Array, now: number): string {
   const number = alice.userSafetyNumber(bobUser);
   const digits: string = number ? number.digits() : "";
   return seen + fan.envelopes.length + (state ? state.epoch : -1) + digits;
+}
+
+export function parity(storageKey: Uint8Array, oldKey: Uint8Array, now: number): number {
+  const here: DeviceAddress = { appId: "chirp", userId: "alice", deviceId: 1 };
+  const bob: DeviceAddress = { appId: "chirp", userId: "bob", deviceId: 1 };
+  const bobUser: UserAddress = { appId: "chirp", userId: "bob" };
+  const policy: TrustPolicy = {
+    trustUser: (user, known, presented, proof) => known === undefined && proof !== undefined && presented.length === 32 && user.appId === "chirp",
+  };
+  const alice = Account.create(here, storageKey, 2, now, { trustPolicy: policy, config: { sessionCache: 8 } });
+  const reopened = Account.openFromRecords(alice.exportRecords(), storageKey, 2, {
+    trustPolicy: policy,
+    previousKeys: [{ keyId: 1, storageKey: oldKey }],
+  });
+  const resealed: number = reopened.resealAll();
+  const peer: Peer = alice.peer(bob);
+  const m: Uint8Array = peer.encrypt(new Uint8Array([1]), now);
+  const kept: Decrypted[] = [];
+  const d: Decrypted = peer.decryptWith(m, now, (msg) => { kept.push(msg); });
+  const d2: Decrypted = alice.decryptWith(bob, m, now, (msg) => { kept.push(msg); });
+  const results: BatchResult[] = alice.decryptBatch([m], now, (index: number, msg: Decrypted) => { kept[index] = msg; });
+  let delivered = 0;
+  for (const r of results) {
+    if (r.outcome === "Delivered") delivered += r.message.plaintext.length;
+    else delivered -= r.error.name.length;
+  }
+  const ops: GroupOp[] = [
+    { op: "Add", user: bobUser, userKey: new Uint8Array(32), admin: true },
+    { op: "SetRole", userKey: new Uint8Array(32), admin: false },
+    { op: "Remove", userKey: new Uint8Array(32) },
+  ];
+  const fan: FanOut = alice.changeGroup(new Uint8Array(32), ops, now);
+  const g = alice.groupDecryptWith(bob, m, (msg) => { kept.push({ ...d, plaintext: msg.plaintext }); });
+  const all: FanOut = alice.encryptToUsers([bobUser], m, now);
+  const each: Uint8Array[] = alice.encryptToEach([bob], m, now);
+  const list = alice.addDevice(2, new Uint8Array(32), now);
+  alice.updateDeviceListsWithProof([list.bytes], new Uint8Array([9]), now);
+  const upload: UploadSummary = validateUpload(m, alice.identityKey());
+  const info: RouteInfo = route(m);
+  const group: GroupRouteInfo = routeGroup(m);
+  const key: Uint8Array | undefined = alice.peerIdentity(bob)?.key;
+  const version: number = alice.peerUser(bobUser)?.deviceList.version ?? 0;
+  const withSessions: DeviceAddress[] = alice.devicesWithSessions(bobUser);
+  const forgot: boolean = alice.forgetDevice(bob);
+  return resealed + d.plaintext.length + d2.plaintext.length + delivered + fan.envelopes.length +
+    g.plaintext.length + all.envelopes.length + each.length + upload.counts.oneTime +
+    (info.prekeys?.oneTimePrekeyId ?? 0) + group.epoch + (alice.forgetGroup(g.group) ? 1 : 0) +
+    (key?.length ?? 0) + version + withSessions.length + (forgot ? 1 : 0);
 }

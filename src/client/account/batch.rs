@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use rand_core::CryptoRng;
+use zeroize::Zeroizing;
 
 use super::Account;
 use super::messaging::Decrypted;
@@ -46,6 +47,25 @@ fn is_the_messages(e: &Error) -> bool {
         ),
         _ => true,
     }
+}
+
+/// A sender's session set as the batch holds it: the sealed record the
+/// store holds (`None` if none), the set, and whether a message of the
+/// batch changed it since (then it is written before the commit).
+struct Held {
+    sealed: Option<Vec<u8>>,
+    set: SessionSet,
+    changed: bool,
+}
+
+/// The set as it was encoded before a message that was undone (`None`:
+/// it had no session). It was just encoded by this process, so it
+/// decodes; a failure would be the store's kind of failure all the same.
+fn restore(before: &Option<Zeroizing<Vec<u8>>>) -> crate::Result<SessionSet> {
+    let Some(before) = before else {
+        return Ok(SessionSet::default());
+    };
+    SessionSet::decode(before).map_err(|_| StorageError::InvalidRecord { table: "sessions" }.into())
 }
 
 impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
@@ -93,10 +113,15 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         deliver: &mut impl FnMut(usize, &Decrypted) -> Result<T, E>,
     ) -> crate::Result<Vec<BatchOutcome<T, E>>> {
         let mut txn = self.store.transaction()?;
-        // The sets this batch read or wrote, with the sealed record each
-        // is the contents of: a second message from a sender finds its
-        // set here, as the session cache would after a commit.
-        let mut held: HashMap<DeviceAddress, (Option<Vec<u8>>, SessionSet)> = HashMap::new();
+        // The sets this batch read, each with the sealed record the store
+        // holds for it and whether a message changed it since. Nothing
+        // else writes a held device's sessions while the transaction is
+        // open (this transaction is the store's only writer, and a
+        // message's content touches no other device's sessions), so a held
+        // set is the current one; a changed set is written once, before
+        // the commit, however many of the batch's messages it took (one
+        // seal and one write per sender instead of one per message).
+        let mut held: HashMap<DeviceAddress, Held> = HashMap::new();
         let mut outcomes = Vec::with_capacity(envelopes.len());
         for (index, envelope) in envelopes.iter().enumerate() {
             if *envelope.recipient() != self.address {
@@ -107,28 +132,60 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 continue;
             }
             let peer = envelope.sender();
-            let sealed = txn.sessions(peer)?;
-            let set = match held.remove(peer) {
-                Some((was, set)) if was == sealed => set,
-                _ => match self.open_sessions(peer, sealed.as_deref()) {
-                    Ok(set) => set,
-                    Err(e) if is_the_messages(&e) => {
-                        outcomes.push(Err(BatchFailure::Failed(e)));
-                        continue;
+            let Held {
+                sealed,
+                set,
+                changed,
+            } = match held.remove(peer) {
+                Some(h) => h,
+                None => {
+                    let sealed = txn.sessions(peer)?;
+                    match self.open_sessions(peer, sealed.as_deref()) {
+                        Ok(set) => Held {
+                            sealed,
+                            set,
+                            changed: false,
+                        },
+                        Err(e) if is_the_messages(&e) => {
+                            outcomes.push(Err(BatchFailure::Failed(e)));
+                            continue;
+                        }
+                        Err(e) => return Err(e),
                     }
-                    Err(e) => return Err(e),
-                },
+                }
             };
+            // What the set was before this message, to go back to if the
+            // message is undone after it changed the set (the savepoint
+            // undoes the store's writes; the set is in memory). Encoding
+            // re-serializes only the sessions that changed.
+            let mut set = set;
+            let before = (!set.is_empty()).then(|| set.encode());
             txn.savepoint()?;
-            match self.decrypt_in(&mut txn, rng, peer, set, envelope.message(), now) {
-                Ok((decrypted, written, set)) => match deliver(index, &decrypted) {
+            match self.decrypt_unstored(&mut txn, rng, peer, set, envelope.message(), now) {
+                Ok((decrypted, set)) => match deliver(index, &decrypted) {
                     Ok(value) => {
                         txn.release_savepoint()?;
-                        held.insert(peer.clone(), (written, set));
+                        held.insert(
+                            peer.clone(),
+                            Held {
+                                sealed,
+                                set,
+                                changed: true,
+                            },
+                        );
                         outcomes.push(Ok((decrypted, value)));
                     }
                     Err(refused) => {
                         txn.rollback_to_savepoint()?;
+                        let set = restore(&before)?;
+                        held.insert(
+                            peer.clone(),
+                            Held {
+                                sealed,
+                                set,
+                                changed,
+                            },
+                        );
                         outcomes.push(Err(BatchFailure::Refused(refused)));
                     }
                 },
@@ -137,15 +194,38 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                         return Err(e);
                     }
                     txn.rollback_to_savepoint()?;
-                    if let Some(set) = intact {
-                        held.insert(peer.clone(), (sealed, set));
-                    }
+                    let set = match intact {
+                        Some(set) => set,
+                        None => restore(&before)?,
+                    };
+                    held.insert(
+                        peer.clone(),
+                        Held {
+                            sealed,
+                            set,
+                            changed,
+                        },
+                    );
                     outcomes.push(Err(BatchFailure::Failed(e)));
                 }
             }
         }
+        let mut written = Vec::with_capacity(held.len());
+        for (peer, h) in held {
+            let Held {
+                sealed,
+                mut set,
+                changed,
+            } = h;
+            let sealed = if changed {
+                self.store_sessions(&mut txn, rng, &peer, &mut set, now)?
+            } else {
+                sealed
+            };
+            written.push((peer, sealed, set));
+        }
         txn.commit()?;
-        for (peer, (sealed, set)) in held {
+        for (peer, sealed, set) in written {
             self.remember(&peer, sealed, set);
         }
         Ok(outcomes)

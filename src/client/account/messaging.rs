@@ -433,10 +433,29 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         txn: &mut T,
         rng: &mut R,
         peer: &DeviceAddress,
-        mut set: SessionSet,
+        set: SessionSet,
         bytes: &[u8],
         now: u64,
     ) -> Result<DecryptedIn, (Error, Option<SessionSet>)> {
+        let (decrypted, mut set) = self.decrypt_unstored(txn, rng, peer, set, bytes, now)?;
+        let sealed = self
+            .store_sessions(txn, rng, peer, &mut set, now)
+            .map_err(|e| (e, None))?;
+        Ok((decrypted, sealed, set))
+    }
+
+    /// [`Account::decrypt_in`] but for the session update, which stays in
+    /// the returned set: the caller writes it (`store_sessions`) before
+    /// `txn` commits. On failure, as `decrypt_in`.
+    pub(super) fn decrypt_unstored<T: StoreTransaction, R: CryptoRng + ?Sized>(
+        &self,
+        txn: &mut T,
+        rng: &mut R,
+        peer: &DeviceAddress,
+        mut set: SessionSet,
+        bytes: &[u8],
+        now: u64,
+    ) -> Result<(Decrypted, SessionSet), (Error, Option<SessionSet>)> {
         // Decoded once, here, then tried on the session(s) it can belong
         // to. A `Message` from a device without a session is refused
         // first, as it always was, whatever its bytes hold after the kind.
@@ -480,10 +499,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         let decrypted = self
             .take_content(txn, rng, peer, decrypted)
             .map_err(|e| (e, None))?;
-        let sealed = self
-            .store_sessions(txn, rng, peer, &mut set, now)
-            .map_err(|e| (e, None))?;
-        Ok((decrypted, sealed, set))
+        Ok((decrypted, set))
     }
 
     /// Sets up a session from a `PreKeyMessage` for a new handshake.

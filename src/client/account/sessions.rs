@@ -400,9 +400,9 @@ impl SessionSet {
 /// Decoded session sets of recently used peer devices, each with the exact
 /// sealed record it was read from or written as.
 ///
-/// Decoding a session (`Session::from_bytes`) revalidates its keys and
-/// recomputes its ratchet public key: about 40 µs, most of an `Account`
-/// operation on a fast store. An entry is used only when the store still
+/// A miss opens the sealed set (XChaCha20-Poly1305 over all of it) and
+/// decodes it, and the session used is then decoded from its state
+/// (`Session::from_bytes`, about 0.6 µs). An entry is used only when the store still
 /// holds byte-for-byte the sealed record it was cached with — sealing
 /// draws a fresh random nonce, so any write by any process changes the
 /// bytes — which keeps the cache coherent across threads and processes

@@ -236,10 +236,10 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 return Err(AccountError::NotGroupMember.into());
             }
             let reach = self.reach(&mut txn, &state)?;
-            let reached: HashSet<&DeviceAddress> = reach.devices.iter().collect();
             let stale = match &record.own {
                 None => true,
                 Some(own) => {
+                    let reached: HashSet<&DeviceAddress> = reach.devices.iter().collect();
                     own.distributed.iter().any(|d| !reached.contains(d))
                         || own.sent >= self.config.group_rotation_messages
                         || now.saturating_sub(own.created_at) >= self.config.group_rotation_age
@@ -256,22 +256,34 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             let Some(own) = record.own.as_mut() else {
                 return Err(AccountError::UnknownGroup.into());
             };
-            let distribution = own.key.distribution().to_secret_bytes();
-            let content = ContentFrame::Distribution(distribution.as_bytes()).to_vec();
-            let content = zeroize::Zeroizing::new(content);
-            let state_bytes = state.to_bytes();
-            let sync = ContentFrame::StateSync(&state_bytes).to_vec();
             let mut fan_out = FanOut {
                 envelopes: Vec::new(),
                 missing: Vec::new(),
                 unreachable: reach.unreachable,
             };
+            // The devices the key has not reached yet: usually none, so
+            // nothing is encoded for them unless there is one.
+            let pending: Vec<DeviceAddress> = {
+                let had: HashSet<&DeviceAddress> = own.distributed.iter().collect();
+                reach
+                    .devices
+                    .into_iter()
+                    .filter(|d| !had.contains(d))
+                    .collect()
+            };
             let mut written = Vec::new();
-            let had: HashSet<DeviceAddress> = own.distributed.iter().cloned().collect();
-            for device in reach.devices {
-                if had.contains(&device) {
-                    continue;
-                }
+            let (content, sync) = if pending.is_empty() {
+                (zeroize::Zeroizing::new(Vec::new()), Vec::new())
+            } else {
+                let distribution = own.key.distribution().to_secret_bytes();
+                let content = ContentFrame::Distribution(distribution.as_bytes()).to_vec();
+                let state_bytes = state.to_bytes();
+                (
+                    zeroize::Zeroizing::new(content),
+                    ContentFrame::StateSync(&state_bytes).to_vec(),
+                )
+            };
+            for device in pending {
                 // This user's own devices take the state on its word: they
                 // hold the same user key (PROTOCOL.md §17.4).
                 let own_device = device.user() == self.address.user();
