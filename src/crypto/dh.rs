@@ -1,9 +1,11 @@
 //! X25519 with the checks kinseal needs.
 
 use curve25519_dalek::montgomery::MontgomeryPoint;
-use x25519_dalek::{PublicKey, StaticSecret};
+use subtle::ConstantTimeEq;
+use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
+use super::backend;
 use crate::error::ProtocolError;
 
 /// A Diffie-Hellman output.
@@ -12,13 +14,14 @@ pub(crate) type SharedSecret = Zeroizing<[u8; 32]>;
 /// X25519, refusing an all-zero (non-contributory) result.
 ///
 /// A small-order peer key gives an output the peer did not have to know our
-/// secret to predict; such keys are rejected rather than mixed in.
+/// secret to predict; such keys are rejected rather than mixed in. The
+/// check is kinseal's, whichever backend computes the DH.
 pub(crate) fn agree(ours: &StaticSecret, theirs: &[u8; 32]) -> Result<SharedSecret, ProtocolError> {
-    let shared = ours.diffie_hellman(&PublicKey::from(*theirs));
-    if !shared.was_contributory() {
+    let shared = backend::x25519(ours, theirs);
+    if bool::from(shared.ct_eq(&[0u8; 32])) {
         return Err(ProtocolError::NonContributoryKey);
     }
-    Ok(Zeroizing::new(shared.to_bytes()))
+    Ok(shared)
 }
 
 /// Whether 32 bytes are a canonical X25519 public key: the top bit clear
@@ -57,7 +60,7 @@ pub(crate) fn in_prime_order_subgroup(u: &[u8; 32]) -> bool {
 
 /// The public key of an X25519 secret.
 pub(crate) fn public_of(secret: &StaticSecret) -> [u8; 32] {
-    PublicKey::from(secret).to_bytes()
+    backend::x25519_public(secret)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use x25519_dalek::StaticSecret;
@@ -323,15 +323,12 @@ pub(crate) fn verifies_strictly(
     parts: &[&[u8]],
     signature: &[u8; SIGNATURE_LEN],
 ) -> bool {
-    let message = signed_message(label, parts);
-    key.verify_strict(&message, &Signature::from_bytes(signature))
-        .is_ok()
+    crate::crypto::backend::ed25519_verify(key, &signed_message(label, parts), signature)
 }
 
 /// Signs `label ‖ parts…` (deterministic, RFC 8032).
 pub(crate) fn sign(key: &SigningKey, label: &[u8], parts: &[&[u8]]) -> [u8; SIGNATURE_LEN] {
-    use ed25519_dalek::Signer;
-    key.sign(&signed_message(label, parts)).to_bytes()
+    crate::crypto::backend::ed25519_sign(key, &signed_message(label, parts))
 }
 
 /// Whether the y coordinate of an Edwards point encoding (the low 255
