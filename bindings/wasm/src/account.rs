@@ -89,13 +89,14 @@ pub(crate) fn storage_key(bytes: &[u8], key_id: u32) -> Result<StorageKey> {
     Ok(StorageKey::new(key_id, &secret))
 }
 
-/// `fetchBundle` threw or returned something other than bytes.
+/// The app's fetch function (named here) threw or returned something
+/// other than bytes.
 #[derive(Debug)]
-struct FetchFailed;
+struct FetchFailed(&'static str);
 
 impl core::fmt::Display for FetchFailed {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("fetchBundle threw or did not return a Uint8Array")
+        write!(f, "{} threw or did not return bytes", self.0)
     }
 }
 
@@ -288,6 +289,59 @@ impl Account {
         Ok(values::device_list_change(&change))
     }
 
+    /// Brings `user`'s device list on record up to date through
+    /// `fetchLists(user, held)`, which returns the latest list of `user`
+    /// when `held` is undefined (first contact), else the lists after
+    /// version `held`, oldest first: what changed, or undefined when
+    /// nothing is newer. If `fetchLists` throws or returns something
+    /// other than an array of `Uint8Array`s, nothing is stored and a
+    /// `Callback` error is thrown (with its exception as `cause`).
+    #[wasm_bindgen(
+        js_name = refreshDeviceLists,
+        unchecked_return_type = "DeviceListChange | undefined"
+    )]
+    pub fn refresh_device_lists(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+        #[wasm_bindgen(
+            js_name = fetchLists,
+            unchecked_param_type = "(user: UserAddress, held: number | undefined) => Uint8Array[]"
+        )]
+        fetch_lists: &js_sys::Function,
+        now: f64,
+    ) -> core::result::Result<JsValue, JsValue> {
+        let (user, now) = (js::user(&user)?, seconds(now)?);
+        // What the app's function threw, to throw again as `cause`.
+        let thrown = Cell::new(None::<JsValue>);
+        let mut source = |u: &kc::UserAddress, held: Option<u64>| {
+            let held = held.map_or(JsValue::UNDEFINED, js::number);
+            let fetched = fetch_lists
+                .call2(&JsValue::NULL, &js::user_out(u), &held)
+                .and_then(|v| {
+                    js::each(&v, "the fetched device lists", |l| {
+                        js::byte_vec(l, "a fetched device list")
+                    })
+                    .map_err(JsValue::from)
+                });
+            fetched.map_err(|cause| {
+                thrown.set(Some(cause));
+                kinseal::Error::Storage(kinseal::StorageError::Other(kinseal::OtherError::new(
+                    FetchFailed("fetchLists"),
+                )))
+            })
+        };
+        let refreshed = self
+            .a()?
+            .refresh_device_lists(&mut Rng, &user, &mut source, now);
+        if let Some(cause) = thrown.take() {
+            return Err(crate::error::callback(cause));
+        }
+        Ok(refreshed
+            .map_err(Failure::from)?
+            .as_ref()
+            .map_or(JsValue::UNDEFINED, values::device_list_change))
+    }
+
     /// Adds a device of this person to the list, as `deviceId`, with the
     /// identity key it showed (32 bytes; `linkDevice` does this itself):
     /// publish the list it returns.
@@ -348,7 +402,7 @@ impl Account {
             match fetched {
                 Some(bytes) => kinseal::PreKeyBundle::from_bytes(&bytes)?.verify(),
                 None => Err(kinseal::Error::Storage(kinseal::StorageError::Other(
-                    kinseal::OtherError::new(FetchFailed),
+                    kinseal::OtherError::new(FetchFailed("fetchBundle")),
                 ))),
             }
         };
@@ -363,6 +417,28 @@ impl Account {
         #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
     ) -> Result<bool> {
         Ok(self.a()?.has_session(&js::device(&peer)?)?)
+    }
+
+    /// The id (32 bytes) of the session messages to `peer` use, or
+    /// undefined when there is none.
+    #[wasm_bindgen(js_name = currentSessionId)]
+    pub fn current_session_id(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] peer: JsValue,
+    ) -> Result<Option<Vec<u8>>> {
+        let peer = js::device(&peer)?;
+        let id = self.a()?.current_session_id(&peer)?;
+        Ok(id.map(|id| id.as_bytes().to_vec()))
+    }
+
+    /// Drops archived sessions idle longer than the configured time
+    /// (`config.archivedSessionTtl`), across every peer device, in one
+    /// transaction (call it now and then): how many devices' records
+    /// changed.
+    #[wasm_bindgen(js_name = expireSessions)]
+    pub fn expire_sessions(&self, now: f64) -> Result<u32> {
+        let n = self.a()?.expire_sessions(&mut Rng, seconds(now)?)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     // --- messages ---------------------------------------------------------

@@ -41,6 +41,7 @@ mod groups;
 mod js;
 mod link;
 mod peer;
+mod people;
 mod policy;
 mod rng;
 mod server;
@@ -50,7 +51,9 @@ mod values;
 pub use account::{Account, STORAGE_KEY_LEN};
 pub use link::{LinkRequest, Provisioned};
 pub use peer::Peer;
+pub use people::{check_link_revocation, read_account_link_proposal};
 pub use server::{Directory, decode_envelope, route, route_group, validate_upload};
+pub use trust::failed_message_of;
 pub use values::SafetyNumber;
 
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -175,6 +178,31 @@ export type GroupOp =
   | { op: "Add"; user: UserAddress; userKey: Uint8Array; admin?: boolean }
   | { op: "Remove"; userKey: Uint8Array }
   | { op: "SetRole"; userKey: Uint8Array; admin: boolean };
+/** A device registered in a `Directory` (`Directory.devices`). */
+export interface DeviceInfo { address: DeviceAddress; identityKey: Uint8Array; counts: PreKeyCounts; ready: boolean; }
+/**
+ * Which message a decryption-error receipt is about: compare it with
+ * `failedMessageOf(envelope.message)` of the envelopes sent.
+ */
+export type FailedMessage =
+  | { kind: "Message"; ratchetKey: Uint8Array; index: number; previousLength: number }
+  | { kind: "PreKey"; handshakeId: Uint8Array }
+  | { kind: "Other" };
+/** What `handleReceipt` did. */
+export interface ReceiptOutcome {
+  /** The device that could not decrypt. */
+  device: DeviceAddress;
+  /** Whether its session was closed here (else it was already replaced). */
+  sessionClosed: boolean;
+  /** The message it could not decrypt: send what it held again. */
+  failed: FailedMessage;
+}
+/** One of the two accounts an account link or a proposal names. */
+export interface LinkedAccount { user: UserAddress; userKey: Uint8Array; }
+/** A proposal, as `readAccountLinkProposal` shows it before countersigning. */
+export interface AccountLinkProposalInfo { proposer: LinkedAccount; countersigner: LinkedAccount; createdAt: number; }
+/** A link that `checkAccountLink` verified: both accounts signed it. */
+export interface AccountLinkInfo { accounts: LinkedAccount[]; createdAt: number; hash: Uint8Array; }
 /** What a valid prekey upload holds (`validateUpload`). */
 export interface UploadSummary { hasSignedPrekey: boolean; hasLastResortPrekey: boolean; counts: PreKeyCounts; }
 /** What a server reads from a pairwise message's header (`route`). */

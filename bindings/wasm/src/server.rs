@@ -55,6 +55,46 @@ impl Directory {
         ))
     }
 
+    /// Removes `device` and its keys: whether it was registered.
+    pub fn remove(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "DeviceAddress")] device: JsValue,
+    ) -> Result<bool> {
+        Ok(self.inner.remove(&js::device(&device)?)?)
+    }
+
+    /// The registered devices of `user`, in device-id order: each one's
+    /// identity key, how many prekeys it holds and whether it can give
+    /// out a bundle.
+    #[wasm_bindgen(unchecked_return_type = "DeviceInfo[]")]
+    pub fn devices(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+    ) -> Result<JsValue> {
+        let devices = self.inner.devices(&js::user(&user)?)?;
+        Ok(js::array(devices.iter(), |d| {
+            let o = js::object();
+            js::set(&o, "address", js::device_out(d.address()));
+            js::set(&o, "identityKey", js::bytes(&d.identity_key().to_bytes()));
+            js::set(&o, "counts", values::counts(d.counts()));
+            js::set(&o, "ready", d.is_ready());
+            o.into()
+        }))
+    }
+
+    /// Replaces every stored list of `user` with `list`, which may start
+    /// a new chain (a user who lost every device and started over, after
+    /// the server authenticated them again). The list must verify and be
+    /// `user`'s.
+    #[wasm_bindgen(js_name = resetDeviceList)]
+    pub fn reset_device_list(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserAddress")] user: JsValue,
+        list: &[u8],
+    ) -> Result<()> {
+        Ok(self.inner.reset_device_list(&js::user(&user)?, list)?)
+    }
+
     /// Checks and stores a prekey upload from `device`: what it holds now.
     #[wasm_bindgen(unchecked_return_type = "PreKeyCounts")]
     pub fn upload(

@@ -23,7 +23,7 @@ fn identity_key(bytes: &[u8]) -> Result<kinseal::IdentityKey> {
 }
 
 /// A user identity key (32 bytes) from the app's bytes.
-fn user_key(bytes: &[u8]) -> Result<kinseal::UserIdentityKey> {
+pub(crate) fn user_key(bytes: &[u8]) -> Result<kinseal::UserIdentityKey> {
     Ok(kinseal::UserIdentityKey::from_bytes(&js::key_array(
         bytes,
         "a user identity key",
@@ -167,17 +167,20 @@ impl Account {
     }
 
     /// Handles a decryption-error receipt from a peer's device: the
-    /// device, and whether its session was closed here (`false`: it was
-    /// already replaced). The next message to it starts a new session.
+    /// device, whether its session was closed here (`false`: it was
+    /// already replaced), and `failed`, the message it could not decrypt
+    /// (compare it with `failedMessageOf(envelope.message)` of the
+    /// envelopes sent, and send what that one held again). The next
+    /// message to it starts a new session.
     #[wasm_bindgen(
         js_name = handleReceipt,
-        unchecked_return_type = "{ device: DeviceAddress; sessionClosed: boolean }"
+        unchecked_return_type = "ReceiptOutcome"
     )]
     pub fn handle_receipt(&self, receipt: &[u8], now: f64) -> Result<JsValue> {
         let now = seconds(now)?;
-        let (device, closed) = match self.a()?.handle_receipt(&mut Rng, receipt, now)? {
-            kc::ReceiptOutcome::SessionClosed { device, .. } => (device, true),
-            kc::ReceiptOutcome::AlreadyReplaced { device, .. } => (device, false),
+        let (device, closed, failed) = match self.a()?.handle_receipt(&mut Rng, receipt, now)? {
+            kc::ReceiptOutcome::SessionClosed { device, failed } => (device, true, failed),
+            kc::ReceiptOutcome::AlreadyReplaced { device, failed } => (device, false, failed),
             _ => {
                 return Err(Failure {
                     name: "Other",
@@ -189,6 +192,7 @@ impl Account {
         let o = js::object();
         js::set(&o, "device", js::device_out(&device));
         js::set(&o, "sessionClosed", closed);
+        js::set(&o, "failed", values::failed_message(&failed));
         Ok(o.into())
     }
 
@@ -233,4 +237,13 @@ impl Account {
             &self.a()?.leave_group(&mut Rng, &group, now)?,
         ))
     }
+}
+
+/// The locator of a pairwise message (`Envelope.message`), to find the
+/// one a receipt names (`handleReceipt(..).failed`).
+#[wasm_bindgen(js_name = failedMessageOf, unchecked_return_type = "FailedMessage")]
+pub fn failed_message_of(message: &[u8]) -> Result<JsValue> {
+    Ok(values::failed_message(&kinseal::FailedMessage::of(
+        message,
+    )?))
 }

@@ -193,3 +193,27 @@ impl SafetyNumber {
         self.inner == other.inner
     }
 }
+
+/// A `FailedMessage`: which message a decryption-error receipt is about.
+pub(crate) fn failed_message(f: &kinseal::FailedMessage) -> JsValue {
+    let o = object();
+    match f {
+        kinseal::FailedMessage::Message {
+            ratchet_key,
+            index,
+            previous_length,
+        } => {
+            set(&o, "kind", "Message");
+            set(&o, "ratchetKey", bytes(ratchet_key));
+            set(&o, "index", *index);
+            set(&o, "previousLength", *previous_length);
+        }
+        kinseal::FailedMessage::PreKey { handshake_id } => {
+            set(&o, "kind", "PreKey");
+            set(&o, "handshakeId", bytes(handshake_id.as_bytes()));
+        }
+        #[allow(unreachable_patterns)]
+        _ => set(&o, "kind", "Other"),
+    }
+    o.into()
+}

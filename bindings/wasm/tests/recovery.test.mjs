@@ -111,6 +111,13 @@ test("a receipt mends a session the receiver lost", () => {
   const handled = alice.account.handleReceipt(out.receipt, NOW);
   assert.deepEqual(handled.device, bob.address);
   assert.equal(handled.sessionClosed, true);
+  // The receipt names the message Bob could not read, and no other.
+  assert.deepEqual(handled.failed, kinseal.failedMessageOf(next.message));
+  assert.equal(handled.failed.kind, "Message");
+  assert.equal(handled.failed.ratchetKey.length, 32);
+  assert.notDeepEqual(handled.failed, kinseal.failedMessageOf(hello.message));
+  assert.equal(kinseal.failedMessageOf(hello.message).kind, "PreKey");
+  assert.equal(thrown(() => kinseal.failedMessageOf(text("not a message"))).name, "Decode");
   alice.account.startSession(bob.address, dir.takeBundle(bob.address), NOW);
   const fresh = alice.account.encryptEnvelope(bob.address, text("new session"), NOW);
   const got = bob.account.decryptEnvelopeOrReceipt(fresh.bytes, NOW);

@@ -6,10 +6,19 @@ import {
   Account,
   Directory,
   Peer,
+  checkLinkRevocation,
+  failedMessageOf,
+  readAccountLinkProposal,
   route,
   routeGroup,
   validateUpload,
+  type AccountLinkInfo,
+  type AccountLinkProposalInfo,
   type BatchResult,
+  type DeviceInfo,
+  type DeviceListChange,
+  type FailedMessage,
+  type ReceiptOutcome,
   type Decrypted,
   type GroupOp,
   type GroupRouteInfo,
@@ -104,4 +113,46 @@ export function parity(storageKey: Uint8Array, oldKey: Uint8Array, now: number):
     g.plaintext.length + all.envelopes.length + each.length + upload.counts.oneTime +
     (info.prekeys?.oneTimePrekeyId ?? 0) + group.epoch + (alice.forgetGroup(g.group) ? 1 : 0) +
     (key?.length ?? 0) + version + withSessions.length + (forgot ? 1 : 0);
+}
+
+export function upkeep(storageKey: Uint8Array, receipt: Uint8Array, now: number): number {
+  const dir = new Directory();
+  const here: DeviceAddress = { appId: "chirp", userId: "alice", deviceId: 1 };
+  const bob: DeviceAddress = { appId: "chirp", userId: "bob", deviceId: 1 };
+  const bobUser: UserAddress = { appId: "chirp", userId: "bob" };
+  const hootUser: UserAddress = { appId: "hoot", userId: "alice" };
+  const alice = Account.create(here, storageKey, 1, now);
+  // Account links.
+  const proposal: Uint8Array = alice.proposeAccountLink(new Uint8Array(32), hootUser, now);
+  const info: AccountLinkProposalInfo = readAccountLinkProposal(proposal);
+  const link: Uint8Array = alice.countersignAccountLink(proposal);
+  const checked: AccountLinkInfo = alice.checkAccountLink(link);
+  const revocation: Uint8Array = alice.revokeAccountLink(link, now);
+  const none: void = checkLinkRevocation(revocation, link);
+  // Upkeep.
+  const change: DeviceListChange | undefined = alice.refreshDeviceLists(
+    bobUser,
+    (user: UserAddress, held: number | undefined) => {
+      const latest = dir.deviceList(user);
+      if (held === undefined) return latest ? [latest] : [];
+      return dir.deviceListsSince(user, held);
+    },
+    now,
+  );
+  const expired: number = alice.expireSessions(now);
+  const id: Uint8Array | undefined = alice.currentSessionId(bob);
+  // Receipts.
+  const outcome: ReceiptOutcome = alice.handleReceipt(receipt, now);
+  const failed: FailedMessage = outcome.failed;
+  const mine: FailedMessage = failedMessageOf(new Uint8Array([1]));
+  const same = failed.kind === "Message" && mine.kind === "Message" && failed.index === mine.index;
+  // The directory.
+  const devices: DeviceInfo[] = dir.devices(bobUser);
+  const removed: boolean = dir.remove(bob);
+  dir.resetDeviceList(bobUser, alice.deviceList().bytes);
+  return (
+    info.createdAt + checked.accounts.length + (none === undefined ? 1 : 0) + (change ? change.version : 0) +
+    expired + (id ? id.length : 0) + (same ? 1 : 0) + devices.filter((d) => d.ready).length +
+    (removed ? 1 : 0) + devices.reduce((n, d) => n + d.counts.oneTime, 0)
+  );
 }
