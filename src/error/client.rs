@@ -64,6 +64,14 @@ pub enum AccountError {
         /// The user.
         user: UserAddress,
     },
+    /// `Account::refresh_device_lists` was asked for one user's lists and
+    /// its source returned a list of another user: nothing was taken.
+    ListOfAnotherUser {
+        /// The user whose lists were asked for.
+        requested: UserAddress,
+        /// The user a returned list is of.
+        found: UserAddress,
+    },
     /// The peer device is not on its user's latest device list, or is
     /// there with another identity key than the one it presented: a
     /// device the user did not add (a server's "ghost"), one the user
@@ -140,6 +148,12 @@ impl fmt::Display for AccountError {
             ),
             AccountError::NoDeviceList { user } => {
                 write!(f, "no device list on record for {user:?}")
+            }
+            AccountError::ListOfAnotherUser { requested, found } => {
+                write!(
+                    f,
+                    "asked for the device lists of {requested:?}, got one of {found:?}"
+                )
             }
             AccountError::UnlistedDevice { address } => {
                 write!(f, "{address:?} is not on its user's device list")

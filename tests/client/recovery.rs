@@ -299,3 +299,53 @@ fn a_receipt_is_acted_on_only_from_the_listed_device_and_for_this_device() {
     );
     assert!(alice.account.has_session(&phone.address).unwrap());
 }
+
+/// A source asked for one user's lists that answers with another user's
+/// (genuine, signed) list is refused, and neither user's record is taken.
+#[test]
+fn refresh_takes_no_list_of_another_user() {
+    let dir = MemoryDirectory::new();
+    let alice = device(&dir, "chirp", "alice", 1);
+    let bob = device(&dir, "parley", "bob", 1);
+    let carol = device(&dir, "parley", "carol", 1);
+    let carol_list = carol.account.device_list().unwrap().to_bytes();
+    let mut wrong = |_: &kinseal::UserAddress, _: Option<u64>| Ok(vec![carol_list.clone()]);
+    let result =
+        alice
+            .account
+            .refresh_device_lists(&mut OsRng, bob.address.user(), &mut wrong, NOW);
+    match result {
+        Err(Error::Account(AccountError::ListOfAnotherUser { requested, found })) => {
+            assert_eq!(&requested, bob.address.user());
+            assert_eq!(&found, carol.address.user());
+        }
+        other => panic!("expected ListOfAnotherUser, got {other:?}"),
+    }
+    assert!(
+        alice
+            .account
+            .peer_user(bob.address.user())
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        alice
+            .account
+            .peer_user(carol.address.user())
+            .unwrap()
+            .is_none()
+    );
+    // Asked for Carol's, the same list is taken.
+    let mut right = |_: &kinseal::UserAddress, _: Option<u64>| Ok(vec![carol_list.clone()]);
+    alice
+        .account
+        .refresh_device_lists(&mut OsRng, carol.address.user(), &mut right, NOW)
+        .unwrap();
+    assert!(
+        alice
+            .account
+            .peer_user(carol.address.user())
+            .unwrap()
+            .is_some()
+    );
+}

@@ -167,8 +167,10 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     ///
     /// # Errors
     /// [`AccountError::NoDeviceList`] when the source has no list for a
-    /// user with none on record; what the source returned; otherwise as
-    /// [`Account::update_device_lists`].
+    /// user with none on record; [`AccountError::ListOfAnotherUser`] when
+    /// it returned a list of another user than `user` (nothing is taken:
+    /// a server must not answer for one user with another's lists); what
+    /// the source returned; otherwise as [`Account::update_device_lists`].
     pub fn refresh_device_lists<R: CryptoRng + ?Sized, L: DeviceListSource + ?Sized>(
         &self,
         rng: &mut R,
@@ -183,6 +185,19 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                     .map(|k| k.device_list().version())
             };
             let lists = source.lists(user, held)?;
+            // Asked for `user`'s lists, take only `user`'s (a list that
+            // does not decode is refused below, as it always was).
+            for bytes in &lists {
+                if let Ok(list) = crate::keys::DeviceList::from_bytes(bytes) {
+                    if list.address() != user {
+                        return Err(AccountError::ListOfAnotherUser {
+                            requested: user.clone(),
+                            found: list.address().clone(),
+                        }
+                        .into());
+                    }
+                }
+            }
             if lists.is_empty() {
                 return match held {
                     Some(_) => Ok(None),
