@@ -188,14 +188,14 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             // Asked for `user`'s lists, take only `user`'s (a list that
             // does not decode is refused below, as it always was).
             for bytes in &lists {
-                if let Ok(list) = crate::keys::DeviceList::from_bytes(bytes) {
-                    if list.address() != user {
-                        return Err(AccountError::ListOfAnotherUser {
-                            requested: user.clone(),
-                            found: list.address().clone(),
-                        }
-                        .into());
+                if let Ok(list) = crate::keys::DeviceList::from_bytes(bytes)
+                    && list.address() != user
+                {
+                    return Err(AccountError::ListOfAnotherUser {
+                        requested: user.clone(),
+                        found: list.address().clone(),
                     }
+                    .into());
                 }
             }
             if lists.is_empty() {
