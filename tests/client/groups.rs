@@ -1,10 +1,12 @@
 //! Group chats through `Account`: the genesis, sender keys over the
 //! pairwise sessions, group messages, removal and rotation.
 
-use crate::common::{Device, NOW, device, fetch};
+use std::collections::HashSet;
+
+use crate::common::{Device, NOW, device, fetch, learn_list, link};
 use kinseal::client::GroupEvent;
 use kinseal::server::MemoryDirectory;
-use kinseal::{AccountError, Envelope, Error, GroupId, OsRng};
+use kinseal::{AccountError, DeviceAddress, Envelope, Error, GroupId, OsRng};
 
 /// Makes every device know every other's list and start a session with it.
 pub(crate) fn mesh(directory: &MemoryDirectory, devices: &[&Device]) {
@@ -122,4 +124,69 @@ fn members_talk_and_a_removed_member_reads_nothing_sent_after() {
     assert_eq!(read(&alice, &bob, bob_after.message()).unwrap(), b"also");
     let _ = GroupId::from_bytes([0; 32]);
     let _ = AccountError::UnknownGroup;
+}
+
+/// A sender key goes, alone, to a member's device added after it was made
+/// (the key stays), and is replaced once a device it went to leaves its
+/// user's list, so that the removed device reads nothing sent after.
+#[test]
+fn a_new_device_gets_the_current_key_and_a_removed_one_replaces_it() {
+    let directory = MemoryDirectory::new();
+    let alice = device(&directory, "app.one", "alice", 1);
+    let bob = device(&directory, "app.two", "bob", 1);
+    let carol = device(&directory, "app.three", "carol", 1);
+    let all = [&alice, &bob, &carol];
+    mesh(&directory, &all);
+    let members = [bob.address.user().clone(), carol.address.user().clone()];
+    let (group, genesis) = alice
+        .account
+        .create_group(&mut OsRng, &members, NOW)
+        .unwrap();
+    deliver(&all, genesis.envelopes());
+    // Sends `text`; the devices the key was distributed to, and the message.
+    let send = |text: &[u8]| {
+        let sent = alice
+            .account
+            .group_send(&mut OsRng, &group, text, NOW)
+            .unwrap();
+        let to: HashSet<DeviceAddress> = sent
+            .distributions()
+            .envelopes()
+            .iter()
+            .map(|e| e.recipient().clone())
+            .collect();
+        (to, sent)
+    };
+    let both: HashSet<DeviceAddress> = [bob.address.clone(), carol.address.clone()].into();
+
+    let (to, first) = send(b"one");
+    assert_eq!(to, both);
+    deliver(&all, first.distributions().envelopes());
+    assert_eq!(read(&bob, &alice, first.message()).unwrap(), b"one");
+    let (to, _) = send(b"two");
+    assert!(to.is_empty());
+
+    // Bob links a second device; Alice learns his new list and starts a
+    // session with it. The key goes to it alone, and stays the same.
+    let bob2 = link(&directory, &bob, 2);
+    learn_list(&alice.account, &bob.account);
+    alice
+        .account
+        .sync_sessions(&mut OsRng, bob.address.user(), &mut fetch(&directory), NOW)
+        .unwrap();
+    let (to, third) = send(b"three");
+    assert_eq!(to, [bob2.address.clone()].into());
+    assert_eq!(read(&bob, &alice, third.message()).unwrap(), b"three");
+    let (to, _) = send(b"four");
+    assert!(to.is_empty());
+
+    // Bob removes it again: the next message is under a new key, sent to
+    // the devices still listed.
+    bob.account.remove_device(&mut OsRng, 2, NOW).unwrap();
+    learn_list(&alice.account, &bob.account);
+    let (to, fifth) = send(b"five");
+    assert_eq!(to, both);
+    deliver(&all, fifth.distributions().envelopes());
+    assert_eq!(read(&bob, &alice, fifth.message()).unwrap(), b"five");
+    assert_eq!(read(&carol, &alice, fifth.message()).unwrap(), b"five");
 }

@@ -3,6 +3,7 @@
 //! concerned, in one transaction.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use rand_core::CryptoRng;
 
@@ -52,14 +53,14 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             )?;
             let group = *state.group_id();
             let content = ContentFrame::GroupChange(&genesis.to_bytes()).to_vec();
-            let reach = self.reach(&mut txn, &state)?;
+            let mut reach = self.reach(&mut txn, &state)?;
             let mut fan_out = FanOut {
                 envelopes: Vec::new(),
                 missing: Vec::new(),
-                unreachable: reach.unreachable,
+                unreachable: core::mem::take(&mut reach.unreachable),
             };
             let mut written = Vec::new();
-            for device in reach.devices {
+            for device in reach.devices() {
                 self.send_in(
                     &mut txn,
                     rng,
@@ -217,7 +218,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             let ops = ops(&mut txn, &before)?;
             let change = GroupChange::new(&before, &self.user, self.address.device_id(), ops)?;
             let change = change.verify()?;
-            record.history.receive(&change)?;
+            Arc::make_mut(&mut record.history).receive(&change)?;
             let after = record.state().clone();
             let change_bytes = change.to_bytes();
             let plain = ContentFrame::GroupChange(&change_bytes).to_vec();
@@ -228,16 +229,16 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             }
             .to_vec();
             let old = self.reach(&mut txn, &before)?;
-            let new = self.reach(&mut txn, &after)?;
+            let mut new = self.reach(&mut txn, &after)?;
             let mut fan_out = FanOut {
                 envelopes: Vec::new(),
                 missing: Vec::new(),
-                unreachable: new.unreachable,
+                unreachable: core::mem::take(&mut new.unreachable),
             };
             let mut written = Vec::new();
-            let mut devices = old.devices;
+            let mut devices: Vec<DeviceAddress> = old.devices().collect();
             let mut seen: HashSet<DeviceAddress> = devices.iter().cloned().collect();
-            for device in new.devices {
+            for device in new.devices() {
                 if seen.insert(device.clone()) {
                     devices.push(device);
                 }

@@ -9,6 +9,7 @@ mod record;
 
 use core::fmt;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use rand_core::CryptoRng;
 
@@ -22,7 +23,7 @@ use crate::group::{GroupId, GroupState, SenderKey};
 use crate::wire::{ContentFrame, Frame, GroupMessageFrame};
 use crate::{Envelope, UserIdentityKey};
 pub(super) use record::GroupCache;
-use record::OwnKey;
+use record::{Distributed, OwnKey};
 
 /// What a group control message did, as [`Decrypted::group_event`]
 /// reports it.
@@ -151,11 +152,26 @@ impl fmt::Debug for GroupDecrypted {
 
 /// The devices a group reaches.
 struct Reach {
-    /// Every device of every member reachable, this one excepted, in
-    /// member order.
-    devices: Vec<DeviceAddress>,
+    /// Each reachable member's user with the device ids of its latest
+    /// list, this device excepted, in member order. Kept as ids: an
+    /// address is built per device only where one is needed.
+    users: Vec<(UserAddress, Vec<u32>)>,
     /// Members with no list on record, or one under another user key.
     unreachable: Vec<UserAddress>,
+}
+
+impl Reach {
+    /// Every device reached, as its user and device id, in member order.
+    fn ids(&self) -> impl Iterator<Item = (&UserAddress, u32)> + '_ {
+        self.users
+            .iter()
+            .flat_map(|(user, ids)| ids.iter().map(move |&id| (user, id)))
+    }
+
+    /// Every device reached, in member order.
+    fn devices(&self) -> impl Iterator<Item = DeviceAddress> + '_ {
+        self.ids().map(|(user, id)| user.device(id))
+    }
 }
 
 impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
@@ -231,17 +247,30 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             let mut record = self
                 .load_group(&mut txn, group)?
                 .ok_or(AccountError::UnknownGroup)?;
-            let state = record.state().clone();
+            // The history is shared (the account's cache holds it too):
+            // this is a pointer copy, not one of the state.
+            let history = Arc::clone(&record.history);
+            let state = history.current();
             if state.member(self.user.public_key()).is_none() {
                 return Err(AccountError::NotGroupMember.into());
             }
-            let reach = self.reach(&mut txn, &state)?;
+            let mut reach = self.reach(&mut txn, state)?;
+            // The key usually went to exactly the devices the group
+            // reaches, in this order (it is distributed in reach order):
+            // then no device it went to has left and none is waiting for
+            // it, found without hashing either list.
+            let settled = record
+                .own
+                .as_ref()
+                .is_some_and(|own| reach.ids().eq(own.distributed.iter()));
             let stale = match &record.own {
                 None => true,
                 Some(own) => {
-                    let reached: HashSet<&DeviceAddress> = reach.devices.iter().collect();
-                    own.distributed.iter().any(|d| !reached.contains(d))
-                        || own.sent >= self.config.group_rotation_messages
+                    let left = !settled && {
+                        let reached: HashSet<(&UserAddress, u32)> = reach.ids().collect();
+                        own.distributed.iter().any(|d| !reached.contains(&d))
+                    };
+                    left || own.sent >= self.config.group_rotation_messages
                         || now.saturating_sub(own.created_at) >= self.config.group_rotation_age
                 }
             };
@@ -250,7 +279,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                     key: SenderKey::generate(rng, *group, state.epoch()),
                     created_at: now,
                     sent: 0,
-                    distributed: Vec::new(),
+                    distributed: Distributed::default(),
                 });
             }
             let Some(own) = record.own.as_mut() else {
@@ -259,16 +288,18 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             let mut fan_out = FanOut {
                 envelopes: Vec::new(),
                 missing: Vec::new(),
-                unreachable: reach.unreachable,
+                unreachable: core::mem::take(&mut reach.unreachable),
             };
             // The devices the key has not reached yet: usually none, so
             // nothing is encoded for them unless there is one.
-            let pending: Vec<DeviceAddress> = {
-                let had: HashSet<&DeviceAddress> = own.distributed.iter().collect();
+            let pending: Vec<DeviceAddress> = if settled && !stale {
+                Vec::new()
+            } else {
+                let had: HashSet<(&UserAddress, u32)> = own.distributed.iter().collect();
                 reach
-                    .devices
-                    .into_iter()
+                    .ids()
                     .filter(|d| !had.contains(d))
+                    .map(|(user, id)| user.device(id))
                     .collect()
             };
             let mut written = Vec::new();
@@ -312,7 +343,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                     }
                 }
                 if sent_all {
-                    own.distributed.push(device);
+                    own.distributed.push(&device);
                 }
             }
             let message = own.key.encrypt(&self.address, plaintext)?;
@@ -438,7 +469,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// state names, this device excepted.
     fn reach<T: StoreTransaction>(&self, txn: &mut T, state: &GroupState) -> crate::Result<Reach> {
         let mut reach = Reach {
-            devices: Vec::new(),
+            users: Vec::new(),
             unreachable: Vec::new(),
         };
         for member in state.members() {
@@ -454,12 +485,12 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                     }
                 }
             };
-            for d in list.devices() {
-                let device = user.device(d.device_id());
-                if device != self.address {
-                    reach.devices.push(device);
-                }
-            }
+            let ids = list
+                .devices()
+                .map(|d| d.device_id())
+                .filter(|&id| user != self.address.user() || id != self.address.device_id())
+                .collect();
+            reach.users.push((user.clone(), ids));
         }
         Ok(reach)
     }

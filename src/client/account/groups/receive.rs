@@ -3,6 +3,8 @@
 //! and state syncs. Each is taken inside the transaction that decrypted
 //! it; a refusal rolls the pairwise message back with it.
 
+use std::sync::Arc;
+
 use rand_core::CryptoRng;
 
 use super::super::Account;
@@ -102,7 +104,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             return Ok(GroupEvent::Unchanged { group });
         }
         let before = record.state().clone();
-        match record.history.receive(change) {
+        match Arc::make_mut(&mut record.history).receive(change) {
             Ok(GroupUpdate::Applied) => self.moved(txn, rng, record, &before, false),
             Ok(GroupUpdate::Replaced { .. }) => {
                 // The state before the loser is the one both were built on.
@@ -166,7 +168,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             Some(record) if state.epoch() > record.state().epoch() => {
                 let before = record.state().clone();
                 let moved = GroupRecord {
-                    history: GroupHistory::new(state),
+                    history: Arc::new(GroupHistory::new(state)),
                     own: record.own,
                 };
                 self.moved(txn, rng, moved, &before, false)

@@ -9,7 +9,7 @@ use rand_core::CryptoRng;
 
 use super::super::Account;
 use super::super::cache::LruMap;
-use crate::address::DeviceAddress;
+use crate::address::{DeviceAddress, UserAddress};
 use crate::client::keyring::RecordKey;
 use crate::client::store::{ClientStore, StoreTransaction};
 use crate::client::trust::TrustPolicy;
@@ -17,6 +17,7 @@ use crate::group::{GroupHistory, GroupId, GroupState, ReceivedSenderKey, SenderK
 use crate::limits::{GROUP_RECORD_CACHE, MAX_SENDER_KEYS_PER_DEVICE, SIGNER_KEY_CACHE};
 use crate::wire::{
     DeviceAddressFrame, Frame, GroupRecordFrame, GroupSenderKeysFrame, OwnSenderKeyFrame,
+    UserAddressFrame,
 };
 use crate::{Error, StorageError};
 
@@ -26,19 +27,80 @@ pub(super) struct OwnKey {
     pub(super) created_at: u64,
     pub(super) sent: u32,
     /// The devices the key was distributed to, in the order it was.
-    pub(super) distributed: Vec<DeviceAddress>,
+    pub(super) distributed: Distributed,
+}
+
+/// The devices a sender key went to, in the order it went, kept as runs of
+/// one user's devices (a key goes to each member's devices in turn): a
+/// record of a large group then decodes with an address per user, not per
+/// device, and is compared with the devices a group reaches without
+/// building any.
+#[derive(Default)]
+pub(super) struct Distributed {
+    runs: Vec<(UserAddress, Vec<u32>)>,
+}
+
+impl Distributed {
+    /// Adds a device the key went to, after the others.
+    pub(super) fn push(&mut self, device: &DeviceAddress) {
+        match self.runs.last_mut() {
+            Some((user, ids)) if user == device.user() => ids.push(device.device_id()),
+            _ => self
+                .runs
+                .push((device.user().clone(), vec![device.device_id()])),
+        }
+    }
+
+    /// Every device the key went to, as its user and device id, in order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&UserAddress, u32)> + '_ {
+        self.runs
+            .iter()
+            .flat_map(|(user, ids)| ids.iter().map(move |&id| (user, id)))
+    }
+
+    fn frames(&self) -> Vec<DeviceAddressFrame<'_>> {
+        self.iter()
+            .map(|(user, device_id)| DeviceAddressFrame {
+                user: UserAddressFrame::of(user),
+                device_id,
+            })
+            .collect()
+    }
+
+    /// The devices of a decoded record, in order; `None` if an address is
+    /// not one (its lengths were checked when the frame was read).
+    fn from_frames(frames: &[DeviceAddressFrame<'_>]) -> Option<Distributed> {
+        let mut out = Distributed::default();
+        for frame in frames {
+            match out.runs.last_mut() {
+                Some((user, ids)) if UserAddressFrame::of(user) == frame.user => {
+                    ids.push(frame.device_id);
+                }
+                _ => {
+                    let user = frame.user.to_address().ok()?;
+                    out.runs.push((user, vec![frame.device_id]));
+                }
+            }
+        }
+        Some(out)
+    }
 }
 
 /// What an account holds of one group.
 pub(super) struct GroupRecord {
-    pub(super) history: GroupHistory,
+    /// Shared with the account's history cache; a change copies it first
+    /// (`Arc::make_mut`), so the cached one is never altered.
+    pub(super) history: Arc<GroupHistory>,
     pub(super) own: Option<OwnKey>,
 }
 
 impl GroupRecord {
     /// A new record at `state`, with no sender key yet.
     pub(super) fn new(history: GroupHistory) -> GroupRecord {
-        GroupRecord { history, own: None }
+        GroupRecord {
+            history: Arc::new(history),
+            own: None,
+        }
     }
 
     /// The current state.
@@ -59,7 +121,7 @@ impl GroupRecord {
                 sender_key: key.as_bytes(),
                 created_at: own.created_at,
                 sent: own.sent,
-                distributed: own.distributed.iter().map(DeviceAddressFrame::of).collect(),
+                distributed: own.distributed.frames(),
             }),
             _ => None,
         };
@@ -75,18 +137,14 @@ impl GroupRecord {
     /// these very state bytes decode to.
     fn from_bytes(bytes: &[u8], group: &GroupId, cache: &mut GroupCache) -> Option<GroupRecord> {
         let frame = GroupRecordFrame::decode(bytes).ok()?;
-        let history = Arc::unwrap_or_clone(Self::history(&frame, group, cache)?);
+        let history = Self::history(&frame, group, cache)?;
         let own = match frame.sender_key {
             Some(own) => {
                 let key = SenderKey::from_bytes(own.sender_key).ok()?;
                 if key.group_id() != group {
                     return None;
                 }
-                let distributed = own
-                    .distributed
-                    .into_iter()
-                    .map(|d| d.to_address().ok())
-                    .collect::<Option<Vec<_>>>()?;
+                let distributed = Distributed::from_frames(&own.distributed)?;
                 Some(OwnKey {
                     key,
                     created_at: own.created_at,
@@ -322,8 +380,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         txn.put_group(group, &sealed)?;
         // Safe before the commit: the cache answers only for state bytes
         // that decode to this history, whatever the store ends up holding.
-        self.group_cache()
-            .put(group, Arc::new(record.history.clone()));
+        self.group_cache().put(group, Arc::clone(&record.history));
         Ok(())
     }
 
