@@ -32,7 +32,7 @@ fn to<'a>(envelopes: &'a [Envelope], to: &Device) -> Vec<&'a Envelope> {
 }
 
 /// Creates a group of `admin` and `members`, delivering the genesis to `all`.
-fn create(admin: &Device, members: &[&Device], all: &[&Device]) -> GroupId {
+pub(crate) fn create(admin: &Device, members: &[&Device], all: &[&Device]) -> GroupId {
     let users: Vec<_> = members.iter().map(|d| d.address.user().clone()).collect();
     let (group, genesis) = admin.account.create_group(&mut OsRng, &users, NOW).unwrap();
     deliver(all, genesis.envelopes());

@@ -28,6 +28,18 @@ pub(crate) fn mesh(directory: &MemoryDirectory, devices: &[&Device]) {
     }
 }
 
+/// Alice, Bob and Carol on three apps, each knowing the others' lists
+/// and with a session to each.
+fn three_people(directory: &MemoryDirectory) -> [Device; 3] {
+    let people = [
+        device(directory, "app.one", "alice", 1),
+        device(directory, "app.two", "bob", 1),
+        device(directory, "app.three", "carol", 1),
+    ];
+    mesh(directory, &people.iter().collect::<Vec<_>>());
+    people
+}
+
 /// Delivers pairwise envelopes to the devices they are addressed to;
 /// returns the group events.
 pub(crate) fn deliver(devices: &[&Device], envelopes: &[Envelope]) -> Vec<(usize, GroupEvent)> {
@@ -58,11 +70,8 @@ pub(crate) fn read(to: &Device, from: &Device, message: &[u8]) -> kinseal::Resul
 #[test]
 fn members_talk_and_a_removed_member_reads_nothing_sent_after() {
     let directory = MemoryDirectory::new();
-    let alice = device(&directory, "app.one", "alice", 1);
-    let bob = device(&directory, "app.two", "bob", 1);
-    let carol = device(&directory, "app.three", "carol", 1);
+    let [alice, bob, carol] = three_people(&directory);
     let all = [&alice, &bob, &carol];
-    mesh(&directory, &all);
 
     let members = [bob.address.user().clone(), carol.address.user().clone()];
     let (group, genesis) = alice
@@ -132,17 +141,9 @@ fn members_talk_and_a_removed_member_reads_nothing_sent_after() {
 #[test]
 fn a_new_device_gets_the_current_key_and_a_removed_one_replaces_it() {
     let directory = MemoryDirectory::new();
-    let alice = device(&directory, "app.one", "alice", 1);
-    let bob = device(&directory, "app.two", "bob", 1);
-    let carol = device(&directory, "app.three", "carol", 1);
+    let [alice, bob, carol] = three_people(&directory);
     let all = [&alice, &bob, &carol];
-    mesh(&directory, &all);
-    let members = [bob.address.user().clone(), carol.address.user().clone()];
-    let (group, genesis) = alice
-        .account
-        .create_group(&mut OsRng, &members, NOW)
-        .unwrap();
-    deliver(&all, genesis.envelopes());
+    let group = crate::group_rules::create(&alice, &[&bob, &carol], &all);
     // Sends `text`; the devices the key was distributed to, and the message.
     let send = |text: &[u8]| {
         let sent = alice
