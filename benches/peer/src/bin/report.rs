@@ -105,13 +105,14 @@ const CHAIN_LEN: usize = 32 + 4 + 32 + 4 + 4 + 32;
 /// and no pending setup data (an initiator with pending data has no
 /// receiving chain and no skipped key yet).
 fn record_len(chains: usize, skipped: usize) -> usize {
-    // version, type, suite, role; identities, AD, base key, handshake id;
-    // the padding block and flag; root key, next header key; three bounds;
-    // ratchet key flag + key; sending flag + chain key + index + header
-    // key + receiver hint; PN; next seq; chain count; skipped count;
-    // pending flag.
+    // version, type, suite, role; identities and their X25519 forms
+    // (revision 2), AD, base key, handshake id; the padding block and
+    // flag; root key, next header key; three bounds; ratchet key flag +
+    // private key + public key (revision 2); sending flag + chain key +
+    // index + header key + receiver hint; PN; next seq; chain count;
+    // skipped count; pending flag.
     let fixed =
-        4 + 5 * 32 + 3 + 2 * 32 + 3 * 4 + (1 + 32) + (1 + 32 + 4 + 32 + 4) + 4 + 4 + 4 + 4 + 1;
+        4 + 7 * 32 + 3 + 2 * 32 + 3 * 4 + (1 + 2 * 32) + (1 + 32 + 4 + 32 + 4) + 4 + 4 + 4 + 4 + 1;
     fixed + CHAIN_LEN * chains + 40 * skipped
 }
 
@@ -1032,10 +1033,17 @@ fn main() {
     }
     let _ = writeln!(w);
     let total = started.elapsed().as_secs();
-    let _ = writeln!(
-        w,
-        "Report written in {total} s (benchmarks {bench_secs} s, memory measurement and writing the rest)."
-    );
+    if no_run {
+        let _ = writeln!(
+            w,
+            "Report rewritten in {total} s from earlier benchmark results (`--no-run`)."
+        );
+    } else {
+        let _ = writeln!(
+            w,
+            "Report written in {total} s (benchmarks {bench_secs} s, memory measurement and writing the rest)."
+        );
+    }
 
     let out = root.join("docs").join("PERFORMANCE.md");
     std::fs::write(&out, &doc).expect("write docs/PERFORMANCE.md");
