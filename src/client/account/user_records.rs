@@ -77,9 +77,9 @@ pub(super) struct UserCache {
 }
 
 impl UserCache {
-    fn get(&mut self, user: &UserAddress, sealed: &[u8]) -> Option<KnownUser> {
+    fn get(&mut self, user: &UserAddress, sealed: &[u8]) -> Option<&KnownUser> {
         let (s, known) = self.entries.get(user)?;
-        (s.as_slice() == sealed).then(|| known.clone())
+        (s.as_slice() == sealed).then_some(known)
     }
 
     fn put(&mut self, user: &UserAddress, sealed: Vec<u8>, known: KnownUser) {
@@ -95,16 +95,30 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         txn: &mut T,
         user: &UserAddress,
     ) -> crate::Result<Option<KnownUser>> {
+        self.with_user(txn, user, KnownUser::clone)
+    }
+
+    /// As [`Account::load_user`], but hands `f` the record where it is
+    /// (in the cache, or just opened) instead of a copy of it: a fan-out
+    /// over a group's members reads each member's list without copying
+    /// it. `f` runs with the user cache locked, so it must not load users.
+    pub(super) fn with_user<T: StoreTransaction, O>(
+        &self,
+        txn: &mut T,
+        user: &UserAddress,
+        f: impl FnOnce(&KnownUser) -> O,
+    ) -> crate::Result<Option<O>> {
         let Some(sealed) = txn.peer_user(user)? else {
             return Ok(None);
         };
         let mut cache = self.user_cache();
         if let Some(known) = cache.get(user, &sealed) {
-            return Ok(Some(known));
+            return Ok(Some(f(known)));
         }
         let known = open_user(&self.keyring, user, &sealed)?;
-        cache.put(user, sealed, known.clone());
-        Ok(Some(known))
+        let out = f(&known);
+        cache.put(user, sealed, known);
+        Ok(Some(out))
     }
 
     fn user_cache(&self) -> std::sync::MutexGuard<'_, UserCache> {

@@ -472,25 +472,28 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             users: Vec::new(),
             unreachable: Vec::new(),
         };
-        for member in state.members() {
-            let user = member.address();
-            let list = if member.key() == self.user.public_key() && user == self.address.user() {
-                self.own_list(txn)?
-            } else {
-                match self.load_user(txn, user)? {
-                    Some(known) if known.key() == member.key() => known.into_list(),
-                    _ => {
-                        reach.unreachable.push(user.clone());
-                        continue;
-                    }
-                }
-            };
-            let ids = list
-                .devices()
+        // The device ids of `list`, this device excepted.
+        let ids_of = |user: &UserAddress, list: &crate::VerifiedDeviceList| -> Vec<u32> {
+            list.devices()
                 .map(|d| d.device_id())
                 .filter(|&id| user != self.address.user() || id != self.address.device_id())
-                .collect();
-            reach.users.push((user.clone(), ids));
+                .collect()
+        };
+        for member in state.members() {
+            let user = member.address();
+            let ids = if member.key() == self.user.public_key() && user == self.address.user() {
+                Some(ids_of(user, &self.own_list(txn)?))
+            } else {
+                // Read where the record is, not copied out of the cache.
+                self.with_user(txn, user, |known| {
+                    (known.key() == member.key()).then(|| ids_of(user, known.device_list()))
+                })?
+                .flatten()
+            };
+            match ids {
+                Some(ids) => reach.users.push((user.clone(), ids)),
+                None => reach.unreachable.push(user.clone()),
+            }
         }
         Ok(reach)
     }
