@@ -60,7 +60,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 unreachable: core::mem::take(&mut reach.unreachable),
             };
             let mut written = Vec::new();
-            for device in reach.devices() {
+            for device in reach.addresses() {
                 self.send_in(
                     &mut txn,
                     rng,
@@ -236,9 +236,9 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 unreachable: core::mem::take(&mut new.unreachable),
             };
             let mut written = Vec::new();
-            let mut devices: Vec<DeviceAddress> = old.devices().collect();
+            let mut devices: Vec<DeviceAddress> = old.addresses().collect();
             let mut seen: HashSet<DeviceAddress> = devices.iter().cloned().collect();
-            for device in new.devices() {
+            for device in new.addresses() {
                 if seen.insert(device.clone()) {
                     devices.push(device);
                 }

@@ -23,7 +23,7 @@ use crate::group::{GroupId, GroupState, SenderKey};
 use crate::wire::{ContentFrame, Frame, GroupMessageFrame};
 use crate::{Envelope, UserIdentityKey};
 pub(super) use record::GroupCache;
-use record::{Distributed, OwnKey};
+use record::{DeviceRuns, OwnKey};
 
 /// What a group control message did, as [`Decrypted::group_event`]
 /// reports it.
@@ -152,25 +152,17 @@ impl fmt::Debug for GroupDecrypted {
 
 /// The devices a group reaches.
 struct Reach {
-    /// Each reachable member's user with the device ids of its latest
-    /// list, this device excepted, in member order. Kept as ids: an
-    /// address is built per device only where one is needed.
-    users: Vec<(UserAddress, Vec<u32>)>,
+    /// Every device of every member reachable, this one excepted, in
+    /// member order.
+    devices: DeviceRuns,
     /// Members with no list on record, or one under another user key.
     unreachable: Vec<UserAddress>,
 }
 
 impl Reach {
-    /// Every device reached, as its user and device id, in member order.
-    fn ids(&self) -> impl Iterator<Item = (&UserAddress, u32)> + '_ {
-        self.users
-            .iter()
-            .flat_map(|(user, ids)| ids.iter().map(move |&id| (user, id)))
-    }
-
-    /// Every device reached, in member order.
-    fn devices(&self) -> impl Iterator<Item = DeviceAddress> + '_ {
-        self.ids().map(|(user, id)| user.device(id))
+    /// Every device reached, as its address, in member order.
+    fn addresses(&self) -> impl Iterator<Item = DeviceAddress> + '_ {
+        self.devices.iter().map(|(user, id)| user.device(id))
     }
 }
 
@@ -262,12 +254,12 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             let settled = record
                 .own
                 .as_ref()
-                .is_some_and(|own| reach.ids().eq(own.distributed.iter()));
+                .is_some_and(|own| reach.devices.iter().eq(own.distributed.iter()));
             let stale = match &record.own {
                 None => true,
                 Some(own) => {
                     let left = !settled && {
-                        let reached: HashSet<(&UserAddress, u32)> = reach.ids().collect();
+                        let reached: HashSet<(&UserAddress, u32)> = reach.devices.iter().collect();
                         own.distributed.iter().any(|d| !reached.contains(&d))
                     };
                     left || own.sent >= self.config.group_rotation_messages
@@ -279,7 +271,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                     key: SenderKey::generate(rng, *group, state.epoch()),
                     created_at: now,
                     sent: 0,
-                    distributed: Distributed::default(),
+                    distributed: DeviceRuns::default(),
                 });
             }
             let Some(own) = record.own.as_mut() else {
@@ -297,7 +289,8 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             } else {
                 let had: HashSet<(&UserAddress, u32)> = own.distributed.iter().collect();
                 reach
-                    .ids()
+                    .devices
+                    .iter()
                     .filter(|d| !had.contains(d))
                     .map(|(user, id)| user.device(id))
                     .collect()
@@ -469,7 +462,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
     /// state names, this device excepted.
     fn reach<T: StoreTransaction>(&self, txn: &mut T, state: &GroupState) -> crate::Result<Reach> {
         let mut reach = Reach {
-            users: Vec::new(),
+            devices: DeviceRuns::default(),
             unreachable: Vec::new(),
         };
         // The device ids of `list`, this device excepted.
@@ -491,7 +484,7 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
                 .flatten()
             };
             match ids {
-                Some(ids) => reach.users.push((user.clone(), ids)),
+                Some(ids) => reach.devices.push_run(user.clone(), ids),
                 None => reach.unreachable.push(user.clone()),
             }
         }

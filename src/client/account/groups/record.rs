@@ -27,21 +27,25 @@ pub(super) struct OwnKey {
     pub(super) created_at: u64,
     pub(super) sent: u32,
     /// The devices the key was distributed to, in the order it was.
-    pub(super) distributed: Distributed,
+    pub(super) distributed: DeviceRuns,
 }
 
-/// The devices a sender key went to, in the order it went, kept as runs of
-/// one user's devices (a key goes to each member's devices in turn): a
-/// record of a large group then decodes with an address per user, not per
-/// device, and is compared with the devices a group reaches without
-/// building any.
+/// A list of devices in order, kept as runs of one user's device ids (a
+/// group reaches each member's devices in turn, and a key goes to them in
+/// that order): a record of a large group decodes with an address per
+/// user, not per device, and two lists compare without building any.
 #[derive(Default)]
-pub(super) struct Distributed {
+pub(super) struct DeviceRuns {
     runs: Vec<(UserAddress, Vec<u32>)>,
 }
 
-impl Distributed {
-    /// Adds a device the key went to, after the others.
+impl DeviceRuns {
+    /// Adds `ids`, devices of `user`, after the others.
+    pub(super) fn push_run(&mut self, user: UserAddress, ids: Vec<u32>) {
+        self.runs.push((user, ids));
+    }
+
+    /// Adds a device after the others.
     pub(super) fn push(&mut self, device: &DeviceAddress) {
         match self.runs.last_mut() {
             Some((user, ids)) if user == device.user() => ids.push(device.device_id()),
@@ -51,7 +55,7 @@ impl Distributed {
         }
     }
 
-    /// Every device the key went to, as its user and device id, in order.
+    /// Every device, as its user and device id, in order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&UserAddress, u32)> + '_ {
         self.runs
             .iter()
@@ -69,8 +73,8 @@ impl Distributed {
 
     /// The devices of a decoded record, in order; `None` if an address is
     /// not one (its lengths were checked when the frame was read).
-    fn from_frames(frames: &[DeviceAddressFrame<'_>]) -> Option<Distributed> {
-        let mut out = Distributed::default();
+    fn from_frames(frames: &[DeviceAddressFrame<'_>]) -> Option<DeviceRuns> {
+        let mut out = DeviceRuns::default();
         for frame in frames {
             match out.runs.last_mut() {
                 Some((user, ids)) if UserAddressFrame::of(user) == frame.user => {
@@ -144,7 +148,7 @@ impl GroupRecord {
                 if key.group_id() != group {
                     return None;
                 }
-                let distributed = Distributed::from_frames(&own.distributed)?;
+                let distributed = DeviceRuns::from_frames(&own.distributed)?;
                 Some(OwnKey {
                     key,
                     created_at: own.created_at,
