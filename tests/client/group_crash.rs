@@ -193,6 +193,8 @@ impl World {
 #[test]
 fn a_child_killed_while_group_decrypting_loses_nothing_and_reuses_no_key() {
     const PER_SENDER: usize = 40;
+    const MIN_KILLS: usize = 3;
+    const MAX_STREAMS: usize = 6;
     let started = Instant::now();
     let dir = TempDir::new("group-killed");
     let (db, stream_path) = (dir.join("receiver.db"), dir.join("stream"));
@@ -205,43 +207,55 @@ fn a_child_killed_while_group_decrypting_loses_nothing_and_reuses_no_key() {
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let mut rng = ChaCha20Rng::from_seed(bytes);
     let world = World::new(&db);
-    let stream = world.stream(&mut rng, PER_SENDER);
-    write_stream(&stream_path, &stream);
     let (mut rounds, mut killed_mid_stream, mut delivered_twice) = (0, 0, 0);
+    // The longest a child runs before it is killed; it grows while kills
+    // come too early for the child to decrypt anything, and shrinks when
+    // a child gets far or through the whole stream.
     let mut window_ms: u64 = 40;
-    let mut next = 0;
-    while next < stream.len() {
-        let child = spawn_named(GROUP_WORKER, &db, &stream_path, next, 1, None);
-        let delay = Duration::from_millis(rng.next_u64() % window_ms);
-        let reported = kill_after(child, delay, next);
-        let after = check_after_kill(
-            &stream,
-            &reported,
-            next,
-            |item| world.decrypt(item),
-            |e| matches!(e, Error::Group(GroupError::Duplicate { .. })),
-        );
-        rounds += 1;
-        delivered_twice += usize::from(after.delivered_twice);
-        killed_mid_stream += usize::from(after.by_parent);
-        next += reported.len() + usize::from(after.by_parent);
-        world.receiver.account.store().check_integrity().unwrap();
-        if reported.is_empty() {
-            window_ms = (window_ms + 10).min(2_000);
-        } else if reported.len() > 4 {
-            window_ms = (window_ms * 3 / 4).max(10);
+    // More streams (the senders go on sending) while fewer than
+    // `MIN_KILLS` kills have landed mid-stream: a fast machine can decrypt
+    // a whole stream inside the first window.
+    let mut streams = 0;
+    while streams == 0 || (killed_mid_stream < MIN_KILLS && streams < MAX_STREAMS) {
+        let stream = world.stream(&mut rng, PER_SENDER);
+        write_stream(&stream_path, &stream);
+        let mut next = 0;
+        while next < stream.len() {
+            let child = spawn_named(GROUP_WORKER, &db, &stream_path, next, 1, None);
+            let delay = Duration::from_millis(rng.next_u64() % window_ms);
+            let reported = kill_after(child, delay, next);
+            let after = check_after_kill(
+                &stream,
+                &reported,
+                next,
+                |item| world.decrypt(item),
+                |e| matches!(e, Error::Group(GroupError::Duplicate { .. })),
+            );
+            rounds += 1;
+            delivered_twice += usize::from(after.delivered_twice);
+            killed_mid_stream += usize::from(after.by_parent);
+            next += reported.len() + usize::from(after.by_parent);
+            world.receiver.account.store().check_integrity().unwrap();
+            if reported.is_empty() {
+                window_ms = (window_ms + 10).min(2_000);
+            } else if !after.by_parent && next >= stream.len() {
+                window_ms = (window_ms / 2).max(2);
+            } else if reported.len() > 4 {
+                window_ms = (window_ms * 3 / 4).max(10);
+            }
         }
-    }
-    for (i, item) in stream.iter().enumerate() {
-        world.assert_duplicate(i, item);
+        for (i, item) in stream.iter().enumerate() {
+            world.assert_duplicate(i, item);
+        }
+        streams += 1;
     }
     eprintln!(
-        "{rounds} rounds, {killed_mid_stream} killed mid-stream, \
+        "{streams} streams, {rounds} rounds, {killed_mid_stream} killed mid-stream, \
          {delivered_twice} delivered twice, in {:?}",
         started.elapsed()
     );
     assert!(
-        killed_mid_stream >= 3,
-        "{killed_mid_stream} kills mid-stream"
+        killed_mid_stream >= MIN_KILLS,
+        "{killed_mid_stream} kills mid-stream in {streams} streams"
     );
 }
