@@ -640,6 +640,109 @@ fn chacha20_poly1305_through_seal_and_open() {
     );
 }
 
+/// XChaCha20-Poly1305 through the storage seal ([`super::seal::seal`] and
+/// [`super::seal::open`], which take the 24-byte nonce apart from the
+/// sealed bytes) and through each implementation behind them.
+#[test]
+fn xchacha20_poly1305_through_the_storage_seal() {
+    use super::seal;
+    use crate::sizes::{SEAL_NONCE_LEN, TAG_LEN};
+
+    let v = load_file(
+        "xchacha20_poly1305_test.json",
+        "XCHACHA20-POLY1305",
+        "AeadTest",
+    );
+    let (mut sealed_exact, mut tag_rejected, mut wrong_nonce_length) = (0, 0, 0);
+    for (group, test) in cases(&v) {
+        let tc = tc(test);
+        assert_eq!(group["keySize"], 256, "{tc}");
+        assert_eq!(group["tagSize"], 128, "{tc}");
+        let key: [u8; 32] = array(&hex_field(test, "key")).unwrap();
+        let aad = hex_field(test, "aad");
+        let msg = hex_field(test, "msg");
+        let ct = hex_field(test, "ct");
+        let valid = result(test) == "valid";
+        let Some(nonce) = array::<SEAL_NONCE_LEN>(&hex_field(test, "iv")) else {
+            assert!(!valid, "{tc}: a valid case with another nonce length");
+            assert!(has_flag(test, "InvalidNonceSize"), "{tc}");
+            wrong_nonce_length += 1;
+            continue;
+        };
+        let tag: [u8; TAG_LEN] = array(&hex_field(test, "tag")).unwrap();
+        let sealed_bytes = [&ct[..], &tag[..]].concat();
+        let opened = seal::open(&key, &nonce, &aad, &sealed_bytes);
+        let untouched = vec![0xa5u8; ct.len()];
+        let implementations = [
+            (
+                "seal::short",
+                seal::short::seal as Seal24,
+                seal::short::open as Open24,
+            ),
+            ("seal::long", seal::long::seal, seal::long::open),
+        ];
+        if valid {
+            assert_eq!(opened.as_deref().map(|p| &p[..]), Ok(&msg[..]), "{tc}");
+            assert_eq!(
+                seal::seal(&key, &nonce, &aad, &msg).unwrap(),
+                sealed_bytes,
+                "{tc}: wrong sealed bytes"
+            );
+            for (name, seal, open) in implementations {
+                let mut body = vec![0u8; msg.len()];
+                let got_tag = seal(&key, &nonce, &aad, &msg, &mut body).unwrap();
+                assert_eq!((body, got_tag), (ct.clone(), tag), "{tc} ({name})");
+                let mut out = untouched.clone();
+                assert_eq!(
+                    open(&key, &nonce, &aad, &ct, &tag, &mut out),
+                    Ok(()),
+                    "{tc} ({name})"
+                );
+                assert_eq!(out, msg, "{tc} ({name}): wrong plaintext");
+            }
+            sealed_exact += 1;
+        } else {
+            assert!(has_flag(test, "ModifiedTag"), "{tc}");
+            assert!(opened.is_err(), "{tc}: a modified tag was accepted");
+            for (name, _, open) in implementations {
+                let mut out = untouched.clone();
+                assert_eq!(
+                    open(&key, &nonce, &aad, &ct, &tag, &mut out),
+                    Err(()),
+                    "{tc} ({name})"
+                );
+                assert_eq!(
+                    out, untouched,
+                    "{tc} ({name}): a failed open wrote its output"
+                );
+            }
+            tag_rejected += 1;
+        }
+    }
+    assert_eq!(
+        (sealed_exact, tag_rejected, wrong_nonce_length),
+        (246, 60, 9)
+    );
+}
+
+/// A storage-seal implementation's seal, as in [`super::seal::short`].
+type Seal24 = fn(
+    &[u8; 32],
+    &[u8; crate::sizes::SEAL_NONCE_LEN],
+    &[u8],
+    &[u8],
+    &mut [u8],
+) -> Result<[u8; crate::sizes::TAG_LEN], ()>;
+/// A storage-seal implementation's open.
+type Open24 = fn(
+    &[u8; 32],
+    &[u8; crate::sizes::SEAL_NONCE_LEN],
+    &[u8],
+    &[u8],
+    &[u8; crate::sizes::TAG_LEN],
+    &mut [u8],
+) -> Result<(), ()>;
+
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 type HkdfSha256 = hkdf::Hkdf<sha2::Sha256>;
 
