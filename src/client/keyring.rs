@@ -8,7 +8,7 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 use crate::StorageError;
 use crate::address::{DeviceAddress, UserAddress};
 use crate::crypto::{labels, seal};
-use crate::error::{DecodeError, MisuseError};
+use crate::error::MisuseError;
 use crate::group::GroupId;
 use crate::limits::{MAX_APP_ID_LEN, MAX_STORAGE_KEYS, MAX_USER_ID_LEN};
 use crate::sizes::{GROUP_ID_LEN, SEAL_NONCE_LEN};
@@ -180,15 +180,51 @@ impl StorageKeyring {
         if plaintext.len() > MAX_SEALED_PLAINTEXT_LEN {
             return Err(too_long.into());
         }
+        self.seal_part(rng, labels::STORAGE_AD, key, &[], plaintext)
+            .map_err(|()| too_long.into())
+    }
+
+    /// Seals `plaintext` under the current key with associated data
+    /// `label ‖ header ‖ table ‖ locator ‖ bound` (STORAGE.md §2.3, §2.5).
+    /// Fails only for a plaintext XChaCha20 cannot take, far beyond what
+    /// callers pass.
+    fn seal_part<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        label: &[u8],
+        key: RecordKey<'_>,
+        bound: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, ()> {
         let (table, locator) = key.table_and_locator();
         let mut nonce = [0u8; SEAL_NONCE_LEN];
         rng.fill_bytes(&mut nonce);
         let mut out = SealedFrame::header(self.current.id, &nonce);
-        let ad = associated_data(&out, table, &locator);
-        let sealed = seal::seal(&self.current.sealing, &nonce, &ad, plaintext)
-            .map_err(|()| crate::Error::from(too_long))?;
+        let ad = associated_data(label, &out, table, &locator, bound);
+        let sealed = seal::seal(&self.current.sealing, &nonce, &ad, plaintext)?;
         out.extend_from_slice(&sealed);
         Ok(out)
+    }
+
+    /// Opens a sealed record's frame under the associated data that
+    /// [`StorageKeyring::seal_part`] builds.
+    fn open_part(
+        &self,
+        label: &[u8],
+        key: RecordKey<'_>,
+        bound: &[u8],
+        frame: &SealedFrame<'_>,
+    ) -> Result<Zeroizing<Vec<u8>>, StorageError> {
+        let (table, locator) = key.table_and_locator();
+        let sealing = self
+            .key(frame.key_id)
+            .ok_or(StorageError::UnknownStorageKey {
+                key_id: frame.key_id,
+            })?;
+        let header = SealedFrame::header(frame.key_id, &frame.nonce);
+        let ad = associated_data(label, &header, table, &locator, bound);
+        seal::open(&sealing.sealing, &frame.nonce, &ad, frame.ciphertext)
+            .map_err(|()| StorageError::SealBroken { table })
     }
 
     /// Opens a record sealed for `key`.
@@ -208,26 +244,24 @@ impl StorageKeyring {
         key: RecordKey<'_>,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, StorageError> {
-        let (table, locator) = key.table_and_locator();
-        let frame = SealedFrame::decode(sealed)
-            .map_err(|_: DecodeError| StorageError::InvalidRecord { table })?;
-        let key = self
-            .key(frame.key_id)
-            .ok_or(StorageError::UnknownStorageKey {
-                key_id: frame.key_id,
-            })?;
-        let header = SealedFrame::header(frame.key_id, &frame.nonce);
-        let ad = associated_data(&header, table, &locator);
-        seal::open(&key.sealing, &frame.nonce, &ad, frame.ciphertext)
-            .map_err(|()| StorageError::SealBroken { table })
+        Ok(self.open_with_base(key, sealed)?.0)
     }
 
-    /// Whether a sealed record was sealed under another key than the
-    /// current one (or is not a sealed record at all).
+    /// Whether a stored record was sealed under another key than the
+    /// current one (either part of a split record), or is not a stored
+    /// record at all.
     pub(crate) fn is_stale(&self, sealed: &[u8]) -> bool {
-        SealedFrame::decode(sealed).map_or(true, |f| f.key_id != self.current.id)
+        let current = |f: &SealedFrame<'_>| f.key_id == self.current.id;
+        match split::parts(sealed) {
+            Some(Ok((cold, hot))) => !(current(&cold) && current(&hot)),
+            Some(Err(_)) => true,
+            None => SealedFrame::decode(sealed).map_or(true, |f| !current(&f)),
+        }
     }
 }
+
+mod split;
+pub(crate) use split::SealBase;
 
 /// Where a record lives in a client store: its table and, within it, its
 /// key. A sealed record is bound to its place and opens nowhere else.
@@ -354,19 +388,27 @@ const _: () = {
     assert!(MAX_LOCATOR_LEN <= u32::MAX as usize);
 };
 
-/// `label ‖ header ‖ len(table) ‖ table ‖ len(locator) ‖ locator`, with
-/// one-byte and four-byte big-endian lengths.
-fn associated_data(header: &[u8], table: &'static str, locator: &[u8]) -> Vec<u8> {
+/// `label ‖ header ‖ len(table) ‖ table ‖ len(locator) ‖ locator ‖
+/// bound`, with one-byte and four-byte big-endian lengths. `bound` is
+/// empty except for a split record's hot part (STORAGE.md §2.5).
+fn associated_data(
+    label: &[u8],
+    header: &[u8],
+    table: &'static str,
+    locator: &[u8],
+    bound: &[u8],
+) -> Vec<u8> {
     let mut ad = Vec::with_capacity(
-        labels::STORAGE_AD.len() + header.len() + 1 + table.len() + 4 + locator.len(),
+        label.len() + header.len() + 1 + table.len() + 4 + locator.len() + bound.len(),
     );
-    ad.extend_from_slice(labels::STORAGE_AD);
+    ad.extend_from_slice(label);
     ad.extend_from_slice(header);
     // Both fit, as checked at compile time above.
     ad.push(table.len() as u8);
     ad.extend_from_slice(table.as_bytes());
     ad.extend_from_slice(&(locator.len() as u32).to_be_bytes());
     ad.extend_from_slice(locator);
+    ad.extend_from_slice(bound);
     ad
 }
 

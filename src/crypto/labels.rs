@@ -26,6 +26,10 @@ pub(crate) const HANDSHAKE_ID: &[u8] = b"KINSEAL-v1 handshake id\0";
 pub(crate) const STORAGE_KEY: &[u8] = b"KINSEAL-v1 storage key\0";
 /// Prefix of a sealed record's associated data.
 pub(crate) const STORAGE_AD: &[u8] = b"KINSEAL-v1 storage record\0";
+/// Prefix of a split record's cold part's associated data.
+pub(crate) const STORAGE_COLD_AD: &[u8] = b"KINSEAL-v1 storage record, cold part\0";
+/// Prefix of a split record's hot part's associated data.
+pub(crate) const STORAGE_HOT_AD: &[u8] = b"KINSEAL-v1 storage record, hot part\0";
 /// Prefix of every safety-number fingerprint hash input.
 pub(crate) const SAFETY_NUMBER: &[u8] = b"KINSEAL-v1 safety number\0";
 /// Prefix of the bytes a user identity key signs for a device list.

@@ -24,6 +24,11 @@ pub enum WireType {
     SafetyNumber,
     /// A record sealed under a storage key (see [`client`](crate::client)).
     SealedRecord,
+    /// A record kept as two seals: the record as of its last full write,
+    /// and a patch of what changed since (see [`client`](crate::client)).
+    SplitSealedRecord,
+    /// The patch inside a split record's second seal.
+    RecordPatch,
     /// A client's account record.
     AccountRecord,
     /// A client's record of a peer's identity key.

@@ -28,6 +28,7 @@ mod padding;
 mod receipt;
 mod safety;
 mod session;
+mod split_store;
 mod store;
 mod upload;
 
@@ -69,6 +70,9 @@ pub(crate) use session::revision_1;
 pub(crate) use session::{
     ChainFrame, IdentityForms, PendingPreKeyFrame, RatchetFrame, RatchetKeyFrame, SendingFrame,
     SessionFrame, SkippedFrame,
+};
+pub(crate) use split_store::{
+    MAX_PATCH_BYTES, MAX_PATCH_RUNS, PatchRun, RecordPatchFrame, SplitSealedFrame,
 };
 pub(crate) use store::{
     AccountFrame, MAX_SEALED_PLAINTEXT_LEN, PeerIdentityFrame, PeerUserFrame, SealedFrame,
@@ -203,6 +207,12 @@ pub(crate) const TYPE_GROUP_RECORD: u8 = 0x3c;
 /// The type byte of a client's record of one device's sender keys for
 /// one group ([`GroupSenderKeysFrame`]).
 pub(crate) const TYPE_GROUP_SENDER_KEYS: u8 = 0x3d;
+/// The type byte of a record kept as two seals, a cold one and a hot
+/// patch ([`SplitSealedFrame`]).
+pub(crate) const TYPE_SPLIT_SEALED: u8 = 0x3e;
+/// The type byte of the patch in a split record's hot seal
+/// ([`RecordPatchFrame`]).
+pub(crate) const TYPE_RECORD_PATCH: u8 = 0x3f;
 
 /// Which kind of message some bytes hold, from their first two bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -30,4 +30,5 @@ mod recovery;
 mod safety_number;
 mod simultaneous;
 mod spans;
+mod split_records;
 mod store;

@@ -537,9 +537,11 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
         if let Some(set) = self.cache().take(peer, sealed) {
             return Ok(set);
         }
-        let plain = self.keyring.open_raw(key, sealed)?;
-        Ok(SessionSet::decode(&plain)
-            .map_err(|_| StorageError::InvalidRecord { table: key.table() })?)
+        let (plain, base) = self.keyring.open_with_base(key, sealed)?;
+        let mut set = SessionSet::decode(&plain)
+            .map_err(|_| StorageError::InvalidRecord { table: key.table() })?;
+        set.base = base.map(Box::new);
+        Ok(set)
     }
 
     /// Writes the sessions with `peer`; returns the sealed record written
@@ -560,7 +562,22 @@ impl<S: ClientStore, P: TrustPolicy> Account<S, P> {
             return Ok(None);
         }
         let plain = set.encode();
-        let sealed = self.keyring.seal(rng, RecordKey::Sessions(peer), &plain)?;
+        let key = RecordKey::Sessions(peer);
+        // A message changes a few dozen bytes of the set: seal only those
+        // when the set was stored split, else the whole set (STORAGE.md
+        // §2.5).
+        let patched = match &set.base {
+            Some(base) => self.keyring.seal_patch(rng, key, base, &plain)?,
+            None => None,
+        };
+        let sealed = match patched {
+            Some(sealed) => sealed,
+            None => {
+                let (sealed, base) = self.keyring.seal_split(rng, key, &plain)?;
+                set.base = Some(Box::new(base));
+                sealed
+            }
+        };
         txn.put_sessions(peer, &sealed)?;
         Ok(Some(sealed))
     }

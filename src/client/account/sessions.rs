@@ -28,6 +28,7 @@
 use zeroize::Zeroizing;
 
 use crate::address::DeviceAddress;
+use crate::client::keyring::SealBase;
 use crate::error::{ProtocolError, StorageError};
 use crate::sizes::KEY_LEN;
 use crate::wire::{Frame, SessionEntryFrame, SessionSetFrame};
@@ -163,6 +164,11 @@ pub(super) type Written = (crate::address::DeviceAddress, Option<Vec<u8>>, Sessi
 pub(super) struct SessionSet {
     pub(super) entries: Vec<Entry>,
     closed: bool,
+    /// The cold part of the split record the set was read from or last
+    /// written as (STORAGE.md §2.5), which the next write patches when
+    /// little changed; `None` for a set not yet stored split. (Boxed: a
+    /// set travels in results and errors by value.)
+    pub(super) base: Option<Box<SealBase>>,
 }
 
 /// What kind of message decrypted under an archived session.
@@ -195,6 +201,7 @@ impl SessionSet {
                     dirty: false,
                 })
                 .collect(),
+            base: None,
         })
     }
 
