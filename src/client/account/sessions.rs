@@ -407,13 +407,15 @@ impl SessionSet {
 /// Decoded session sets of recently used peer devices, each with the exact
 /// sealed record it was read from or written as.
 ///
-/// A miss opens the sealed set (XChaCha20-Poly1305 over all of it) and
-/// decodes it, and the session used is then decoded from its state
-/// (`Session::from_bytes`, about 0.6 µs). An entry is used only when the store still
-/// holds byte-for-byte the sealed record it was cached with — sealing
-/// draws a fresh random nonce, so any write by any process changes the
-/// bytes — which keeps the cache coherent across threads and processes
-/// without invalidation. Entries are put back only after a commit.
+/// A miss opens the stored set (both seals of a split record,
+/// STORAGE.md §2.5) and decodes it, and the session used is then decoded
+/// from its state (`Session::from_bytes`, about 0.6 µs). An entry is used
+/// only when the store still holds byte-for-byte the record it was cached
+/// with — every write draws a fresh random nonce for the seal it writes
+/// (the hot part's, when the cold part is kept), so any write by any
+/// process changes the bytes — which keeps the cache coherent across
+/// threads and processes without invalidation. Entries are put back only
+/// after a commit.
 #[derive(Default)]
 pub(super) struct SessionCache {
     entries: Vec<(DeviceAddress, Vec<u8>, SessionSet)>,

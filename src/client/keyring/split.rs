@@ -62,7 +62,11 @@ fn binding(cold: &SealedFrame<'_>) -> [u8; BINDING_LEN] {
     // A sealed frame's ciphertext is at least a tag long (checked when it
     // was decoded).
     let at = cold.ciphertext.len().saturating_sub(TAG_LEN);
-    if let Some(t) = cold.ciphertext.get(at..) {
+    if let Some(t) = cold
+        .ciphertext
+        .get(at..)
+        .and_then(|t| <&[u8; TAG_LEN]>::try_from(t).ok())
+    {
         tag.copy_from_slice(t);
     }
     out
