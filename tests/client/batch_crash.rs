@@ -10,7 +10,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use kinseal::client::{Account, SqliteStore};
 use kinseal::{Envelope, Error, OsRng, ProtocolError};
@@ -80,7 +79,7 @@ fn a_child_killed_during_a_batch_commits_all_of_it_or_none() {
     let mut rng = seeded_rng();
     let mut world = World::new(&db, SENDERS);
     let (mut rounds, mut whole_batches_lost, mut killed_mid_batch) = (0, 0, 0);
-    let mut window_ms: u64 = 15;
+    let mut window = KillWindow::new(15, 2 * BATCH, 5);
     let mut segment = 0;
     while segment < SEGMENTS
         || (killed_mid_batch + whole_batches_lost == 0 && segment < MAX_SEGMENTS)
@@ -93,8 +92,7 @@ fn a_child_killed_during_a_batch_commits_all_of_it_or_none() {
         let mut next = 0;
         while next < stream.len() {
             let child = spawn_batch_worker(&db, &stream_path, next, BATCH);
-            let delay = Duration::from_millis(rng.next_u64() % window_ms);
-            let reported = kill_after(child, delay, next);
+            let reported = kill_after(child, window.delay(rng.next_u64()), next);
             rounds += 1;
             // Batches before the one of the last message reported had
             // committed: the child went on past them.
@@ -128,15 +126,7 @@ fn a_child_killed_during_a_batch_commits_all_of_it_or_none() {
             }
             next = end;
             world.assert_prekeys_and_integrity(&stream, next);
-            if reported.is_empty() {
-                window_ms = (window_ms + 10).min(2_000);
-            } else if committed && next >= stream.len() {
-                // The child got through the rest of the stream before the
-                // kill: the window is too long for this machine.
-                window_ms = (window_ms / 2).max(2);
-            } else if reported.len() > 2 * BATCH {
-                window_ms = (window_ms * 3 / 4).max(5);
-            }
+            window.adapt(reported.len(), committed && next >= stream.len());
         }
         for (i, item) in stream.iter().enumerate() {
             world.assert_duplicate(i, item);

@@ -377,10 +377,7 @@ fn a_child_killed_while_decrypting_loses_nothing_and_reuses_no_key() {
     let mut rng = seeded_rng();
     let mut world = World::new(&db, SENDERS);
     let mut tally = Tally::default();
-    // The longest a child runs before it is killed; it grows while kills
-    // come too early for the child to decrypt anything, and shrinks when
-    // a child gets far.
-    let mut window_ms: u64 = 40;
+    let mut window = KillWindow::new(40, 4, 10);
     let mut segment = 0;
     while segment < SEGMENTS || (tally.killed_mid_stream < SEGMENTS && segment < MAX_SEGMENTS) {
         if segment > 0 {
@@ -393,8 +390,7 @@ fn a_child_killed_while_decrypting_loses_nothing_and_reuses_no_key() {
         let mut next = 0;
         while next < stream.len() {
             let child = spawn_worker(&db, &stream_path, next, 1, None);
-            let delay = Duration::from_millis(rng.next_u64() % window_ms);
-            let reported = kill_after(child, delay, next);
+            let reported = kill_after(child, window.delay(rng.next_u64()), next);
             let after = check_after_kill(
                 &stream,
                 &reported,
@@ -409,15 +405,7 @@ fn a_child_killed_while_decrypting_loses_nothing_and_reuses_no_key() {
             tally.by_parent += usize::from(after.by_parent);
             next += reported.len() + usize::from(after.by_parent);
             world.assert_prekeys_and_integrity(&stream, next);
-            if reported.is_empty() {
-                window_ms = (window_ms + 10).min(2_000);
-            } else if !after.by_parent && next >= stream.len() {
-                // The child got through the rest of the stream before the
-                // kill: the window is too long for this machine.
-                window_ms = (window_ms / 2).max(2);
-            } else if reported.len() > 4 {
-                window_ms = (window_ms * 3 / 4).max(10);
-            }
+            window.adapt(reported.len(), !after.by_parent && next >= stream.len());
         }
         for (i, item) in stream.iter().enumerate() {
             world.assert_duplicate(i, item);

@@ -208,6 +208,46 @@ pub fn kill_after(mut child: Child, delay: Duration, next: usize) -> Vec<usize> 
     reported
 }
 
+/// How long the crash tests let a child run before they kill it: a
+/// random delay under a window that grows while kills come before the
+/// child has decrypted anything, halves when a child got through the rest
+/// of its stream before the kill (the window is too long for this
+/// machine), and shrinks when a child got far.
+pub struct KillWindow {
+    ms: u64,
+    far: usize,
+    min_ms: u64,
+}
+
+impl KillWindow {
+    /// A window of `start_ms` milliseconds, which a round that reported
+    /// more than `far` messages shrinks, to no less than `min_ms`.
+    pub fn new(start_ms: u64, far: usize, min_ms: u64) -> Self {
+        KillWindow {
+            ms: start_ms,
+            far,
+            min_ms,
+        }
+    }
+
+    /// A delay under the window, from the random `draw`.
+    pub fn delay(&self, draw: u64) -> Duration {
+        Duration::from_millis(draw % self.ms)
+    }
+
+    /// Adapts the window to a round whose child reported `reported`
+    /// messages, and got through the rest of its stream if `finished`.
+    pub fn adapt(&mut self, reported: usize, finished: bool) {
+        if reported == 0 {
+            self.ms = (self.ms + 10).min(2_000);
+        } else if finished {
+            self.ms = (self.ms / 2).max(2);
+        } else if reported > self.far {
+            self.ms = (self.ms * 3 / 4).max(self.min_ms);
+        }
+    }
+}
+
 /// What one kill left, as the parent found it.
 #[derive(Debug, Default)]
 pub struct AfterKill {

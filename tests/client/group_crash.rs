@@ -13,7 +13,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::common::{Device, NOW, device, fetch, keyring, learn_list, register};
 use crate::crash_support::*;
@@ -208,10 +208,7 @@ fn a_child_killed_while_group_decrypting_loses_nothing_and_reuses_no_key() {
     let mut rng = ChaCha20Rng::from_seed(bytes);
     let world = World::new(&db);
     let (mut rounds, mut killed_mid_stream, mut delivered_twice) = (0, 0, 0);
-    // The longest a child runs before it is killed; it grows while kills
-    // come too early for the child to decrypt anything, and shrinks when
-    // a child gets far or through the whole stream.
-    let mut window_ms: u64 = 40;
+    let mut window = KillWindow::new(40, 4, 10);
     // More streams (the senders go on sending) while fewer than
     // `MIN_KILLS` kills have landed mid-stream: a fast machine can decrypt
     // a whole stream inside the first window.
@@ -222,8 +219,7 @@ fn a_child_killed_while_group_decrypting_loses_nothing_and_reuses_no_key() {
         let mut next = 0;
         while next < stream.len() {
             let child = spawn_named(GROUP_WORKER, &db, &stream_path, next, 1, None);
-            let delay = Duration::from_millis(rng.next_u64() % window_ms);
-            let reported = kill_after(child, delay, next);
+            let reported = kill_after(child, window.delay(rng.next_u64()), next);
             let after = check_after_kill(
                 &stream,
                 &reported,
@@ -236,13 +232,7 @@ fn a_child_killed_while_group_decrypting_loses_nothing_and_reuses_no_key() {
             killed_mid_stream += usize::from(after.by_parent);
             next += reported.len() + usize::from(after.by_parent);
             world.receiver.account.store().check_integrity().unwrap();
-            if reported.is_empty() {
-                window_ms = (window_ms + 10).min(2_000);
-            } else if !after.by_parent && next >= stream.len() {
-                window_ms = (window_ms / 2).max(2);
-            } else if reported.len() > 4 {
-                window_ms = (window_ms * 3 / 4).max(10);
-            }
+            window.adapt(reported.len(), !after.by_parent && next >= stream.len());
         }
         for (i, item) in stream.iter().enumerate() {
             world.assert_duplicate(i, item);
