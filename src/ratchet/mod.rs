@@ -25,14 +25,16 @@
 //! part of the session state and back, and `from_frame` checks every
 //! invariant the state relies on.
 
+mod bounds;
 mod keys;
 mod persist;
 pub(crate) use persist::invalid_state;
 mod skipped;
 mod state;
 
+pub(crate) use bounds::Bounds;
 pub(crate) use keys::{
     ChainKey, Followed, HeaderKey, MessageKey, MessageKeySeed, RemoteChainKey, RootKey,
 };
 pub(crate) use skipped::SkippedKeys;
-pub(crate) use state::{Bounds, DoubleRatchet, OurRatchetKey, OurSide, ReceivingChain};
+pub(crate) use state::{DoubleRatchet, OurRatchetKey, OurSide, ReceivingChain};

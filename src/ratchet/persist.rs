@@ -7,9 +7,10 @@ use std::collections::VecDeque;
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
+use super::Bounds;
 use super::keys::{ChainKey, HeaderKey, MessageKeySeed, RemoteChainKey, RootKey};
 use super::skipped::SkippedKeys;
-use super::state::{Bounds, DoubleRatchet, OurRatchetKey, OurSide, ReceivingChain, SendingChain};
+use super::state::{DoubleRatchet, OurRatchetKey, OurSide, ReceivingChain, SendingChain};
 use crate::error::{DecodeError, Error, MisuseError, WireType};
 use crate::keys::{X25519PublicKey, prekey_x25519};
 use crate::wire::{ChainFrame, RatchetFrame, RatchetKeyFrame, SendingFrame, SkippedFrame};

@@ -6,88 +6,14 @@ use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
+use super::Bounds;
 use super::keys::{ChainKey, Followed, HeaderKey, MessageKey, RemoteChainKey, RootKey};
 use super::skipped::SkippedKeys;
 use crate::crypto::dh;
 use crate::error::{Error, MisuseError, ProtocolError};
 use crate::keys::X25519PublicKey;
-use crate::limits::{
-    DEFAULT_MAX_FORWARD_JUMP, DEFAULT_MAX_OLD_CHAINS, DEFAULT_MAX_SKIPPED_KEYS,
-    MAX_FORWARD_JUMP_LIMIT, MAX_OLD_CHAINS_LIMIT, MAX_SKIPPED_KEYS_LIMIT,
-};
 use crate::message::MessageRef;
 use crate::wire::{Body, MAX_PLAINTEXT_LEN, MessageFrame, RECEIVER_HINT_LEN, unpadded_len};
-
-/// The bounds a ratchet enforces, each within its safe range: the only
-/// constructor, [`Bounds::new`], checks them against the `*_LIMIT`s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Bounds {
-    max_forward_jump: u32,
-    max_skipped_keys: u32,
-    max_old_chains: u32,
-}
-
-impl Bounds {
-    /// The defaults of `SessionConfig::default`.
-    pub(crate) const DEFAULT: Bounds = Bounds {
-        max_forward_jump: DEFAULT_MAX_FORWARD_JUMP,
-        max_skipped_keys: DEFAULT_MAX_SKIPPED_KEYS,
-        max_old_chains: DEFAULT_MAX_OLD_CHAINS,
-    };
-
-    /// Checks each bound against its range, in this order.
-    ///
-    /// # Errors
-    /// [`MisuseError::ConfigOutOfRange`] for the first one outside it.
-    pub(crate) fn new(
-        max_forward_jump: u32,
-        max_skipped_keys: u32,
-        max_old_chains: u32,
-    ) -> Result<Bounds, MisuseError> {
-        Ok(Bounds {
-            max_forward_jump: in_range(
-                "max_forward_jump",
-                max_forward_jump,
-                1,
-                MAX_FORWARD_JUMP_LIMIT,
-            )?,
-            max_skipped_keys: in_range(
-                "max_skipped_keys",
-                max_skipped_keys,
-                0,
-                MAX_SKIPPED_KEYS_LIMIT,
-            )?,
-            max_old_chains: in_range("max_old_chains", max_old_chains, 0, MAX_OLD_CHAINS_LIMIT)?,
-        })
-    }
-
-    /// The largest number of messages one incoming message may skip.
-    pub(crate) fn max_forward_jump(&self) -> u32 {
-        self.max_forward_jump
-    }
-
-    /// The most skipped message keys kept.
-    pub(crate) fn max_skipped_keys(&self) -> u32 {
-        self.max_skipped_keys
-    }
-
-    /// How many previous receiving chains are kept besides the current one.
-    pub(crate) fn max_old_chains(&self) -> u32 {
-        self.max_old_chains
-    }
-}
-
-fn in_range(parameter: &'static str, value: u32, min: u32, max: u32) -> Result<u32, MisuseError> {
-    if value < min || value > max {
-        return Err(MisuseError::ConfigOutOfRange {
-            parameter,
-            min: min.into(),
-            max: max.into(),
-            found: value.into(),
-        });
-    }
-    Ok(value)
-}
 
 /// Our current ratchet key pair.
 pub(crate) struct OurRatchetKey {
@@ -475,7 +401,7 @@ impl DoubleRatchet {
             self.check_jump(next, index)?;
             let followed = chain
                 .chain
-                .follow(index, self.bounds.max_skipped_keys, true);
+                .follow(index, self.bounds.max_skipped_keys(), true);
             let key = target_key(&followed)?;
             return Ok((Commit::Forward { position, followed }, key));
         }
@@ -494,11 +420,11 @@ impl DoubleRatchet {
         // never pay for the subgroup check (PROTOCOL.md §7.4 step 4.3).
         let theirs = message.ratchet_key().check()?;
         self.check_jump(0, index)?;
-        let keep_new = index.min(self.bounds.max_skipped_keys);
+        let keep_new = index.min(self.bounds.max_skipped_keys());
         let previous = match self.receiving.back() {
             Some(current) if previous_length > current.chain.next_index() => {
                 self.check_jump(current.chain.next_index(), previous_length)?;
-                let room = self.bounds.max_skipped_keys - keep_new;
+                let room = self.bounds.max_skipped_keys() - keep_new;
                 Some(current.chain.follow(previous_length, room, false))
             }
             _ => None,
@@ -521,9 +447,9 @@ impl DoubleRatchet {
 
     fn check_jump(&self, from: u32, to: u32) -> Result<(), ProtocolError> {
         let jump = u64::from(to.saturating_sub(from));
-        if jump > u64::from(self.bounds.max_forward_jump) {
+        if jump > u64::from(self.bounds.max_forward_jump()) {
             return Err(ProtocolError::TooFarAhead {
-                max: self.bounds.max_forward_jump,
+                max: self.bounds.max_forward_jump(),
                 found: jump,
             });
         }
@@ -531,7 +457,7 @@ impl DoubleRatchet {
     }
 
     fn apply(&mut self, commit: Commit) {
-        let max = self.bounds.max_skipped_keys as usize;
+        let max = self.bounds.max_skipped_keys() as usize;
         match commit {
             Commit::Skipped { seq, index } => self.skipped.remove(seq, index),
             Commit::Forward { position, followed } => {
@@ -570,7 +496,7 @@ impl DoubleRatchet {
                 });
                 let evicted = self.skipped.extend(seq, followed.kept, max);
                 self.note_evictions(&evicted);
-                while self.receiving.len() > self.bounds.max_old_chains as usize + 1 {
+                while self.receiving.len() > self.bounds.max_old_chains() as usize + 1 {
                     self.receiving.pop_front();
                 }
                 if let Some(oldest) = self.receiving.front() {
