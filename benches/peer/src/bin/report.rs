@@ -4,7 +4,15 @@
 //! ```text
 //! cargo run --release -p kinseal-bench-peer --bin report            # measure and write
 //! cargo run --release -p kinseal-bench-peer --bin report -- --no-run # rewrite from the last results
+//! cargo run --release -p kinseal-bench-peer --bin report -- --check  # the checks alone (CI)
 //! ```
+//!
+//! `--check` builds the sessions the memory section measures and the
+//! forgeries it counts, with every assertion those make (the session
+//! record's layout against PROTOCOL.md §4.4 among them), and stops: no
+//! benchmark runs and nothing is written. `.ci/run` runs it, so a layout
+//! change that the report's arithmetic did not follow fails CI instead of
+//! the next report.
 //!
 //! Anything after `--criterion` is passed to both benchmark runs (for
 //! example `--criterion --measurement-time 5`). Results are read from
@@ -524,6 +532,19 @@ impl Targets {
 fn main() {
     let started = Instant::now();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--check") {
+        let mem = memory();
+        let allocations = forgery_allocations();
+        println!(
+            "report checks passed in {:.1} s: {} session sizes, {} worst cases \
+             against the record layout, {} forgery allocation counts",
+            started.elapsed().as_secs_f64(),
+            mem.rows.len(),
+            mem.worst.len(),
+            allocations.len()
+        );
+        return;
+    }
     let no_run = args.iter().any(|a| a == "--no-run");
     let passthrough: Vec<String> = args
         .iter()
