@@ -48,10 +48,13 @@ const BINDING_LEN: usize = SEAL_NONCE_LEN + TAG_LEN;
 pub(super) fn parts(
     value: &[u8],
 ) -> Option<Result<(SealedFrame<'_>, SealedFrame<'_>), DecodeError>> {
-    if value.get(1) != Some(&TYPE_SPLIT_SEALED) {
-        return None;
-    }
-    Some(SplitSealedFrame::decode(value).and_then(|f| f.parts()))
+    is_split(value).then(|| SplitSealedFrame::decode(value).and_then(|f| f.parts()))
+}
+
+/// Whether `value` claims to be a split record (by its type byte; the
+/// decoder checks the rest).
+fn is_split(value: &[u8]) -> bool {
+    value.get(1) == Some(&TYPE_SPLIT_SEALED)
 }
 
 /// What binds a hot part to its cold part: the cold part's nonce and tag.
@@ -76,6 +79,12 @@ fn binding(cold: &SealedFrame<'_>) -> [u8; BINDING_LEN] {
 /// the runs fit a patch (at most [`MAX_PATCH_RUNS`] runs replacing at
 /// most [`MAX_PATCH_BYTES`] bytes in all); `None` otherwise. Changes with
 /// at most [`MERGE_GAP`] unchanged bytes between them share a run.
+///
+/// # Security
+/// The comparison is not constant-time: its time depends on where the
+/// records differ. Both records are this device's own (the one it holds
+/// and the one it just encoded); no bytes an attacker chose are compared
+/// with a secret.
 pub(crate) fn diff<'a>(old: &[u8], new: &'a [u8]) -> Option<Vec<PatchRun<'a>>> {
     if old.len() != new.len() {
         return None;
@@ -242,7 +251,7 @@ impl StorageKeyring {
     ) -> Result<(Zeroizing<Vec<u8>>, Option<SealBase>), StorageError> {
         let table = key.table();
         let invalid = |_: DecodeError| StorageError::InvalidRecord { table };
-        if parts(value).is_none() {
+        if !is_split(value) {
             let frame = SealedFrame::decode(value).map_err(invalid)?;
             return Ok((self.open_part(labels::STORAGE_AD, key, &[], &frame)?, None));
         }
